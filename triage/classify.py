@@ -1,0 +1,156 @@
+"""Training, prediction and evaluation: a stock scikit-learn Pipeline over jieba words and
+character n-grams, with a calibrated linear SVM on top.
+
+Texts reach the pipeline already normalised (``triage.normalize``); the pipeline itself
+only segments and counts, so training and prediction see exactly the same features.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable, Iterable, Sequence
+
+import numpy as np
+from sklearn.calibration import CalibratedClassifierCV
+from sklearn.feature_extraction.text import TfidfVectorizer
+from sklearn.metrics import accuracy_score, confusion_matrix, f1_score, precision_recall_fscore_support
+from sklearn.model_selection import StratifiedKFold, cross_val_predict
+from sklearn.pipeline import FeatureUnion, Pipeline
+from sklearn.svm import LinearSVC
+
+from .normalize import normalize
+from .segment import words
+from .taxonomy import Taxonomy
+
+__all__ = ["Prediction", "build_pipeline", "evaluate_predictions", "explain", "predict", "tokenize", "train_pipeline"]
+
+
+def tokenize(text: str) -> list[str]:
+    """Word tokens for the vectorizer (module-level so the pipeline pickles)."""
+    return words(text)
+
+
+def build_pipeline(C: float = 0.5) -> Pipeline:
+    """An unfitted pipeline: word 1–2-grams + character 1–3-grams → calibrated LinearSVC."""
+    features = FeatureUnion([
+        ("word", TfidfVectorizer(tokenizer=tokenize, token_pattern=None, lowercase=False,
+                                 ngram_range=(1, 2), min_df=2, sublinear_tf=True)),
+        ("char", TfidfVectorizer(analyzer="char", lowercase=False, ngram_range=(1, 3),
+                                 min_df=2, sublinear_tf=True, max_features=60000)),
+    ])
+    svm = LinearSVC(C=C, class_weight="balanced")
+    # ensemble=False keeps one SVM (fitted on all data) so the saved model stays small.
+    classifier = CalibratedClassifierCV(svm, method="sigmoid", cv=3, ensemble=False)
+    return Pipeline([("features", features), ("clf", classifier)])
+
+
+def train_pipeline(texts: Sequence[str], labels: Sequence[str], *, cv: int = 5,
+                   progress: Callable[[str], None] | None = None) -> tuple[Pipeline, dict]:
+    """Fit on normalised texts; also return cross-validated metrics (cv=0 skips them)."""
+    say = progress or (lambda _msg: None)
+    metrics: dict = {}
+    if cv and min(np.unique(labels, return_counts=True)[1]) >= cv:
+        say(f"交叉验证 {cv} 折…")
+        folds = StratifiedKFold(n_splits=cv, shuffle=True, random_state=0)
+        guessed = cross_val_predict(build_pipeline(), list(texts), list(labels), cv=folds)
+        metrics = evaluate_predictions(list(labels), list(guessed), sorted(set(labels)))
+        metrics = {"cv_folds": cv, "accuracy": metrics["accuracy"], "macro_f1": metrics["macro_f1"],
+                   "per_class": metrics["per_class"]}
+    say("训练最终模型…")
+    pipeline = build_pipeline().fit(list(texts), list(labels))
+    return pipeline, metrics
+
+
+@dataclass(frozen=True)
+class Prediction:
+    """The model's reading of one message."""
+
+    category: str
+    secondary: tuple[str, ...]
+    confidence: float
+    margin: float
+    needs_review: bool
+    explanation: tuple[str, ...]
+    scores: dict
+    precedence: str = ""
+
+
+def _svm(pipeline: Pipeline) -> LinearSVC:
+    return pipeline.named_steps["clf"].calibrated_classifiers_[0].estimator
+
+
+def explain(pipeline: Pipeline, row, label_index: int, names: np.ndarray, top: int = 5) -> tuple[str, ...]:
+    """The words that pushed this row towards the label (largest weight × tf-idf)."""
+    coef = _svm(pipeline).coef_
+    weights = coef[label_index] if coef.shape[0] > 1 else (coef[0] if label_index == 1 else -coef[0])
+    row = row.tocsr()
+    contrib = row.data * weights[row.indices]
+    order = np.argsort(-contrib)
+    picked: list[str] = []
+    for i in order:
+        if contrib[i] <= 0 or len(picked) >= top:
+            break
+        name = names[row.indices[i]].split("__", 1)[1].replace(" ", "")
+        if len(name) < 2 or not name.strip():
+            continue
+        if any(name in p for p in picked):
+            continue
+        picked = [p for p in picked if p not in name] + [name]
+    return tuple(picked)
+
+
+def predict(pipeline: Pipeline, taxonomy: Taxonomy, texts: Iterable[str], *, normalized: bool = False,
+            names: np.ndarray | None = None) -> list[Prediction]:
+    """Classify texts; apply the taxonomy's precedence rules and review threshold."""
+    clean = [t if normalized else normalize(t) for t in texts]
+    if not clean:
+        return []
+    features = pipeline.named_steps["features"].transform(clean)
+    proba = pipeline.named_steps["clf"].predict_proba(features)
+    labels = list(pipeline.classes_)
+    if names is None:
+        names = pipeline.named_steps["features"].get_feature_names_out()
+    fallback = taxonomy.fallback.code if taxonomy.fallback else None
+    out = []
+    for i, text in enumerate(clean):
+        p = proba[i]
+        order = np.argsort(-p)
+        primary = labels[order[0]]
+        confidence = float(p[order[0]])
+        margin = confidence - float(p[order[1]]) if len(order) > 1 else confidence
+        secondary = [labels[j] for j in order[1:] if p[j] >= taxonomy.secondary_threshold and labels[j] != fallback]
+        applied = ""
+        if not text.strip():
+            primary, secondary, confidence, margin = fallback or primary, [], 0.0, 0.0
+        for rule in taxonomy.precedence:
+            if primary in rule.over and rule.prefer in labels and any(w in text for w in rule.when_any):
+                secondary = [primary] + [s for s in secondary if s not in (primary, rule.prefer)]
+                primary, applied = rule.prefer, rule.note or rule.prefer
+                break
+        out.append(Prediction(
+            category=primary,
+            secondary=tuple(secondary),
+            confidence=round(confidence, 4),
+            margin=round(margin, 4),
+            needs_review=confidence < taxonomy.review_threshold,
+            explanation=explain(pipeline, features[i], labels.index(primary), names) if text.strip() else (),
+            scores={labels[j]: round(float(p[j]), 4) for j in order[:3]},
+            precedence=applied,
+        ))
+    return out
+
+
+def evaluate_predictions(truth: Sequence[str], guessed: Sequence[str], labels: Sequence[str]) -> dict:
+    """Accuracy, macro-F1, per-class precision/recall/F1/support and the confusion matrix."""
+    labels = list(labels)
+    p, r, f, s = precision_recall_fscore_support(truth, guessed, labels=labels, zero_division=0)
+    present = [lab for lab in labels if lab in set(truth)]
+    return {
+        "n": len(truth),
+        "accuracy": round(float(accuracy_score(truth, guessed)), 4),
+        "macro_f1": round(float(f1_score(truth, guessed, labels=present, average="macro", zero_division=0)), 4),
+        "per_class": {lab: {"precision": round(float(p[i]), 4), "recall": round(float(r[i]), 4),
+                            "f1": round(float(f[i]), 4), "support": int(s[i])} for i, lab in enumerate(labels)},
+        "labels": labels,
+        "confusion": confusion_matrix(truth, guessed, labels=labels).tolist(),
+    }

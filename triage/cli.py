@@ -1,0 +1,184 @@
+"""The `triage` command line: classify, tag, train, evaluate, extract, serve, token."""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import sys
+from pathlib import Path
+
+__all__ = ["main"]
+
+
+def _now(args) -> dt.datetime:
+    if getattr(args, "received_at", None):
+        try:
+            return dt.datetime.fromisoformat(args.received_at)
+        except ValueError:
+            raise SystemExit(f"错误：--received-at 的时间格式无法识别：{args.received_at}（例：2026-11-25T09:30+08:00）") from None
+    return dt.datetime.now().astimezone()
+
+
+def _load_model(args):
+    from .model import Model
+    from .taxonomy import load_taxonomy
+
+    taxonomy = load_taxonomy(args.taxonomy) if getattr(args, "taxonomy", None) else None
+    return Model.load(getattr(args, "model", None), taxonomy)
+
+
+def cmd_classify(args) -> int:
+    text = args.text if args.text != "-" else sys.stdin.read()
+    if not text.strip():
+        raise SystemExit("错误：文本为空，请输入要分类的内容。")
+    model = _load_model(args)
+    print(json.dumps(model.classify(text, _now(args)).to_dict(), ensure_ascii=False, indent=None if args.compact else 2))
+    return 0
+
+
+def cmd_tag(args) -> int:
+    from tqdm import tqdm
+
+    from .tables import TableError, find_text_column, read_table, write_table
+    from .tagging import TAG_FIELDS, tag_rows
+
+    rows, header = read_table(args.input)
+    column = find_text_column(header, args.column)
+    model = _load_model(args)
+    received_column = None if args.received_at else "received_at"
+    now = _now(args)
+    if args.output and Path(args.output).suffix.lower() not in (".csv", ".xlsx", ".jsonl"):
+        # fail before the long job, not after it
+        raise TableError(f"不支持的输出格式 {Path(args.output).suffix or '(无后缀)'}：请使用 .csv、.xlsx 或 .jsonl。")
+    bar = tqdm(total=len(rows), unit="条", desc="打标签", disable=not sys.stderr.isatty() or args.quiet)
+    if args.workers and args.workers > 1:
+        from .parallel import tag_parallel
+
+        tagged = tag_parallel(model, rows, column, now, received_column, args.workers, progress=bar.update)
+    else:
+        tagged = tag_rows(model, rows, column, now, received_column, progress=bar.update)
+    bar.close()
+    columns = list(header) + [f for f in TAG_FIELDS if f not in header]
+    write_table(tagged, columns, args.output or sys.stdout, None if args.output else "jsonl")
+    if args.output:
+        review = sum(bool(r["needs_review"]) for r in tagged)
+        print(f"已完成 {len(tagged)} 条，其中 {review} 条需要人工复核 → {args.output}", file=sys.stderr)
+    return 0
+
+
+def cmd_train(args) -> int:
+    from .examples import default_training_files, load_examples
+    from .model import default_model_dir, train_model
+    from .taxonomy import load_taxonomy
+
+    taxonomy = load_taxonomy(args.taxonomy)
+    files = args.data or default_training_files()
+    if not files:
+        raise SystemExit("错误：没有找到训练数据文件（training_data/*.jsonl）。")
+    examples = load_examples(files, taxonomy)
+    say = (lambda m: print(m, file=sys.stderr)) if not args.quiet else None
+    if say:
+        say(f"{len(examples)} 条训练样本，{len(taxonomy.codes)} 个类别")
+    model = train_model(examples, taxonomy, cv=args.cv, version=args.version, progress=say)
+    out = model.save(args.out or default_model_dir())
+    metrics = model.card.get("metrics") or {}
+    print(json.dumps({"model": str(out), "version": model.version, "n_examples": len(examples),
+                      "cv_accuracy": metrics.get("accuracy"), "cv_macro_f1": metrics.get("macro_f1")}, ensure_ascii=False))
+    return 0
+
+
+def cmd_evaluate(args) -> int:
+    from .classify import evaluate_predictions
+    from .examples import load_examples
+
+    model = _load_model(args)
+    examples = load_examples([args.data], model.taxonomy)
+    guessed = [p.category for p in model.predict([e.text for e in examples])]
+    report = evaluate_predictions([e.label for e in examples], guessed, model.taxonomy.codes)
+    report["model_version"] = model.version
+    if args.json:
+        print(json.dumps(report, ensure_ascii=False, indent=2))
+        return 0
+    print(f"样本 {report['n']}  准确率 accuracy {report['accuracy']:.3f}  macro-F1 {report['macro_f1']:.3f}")
+    print(f"{'类别':<12}{'precision':>10}{'recall':>10}{'f1':>8}{'n':>6}")
+    for code, m in report["per_class"].items():
+        print(f"{code:<12}{m['precision']:>10.3f}{m['recall']:>10.3f}{m['f1']:>8.3f}{m['support']:>6}")
+    labels = report["labels"]
+    print("混淆矩阵 (行=真实, 列=预测):")
+    print(" " * 12 + "".join(f"{c[:5]:>6}" for c in labels))
+    for code, row in zip(labels, report["confusion"]):
+        print(f"{code:<12}" + "".join(f"{v:>6}" for v in row))
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser (kept separate so tests can check every command has help)."""
+    parser = argparse.ArgumentParser(prog="triage", description="社区问题分拣助手：分类、派单、办理时限、会议纪要提取。")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    def common(p, model=True):
+        p.add_argument("--taxonomy", help="分类配置 TOML 文件（默认内置配置或 $TRIAGE_TAXONOMY）")
+        if model:
+            p.add_argument("--model", help="模型文件夹（默认 models/shipped 或 $TRIAGE_MODEL_DIR）")
+
+    p = sub.add_parser("classify", help="对一条文本分类并给出责任主体和办理时限（输出 JSON）")
+    p.add_argument("text", help="要分类的文本；- 表示从标准输入读取")
+    p.add_argument("--received-at", help="受理时间，ISO 8601（默认现在）")
+    p.add_argument("--compact", action="store_true", help="单行 JSON")
+    common(p)
+    p.set_defaults(func=cmd_classify)
+
+    p = sub.add_parser("tag", help="批量给工单表打标签（.jsonl/.csv/.xlsx，UTF-8 或 GBK）")
+    p.add_argument("input", help="输入文件 .jsonl、.csv 或 .xlsx")
+    p.add_argument("-o", "--output", help="输出文件（按后缀决定格式）；省略则以 JSONL 输出到屏幕")
+    p.add_argument("--column", default="text", help="文本所在的列名（默认 text，也会自动识别“内容/诉求内容”等）")
+    p.add_argument("--received-at", help="所有工单的受理时间；否则用 received_at 列或现在")
+    p.add_argument("--workers", type=int, default=1, help="并行进程数（默认 1）")
+    p.add_argument("--quiet", action="store_true", help="不显示进度条")
+    common(p)
+    p.set_defaults(func=cmd_tag)
+
+    p = sub.add_parser("train", help="用训练数据训练模型并写入模型文件夹（含说明卡片）")
+    p.add_argument("--data", nargs="+", help="训练数据 JSONL 文件（默认 training_data/*.jsonl）")
+    p.add_argument("--out", help="输出模型文件夹（默认 models/shipped）")
+    p.add_argument("--cv", type=int, default=5, help="交叉验证折数，0 表示不做（默认 5）")
+    p.add_argument("--version", help="模型版本名（默认按时间生成）")
+    p.add_argument("--quiet", action="store_true", help="不打印进度")
+    common(p, model=False)
+    p.set_defaults(func=cmd_train)
+
+    p = sub.add_parser("evaluate", help="在标注数据上评估模型：准确率、macro-F1、各类指标和混淆矩阵")
+    p.add_argument("--data", required=True, help="标注数据 JSONL（text, label）")
+    p.add_argument("--json", action="store_true", help="以 JSON 输出")
+    common(p)
+    p.set_defaults(func=cmd_evaluate)
+
+    for register in _extra_commands:
+        register(sub, common)
+    return parser
+
+
+_extra_commands: list = []
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point: one clear sentence and a non-zero exit on any expected failure."""
+    from .examples import TrainingDataError
+    from .model import ModelError
+    from .tables import TableError
+    from .taxonomy import TaxonomyError
+
+    args = build_parser().parse_args(argv)
+    try:
+        return args.func(args) or 0
+    except (TableError, ModelError, TaxonomyError, TrainingDataError, ValueError, OSError) as e:
+        print(f"错误：{e}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("已中断。", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,74 @@
+"""Labelled examples: reading and writing the JSONL training files.
+
+One example per line: ``{"text": "...", "label": "<code>"}``, optionally ``"secondary"``.
+Problems name the file and the line, because people edit these files by hand.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterable
+
+from .taxonomy import Taxonomy
+
+__all__ = ["Example", "TrainingDataError", "data_hash", "default_training_files", "load_examples"]
+
+
+class TrainingDataError(ValueError):
+    """A training file is missing or has a bad line; the message names file and line."""
+
+
+@dataclass(frozen=True)
+class Example:
+    """One labelled text."""
+
+    text: str
+    label: str
+    secondary: tuple[str, ...] = ()
+    source: str = ""
+
+
+def default_training_files(root: Path | None = None) -> list[Path]:
+    """The category files in ``training_data/`` (not the notes-role file)."""
+    root = root or Path(__file__).resolve().parent.parent / "training_data"
+    return sorted(p for p in root.glob("*.jsonl") if p.name != "roles.jsonl")
+
+
+def load_examples(paths: Iterable[Path | str], taxonomy: Taxonomy | None = None, *, label_key: str = "label") -> list[Example]:
+    """Read examples from JSONL files; unknown labels are an error when a taxonomy is given."""
+    codes = set(taxonomy.codes) if taxonomy else None
+    out: list[Example] = []
+    for path in map(Path, paths):
+        if not path.is_file():
+            raise TrainingDataError(f"找不到训练数据文件：{path}")
+        with path.open(encoding="utf-8-sig") as fh:
+            for n, line in enumerate(fh, 1):
+                if not line.strip():
+                    continue
+                where = f"{path}:{n}"
+                try:
+                    row = json.loads(line)
+                except json.JSONDecodeError as e:
+                    raise TrainingDataError(f"{where}: 不是有效的 JSON ({e.msg})") from None
+                text, label = (row.get("text"), row.get(label_key)) if isinstance(row, dict) else (None, None)
+                if not isinstance(text, str) or not text.strip():
+                    raise TrainingDataError(f"{where}: 缺少 text 或为空")
+                if not isinstance(label, str) or not label:
+                    raise TrainingDataError(f"{where}: 缺少 {label_key}")
+                if codes is not None and label not in codes:
+                    raise TrainingDataError(f"{where}: 未知类别 {label!r}，可用：{', '.join(sorted(codes))}")
+                secondary = tuple(s for s in row.get("secondary") or () if isinstance(s, str) and s != label)
+                out.append(Example(text=text, label=label, secondary=secondary, source=where))
+    return out
+
+
+def data_hash(examples: Iterable[Example]) -> str:
+    """A hash of texts and labels, order-independent, for the model card."""
+    digest = hashlib.sha256()
+    for line in sorted(json.dumps([e.text, e.label], ensure_ascii=False) for e in examples):
+        digest.update(line.encode("utf-8"))
+        digest.update(b"\n")
+    return digest.hexdigest()

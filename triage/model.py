@@ -1,0 +1,201 @@
+"""A trained model on disk: the pickled pipeline plus a JSON card, checked before loading.
+
+Layout of a model folder::
+
+    model.joblib   the fitted sklearn Pipeline
+    card.json      labels, taxonomy, training-data hash, metrics, library versions, file hash
+
+Pickle runs code when loaded, so the file's SHA-256 must match its card before we touch it,
+and a model trained with another scikit-learn or for other labels is refused, not guessed at.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import os
+import platform
+import tempfile
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Iterable, Sequence
+
+import jieba
+import joblib
+import sklearn
+
+from .classify import Prediction, predict, train_pipeline
+from .examples import Example, data_hash
+from .normalize import normalize
+from .route import Routing, route
+from .taxonomy import Taxonomy, load_taxonomy
+
+__all__ = ["MODEL_FILE", "CARD_FILE", "Model", "ModelError", "Result", "default_model_dir", "train_model"]
+
+MODEL_FILE = "model.joblib"
+CARD_FILE = "card.json"
+
+
+class ModelError(RuntimeError):
+    """The model folder is missing, damaged, stale or for another taxonomy."""
+
+
+def default_model_dir() -> Path:
+    """$TRIAGE_MODEL_DIR, else the shipped model in the repository's ``models/shipped``."""
+    env = os.environ.get("TRIAGE_MODEL_DIR")
+    return Path(env) if env else Path(__file__).resolve().parent.parent / "models" / "shipped"
+
+
+def file_sha256(path: Path) -> str:
+    """Hex SHA-256 of a file, read in blocks."""
+    digest = hashlib.sha256()
+    with path.open("rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def library_versions() -> dict:
+    """Versions that decide whether a pickled pipeline still loads the same."""
+    return {"python": platform.python_version(), "scikit-learn": sklearn.__version__, "jieba": jieba.__version__}
+
+
+@dataclass(frozen=True)
+class Result:
+    """One message triaged: category, routing and why."""
+
+    text: str
+    category: str
+    category_name: str
+    secondary: tuple[str, ...]
+    confidence: float
+    margin: float
+    needs_review: bool
+    urgent: bool
+    owner: str
+    co_owners: tuple[str, ...]
+    deadline: dt.datetime | None
+    explanation: str
+    model_version: str
+    notes: tuple[str, ...] = field(default=())
+
+    def to_dict(self) -> dict:
+        """JSON-ready dict; the deadline as ISO 8601 with timezone."""
+        d = asdict(self)
+        d["secondary"] = list(self.secondary)
+        d["co_owners"] = list(self.co_owners)
+        d["notes"] = list(self.notes)
+        d["deadline"] = self.deadline.isoformat() if self.deadline else None
+        return d
+
+
+class Model:
+    """A loaded, verified model bound to its taxonomy."""
+
+    def __init__(self, pipeline, taxonomy: Taxonomy, card: dict, path: Path | None = None):
+        self.pipeline = pipeline
+        self.taxonomy = taxonomy
+        self.card = card
+        self.path = path
+        self.version = card.get("version", "unsaved")
+        # Feature names are needed for every explanation; computing them per call is slow.
+        self._names = pipeline.named_steps["features"].get_feature_names_out()
+
+    @classmethod
+    def load(cls, path: str | Path | None = None, taxonomy: Taxonomy | None = None) -> "Model":
+        """Load a model folder after checking its card, file hash, versions and labels."""
+        folder = Path(path) if path else default_model_dir()
+        card_path, model_path = folder / CARD_FILE, folder / MODEL_FILE
+        if not card_path.is_file() or not model_path.is_file():
+            raise ModelError(f"找不到模型：{folder} 中缺少 {CARD_FILE} 或 {MODEL_FILE}。请先运行 `triage train`。")
+        try:
+            card = json.loads(card_path.read_text(encoding="utf-8"))
+        except (json.JSONDecodeError, UnicodeDecodeError) as e:
+            raise ModelError(f"模型说明文件损坏：{card_path} ({e})") from None
+        if file_sha256(model_path) != card.get("model_sha256"):
+            raise ModelError(f"模型文件校验失败：{model_path} 与 {CARD_FILE} 记录的哈希不一致，拒绝加载（文件可能损坏或被替换）。")
+        built_with = card.get("versions", {}).get("scikit-learn")
+        if built_with != sklearn.__version__:
+            raise ModelError(f"模型已过期：由 scikit-learn {built_with} 训练，当前为 {sklearn.__version__}。请重新运行 `triage train`。")
+        taxonomy = taxonomy or load_taxonomy()
+        if sorted(card.get("labels", [])) != sorted(taxonomy.codes):
+            raise ModelError(
+                f"模型与分类配置不一致：模型类别 {sorted(card.get('labels', []))}，配置 {taxonomy.source} 的类别 "
+                f"{sorted(taxonomy.codes)}。请用这份配置重新训练。")
+        pipeline = joblib.load(model_path)
+        return cls(pipeline, taxonomy, card, folder)
+
+    def save(self, folder: str | Path) -> Path:
+        """Write model and card atomically (a crash leaves the old files in place)."""
+        folder = Path(folder)
+        folder.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile(dir=folder, suffix=".tmp", delete=False) as tmp:
+            joblib.dump(self.pipeline, tmp, compress=3)
+        card = {**self.card, "model_file": MODEL_FILE, "model_sha256": file_sha256(Path(tmp.name))}
+        card_tmp = folder / (CARD_FILE + ".tmp")
+        card_tmp.write_text(json.dumps(card, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
+        os.replace(tmp.name, folder / MODEL_FILE)
+        os.replace(card_tmp, folder / CARD_FILE)
+        self.card, self.path = card, folder
+        return folder
+
+    def predict(self, texts: Iterable[str], normalized: bool = False) -> list[Prediction]:
+        """Raw predictions (category, confidence, explanation) without routing."""
+        return predict(self.pipeline, self.taxonomy, texts, normalized=normalized, names=self._names)
+
+    def classify_many(self, texts: Sequence[str], received_at: dt.datetime | Sequence[dt.datetime]) -> list[Result]:
+        """Classify and route texts; `received_at` is one time or one per text."""
+        clean = [normalize(t or "") for t in texts]
+        times = received_at if isinstance(received_at, (list, tuple)) else [received_at] * len(clean)
+        out = []
+        for text, norm, when, pred in zip(texts, clean, times, self.predict(clean, normalized=True)):
+            routing: Routing = route(pred.category, norm, when, self.taxonomy)
+            notes = tuple(n for n in (pred.precedence, *routing.reasons, routing.calendar_note) if n)
+            out.append(Result(
+                text=text,
+                category=pred.category,
+                category_name=self.taxonomy.get(pred.category).name,
+                secondary=pred.secondary,
+                confidence=pred.confidence,
+                margin=pred.margin,
+                needs_review=pred.needs_review,
+                urgent=routing.urgent,
+                owner=routing.owner,
+                co_owners=routing.co_owners,
+                deadline=routing.deadline,
+                explanation="、".join(pred.explanation),
+                model_version=self.version,
+                notes=notes,
+            ))
+        return out
+
+    def classify(self, text: str, received_at: dt.datetime) -> Result:
+        """Classify and route one text."""
+        return self.classify_many([text], received_at)[0]
+
+
+def train_model(examples: Sequence[Example], taxonomy: Taxonomy, *, cv: int = 5, version: str | None = None,
+                progress=None, now: dt.datetime | None = None) -> Model:
+    """Train a model on examples (normalised here) and describe it in a card."""
+    texts = [normalize(e.text) for e in examples]
+    labels = [e.label for e in examples]
+    missing = sorted(set(taxonomy.codes) - set(labels))
+    if missing:
+        raise ValueError(f"训练数据缺少类别：{', '.join(missing)}（每个类别至少需要一些例子）")
+    pipeline, metrics = train_pipeline(texts, labels, cv=cv, progress=progress)
+    created = (now or dt.datetime.now(dt.timezone.utc)).astimezone(dt.timezone.utc)
+    counts = {code: labels.count(code) for code in taxonomy.codes}
+    card = {
+        "version": version or created.strftime("v%Y%m%d-%H%M%S"),
+        "created": created.isoformat(timespec="seconds"),
+        "taxonomy": taxonomy.name,
+        "taxonomy_sha256": taxonomy.sha256,
+        "labels": list(taxonomy.codes),
+        "n_examples": len(examples),
+        "counts": counts,
+        "data_sha256": data_hash(examples),
+        "metrics": metrics,
+        "versions": library_versions(),
+    }
+    return Model(pipeline, taxonomy, card)

@@ -1,0 +1,81 @@
+"""Text clean-up before the model sees a message.
+
+The original text is always kept for display; only classifiers and the notes
+detector work on the normalised form produced here.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+import unicodedata
+from functools import lru_cache
+from pathlib import Path
+
+__all__ = ["has_traditional", "normalize", "to_simplified"]
+
+_TAG = re.compile(r"<[^>]{0,200}>")
+_ZERO_WIDTH = re.compile("[\u200b-\u200f\u2028-\u202f\u2060-\u206f\ufeff\u00ad]")
+_TONE_VOWELS = "āáǎàēéěèīíǐìōóǒòūúǔùǖǘǚǜńňǹḿ"
+# A pinyin gloss after Chinese characters: 孙晓东(sūnxiǎodōng), 社区(qū), 社區（qu）.
+# Tone-marked glosses are dropped anywhere; plain lowercase ones only straight after a
+# Chinese character, so "(WiFi)" or "(A区)" survive.
+_PINYIN_TONED = re.compile(
+    rf"[(（]\s*(?=[a-zü{_TONE_VOWELS}' ]*[{_TONE_VOWELS}])[a-zü{_TONE_VOWELS}' ]+\s*[)）]",
+    re.IGNORECASE,
+)
+_PINYIN_PLAIN = re.compile(r"(?<=[\u4e00-\u9fff])[(（]\s*[a-z]{1,30}(?: [a-z]{1,30}){0,5}\s*[)）]")
+_SPACES = re.compile(r"[ \t\u3000\xa0]+")
+_BLANK_LINES = re.compile(r"\n\s*\n+")
+
+
+@lru_cache(maxsize=1)
+def _converter():
+    from opencc import OpenCC
+
+    return OpenCC("t2s")
+
+
+@lru_cache(maxsize=1)
+def _traditional_chars() -> frozenset[str]:
+    """Characters that OpenCC would change: lets simplified text skip the slow converter."""
+    import opencc
+
+    table = Path(opencc.__file__).parent / "dictionary" / "TSCharacters.txt"
+    chars = set()
+    for line in table.read_text(encoding="utf-8").splitlines():
+        key, _, values = line.partition("\t")
+        if key and values.split(" ")[0] != key:
+            chars.add(key)
+    return frozenset(chars)
+
+
+def has_traditional(text: str) -> bool:
+    """True when the text holds at least one traditional-only character."""
+    trad = _traditional_chars()
+    return any(ch in trad for ch in text)
+
+
+def to_simplified(text: str) -> str:
+    """Traditional → simplified Chinese (OpenCC t2s); simplified text passes through."""
+    if not has_traditional(text):
+        return text
+    return _converter().convert(text)
+
+
+def normalize(text: str) -> str:
+    """Return the form the model sees: no markup, NFKC, simplified, single-spaced."""
+    if not text:
+        return ""
+    if "<" in text:
+        text = _TAG.sub(" ", text)
+    if "&" in text:
+        text = html.unescape(text)
+    text = _ZERO_WIDTH.sub("", text)
+    text = _PINYIN_TONED.sub("", text)
+    text = unicodedata.normalize("NFKC", text)
+    text = _PINYIN_PLAIN.sub("", text)
+    text = to_simplified(text)
+    text = _SPACES.sub(" ", text)
+    text = _BLANK_LINES.sub("\n", text)
+    return text.strip()

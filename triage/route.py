@@ -1,0 +1,106 @@
+"""Owner, urgency and deadline for a classified message: pure functions over the taxonomy.
+
+Working days skip weekends and China's public holidays and count make-up working days
+(调休), using ``chinesecalendar``. Years it does not cover yet fall back to weekends plus
+the dates listed in the taxonomy's ``extra_holidays`` / ``extra_workdays``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from zoneinfo import ZoneInfo
+
+import chinese_calendar
+
+from .taxonomy import Category, Taxonomy
+
+__all__ = ["Routing", "add_working_days", "is_workday", "route"]
+
+
+@dataclass(frozen=True)
+class Routing:
+    """Who handles a message, how urgent it is, and by when."""
+
+    category: str
+    owner: str
+    co_owners: tuple[str, ...]
+    urgent: bool
+    deadline: dt.datetime | None
+    deadline_days: int
+    reasons: tuple[str, ...] = ()
+    calendar_note: str = ""
+
+
+def is_workday(day: dt.date, taxonomy: Taxonomy) -> tuple[bool, bool]:
+    """(is it a working day, is the answer from the official holiday calendar)."""
+    if day in taxonomy.extra_workdays:
+        return True, True
+    if day in taxonomy.extra_holidays:
+        return False, True
+    try:
+        return chinese_calendar.is_workday(day), True
+    except NotImplementedError:
+        return day.weekday() < 5, False
+
+
+def add_working_days(start: dt.datetime, days: int, taxonomy: Taxonomy) -> tuple[dt.datetime, bool]:
+    """The end of the `days`-th working day after `start`, and whether the calendar covered it."""
+    day, counted, official = start.date(), 0, True
+    while counted < days:
+        day += dt.timedelta(days=1)
+        work, known = is_workday(day, taxonomy)
+        official &= known
+        counted += work
+    return dt.datetime.combine(day, taxonomy.day_end, tzinfo=start.tzinfo), official
+
+
+def _aware(when: dt.datetime, taxonomy: Taxonomy) -> dt.datetime:
+    tz = ZoneInfo(taxonomy.timezone)
+    return when.replace(tzinfo=tz) if when.tzinfo is None else when.astimezone(tz)
+
+
+def route(category: Category | str, text: str, received_at: dt.datetime, taxonomy: Taxonomy) -> Routing:
+    """Apply the category's defaults, then its keyword rules, to find owner, urgency and deadline.
+
+    `text` is the normalised message; the first rule that sets a field wins for that field.
+    """
+    cat = taxonomy.get(category) if isinstance(category, str) else category
+    owner, co_owners = cat.owner, list(cat.co_owners)
+    urgent, days = cat.urgent, cat.deadline_days
+    owner_set = days_set = False
+    reasons = []
+    for rule in cat.rules:
+        if not rule.matches(text):
+            continue
+        reasons.append(rule.note or "/".join(rule.when_any[:3]))
+        if rule.urgent:
+            urgent = True
+        if rule.deadline_days is not None and not days_set:
+            days, days_set = rule.deadline_days, True
+        if rule.owner and not owner_set:
+            owner, owner_set = rule.owner, True
+            if rule.co_owners is not None:
+                co_owners = list(rule.co_owners)
+        co_owners += [c for c in rule.add_co_owners if c not in co_owners]
+    co_owners = [c for c in co_owners if c != owner]
+    received = _aware(received_at, taxonomy)
+    note = ""
+    if urgent:
+        deadline = received + dt.timedelta(hours=taxonomy.urgent_hours)
+    elif days:
+        deadline, official = add_working_days(received, days, taxonomy)
+        if not official:
+            note = "该年度法定节假日数据暂缺，仅跳过周末（可在分类配置 extra_holidays 中补充）"
+    else:
+        deadline = None
+    return Routing(
+        category=cat.code,
+        owner=owner,
+        co_owners=tuple(co_owners),
+        urgent=urgent,
+        deadline=deadline,
+        deadline_days=0 if urgent else days,
+        reasons=tuple(reasons),
+        calendar_note=note,
+    )
