@@ -68,7 +68,7 @@ def cmd_tag(args) -> int:
 
 
 def cmd_train(args) -> int:
-    from .examples import default_training_files, load_examples
+    from .examples import default_roles_file, default_training_files, load_examples
     from .model import default_model_dir, train_model
     from .taxonomy import load_taxonomy
 
@@ -77,10 +77,12 @@ def cmd_train(args) -> int:
     if not files:
         raise SystemExit("错误：没有找到训练数据文件（training_data/*.jsonl）。")
     examples = load_examples(files, taxonomy)
+    roles_file = Path(args.roles) if args.roles else default_roles_file()
+    role_examples = load_examples([roles_file], label_key="role") if roles_file and roles_file.is_file() else []
     say = (lambda m: print(m, file=sys.stderr)) if not args.quiet else None
     if say:
         say(f"{len(examples)} 条训练样本，{len(taxonomy.codes)} 个类别")
-    model = train_model(examples, taxonomy, cv=args.cv, version=args.version, progress=say)
+    model = train_model(examples, taxonomy, cv=args.cv, version=args.version, progress=say, role_examples=role_examples)
     out = model.save(args.out or default_model_dir())
     metrics = model.card.get("metrics") or {}
     print(json.dumps({"model": str(out), "version": model.version, "n_examples": len(examples),
@@ -109,6 +111,37 @@ def cmd_evaluate(args) -> int:
     print(" " * 12 + "".join(f"{c[:5]:>6}" for c in labels))
     for code, row in zip(labels, report["confusion"]):
         print(f"{code:<12}" + "".join(f"{v:>6}" for v in row))
+    return 0
+
+
+def cmd_extract(args) -> int:
+    from .ledger import issues_markdown, write_ledger
+    from .notes import extract
+    from .tables import TableError, decode_bytes
+
+    if args.file == "-":
+        text = sys.stdin.read()
+    else:
+        path = Path(args.file)
+        if not path.is_file():
+            raise TableError(f"找不到文件：{path}")
+        text = decode_bytes(path.read_bytes(), path.name)
+    if not text.strip():
+        raise SystemExit("错误：纪要内容为空。")
+    model = _load_model(args)
+    issues = extract(text, model, _now(args))
+    fmt = args.format
+    if fmt in ("xlsx", "csv") and args.output:
+        write_ledger(issues, args.output, fmt)
+        print(f"已提取 {len(issues)} 个问题 → {args.output}", file=sys.stderr)
+    elif fmt == "xlsx":
+        raise SystemExit("错误：xlsx 格式需要用 -o 指定输出文件。")
+    elif fmt == "csv":
+        write_ledger(issues, sys.stdout, "csv")
+    elif fmt == "markdown":
+        print(issues_markdown(issues))
+    else:
+        print(json.dumps([i.to_dict() for i in issues], ensure_ascii=False, indent=2))
     return 0
 
 
@@ -142,6 +175,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("train", help="用训练数据训练模型并写入模型文件夹（含说明卡片）")
     p.add_argument("--data", nargs="+", help="训练数据 JSONL 文件（默认 training_data/*.jsonl）")
     p.add_argument("--out", help="输出模型文件夹（默认 models/shipped）")
+    p.add_argument("--roles", help="会议纪要语句角色数据（默认 training_data/roles.jsonl，存在时一并训练）")
     p.add_argument("--cv", type=int, default=5, help="交叉验证折数，0 表示不做（默认 5）")
     p.add_argument("--version", help="模型版本名（默认按时间生成）")
     p.add_argument("--quiet", action="store_true", help="不打印进度")
@@ -154,12 +188,21 @@ def build_parser() -> argparse.ArgumentParser:
     common(p)
     p.set_defaults(func=cmd_evaluate)
 
-    for register in _extra_commands:
+    p = sub.add_parser("extract", help="从会议纪要/巡查日志/工单汇总中提取问题清单（问题台账）")
+    p.add_argument("file", help="纪要文件（UTF-8 或 GBK 文本）；- 表示从标准输入读取")
+    p.add_argument("--format", choices=("json", "markdown", "csv", "xlsx"), default="json", help="输出格式（默认 json）")
+    p.add_argument("-o", "--output", help="输出文件（xlsx 必填）")
+    p.add_argument("--received-at", help="受理时间，ISO 8601（默认现在）")
+    common(p)
+    p.set_defaults(func=cmd_extract)
+
+    try:  # the service commands live with the service; the library works without it
+        from service.cli import register
+    except ImportError:
+        pass
+    else:
         register(sub, common)
     return parser
-
-
-_extra_commands: list = []
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -169,10 +212,15 @@ def main(argv: list[str] | None = None) -> int:
     from .tables import TableError
     from .taxonomy import TaxonomyError
 
+    try:
+        from service.store import StoreError
+    except ImportError:  # library installed without the service
+        StoreError = TaxonomyError
+
     args = build_parser().parse_args(argv)
     try:
         return args.func(args) or 0
-    except (TableError, ModelError, TaxonomyError, TrainingDataError, ValueError, OSError) as e:
+    except (TableError, ModelError, TaxonomyError, TrainingDataError, StoreError, ValueError, OSError) as e:
         print(f"错误：{e}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:

@@ -14,7 +14,7 @@ from typing import Iterable
 
 from .taxonomy import Taxonomy
 
-__all__ = ["Example", "TrainingDataError", "data_hash", "default_training_files", "load_examples"]
+__all__ = ["Example", "TrainingDataError", "data_hash", "default_roles_file", "default_training_files", "load_examples"]
 
 
 class TrainingDataError(ValueError):
@@ -35,6 +35,11 @@ def default_training_files(root: Path | None = None) -> list[Path]:
     """The category files in ``training_data/`` (not the notes-role file)."""
     root = root or Path(__file__).resolve().parent.parent / "training_data"
     return sorted(p for p in root.glob("*.jsonl") if p.name != "roles.jsonl")
+
+
+def default_roles_file(root: Path | None = None) -> Path:
+    """The utterance-role examples (issue/reply/chatter/narrative) for meeting notes."""
+    return (root or Path(__file__).resolve().parent.parent / "training_data") / "roles.jsonl"
 
 
 def load_examples(paths: Iterable[Path | str], taxonomy: Taxonomy | None = None, *, label_key: str = "label") -> list[Example]:

@@ -34,6 +34,7 @@ from .taxonomy import Taxonomy, load_taxonomy
 __all__ = ["MODEL_FILE", "CARD_FILE", "Model", "ModelError", "Result", "default_model_dir", "train_model"]
 
 MODEL_FILE = "model.joblib"
+ROLES_FILE = "roles.joblib"
 CARD_FILE = "card.json"
 
 
@@ -93,8 +94,9 @@ class Result:
 class Model:
     """A loaded, verified model bound to its taxonomy."""
 
-    def __init__(self, pipeline, taxonomy: Taxonomy, card: dict, path: Path | None = None):
+    def __init__(self, pipeline, taxonomy: Taxonomy, card: dict, path: Path | None = None, roles=None):
         self.pipeline = pipeline
+        self.roles = roles  # utterance-role pipeline for meeting notes (issue/reply/chatter/narrative)
         self.taxonomy = taxonomy
         self.card = card
         self.path = path
@@ -113,8 +115,12 @@ class Model:
             card = json.loads(card_path.read_text(encoding="utf-8"))
         except (json.JSONDecodeError, UnicodeDecodeError) as e:
             raise ModelError(f"模型说明文件损坏：{card_path} ({e})") from None
-        if file_sha256(model_path) != card.get("model_sha256"):
-            raise ModelError(f"模型文件校验失败：{model_path} 与 {CARD_FILE} 记录的哈希不一致，拒绝加载（文件可能损坏或被替换）。")
+        files = card.get("files") or {}
+        if MODEL_FILE not in files:
+            raise ModelError(f"模型说明文件 {card_path} 缺少文件哈希，拒绝加载。请重新运行 `triage train`。")
+        for name, digest in files.items():
+            if Path(name).name != name or not (folder / name).is_file() or file_sha256(folder / name) != digest:
+                raise ModelError(f"模型文件校验失败：{folder / name} 与 {CARD_FILE} 记录的哈希不一致，拒绝加载（文件可能损坏或被替换）。")
         built_with = card.get("versions", {}).get("scikit-learn")
         if built_with != sklearn.__version__:
             raise ModelError(f"模型已过期：由 scikit-learn {built_with} 训练，当前为 {sklearn.__version__}。请重新运行 `triage train`。")
@@ -124,19 +130,29 @@ class Model:
                 f"模型与分类配置不一致：模型类别 {sorted(card.get('labels', []))}，配置 {taxonomy.source} 的类别 "
                 f"{sorted(taxonomy.codes)}。请用这份配置重新训练。")
         pipeline = joblib.load(model_path)
-        return cls(pipeline, taxonomy, card, folder)
+        roles = joblib.load(folder / ROLES_FILE) if ROLES_FILE in files else None
+        return cls(pipeline, taxonomy, card, folder, roles)
 
     def save(self, folder: str | Path) -> Path:
         """Write model and card atomically (a crash leaves the old files in place)."""
         folder = Path(folder)
         folder.mkdir(parents=True, exist_ok=True)
-        with tempfile.NamedTemporaryFile(dir=folder, suffix=".tmp", delete=False) as tmp:
-            joblib.dump(self.pipeline, tmp, compress=3)
-        card = {**self.card, "model_file": MODEL_FILE, "model_sha256": file_sha256(Path(tmp.name))}
+        parts = {MODEL_FILE: self.pipeline, ROLES_FILE: self.roles}
+        staged, files = {}, {}
+        for name, obj in parts.items():
+            if obj is None:
+                continue
+            with tempfile.NamedTemporaryFile(dir=folder, suffix=".tmp", delete=False) as tmp:
+                joblib.dump(obj, tmp, compress=3)
+            staged[name], files[name] = tmp.name, file_sha256(Path(tmp.name))
+        card = {**self.card, "files": files}
         card_tmp = folder / (CARD_FILE + ".tmp")
         card_tmp.write_text(json.dumps(card, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
-        os.replace(tmp.name, folder / MODEL_FILE)
+        # The card goes first: until the model files follow, loading fails its hash check
+        # instead of pairing a new card with an old pickle.
         os.replace(card_tmp, folder / CARD_FILE)
+        for name, tmp_name in staged.items():
+            os.replace(tmp_name, folder / name)
         self.card, self.path = card, folder
         return folder
 
@@ -176,7 +192,7 @@ class Model:
 
 
 def train_model(examples: Sequence[Example], taxonomy: Taxonomy, *, cv: int = 5, version: str | None = None,
-                progress=None, now: dt.datetime | None = None) -> Model:
+                progress=None, now: dt.datetime | None = None, role_examples: Sequence[Example] = ()) -> Model:
     """Train a model on examples (normalised here) and describe it in a card."""
     texts = [normalize(e.text) for e in examples]
     labels = [e.label for e in examples]
@@ -184,6 +200,12 @@ def train_model(examples: Sequence[Example], taxonomy: Taxonomy, *, cv: int = 5,
     if missing:
         raise ValueError(f"训练数据缺少类别：{', '.join(missing)}（每个类别至少需要一些例子）")
     pipeline, metrics = train_pipeline(texts, labels, cv=cv, progress=progress)
+    roles, role_metrics = None, {}
+    if role_examples:
+        if progress:
+            progress(f"训练会议纪要语句角色模型（{len(role_examples)} 条）…")
+        roles, role_metrics = train_pipeline([normalize(e.text) for e in role_examples],
+                                             [e.label for e in role_examples], cv=cv)
     created = (now or dt.datetime.now(dt.timezone.utc)).astimezone(dt.timezone.utc)
     counts = {code: labels.count(code) for code in taxonomy.codes}
     card = {
@@ -198,4 +220,8 @@ def train_model(examples: Sequence[Example], taxonomy: Taxonomy, *, cv: int = 5,
         "metrics": metrics,
         "versions": library_versions(),
     }
-    return Model(pipeline, taxonomy, card)
+    if roles is not None:
+        card["roles"] = {"labels": sorted(set(e.label for e in role_examples)), "n_examples": len(role_examples),
+                         "data_sha256": data_hash(role_examples),
+                         "metrics": {k: role_metrics[k] for k in ("accuracy", "macro_f1") if k in role_metrics}}
+    return Model(pipeline, taxonomy, card, roles=roles)

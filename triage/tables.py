@@ -13,7 +13,7 @@ import zipfile
 from pathlib import Path
 from typing import Iterable, Sequence
 
-__all__ = ["TEXT_COLUMNS", "TableError", "decode_bytes", "find_text_column", "read_table", "write_table"]
+__all__ = ["TEXT_COLUMNS", "TableError", "decode_bytes", "find_text_column", "excel_safe", "read_table", "write_table"]
 
 SUFFIXES = (".jsonl", ".csv", ".xlsx")
 # Column names used by common 12345 exports, tried when the asked-for column is absent.
@@ -159,7 +159,7 @@ def write_table(rows: Iterable[dict], columns: Sequence[str], target: str | Path
         sheet = book.create_sheet("结果")
         sheet.append(list(columns))
         for row in rows:
-            sheet.append([_excel_safe(_cell(row.get(c))) for c in columns])
+            sheet.append([excel_safe(_cell(row.get(c))) for c in columns])
         book.save(target)
         return
     own = isinstance(target, (str, Path))
@@ -178,7 +178,8 @@ def write_table(rows: Iterable[dict], columns: Sequence[str], target: str | Path
             fh.close()
 
 
-def _excel_safe(value):
+def excel_safe(value):
+    """Prefix text that Excel would run as a formula (= + - @) with a quote."""
     # A cell starting with = + - @ would run as a formula in Excel (CSV/XLSX injection).
     if isinstance(value, str) and value[:1] in ("=", "+", "-", "@"):
         return "'" + value

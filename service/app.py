@@ -1,0 +1,123 @@
+"""The FastAPI application: model loaded once at start-up, ledger in SQLite."""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import FileResponse, JSONResponse
+from fastapi.staticfiles import StaticFiles
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from triage import Model, load_taxonomy
+
+from .settings import Settings
+from .store import Store, StoreError
+
+__all__ = ["ModelHolder", "create_app"]
+
+log = logging.getLogger("triage.service")
+STATIC = Path(__file__).parent / "static"
+
+
+class ModelHolder:
+    """The active model; replaced as a whole so every request sees one consistent model."""
+
+    def __init__(self, model: Model):
+        self._model = model
+        self.lock = threading.Lock()
+
+    @property
+    def current(self) -> Model:
+        return self._model
+
+    def swap(self, model: Model) -> None:
+        with self.lock:
+            self._model = model
+
+
+def _field_message(err: dict) -> str:
+    where = ".".join(str(p) for p in err.get("loc", ()) if p not in ("body", "query", "path"))
+    kind = err.get("type", "")
+    if kind == "missing":
+        return f"缺少必填项 {where}"
+    if kind in ("string_too_long", "too_long"):
+        return f"{where} 太长"
+    if kind in ("json_invalid", "model_attributes_type", "dict_type"):
+        return "请求内容不是有效的 JSON"
+    if "datetime" in kind:
+        return f"{where} 的时间格式无法识别（例：2026-11-25T09:30:00+08:00）"
+    return f"{where} 的值不正确（{err.get('msg', '')}）"
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    """Build the app; start-up loads the model and migrates the database."""
+    settings = settings or Settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI):
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+        settings.jobs_dir.mkdir(parents=True, exist_ok=True)
+        with Store(settings.database) as store:
+            store.migrate()
+        from .registry import load_active_model
+
+        taxonomy = load_taxonomy(settings.taxonomy_path)
+        app.state.models = ModelHolder(load_active_model(settings, taxonomy))
+        log.info("模型 %s 已加载，数据库 %s", app.state.models.current.version, settings.database)
+        yield
+
+    app = FastAPI(title="triage 社区问题分拣助手", version="0.1.0", lifespan=lifespan,
+                  description="居民诉求分类、派单、办理时限、会议纪要提取、问题台账。写操作需要访问令牌。")
+    app.state.settings = settings
+
+    @app.middleware("http")
+    async def access_log(request: Request, call_next):
+        # Our own access log: path only, never the query string (Open311 clients put api_key there).
+        start = time.perf_counter()
+        response = await call_next(request)
+        log.info("%s %s %s %.0fms", request.method, request.url.path, response.status_code,
+                 (time.perf_counter() - start) * 1000)
+        return response
+
+    @app.exception_handler(StoreError)
+    async def store_error(request: Request, exc: StoreError):
+        return JSONResponse({"detail": str(exc)}, status_code=exc.status)
+
+    @app.exception_handler(RequestValidationError)
+    async def bad_request(request: Request, exc: RequestValidationError):
+        messages = [_field_message(e) for e in exc.errors()]
+        return JSONResponse({"detail": "请求有误：" + "；".join(dict.fromkeys(messages))}, status_code=422)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, exc: StarletteHTTPException):
+        detail = exc.detail
+        if exc.status_code == 404 and detail == "Not Found":
+            detail = "找不到这个地址。"
+        elif exc.status_code == 405:
+            detail = "不支持这种请求方式。"
+        return JSONResponse({"detail": detail}, status_code=exc.status_code, headers=getattr(exc, "headers", None))
+
+    @app.exception_handler(Exception)
+    async def unexpected(request: Request, exc: Exception):
+        log.exception("未处理的错误 %s %s", request.method, request.url.path)
+        return JSONResponse({"detail": "服务器内部错误，请稍后再试或联系管理员。"}, status_code=500)
+
+    from . import routes_admin, routes_ledger, routes_open311, routes_triage
+
+    app.include_router(routes_triage.router)
+    app.include_router(routes_ledger.router)
+    app.include_router(routes_open311.router)
+    app.include_router(routes_admin.router)
+
+    @app.get("/", include_in_schema=False)
+    def index():
+        return FileResponse(STATIC / "index.html")
+
+    app.mount("/static", StaticFiles(directory=STATIC), name="static")
+    return app

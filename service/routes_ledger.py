@@ -1,0 +1,221 @@
+"""Ledger endpoints: save, list, get, update, status lifecycle, corrections, statistics, export."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, HTTPException, Query, Request
+from fastapi.responses import Response
+
+from triage.route import route
+from triage.normalize import normalize
+
+from .convert import entry_from_issue, local, overdue_level, utc
+from .deps import ModelDep, Staff, StoreDep, Viewer
+from .schemas import CorrectionIn, EntryOut, EntryPatch, SaveIn, StatusIn
+from .store import CLOSED, STATUSES
+
+router = APIRouter(prefix="/api", tags=["台账 ledger"])
+
+TIME_FIELDS = ("deadline", "received_at", "created", "updated")
+
+
+def _now() -> dt.datetime:
+    return dt.datetime.now(dt.timezone.utc)
+
+
+def view(entry: dict, tz: str, now: dt.datetime | None = None) -> dict:
+    """An entry as the API shows it: local times and its overdue level."""
+    out = dict(entry)
+    out["overdue"] = overdue_level(entry, now or _now())
+    for key in TIME_FIELDS:
+        out[key] = local(entry.get(key), tz)
+    return out
+
+
+@router.post("/entries", response_model=list[EntryOut], status_code=201)
+def save_entries(body: SaveIn, model: ModelDep, store: StoreDep, caller: Staff) -> list[dict]:
+    """Save reviewed issues (e.g. from /api/extract, after corrections) as ledger entries."""
+    codes = set(model.taxonomy.codes)
+    for issue in body.issues:
+        if issue.category not in codes:
+            raise HTTPException(400, f"未知类别“{issue.category}”，可用：{'、'.join(c.name for c in model.taxonomy.categories)}")
+    received = _now()
+    ids = store.add_entries([entry_from_issue(i.model_dump(), received, model.version, body.source)
+                             for i in body.issues], caller.name)
+    return [view(store.get_entry(i), model.taxonomy.timezone) for i in ids]
+
+
+def _where(status, category, owner, urgent, overdue, q, date_from, date_to, needs_review, now) -> tuple[str, list]:
+    clauses, params = [], []
+    if status:
+        if status not in STATUSES:
+            raise HTTPException(400, f"未知状态“{status}”，可用：{'、'.join(STATUSES)}")
+        clauses.append("status = ?")
+        params.append(status)
+    if category:
+        clauses.append("category = ?")
+        params.append(category)
+    if owner:
+        clauses.append("(owner = ? OR co_owners LIKE ? ESCAPE '\\')")
+        params += [owner, "%" + _like(owner) + "%"]
+    if urgent is not None:
+        clauses.append("urgent = ?")
+        params.append(int(urgent))
+    if needs_review is not None:
+        clauses.append("needs_review = ?")
+        params.append(int(needs_review))
+    if overdue:
+        open_ = f"status NOT IN ({','.join('?' * len(CLOSED))}) AND deadline IS NOT NULL"
+        params += list(CLOSED)
+        red = "julianday(?) > julianday(deadline)"
+        yellow = ("julianday(?) <= julianday(deadline) AND julianday(?) >= julianday(received_at) + "
+                  "0.8 * (julianday(deadline) - julianday(received_at))")
+        stamp = utc(now)
+        if overdue == "red":
+            clauses.append(f"{open_} AND {red}")
+            params.append(stamp)
+        elif overdue == "yellow":
+            clauses.append(f"{open_} AND {yellow}")
+            params += [stamp, stamp]
+        else:
+            clauses.append(f"{open_} AND (({red}) OR ({yellow}))")
+            params += [stamp, stamp, stamp]
+    if q:
+        clauses.append("(text LIKE ? ESCAPE '\\' OR summary LIKE ? ESCAPE '\\' OR location LIKE ? ESCAPE '\\')")
+        params += ["%" + _like(q) + "%"] * 3
+    if date_from:
+        clauses.append("received_at >= ?")
+        params.append(utc(date_from))
+    if date_to:
+        clauses.append("received_at <= ?")
+        params.append(utc(date_to))
+    return (" WHERE " + " AND ".join(clauses)) if clauses else "", params
+
+
+def _like(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+@router.get("/entries")
+def list_entries(
+    model: ModelDep, store: StoreDep, caller: Viewer,
+    status: str | None = None, category: str | None = None, owner: str | None = None,
+    urgent: bool | None = None, needs_review: bool | None = None,
+    overdue: Literal["yellow", "red", "any"] | None = None,
+    q: Annotated[str | None, Query(max_length=100, description="全文搜索")] = None,
+    date_from: dt.datetime | None = None, date_to: dt.datetime | None = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 50, offset: Annotated[int, Query(ge=0)] = 0,
+) -> dict:
+    """List ledger entries with filters and paging (newest first)."""
+    now = _now()
+    if category:
+        try:
+            category = model.taxonomy.resolve(category).code
+        except KeyError as e:
+            raise HTTPException(400, str(e.args[0])) from None
+    where, params = _where(status, category, owner, urgent, overdue, q, date_from, date_to, needs_review, now)
+    total = next(store.db.query(f"SELECT count(*) AS n FROM entries{where}", params))["n"]
+    rows = store.db.query(f"SELECT * FROM entries{where} ORDER BY id DESC LIMIT ? OFFSET ?", [*params, limit, offset])
+    tz = model.taxonomy.timezone
+    return {"total": total, "limit": limit, "offset": offset,
+            "items": [view(store.decode(r), tz, now) for r in rows]}
+
+
+@router.get("/entries/{entry_id}", response_model=EntryOut)
+def get_entry(entry_id: int, model: ModelDep, store: StoreDep, caller: Viewer) -> dict:
+    """One ledger entry."""
+    return view(store.get_entry(entry_id), model.taxonomy.timezone)
+
+
+@router.get("/entries/{entry_id}/history")
+def entry_history(entry_id: int, model: ModelDep, store: StoreDep, caller: Viewer) -> list[dict]:
+    """Every change to an entry: who, when, from, to, note."""
+    store.get_entry(entry_id)
+    return [{**h, "at": local(h["at"], model.taxonomy.timezone)} for h in store.history(entry_id)]
+
+
+@router.patch("/entries/{entry_id}", response_model=EntryOut)
+def update_entry(entry_id: int, body: EntryPatch, model: ModelDep, store: StoreDep, caller: Staff) -> dict:
+    """Edit summary, place, response or owner."""
+    changes = body.model_dump(exclude_none=True)
+    note = changes.pop("note", "")
+    if not changes:
+        raise HTTPException(400, "没有要修改的内容。")
+    return view(store.update_entry(entry_id, changes, caller.name, note), model.taxonomy.timezone)
+
+
+@router.post("/entries/{entry_id}/status", response_model=EntryOut)
+def change_status(entry_id: int, body: StatusIn, model: ModelDep, store: StoreDep, caller: Staff) -> dict:
+    """Move along 待派单 → 已派单 → 办理中 → 已办结 → 已回访 → 已销号."""
+    entry = store.set_status(entry_id, body.status, caller.name, body.note or "", body.satisfaction, body.feedback)
+    return view(entry, model.taxonomy.timezone)
+
+
+@router.post("/entries/{entry_id}/correct", response_model=EntryOut)
+def correct_entry(entry_id: int, body: CorrectionIn, model: ModelDep, store: StoreDep, caller: Staff) -> dict:
+    """Change the category (and optionally owner): re-routes the entry and stores a training example."""
+    try:
+        cat = model.taxonomy.resolve(body.category)
+    except KeyError as e:
+        raise HTTPException(400, str(e.args[0])) from None
+    entry = store.get_entry(entry_id)
+    received = dt.datetime.fromisoformat(entry["received_at"]) if entry.get("received_at") else _now()
+    routing = route(cat, normalize(entry["text"]), received, model.taxonomy)
+    owner = body.owner or routing.owner
+    co_owners = [c for c in routing.co_owners if c != owner]
+    updated = store.correct(entry_id, cat.code, cat.name, owner, co_owners, utc(routing.deadline), routing.urgent,
+                            caller.name)
+    return view(updated, model.taxonomy.timezone)
+
+
+@router.get("/stats")
+def stats(model: ModelDep, store: StoreDep, caller: Viewer) -> dict:
+    """Counts by category, owner, status and week; overdue; satisfaction; share corrected."""
+    db = store.db
+    now = _now()
+
+    def count(column: str) -> dict:
+        return {r["k"] or "": r["n"] for r in db.query(f"SELECT {column} AS k, count(*) AS n FROM entries GROUP BY k ORDER BY n DESC")}
+
+    total = next(db.query("SELECT count(*) AS n FROM entries"))["n"]
+    corrected = next(db.query("SELECT count(*) AS n FROM entries WHERE corrected = 1"))["n"]
+    sat = next(db.query("SELECT avg(satisfaction) AS a, count(satisfaction) AS n FROM entries"))
+    weeks = {r["k"]: r["n"] for r in db.query(
+        "SELECT strftime('%Y-W%W', received_at) AS k, count(*) AS n FROM entries GROUP BY k ORDER BY k")}
+    sat_weeks = {r["k"]: round(r["a"], 2) for r in db.query(
+        "SELECT strftime('%Y-W%W', updated) AS k, avg(satisfaction) AS a FROM entries "
+        "WHERE satisfaction IS NOT NULL GROUP BY k ORDER BY k")}
+    overdue = {"yellow": 0, "red": 0}
+    for r in db.query(f"SELECT status, deadline, received_at FROM entries WHERE deadline IS NOT NULL "
+                      f"AND status NOT IN ({','.join('?' * len(CLOSED))})", list(CLOSED)):
+        level = overdue_level(r, now)
+        if level:
+            overdue[level] += 1
+    names = {c.code: c.name for c in model.taxonomy.categories}
+    return {
+        "total": total,
+        "by_category": {names.get(k, k): v for k, v in count("category").items()},
+        "by_owner": count("owner"),
+        "by_status": count("status"),
+        "by_week": weeks,
+        "overdue": overdue,
+        "satisfaction": {"average": round(sat["a"], 2) if sat["a"] is not None else None, "count": sat["n"],
+                         "by_week": sat_weeks},
+        "corrected_share": round(corrected / total, 4) if total else 0.0,
+    }
+
+
+@router.get("/ledger.xlsx", response_class=Response)
+def export_ledger(model: ModelDep, store: StoreDep, caller: Viewer, status: str | None = None) -> Response:
+    """The whole ledger (or one status) as an Excel 问题台账."""
+    from .export import ledger_xlsx
+
+    where, params = _where(status, None, None, None, None, None, None, None, None, _now())
+    rows = [store.decode(r) for r in store.db.query(f"SELECT * FROM entries{where} ORDER BY id", params)]
+    data = ledger_xlsx(rows, model.taxonomy.timezone)
+    stamp = dt.datetime.now().strftime("%Y%m%d")
+    return Response(data, media_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+                    headers={"Content-Disposition": f"attachment; filename=ledger-{stamp}.xlsx; "
+                                                    f"filename*=UTF-8''%E9%97%AE%E9%A2%98%E5%8F%B0%E8%B4%A6-{stamp}.xlsx"})

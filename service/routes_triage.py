@@ -1,0 +1,121 @@
+"""Triage endpoints: classify one text, extract issues from notes, tag a batch file."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+from typing import Annotated
+
+from fastapi import APIRouter, File, Form, HTTPException, Request, UploadFile
+from fastapi.responses import FileResponse
+
+from triage.ledger import issues_markdown
+from triage.notes import extract
+from triage.tables import TableError, find_text_column, read_table
+
+from . import jobs
+from .convert import entry_from_issue, entry_from_result, local
+from .deps import ModelDep, StoreDep, Viewer, Staff
+from .schemas import ClassifyIn, ClassifyOut, ExtractIn, ExtractOut, JobOut
+from .store import ROLES
+
+router = APIRouter(prefix="/api", tags=["分拣 triage"])
+
+
+def _now() -> dt.datetime:
+    return dt.datetime.now().astimezone()
+
+
+def _check_text(text: str, limit: int, what: str) -> str:
+    if not text or not text.strip():
+        raise HTTPException(400, f"{what}为空，请输入内容。")
+    if len(text) > limit:
+        raise HTTPException(413, f"{what}太长：{len(text)} 字，上限 {limit} 字。请分段提交。")
+    return text
+
+
+def _need_staff(caller) -> None:
+    if ROLES.index(caller.role) < ROLES.index("staff"):
+        raise HTTPException(403, "权限不足：存入台账需要“办理”权限。")
+
+
+@router.get("/health", tags=["系统"])
+def health(request: Request) -> dict:
+    """Liveness and the active model version (no token needed)."""
+    return {"status": "ok", "model_version": request.app.state.models.current.version}
+
+
+@router.get("/taxonomy")
+def taxonomy(model: ModelDep, caller: Viewer) -> dict:
+    """Categories with their Chinese names, owners and deadlines."""
+    return {"name": model.taxonomy.name, "categories": [
+        {"code": c.code, "name": c.name, "owner": c.owner, "co_owners": list(c.co_owners),
+         "deadline_days": c.deadline_days, "urgent": c.urgent} for c in model.taxonomy.categories]}
+
+
+@router.post("/classify", response_model=ClassifyOut)
+def classify(body: ClassifyIn, request: Request, model: ModelDep, store: StoreDep, caller: Viewer) -> dict:
+    """Classify and route one message; `save` also adds it to the ledger."""
+    text = _check_text(body.text, request.app.state.settings.max_text_chars, "文本")
+    received = body.received_at or _now()
+    result = model.classify(text, received)
+    out = result.to_dict()
+    if body.save:
+        _need_staff(caller)
+        out["entry_id"] = store.add_entries([entry_from_result(result, received, "classify")], caller.name)[0]
+    return out
+
+
+@router.post("/extract", response_model=ExtractOut)
+def extract_issues(body: ExtractIn, request: Request, model: ModelDep, store: StoreDep, caller: Viewer) -> dict:
+    """Turn meeting notes into distinct issues; `save` also adds them to the ledger."""
+    text = _check_text(body.text, request.app.state.settings.max_notes_chars, "纪要")
+    received = body.received_at or _now()
+    issues = extract(text, model, received)
+    out = [i.to_dict() for i in issues]
+    if body.save and issues:
+        _need_staff(caller)
+        ids = store.add_entries([entry_from_issue(i, received, model.version, "extract") for i in issues], caller.name)
+        for d, entry_id in zip(out, ids):
+            d["entry_id"] = entry_id
+    return {"issues": out, "model_version": model.version, "markdown": issues_markdown(issues)}
+
+
+@router.post("/jobs", response_model=JobOut, status_code=202)
+async def create_job(request: Request, model: ModelDep, store: StoreDep, caller: Staff,
+                     file: Annotated[UploadFile, File(description="CSV / XLSX / JSONL 工单文件，UTF-8 或 GBK")],
+                     column: Annotated[str, Form(description="文本列名")] = "text",
+                     save: Annotated[bool, Form(description="打完标签后存入台账")] = False) -> dict:
+    """Upload a ticket file to tag in the background; poll the job, then download the result."""
+    settings = request.app.state.settings
+    data = await file.read(settings.max_upload_bytes + 1)
+    if len(data) > settings.max_upload_bytes:
+        raise HTTPException(413, f"文件太大：上限 {settings.max_upload_bytes // (1024 * 1024)} MB。请拆分后上传。")
+    name = Path(file.filename or "upload.csv").name
+    try:
+        rows, header = read_table(name, data)
+        text_column = find_text_column(header, column)
+    except TableError as e:
+        raise HTTPException(400, str(e)) from None
+    if len(rows) > settings.max_upload_rows:
+        raise HTTPException(413, f"行数太多：{len(rows)} 行，上限 {settings.max_upload_rows} 行。请拆分后上传。")
+    job = jobs.start(settings, model, rows, header, text_column, name, caller.name, save, _now())
+    return jobs.describe(jobs.get(store, job), settings)
+
+
+@router.get("/jobs/{job_id}", response_model=JobOut)
+def job_status(job_id: str, request: Request, store: StoreDep, caller: Viewer) -> dict:
+    """Progress and counts of a tagging job."""
+    return jobs.describe(jobs.get(store, job_id), request.app.state.settings)
+
+
+@router.get("/jobs/{job_id}/download")
+def job_download(job_id: str, request: Request, store: StoreDep, caller: Viewer):
+    """The tagged file, in the format of the upload."""
+    job = jobs.get(store, job_id)
+    if job["status"] != "done":
+        raise HTTPException(409, "任务还没有完成，请稍后再下载。")
+    path = Path(job["output_path"])
+    if not path.is_file():
+        raise HTTPException(410, "结果文件已被清理，请重新上传。")
+    return FileResponse(path, filename=job["output_name"])

@@ -1,0 +1,137 @@
+"""Pydantic schemas at the HTTP edge (the library itself uses frozen dataclasses)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Literal
+
+from pydantic import BaseModel, Field
+
+__all__ = [
+    "ClassifyIn", "ClassifyOut", "CorrectionIn", "EntryOut", "EntryPatch", "ExtractIn", "ExtractOut",
+    "IssueOut", "JobOut", "SaveIn", "StatusIn",
+]
+
+
+class ClassifyIn(BaseModel):
+    text: str = Field(description="一条居民诉求或工单内容")
+    received_at: dt.datetime | None = Field(None, description="受理时间（ISO 8601），默认现在")
+    save: bool = Field(False, description="同时存入台账（需要 staff 权限）")
+
+
+class ClassifyOut(BaseModel):
+    text: str
+    category: str
+    category_name: str
+    secondary: list[str]
+    confidence: float
+    margin: float
+    needs_review: bool
+    urgent: bool
+    owner: str
+    co_owners: list[str]
+    deadline: dt.datetime | None
+    explanation: str
+    model_version: str
+    notes: list[str]
+    entry_id: int | None = None
+
+
+class ExtractIn(BaseModel):
+    text: str = Field(description="会议纪要、巡查日志或工单汇总的全文")
+    received_at: dt.datetime | None = None
+    save: bool = Field(False, description="同时存入台账（需要 staff 权限）")
+
+
+class IssueOut(BaseModel):
+    summary: str
+    category: str
+    category_name: str
+    secondary: list[str]
+    urgent: bool
+    owner: str
+    co_owners: list[str]
+    deadline: dt.datetime | None
+    location: str | None
+    speakers: list[str]
+    mentions: int
+    quotes: list[str]
+    response: str | None
+    confidence: float
+    needs_review: bool
+    notes: list[str]
+    entry_id: int | None = None
+
+
+class ExtractOut(BaseModel):
+    issues: list[IssueOut]
+    model_version: str
+    markdown: str
+
+
+class SaveIn(BaseModel):
+    issues: list[IssueOut] = Field(min_length=1, max_length=500)
+    source: str = Field("extract", max_length=40)
+    text: str | None = Field(None, description="原始纪要（可选，存档用）")
+
+
+class EntryOut(BaseModel):
+    id: int
+    text: str
+    summary: str | None
+    category: str
+    category_name: str | None
+    secondary: list[str]
+    owner: str | None
+    co_owners: list[str]
+    urgent: bool
+    deadline: dt.datetime | None
+    received_at: dt.datetime | None
+    created: dt.datetime
+    updated: dt.datetime
+    status: str
+    location: str | None
+    speakers: list[str]
+    quotes: list[str]
+    response: str | None
+    confidence: float | None
+    needs_review: bool
+    model_version: str | None
+    source: str | None
+    corrected: bool
+    satisfaction: int | None
+    feedback: str | None
+    overdue: Literal["", "yellow", "red"] = ""
+
+
+class EntryPatch(BaseModel):
+    summary: str | None = Field(None, max_length=500)
+    location: str | None = Field(None, max_length=200)
+    response: str | None = Field(None, max_length=2000)
+    owner: str | None = Field(None, max_length=100)
+    note: str | None = Field(None, max_length=500)
+
+
+class StatusIn(BaseModel):
+    status: str = Field(description="待派单 / 已派单 / 办理中 / 已办结 / 已回访 / 已销号")
+    note: str | None = Field(None, max_length=500)
+    satisfaction: int | None = Field(None, ge=1, le=5, description="回访满意度 1–5")
+    feedback: str | None = Field(None, max_length=2000)
+
+
+class CorrectionIn(BaseModel):
+    category: str = Field(description="新类别（代码或中文名，如 pets / 宠物管理）")
+    owner: str | None = Field(None, max_length=100, description="可选：同时改责任主体")
+
+
+class JobOut(BaseModel):
+    id: str
+    status: str
+    total: int
+    done: int
+    review: int | None
+    created: dt.datetime
+    finished: dt.datetime | None
+    error: str | None
+    input_name: str | None
+    download: str | None

@@ -1,0 +1,41 @@
+"""Service settings, read in one place from the environment (with CLI overrides)."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+__all__ = ["Settings"]
+
+
+def _int_env(name: str, default: int) -> int:
+    try:
+        return int(os.environ.get(name, default))
+    except ValueError:
+        return default
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Where data lives and how much one request may send."""
+
+    data_dir: Path = field(default_factory=lambda: Path(os.environ.get("TRIAGE_DATA_DIR", "data")))
+    db_path: Path | None = None
+    model_dir: Path | None = field(default_factory=lambda: Path(p) if (p := os.environ.get("TRIAGE_MODEL_DIR")) else None)
+    taxonomy_path: Path | None = field(default_factory=lambda: Path(p) if (p := os.environ.get("TRIAGE_TAXONOMY")) else None)
+    max_text_chars: int = field(default_factory=lambda: _int_env("TRIAGE_MAX_TEXT_CHARS", 5_000))
+    max_notes_chars: int = field(default_factory=lambda: _int_env("TRIAGE_MAX_NOTES_CHARS", 100_000))
+    max_upload_bytes: int = field(default_factory=lambda: _int_env("TRIAGE_MAX_UPLOAD_MB", 20) * 1024 * 1024)
+    max_upload_rows: int = field(default_factory=lambda: _int_env("TRIAGE_MAX_UPLOAD_ROWS", 50_000))
+    open_tokens: bool = field(default_factory=lambda: os.environ.get("TRIAGE_DEV_OPEN") == "1")
+
+    @property
+    def database(self) -> Path:
+        """The SQLite file (default: <data_dir>/triage.db)."""
+        return self.db_path or self.data_dir / "triage.db"
+
+    @property
+    def jobs_dir(self) -> Path:
+        """Where tagged batch files are kept for download."""
+        return self.data_dir / "jobs"

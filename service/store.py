@@ -1,0 +1,267 @@
+"""The SQLite ledger (sqlite-utils): entries, history, corrections, tokens, jobs, models.
+
+One `Store` per request or thread: a sqlite3 connection can't cross threads. WAL mode and a
+busy timeout let many writers queue instead of failing; every write runs in `BEGIN IMMEDIATE`
+so two writers never deadlock upgrading a read lock.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import hashlib
+import json
+import secrets
+import sqlite3
+from pathlib import Path
+from typing import Any, Iterator
+
+import sqlite_utils
+
+__all__ = ["ROLES", "SCHEMA_VERSION", "STATUSES", "Store", "StoreError", "hash_token"]
+
+SCHEMA_VERSION = 2
+ROLES = ("viewer", "staff", "admin")
+STATUSES = ("待派单", "已派单", "办理中", "已办结", "已回访", "已销号")
+CLOSED = ("已办结", "已回访", "已销号")
+# Allowed status moves; an unsatisfied 回访 sends the entry back to 办理中 (see `set_status`).
+MOVES = {
+    "待派单": ("已派单", "办理中"),
+    "已派单": ("办理中", "待派单"),
+    "办理中": ("已办结", "已派单"),
+    "已办结": ("已回访", "办理中"),
+    "已回访": ("已销号", "办理中"),
+    "已销号": (),
+}
+JSON_FIELDS = ("secondary", "co_owners", "speakers", "quotes", "notes")
+
+
+class StoreError(ValueError):
+    """A request the ledger refuses (unknown id, illegal status move); message for staff."""
+
+    def __init__(self, message: str, status: int = 400):
+        super().__init__(message)
+        self.status = status
+
+
+def hash_token(token: str) -> str:
+    """Tokens are stored as SHA-256 only; the plain token is shown once at creation."""
+    return hashlib.sha256(token.encode("utf-8")).hexdigest()
+
+
+def _now() -> str:
+    return dt.datetime.now(dt.timezone.utc).astimezone().isoformat(timespec="seconds")
+
+
+def _migrate_1(db: sqlite_utils.Database) -> None:
+    db["tokens"].create({"id": int, "name": str, "role": str, "token_hash": str, "created": str, "revoked": int},
+                        pk="id", not_null={"role", "token_hash"}, defaults={"revoked": 0}, if_not_exists=True)
+    db["tokens"].create_index(["token_hash"], unique=True, if_not_exists=True)
+    db["entries"].create({
+        "id": int, "text": str, "summary": str, "category": str, "category_name": str, "secondary": str,
+        "owner": str, "co_owners": str, "urgent": int, "deadline": str, "received_at": str, "created": str,
+        "updated": str, "status": str, "location": str, "speakers": str, "quotes": str, "response": str,
+        "confidence": float, "needs_review": int, "model_version": str, "source": str, "corrected": int,
+        "satisfaction": int, "feedback": str, "address": str, "notes": str, "margin": float,
+    }, pk="id", not_null={"text", "category", "status"}, defaults={"corrected": 0, "urgent": 0, "needs_review": 0},
+        if_not_exists=True)
+    for cols in (["status"], ["category"], ["owner"], ["received_at"], ["deadline"]):
+        db["entries"].create_index(cols, if_not_exists=True)
+    db["history"].create({"id": int, "entry_id": int, "at": str, "who": str, "field": str, "from_value": str,
+                          "to_value": str, "note": str}, pk="id", foreign_keys=[("entry_id", "entries", "id")],
+                         if_not_exists=True)
+    db["history"].create_index(["entry_id"], if_not_exists=True)
+    db["corrections"].create({"id": int, "entry_id": int, "text": str, "old_category": str, "new_category": str,
+                              "old_owner": str, "new_owner": str, "who": str, "at": str}, pk="id", if_not_exists=True)
+    db["jobs"].create({"id": str, "status": str, "total": int, "done": int, "review": int, "created": str,
+                       "finished": str, "error": str, "input_name": str, "output_path": str, "output_name": str,
+                       "who": str, "saved": int}, pk="id", if_not_exists=True)
+
+
+def _migrate_2(db: sqlite_utils.Database) -> None:
+    db["models"].create({"version": str, "created": str, "status": str, "path": str, "card": str, "reason": str,
+                         "activated": str}, pk="version", if_not_exists=True)
+
+
+MIGRATIONS = {1: _migrate_1, 2: _migrate_2}
+
+
+class Store:
+    """A connection to the ledger database."""
+
+    def __init__(self, path: str | Path, *, timeout: float = 30.0):
+        self.path = str(path)
+        conn = sqlite3.connect(self.path, timeout=timeout, isolation_level=None, check_same_thread=False)
+        conn.execute(f"PRAGMA busy_timeout = {int(timeout * 1000)}")
+        conn.execute("PRAGMA foreign_keys = ON")
+        self.db = sqlite_utils.Database(conn)
+
+    def close(self) -> None:
+        """Close the connection."""
+        self.db.conn.close()
+
+    def __enter__(self) -> "Store":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    @contextlib.contextmanager
+    def write(self) -> Iterator[sqlite_utils.Database]:
+        """A write transaction that takes the write lock up front (no upgrade deadlocks)."""
+        conn = self.db.conn
+        if conn.in_transaction:  # nested: the outer transaction commits or rolls back
+            yield self.db
+            return
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            yield self.db
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+        else:
+            conn.execute("COMMIT")
+
+    # -- schema -----------------------------------------------------------------------------
+    def migrate(self) -> int:
+        """Create or upgrade the schema; returns the schema version. Safe to run on every start."""
+        self.db.conn.execute("PRAGMA journal_mode = WAL")
+        with self.write() as db:
+            db["meta"].create({"key": str, "value": str}, pk="key", if_not_exists=True)
+            row = next(db.query("SELECT value FROM meta WHERE key = ?", ["schema_version"]), None)
+            version = int(row["value"]) if row else 0
+            if version > SCHEMA_VERSION:
+                raise StoreError(f"数据库版本 {version} 比程序支持的 {SCHEMA_VERSION} 新，请升级程序。")
+            for v in range(version + 1, SCHEMA_VERSION + 1):
+                MIGRATIONS[v](db)
+            db["meta"].upsert({"key": "schema_version", "value": str(SCHEMA_VERSION)}, pk="key")
+        return SCHEMA_VERSION
+
+    # -- tokens -----------------------------------------------------------------------------
+    def create_token(self, role: str, name: str = "") -> str:
+        """Create an API token; returns the plain token (only its hash is kept)."""
+        if role not in ROLES:
+            raise StoreError(f"未知角色 {role!r}，可用：{', '.join(ROLES)}")
+        token = "tri_" + secrets.token_urlsafe(24)
+        with self.write() as db:
+            db["tokens"].insert({"name": name, "role": role, "token_hash": hash_token(token), "created": _now(),
+                                 "revoked": 0})
+        return token
+
+    def token_role(self, token: str) -> tuple[str, str] | None:
+        """(role, name) for a valid token, else None."""
+        row = next(self.db.query("SELECT role, name FROM tokens WHERE token_hash = ? AND revoked = 0",
+                                 [hash_token(token)]), None)
+        return (row["role"], row["name"] or row["role"]) if row else None
+
+    # -- entries ----------------------------------------------------------------------------
+    @staticmethod
+    def _encode(entry: dict) -> dict:
+        out = dict(entry)
+        for key in JSON_FIELDS:
+            if key in out and not isinstance(out[key], str):
+                out[key] = json.dumps(list(out[key] or []), ensure_ascii=False)
+        for key in ("urgent", "needs_review", "corrected"):
+            if key in out:
+                out[key] = int(bool(out[key]))
+        return out
+
+    @staticmethod
+    def decode(row: dict) -> dict:
+        """A database row as API-ready values (lists and booleans restored)."""
+        out = dict(row)
+        for key in JSON_FIELDS:
+            value = out.get(key)
+            out[key] = json.loads(value) if value else []
+        for key in ("urgent", "needs_review", "corrected"):
+            out[key] = bool(out.get(key))
+        return out
+
+    def add_entries(self, entries: list[dict], who: str) -> list[int]:
+        """Insert ledger entries (status 待派单) in one transaction; returns their ids."""
+        now = _now()
+        ids = []
+        with self.write() as db:
+            for entry in entries:
+                row = self._encode({**entry, "status": "待派单", "created": now, "updated": now, "corrected": 0})
+                row.pop("id", None)
+                new_id = db["entries"].insert(row).last_pk
+                db["history"].insert({"entry_id": new_id, "at": now, "who": who, "field": "status", "from_value": None,
+                                      "to_value": "待派单", "note": f"录入（来源：{entry.get('source', '')}）"})
+                ids.append(new_id)
+        return ids
+
+    def get_entry(self, entry_id: int) -> dict:
+        """One entry; StoreError 404 when unknown."""
+        row = next(self.db.query("SELECT * FROM entries WHERE id = ?", [entry_id]), None)
+        if row is None:
+            raise StoreError(f"找不到编号为 {entry_id} 的台账记录。", 404)
+        return self.decode(row)
+
+    def history(self, entry_id: int) -> list[dict]:
+        """The change history of one entry, oldest first."""
+        return list(self.db.query("SELECT * FROM history WHERE entry_id = ? ORDER BY id", [entry_id]))
+
+    def update_entry(self, entry_id: int, changes: dict[str, Any], who: str, note: str = "") -> dict:
+        """Change fields of an entry, recording each change in history."""
+        now = _now()
+        with self.write() as db:
+            current = self.get_entry(entry_id)
+            encoded = self._encode(changes)
+            for key, value in changes.items():
+                old = current.get(key)
+                if old == value:
+                    continue
+                db["history"].insert({"entry_id": entry_id, "at": now, "who": who, "field": key,
+                                      "from_value": _text(old), "to_value": _text(value), "note": note})
+            db["entries"].update(entry_id, {**encoded, "updated": now})
+        return self.get_entry(entry_id)
+
+    def set_status(self, entry_id: int, status: str, who: str, note: str = "", satisfaction: int | None = None,
+                   feedback: str | None = None) -> dict:
+        """Move an entry along the lifecycle; an unsatisfied 回访 (≤ 2) reopens it."""
+        if status not in STATUSES:
+            raise StoreError(f"未知状态“{status}”，可用：{' → '.join(STATUSES)}")
+        with self.write():
+            current = self.get_entry(entry_id)
+            old = current["status"]
+            if status not in MOVES[old]:
+                allowed = "、".join(MOVES[old]) or "（已销号，不能再变更）"
+                raise StoreError(f"不能从“{old}”直接改为“{status}”。当前可改为：{allowed}", 409)
+            changes: dict[str, Any] = {"status": status}
+            if status == "已回访":
+                if satisfaction is None or not 1 <= satisfaction <= 5:
+                    raise StoreError("回访需要填写满意度（1–5 分）。")
+                changes.update(satisfaction=satisfaction, feedback=feedback or "")
+                if satisfaction <= 2:
+                    note = (note + "；" if note else "") + f"回访不满意（{satisfaction} 分），重新办理"
+                    self.update_entry(entry_id, changes, who, note)
+                    changes = {"status": "办理中"}
+            elif status == "已销号" and current.get("satisfaction") is None:
+                raise StoreError("销号前需要先完成回访。", 409)
+            return self.update_entry(entry_id, changes, who, note)
+
+    def correct(self, entry_id: int, category: str, category_name: str, owner: str, co_owners: list[str],
+                deadline: str | None, urgent: bool, who: str) -> dict:
+        """Store a staff correction as a labelled example and re-route the entry."""
+        now = _now()
+        with self.write() as db:
+            current = self.get_entry(entry_id)
+            db["corrections"].insert({"entry_id": entry_id, "text": current["text"], "old_category": current["category"],
+                                      "new_category": category, "old_owner": current["owner"], "new_owner": owner,
+                                      "who": who, "at": now})
+            return self.update_entry(entry_id, {"category": category, "category_name": category_name, "owner": owner,
+                                                "co_owners": co_owners, "deadline": deadline, "urgent": urgent,
+                                                "corrected": True, "needs_review": False}, who, "人工更正类别")
+
+    def corrections(self) -> list[dict]:
+        """All corrections, oldest first."""
+        return list(self.db.query("SELECT * FROM corrections ORDER BY id"))
+
+
+def _text(value: Any) -> str | None:
+    if value is None:
+        return None
+    if isinstance(value, (list, tuple)):
+        return json.dumps(list(value), ensure_ascii=False)
+    return str(value)

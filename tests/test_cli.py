@@ -1,0 +1,116 @@
+"""The `triage` command end to end on small files (in-process, so it stays fast)."""
+
+import json
+
+import pytest
+from openpyxl import Workbook, load_workbook
+
+from triage.cli import build_parser, main
+
+RECEIVED = "2026-11-25T09:30:00+08:00"
+TICKETS = [
+    "来电人反映：幸福小区7号楼楼道里有人飞线充电，电线从三楼窗户吊下来，很危险。",
+    "市民来电称：小区东门的路灯坏了半个月，晚上漆黑一片，请尽快维修。",
+    "我想问一下社区几点上班，需要开居住证明。",
+]
+
+
+def run(capsys, *argv):
+    code = main(list(argv))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_every_command_has_help():
+    parser = build_parser()
+    sub = next(a for a in parser._actions if a.dest == "command")
+    for name, p in sub.choices.items():
+        assert p.description or sub._choices_actions, name
+        for action in p._actions:
+            if action.dest != "help":
+                assert action.help, f"{name} {action.dest} has no help"
+
+
+def test_classify_prints_one_json_result(capsys):
+    code, out, _ = run(capsys, "classify", TICKETS[0], "--received-at", RECEIVED)
+    result = json.loads(out)
+    assert code == 0
+    assert result["category"] == "charging" and result["urgent"] is True
+    assert result["deadline"] == "2026-11-26T09:30:00+08:00"
+    assert "消防救援机构" in result["co_owners"]
+    assert result["explanation"]
+
+
+def test_classify_empty_text_is_a_clear_error(capsys):
+    with pytest.raises(SystemExit, match="文本为空"):
+        main(["classify", "   "])
+
+
+def test_tag_csv_gbk_to_xlsx(tmp_path, capsys):
+    src = tmp_path / "工单.csv"
+    src.write_bytes(("编号,诉求内容\n" + "".join(f"{i},{t}\n" for i, t in enumerate(TICKETS, 1))).encode("gbk"))
+    out = tmp_path / "结果.xlsx"
+    code, _, err = run(capsys, "tag", str(src), "-o", str(out), "--received-at", RECEIVED)
+    assert code == 0 and "已完成 3 条" in err
+    sheet = load_workbook(out).active
+    header = [c.value for c in sheet[1]]
+    for field in ("编号", "诉求内容", "category", "category_name", "secondary", "confidence", "needs_review",
+                  "urgent", "owner", "co_owners", "deadline", "explanation"):
+        assert field in header
+    rows = [dict(zip(header, [c.value for c in r])) for r in sheet.iter_rows(min_row=2)]
+    assert [r["category"] for r in rows] == ["charging", "facilities", "other"]
+    assert rows[1]["deadline"].startswith("2026-12-02T18:00:00+08:00")
+
+
+def test_tag_jsonl_to_stdout_uses_received_at_column(tmp_path, capsys):
+    src = tmp_path / "t.jsonl"
+    src.write_text(json.dumps({"text": TICKETS[1], "received_at": "2026-09-29T10:00:00+08:00"}, ensure_ascii=False)
+                   + "\n" + json.dumps({"text": ""}) + "\n", encoding="utf-8")
+    code, out, _ = run(capsys, "tag", str(src))
+    rows = [json.loads(line) for line in out.splitlines()]
+    assert code == 0 and len(rows) == 2
+    assert rows[0]["deadline"] == "2026-10-12T18:00:00+08:00"  # across the National Day holiday
+    assert rows[1]["needs_review"] is True  # a blank row is kept and flagged, not dropped
+
+
+BAD = [
+    (["tag", "MISSING.csv"], "找不到文件"),
+    (["tag", "{empty}"], "空文件"),
+    (["tag", "{csv}", "--column", "正文"], "找不到文本列"),
+    (["tag", "{csv}", "-o", "out.pdf"], "不支持的输出格式"),
+    (["evaluate", "--data", "MISSING.jsonl"], "找不到训练数据文件"),
+    (["classify", "电梯坏了", "--model", "{tmp}"], "找不到模型"),
+    (["classify", "电梯坏了", "--received-at", "昨天"], "时间格式"),
+]
+
+
+@pytest.mark.parametrize("argv, words", BAD)
+def test_bad_input_exits_non_zero_with_one_sentence(tmp_path, capsys, argv, words):
+    (tmp_path / "empty.csv").write_bytes(b"")
+    (tmp_path / "t.csv").write_text("内容\n电梯坏了\n", encoding="utf-8")
+    subst = {"{empty}": str(tmp_path / "empty.csv"), "{csv}": str(tmp_path / "t.csv"), "{tmp}": str(tmp_path)}
+    argv = [subst.get(a, a) for a in argv]
+    try:
+        code, _, err = run(capsys, *argv)
+    except SystemExit as e:
+        code, err = 2, str(e.code)
+    assert code != 0 and words in err
+    assert "Traceback" not in err
+
+
+def test_extract_formats(tmp_path, capsys):
+    notes = tmp_path / "纪要.txt"
+    notes.write_bytes("王阿姨（8号楼）：8号楼电梯这个月坏了三次，老人上下楼太难了。\n刘经理：明天就安排维保单位来修。\n".encode("gbk"))
+    code, out, _ = run(capsys, "extract", str(notes), "--received-at", RECEIVED)
+    issues = json.loads(out)
+    assert code == 0 and len(issues) == 1
+    assert issues[0]["category"] == "facilities" and issues[0]["location"] == "8号楼"
+    assert "明天" in issues[0]["response"]
+    code, out, _ = run(capsys, "extract", str(notes), "--format", "markdown", "--received-at", RECEIVED)
+    assert out.startswith("| 序号 |") and "8号楼" in out
+    xlsx = tmp_path / "台账.xlsx"
+    code, _, _ = run(capsys, "extract", str(notes), "--format", "xlsx", "-o", str(xlsx), "--received-at", RECEIVED)
+    sheet = load_workbook(xlsx).active
+    assert [c.value for c in sheet[1]] == ["序号", "问题内容", "类别", "责任主体", "办理时限", "紧急程度", "地点",
+                                           "提出人", "原话", "办理情况"]
+    assert sheet["C2"].value.startswith("公共设施")

@@ -1,0 +1,68 @@
+"""Meeting notes → issues, checked against hand-written notes in tests/notes/.
+
+Each NN_name.txt has NN_name.json: the expected issues in order (category, place, mentions,
+quote fragments, speaker, staff response) and texts that must never become an issue quote.
+"""
+
+import json
+from pathlib import Path
+
+import pytest
+
+from triage.notes import extract
+
+from .conftest import NOW
+
+NOTES = Path(__file__).parent / "notes"
+CASES = sorted(p.stem for p in NOTES.glob("*.txt"))
+
+
+def load(name):
+    text = (NOTES / f"{name}.txt").read_text(encoding="utf-8")
+    return text, json.loads((NOTES / f"{name}.json").read_text(encoding="utf-8"))
+
+
+def match(expected, issues):
+    """The extracted issue whose quotes hold the first expected quote fragment."""
+    frag = expected["quotes_contain"][0]
+    return next((i for i in issues if any(frag in q for q in i.quotes)), None)
+
+
+def test_there_are_enough_realistic_notes():
+    assert len(CASES) >= 12
+
+
+@pytest.mark.parametrize("name", CASES)
+def test_fixture_is_consistent(name):
+    text, want = load(name)
+    for issue in want["issues"]:
+        assert issue["mentions"] == len(issue["quotes_contain"])
+        for frag in issue["quotes_contain"]:
+            assert frag in text
+    for frag in want["not_issue_texts"]:
+        assert frag in text
+
+
+@pytest.mark.parametrize("name", CASES)
+def test_extract_matches_expected_issues(name, model):
+    text, want = load(name)
+    issues = extract(text, model, NOW)
+    for expected in want["issues"]:
+        got = match(expected, issues)
+        assert got is not None, f"missed: {expected['quotes_contain'][0]}"
+        assert got.category == expected["category"], (got.summary, got.category)
+        for frag in expected["quotes_contain"]:
+            assert any(frag in q for q in got.quotes), f"{frag} not merged into {got.summary}"
+        if expected["location"]:
+            assert got.location and expected["location"] in got.location
+        if expected["response_contains"]:
+            assert got.response and expected["response_contains"] in got.response
+    assert len(issues) == len(want["issues"]), [i.summary for i in issues]
+
+
+@pytest.mark.parametrize("name", CASES)
+def test_no_greeting_or_staff_reply_becomes_an_issue(name, model):
+    text, want = load(name)
+    for issue in extract(text, model, NOW):
+        for frag in want["not_issue_texts"]:
+            assert not any(frag in q for q in issue.quotes), f"{frag!r} became an issue"

@@ -1,0 +1,74 @@
+import datetime as dt
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from triage.route import add_working_days, route
+from triage.taxonomy import load_taxonomy
+
+TZ = ZoneInfo("Asia/Shanghai")
+# Received Tuesday 2026-09-29 10:00, just before the 2026 National Day week (Oct 1–7 off,
+# Saturday Oct 10 a make-up working day).
+BEFORE_NATIONAL_DAY = dt.datetime(2026, 9, 29, 10, 0, tzinfo=TZ)
+
+# (category, text, expected owner, urgent, expected deadline)
+GOLDEN = [
+    ("parking", "车位太少了", "物业服务企业", False, dt.datetime(2026, 10, 12, 18, 0, tzinfo=TZ)),
+    ("parking", "希望新建车棚", "物业服务企业", False, dt.datetime(2026, 11, 2, 18, 0, tzinfo=TZ)),
+    ("charging", "充电桩插头坏了", "物业服务企业", False, dt.datetime(2026, 10, 9, 18, 0, tzinfo=TZ)),
+    ("charging", "有人从窗户飞线充电", "物业服务企业", True, dt.datetime(2026, 9, 30, 10, 0, tzinfo=TZ)),
+    ("pets", "孩子被狗咬伤了", "公安派出所", True, dt.datetime(2026, 9, 30, 10, 0, tzinfo=TZ)),
+    ("safety", "消防通道被堵", "物业服务企业", True, dt.datetime(2026, 9, 30, 10, 0, tzinfo=TZ)),
+    ("utilities", "整栋楼停水两天了", "供水公司", True, dt.datetime(2026, 9, 30, 10, 0, tzinfo=TZ)),
+    ("utilities", "水压太低", "供水公司", False, dt.datetime(2026, 10, 12, 18, 0, tzinfo=TZ)),
+    ("facilities", "小区外马路上坑很多", "市政部门", False, dt.datetime(2026, 10, 12, 18, 0, tzinfo=TZ)),
+    ("greening", "楼前的树枝挡光", "物业服务企业", False, dt.datetime(2026, 10, 19, 18, 0, tzinfo=TZ)),
+    ("other", "谢谢社区", "社区居委会", False, None),
+]
+
+
+@pytest.fixture(scope="module")
+def taxonomy():
+    return load_taxonomy()
+
+
+@pytest.mark.parametrize("code, text, owner, urgent, deadline", GOLDEN)
+def test_routing_table(taxonomy, code, text, owner, urgent, deadline):
+    r = route(code, text, BEFORE_NATIONAL_DAY, taxonomy)
+    assert (r.owner, r.urgent, r.deadline) == (owner, urgent, deadline)
+
+
+def test_flying_cable_also_goes_to_fire_service(taxonomy):
+    r = route("charging", "楼上有人飞线充电", BEFORE_NATIONAL_DAY, taxonomy)
+    assert "消防救援机构" in r.co_owners and r.reasons
+
+
+def test_working_days_count_makeup_saturday(taxonomy):
+    # Friday Oct 9 + 1 working day = Saturday Oct 10, a make-up working day (调休)
+    end, official = add_working_days(dt.datetime(2026, 10, 9, 9, 0, tzinfo=TZ), 1, taxonomy)
+    assert end.date() == dt.date(2026, 10, 10) and official
+
+
+def test_spring_festival_is_skipped(taxonomy):
+    end, _ = add_working_days(dt.datetime(2026, 2, 13, 9, 0, tzinfo=TZ), 2, taxonomy)
+    assert end.date() == dt.date(2026, 2, 24)  # Sat 14 is a make-up day, then Feb 15–23 off
+
+
+def test_naive_time_is_read_in_taxonomy_timezone(taxonomy):
+    r = route("parking", "车位少", dt.datetime(2026, 9, 29, 10, 0), taxonomy)
+    assert r.deadline.tzinfo is not None and r.deadline.utcoffset() == dt.timedelta(hours=8)
+
+
+def test_year_without_holiday_data_falls_back_to_weekends_and_says_so(taxonomy):
+    r = route("parking", "车位少", dt.datetime(2027, 3, 1, 9, 0, tzinfo=TZ), taxonomy)
+    assert r.deadline.date() == dt.date(2027, 3, 8)
+    assert "节假日数据暂缺" in r.calendar_note
+
+
+def test_extra_holidays_from_config_are_skipped(tmp_path):
+    text = (load_taxonomy().source and open(load_taxonomy().source, encoding="utf-8").read())
+    text = text.replace("extra_holidays = []", 'extra_holidays = ["2027-03-02"]')
+    path = tmp_path / "t.toml"
+    path.write_text(text, encoding="utf-8")
+    r = route("parking", "车位少", dt.datetime(2027, 3, 1, 9, 0, tzinfo=TZ), load_taxonomy(path))
+    assert r.deadline.date() == dt.date(2027, 3, 9)

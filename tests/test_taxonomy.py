@@ -1,0 +1,66 @@
+from pathlib import Path
+
+import pytest
+
+from triage.taxonomy import TaxonomyError, load_taxonomy
+
+SPEC = Path(__file__).resolve().parents[2] / "shared" / "taxonomy.md"
+
+
+def test_default_taxonomy_has_the_eleven_categories():
+    t = load_taxonomy()
+    assert t.codes == ("parking", "charging", "greening", "pets", "dispute", "property",
+                       "facilities", "environment", "safety", "utilities", "other")
+    assert t.fallback.code == "other"
+    assert t.get("safety").urgent
+    assert t.resolve("宠物").code == "pets" and t.resolve("环境卫生").code == "environment"
+
+
+@pytest.mark.skipif(not SPEC.is_file(), reason="shared/taxonomy.md not beside the checkout")
+def test_config_matches_the_spec_table():
+    spec = SPEC.read_text(encoding="utf-8")
+    for c in load_taxonomy().categories:
+        row = next(line for line in spec.splitlines() if line.startswith(f"| `{c.code}`"))
+        assert c.name in row and c.owner.split("(")[0] in row
+
+
+def _write(tmp_path, text):
+    path = tmp_path / "bad.toml"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+BAD = [
+    ("[[category]]\ncode='a'\nname='A'\nowner='x'\n", "category", "至少需要两个"),
+    ("[[category]]\ncode='a'\nname='A'\nowner='x'\n[[category]]\ncode='a'\nname='B'\nowner='y'\n", "category.a", "重复"),
+    ("[[category]]\ncode='a'\nname='A'\nowner='x'\ndeadline_days=-1\n[[category]]\ncode='b'\nname='B'\nowner='y'\n",
+     "category.a.deadline_days", "整数"),
+    ("[[category]]\ncode='a'\nname='A'\n[[category]]\ncode='b'\nname='B'\nowner='y'\n", "category.a.owner", "缺少"),
+    ("[[category]]\ncode='a'\nname='A'\nowner='x'\ncolour='red'\n[[category]]\ncode='b'\nname='B'\nowner='y'\n",
+     "category[0].colour", "未知的配置项"),
+    ("[[category]]\ncode='a'\nname='A'\nowner='x'\n[[category]]\ncode='b'\nname='B'\nowner='y'\n"
+     "[[precedence]]\nprefer='zzz'\nover=['a']\nwhen_any=['w']\n", "precedence[0]", "未知类别"),
+    ("[taxonomy]\nreview_threshold=2\n[[category]]\ncode='a'\nname='A'\nowner='x'\n[[category]]\ncode='b'\nname='B'\nowner='y'\n",
+     "taxonomy.review_threshold", "0 到 1"),
+    ("[[category]\n", "", "TOML"),
+]
+
+
+@pytest.mark.parametrize("text, key, words", BAD)
+def test_bad_file_names_file_and_key(tmp_path, text, key, words):
+    path = _write(tmp_path, text)
+    with pytest.raises(TaxonomyError) as err:
+        load_taxonomy(path)
+    assert err.value.key == key and str(path) in str(err.value) and words in str(err.value)
+
+
+def test_missing_file(tmp_path):
+    with pytest.raises(TaxonomyError, match="找不到"):
+        load_taxonomy(tmp_path / "nope.toml")
+
+
+def test_another_taxonomy_loads_the_same_way(tmp_path):
+    path = _write(tmp_path, "[taxonomy]\nname='12345'\n[[category]]\ncode='A01'\nname='城乡建设'\nowner='住建局'\n"
+                            "[[category]]\ncode='A02'\nname='其他'\nowner='热线'\ndeadline_days=0\nfallback=true\n")
+    t = load_taxonomy(path)
+    assert t.codes == ("A01", "A02") and t.fallback.code == "A02" and t.name == "12345"

@@ -1,0 +1,97 @@
+"""Issue lists as ledger tables: Markdown for the chat, CSV and XLSX for Excel/WPS."""
+
+from __future__ import annotations
+
+import io
+from typing import Sequence
+
+from .notes import Issue
+from .tables import excel_safe, write_table
+
+__all__ = ["LEDGER_COLUMNS", "issues_markdown", "ledger_bytes", "ledger_rows", "write_ledger", "write_xlsx"]
+
+LEDGER_COLUMNS = ("序号", "问题内容", "类别", "责任主体", "办理时限", "紧急程度", "地点", "提出人", "原话", "办理情况")
+
+
+def _deadline(issue: Issue) -> str:
+    return issue.deadline.strftime("%Y-%m-%d %H:%M") if issue.deadline else "—"
+
+
+def ledger_rows(issues: Sequence[Issue]) -> list[dict]:
+    """One ledger row per issue, with the columns a 问题台账 has."""
+    rows = []
+    for n, i in enumerate(issues, 1):
+        owners = "、".join((i.owner, *i.co_owners))
+        rows.append({
+            "序号": n,
+            "问题内容": i.summary + (f"（提出 {i.mentions} 次）" if i.mentions > 1 else ""),
+            "类别": i.category_name + ("（待复核）" if i.needs_review else ""),
+            "责任主体": owners,
+            "办理时限": _deadline(i),
+            "紧急程度": "紧急" if i.urgent else "一般",
+            "地点": i.location or "",
+            "提出人": "、".join(i.speakers),
+            "原话": "\n".join(f"“{q}”" for q in i.quotes),
+            "办理情况": i.response or "待派单",
+        })
+    return rows
+
+
+def _md(text: str) -> str:
+    return str(text).replace("|", "\\|").replace("\n", "<br>")
+
+
+def issues_markdown(issues: Sequence[Issue]) -> str:
+    """A Markdown table for the chat window."""
+    if not issues:
+        return "没有发现需要办理的问题。"
+    cols = ("序号", "问题内容", "类别", "责任主体", "办理时限", "紧急程度", "地点", "提出人")
+    lines = ["| " + " | ".join(cols) + " |", "|" + "---|" * len(cols)]
+    for row in ledger_rows(issues):
+        lines.append("| " + " | ".join(_md(row[c]) for c in cols) + " |")
+    return "\n".join(lines)
+
+
+def write_ledger(issues: Sequence[Issue], target, fmt: str) -> None:
+    """Write the ledger as csv or xlsx (to a path or a binary/text stream)."""
+    rows = ledger_rows(issues)
+    if fmt == "xlsx":
+        _write_xlsx(rows, target)
+    else:
+        write_table(rows, LEDGER_COLUMNS, target, fmt)
+
+
+def write_xlsx(header: Sequence[str], rows: Sequence[Sequence], target, widths: Sequence[int] = (),
+               title: str = "问题台账") -> None:
+    """A formatted one-sheet workbook: bold frozen header, wrapped cells, resident text kept inert."""
+    from openpyxl import Workbook
+    from openpyxl.styles import Alignment, Font
+    from openpyxl.utils import get_column_letter
+
+    book = Workbook()
+    sheet = book.active
+    sheet.title = title
+    sheet.append(list(header))
+    for row in rows:
+        sheet.append([excel_safe(v) for v in row])
+    for i, width in enumerate(widths, 1):
+        sheet.column_dimensions[get_column_letter(i)].width = width
+    for cell in sheet[1]:
+        cell.font = Font(bold=True)
+    for line in sheet.iter_rows(min_row=2):
+        for cell in line:
+            cell.alignment = Alignment(wrap_text=True, vertical="top")
+    sheet.freeze_panes = "A2"
+    book.save(target)
+
+
+def _write_xlsx(rows: list[dict], target) -> None:
+    write_xlsx(LEDGER_COLUMNS, [[r[c] for c in LEDGER_COLUMNS] for r in rows], target,
+               (6, 36, 12, 26, 18, 9, 14, 12, 48, 30))
+
+
+def ledger_bytes(issues: Sequence[Issue]) -> bytes:
+    """The XLSX ledger as bytes (for downloads)."""
+    buf = io.BytesIO()
+    _write_xlsx(ledger_rows(issues), buf)
+    return buf.getvalue()

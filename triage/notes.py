@@ -1,0 +1,237 @@
+"""Meeting notes → distinct issues for the problem ledger (问题台账).
+
+Steps: drop web-page noise → split into utterances and sentences → learn which sentences
+raise a problem (the role model) → group a speaker's sentences into mentions → merge
+mentions of the same problem at the same place → attach staff replies as responses.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from dataclasses import dataclass, field
+
+from .model import Model
+from .normalize import normalize
+from .places import find_places, place_keys, places_conflict
+from .route import route
+from .segment import words
+from .utterances import Utterance, split_utterances
+
+__all__ = ["Issue", "extract", "strip_web_noise"]
+
+_NOISE_LINE = re.compile(
+    r"^\s*[【\[]?(?:责任编辑|编辑|来源|作者|记者|通讯员|版权所有|Copyright|©|分享到|上一篇|下一篇|扫一扫|打印|关闭窗口"
+    r"|返回顶部|点击|阅读原文|原标题|阅读\s*\d|浏览|字号|免责声明)", re.IGNORECASE)
+# Everything after these markers on a pasted web page is other articles or comments.
+_TAIL_MARKER = re.compile(r"^\s*[【\[]?(?:相关推荐|相关阅读|相关新闻|热门推荐|推荐阅读|猜你喜欢|延伸阅读|网友评论|发表评论|评论区|我要评论|最新评论|热门评论)")
+_FILLER = re.compile(r"^(?:来电人|市民|居民)?(?:反映|称|来电反映|来电称)[：:，,]?|^(?:我先说|我说一下|我说两句|我反映个事|我反映一下|我想反映|还有一个|还有个事|另外|还有|就是|那个|嗯|呃|哎)[。，,！!：:\s]*")
+_STOP = {"我们", "你们", "他们", "这个", "那个", "问题", "小区", "居民", "一下", "现在", "还是", "已经", "没有", "就是", "什么",
+         "大家", "反映", "希望", "社区", "物业", "时候", "一个", "这些", "那些", "事情", "情况", "来电人", "来电", "每天",
+         "一直", "好几", "几天", "今天", "昨天", "晚上", "白天", "不是", "可以", "能够", "怎么", "真的", "非常", "特别", "再说"}
+
+
+class _Mention:
+    def __init__(self, utt: Utterance, index: int):
+        self.utt, self.index, self.parts = utt, index, []
+
+    @property
+    def text(self) -> str:
+        return "".join(self.parts)
+
+
+@dataclass(frozen=True)
+class Issue:
+    """One distinct problem raised in the notes, ready for the ledger."""
+
+    summary: str
+    category: str
+    category_name: str
+    secondary: tuple[str, ...]
+    urgent: bool
+    owner: str
+    co_owners: tuple[str, ...]
+    deadline: dt.datetime | None
+    location: str | None
+    speakers: tuple[str, ...]
+    mentions: int
+    quotes: tuple[str, ...]
+    response: str | None
+    confidence: float
+    needs_review: bool
+    notes: tuple[str, ...] = field(default=())
+
+    def to_dict(self) -> dict:
+        """JSON-ready dict with ISO 8601 deadline."""
+        d = {k: getattr(self, k) for k in self.__dataclass_fields__}
+        for k in ("secondary", "co_owners", "speakers", "quotes", "notes"):
+            d[k] = list(d[k])
+        d["deadline"] = self.deadline.isoformat() if self.deadline else None
+        return d
+
+
+def strip_web_noise(text: str) -> str:
+    """Drop copyright, source and share lines, and everything after 相关推荐 / 评论."""
+    kept = []
+    for line in text.splitlines():
+        if _TAIL_MARKER.match(line):
+            break
+        if not _NOISE_LINE.match(line):
+            kept.append(line)
+    return "\n".join(kept)
+
+
+def _topic(text: str) -> set[str]:
+    return {w for w in words(text) if len(w) >= 2 and w not in _STOP and not w.isdigit()}
+
+
+def _summary(quote: str) -> str:
+    text = normalize(quote)
+    for _ in range(2):
+        text = _FILLER.sub("", text).strip()
+    first = re.split(r"(?<=[。！？!?；;])", text)[0].rstrip("。！？!?；;，, ")
+    return first if len(first) <= 40 else first[:39] + "…"
+
+
+def _roles(model: Model, texts: list[str]) -> list[dict]:
+    if model.roles is None:  # no role model shipped: fall back to the category model alone
+        preds = model.predict(texts, normalized=True)
+        fallback = model.taxonomy.fallback.code if model.taxonomy.fallback else None
+        return [{"issue": 1.0 if p.category != fallback and p.confidence >= 0.5 else 0.0} for p in preds]
+    proba = model.roles.predict_proba(texts)
+    labels = list(model.roles.classes_)
+    return [dict(zip(labels, map(float, row))) for row in proba]
+
+
+def _is_issue(utt: Utterance, role: dict) -> bool:
+    p_issue = role.get("issue", 0.0)
+    if utt.staff:
+        return p_issue >= 0.85 and not utt.refers_to
+    return p_issue >= max(v for k, v in role.items() if k != "issue") or p_issue >= 0.45
+
+
+def extract(text: str, model: Model, received_at: dt.datetime) -> list[Issue]:
+    """Distinct problems in meeting notes, walk logs or ticket batches, in order raised."""
+    utts = split_utterances(strip_web_noise(text or ""))
+    flat = [(u, s, normalize(s)) for u in utts for s in u.sentences]
+    flat = [(u, s, n) for u, s, n in flat if re.search(r"[\u4e00-\u9fff]{2}", n)]
+    if not flat:
+        return []
+    roles = _roles(model, [n for _, _, n in flat])
+    cats = model.predict([n for _, _, n in flat], normalized=True)
+    mentions: list[_Mention] = []
+    replies: list[tuple[int, Utterance, str]] = []
+    current: _Mention | None = None
+    current_cat = None
+    for i, ((utt, sentence, norm), role, cat) in enumerate(zip(flat, roles, cats)):
+        if _is_issue(utt, role):
+            whole_item = utt.ticket or utt.item is not None
+            same_turn = current is not None and current.utt is utt
+            strong = cat.confidence >= 0.5
+            if same_turn and (whole_item or not strong or cat.category == current_cat):
+                current.parts.append(sentence)
+            else:
+                current = _Mention(utt, i)
+                current.parts.append(sentence)
+                mentions.append(current)
+                current_cat = cat.category if strong else None
+            if current_cat is None and strong:
+                current_cat = cat.category
+        else:
+            if role.get("reply", 0.0) >= max(role.values()) or (utt.staff and role.get("chatter", 0) < 0.6):
+                replies.append((i, utt, sentence))
+            if current is not None and current.utt is not utt:
+                current = None
+    return _merge(mentions, replies, model, received_at, utts)
+
+
+def _merge(mentions: list[_Mention], replies, model: Model, received_at: dt.datetime, utts) -> list[Issue]:
+    tax = model.taxonomy
+    fallback = tax.fallback.code if tax.fallback else None
+    preds = model.predict([normalize(m.text) for m in mentions]) if mentions else []
+    groups: list[dict] = []
+    by_utt: dict[int, dict] = {}
+    for m, p in zip(mentions, preds):
+        if p.category == fallback and p.confidence >= 0.5:
+            continue
+        places = find_places(m.text) or ([m.utt.speaker_place] if m.utt.speaker_place else [])
+        keys, topic = place_keys(places), _topic(normalize(m.text))
+        target = None
+        for g in reversed(groups):
+            if g["category"] != p.category or places_conflict(g["keys"], keys):
+                continue
+            shared = g["topic"] & topic
+            if shared and (len(shared) >= 2 or len(shared) / max(1, min(len(g["topic"]), len(topic))) >= 0.2
+                           or (g["keys"] & keys)):
+                target = g
+                break
+        if target is None:
+            target = {"category": p.category, "mentions": [], "preds": [], "places": [], "keys": set(),
+                      "topic": set(), "responses": [], "first": m.index}
+            groups.append(target)
+        target["mentions"].append(m)
+        target["preds"].append(p)
+        target["places"] += [pl for pl in places if pl not in target["places"]]
+        target["keys"] |= keys
+        target["topic"] |= topic
+        by_utt[id(m.utt)] = target
+    _attach_replies(groups, replies, by_utt, utts)
+    issues = []
+    for g in groups:
+        quotes = tuple(m.text.strip() for m in g["mentions"])
+        joined = normalize("".join(quotes))
+        routing = route(g["category"], joined, received_at, tax)
+        confidence = round(sum(p.confidence for p in g["preds"]) / len(g["preds"]), 4)
+        secondary = tuple(dict.fromkeys(s for p in g["preds"] for s in p.secondary if s != g["category"]))
+        speakers = tuple(dict.fromkeys(m.utt.speaker for m in g["mentions"] if m.utt.speaker))
+        issues.append(Issue(
+            summary=_summary(quotes[0]),
+            category=g["category"],
+            category_name=tax.get(g["category"]).name,
+            secondary=secondary,
+            urgent=routing.urgent,
+            owner=routing.owner,
+            co_owners=routing.co_owners,
+            deadline=routing.deadline,
+            location="、".join(g["places"]) or None,
+            speakers=speakers,
+            mentions=len(quotes),
+            quotes=quotes,
+            response="；".join(dict.fromkeys(g["responses"])) or None,
+            confidence=confidence,
+            needs_review=confidence < tax.review_threshold or g["category"] == fallback,
+            notes=tuple(n for n in (*routing.reasons, routing.calendar_note) if n),
+        ))
+    return issues
+
+
+def _attach_replies(groups: list[dict], replies, by_utt: dict, utts: list[Utterance]) -> None:
+    """Give each staff reply to the issue it answers: by item number, place, topic, or adjacency."""
+    by_item = {}
+    for g in groups:
+        for m in g["mentions"]:
+            if m.utt.item is not None:
+                by_item.setdefault(m.utt.item, g)
+    order = {id(u): k for k, u in enumerate(utts)}
+    for index, utt, sentence in replies:
+        text = normalize(sentence)
+        targets = []
+        if utt.refers_to and utt.refers_to != (-1,):
+            targets = [by_item[n] for n in utt.refers_to if n in by_item]
+        else:
+            before = [g for g in groups if g["first"] < index]
+            prev = utts[order[id(utt)] - 1] if order[id(utt)] > 0 else None
+            adjacent = by_utt.get(id(prev)) if prev is not None else None
+            keys, topic = place_keys(find_places(text)), _topic(text)
+            best, best_score = None, 0.0
+            for g in before:
+                score = 2.0 * bool(keys and g["keys"] & keys) + len(g["topic"] & topic)
+                if keys and g["keys"] and places_conflict(g["keys"], keys):
+                    score = -1
+                score += 0.5 * (g is adjacent)
+                if score > best_score:
+                    best, best_score = g, score
+            if best is not None and (best_score >= 1 or best is adjacent):
+                targets = [best]
+        for g in targets:
+            g["responses"].append(sentence.strip())

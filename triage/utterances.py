@@ -1,0 +1,163 @@
+"""Split meeting notes, walk logs and ticket batches into utterances.
+
+An utterance is one speaker turn, one numbered item or one ticket, with the speaker
+prefix removed and the original characters kept (quotes are shown to staff as written).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from .normalize import normalize
+
+__all__ = ["STAFF_TITLES", "Utterance", "sentences", "split_utterances"]
+
+# Titles that mark a speaker as staff answering, not a resident raising a problem.
+STAFF_TITLES = ("书记", "主任", "经理", "主持人", "所长", "站长", "科长", "局长", "社工", "工作人员",
+                "物业", "民警", "街道", "干部", "委员", "队长", "负责人", "管家", "客服")
+_PERSON = (r"(?:书记|主任|经理|大爷|大妈|大娘|阿姨|奶奶|爷爷|婆婆|大叔|叔叔|大姐|大哥|师傅|女士|先生|老师|同志"
+           r"|网格员|主持人|社工|站长|所长|民警|律师|楼长|组长|老人|小伙|姑娘)")
+_META = {"时间", "地点", "日期", "主题", "议题", "参会人员", "参加人员", "出席", "出席人员", "记录", "记录人", "主持",
+         "天气", "网格", "巡查人", "处理情况", "来源", "编辑", "责任编辑", "备注", "会议内容", "会议主题", "地址",
+         "电话", "联系电话", "标题", "作者", "发布时间", "关键词", "摘要", "诉求", "诉求内容", "工单编号", "受理时间"}
+_SPEAKER = re.compile(r"^(?P<who>[^\s：:，,。！？!?“”\"、；;]{1,20}?)\s*[：:]\s*(?P<body>\S.*)$")
+_SAYS = re.compile(rf"^(?P<who>(?:居民|业主|村民|租户)?[\u4e00-\u9fff]{{0,4}}{_PERSON}(?:[（(][^）)]{{1,12}}[）)])?)"
+                   r"(?:说|讲|表示|提出|反映|补充)(?:道)?[：:，,…。\s]*(?P<body>.+)$")
+_INLINE = re.compile(rf"(?<=[\u4e00-\u9fff\s])(?=(?:居民|业主)?[\u4e00-\u9fff]{{1,2}}{_PERSON}(?:说|讲|[：:]))")
+_TICKET = re.compile(r"^\s*【(?P<tag>[^】]{0,16})】\s*(?P<body>.*)$")
+_NUMBERED = re.compile(r"^\s*(?:(?P<n1>\d{1,2})\s*[\.、．)）]|[（(](?P<n2>\d{1,2})[)）]|(?P<n3>[一二三四五六七八九十]{1,3})、)\s*(?P<body>\S.*)$")
+_ITEM_REPLY = re.compile(r"^\s*第(?P<nums>[\d一二三四五六七八九十、，,和及至\-~]+)(?:项|条|个问题)[：:，,]?\s*(?P<body>.*)$")
+_REPLY_LABEL = re.compile(r"^\s*(?:处理情况|办理情况|处理结果|办理结果|答复|回复|处置情况|反馈)\s*[：:]\s*(?P<body>\S.*)$")
+_PLACE_IN_WHO = re.compile(r"[（(](?P<inner>[^）)]{1,12})[）)]")
+_SENTENCE = re.compile(r"[^。！？!?；;\n]+[。！？!?；;]*")
+_CN_DIGITS = {c: i for i, c in enumerate("零一二三四五六七八九十", 0)}
+
+
+def _cn_number(text: str) -> int | None:
+    if text.isdigit():
+        return int(text)
+    if text == "十":
+        return 10
+    if len(text) == 2 and text[0] == "十":
+        return 10 + _CN_DIGITS.get(text[1], 0)
+    if len(text) == 2 and text[1] == "十":
+        return _CN_DIGITS.get(text[0], 0) * 10
+    if len(text) == 3 and text[1] == "十":
+        return _CN_DIGITS.get(text[0], 0) * 10 + _CN_DIGITS.get(text[2], 0)
+    return _CN_DIGITS.get(text)
+
+
+@dataclass
+class Utterance:
+    """One turn or item of the notes, original text kept."""
+
+    text: str
+    speaker: str | None = None
+    speaker_place: str | None = None
+    staff: bool = False
+    item: int | None = None
+    refers_to: tuple[int, ...] = ()
+    line: int = 0
+    ticket: bool = False
+    sentences: list[str] = field(default_factory=list)
+
+
+def _speaker(who: str) -> tuple[str, str | None, bool]:
+    """Clean name, place in brackets, and whether the speaker is staff."""
+    place = None
+    m = _PLACE_IN_WHO.search(who)
+    name = who
+    if m:
+        inner = m.group("inner")
+        name = who[:m.start()] + who[m.end():]
+        if any(t in inner for t in STAFF_TITLES) and name in ("主持人", "主持", ""):
+            name = inner  # 主持人（社区李书记）
+        elif re.search(r"\d|[一二三四五六七八九十]", inner) or any(k in inner for k in ("楼", "栋", "单元", "门", "小区", "院")):
+            place = inner
+    staff = any(t in who for t in STAFF_TITLES)
+    name = re.sub(r"^(?:居民|业主|村民|租户)", "", name).strip() or name
+    return name, place, staff
+
+
+def _looks_like_speaker(who: str) -> bool:
+    bare = _PLACE_IN_WHO.sub("", who)
+    if bare in _META or not bare or re.search(r"\d{3,}", bare):
+        return False
+    if re.fullmatch(r"[\d\s\.\-年月日时分]+", bare):
+        return False
+    return len(bare) <= 12
+
+
+def _refs(nums: str) -> tuple[int, ...]:
+    out = []
+    for part in re.split(r"[、，,和及]", nums):
+        if re.fullmatch(r"\d+\s*[-~至]\s*\d+", part):
+            a, b = map(int, re.split(r"\s*[-~至]\s*", part))
+            out.extend(range(a, b + 1))
+        elif part and (n := _cn_number(part)) is not None:
+            out.append(n)
+    return tuple(out)
+
+
+def sentences(text: str) -> list[str]:
+    """Split an utterance into sentences at 。！？； keeping the punctuation."""
+    return [s.strip() for s in _SENTENCE.findall(text) if s.strip()]
+
+
+def _split_inline(line: str) -> list[str]:
+    """Voice transcripts run speakers together: cut before '王阿姨说' inside a line."""
+    cuts = [m.start() for m in _INLINE.finditer(line) if m.start() > 0]
+    if not cuts:
+        return [line]
+    parts, last = [], 0
+    for c in cuts:
+        if c - last >= 4:
+            parts.append(line[last:c])
+            last = c
+    parts.append(line[last:])
+    return [p.strip() for p in parts if p.strip()]
+
+
+def split_utterances(text: str) -> list[Utterance]:
+    """Turn raw notes into utterances with speaker, staff flag, item numbers and sentences."""
+    out: list[Utterance] = []
+    for n, raw_line in enumerate(text.splitlines(), 1):
+        line = raw_line.strip()
+        if not line:
+            continue
+        for piece in _split_inline(line):
+            out.append(_utterance(piece, n))
+    for u in out:
+        u.sentences = sentences(u.text)
+    return [u for u in out if u.sentences]
+
+
+def _utterance(line: str, n: int) -> Utterance:
+    plain = normalize(line)
+    m = _ITEM_REPLY.match(line)
+    if m and m.group("body"):
+        return Utterance(text=m.group("body"), refers_to=_refs(m.group("nums")), staff=True, line=n)
+    m = _REPLY_LABEL.match(line)
+    if m:  # "处理情况：已派单物业……" answers the item just above it
+        return Utterance(text=m.group("body"), staff=True, refers_to=(-1,), line=n)
+    m = _TICKET.match(line)
+    if m and m.group("body"):
+        num = re.search(r"\d+", m.group("tag"))
+        return Utterance(text=m.group("body"), speaker="来电人", item=int(num.group()) if num else None, line=n, ticket=True)
+    m = _NUMBERED.match(line)
+    if m:
+        num = m.group("n1") or m.group("n2") or m.group("n3")
+        inner = _utterance(m.group("body"), n)
+        inner.item = _cn_number(num)
+        return inner
+    m = _SAYS.match(line)
+    if m:
+        name, place, staff = _speaker(m.group("who"))
+        return Utterance(text=m.group("body"), speaker=name, speaker_place=place, staff=staff, line=n)
+    m = _SPEAKER.match(line)
+    if (m and _looks_like_speaker(m.group("who")) and not plain.startswith(("http", "www"))
+            and not (m.group("who")[-1].isdigit() and m.group("body")[:1].isdigit())):  # "上午9:00"
+        name, place, staff = _speaker(m.group("who"))
+        return Utterance(text=m.group("body"), speaker=name, speaker_place=place, staff=staff, line=n)
+    return Utterance(text=line, line=n)
