@@ -101,6 +101,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             detail = "找不到这个地址。"
         elif exc.status_code == 405:
             detail = "不支持这种请求方式。"
+        elif exc.status_code == 400 and detail == "There was an error parsing the body":
+            detail = "请求内容无法解析：请发送 UTF-8 编码的 JSON 或表单。"
         return JSONResponse({"detail": detail}, status_code=exc.status_code, headers=getattr(exc, "headers", None))
 
     @app.exception_handler(Exception)

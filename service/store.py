@@ -94,6 +94,8 @@ class Store:
         conn = sqlite3.connect(self.path, timeout=timeout, isolation_level=None, check_same_thread=False)
         conn.execute(f"PRAGMA busy_timeout = {int(timeout * 1000)}")
         conn.execute("PRAGMA foreign_keys = ON")
+        # In WAL mode NORMAL still never corrupts the database; a power cut may lose the last commits.
+        conn.execute("PRAGMA synchronous = NORMAL")
         self.db = sqlite_utils.Database(conn)
 
     def close(self) -> None:

@@ -42,5 +42,5 @@ def client(app, settings):
     with TestClient(app) as c:
         with Store(settings.database) as store:
             c.tokens = {role: store.create_token(role, f"测试{role}") for role in ("viewer", "staff", "admin")}
-        c.auth = lambda role="staff": {"Authorization": f"Bearer {c.tokens[role]}"}
+        c.hdr = lambda role="staff": {"Authorization": f"Bearer {c.tokens[role]}"}
         yield c

@@ -107,7 +107,7 @@ def predict(pipeline: Pipeline, taxonomy: Taxonomy, texts: Iterable[str], *, nor
         return []
     features = pipeline.named_steps["features"].transform(clean)
     proba = pipeline.named_steps["clf"].predict_proba(features)
-    labels = list(pipeline.classes_)
+    labels = [str(c) for c in pipeline.classes_]
     if names is None:
         names = pipeline.named_steps["features"].get_feature_names_out()
     fallback = taxonomy.fallback.code if taxonomy.fallback else None

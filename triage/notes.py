@@ -21,11 +21,18 @@ from .utterances import Utterance, split_utterances
 __all__ = ["Issue", "extract", "strip_web_noise"]
 
 _NOISE_LINE = re.compile(
-    r"^\s*[【\[]?(?:责任编辑|编辑|来源|作者|记者|通讯员|版权所有|Copyright|©|分享到|上一篇|下一篇|扫一扫|打印|关闭窗口"
+    r"^\s*[【\[（(]?(?:责任编辑|编辑|来源|作者|记者|通讯员|版权所有|Copyright|©|分享到|上一篇|下一篇|扫一扫|打印|关闭窗口"
     r"|返回顶部|点击|阅读原文|原标题|阅读\s*\d|浏览|字号|免责声明)", re.IGNORECASE)
 # Everything after these markers on a pasted web page is other articles or comments.
 _TAIL_MARKER = re.compile(r"^\s*[【\[]?(?:相关推荐|相关阅读|相关新闻|热门推荐|推荐阅读|猜你喜欢|延伸阅读|网友评论|发表评论|评论区|我要评论|最新评论|热门评论)")
-_FILLER = re.compile(r"^(?:来电人|市民|居民)?(?:反映|称|来电反映|来电称)[：:，,]?|^(?:我先说|我说一下|我说两句|我反映个事|我反映一下|我想反映|还有一个|还有个事|另外|还有|就是|那个|嗯|呃|哎)[。，,！!：:\s]*")
+# Reporting phrases that mark a sentence as a problem raised, whatever the role model says.
+_RAISED = re.compile(r"^[“\"]?(?:另有|还有|也有|有)?(?:[\u4e00-\u9fff]{0,6}的)?(?:居民|业主|群众|村民|住户)(?:代表)?[\u4e00-\u9fff]{0,4}?(?:反映|提出|投诉|反馈)"
+                     r"|^[“\"]?(?:来电人|市民|来电市民)(?:来电)?(?:反映|称|投诉)|^[“\"]?巡查(?:中)?发现")
+# "马丽表示，……" / "物业当场回应……": a staff answer in reported speech.
+_ANSWERED = re.compile(r"^[”\"]?[\u4e00-\u9fff]{2,8}?(?:当场|当即|随即)?(?:表示|回应|答复|承诺|解释)[，,：:]")
+# Reminders to residents ("请大家注意用电安全") are notices, not problems.
+_REMINDER = re.compile(r"^(?:请大家|请各位|请居民|请广大|提醒大家|温馨提示|各位居民请|希望大家)")
+_FILLER = re.compile(r"^(?:来电人|市民|居民)?(?:反映|称|来电反映|来电称)[：:，,]?|^(?:我先说一个|我先说|我说个|我说一下|我说两句|我反映个事|我反映一下|我想反映|还有一个|还有个事|另外|还有|就是|那个|嗯|呃|哎)[。，,！!：:\s]*")
 _STOP = {"我们", "你们", "他们", "这个", "那个", "问题", "小区", "居民", "一下", "现在", "还是", "已经", "没有", "就是", "什么",
          "大家", "反映", "希望", "社区", "物业", "时候", "一个", "这些", "那些", "事情", "情况", "来电人", "来电", "每天",
          "一直", "好几", "几天", "今天", "昨天", "晚上", "白天", "不是", "可以", "能够", "怎么", "真的", "非常", "特别", "再说"}
@@ -103,11 +110,21 @@ def _roles(model: Model, texts: list[str]) -> list[dict]:
     return [dict(zip(labels, map(float, row))) for row in proba]
 
 
-def _is_issue(utt: Utterance, role: dict) -> bool:
+def _is_issue(utt: Utterance, text: str, role: dict, category: str, confidence: float, fallback: str | None) -> bool:
+    """Role model first; a confident problem category tips terse fault reports ("踏板脱落，无法使用")."""
     p_issue = role.get("issue", 0.0)
-    if utt.staff:
+    if utt.notice or _REMINDER.match(text):
+        return False
+    if utt.staff or _ANSWERED.match(text):
         return p_issue >= 0.85 and not utt.refers_to
-    return p_issue >= max(v for k, v in role.items() if k != "issue") or p_issue >= 0.45
+    if p_issue >= 0.45 or p_issue >= max(v for k, v in role.items() if k != "issue"):
+        return True
+    if category == fallback:
+        return False
+    if _RAISED.match(text):
+        return True
+    listed = utt.item is not None or utt.ticket
+    return (confidence >= 0.8 and p_issue >= 0.2) or (listed and confidence >= 0.6 and p_issue >= 0.1)
 
 
 def extract(text: str, model: Model, received_at: dt.datetime) -> list[Issue]:
@@ -117,6 +134,7 @@ def extract(text: str, model: Model, received_at: dt.datetime) -> list[Issue]:
     flat = [(u, s, n) for u, s, n in flat if re.search(r"[\u4e00-\u9fff]{2}", n)]
     if not flat:
         return []
+    fallback = model.taxonomy.fallback.code if model.taxonomy.fallback else None
     roles = _roles(model, [n for _, _, n in flat])
     cats = model.predict([n for _, _, n in flat], normalized=True)
     mentions: list[_Mention] = []
@@ -124,7 +142,7 @@ def extract(text: str, model: Model, received_at: dt.datetime) -> list[Issue]:
     current: _Mention | None = None
     current_cat = None
     for i, ((utt, sentence, norm), role, cat) in enumerate(zip(flat, roles, cats)):
-        if _is_issue(utt, role):
+        if _is_issue(utt, norm, role, cat.category, cat.confidence, fallback):
             whole_item = utt.ticket or utt.item is not None
             same_turn = current is not None and current.utt is utt
             strong = cat.confidence >= 0.5
@@ -138,7 +156,8 @@ def extract(text: str, model: Model, received_at: dt.datetime) -> list[Issue]:
             if current_cat is None and strong:
                 current_cat = cat.category
         else:
-            if role.get("reply", 0.0) >= max(role.values()) or (utt.staff and role.get("chatter", 0) < 0.6):
+            if (role.get("reply", 0.0) >= max(role.values()) or (utt.staff and role.get("chatter", 0) < 0.6)
+                    or _ANSWERED.match(norm)):
                 replies.append((i, utt, sentence))
             if current is not None and current.utt is not utt:
                 current = None
@@ -158,11 +177,20 @@ def _merge(mentions: list[_Mention], replies, model: Model, received_at: dt.date
         keys, topic = place_keys(places), _topic(normalize(m.text))
         target = None
         for g in reversed(groups):
-            if g["category"] != p.category or places_conflict(g["keys"], keys):
+            same = g["category"] == p.category
+            # An unsure follow-up ("纸箱的事我再说一句") may join an issue it clearly repeats,
+            # if that issue's category is among its top guesses.
+            unsure = p.confidence < 0.5 and g["category"] in p.scores
+            if not (same or unsure) or places_conflict(g["keys"], keys):
                 continue
             shared = g["topic"] & topic
-            if shared and (len(shared) >= 2 or len(shared) / max(1, min(len(g["topic"]), len(topic))) >= 0.2
-                           or (g["keys"] & keys)):
+            if not shared:
+                continue
+            if same and (len(shared) >= 2 or len(shared) / max(1, min(len(g["topic"]), len(topic))) >= 0.2
+                         or (g["keys"] & keys)):
+                target = g
+                break
+            if unsure and len(shared) >= 2 and (g["keys"] & keys):
                 target = g
                 break
         if target is None:
@@ -213,15 +241,20 @@ def _attach_replies(groups: list[dict], replies, by_utt: dict, utts: list[Uttera
             if m.utt.item is not None:
                 by_item.setdefault(m.utt.item, g)
     order = {id(u): k for k, u in enumerate(utts)}
+    answered: dict[int, dict] = {}  # reply utterance → the issue it answered, for follow-up replies
     for index, utt, sentence in replies:
         text = normalize(sentence)
         targets = []
-        if utt.refers_to and utt.refers_to != (-1,):
+        prev = utts[order[id(utt)] - 1] if order[id(utt)] > 0 else None
+        adjacent = (by_utt.get(id(prev)) or answered.get(id(prev))) if prev is not None else None
+        if adjacent is None and id(utt) in answered:
+            adjacent = answered[id(utt)]
+        if utt.refers_to == (-1,):  # "处理情况：" right under the item it answers
+            targets = [adjacent] if adjacent is not None else []
+        elif utt.refers_to:
             targets = [by_item[n] for n in utt.refers_to if n in by_item]
         else:
             before = [g for g in groups if g["first"] < index]
-            prev = utts[order[id(utt)] - 1] if order[id(utt)] > 0 else None
-            adjacent = by_utt.get(id(prev)) if prev is not None else None
             keys, topic = place_keys(find_places(text)), _topic(text)
             best, best_score = None, 0.0
             for g in before:
@@ -235,3 +268,4 @@ def _attach_replies(groups: list[dict], replies, by_utt: dict, utts: list[Uttera
                 targets = [best]
         for g in targets:
             g["responses"].append(sentence.strip())
+            answered[id(utt)] = g

@@ -4,18 +4,40 @@ from __future__ import annotations
 
 import re
 
+from .normalize import to_simplified
+
 __all__ = ["find_places", "place_keys", "places_conflict"]
 
+# Traditional forms of the place words, so places are found in the text as written (北門, 3號樓).
+_TRAD = {"号": "號", "楼": "樓", "栋": "棟", "门": "門", "单": "單", "车": "車", "区": "區", "场": "場", "库": "庫",
+         "园": "園", "广": "廣", "东": "東", "侧": "側", "边": "邊", "电": "電", "圾": "圾", "站": "站", "们": "們",
+         "区": "區", "乐": "樂", "业": "業", "里": "裡", "个": "個", "这": "這", "那": "那", "对": "對", "从": "從",
+         "与": "與", "给": "給", "该": "該", "后": "後", "面": "面", "内": "內", "长": "長", "政": "政", "时": "時"}
+
+
+def _both(pattern: str) -> str:
+    out, depth = [], 0
+    for ch in pattern:
+        if ch == "[":
+            depth += 1
+        elif ch == "]":
+            depth -= 1
+        trad = _TRAD.get(ch)
+        out.append((ch + trad if depth else f"[{ch}{trad}]") if trad and trad != ch else ch)
+    return "".join(out)
+
+
 _NUM = r"(?:[A-Za-z]?\d{1,3}|[一二三四五六七八九十]{1,3})"
-_PLACE = re.compile(
+_PLACE = re.compile(_both(
     rf"{_NUM}\s*(?:号楼|号住宅楼|栋|幢|号院|座)(?:{_NUM}\s*单元)?"
     rf"|{_NUM}\s*单元"
     r"|[东南西北](?:大|侧|边)?门"
     r"|(?:[东南西北](?:侧|边)?)?(?:车棚|充电棚|地下车库|地库|停车场|小广场|中心广场|广场|花园|游乐场|菜市场|垃圾站)"
-    r"|[\u4e00-\u9fff]{2,5}(?:小区|花园|家园|新村|公寓|苑|里|社区)(?=[^\u4e00-\u9fff]|[\d一二三四五六七八九十东南西北的内里门]|$)"
+    r"|(?:(?<![\u4e00-\u9fff])|(?<=[们的在住]))[东南西北中][区院](?![\u4e00-\u9fff]{0,1}[长委政])|(?<=小区)[东南西北中]区"
+    r"|[^\s\d的了是在我们这那个和与及从到把被给对向，。,、：:“”\"（）()]{2,5}(?:小区|花园|家园|新村|公寓|苑|社区)"
     r"|[\u4e00-\u9fff]{2,4}(?:路|街|大道|巷)(?=[\d一二三四五六七八九十东南西北口与和交段边旁上附的，,。]|$)"
-)
-_BAD_PREFIX = re.compile(r"^(?:家住|住在|位于|我们|咱们|他们|你们|这个|那个|整个|我家|本|该|在|到|从|对|给|把|住|是|的|个|和|与|及|附近|旁边|门口|前面|后面|楼下|里面)+")
+))
+_BAD_PREFIX = re.compile(_both(r"^(?:反映|投诉|来电|家住|住在|位于|我们|咱们|他们|你们|这个|那个|整个|我家|本|该|在|到|从|对|给|把|住|是|的|个|和|与|及|附近|旁边|门口|前面|后面|楼下|里面)+"))
 _BAD_NAME = ("马路", "道路", "公路", "小路", "走路", "过路", "上路", "修路", "一条路", "那里", "这里", "哪里", "心里", "家里", "夜里", "城里", "村里", "屋里", "院里", "社区里")
 _CN = {c: str(i) for i, c in enumerate("零一二三四五六七八九", 0)}
 
@@ -25,7 +47,10 @@ def find_places(text: str) -> list[str]:
     out: list[str] = []
     for m in _PLACE.finditer(text):
         place = _BAD_PREFIX.sub("", m.group().strip())
-        if len(place) < 2 or any(place.endswith(b) or place == b for b in _BAD_NAME):
+        simple = to_simplified(place)
+        if len(place) < 2 or any(simple.endswith(b) or simple == b for b in _BAD_NAME):
+            continue
+        if simple.endswith(("路", "街")) and simple[-2] in "到在过走上下条马道公小修铁岔山出进停":
             continue
         if any(place in p for p in out):
             continue
@@ -46,16 +71,17 @@ def _digits(text: str) -> str:
 
 
 def place_keys(places: list[str]) -> set[str]:
-    """Comparable keys: 3号楼, 3栋 and 三号楼 are the same building."""
+    """Comparable keys: 3号楼, 3栋, 3號樓 and 三号楼 are the same building."""
     keys = set()
-    for p in places:
-        m = re.match(rf"({_NUM})\s*(号楼|号住宅楼|栋|幢|座)", p)
-        if m:
-            keys.add("楼" + _digits(m.group(1)))
+    for p in map(to_simplified, places):
+        building = re.match(rf"({_NUM})\s*(号楼|号住宅楼|栋|幢|座)", p)
+        unit = re.search(rf"({_NUM})\s*单元", p)
+        if building:
+            keys.add("楼" + _digits(building.group(1)))
+        if unit:
+            keys.add("单元" + _digits(unit.group(1)))
+        if building or unit:
             continue
-        m = re.match(rf"({_NUM})\s*单元", p)
-        if m:
-            continue  # a unit number alone does not say which building
         keys.add(p.replace("边", "").replace("侧", "").replace("大门", "门"))
     return keys
 
@@ -63,6 +89,8 @@ def place_keys(places: list[str]) -> set[str]:
 def _kind(key: str) -> int:
     if key.startswith("楼") and key[1:].isalnum():
         return 0
+    if key.startswith("单元") and key[2:].isalnum():
+        return 3
     if key.endswith(("门", "车棚", "充电棚", "车库", "地库", "停车场", "广场", "花园", "游乐场", "菜市场", "垃圾站")):
         return 1
     return 2
@@ -70,9 +98,11 @@ def _kind(key: str) -> int:
 
 def places_conflict(a: set[str], b: set[str]) -> bool:
     """True when two key sets name different places of the same kind (3号楼 vs 8号楼)."""
-    for kind in (0, 1, 2):
+    for kind in (0, 3, 1, 2):
         ka = {k for k in a if _kind(k) == kind}
         kb = {k for k in b if _kind(k) == kind}
-        if ka and kb:
-            return not (ka & kb)
+        if ka and kb and not (ka & kb):
+            return True
+        if kind == 0 and ka and kb:
+            continue  # same building: units may still differ
     return False

@@ -10,11 +10,12 @@ import re
 from dataclasses import dataclass, field
 
 from .normalize import normalize
+from .places import find_places
 
 __all__ = ["STAFF_TITLES", "Utterance", "sentences", "split_utterances"]
 
 # Titles that mark a speaker as staff answering, not a resident raising a problem.
-STAFF_TITLES = ("书记", "主任", "经理", "主持人", "所长", "站长", "科长", "局长", "社工", "工作人员",
+STAFF_TITLES = ("书记", "主任", "经理", "主持人", "网格员", "所长", "站长", "科长", "局长", "社工", "工作人员",
                 "物业", "民警", "街道", "干部", "委员", "队长", "负责人", "管家", "客服")
 _PERSON = (r"(?:书记|主任|经理|大爷|大妈|大娘|阿姨|奶奶|爷爷|婆婆|大叔|叔叔|大姐|大哥|师傅|女士|先生|老师|同志"
            r"|网格员|主持人|社工|站长|所长|民警|律师|楼长|组长|老人|小伙|姑娘)")
@@ -22,15 +23,19 @@ _META = {"时间", "地点", "日期", "主题", "议题", "参会人员", "参�
          "天气", "网格", "巡查人", "处理情况", "来源", "编辑", "责任编辑", "备注", "会议内容", "会议主题", "地址",
          "电话", "联系电话", "标题", "作者", "发布时间", "关键词", "摘要", "诉求", "诉求内容", "工单编号", "受理时间"}
 _SPEAKER = re.compile(r"^(?P<who>[^\s：:，,。！？!?“”\"、；;]{1,20}?)\s*[：:]\s*(?P<body>\S.*)$")
+_VERBS = r"(?:说|讲|表示|提出|反映|补充|回应|回复|答复|介绍|强调|指出)"
 _SAYS = re.compile(rf"^(?P<who>(?:居民|业主|村民|租户)?[\u4e00-\u9fff]{{0,4}}{_PERSON}(?:[（(][^）)]{{1,12}}[）)])?)"
-                   r"(?:说|讲|表示|提出|反映|补充)(?:道)?[：:，,…。\s]*(?P<body>.+)$")
-_INLINE = re.compile(rf"(?<=[\u4e00-\u9fff\s])(?=(?:居民|业主)?[\u4e00-\u9fff]{{1,2}}{_PERSON}(?:说|讲|[：:]))")
-_TICKET = re.compile(r"^\s*【(?P<tag>[^】]{0,16})】\s*(?P<body>.*)$")
-_NUMBERED = re.compile(r"^\s*(?:(?P<n1>\d{1,2})\s*[\.、．)）]|[（(](?P<n2>\d{1,2})[)）]|(?P<n3>[一二三四五六七八九十]{1,3})、)\s*(?P<body>\S.*)$")
+                   rf"{_VERBS}(?:道)?[：:，,…。\s]*(?P<body>.+)$")
+_INLINE = re.compile(rf"(?<=[\s。；;！？!?”」，,])(?=(?:(?:居民|业主)?[\u4e00-\u9fff]{{1,2}}{_PERSON}(?:说|讲|[：:])"
+                     rf"|[\u4e00-\u9fff]{{1,3}}{_PERSON}{_VERBS}[，,：:]|(?:有|另有|还有)?居民代表{_VERBS}))")
+# Voice transcripts: "主持人刘主任 好那我们开始吧 李阿姨 我先说一个……" — speakers as bare words between spaces.
+_VOICE_SPEAKER = re.compile(rf"^(?:主持人|物业|社区|居民|业主)?(?:[\u4e00-\u9fff]{{0,2}}{_PERSON}|[老小][\u4e00-\u9fff]|[\u4e00-\u9fff][姐哥叔婶姨])$")
+_TICKET = re.compile(r"^\s*[【\[](?P<tag>[^】\]]{0,8}(?:工单|工單|诉求|訴求|来电|來電|投诉|投訴|热线|熱線)[^】\]]{0,8})[】\]]\s*(?P<body>.*)$")
+_NUMBERED = re.compile(r"^\s*(?:(?P<n1>\d{1,2})\s*[\.、．)）]|[（(](?P<n2>\d{1,2}|[一二三四五六七八九十]{1,3})[)）]|(?P<n3>[一二三四五六七八九十]{1,3})、)\s*(?P<body>\S.*)$")
 _ITEM_REPLY = re.compile(r"^\s*第(?P<nums>[\d一二三四五六七八九十、，,和及至\-~]+)(?:项|条|个问题)[：:，,]?\s*(?P<body>.*)$")
-_REPLY_LABEL = re.compile(r"^\s*(?:处理情况|办理情况|处理结果|办理结果|答复|回复|处置情况|反馈)\s*[：:]\s*(?P<body>\S.*)$")
+_REPLY_LABEL = re.compile(r"^\s*(?:处理情况|办理情况|处理结果|办理结果|处置情况|答复|回复|反馈|處理情況|辦理情況|處理結果|辦理結果|處置情況|答覆|回覆|反饋)(?:[（(][^）)]{1,12}[）)])?\s*[：:]\s*(?P<body>\S.*)$")
 _PLACE_IN_WHO = re.compile(r"[（(](?P<inner>[^）)]{1,12})[）)]")
-_SENTENCE = re.compile(r"[^。！？!?；;\n]+[。！？!?；;]*")
+_SENTENCE = re.compile(r"[^。！？!?；;\n]+[。！？!?；;]*[”’」』\"]?")
 _CN_DIGITS = {c: i for i, c in enumerate("零一二三四五六七八九十", 0)}
 
 
@@ -60,6 +65,7 @@ class Utterance:
     refers_to: tuple[int, ...] = ()
     line: int = 0
     ticket: bool = False
+    notice: bool = False
     sentences: list[str] = field(default_factory=list)
 
 
@@ -76,7 +82,13 @@ def _speaker(who: str) -> tuple[str, str | None, bool]:
         elif re.search(r"\d|[一二三四五六七八九十]", inner) or any(k in inner for k in ("楼", "栋", "单元", "门", "小区", "院")):
             place = inner
     staff = any(t in who for t in STAFF_TITLES)
-    name = re.sub(r"^(?:居民|业主|村民|租户)", "", name).strip() or name
+    if place is None:
+        found = find_places(name)
+        place = found[0] if found else None
+    name = re.sub(r"^.*(?:居民|业主|村民|租户|代表)", "", name).strip() or name
+    title = re.search(_PERSON, name)
+    if title:  # "许大爷接过话头" → 许大爷
+        name = name[:title.end()]
     return name, place, staff
 
 
@@ -119,15 +131,55 @@ def _split_inline(line: str) -> list[str]:
     return [p.strip() for p in parts if p.strip()]
 
 
+def _split_voice(line: str) -> list[str] | None:
+    """Space-separated speaker words in an unpunctuated transcript become 'who：text' pieces."""
+    tokens = line.split()
+    if len(tokens) < 4 or sum(line.count(p) for p in "，。！？,") > len(tokens) // 2:
+        return None
+    pieces, who, body = [], None, []
+    for tok in tokens:
+        if _VOICE_SPEAKER.match(tok) and len(tok) <= 6:
+            if body:
+                pieces.append(f"{who}：{' '.join(body)}" if who else " ".join(body))
+            who, body = tok, []
+        else:
+            body.append(tok)
+    if body:
+        pieces.append(f"{who}：{' '.join(body)}" if who else " ".join(body))
+    return pieces if sum(":" in p or "：" in p for p in pieces) >= 2 else None
+
+
+_HEADING_NOTICE = re.compile(r"通报|通知|提示|公告|告知|下一步|工作安排|注意事项")
+_HEADING_ISSUES = re.compile(r"问题|说事|反映|意见|诉求|议事|建议|巡查")
+
+
+def _heading(line: str) -> str | None:
+    """'notice' or 'issues' for a short section heading such as '二、通报事项', else None."""
+    bare = _NUMBERED.sub(lambda m: m.group("body"), line).strip().rstrip("：:")
+    if len(bare) > 14 or re.search(r"[，。！？,!?；;：:]", bare):
+        return None
+    if _HEADING_NOTICE.search(bare):
+        return "notice"
+    if _HEADING_ISSUES.search(bare):
+        return "issues"
+    return None
+
+
 def split_utterances(text: str) -> list[Utterance]:
     """Turn raw notes into utterances with speaker, staff flag, item numbers and sentences."""
     out: list[Utterance] = []
+    notice = False
     for n, raw_line in enumerate(text.splitlines(), 1):
         line = raw_line.strip()
         if not line:
             continue
-        for piece in _split_inline(line):
-            out.append(_utterance(piece, n))
+        kind = _heading(normalize(line))
+        if kind:  # items under "通报事项" are announcements to residents, not problems
+            notice = kind == "notice"
+        for piece in _split_voice(line) or _split_inline(line):
+            u = _utterance(piece, n)
+            u.notice = notice
+            out.append(u)
     for u in out:
         u.sentences = sentences(u.text)
     return [u for u in out if u.sentences]
