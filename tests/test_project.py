@@ -22,9 +22,10 @@ def test_library_does_not_import_web_or_database_code():
 
 def test_readme_starts_with_the_two_commands():
     lines = [l for l in (ROOT / "README.md").read_text(encoding="utf-8").splitlines() if l.strip()]
-    blocks = [l for l in lines[:12] if l.startswith("    ") or l.startswith("`")]
-    text = "\n".join(lines[:12])
-    assert "triage serve" in text and "pytest" in text and len(blocks) >= 2
+    commands = [l.strip() for l in lines[:6] if l.startswith("    ")]
+    assert commands == ["bash scripts/serve.sh", "bash scripts/test.sh"]
+    assert "triage serve" in (ROOT / "scripts" / "serve.sh").read_text(encoding="utf-8")
+    assert "pytest" in (ROOT / "scripts" / "test.sh").read_text(encoding="utf-8")
 
 
 def test_ci_calls_the_readme_test_command():

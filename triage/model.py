@@ -17,7 +17,7 @@ import json
 import os
 import platform
 import tempfile
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterable, Sequence
 
@@ -83,7 +83,7 @@ class Result:
 
     def to_dict(self) -> dict:
         """JSON-ready dict; the deadline as ISO 8601 with timezone."""
-        d = asdict(self)
+        d = {name: getattr(self, name) for name in self.__dataclass_fields__}
         d["secondary"] = list(self.secondary)
         d["co_owners"] = list(self.co_owners)
         d["notes"] = list(self.notes)

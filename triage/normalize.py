@@ -37,6 +37,12 @@ def _converter():
 
 
 @lru_cache(maxsize=1)
+def _traditional_pattern() -> re.Pattern:
+    """One character class of every traditional-only character (a C-speed scan)."""
+    return re.compile("[" + "".join(re.escape(c) for c in sorted(_traditional_chars())) + "]")
+
+
+@lru_cache(maxsize=1)
 def _traditional_chars() -> frozenset[str]:
     """Characters that OpenCC would change: lets simplified text skip the slow converter."""
     import opencc
@@ -52,8 +58,7 @@ def _traditional_chars() -> frozenset[str]:
 
 def has_traditional(text: str) -> bool:
     """True when the text holds at least one traditional-only character."""
-    trad = _traditional_chars()
-    return any(ch in trad for ch in text)
+    return _traditional_pattern().search(text) is not None
 
 
 def to_simplified(text: str) -> str:

@@ -1,0 +1,221 @@
+"""One benchmark run on this machine: accuracy, speed and memory, written as a Markdown table.
+
+    .venv/bin/python bench/run.py            # everything available, README updated
+    .venv/bin/python bench/run.py --only accuracy,notes --no-readme
+
+Accuracy sets are read from ../shared/data/ when present and skipped when absent; they are
+never copied into the repository. Timings are medians of several runs on one process.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import glob
+import json
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+SHARED = Path(os.environ.get("TRIAGE_SHARED_DATA", ROOT.parent / "shared" / "data"))
+NOW = dt.datetime(2026, 11, 25, 9, 30).astimezone()
+
+
+def machine() -> str:
+    cpu = "unknown CPU"
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    mem = ""
+    try:
+        kb = int(next(l for l in Path("/proc/meminfo").read_text().splitlines() if l.startswith("MemTotal")).split()[1])
+        mem = f", {kb / 1024 / 1024:.0f} GiB RAM"
+    except (OSError, StopIteration):
+        pass
+    return f"{cpu}, {os.cpu_count()} cores{mem}, Python {platform.python_version()}, {platform.system()}"
+
+
+def bench_real_dev(rows: list) -> None:
+    from triage import Model, load_examples
+    from triage.classify import evaluate_predictions
+
+    path = SHARED / "real_dev.jsonl"
+    if not path.is_file():
+        rows.append(("real_dev (188 real messages)", "skipped: ../shared/data absent", "—"))
+        return
+    model = Model.load()
+    examples = load_examples([path], model.taxonomy)
+    guessed = [p.category for p in model.predict([e.text for e in examples])]
+    r = evaluate_predictions([e.label for e in examples], guessed, model.taxonomy.codes)
+    rows.append(("real_dev accuracy (shipped model, never trained on)", f"{r['accuracy']:.3f}", "≥ 0.88"))
+    rows.append(("real_dev macro-F1", f"{r['macro_f1']:.3f}", "≥ 0.85"))
+    rows.append(("shipped model 5-fold CV macro-F1 (own training data)", f"{model.card['metrics']['macro_f1']:.3f}", "—"))
+
+
+def bench_teddy(rows: list) -> None:
+    from triage.classify import build_pipeline, evaluate_predictions
+    from triage.normalize import normalize
+    from triage.taxonomy import load_taxonomy
+
+    train, test = SHARED / "teddy2020c" / "train.jsonl", SHARED / "teddy2020c" / "test.jsonl"
+    if not train.is_file():
+        rows.append(("Teddy 2020 C macro-F1", "skipped: ../shared/data absent", "≥ 0.92"))
+        return
+    tax = load_taxonomy(ROOT / "bench" / "teddy2020c.toml")
+    code = {c.name: c.code for c in tax.categories}
+    tr = [json.loads(l) for l in train.read_text(encoding="utf-8").splitlines() if l.strip()]
+    te = [json.loads(l) for l in test.read_text(encoding="utf-8").splitlines() if l.strip()]
+    start = time.perf_counter()
+    pipe = build_pipeline().fit([normalize(r["text"]) for r in tr], [code[r["label"]] for r in tr])
+    seconds = time.perf_counter() - start
+    guessed = pipe.predict([normalize(r["text"]) for r in te])
+    r = evaluate_predictions([code[x["label"]] for x in te], list(guessed), tax.codes)
+    rows.append((f"Teddy 2020 C: train {len(tr)}, test {len(te)}, accuracy", f"{r['accuracy']:.3f}", "—"))
+    rows.append(("Teddy 2020 C macro-F1 (same pipeline, 7-category taxonomy file)", f"{r['macro_f1']:.3f}", "≥ 0.92"))
+    rows.append(("Teddy 2020 C training time (5.6k examples, incl. calibration)", f"{seconds:.1f} s", "—"))
+
+
+def tickets(n: int = 2000) -> list[str]:
+    """~200-character tickets built from our own training texts."""
+    from triage.examples import default_training_files, load_examples
+
+    texts = [e.text for e in load_examples(default_training_files())]
+    out, buf = [], ""
+    for t in texts * 3:
+        buf += t
+        if len(buf) >= 180:
+            out.append(buf[:220])
+            buf = ""
+        if len(out) >= n:
+            break
+    return out
+
+
+def bench_speed(rows: list) -> None:
+    import jieba
+
+    from triage import Model
+    from triage.tagging import tag_rows
+
+    data = tickets()
+    plain = jieba.Tokenizer()
+    plain.initialize()
+    model = Model.load()
+    model.classify_many(data[:50], NOW)  # warm caches (OpenCC table, jieba)
+    runs_j, runs_t = [], []
+    for _ in range(3):
+        start = time.perf_counter()
+        for t in data:
+            plain.lcut(t)
+        runs_j.append(time.perf_counter() - start)
+        start = time.perf_counter()
+        tag_rows(model, [{"text": t} for t in data], "text", NOW)
+        runs_t.append(time.perf_counter() - start)
+    j, t = statistics.median(runs_j), statistics.median(runs_t)
+    chars = sum(map(len, data))
+    rows.append((f"raw jieba segmentation ({len(data)} tickets, ~{chars // len(data)} chars)", f"{len(data) / j:,.0f} tickets/s", "—"))
+    rows.append(("`triage tag` on one process (normalise + segment + classify + route)", f"{len(data) / t:,.0f} tickets/s", "—"))
+    rows.append(("tagging speed ÷ raw jieba speed", f"{j / t:.2f}", "≥ 0.7"))
+    cold = []
+    for _ in range(3):
+        start = time.perf_counter()
+        subprocess.run([str(ROOT / ".venv" / "bin" / "triage"), "classify", "3号楼电梯坏了两天", "--compact"],
+                       check=True, capture_output=True)
+        cold.append(time.perf_counter() - start)
+    rows.append(("cold start: `triage classify` wall time (median of 3)", f"{statistics.median(cold):.2f} s", "≤ 2 s"))
+
+
+def notes_score(model) -> tuple[int, int, int]:
+    """(correct predicted issues, predicted issues, expected issues) over tests/notes."""
+    from triage.notes import extract
+
+    correct = predicted = expected = 0
+    for path in sorted(glob.glob(str(ROOT / "tests" / "notes" / "*.txt"))):
+        want = json.loads(Path(path[:-4] + ".json").read_text(encoding="utf-8"))["issues"]
+        got = extract(Path(path).read_text(encoding="utf-8"), model, NOW)
+        predicted += len(got)
+        expected += len(want)
+        for w in want:
+            hit = next((g for g in got if any(w["quotes_contain"][0] in q for q in g.quotes)), None)
+            if hit is not None and hit.category == w["category"] and all(
+                    any(f in q for q in hit.quotes) for f in w["quotes_contain"]):
+                correct += 1
+    return correct, predicted, expected
+
+
+def bench_notes(rows: list) -> None:
+    from triage import Model
+    from triage.notes import extract
+
+    model = Model.load()
+    correct, predicted, expected = notes_score(model)
+    rows.append((f"notes → issues precision ({len(glob.glob(str(ROOT / 'tests/notes/*.txt')))} hand-written notes)",
+                 f"{correct / max(predicted, 1):.3f}", "≥ 0.9"))
+    rows.append(("notes → issues recall (right category, mentions merged)", f"{correct / max(expected, 1):.3f}", "≥ 0.9"))
+    text = ""
+    for path in sorted(glob.glob(str(ROOT / "tests" / "notes" / "*.txt"))) * 10:
+        text += Path(path).read_text(encoding="utf-8") + "\n"
+        if len(text) >= 10_000:
+            break
+    text = text[:10_000]
+    extract(text, model, NOW)
+    times = []
+    for _ in range(5):
+        start = time.perf_counter()
+        extract(text, model, NOW)
+        times.append(time.perf_counter() - start)
+    rows.append(("`triage extract` on a 10,000-character transcript", f"{statistics.median(times):.2f} s", "< 1 s"))
+
+
+SECTIONS = {"accuracy": bench_real_dev, "teddy": bench_teddy, "speed": bench_speed, "notes": bench_notes}
+
+
+def render(rows: list, started: dt.datetime) -> str:
+    lines = [f"Measured {started:%Y-%m-%d} on {machine()} by `bench/run.py`.", "",
+             "| measure | result | target |", "|---|---|---|"]
+    lines += [f"| {a} | {b} | {c} |" for a, b, c in rows]
+    return "\n".join(lines) + "\n"
+
+
+def update_readme(table: str) -> None:
+    readme = ROOT / "README.md"
+    text = readme.read_text(encoding="utf-8")
+    start, end = "<!-- bench:start -->", "<!-- bench:end -->"
+    if start in text and end in text:
+        head, rest = text.split(start, 1)
+        _, tail = rest.split(end, 1)
+        readme.write_text(f"{head}{start}\n{table}{end}{tail}", encoding="utf-8")
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description="Benchmarks: accuracy, speed, notes extraction.")
+    parser.add_argument("--only", help=f"comma-separated sections: {', '.join(SECTIONS)}")
+    parser.add_argument("--no-readme", action="store_true", help="do not rewrite the README table")
+    args = parser.parse_args()
+    chosen = args.only.split(",") if args.only else list(SECTIONS)
+    started = dt.datetime.now()
+    rows: list = []
+    for name in chosen:
+        print(f"… {name}", file=sys.stderr)
+        SECTIONS[name](rows)
+    table = render(rows, started)
+    out = ROOT / "bench" / "results.md"
+    out.write_text(table, encoding="utf-8")
+    print(table)
+    if not args.no_readme and not args.only:
+        update_readme(table)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
