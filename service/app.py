@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import threading
 import time
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -14,31 +13,15 @@ from fastapi.responses import FileResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from triage import Model, load_taxonomy
+from triage import ModelError, load_taxonomy
 
 from .settings import Settings
 from .store import Store, StoreError
 
-__all__ = ["ModelHolder", "create_app"]
+__all__ = ["create_app"]
 
 log = logging.getLogger("triage.service")
 STATIC = Path(__file__).parent / "static"
-
-
-class ModelHolder:
-    """The active model; replaced as a whole so every request sees one consistent model."""
-
-    def __init__(self, model: Model):
-        self._model = model
-        self.lock = threading.Lock()
-
-    @property
-    def current(self) -> Model:
-        return self._model
-
-    def swap(self, model: Model) -> None:
-        with self.lock:
-            self._model = model
 
 
 def _field_message(err: dict) -> str:
@@ -63,12 +46,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     async def lifespan(app: FastAPI):
         settings.data_dir.mkdir(parents=True, exist_ok=True)
         settings.jobs_dir.mkdir(parents=True, exist_ok=True)
-        with Store(settings.database) as store:
-            store.migrate()
-        from .registry import load_active_model
+        from .registry import ModelHolder, clean_partial, load_active_model
 
         taxonomy = load_taxonomy(settings.taxonomy_path)
-        app.state.models = ModelHolder(load_active_model(settings, taxonomy))
+        with Store(settings.database) as store:
+            store.migrate()
+        clean_partial(settings)
+        app.state.models = ModelHolder(load_active_model(settings, taxonomy), settings)
         log.info("模型 %s 已加载，数据库 %s", app.state.models.current.version, settings.database)
         yield
 
@@ -88,6 +72,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     @app.exception_handler(StoreError)
     async def store_error(request: Request, exc: StoreError):
         return JSONResponse({"detail": str(exc)}, status_code=exc.status)
+
+    @app.exception_handler(ModelError)
+    async def model_error(request: Request, exc: ModelError):
+        return JSONResponse({"detail": str(exc)}, status_code=409)
 
     @app.exception_handler(RequestValidationError)
     async def bad_request(request: Request, exc: RequestValidationError):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 import logging
 import sys
 from pathlib import Path
@@ -24,7 +25,12 @@ def _settings(args) -> Settings:
         changes["model_dir"] = Path(args.model)
     if getattr(args, "taxonomy", None):
         changes["taxonomy_path"] = Path(args.taxonomy)
-    return dataclasses.replace(settings, **changes)
+    settings = dataclasses.replace(settings, **changes)
+    try:
+        settings.database.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise SystemExit(f"错误：无法创建数据文件夹 {settings.database.parent}（{e.strerror}）") from None
+    return settings
 
 
 def cmd_serve(args) -> int:
@@ -62,6 +68,86 @@ def cmd_token(args) -> int:
     return 0
 
 
+def cmd_retrain(args) -> int:
+    import json
+
+    from triage import load_taxonomy
+
+    from . import registry
+
+    settings = _settings(args)
+    with Store(settings.database) as store:
+        store.migrate()
+    taxonomy = load_taxonomy(settings.taxonomy_path)
+    current = registry.load_active_model(settings, taxonomy)
+    print(f"当前模型：{current.version}", file=sys.stderr)
+    outcome = registry.run_retrain(settings, taxonomy, current, progress=lambda m: print(m, file=sys.stderr))
+    print(json.dumps(outcome, ensure_ascii=False, indent=2))
+    return 0
+
+
+def cmd_models(args) -> int:
+    from triage import load_taxonomy
+
+    from . import registry
+
+    settings = _settings(args)
+    taxonomy = load_taxonomy(settings.taxonomy_path)
+    with Store(settings.database) as store:
+        store.migrate()
+        registry.load_active_model(settings, taxonomy)  # registers the shipped model on first use
+        if args.action == "list":
+            for m in registry.list_models(store):
+                f1 = f"{m['macro_f1']:.4f}" if m["macro_f1"] is not None else "—"
+                print(f"{m['version']}\t{m['status']}\tmacro-F1 {f1}\t{m['reason'] or ''}")
+        elif args.action == "activate":
+            if not args.version:
+                raise SystemExit("错误：请给出要启用的版本号，例如 triage models activate v20261125-101500")
+            row = registry.activate(store, args.version, taxonomy)
+            print(f"已启用 {row['version']}（运行中的服务会在几秒内切换）")
+        else:
+            row = registry.rollback(store, taxonomy)
+            print(f"已回退到 {row['version']}（运行中的服务会在几秒内切换）")
+    return 0
+
+
+def cmd_examples(args) -> int:
+    from triage import load_taxonomy
+    from triage.tables import read_table, write_table
+
+    settings = _settings(args)
+    taxonomy = load_taxonomy(settings.taxonomy_path)
+    with Store(settings.database) as store:
+        store.migrate()
+        if args.action == "export":
+            rows = [{"text": r["text"], "label": r["new_category"], "previous": r["old_category"], "who": r["who"],
+                     "at": r["at"]} for r in store.db.query("SELECT * FROM corrections ORDER BY id")]
+            target = args.file or sys.stdout
+            write_table(rows, ["text", "label", "previous", "who", "at"], target, None if args.file else "jsonl")
+            print(f"已导出 {len(rows)} 条标注样本", file=sys.stderr)
+            return 0
+        if not args.file:
+            raise SystemExit("错误：请给出要导入的文件（CSV / XLSX / JSONL，含 text 和 label 列）。")
+        rows, header = read_table(args.file)
+        if "text" not in header or "label" not in header:
+            raise SystemExit(f"错误：需要 text 和 label 两列，文件中的列有：{'、'.join(header[:12])}")
+        clean = []
+        for n, row in enumerate(rows, 2):
+            text = str(row.get("text") or "").strip()
+            if not text:
+                continue
+            try:
+                clean.append((text, taxonomy.resolve(str(row.get("label") or "")).code))
+            except KeyError:
+                raise SystemExit(f"错误：第 {n} 行的类别“{row.get('label')}”未知；未导入任何数据。") from None
+        with store.write() as db:
+            db["corrections"].insert_all([{"entry_id": None, "text": t, "new_category": c, "who": "命令行导入",
+                                           "at": dt.datetime.now().astimezone().isoformat(timespec="seconds")}
+                                          for t, c in clean])
+        print(f"已导入 {len(clean)} 条标注样本")
+    return 0
+
+
 def register(sub, common) -> None:
     """Add the service commands to the `triage` parser."""
     p = sub.add_parser("serve", help="启动服务（聊天页面 + 接口），数据存于 SQLite")
@@ -79,3 +165,25 @@ def register(sub, common) -> None:
     p.add_argument("--db", help="SQLite 数据库文件（默认 data/triage.db）")
     p.add_argument("--data-dir", help="数据文件夹")
     p.set_defaults(func=cmd_token)
+
+    p = sub.add_parser("retrain", help="用训练数据 + 人工更正重新训练；评估不低于当前模型才启用")
+    p.add_argument("--db", help="SQLite 数据库文件（默认 data/triage.db）")
+    p.add_argument("--data-dir", help="数据文件夹")
+    p.add_argument("--taxonomy", help="分类配置 TOML 文件")
+    p.set_defaults(func=cmd_retrain)
+
+    p = sub.add_parser("models", help="模型版本：list 列出 / activate 启用 / rollback 回退")
+    p.add_argument("action", choices=("list", "activate", "rollback"), help="list、activate 或 rollback")
+    p.add_argument("version", nargs="?", help="activate 时的版本号")
+    p.add_argument("--db", help="SQLite 数据库文件（默认 data/triage.db）")
+    p.add_argument("--data-dir", help="数据文件夹")
+    p.add_argument("--taxonomy", help="分类配置 TOML 文件")
+    p.set_defaults(func=cmd_models)
+
+    p = sub.add_parser("examples", help="标注样本（人工更正）：export 导出 / import 导入（JSONL、CSV、XLSX）")
+    p.add_argument("action", choices=("export", "import"), help="export 或 import")
+    p.add_argument("file", nargs="?", help="文件；export 时省略则以 JSONL 输出到屏幕")
+    p.add_argument("--db", help="SQLite 数据库文件（默认 data/triage.db）")
+    p.add_argument("--data-dir", help="数据文件夹")
+    p.add_argument("--taxonomy", help="分类配置 TOML 文件")
+    p.set_defaults(func=cmd_examples)

@@ -1,21 +1,185 @@
-"""Which model the service runs: the registry's active version, else the shipped one."""
+"""The model registry: every version with its card and status in SQLite, files under the models folder.
+
+Statuses: active (exactly one), candidate (trained, not promoted), rejected (failed the gate),
+retired (was active). Files are written to a temporary folder and renamed into place before the
+database row exists, so a crash mid-retrain leaves the active model and the database as they were.
+"""
 
 from __future__ import annotations
 
+import datetime as dt
+import json
+import logging
+import shutil
+import threading
+import time
 from pathlib import Path
 
-from triage import Model, Taxonomy, default_model_dir
+from triage import Example, Model, Taxonomy, default_model_dir, load_examples
+from triage.examples import default_training_files
+from triage.learning import Gate, retrain
 
 from .settings import Settings
-from .store import Store
+from .store import Store, StoreError
 
-__all__ = ["load_active_model"]
+__all__ = ["ModelHolder", "activate", "list_models", "load_active_model", "rollback", "run_retrain"]
+
+log = logging.getLogger("triage.registry")
+_retrain_lock = threading.Lock()
+
+
+def _now() -> str:
+    return dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
+
+
+def _active_row(store: Store) -> dict | None:
+    return next(store.db.query("SELECT * FROM models WHERE status = 'active' LIMIT 1"), None)
 
 
 def load_active_model(settings: Settings, taxonomy: Taxonomy) -> Model:
-    """Load the active registered model (checked by hash), falling back to the shipped one."""
+    """Load the active registered model (its file hash is checked).
+
+    On the first start the registry is empty: the shipped model is loaded and recorded as active.
+    """
     with Store(settings.database) as store:
-        row = next(store.db.query("SELECT path FROM models WHERE status = 'active' LIMIT 1"), None)
-    if row and Path(row["path"]).is_dir():
-        return Model.load(row["path"], taxonomy)
-    return Model.load(settings.model_dir or default_model_dir(), taxonomy)
+        row = _active_row(store)
+        if row and Path(row["path"]).is_dir():
+            return Model.load(row["path"], taxonomy)
+        folder = settings.model_dir or default_model_dir()
+        model = Model.load(folder, taxonomy)
+        if row is None:
+            with store.write() as db:
+                db["models"].upsert({"version": model.version, "created": model.card.get("created"),
+                                     "status": "active", "path": str(folder),
+                                     "card": json.dumps(model.card, ensure_ascii=False),
+                                     "reason": "随程序发布的模型", "activated": _now()}, pk="version")
+        return model
+
+
+def list_models(store: Store) -> list[dict]:
+    """Every version, newest first, with its status and headline metrics."""
+    out = []
+    for row in store.db.query("SELECT * FROM models ORDER BY created DESC, version DESC"):
+        card = json.loads(row["card"] or "{}")
+        metrics = card.get("metrics") or {}
+        out.append({"version": row["version"], "status": row["status"], "created": row["created"],
+                    "activated": row["activated"], "reason": row["reason"], "path": row["path"],
+                    "n_examples": card.get("n_examples"), "macro_f1": metrics.get("macro_f1"),
+                    "data_sha256": card.get("data_sha256"), "corrections": card.get("corrections")})
+    return out
+
+
+def activate(store: Store, version: str, taxonomy: Taxonomy, reason: str = "手动启用") -> dict:
+    """Make `version` the active model (its files are verified first); the old one is retired."""
+    row = next(store.db.query("SELECT * FROM models WHERE version = ?", [version]), None)
+    if row is None:
+        raise StoreError(f"找不到模型版本 {version}。", 404)
+    Model.load(row["path"], taxonomy)  # refuse a damaged or stale file before switching
+    with store.write() as db:
+        db.execute("UPDATE models SET status = 'retired' WHERE status = 'active' AND version != ?", [version])
+        db.execute("UPDATE models SET status = 'active', activated = ?, reason = ? WHERE version = ?",
+                   [_now(), reason, version])
+    return next(store.db.query("SELECT version, status, activated, reason FROM models WHERE version = ?", [version]))
+
+
+def rollback(store: Store, taxonomy: Taxonomy) -> dict:
+    """Re-activate the version that was active before the current one."""
+    current = _active_row(store)
+    previous = next(store.db.query(
+        "SELECT version FROM models WHERE status = 'retired' AND activated IS NOT NULL "
+        "AND version != ? ORDER BY activated DESC LIMIT 1", [current["version"] if current else ""]), None)
+    if previous is None:
+        raise StoreError("没有可以回退的上一个模型版本。", 409)
+    return activate(store, previous["version"], taxonomy, reason=f"回退（替换 {current['version'] if current else '—'}）")
+
+
+def corrections_as_examples(store: Store, taxonomy: Taxonomy) -> list[Example]:
+    """Stored corrections and imported examples, oldest first (so the latest wins when merged)."""
+    codes = set(taxonomy.codes)
+    return [Example(text=r["text"], label=r["new_category"], source=f"correction:{r['id']}")
+            for r in store.db.query("SELECT id, text, new_category FROM corrections ORDER BY id")
+            if r["new_category"] in codes and r["text"]]
+
+
+def run_retrain(settings: Settings, taxonomy: Taxonomy, current: Model, gate: Gate | None = None,
+                progress=None, base_files: list[Path] | None = None) -> dict:
+    """Train, judge and register a candidate; promote it when it passes the gate."""
+    if not _retrain_lock.acquire(blocking=False):
+        raise StoreError("已有一个重新训练任务在进行中，请稍后再试。", 409)
+    try:
+        gate = gate or settings.gate()
+        say = progress or (lambda _m: None)
+        base = load_examples(base_files or default_training_files(), taxonomy)
+        with Store(settings.database) as store:
+            corrections = corrections_as_examples(store, taxonomy)
+        version = dt.datetime.now().strftime("v%Y%m%d-%H%M%S-%f")[:-3]
+        result = retrain(base, corrections, current, gate=gate, version=version, progress=say)
+        root = settings.models_dir
+        root.mkdir(parents=True, exist_ok=True)
+        tmp = root / f".tmp-{version}"
+        result.candidate.save(tmp)
+        final = root / version
+        tmp.rename(final)  # atomic: the folder appears complete or not at all
+        status = "candidate" if result.promoted else "rejected"
+        card = dict(result.candidate.card)
+        with Store(settings.database) as store:
+            with store.write() as db:
+                db["models"].insert({"version": version, "created": card.get("created"), "status": status,
+                                     "path": str(final), "card": json.dumps(card, ensure_ascii=False),
+                                     "reason": result.reason, "activated": None})
+            if result.promoted:
+                activate(store, version, taxonomy, reason=f"自动晋升：{result.reason}")
+        say(("已启用新模型 " if result.promoted else "候选模型未通过评估，保留为 rejected：") + result.reason)
+        return {"version": version, "promoted": result.promoted, "reason": result.reason,
+                "candidate": {"macro_f1": result.candidate_metrics["macro_f1"], "accuracy": result.candidate_metrics["accuracy"]},
+                "current": {"version": current.version, "macro_f1": result.current_metrics["macro_f1"],
+                            "accuracy": result.current_metrics["accuracy"]},
+                "n_train": result.n_train, "n_eval": result.n_eval, "n_corrections": result.n_corrections}
+    finally:
+        _retrain_lock.release()
+
+
+def clean_partial(settings: Settings) -> None:
+    """Remove folders left by a retrain that was killed before it finished."""
+    if settings.models_dir.is_dir():
+        for tmp in settings.models_dir.glob(".tmp-*"):
+            shutil.rmtree(tmp, ignore_errors=True)
+
+
+class ModelHolder:
+    """The active model; swapped as a whole, so each request sees exactly one model.
+
+    Every few seconds a request checks the registry: a version activated by another process
+    (`triage models activate`, a retrain) is loaded and swapped in without a restart.
+    """
+
+    def __init__(self, model: Model, settings: Settings | None = None, check_every: float = 2.0):
+        self._model = model
+        self._settings = settings
+        self._check_every = check_every
+        self._checked = time.monotonic()
+        self._loading = threading.Lock()
+
+    @property
+    def current(self) -> Model:
+        if self._settings is not None and time.monotonic() - self._checked > self._check_every:
+            self._refresh()
+        return self._model
+
+    def swap(self, model: Model) -> None:
+        self._model = model  # one reference assignment: atomic for readers
+
+    def _refresh(self) -> None:
+        if not self._loading.acquire(blocking=False):
+            return  # another request is loading; keep serving the current model
+        try:
+            self._checked = time.monotonic()
+            with Store(self._settings.database) as store:
+                row = _active_row(store)
+            if row and row["version"] != self._model.version and Path(row["path"]).is_dir():
+                self.swap(Model.load(row["path"], self._model.taxonomy))
+                log.info("已切换到模型 %s", row["version"])
+        except Exception:  # a bad new model must not take the service down; keep the old one
+            log.exception("切换模型失败，继续使用 %s", self._model.version)
+        finally:
+            self._loading.release()

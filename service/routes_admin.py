@@ -1,15 +1,159 @@
-"""Admin endpoints: model information (retraining and versions arrive with the registry)."""
+"""Model operations (admin): registry, retrain, activate, rollback, labelled-data import/export;
+and the review queue (staff) that sends corrections where they teach the most."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+import datetime as dt
+import io
+import json
+import threading
+import uuid
+from typing import Annotated, Literal
 
-from .deps import Admin, ModelDep
+from fastapi import APIRouter, File, HTTPException, Query, Request, UploadFile
+from fastapi.responses import Response
 
-router = APIRouter(prefix="/api/admin", tags=["管理 admin"])
+from triage.normalize import normalize
+from triage.tables import TableError, read_table, write_table
+
+from . import registry
+from .convert import local, utc
+from .deps import Admin, ModelDep, StoreDep, Viewer
+from .store import CLOSED, Store
+
+router = APIRouter(tags=["管理 admin"])
 
 
-@router.get("/model")
+@router.get("/api/admin/model")
 def model_card(model: ModelDep, caller: Admin) -> dict:
     """The active model's card: version, labels, data hash, metrics, library versions."""
     return model.card
+
+
+@router.get("/api/admin/models")
+def models(store: StoreDep, caller: Admin) -> list[dict]:
+    """Every model version with its status (active / candidate / rejected / retired)."""
+    return registry.list_models(store)
+
+
+def _swap(request: Request) -> str:
+    settings = request.app.state.settings
+    holder = request.app.state.models
+    holder.swap(registry.load_active_model(settings, holder.current.taxonomy))
+    return holder.current.version
+
+
+@router.post("/api/admin/models/{version}/activate")
+def activate(version: str, request: Request, model: ModelDep, store: StoreDep, caller: Admin) -> dict:
+    """Make a version active now (files verified first); the service switches without a restart."""
+    row = registry.activate(store, version, model.taxonomy, reason=f"{caller.name} 手动启用")
+    return {**row, "serving": _swap(request)}
+
+
+@router.post("/api/admin/models/rollback")
+def rollback(request: Request, model: ModelDep, store: StoreDep, caller: Admin) -> dict:
+    """Go back to the previously active version."""
+    row = registry.rollback(store, model.taxonomy)
+    return {**row, "serving": _swap(request)}
+
+
+@router.post("/api/admin/retrain", status_code=202)
+def start_retrain(request: Request, model: ModelDep, caller: Admin) -> dict:
+    """Retrain on training data + corrections in the background; poll /api/jobs/{id}."""
+    settings = request.app.state.settings
+    job_id = "retrain-" + uuid.uuid4().hex[:8]
+    with Store(settings.database) as store, store.write() as db:
+        db["jobs"].insert({"id": job_id, "status": "running", "total": 3, "done": 0, "created": utc(dt.datetime.now().astimezone()),
+                           "input_name": "重新训练", "who": caller.name, "saved": 0})
+
+    def work() -> None:
+        steps = {"n": 0}
+
+        def progress(message: str) -> None:
+            steps["n"] += 1
+            with Store(settings.database) as s, s.write() as db:
+                db["jobs"].update(job_id, {"done": min(steps["n"], 3), "error": message})
+
+        try:
+            outcome = registry.run_retrain(settings, model.taxonomy, model, progress=progress)
+            if outcome["promoted"]:
+                request.app.state.models.swap(registry.load_active_model(settings, model.taxonomy))
+            fields = {"status": "done", "done": 3, "error": json.dumps(outcome, ensure_ascii=False)}
+        except Exception as e:  # the job must end visibly; the active model is untouched
+            fields = {"status": "failed", "error": f"重新训练失败：{e}"}
+        with Store(settings.database) as s, s.write() as db:
+            db["jobs"].update(job_id, {**fields, "finished": utc(dt.datetime.now().astimezone())})
+
+    threading.Thread(target=work, name=job_id, daemon=True).start()
+    return {"id": job_id, "status": "running", "poll": f"/api/jobs/{job_id}"}
+
+
+def _bigrams(text: str) -> set[str]:
+    t = normalize(text)
+    return {t[i:i + 2] for i in range(len(t) - 1)}
+
+
+@router.get("/api/review-queue")
+def review_queue(model: ModelDep, store: StoreDep, caller: Viewer,
+                 limit: Annotated[int, Query(ge=1, le=100)] = 20) -> list[dict]:
+    """Open, uncorrected entries the model is least sure of (smallest top-two margin), near-duplicates skipped."""
+    rows = store.db.query(
+        f"SELECT * FROM entries WHERE corrected = 0 AND status NOT IN ({','.join('?' * len(CLOSED))}) "
+        "ORDER BY coalesce(margin, confidence, 1.0) ASC, id DESC LIMIT ?", [*CLOSED, limit * 10])
+    picked, seen = [], []
+    for row in rows:
+        grams = _bigrams(row["text"])
+        if any(len(grams & g) / max(1, len(grams | g)) > 0.7 for g in seen):
+            continue
+        seen.append(grams)
+        entry = store.decode(row)
+        picked.append({k: entry.get(k) for k in ("id", "text", "summary", "category", "category_name", "confidence",
+                                                   "margin", "status", "location")}
+                      | {"received_at": local(entry.get("received_at"), model.taxonomy.timezone)})
+        if len(picked) >= limit:
+            break
+    return picked
+
+
+@router.get("/api/admin/examples")
+def export_examples(store: StoreDep, caller: Admin, format: Literal["jsonl", "csv"] = "jsonl") -> Response:
+    """All labelled examples from staff (corrections and imports) as JSONL or CSV."""
+    rows = [{"text": r["text"], "label": r["new_category"], "previous": r["old_category"], "who": r["who"], "at": r["at"]}
+            for r in store.db.query("SELECT * FROM corrections ORDER BY id")]
+    buf = io.StringIO()
+    write_table(rows, ["text", "label", "previous", "who", "at"], buf, format)
+    data = buf.getvalue().encode("utf-8-sig" if format == "csv" else "utf-8")
+    media = "text/csv; charset=utf-8" if format == "csv" else "application/x-ndjson"
+    return Response(data, media_type=media, headers={"Content-Disposition": f"attachment; filename=labelled.{format}"})
+
+
+@router.post("/api/admin/examples")
+async def import_examples(request: Request, model: ModelDep, store: StoreDep, caller: Admin,
+                          file: Annotated[UploadFile, File(description="带 text 和 label 列的 CSV / XLSX / JSONL")]) -> dict:
+    """Import labelled examples (e.g. a centre's historical tickets); labels may be codes or Chinese names."""
+    data = await file.read(request.app.state.settings.max_upload_bytes + 1)
+    if len(data) > request.app.state.settings.max_upload_bytes:
+        raise HTTPException(413, "文件太大。")
+    try:
+        rows, header = read_table(file.filename or "examples.csv", data)
+    except TableError as e:
+        raise HTTPException(400, str(e)) from None
+    if "text" not in header or "label" not in header:
+        raise HTTPException(400, f"需要 text 和 label 两列，文件中的列有：{'、'.join(header[:12])}")
+    clean, problems = [], []
+    for n, row in enumerate(rows, 2):
+        text, label = str(row.get("text") or "").strip(), str(row.get("label") or "").strip()
+        if not text:
+            continue
+        try:
+            clean.append((text, model.taxonomy.resolve(label).code))
+        except KeyError:
+            problems.append(f"第 {n} 行：未知类别“{label}”")
+    if problems:  # all or nothing: a half-imported file is worse than none
+        raise HTTPException(400, "导入失败，未写入任何数据：" + "；".join(problems[:5]) + ("……" if len(problems) > 5 else ""))
+    now = utc(dt.datetime.now().astimezone())
+    with store.write() as db:
+        db["corrections"].insert_all([{"entry_id": None, "text": t, "old_category": None, "new_category": c,
+                                       "old_owner": None, "new_owner": None, "who": f"{caller.name}（导入）", "at": now}
+                                      for t, c in clean])
+    return {"imported": len(clean)}

@@ -28,12 +28,25 @@ class Settings:
     max_notes_chars: int = field(default_factory=lambda: _int_env("TRIAGE_MAX_NOTES_CHARS", 100_000))
     max_upload_bytes: int = field(default_factory=lambda: _int_env("TRIAGE_MAX_UPLOAD_MB", 20) * 1024 * 1024)
     max_upload_rows: int = field(default_factory=lambda: _int_env("TRIAGE_MAX_UPLOAD_ROWS", 50_000))
-    open_tokens: bool = field(default_factory=lambda: os.environ.get("TRIAGE_DEV_OPEN") == "1")
+    models_path: Path | None = field(default_factory=lambda: Path(p) if (p := os.environ.get("TRIAGE_MODELS_DIR")) else None)
+    promote_tolerance: float = field(default_factory=lambda: float(os.environ.get("TRIAGE_PROMOTE_TOLERANCE", 0.005)))
+    max_class_drop: float = field(default_factory=lambda: float(os.environ.get("TRIAGE_MAX_CLASS_DROP", 0.05)))
 
     @property
     def database(self) -> Path:
         """The SQLite file (default: <data_dir>/triage.db)."""
         return self.db_path or self.data_dir / "triage.db"
+
+    @property
+    def models_dir(self) -> Path:
+        """Where retrained model versions are written (default: <data_dir>/models)."""
+        return self.models_path or self.data_dir / "models"
+
+    def gate(self):
+        """The promotion rule for retrained models."""
+        from triage.learning import Gate
+
+        return Gate(tolerance=self.promote_tolerance, max_class_drop=self.max_class_drop)
 
     @property
     def jobs_dir(self) -> Path:

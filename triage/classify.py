@@ -45,8 +45,9 @@ def build_pipeline(C: float = 0.5) -> Pipeline:
 
 
 def train_pipeline(texts: Sequence[str], labels: Sequence[str], *, cv: int = 5,
-                   progress: Callable[[str], None] | None = None) -> tuple[Pipeline, dict]:
-    """Fit on normalised texts; also return cross-validated metrics (cv=0 skips them)."""
+                   progress: Callable[[str], None] | None = None,
+                   weights: Sequence[float] | None = None) -> tuple[Pipeline, dict]:
+    """Fit on normalised texts (optionally weighted); also return cross-validated metrics (cv=0 skips)."""
     say = progress or (lambda _msg: None)
     metrics: dict = {}
     if cv and min(np.unique(labels, return_counts=True)[1]) >= cv:
@@ -57,7 +58,8 @@ def train_pipeline(texts: Sequence[str], labels: Sequence[str], *, cv: int = 5,
         metrics = {"cv_folds": cv, "accuracy": metrics["accuracy"], "macro_f1": metrics["macro_f1"],
                    "per_class": metrics["per_class"]}
     say("训练最终模型…")
-    pipeline = build_pipeline().fit(list(texts), list(labels))
+    fit_params = {"clf__sample_weight": np.asarray(weights, dtype=float)} if weights is not None else {}
+    pipeline = build_pipeline().fit(list(texts), list(labels), **fit_params)
     return pipeline, metrics
 
 

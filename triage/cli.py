@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import json
+import sqlite3
 import sys
 from pathlib import Path
 
@@ -82,11 +83,14 @@ def cmd_train(args) -> int:
     say = (lambda m: print(m, file=sys.stderr)) if not args.quiet else None
     if say:
         say(f"{len(examples)} 条训练样本，{len(taxonomy.codes)} 个类别")
-    model = train_model(examples, taxonomy, cv=args.cv, version=args.version, progress=say, role_examples=role_examples)
+    model = train_model(examples, taxonomy, cv=args.cv, version=args.version, progress=say, role_examples=role_examples,
+                        holdout_share=args.holdout)
     out = model.save(args.out or default_model_dir())
     metrics = model.card.get("metrics") or {}
-    print(json.dumps({"model": str(out), "version": model.version, "n_examples": len(examples),
-                      "cv_accuracy": metrics.get("accuracy"), "cv_macro_f1": metrics.get("macro_f1")}, ensure_ascii=False))
+    holdout = model.card.get("holdout") or {}
+    print(json.dumps({"model": str(out), "version": model.version, "n_examples": model.card["n_examples"],
+                      "cv_accuracy": metrics.get("accuracy"), "cv_macro_f1": metrics.get("macro_f1"),
+                      "holdout_n": holdout.get("n"), "holdout_macro_f1": holdout.get("macro_f1")}, ensure_ascii=False))
     return 0
 
 
@@ -177,6 +181,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", help="输出模型文件夹（默认 models/shipped）")
     p.add_argument("--roles", help="会议纪要语句角色数据（默认 training_data/roles.jsonl，存在时一并训练）")
     p.add_argument("--cv", type=int, default=5, help="交叉验证折数，0 表示不做（默认 5）")
+    p.add_argument("--holdout", type=float, default=0.1,
+                   help="固定留出、不参与训练的评估样本比例（默认 0.1；重新训练时用它公平比较新旧模型）")
     p.add_argument("--version", help="模型版本名（默认按时间生成）")
     p.add_argument("--quiet", action="store_true", help="不打印进度")
     common(p, model=False)
@@ -222,6 +228,9 @@ def main(argv: list[str] | None = None) -> int:
         return args.func(args) or 0
     except (TableError, ModelError, TaxonomyError, TrainingDataError, StoreError, ValueError, OSError) as e:
         print(f"错误：{e}", file=sys.stderr)
+        return 2
+    except sqlite3.Error as e:
+        print(f"错误：数据库无法使用（{e}）。请检查 --db 路径和文件权限。", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("已中断。", file=sys.stderr)

@@ -192,16 +192,30 @@ class Model:
 
 
 def train_model(examples: Sequence[Example], taxonomy: Taxonomy, *, cv: int = 5, version: str | None = None,
-                progress=None, now: dt.datetime | None = None, role_examples: Sequence[Example] = ()) -> Model:
-    """Train a model on examples (normalised here) and describe it in a card."""
+                progress=None, now: dt.datetime | None = None, role_examples: Sequence[Example] = (),
+                weights: Sequence[float] | None = None, roles=None, holdout_share: float = 0.0) -> Model:
+    """Train a model on examples (normalised here) and describe it in a card.
+
+    With `holdout_share`, that stable share of the examples (by text hash) is kept out of training
+    and measured instead; retraining compares candidates on the same share (`triage.learning`).
+    `roles` reuses an already trained utterance-role pipeline instead of training one.
+    """
+    from .learning import held_out
+
+    everything = list(examples)
+    holdout = [e for e in everything if holdout_share and held_out(e.text, holdout_share)]
+    if holdout:
+        kept = [i for i, e in enumerate(everything) if not held_out(e.text, holdout_share)]
+        examples = [everything[i] for i in kept]
+        weights = [weights[i] for i in kept] if weights is not None else None
     texts = [normalize(e.text) for e in examples]
     labels = [e.label for e in examples]
     missing = sorted(set(taxonomy.codes) - set(labels))
     if missing:
         raise ValueError(f"训练数据缺少类别：{', '.join(missing)}（每个类别至少需要一些例子）")
-    pipeline, metrics = train_pipeline(texts, labels, cv=cv, progress=progress)
-    roles, role_metrics = None, {}
-    if role_examples:
+    pipeline, metrics = train_pipeline(texts, labels, cv=cv, progress=progress, weights=weights)
+    role_metrics = {}
+    if role_examples and roles is None:
         if progress:
             progress(f"训练会议纪要语句角色模型（{len(role_examples)} 条）…")
         roles, role_metrics = train_pipeline([normalize(e.text) for e in role_examples],
@@ -216,11 +230,17 @@ def train_model(examples: Sequence[Example], taxonomy: Taxonomy, *, cv: int = 5,
         "labels": list(taxonomy.codes),
         "n_examples": len(examples),
         "counts": counts,
-        "data_sha256": data_hash(examples),
+        "data_sha256": data_hash(everything),
         "metrics": metrics,
         "versions": library_versions(),
     }
-    if roles is not None:
+    if holdout:
+        from .classify import evaluate_predictions
+
+        guessed = [p.category for p in predict(pipeline, taxonomy, [e.text for e in holdout])]
+        h = evaluate_predictions([e.label for e in holdout], guessed, taxonomy.codes)
+        card["holdout"] = {"share": holdout_share, "n": len(holdout), "accuracy": h["accuracy"], "macro_f1": h["macro_f1"]}
+    if roles is not None and role_examples:
         card["roles"] = {"labels": sorted(set(e.label for e in role_examples)), "n_examples": len(role_examples),
                          "data_sha256": data_hash(role_examples),
                          "metrics": {k: role_metrics[k] for k in ("accuracy", "macro_f1") if k in role_metrics}}

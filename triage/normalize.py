@@ -12,7 +12,7 @@ import unicodedata
 from functools import lru_cache
 from pathlib import Path
 
-__all__ = ["has_traditional", "normalize", "to_simplified"]
+__all__ = ["has_traditional", "normalize", "strip_pinyin", "to_simplified"]
 
 _TAG = re.compile(r"<[^>]{0,200}>")
 _ZERO_WIDTH = re.compile("[\u200b-\u200f\u2028-\u202f\u2060-\u206f\ufeff\u00ad]")
@@ -66,6 +66,11 @@ def to_simplified(text: str) -> str:
     if not has_traditional(text):
         return text
     return _converter().convert(text)
+
+
+def strip_pinyin(text: str) -> str:
+    """Drop pinyin glosses such as 孙晓东(sūnxiǎodōng) or 社区(qū), keeping everything else as written."""
+    return _PINYIN_PLAIN.sub("", _PINYIN_TONED.sub("", text))
 
 
 def normalize(text: str) -> str:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from .model import Model
 from .normalize import normalize
@@ -28,6 +28,9 @@ _TAIL_MARKER = re.compile(r"^\s*[【\[]?(?:相关推荐|相关阅读|相关新�
 # Reporting phrases that mark a sentence as a problem raised, whatever the role model says.
 _RAISED = re.compile(r"^[“\"]?(?:另有|还有|也有|有)?(?:[\u4e00-\u9fff]{0,6}的)?(?:居民|业主|群众|村民|住户)(?:代表)?[\u4e00-\u9fff]{0,4}?(?:反映|提出|投诉|反馈)"
                      r"|^[“\"]?(?:来电人|市民|来电市民)(?:来电)?(?:反映|称|投诉)|^[“\"]?巡查(?:中)?发现")
+# A follow-up that points back at an earlier problem ("纸箱的事我再说一句", "5单元也是一样").
+_REPEAT = re.compile(r"再说一句|再补一句|再补充|还是那个|还是上次|上次说的|之前说的|上个月就说|又来了|我再说")
+_SAME_AS = re.compile(r"也是一样|也一样|同样的问题|一样的问题|也有这个问题|也是这样")
 # "马丽表示，……" / "物业当场回应……": a staff answer in reported speech.
 _ANSWERED = re.compile(r"^[”\"]?[\u4e00-\u9fff]{2,8}?(?:当场|当即|随即)?(?:表示|回应|答复|承诺|解释)[，,：:]")
 # Reminders to residents ("请大家注意用电安全") are notices, not problems.
@@ -175,12 +178,17 @@ def _merge(mentions: list[_Mention], replies, model: Model, received_at: dt.date
             continue
         places = find_places(m.text) or ([m.utt.speaker_place] if m.utt.speaker_place else [])
         keys, topic = place_keys(places), _topic(normalize(m.text))
+        plain = normalize(m.text)
+        if groups and _SAME_AS.search(plain) and groups[-1]["category"] in p.scores:
+            # "5单元也是一样……": the same kind of problem as the one just raised, maybe elsewhere
+            p = replace(p, category=groups[-1]["category"])
+        repeat = bool(_REPEAT.search(plain))
         target = None
         for g in reversed(groups):
             same = g["category"] == p.category
             # An unsure follow-up ("纸箱的事我再说一句") may join an issue it clearly repeats,
             # if that issue's category is among its top guesses.
-            unsure = p.confidence < 0.5 and g["category"] in p.scores
+            unsure = (p.confidence < 0.5 or repeat) and g["category"] in p.scores
             if not (same or unsure) or places_conflict(g["keys"], keys):
                 continue
             shared = g["topic"] & topic

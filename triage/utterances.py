@@ -9,13 +9,13 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from .normalize import normalize
+from .normalize import normalize, strip_pinyin
 from .places import find_places
 
 __all__ = ["STAFF_TITLES", "Utterance", "sentences", "split_utterances"]
 
 # Titles that mark a speaker as staff answering, not a resident raising a problem.
-STAFF_TITLES = ("书记", "主任", "经理", "主持人", "网格员", "所长", "站长", "科长", "局长", "社工", "工作人员",
+STAFF_TITLES = ("书记", "主任", "经理", "主持人", "网格员", "值班", "答复", "回复", "所长", "站长", "科长", "局长", "社工", "工作人员",
                 "物业", "民警", "街道", "干部", "委员", "队长", "负责人", "管家", "客服")
 _PERSON = (r"(?:书记|主任|经理|大爷|大妈|大娘|阿姨|奶奶|爷爷|婆婆|大叔|叔叔|大姐|大哥|师傅|女士|先生|老师|同志"
            r"|网格员|主持人|社工|站长|所长|民警|律师|楼长|组长|老人|小伙|姑娘)")
@@ -169,8 +169,9 @@ def split_utterances(text: str) -> list[Utterance]:
     """Turn raw notes into utterances with speaker, staff flag, item numbers and sentences."""
     out: list[Utterance] = []
     notice = False
+    staff_names: set[str] = set()
     for n, raw_line in enumerate(text.splitlines(), 1):
-        line = raw_line.strip()
+        line = strip_pinyin(raw_line).strip()
         if not line:
             continue
         kind = _heading(normalize(line))
@@ -179,6 +180,10 @@ def split_utterances(text: str) -> list[Utterance]:
         for piece in _split_voice(line) or _split_inline(line):
             u = _utterance(piece, n)
             u.notice = notice
+            if u.speaker and u.staff:
+                staff_names.add(u.speaker)
+            elif u.speaker in staff_names:  # "孙晓东（社区主任）" once, then just "孙晓东"
+                u.staff = True
             out.append(u)
     for u in out:
         u.sentences = sentences(u.text)

@@ -1,0 +1,168 @@
+"""Corrections → retrain → measured promotion → hot swap → rollback; review queue; import/export."""
+
+import dataclasses
+import json
+import threading
+from pathlib import Path
+
+import pytest
+
+from triage import Example, Model
+from triage.examples import default_training_files, load_examples
+from triage.learning import Gate, held_out, merge_corrections, retrain
+
+from .conftest import ROOT
+
+# A small base so candidates train in a second or two; the shipped model plays "current".
+BASE_PER_CLASS = 100
+
+
+@pytest.fixture(scope="module")
+def base(model):
+    examples = load_examples(default_training_files(), model.taxonomy)
+    per: dict = {}
+    for e in examples:
+        if len(per.setdefault(e.label, [])) < BASE_PER_CLASS:
+            per[e.label].append(e)
+    return [e for group in per.values() for e in group]
+
+
+def test_latest_correction_wins_and_split_is_stable():
+    merged = merge_corrections([Example("楼上狗叫", "dispute"), Example("楼上狗叫", "pets")])
+    assert [e.label for e in merged] == ["pets"]
+    assert held_out("三号楼电梯坏了", 0.25) == held_out("三号楼电梯坏了", 0.25)
+
+
+def test_worse_candidate_is_rejected_with_a_reason(model, base):
+    # Bad training labels (rotated by one class) make a worse candidate; it is judged on held-out
+    # examples with their true labels, which neither model trained on.
+    codes = list(model.taxonomy.codes)
+    rotated = [e if held_out(e.text, Gate().base_eval_share)
+               else Example(e.text, codes[(codes.index(e.label) + 1) % len(codes)]) for e in base]
+    result = retrain(rotated, [], model, gate=Gate())
+    assert not result.promoted
+    assert "下降" in result.reason
+    assert result.candidate_metrics["macro_f1"] < result.current_metrics["macro_f1"]
+
+
+def test_better_candidate_is_promoted(model, base):
+    weak = retrain(base, [], model, gate=Gate(tolerance=1.0, max_class_drop=1.0)).candidate
+    # New, consistent knowledge the weak model lacks: 'xx路灯' complaints are facilities.
+    corrections = [Example(f"第{n}片区的太阳能庭院灯整夜不亮，晚上走路看不见", "facilities") for n in range(1, 60)]
+    corrections += [Example(f"小区第{n}个快递驿站门口有人天天烧纸钱，烟熏火燎", "environment") for n in range(1, 60)]
+    result = retrain(base, corrections, weak, gate=Gate())
+    assert result.promoted, result.reason
+    assert result.candidate_metrics["macro_f1"] >= result.current_metrics["macro_f1"]
+
+
+@pytest.fixture()
+def admin(client):
+    client.headers.update(client.hdr("admin"))
+    return client
+
+
+def test_retrain_endpoint_rollback_and_hot_swap(admin, settings, monkeypatch):
+    import service.registry as registry
+
+    # Train on a small base so the test stays fast; the gate is what is being tested.
+    small = [p for p in default_training_files()]
+    monkeypatch.setattr(registry, "default_training_files", lambda: small)
+    monkeypatch.setattr(registry, "load_examples",
+                        lambda files, taxonomy: [e for i, e in enumerate(load_examples(files, taxonomy)) if i % 8 == 0])
+    shipped = admin.get("/api/health").json()["model_version"]
+    r = admin.post("/api/admin/retrain")
+    assert r.status_code == 202
+    job = _wait(admin, r.json()["id"])
+    assert job["status"] == "done", job
+    outcome = json.loads(job["error"])
+    versions = {m["version"]: m["status"] for m in admin.get("/api/admin/models").json()}
+    assert versions[shipped] in ("active", "retired")
+    assert versions[outcome["version"]] in ("active", "rejected")
+    if not outcome["promoted"]:  # a model trained on 1/8 of the data should lose to the shipped one
+        assert "下降" in outcome["reason"]
+        r = admin.post(f"/api/admin/models/{outcome['version']}/activate")
+        assert r.json()["serving"] == outcome["version"]
+    assert admin.get("/api/health").json()["model_version"] == outcome["version"]
+    # answers keep coming during the swap back, each from one whole model
+    results, stop = [], threading.Event()
+
+    def ask():
+        while not stop.is_set():
+            res = admin.post("/api/classify", json={"text": "3号楼电梯坏了"})
+            results.append((res.status_code, res.json().get("model_version")))
+
+    worker = threading.Thread(target=ask)
+    worker.start()
+    r = admin.post("/api/admin/models/rollback")
+    stop.set()
+    worker.join()
+    assert r.json()["version"] == shipped and r.json()["serving"] == shipped
+    assert results and all(code == 200 for code, _ in results)
+    assert {v for _, v in results} <= {shipped, outcome["version"]}
+    assert admin.get("/api/health").json()["model_version"] == shipped
+
+
+def _wait(client, job_id):
+    import time
+
+    for _ in range(600):
+        job = client.get(f"/api/jobs/{job_id}").json()
+        if job["status"] != "running":
+            return job
+        time.sleep(0.1)
+    raise AssertionError("retrain did not finish")
+
+
+def test_corrupted_model_file_is_refused(tmp_path, model):
+    folder = tmp_path / "m"
+    model.save(folder)
+    Model.load(folder)  # the copy loads
+    data = bytearray((folder / "model.joblib").read_bytes())
+    data[len(data) // 2] ^= 0xFF
+    (folder / "model.joblib").write_bytes(bytes(data))
+    from triage import ModelError
+
+    with pytest.raises(ModelError, match="校验失败"):
+        Model.load(folder)
+    card = json.loads((folder / "card.json").read_text(encoding="utf-8"))
+    card["versions"]["scikit-learn"] = "0.0.1"
+    card["files"]["model.joblib"] = __import__("triage.model", fromlist=["file_sha256"]).file_sha256(folder / "model.joblib")
+    (folder / "card.json").write_text(json.dumps(card), encoding="utf-8")
+    with pytest.raises(ModelError, match="过期"):
+        Model.load(folder)
+
+
+def test_activate_refuses_a_damaged_version(admin, settings, model):
+    from service.store import Store
+
+    folder = settings.data_dir / "models" / "vbroken"
+    model.save(folder)
+    (folder / "model.joblib").write_bytes(b"not a model")
+    with Store(settings.database) as store, store.write() as db:
+        db["models"].insert({"version": "vbroken", "status": "candidate", "path": str(folder), "card": "{}"})
+    r = admin.post("/api/admin/models/vbroken/activate")
+    assert r.status_code == 409 and "校验失败" in r.json()["detail"]
+    assert admin.get("/api/health").json()["model_version"] == model.version
+
+
+def test_review_queue_orders_by_margin_and_skips_near_duplicates(admin):
+    texts = ["楼下那个东西不太好弄，大家看看怎么办", "楼下那个东西不太好弄，大家看看怎么办吧",
+             "3号楼电梯坏了两天，老人下不了楼", "垃圾桶满了没人清，臭得很"]
+    for t in texts:
+        admin.post("/api/classify", json={"text": t, "save": True})
+    queue = admin.get("/api/review-queue", params={"limit": 10}).json()
+    margins = [q["margin"] for q in queue]
+    assert margins == sorted(margins)
+    assert sum(q["text"].startswith("楼下那个东西") for q in queue) == 1
+
+
+def test_examples_import_and_export(admin):
+    csv = "text,label\n楼顶的太阳能板被风吹歪了,公共设施\n狗天天在电梯里尿尿,pets\n".encode("gbk")
+    r = admin.post("/api/admin/examples", files={"file": ("hist.csv", csv)})
+    assert r.json() == {"imported": 2}
+    bad = "text,label\n电梯坏,外星人\n".encode()
+    r = admin.post("/api/admin/examples", files={"file": ("bad.csv", bad)})
+    assert r.status_code == 400 and "未写入" in r.json()["detail"]
+    out = admin.get("/api/admin/examples", params={"format": "jsonl"}).text.splitlines()
+    assert [json.loads(l)["label"] for l in out] == ["facilities", "pets"]
+    assert "text,label" in admin.get("/api/admin/examples", params={"format": "csv"}).content.decode("utf-8-sig")
