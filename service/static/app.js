@@ -1,0 +1,430 @@
+// Chat page of 社区问题分拣助手. Plain JS, no build step. Every text from residents or the server
+// is put into the page with textContent (never innerHTML), so "<script>" shows as text.
+"use strict";
+
+const state = { token: localStorage.getItem("triage-token") || "", taxonomy: null, cards: [], statuses: [] };
+const STATUSES = ["待派单", "已派单", "办理中", "已办结", "已回访", "已销号"];
+const OWNERS = ["物业服务企业", "社区居委会", "社区人民调解委员会", "网格员", "公安派出所", "消防救援机构",
+  "充电桩运营企业", "园林绿化部门", "市政部门", "城管/环卫部门", "生态环境部门", "供水公司", "供电公司",
+  "燃气公司", "热力公司", "街道/住建物业管理部门", "开发商"];
+const HELP = [
+  "您可以：",
+  "· 粘贴板凳会/议事会纪要、巡查日志或工单汇总 → 我列出其中的问题；",
+  "· 输入一条居民诉求 → 我给出类别、责任主体和办理时限；",
+  "· 点“上传工单表”上传 CSV / Excel / JSONL → 批量分类并提供下载。",
+  "命令：",
+  "· 第2条改为宠物 —— 更正第2条的类别（会重新派单并记录更正）",
+  "· 第3条责任主体改为社区 —— 更改责任主体",
+  "· 全部保存 / 入台账 —— 把本次结果存入问题台账",
+  "· 导出台账 —— 下载 Excel 台账",
+  "· 逾期 —— 查看逾期和将要逾期的问题",
+  "· 本周统计 —— 查看统计图表",
+  "· 待审核 —— 列出模型最没把握、最值得人工确认的记录",
+  "· 帮助 —— 显示本说明",
+].join("\n");
+
+const $ = (sel) => document.querySelector(sel);
+function el(tag, attrs = {}, ...children) {
+  const node = document.createElement(tag);
+  for (const [k, v] of Object.entries(attrs)) {
+    if (k === "class") node.className = v;
+    else if (k === "text") node.textContent = v;
+    else if (k.startsWith("on")) node.addEventListener(k.slice(2), v);
+    else node.setAttribute(k, v);
+  }
+  for (const c of children) if (c !== null && c !== undefined) node.append(c instanceof Node ? c : document.createTextNode(String(c)));
+  return node;
+}
+function fmtTime(iso) {
+  if (!iso) return "—";
+  const d = new Date(iso);
+  const pad = (n) => String(n).padStart(2, "0");
+  return `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())} ${pad(d.getHours())}:${pad(d.getMinutes())}`;
+}
+function catName(code) {
+  const c = state.taxonomy && state.taxonomy.categories.find((x) => x.code === code);
+  return c ? c.name : code;
+}
+
+async function api(path, options = {}) {
+  const headers = Object.assign({ Authorization: `Bearer ${state.token}` }, options.headers || {});
+  if (options.json !== undefined) {
+    headers["Content-Type"] = "application/json";
+    options.body = JSON.stringify(options.json);
+  }
+  const res = await fetch(path, Object.assign({}, options, { headers }));
+  if (res.status === 401) { logout("登录已失效，请重新输入令牌。"); throw new Error("需要重新登录"); }
+  if (!res.ok) {
+    let detail = `请求失败（${res.status}）`;
+    try { detail = (await res.json()).detail || detail; } catch (_) { /* not JSON */ }
+    throw new Error(detail);
+  }
+  return options.raw ? res : res.json();
+}
+
+// ---------- login ----------
+async function login(token) {
+  state.token = token;
+  state.taxonomy = await api("/api/taxonomy");
+  localStorage.setItem("triage-token", token);
+  $("#login").hidden = true;
+  $("#app").hidden = false;
+  const health = await (await fetch("/api/health")).json();
+  $("#model-version").textContent = `模型 ${health.model_version}`;
+  fillFilters();
+  if (!$("#messages").children.length) botText("您好！请粘贴会议纪要或居民诉求，或输入“帮助”查看可用命令。");
+}
+function logout(message) {
+  localStorage.removeItem("triage-token");
+  state.token = "";
+  $("#app").hidden = true;
+  $("#login").hidden = false;
+  $("#login-error").textContent = message || "";
+}
+$("#login-form").addEventListener("submit", async (e) => {
+  e.preventDefault();
+  try { await login($("#token-input").value.trim()); }
+  catch (err) { logout(err.message === "需要重新登录" ? "令牌无效，请检查后重试。" : err.message); }
+});
+$("#logout").addEventListener("click", () => logout(""));
+
+// ---------- chat ----------
+function scrollDown() { const m = $("#messages"); m.scrollTop = m.scrollHeight; }
+function userText(text) { $("#messages").append(el("div", { class: "msg user", text })); scrollDown(); }
+function botText(text) { const n = el("div", { class: "msg bot narrow", text }); $("#messages").append(n); scrollDown(); return n; }
+function botNode(...children) { const n = el("div", { class: "msg bot" }, ...children); $("#messages").append(n); scrollDown(); return n; }
+
+function categorySelect(card) {
+  const select = el("select", { "aria-label": "更改类别", class: "cat-select" });
+  for (const c of state.taxonomy.categories) {
+    const opt = el("option", { value: c.code, text: c.name });
+    if (c.code === card.category) opt.selected = true;
+    select.append(opt);
+  }
+  select.addEventListener("change", () => correct(card, select.value, null));
+  return select;
+}
+function ownerSelect(card) {
+  const select = el("select", { "aria-label": "更改责任主体", class: "owner-select" });
+  const owners = OWNERS.includes(card.owner) ? OWNERS : [card.owner, ...OWNERS];
+  for (const o of owners) {
+    const opt = el("option", { value: o, text: o });
+    if (o === card.owner) opt.selected = true;
+    select.append(opt);
+  }
+  select.addEventListener("change", () => correct(card, card.category, select.value));
+  return select;
+}
+
+function renderCard(card) {
+  const head = el("div", { class: "card-head" },
+    el("span", { class: "num", text: `第${card.n}条` }),
+    el("span", { class: "chip", text: card.category_name }),
+    card.urgent ? el("span", { class: "badge urgent", text: "紧急" }) : null,
+    card.needs_review ? el("span", { class: "badge review", text: "待复核" }) : null,
+    card.entry_id ? el("span", { class: "badge saved", text: `已入台账 #${card.entry_id}` }) : null);
+  const meta = el("div", { class: "meta" },
+    el("span", { text: "类别" }), categorySelect(card),
+    el("span", { text: "责任主体" }), el("span", {}, ownerSelect(card), card.co_owners && card.co_owners.length ? ` 协办：${card.co_owners.join("、")}` : ""),
+    el("span", { text: "办理时限" }), el("span", { class: "deadline", text: card.deadline ? fmtTime(card.deadline) : "无（转办）" }),
+    el("span", { text: "把握" }), el("span", { text: `${Math.round((card.confidence || 0) * 100)}%` }),
+    card.location ? el("span", { text: "地点" }) : null, card.location ? el("span", { text: card.location }) : null,
+    card.speakers && card.speakers.length ? el("span", { text: "提出人" }) : null,
+    card.speakers && card.speakers.length ? el("span", { text: card.speakers.join("、") + (card.mentions > 1 ? `（提出 ${card.mentions} 次）` : "") }) : null);
+  const node = el("div", { class: "card" + (card.needs_review ? " review" : ""), "data-n": card.n },
+    head, el("div", { class: "summary", text: card.summary }), meta,
+    ...(card.quotes || []).map((q) => el("blockquote", { class: "quote", text: `“${q}”` })),
+    card.response ? el("div", { class: "response", text: `答复：${card.response}` }) : null);
+  card.node = node;
+  return node;
+}
+function refreshCard(card) { const fresh = renderCard(card); card.node && card.node.replaceWith(fresh); }
+
+function showIssues(issues, received) {
+  if (!issues.length) { botText("没有发现需要办理的问题（问候、答复和通知不算问题）。"); return; }
+  const start = state.cards.length;
+  const box = el("div", { class: "cards" });
+  issues.forEach((issue, i) => {
+    const card = Object.assign({ n: start + i + 1, received_at: received }, issue);
+    state.cards.push(card);
+    box.append(renderCard(card));
+  });
+  botNode(el("div", { text: `共 ${issues.length} 个问题。可直接在卡片上改类别或责任主体，或输入“全部保存”存入台账。` }), box);
+}
+
+async function sendText(text) {
+  const lines = text.split(/\n/).filter((l) => l.trim()).length;
+  const received = new Date().toISOString();
+  const thinking = botText("正在分析…");
+  try {
+    if (lines > 1 || text.length > 80) {
+      const out = await api("/api/extract", { method: "POST", json: { text } });
+      thinking.remove();
+      showIssues(out.issues, received);
+    } else {
+      const r = await api("/api/classify", { method: "POST", json: { text } });
+      thinking.remove();
+      showIssues([{ summary: r.text.slice(0, 60), category: r.category, category_name: r.category_name, secondary: r.secondary,
+        urgent: r.urgent, owner: r.owner, co_owners: r.co_owners, deadline: r.deadline, location: null, speakers: [],
+        mentions: 1, quotes: [r.text], response: null, confidence: r.confidence, needs_review: r.needs_review, notes: r.notes }], received);
+    }
+  } catch (err) { thinking.textContent = `出错了：${err.message}`; }
+}
+
+async function saveCards(cards) {
+  const todo = cards.filter((c) => !c.entry_id);
+  if (!todo.length) return 0;
+  const payload = todo.map((c) => ({ summary: c.summary, category: c.category, category_name: c.category_name,
+    secondary: c.secondary || [], urgent: !!c.urgent, owner: c.owner, co_owners: c.co_owners || [], deadline: c.deadline,
+    location: c.location, speakers: c.speakers || [], mentions: c.mentions || 1, quotes: c.quotes || [], response: c.response,
+    confidence: c.confidence || 0, needs_review: !!c.needs_review, notes: c.notes || [] }));
+  const saved = await api("/api/entries", { method: "POST", json: { issues: payload } });
+  saved.forEach((entry, i) => { todo[i].entry_id = entry.id; refreshCard(todo[i]); });
+  return saved.length;
+}
+
+async function correct(card, category, owner) {
+  try {
+    if (!card.entry_id) await saveCards([card]);  // a correction is stored against a ledger entry
+    const entry = await api(`/api/entries/${card.entry_id}/correct`, { method: "POST", json: owner ? { category, owner } : { category } });
+    Object.assign(card, { category: entry.category, category_name: entry.category_name, owner: entry.owner,
+      co_owners: entry.co_owners, deadline: entry.deadline, urgent: entry.urgent, needs_review: false });
+    refreshCard(card);
+    botText(`已更正第${card.n}条：${entry.category_name}，责任主体 ${entry.owner}，办理时限 ${entry.deadline ? fmtTime(entry.deadline) : "无"}。更正已记录，用于改进模型。`);
+  } catch (err) { botText(`更正失败：${err.message}`); refreshCard(card); }
+}
+
+function cardByNumber(n) {
+  const card = state.cards.find((c) => c.n === n);
+  if (!card) throw new Error(`没有第${n}条。当前共有 ${state.cards.length} 条。`);
+  return card;
+}
+function resolveCategory(word) {
+  const w = word.trim();
+  const found = state.taxonomy.categories.find((c) => c.code === w || c.name === w) ||
+    state.taxonomy.categories.find((c) => w.length >= 2 && (c.name.includes(w) || w.includes(c.name.slice(0, 2))));
+  if (!found) throw new Error(`不认识类别“${w}”。可用：${state.taxonomy.categories.map((c) => c.name).join("、")}`);
+  return found.code;
+}
+function resolveOwner(word) {
+  const w = word.trim();
+  return OWNERS.find((o) => o === w) || OWNERS.find((o) => o.includes(w)) || w;
+}
+
+async function download(path, fallbackName) {
+  const res = await api(path, { raw: true });
+  const blob = await res.blob();
+  const disposition = res.headers.get("Content-Disposition") || "";
+  const match = /filename\*=UTF-8''([^;]+)/.exec(disposition) || /filename=([^;]+)/.exec(disposition);
+  const name = match ? decodeURIComponent(match[1].replace(/"/g, "")) : fallbackName;
+  const url = URL.createObjectURL(blob);
+  const a = el("a", { href: url, download: name, text: `下载 ${name}`, class: "download-link" });
+  botNode(el("div", { text: "文件已生成：" }), a);
+  a.click();
+  return name;
+}
+
+const COMMANDS = [
+  [/^第\s*(\d+)\s*条(?:的)?(?:类别)?(?:改为|改成|应该是|应为)\s*(.+)$/, async (m) => {
+    const card = cardByNumber(Number(m[1]));
+    const target = m[2].replace(/^责任主体/, "");
+    if (/^责任主体/.test(m[2])) return correct(card, card.category, resolveOwner(target));
+    return correct(card, resolveCategory(target), null);
+  }],
+  [/^第\s*(\d+)\s*条(?:的)?(?:责任主体|责任单位|派给|交给)(?:改为|改成|为)?\s*(.+)$/, async (m) => {
+    const card = cardByNumber(Number(m[1]));
+    return correct(card, card.category, resolveOwner(m[2]));
+  }],
+  [/^(全部保存|保存全部|入台账|全部入台账|保存)$/, async () => {
+    if (!state.cards.length) return botText("还没有可以保存的问题。请先粘贴纪要或诉求。");
+    const n = await saveCards(state.cards);
+    botText(n ? `已存入台账 ${n} 条。可在“台账”页查看和办理。` : "这些问题都已在台账中了。");
+  }],
+  [/^(导出台账|导出|下载台账)$/, async () => { await download("/api/ledger.xlsx", "问题台账.xlsx"); }],
+  [/^(逾期|逾期问题|查看逾期|超期)$/, async () => {
+    const data = await api("/api/entries?overdue=any&limit=50");
+    if (!data.items.length) return botText("目前没有逾期或将要逾期的问题。");
+    botNode(el("div", { text: `逾期或将逾期 ${data.total} 条：` }), entryTable(data.items));
+  }],
+  [/^(本周统计|统计|本月统计)$/, async () => {
+    const stats = await api("/api/stats");
+    const canvas = el("canvas", { width: 520, height: 260 });
+    botNode(el("div", { text: `台账共 ${stats.total} 条；逾期 ${stats.overdue.red} 条，将逾期 ${stats.overdue.yellow} 条；人工更正占 ${Math.round(stats.corrected_share * 100)}%。` }), canvas);
+    barChart(canvas, stats.by_category);
+  }],
+  [/^(待审核|待复核|审核)$/, async () => {
+    const items = await api("/api/review-queue?limit=10");
+    if (!items.length) return botText("没有需要审核的记录。");
+    botNode(el("div", { text: "以下记录模型最没把握，请优先确认类别（可在台账页修改）：" }), entryTable(items));
+  }],
+  [/^(帮助|help|\?|？|怎么用)$/i, async () => botText(HELP)],
+];
+
+async function handle(text) {
+  for (const [pattern, action] of COMMANDS) {
+    const m = pattern.exec(text);
+    if (m) {
+      try { await action(m); } catch (err) { botText(err.message); }
+      return;
+    }
+  }
+  if (/^(第\s*\d+\s*条|全部|导出|查看|删除|修改)/.test(text) && text.length < 30) {
+    botText(`没听懂“${text}”。\n${HELP}`);
+    return;
+  }
+  await sendText(text);
+}
+
+$("#composer").addEventListener("submit", async (e) => {
+  e.preventDefault();
+  const text = $("#input").value.trim();
+  if (!text) return;
+  $("#input").value = "";
+  userText(text.length > 300 ? text.slice(0, 300) + "…（共 " + text.length + " 字）" : text);
+  await handle(text);
+});
+$("#input").addEventListener("keydown", (e) => {
+  if (e.key === "Enter" && (e.ctrlKey || e.metaKey)) $("#composer").requestSubmit();
+});
+
+// ---------- upload ----------
+$("#file").addEventListener("change", async (e) => {
+  const file = e.target.files[0];
+  e.target.value = "";
+  if (!file) return;
+  userText(`上传：${file.name}`);
+  const bar = el("div");
+  const label = el("div", { text: "正在上传…" });
+  const node = botNode(label, el("div", { class: "progress" }, bar));
+  try {
+    const form = new FormData();
+    form.append("file", file);
+    let job = await api("/api/jobs", { method: "POST", body: form });
+    while (job.status === "running") {
+      bar.style.width = `${job.total ? Math.round((100 * job.done) / job.total) : 0}%`;
+      label.textContent = `正在分类：${job.done} / ${job.total}`;
+      await new Promise((r) => setTimeout(r, 400));
+      job = await api(`/api/jobs/${job.id}`);
+    }
+    if (job.status !== "done") throw new Error(job.error || "处理失败");
+    bar.style.width = "100%";
+    label.textContent = `完成：${job.total} 条，其中 ${job.review} 条需要人工复核。`;
+    const link = el("button", { class: "secondary download-job", text: "下载分类结果",
+      onclick: () => download(job.download, file.name) });
+    node.append(link);
+  } catch (err) { label.textContent = `上传失败：${err.message}`; }
+});
+
+// ---------- ledger ----------
+function entryTable(items) {
+  const body = el("tbody");
+  for (const e of items) body.append(el("tr", { class: e.overdue || "" },
+    el("td", { text: String(e.id) }), el("td", { text: e.summary || e.text }), el("td", { text: e.category_name || catName(e.category) }),
+    el("td", { text: e.owner || "" }), el("td", { text: fmtTime(e.deadline) }), el("td", { text: e.location || "" }),
+    el("td", { text: e.status || "" })));
+  return el("div", { class: "table-wrap" }, el("table", {},
+    el("thead", {}, el("tr", {}, ...["编号", "问题", "类别", "责任主体", "办理时限", "地点", "状态"].map((h) => el("th", { text: h })))), body));
+}
+function fillFilters() {
+  const s = $("#f-status");
+  if (s.options.length > 1) return;
+  for (const st of STATUSES) s.append(el("option", { value: st, text: st }));
+  for (const c of state.taxonomy.categories) $("#f-category").append(el("option", { value: c.code, text: c.name }));
+}
+async function loadLedger() {
+  const params = new URLSearchParams({ limit: "200" });
+  for (const [id, key] of [["#f-status", "status"], ["#f-category", "category"], ["#f-overdue", "overdue"], ["#f-q", "q"]]) {
+    if ($(id).value) params.set(key, $(id).value);
+  }
+  const tbody = $("#ledger-table tbody");
+  tbody.replaceChildren();
+  try {
+    const data = await api(`/api/entries?${params}`);
+    for (const e of data.items) {
+      const select = el("select", { "aria-label": "办理状态" });
+      for (const st of STATUSES) { const o = el("option", { value: st, text: st }); if (st === e.status) o.selected = true; select.append(o); }
+      select.addEventListener("change", () => changeStatus(e, select));
+      tbody.append(el("tr", { class: e.overdue || "" }, el("td", { text: String(e.id) }), el("td", { text: e.summary || e.text }),
+        el("td", { text: e.category_name || catName(e.category) }), el("td", { text: e.owner || "" }),
+        el("td", { text: fmtTime(e.deadline) + (e.overdue === "red" ? "（已逾期）" : e.overdue === "yellow" ? "（将逾期）" : "") }),
+        el("td", { text: e.location || "" }), el("td", {}, select)));
+    }
+    $("#ledger-info").textContent = `共 ${data.total} 条`;
+  } catch (err) { $("#ledger-info").textContent = err.message; }
+}
+async function changeStatus(entry, select) {
+  const body = { status: select.value };
+  if (select.value === "已回访") {
+    const score = window.prompt("回访满意度（1–5 分，1 最不满意）：", "5");
+    if (score === null) { select.value = entry.status; return; }
+    body.satisfaction = Number(score);
+    body.feedback = window.prompt("居民意见（可不填）：", "") || "";
+  }
+  try {
+    const updated = await api(`/api/entries/${entry.id}/status`, { method: "POST", json: body });
+    entry.status = updated.status;
+    select.value = updated.status;
+  } catch (err) { window.alert(err.message); select.value = entry.status; }
+}
+$("#f-go").addEventListener("click", loadLedger);
+$("#export").addEventListener("click", () => download("/api/ledger.xlsx", "问题台账.xlsx").catch((e) => window.alert(e.message)));
+
+// ---------- stats ----------
+function barChart(canvas, data, color = "#1f6feb") {
+  const ctx = canvas.getContext("2d");
+  const entries = Object.entries(data || {}).slice(0, 12);
+  ctx.clearRect(0, 0, canvas.width, canvas.height);
+  ctx.font = "13px sans-serif";
+  if (!entries.length) { ctx.fillStyle = "#7b8794"; ctx.fillText("暂无数据", 10, 30); return; }
+  const max = Math.max(...entries.map(([, v]) => v), 1);
+  const rowH = Math.min(28, (canvas.height - 10) / entries.length);
+  entries.forEach(([k, v], i) => {
+    const y = 5 + i * rowH;
+    ctx.fillStyle = "#3e4c59";
+    ctx.fillText(String(k).slice(0, 10), 4, y + rowH * 0.65);
+    const w = ((canvas.width - 190) * v) / max;
+    ctx.fillStyle = color;
+    ctx.fillRect(150, y + 3, w, rowH - 8);
+    ctx.fillStyle = "#1f2933";
+    ctx.fillText(String(v), 156 + w, y + rowH * 0.65);
+  });
+}
+function lineChart(canvas, data) {
+  const ctx = canvas.getContext("2d");
+  const entries = Object.entries(data || {});
+  ctx.clearRect(0, 0, canvas.width, canvas.height);
+  ctx.font = "12px sans-serif";
+  if (!entries.length) { ctx.fillStyle = "#7b8794"; ctx.fillText("暂无回访数据", 10, 30); return; }
+  const x = (i) => 40 + (i * (canvas.width - 60)) / Math.max(entries.length - 1, 1);
+  const y = (v) => canvas.height - 30 - ((v - 1) / 4) * (canvas.height - 50);
+  ctx.strokeStyle = "#2f9e44"; ctx.lineWidth = 2; ctx.beginPath();
+  entries.forEach(([, v], i) => (i ? ctx.lineTo(x(i), y(v)) : ctx.moveTo(x(i), y(v))));
+  ctx.stroke();
+  ctx.fillStyle = "#3e4c59";
+  entries.forEach(([k, v], i) => { ctx.fillText(String(v), x(i) - 8, y(v) - 6); ctx.fillText(k.slice(-3), x(i) - 10, canvas.height - 10); });
+}
+async function loadStats() {
+  try {
+    const s = await api("/api/stats");
+    $("#stat-cards").replaceChildren(...[["台账总数", s.total], ["已逾期", s.overdue.red], ["将逾期", s.overdue.yellow],
+      ["平均满意度", s.satisfaction.average ?? "—"], ["人工更正", `${Math.round(s.corrected_share * 100)}%`]]
+      .map(([k, v]) => el("div", { class: "stat" }, el("b", { text: String(v) }), k)));
+    barChart($("#chart-category"), s.by_category);
+    barChart($("#chart-owner"), s.by_owner, "#7048e8");
+    barChart($("#chart-week"), s.by_week, "#0b7285");
+    lineChart($("#chart-satisfaction"), s.satisfaction.by_week);
+  } catch (err) { $("#stat-cards").replaceChildren(el("div", { class: "error", text: err.message })); }
+}
+
+// ---------- tabs ----------
+for (const tab of document.querySelectorAll(".tab")) {
+  tab.addEventListener("click", () => {
+    for (const t of document.querySelectorAll(".tab")) t.classList.toggle("active", t === tab);
+    for (const v of document.querySelectorAll(".view")) v.hidden = v.id !== `view-${tab.dataset.view}`;
+    if (tab.dataset.view === "ledger") loadLedger();
+    if (tab.dataset.view === "stats") loadStats();
+  });
+}
+
+if (state.token) login(state.token).catch(() => logout(""));
+else logout("");
