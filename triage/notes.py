@@ -12,7 +12,7 @@ import re
 from dataclasses import dataclass, field, replace
 
 from .model import Model
-from .normalize import normalize
+from .normalize import normalize, strip_pinyin
 from .places import find_places, place_keys, places_conflict
 from .route import route
 from .segment import words
@@ -29,10 +29,16 @@ _TAIL_MARKER = re.compile(r"^\s*[【\[]?(?:相关推荐|相关阅读|相关新�
 _RAISED = re.compile(r"^[“\"]?(?:另有|还有|也有|有)?(?:[\u4e00-\u9fff]{0,6}的)?(?:居民|业主|群众|村民|住户)(?:代表)?[\u4e00-\u9fff]{0,4}?(?:反映|提出|投诉|反馈)"
                      r"|^[“\"]?(?:来电人|市民|来电市民)(?:来电)?(?:反映|称|投诉)|^[“\"]?巡查(?:中)?发现")
 # A follow-up that points back at an earlier problem ("纸箱的事我再说一句", "5单元也是一样").
-_REPEAT = re.compile(r"再说一句|再补一句|再补充|还是那个|还是上次|上次说的|之前说的|上个月就说|又来了|我再说")
+_REPEAT = re.compile(r"再说一句|再补一句|再补充|还是那个|还是上次|上次说的|之前说的|上个月就说|又来了|我再说"
+                     r"|还是没|仍然|依然|到现在还|至今还|还没")
 _SAME_AS = re.compile(r"也是一样|也一样|同样的问题|一样的问题|也有这个问题|也是这样")
+# News style puts the speaker after the quote: "住在3号楼的居民蒋先生说起这件事仍心有余悸。"
+_ATTRIBUTION = re.compile(r"(?:家住|住在)?[^，。]{0,12}?的?(?:居民|业主|村民|老人|退休教师)(?P<name>[\u4e00-\u9fff]{1,2}(?:大爷|大妈|阿姨|大姐|大哥|师傅|女士|先生|老师|奶奶|爷爷))")
 # "马丽表示，……" / "物业当场回应……": a staff answer in reported speech.
-_ANSWERED = re.compile(r"^[”\"]?[\u4e00-\u9fff]{2,8}?(?:当场|当即|随即)?(?:表示|回应|答复|承诺|解释)[，,：:]")
+_ANSWERED = re.compile(r"^[”\"]?(?![^，,]{0,6}(?:居民|业主|群众|大家|住户|有人))[\u4e00-\u9fff]{2,8}?(?:当场|当即|随即)?"
+                       r"(?:表示|回应|答复|承诺|解释)")
+# Routine all-clear lines in walk logs ("消防通道畅通，未发现异常") are not problems.
+_ALL_CLEAR = re.compile(r"(?:未|没有?)(?:发现|见)(?:异常|问题|隐患)|(?:运行|使用|值守|开放|秩序|通行)(?:正常|良好)|一切正常|无异常|畅通")
 # Reminders to residents ("请大家注意用电安全") are notices, not problems.
 _REMINDER = re.compile(r"^(?:请大家|请各位|请居民|请广大|提醒大家|温馨提示|各位居民请|希望大家)")
 _FILLER = re.compile(r"^(?:来电人|市民|居民)?(?:反映|称|来电反映|来电称)[：:，,]?|^(?:我先说一个|我先说|我说个|我说一下|我说两句|我反映个事|我反映一下|我想反映|还有一个|还有个事|另外|还有|就是|那个|嗯|呃|哎)[。，,！!：:\s]*")
@@ -44,6 +50,7 @@ _STOP = {"我们", "你们", "他们", "这个", "那个", "问题", "小区", "
 class _Mention:
     def __init__(self, utt: Utterance, index: int):
         self.utt, self.index, self.parts = utt, index, []
+        self.attribution: tuple[str, list[str]] | None = None
 
     @property
     def text(self) -> str:
@@ -96,10 +103,10 @@ def _topic(text: str) -> set[str]:
 
 
 def _summary(quote: str) -> str:
-    text = normalize(quote)
+    text = re.sub(r"\s+", " ", strip_pinyin(quote)).strip().strip("“”\"")
     for _ in range(2):
         text = _FILLER.sub("", text).strip()
-    first = re.split(r"(?<=[。！？!?；;])", text)[0].rstrip("。！？!?；;，, ")
+    first = re.split(r"(?<=[。！？!?；;])", text)[0].rstrip("。！？!?；;，, ”")
     return first if len(first) <= 40 else first[:39] + "…"
 
 
@@ -117,6 +124,8 @@ def _is_issue(utt: Utterance, text: str, role: dict, category: str, confidence: 
     """Role model first; a confident problem category tips terse fault reports ("踏板脱落，无法使用")."""
     p_issue = role.get("issue", 0.0)
     if utt.notice or _REMINDER.match(text):
+        return False
+    if _ALL_CLEAR.search(text) and p_issue < 0.9:
         return False
     if utt.staff or _ANSWERED.match(text):
         return p_issue >= 0.85 and not utt.refers_to
@@ -162,6 +171,10 @@ def extract(text: str, model: Model, received_at: dt.datetime) -> list[Issue]:
             if (role.get("reply", 0.0) >= max(role.values()) or (utt.staff and role.get("chatter", 0) < 0.6)
                     or _ANSWERED.match(norm)):
                 replies.append((i, utt, sentence))
+            elif current is not None and current.utt is utt and not current.attribution:
+                found = _ATTRIBUTION.search(norm)
+                if found:  # who said the quote just before, and where they live
+                    current.attribution = (found.group("name"), find_places(sentence))
             if current is not None and current.utt is not utt:
                 current = None
     return _merge(mentions, replies, model, received_at, utts)
@@ -176,7 +189,8 @@ def _merge(mentions: list[_Mention], replies, model: Model, received_at: dt.date
     for m, p in zip(mentions, preds):
         if p.category == fallback and p.confidence >= 0.5:
             continue
-        places = find_places(m.text) or ([m.utt.speaker_place] if m.utt.speaker_place else [])
+        places = (find_places(m.text) or ([m.utt.speaker_place] if m.utt.speaker_place else [])
+                  or (m.attribution[1] if m.attribution else []))
         keys, topic = place_keys(places), _topic(normalize(m.text))
         plain = normalize(m.text)
         if groups and _SAME_AS.search(plain) and groups[-1]["category"] in p.scores:
@@ -192,6 +206,9 @@ def _merge(mentions: list[_Mention], replies, model: Model, received_at: dt.date
             if not (same or unsure) or places_conflict(g["keys"], keys):
                 continue
             shared = g["topic"] & topic
+            if same and repeat and (g["keys"] & keys):
+                target = g  # "都十二点了3栋还是没水": same place, same kind, said again
+                break
             if not shared:
                 continue
             if same and (len(shared) >= 2 or len(shared) / max(1, min(len(g["topic"]), len(topic))) >= 0.2
@@ -219,7 +236,8 @@ def _merge(mentions: list[_Mention], replies, model: Model, received_at: dt.date
         routing = route(g["category"], joined, received_at, tax)
         confidence = round(sum(p.confidence for p in g["preds"]) / len(g["preds"]), 4)
         secondary = tuple(dict.fromkeys(s for p in g["preds"] for s in p.secondary if s != g["category"]))
-        speakers = tuple(dict.fromkeys(m.utt.speaker for m in g["mentions"] if m.utt.speaker))
+        speakers = tuple(dict.fromkeys(m.utt.speaker or (m.attribution[0] if m.attribution else None)
+                                       for m in g["mentions"] if m.utt.speaker or m.attribution))
         issues.append(Issue(
             summary=_summary(quotes[0]),
             category=g["category"],
@@ -255,6 +273,9 @@ def _attach_replies(groups: list[dict], replies, by_utt: dict, utts: list[Uttera
         targets = []
         prev = utts[order[id(utt)] - 1] if order[id(utt)] > 0 else None
         adjacent = (by_utt.get(id(prev)) or answered.get(id(prev))) if prev is not None else None
+        own = by_utt.get(id(utt))  # news paragraphs: quote, attribution and answer in one block
+        if own is not None and own["first"] < index:
+            adjacent = own
         if adjacent is None and id(utt) in answered:
             adjacent = answered[id(utt)]
         if utt.refers_to == (-1,):  # "处理情况：" right under the item it answers

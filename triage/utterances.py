@@ -27,6 +27,7 @@ _VERBS = r"(?:说|讲|表示|提出|反映|补充|回应|回复|答复|介绍|�
 _SAYS = re.compile(rf"^(?P<who>(?:居民|业主|村民|租户)?[\u4e00-\u9fff]{{0,4}}{_PERSON}(?:[（(][^）)]{{1,12}}[）)])?)"
                    rf"{_VERBS}(?:道)?[：:，,…。\s]*(?P<body>.+)$")
 _INLINE = re.compile(rf"(?<=[\s。；;！？!?”」，,])(?=(?:(?:居民|业主)?[\u4e00-\u9fff]{{1,2}}{_PERSON}(?:说|讲|[：:])"
+                     rf"|(?!居民|业主|群众|大家|住户|有人)[\u4e00-\u9fff]{{2,3}}(?:表示|回应|答复|承诺)"
                      rf"|[\u4e00-\u9fff]{{1,3}}{_PERSON}{_VERBS}[，,：:]|(?:有|另有|还有)?居民代表{_VERBS}))")
 # Voice transcripts: "主持人刘主任 好那我们开始吧 李阿姨 我先说一个……" — speakers as bare words between spaces.
 _VOICE_SPEAKER = re.compile(rf"^(?:主持人|物业|社区|居民|业主)?(?:[\u4e00-\u9fff]{{0,2}}{_PERSON}|[老小][\u4e00-\u9fff]|[\u4e00-\u9fff][姐哥叔婶姨])$")
@@ -149,6 +150,10 @@ def _split_voice(line: str) -> list[str] | None:
     return pieces if sum(":" in p or "：" in p for p in pieces) >= 2 else None
 
 
+# "[07:45] 3栋王姐：…", "08:30 巡查至2号楼…", "2024-07-08 09:12 …" — a clock is not part of the message.
+_STAMP = re.compile(r"^\s*[\[【(（]?\s*(?:\d{4}[-/.年]\d{1,2}[-/.月]\d{1,2}日?\s*)?\d{1,2}[:：]\d{2}(?:[:：]\d{2})?\s*[\]】)）]?\s*")
+# Lines such as "时间：…", "地点：…", "参会人员：…" describe the meeting, they are never problems.
+META_LINE = re.compile(r"^\s*(?:时间|日期|地点|地址|参会人员|参加人员|出席人员|参加|出席|记录人|记录|主持人?|群名称|导出时间|承办单位|巡查人|网格|天气|来源|作者|编辑)\s*[：:]")
 _HEADING_NOTICE = re.compile(r"通报|通知|提示|公告|告知|下一步|工作安排|注意事项")
 _HEADING_ISSUES = re.compile(r"问题|说事|反映|意见|诉求|议事|建议|巡查")
 
@@ -171,8 +176,10 @@ def split_utterances(text: str) -> list[Utterance]:
     notice = False
     staff_names: set[str] = set()
     for n, raw_line in enumerate(text.splitlines(), 1):
-        line = strip_pinyin(raw_line).strip()
+        line = _STAMP.sub("", strip_pinyin(raw_line)).strip()
         if not line:
+            continue
+        if META_LINE.match(normalize(line)):
             continue
         kind = _heading(normalize(line))
         if kind:  # items under "通报事项" are announcements to residents, not problems

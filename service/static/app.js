@@ -36,10 +36,12 @@ function el(tag, attrs = {}, ...children) {
   return node;
 }
 function fmtTime(iso) {
+  // Shown in the community's timezone (from the taxonomy), whatever the browser's own clock says.
   if (!iso) return "—";
-  const d = new Date(iso);
-  const pad = (n) => String(n).padStart(2, "0");
-  return `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())} ${pad(d.getHours())}:${pad(d.getMinutes())}`;
+  const tz = (state.taxonomy && state.taxonomy.timezone) || "Asia/Shanghai";
+  const parts = Object.fromEntries(new Intl.DateTimeFormat("en-CA", { timeZone: tz, year: "numeric", month: "2-digit",
+    day: "2-digit", hour: "2-digit", minute: "2-digit", hourCycle: "h23" }).formatToParts(new Date(iso)).map((p) => [p.type, p.value]));
+  return `${parts.year}-${parts.month}-${parts.day} ${parts.hour}:${parts.minute}`;
 }
 function catName(code) {
   const c = state.taxonomy && state.taxonomy.categories.find((x) => x.code === code);
@@ -138,7 +140,11 @@ function renderCard(card) {
   card.node = node;
   return node;
 }
-function refreshCard(card) { const fresh = renderCard(card); card.node && card.node.replaceWith(fresh); }
+function refreshCard(card) {
+  const old = card.node;
+  const fresh = renderCard(card);  // renderCard points card.node at the new element
+  if (old) old.replaceWith(fresh);
+}
 
 function showIssues(issues, received) {
   if (!issues.length) { botText("没有发现需要办理的问题（问候、答复和通知不算问题）。"); return; }

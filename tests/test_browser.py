@@ -1,0 +1,183 @@
+"""The chat page in headless Chromium (Debian's package) driven by Playwright.
+
+Skipped when /usr/bin/chromium is absent, unless TRIAGE_REQUIRE_BROWSER=1 (set by .ci/run).
+"""
+
+import dataclasses
+import io
+import os
+import shutil
+import socket
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+from .conftest import ROOT
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+pytestmark = pytest.mark.skipif(
+    not Path(CHROMIUM).exists() and os.environ.get("TRIAGE_REQUIRE_BROWSER") != "1",
+    reason="Debian chromium not installed")
+
+NOTES = (ROOT / "tests" / "notes" / "01_speaker_lines.txt").read_text(encoding="utf-8")
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    import uvicorn
+
+    from service.app import create_app
+    from service.settings import Settings
+    from service.store import Store
+
+    data = tmp_path_factory.mktemp("browser") / "data"
+    settings = dataclasses.replace(Settings(), data_dir=data, model_dir=None, taxonomy_path=None)
+    port = _free_port()
+    server = uvicorn.Server(uvicorn.Config(create_app(settings), host="127.0.0.1", port=port, log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    for _ in range(200):
+        if server.started:
+            break
+        time.sleep(0.05)
+    with Store(settings.database) as store:
+        token = store.create_token("admin", "浏览器测试")
+    yield {"url": f"http://127.0.0.1:{port}", "token": token, "settings": settings}
+    server.should_exit = True
+    thread.join(timeout=10)
+
+
+@pytest.fixture(scope="module")
+def browser():
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=[
+            "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
+            "--disable-component-update", "--disable-sync"])
+        yield b
+        b.close()
+
+
+@pytest.fixture()
+def page(browser, server):
+    context = browser.new_context(viewport={"width": 1366, "height": 768}, accept_downloads=True, locale="zh-CN")
+    page = context.new_page()
+    page.goto(server["url"] + "/")
+    page.fill("#token-input", server["token"])
+    page.click("#login-form button")
+    page.wait_for_selector("#app:not([hidden])")
+    yield page
+    context.close()
+
+
+def send(page, text):
+    page.fill("#input", text)
+    page.click("#send")
+
+
+def test_paste_notes_correct_save_and_export(page, server):
+    dialogs = []
+    page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
+    send(page, NOTES)
+    page.wait_for_selector(".card")
+    chips = page.locator(".card .chip").all_inner_texts()
+    assert chips == ["充电设施", "公共设施", "公共设施", "绿化养护"]
+    page.screenshot(path=str(ROOT / "docs" / "screenshot.png"))
+
+    # correct card 4 (greening → pets) from its menu: owner and deadline change, correction stored
+    card = page.locator('.card[data-n="4"]')
+    before = card.locator(".deadline").inner_text()
+    card.locator("select.cat-select").select_option("pets")
+    page.wait_for_selector('.card[data-n="4"] .chip:text("宠物管理")')
+    card = page.locator('.card[data-n="4"]')
+    assert card.locator("select.owner-select").input_value() == "物业服务企业"
+    assert card.locator(".deadline").inner_text() != before
+    assert "已入台账" in card.inner_text()
+
+    # chat command: 第2条改为宠物 → then back; 第3条责任主体改为社区
+    send(page, "第3条责任主体改为社区居委会")
+    page.wait_for_function("document.querySelector('.card[data-n=\"3\"] select.owner-select').value === '社区居委会'")
+
+    send(page, "全部保存")
+    page.wait_for_selector("text=已存入台账 2 条")
+    page.click('.tab[data-view="ledger"]')
+    page.wait_for_selector("#ledger-table tbody tr")
+    assert page.locator("#ledger-table tbody tr").count() == 4
+
+    page.click('.tab[data-view="chat"]')
+    with page.expect_download() as info:
+        send(page, "导出台账")
+    assert info.value.suggested_filename.endswith(".xlsx")
+    from openpyxl import load_workbook
+
+    sheet = load_workbook(io.BytesIO(Path(info.value.path()).read_bytes())).active
+    assert sheet["A1"].value == "序号" and sheet.max_row == 5
+
+    import json
+    import urllib.request
+
+    req = urllib.request.Request(server["url"] + "/api/admin/examples",
+                                 headers={"Authorization": f"Bearer {server['token']}"})
+    stored = [json.loads(l) for l in urllib.request.urlopen(req).read().decode().splitlines()]
+    assert [s["label"] for s in stored][:1] == ["pets"]
+    assert not dialogs
+
+
+def test_upload_csv_progress_and_download(page, tmp_path):
+    csv = tmp_path / "工单.csv"
+    csv.write_bytes("编号,诉求内容\n1,3号楼电梯坏了两天\n2,楼下烧烤店油烟太大\n3,谢谢社区\n".encode("gbk"))
+    page.set_input_files("#file", str(csv))
+    page.wait_for_selector("text=完成：3 条")
+    assert page.locator(".progress > div").evaluate("e => e.style.width") == "100%"
+    with page.expect_download() as info:
+        page.click(".download-job")
+    text = Path(info.value.path()).read_bytes().decode("utf-8-sig")
+    assert "category" in text.splitlines()[0] and "facilities" in text
+
+
+def test_script_in_a_message_is_shown_as_text(page):
+    dialogs = []
+    page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
+    evil = "<script>alert('x')</script><img src=x onerror=alert(1)>电梯坏了"
+    send(page, evil)
+    page.wait_for_selector(".card")
+    assert page.locator(".msg.user").last.inner_text() == evil
+    assert evil in page.locator(".card .quote").last.inner_text()
+    assert page.locator(".messages script, .messages img").count() == 0
+    assert not dialogs
+
+
+def test_unknown_command_gets_help_and_phone_layout(browser, server):
+    context = browser.new_context(viewport={"width": 390, "height": 844}, is_mobile=True)
+    page = context.new_page()
+    page.goto(server["url"] + "/")
+    page.fill("#token-input", server["token"])
+    page.click("#login-form button")
+    page.wait_for_selector("#app:not([hidden])")
+    send(page, "第9条删除")
+    page.wait_for_selector("text=没听懂")
+    send(page, "帮助")
+    page.wait_for_selector("text=全部保存 / 入台账")
+    width = page.evaluate("document.documentElement.scrollWidth")
+    assert width <= 390  # nothing overflows sideways on a phone
+    page.screenshot(path=str(ROOT / "docs" / "screenshot-phone.png"))
+    context.close()
+
+
+def test_bad_token_is_refused(browser, server):
+    context = browser.new_context()
+    page = context.new_page()
+    page.goto(server["url"] + "/")
+    page.fill("#token-input", "tri_wrong")
+    page.click("#login-form button")
+    page.wait_for_selector("text=令牌无效")
+    context.close()
