@@ -37,12 +37,6 @@ def _converter():
 
 
 @lru_cache(maxsize=1)
-def _traditional_pattern() -> re.Pattern:
-    """One character class of every traditional-only character (a C-speed scan)."""
-    return re.compile("[" + "".join(re.escape(c) for c in sorted(_traditional_chars())) + "]")
-
-
-@lru_cache(maxsize=1)
 def _traditional_chars() -> frozenset[str]:
     """Characters that OpenCC would change: lets simplified text skip the slow converter."""
     import opencc
@@ -58,7 +52,7 @@ def _traditional_chars() -> frozenset[str]:
 
 def has_traditional(text: str) -> bool:
     """True when the text holds at least one traditional-only character."""
-    return _traditional_pattern().search(text) is not None
+    return not _traditional_chars().isdisjoint(text)
 
 
 def to_simplified(text: str) -> str:
@@ -82,9 +76,12 @@ def normalize(text: str) -> str:
     if "&" in text:
         text = html.unescape(text)
     text = _ZERO_WIDTH.sub("", text)
-    text = _PINYIN_TONED.sub("", text)
-    text = unicodedata.normalize("NFKC", text)
-    text = _PINYIN_PLAIN.sub("", text)
+    if "(" in text or "（" in text:  # pinyin glosses only ever sit in brackets
+        text = _PINYIN_TONED.sub("", text)
+        text = unicodedata.normalize("NFKC", text)
+        text = _PINYIN_PLAIN.sub("", text)
+    else:
+        text = unicodedata.normalize("NFKC", text)
     text = to_simplified(text)
     text = _SPACES.sub(" ", text)
     text = _BLANK_LINES.sub("\n", text)

@@ -37,6 +37,8 @@ _ATTRIBUTION = re.compile(r"(?:家住|住在)?[^，。]{0,12}?的?(?:居民|业�
 # "马丽表示，……" / "物业当场回应……": a staff answer in reported speech.
 _ANSWERED = re.compile(r"^[”\"]?(?![^，,]{0,6}(?:居民|业主|群众|大家|住户|有人))[\u4e00-\u9fff]{2,8}?(?:当场|当即|随即)?"
                        r"(?:表示|回应|答复|承诺|解释)")
+# Asking how an earlier matter went ("上回那个事后来怎么样了？") is a follow-up question, not a new problem.
+_INQUIRY = re.compile(r"(?:后来|现在)?怎么样了[？?]*$|进展(?:如何|怎样|怎么样)|有(?:结果|消息|回音)了?(?:吗|没有)|办得怎么样|处理得怎么样")
 # Routine all-clear lines in walk logs ("消防通道畅通，未发现异常") are not problems.
 _ALL_CLEAR = re.compile(r"(?:未|没有?)(?:发现|见)(?:异常|问题|隐患)|(?:运行|使用|值守|开放|秩序|通行)(?:正常|良好)|一切正常|无异常|畅通")
 # Reminders to residents ("请大家注意用电安全") are notices, not problems.
@@ -127,16 +129,19 @@ def _is_issue(utt: Utterance, text: str, role: dict, category: str, confidence: 
         return False
     if _ALL_CLEAR.search(text) and p_issue < 0.9:
         return False
+    if _INQUIRY.search(text) and p_issue < 0.7:
+        return False
     if utt.staff or _ANSWERED.match(text):
         return p_issue >= 0.85 and not utt.refers_to
-    if p_issue >= 0.45 or p_issue >= max(v for k, v in role.items() if k != "issue"):
+    if p_issue >= 0.5 or p_issue >= max(v for k, v in role.items() if k != "issue"):
         return True
     if category == fallback:
         return False
     if _RAISED.match(text):
         return True
     listed = utt.item is not None or utt.ticket
-    return (confidence >= 0.8 and p_issue >= 0.2) or (listed and confidence >= 0.6 and p_issue >= 0.1)
+    # Items of a walk log or ticket list are reports by construction; elsewhere ask for some role evidence.
+    return (confidence >= 0.8 and p_issue >= 0.3) or (listed and confidence >= 0.6)
 
 
 def extract(text: str, model: Model, received_at: dt.datetime) -> list[Issue]:
@@ -251,7 +256,7 @@ def _merge(mentions: list[_Mention], replies, model: Model, received_at: dt.date
             speakers=speakers,
             mentions=len(quotes),
             quotes=quotes,
-            response="；".join(dict.fromkeys(g["responses"])) or None,
+            response=" ".join(dict.fromkeys(g["responses"])) or None,
             confidence=confidence,
             needs_review=confidence < tax.review_threshold or g["category"] == fallback,
             notes=tuple(n for n in (*routing.reasons, routing.calendar_note) if n),
