@@ -9,6 +9,7 @@ from pathlib import Path
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
+from fastapi.openapi.utils import get_openapi
 from fastapi.responses import FileResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
@@ -28,7 +29,7 @@ def _field_message(err: dict) -> str:
     where = ".".join(str(p) for p in err.get("loc", ()) if p not in ("body", "query", "path"))
     kind = err.get("type", "")
     if kind == "missing":
-        return f"缺少必填项 {where}"
+        return f"缺少必填项 {where}" if where else "缺少请求内容"
     if kind in ("string_too_long", "too_long"):
         return f"{where} 太长"
     if kind in ("json_invalid", "model_attributes_type", "dict_type"):
@@ -110,4 +111,16 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         return FileResponse(STATIC / "index.html")
 
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
+
+    def openapi() -> dict:
+        # Our 422 body is {"detail": "<一句中文>"}, not FastAPI's list of errors: say so in the schema.
+        if app.openapi_schema is None:
+            schema = get_openapi(title=app.title, version=app.version, description=app.description, routes=app.routes)
+            schema.setdefault("components", {}).setdefault("schemas", {})["HTTPValidationError"] = {
+                "title": "HTTPValidationError", "type": "object", "required": ["detail"],
+                "properties": {"detail": {"type": "string", "title": "Detail", "description": "中文错误说明"}}}
+            app.openapi_schema = schema
+        return app.openapi_schema
+
+    app.openapi = openapi
     return app

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Iterator
 
-from fastapi import Depends, Header, HTTPException, Query, Request
+from fastapi import Depends, Header, HTTPException, Path, Query, Request
 
 from triage import Model
 
@@ -66,3 +66,7 @@ def require(role: str):
 Viewer = Annotated[Caller, Depends(require("viewer"))]
 Staff = Annotated[Caller, Depends(require("staff"))]
 Admin = Annotated[Caller, Depends(require("admin"))]
+
+
+# Ledger ids are SQLite integers: bound them so a huge number is a 422, not an overflow.
+EntryId = Annotated[int, Path(ge=1, le=2**53, description="台账编号")]

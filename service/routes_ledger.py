@@ -12,7 +12,7 @@ from triage.route import route
 from triage.normalize import normalize
 
 from .convert import entry_from_issue, local, overdue_level, utc
-from .deps import ModelDep, Staff, StoreDep, Viewer
+from .deps import EntryId, ModelDep, Staff, StoreDep, Viewer
 from .schemas import CorrectionIn, EntryOut, EntryPatch, SaveIn, StatusIn
 from .store import CLOSED, STATUSES
 
@@ -124,20 +124,20 @@ def list_entries(
 
 
 @router.get("/entries/{entry_id}", response_model=EntryOut)
-def get_entry(entry_id: int, model: ModelDep, store: StoreDep, caller: Viewer) -> dict:
+def get_entry(entry_id: EntryId, model: ModelDep, store: StoreDep, caller: Viewer) -> dict:
     """One ledger entry."""
     return view(store.get_entry(entry_id), model.taxonomy.timezone)
 
 
 @router.get("/entries/{entry_id}/history")
-def entry_history(entry_id: int, model: ModelDep, store: StoreDep, caller: Viewer) -> list[dict]:
+def entry_history(entry_id: EntryId, model: ModelDep, store: StoreDep, caller: Viewer) -> list[dict]:
     """Every change to an entry: who, when, from, to, note."""
     store.get_entry(entry_id)
     return [{**h, "at": local(h["at"], model.taxonomy.timezone)} for h in store.history(entry_id)]
 
 
 @router.patch("/entries/{entry_id}", response_model=EntryOut)
-def update_entry(entry_id: int, body: EntryPatch, model: ModelDep, store: StoreDep, caller: Staff) -> dict:
+def update_entry(entry_id: EntryId, body: EntryPatch, model: ModelDep, store: StoreDep, caller: Staff) -> dict:
     """Edit summary, place, response or owner."""
     changes = body.model_dump(exclude_none=True)
     note = changes.pop("note", "")
@@ -147,14 +147,14 @@ def update_entry(entry_id: int, body: EntryPatch, model: ModelDep, store: StoreD
 
 
 @router.post("/entries/{entry_id}/status", response_model=EntryOut)
-def change_status(entry_id: int, body: StatusIn, model: ModelDep, store: StoreDep, caller: Staff) -> dict:
+def change_status(entry_id: EntryId, body: StatusIn, model: ModelDep, store: StoreDep, caller: Staff) -> dict:
     """Move along 待派单 → 已派单 → 办理中 → 已办结 → 已回访 → 已销号."""
     entry = store.set_status(entry_id, body.status, caller.name, body.note or "", body.satisfaction, body.feedback)
     return view(entry, model.taxonomy.timezone)
 
 
 @router.post("/entries/{entry_id}/correct", response_model=EntryOut)
-def correct_entry(entry_id: int, body: CorrectionIn, model: ModelDep, store: StoreDep, caller: Staff) -> dict:
+def correct_entry(entry_id: EntryId, body: CorrectionIn, model: ModelDep, store: StoreDep, caller: Staff) -> dict:
     """Change the category (and optionally owner): re-routes the entry and stores a training example."""
     try:
         cat = model.taxonomy.resolve(body.category)

@@ -12,7 +12,7 @@ from typing import Annotated
 from fastapi import APIRouter, Form, HTTPException, Request
 
 from .convert import entry_from_result, local, utc
-from .deps import ModelDep, Staff, StoreDep, Viewer
+from .deps import EntryId, ModelDep, Staff, StoreDep, Viewer
 from .store import CLOSED
 
 router = APIRouter(prefix="/open311/v2", tags=["Open311 GeoReport v2"])
@@ -81,7 +81,7 @@ def list_requests(model: ModelDep, store: StoreDep, caller: Viewer, service_requ
     """Requests, newest first (at most 1000), filtered as GeoReport v2 describes."""
     clauses, params = [], []
     if service_request_id:
-        ids = [int(i) for i in service_request_id.split(",") if i.strip().isdigit()]
+        ids = [int(i) for i in service_request_id.split(",") if i.strip().isdigit() and len(i.strip()) <= 15]
         if not ids:
             return []
         clauses.append(f"id IN ({','.join('?' * len(ids))})")
@@ -106,6 +106,6 @@ def list_requests(model: ModelDep, store: StoreDep, caller: Viewer, service_requ
 
 
 @router.get("/requests/{request_id}.json")
-def get_request(request_id: int, model: ModelDep, store: StoreDep, caller: Viewer) -> list[dict]:
+def get_request(request_id: EntryId, model: ModelDep, store: StoreDep, caller: Viewer) -> list[dict]:
     """One request (GeoReport returns a one-element list)."""
     return [_request(store.get_entry(request_id), model.taxonomy.timezone)]

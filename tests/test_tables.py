@@ -79,3 +79,8 @@ def test_written_files_open_and_keep_formulas_inert(tmp_path):
 def test_decode_prefers_utf8_then_gbk():
     assert decode_bytes("电梯".encode("gbk")) == "电梯"
     assert decode_bytes("\ufeff电梯".encode("utf-8")) == "电梯"
+
+
+def test_control_characters_do_not_break_excel(tmp_path):
+    write_table([{"内容": "电梯\x01坏了\x1f"}], ["内容"], tmp_path / "c.xlsx")
+    assert load_workbook(tmp_path / "c.xlsx").active["A2"].value == "电梯坏了"

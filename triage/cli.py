@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import json
+import os
 import sqlite3
 import sys
 from pathlib import Path
@@ -44,19 +45,32 @@ def cmd_tag(args) -> int:
     from .tables import TableError, find_text_column, read_table, write_table
     from .tagging import TAG_FIELDS, tag_rows
 
+    if args.output and Path(args.output).suffix.lower() not in (".csv", ".xlsx", ".jsonl"):
+        # fail before the long job, not after it
+        raise TableError(f"不支持的输出格式 {Path(args.output).suffix or '(无后缀)'}：请使用 .csv、.xlsx 或 .jsonl。")
+    now = _now(args)
+    if args.engine == "dask":  # the file may not fit in memory: Dask reads it in blocks
+        from .parallel import tag_dask
+
+        if not Path(args.input).is_file():
+            raise TableError(f"找不到文件：{args.input}")
+        if not args.output or Path(args.output).suffix.lower() == ".xlsx":
+            raise TableError("Dask 引擎需要用 -o 指定 .csv 或 .jsonl 输出文件。")
+        model = _load_model(args)
+        n = tag_dask(model, args.input, args.output, args.column, now, scheduler=args.scheduler,
+                     workers=args.workers if args.workers > 1 else None)
+        print(f"已完成 {n} 条 → {args.output}", file=sys.stderr)
+        return 0
     rows, header = read_table(args.input)
     column = find_text_column(header, args.column)
     model = _load_model(args)
     received_column = None if args.received_at else "received_at"
-    now = _now(args)
-    if args.output and Path(args.output).suffix.lower() not in (".csv", ".xlsx", ".jsonl"):
-        # fail before the long job, not after it
-        raise TableError(f"不支持的输出格式 {Path(args.output).suffix or '(无后缀)'}：请使用 .csv、.xlsx 或 .jsonl。")
     bar = tqdm(total=len(rows), unit="条", desc="打标签", disable=not sys.stderr.isatty() or args.quiet)
-    if args.workers and args.workers > 1:
+    workers = args.workers if args.workers > 0 else (os.cpu_count() or 1)
+    if workers > 1:
         from .parallel import tag_parallel
 
-        tagged = tag_parallel(model, rows, column, now, received_column, args.workers, progress=bar.update)
+        tagged = tag_parallel(model, rows, column, now, received_column, workers, progress=bar.update)
     else:
         tagged = tag_rows(model, rows, column, now, received_column, progress=bar.update)
     bar.close()
@@ -171,7 +185,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("-o", "--output", help="输出文件（按后缀决定格式）；省略则以 JSONL 输出到屏幕")
     p.add_argument("--column", default="text", help="文本所在的列名（默认 text，也会自动识别“内容/诉求内容”等）")
     p.add_argument("--received-at", help="所有工单的受理时间；否则用 received_at 列或现在")
-    p.add_argument("--workers", type=int, default=1, help="并行进程数（默认 1）")
+    p.add_argument("--workers", type=int, default=1, help="并行进程数（默认 1；0 表示用满所有核）")
+    p.add_argument("--engine", choices=("local", "dask"), default="local",
+                   help="local（默认，本机进程）或 dask（大文件：本机 LocalCluster 或 --scheduler 指定的集群）")
+    p.add_argument("--scheduler", help="Dask 调度器地址，如 tcp://10.0.0.5:8786（默认在本机启动 LocalCluster）")
     p.add_argument("--quiet", action="store_true", help="不显示进度条")
     common(p)
     p.set_defaults(func=cmd_tag)

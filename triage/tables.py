@@ -9,6 +9,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
 import zipfile
 from pathlib import Path
 from typing import Iterable, Sequence
@@ -178,9 +179,13 @@ def write_table(rows: Iterable[dict], columns: Sequence[str], target: str | Path
             fh.close()
 
 
+_ILLEGAL_XML = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
+
+
 def excel_safe(value):
-    """Prefix text that Excel would run as a formula (= + - @) with a quote."""
-    # A cell starting with = + - @ would run as a formula in Excel (CSV/XLSX injection).
-    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@"):
-        return "'" + value
+    """Cell text Excel can hold and will not execute: control characters dropped, formulas made inert."""
+    if isinstance(value, str):
+        value = _ILLEGAL_XML.sub("", value)
+        if value[:1] in ("=", "+", "-", "@"):
+            return "'" + value
     return value

@@ -1,0 +1,84 @@
+"""The service under concurrent classify / extract / write traffic for a bounded time:
+no 5xx, no lost write, nothing failed with 'database is locked'."""
+
+import concurrent.futures as cf
+import dataclasses
+import random
+import socket
+import threading
+import time
+
+import httpx
+import pytest
+
+from .conftest import ROOT
+
+pytestmark = pytest.mark.slow
+NOTES = (ROOT / "tests" / "notes" / "02_mixed_style.txt").read_text(encoding="utf-8")
+TEXTS = ["3号楼电梯坏了两天", "楼道里有人飞线充电", "东门车棚漏雨", "楼上邻居半夜跺脚", "小区垃圾没人清运", "谢谢物业"]
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    import uvicorn
+
+    from service.app import create_app
+    from service.settings import Settings
+    from service.store import Store
+
+    settings = dataclasses.replace(Settings(), data_dir=tmp_path_factory.mktemp("load") / "data", model_dir=None,
+                                   taxonomy_path=None)
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    server = uvicorn.Server(uvicorn.Config(create_app(settings), host="127.0.0.1", port=port, log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    while not server.started:
+        time.sleep(0.05)
+    with Store(settings.database) as store:
+        token = store.create_token("staff", "load")
+    yield f"http://127.0.0.1:{port}", token, settings
+    server.should_exit = True
+    thread.join(timeout=10)
+
+
+def test_mixed_traffic_for_ten_seconds(server):
+    base, token, settings = server
+    headers = {"Authorization": f"Bearer {token}"}
+    deadline = time.monotonic() + 10
+    saved, statuses = [], []
+    lock = threading.Lock()
+
+    def client(n: int) -> None:
+        rng = random.Random(n)
+        with httpx.Client(base_url=base, headers=headers, timeout=60) as http:
+            while time.monotonic() < deadline:
+                kind = rng.choice(["classify", "classify", "extract", "save", "status"])
+                if kind == "classify":
+                    r = http.post("/api/classify", json={"text": rng.choice(TEXTS)})
+                elif kind == "extract":
+                    r = http.post("/api/extract", json={"text": NOTES})
+                elif kind == "save":
+                    r = http.post("/api/classify", json={"text": f"{rng.choice(TEXTS)}（客户端{n}）", "save": True})
+                    if r.status_code == 200:
+                        with lock:
+                            saved.append(r.json()["entry_id"])
+                else:
+                    with lock:
+                        target = rng.choice(saved) if saved else None
+                    if target is None:
+                        continue
+                    r = http.post(f"/api/entries/{target}/status", json={"status": "已派单"})
+                with lock:
+                    statuses.append(r.status_code)
+
+    with cf.ThreadPoolExecutor(8) as pool:
+        list(pool.map(client, range(8)))
+    assert statuses and all(code < 500 for code in statuses), sorted(set(statuses))
+    assert set(statuses) <= {200, 409}  # 409: a second client moved the same entry first
+    from service.store import Store
+
+    with Store(settings.database) as store:
+        ids = {r["id"] for r in store.db.query("SELECT id FROM entries")}
+    assert set(saved) <= ids and len(saved) == len(set(saved))
