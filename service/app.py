@@ -34,6 +34,8 @@ def _field_message(err: dict) -> str:
         return f"{where} 太长"
     if kind in ("json_invalid", "model_attributes_type", "dict_type"):
         return "请求内容不是有效的 JSON"
+    if kind == "value_error":
+        return f"{where}：{err.get('ctx', {}).get('error') or err.get('msg', '')}"
     if "datetime" in kind:
         return f"{where} 的时间格式无法识别（例：2026-11-25T09:30:00+08:00）"
     return f"{where} 的值不正确（{err.get('msg', '')}）"

@@ -12,6 +12,7 @@ from typing import Annotated
 from fastapi import APIRouter, Form, HTTPException, Request
 
 from .convert import entry_from_result, local, utc
+from .schemas import ReceivedAt
 from .deps import EntryId, ModelDep, Staff, StoreDep, Viewer
 from .store import CLOSED
 
@@ -49,7 +50,7 @@ def create_request(model: ModelDep, store: StoreDep, caller: Staff,
                    description: Annotated[str, Form(max_length=5000)],
                    service_code: Annotated[str | None, Form()] = None,
                    address_string: Annotated[str | None, Form(max_length=300)] = None,
-                   requested_datetime: Annotated[dt.datetime | None, Form()] = None) -> list[dict]:
+                   requested_datetime: Annotated[ReceivedAt | None, Form()] = None) -> list[dict]:
     """File a request; without service_code our classifier picks the category."""
     if not description.strip():
         raise HTTPException(400, "description 为空。")

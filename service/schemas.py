@@ -5,17 +5,29 @@ from __future__ import annotations
 import datetime as dt
 from typing import Literal
 
-from pydantic import BaseModel, Field
+from typing import Annotated
+
+from pydantic import AfterValidator, BaseModel, Field
+
+
+def _sane_time(value: dt.datetime) -> dt.datetime:
+    # Deadlines are counted on China's working-day calendar; far-off years are typing mistakes.
+    if not 2000 <= value.year <= 2099:
+        raise ValueError("受理时间应在 2000–2099 年之间")
+    return value
+
+
+ReceivedAt = Annotated[dt.datetime, AfterValidator(_sane_time)]
 
 __all__ = [
-    "ClassifyIn", "ClassifyOut", "CorrectionIn", "EntryOut", "EntryPatch", "ExtractIn", "ExtractOut",
+    "ClassifyIn", "ClassifyOut", "CorrectionIn", "EntryOut", "EntryPatch", "ExtractIn", "ReceivedAt", "ExtractOut",
     "IssueOut", "JobOut", "SaveIn", "StatusIn",
 ]
 
 
 class ClassifyIn(BaseModel):
     text: str = Field(description="一条居民诉求或工单内容")
-    received_at: dt.datetime | None = Field(None, description="受理时间（ISO 8601），默认现在")
+    received_at: ReceivedAt | None = Field(None, description="受理时间（ISO 8601），默认现在")
     save: bool = Field(False, description="同时存入台账（需要 staff 权限）")
 
 
@@ -39,7 +51,7 @@ class ClassifyOut(BaseModel):
 
 class ExtractIn(BaseModel):
     text: str = Field(description="会议纪要、巡查日志或工单汇总的全文")
-    received_at: dt.datetime | None = None
+    received_at: ReceivedAt | None = None
     save: bool = Field(False, description="同时存入台账（需要 staff 权限）")
 
 
@@ -51,7 +63,7 @@ class IssueOut(BaseModel):
     urgent: bool
     owner: str
     co_owners: list[str]
-    deadline: dt.datetime | None
+    deadline: ReceivedAt | None
     location: str | None
     speakers: list[str]
     mentions: int

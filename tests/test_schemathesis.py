@@ -47,7 +47,7 @@ schema = schemathesis.openapi.from_url(f"{BASE}/openapi.json")
 
 
 @schema.parametrize()
-@settings(max_examples=20, deadline=None, suppress_health_check=list(HealthCheck))
+@settings(max_examples=25, deadline=None, derandomize=True, suppress_health_check=list(HealthCheck))
 def test_no_server_errors_and_responses_match_schema(case):
     if case.path == "/api/admin/retrain":
         pytest.skip("retraining is exercised in test_learning; here it would only repeat for minutes")

@@ -225,3 +225,9 @@ def test_tokens_are_stored_hashed_and_never_logged(client, settings, caplog):
     for token in client.tokens.values():
         assert token.encode() not in raw
         assert token not in server_log
+
+
+def test_far_off_received_time_is_refused(client):
+    r = client.post("/api/classify", json={"text": "电梯坏了", "received_at": "0188-01-12T07:45:24+08:00"},
+                    headers=client.hdr())
+    assert r.status_code == 422 and "2000" in r.json()["detail"]
