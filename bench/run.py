@@ -183,7 +183,120 @@ def bench_notes(rows: list) -> None:
     rows.append(("`triage extract` on a 10,000-character transcript", f"{statistics.median(times):.2f} s", "< 1 s"))
 
 
-SECTIONS = {"accuracy": bench_real_dev, "teddy": bench_teddy, "speed": bench_speed, "notes": bench_notes}
+def bench_parallel(rows: list) -> None:
+    import jieba
+
+    from triage import Model
+    from triage.parallel import tag_parallel
+
+    data = tickets(6000)
+    plain = jieba.Tokenizer()
+    plain.initialize()
+    start = time.perf_counter()
+    for t in data:
+        plain.lcut(t)
+    j = time.perf_counter() - start
+    model = Model.load()
+    cores = os.cpu_count() or 1
+    start = time.perf_counter()
+    tag_parallel(model, [{"text": t} for t in data], "text", NOW, None, cores)
+    t = time.perf_counter() - start
+    rows.append((f"`triage tag --workers {cores}` ({len(data)} tickets, all {cores} cores, incl. worker start-up)",
+                 f"{len(data) / t:,.0f} tickets/s = {j / t:.2f} × one-core raw jieba", "scales with cores"))
+
+
+def _serve(tmp: Path) -> tuple[subprocess.Popen, str, str]:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    env = {**os.environ, "TRIAGE_DATA_DIR": str(tmp)}
+    exe = str(ROOT / ".venv" / "bin" / "triage")
+    token = subprocess.run([exe, "token", "create", "--role", "staff"], env=env, capture_output=True, text=True,
+                           check=True).stdout.strip()
+    proc = subprocess.Popen([exe, "serve", "--port", str(port)], env=env, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL)
+    import httpx
+
+    for _ in range(200):
+        try:
+            if httpx.get(f"http://127.0.0.1:{port}/api/health").status_code == 200:
+                break
+        except httpx.HTTPError:
+            time.sleep(0.1)
+    return proc, f"http://127.0.0.1:{port}", token
+
+
+def _peak_rss_mb(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def bench_api(rows: list, clients: int = 8, seconds: float = 15.0) -> None:
+    import asyncio
+    import tempfile
+
+    import httpx
+
+    notes = (ROOT / "tests" / "notes" / "02_mixed_style.txt").read_text(encoding="utf-8")
+    texts = tickets(200)
+    with tempfile.TemporaryDirectory() as tmp:
+        proc, base, token = _serve(Path(tmp))
+        try:
+            async def run(path: str, body) -> list[float]:
+                times: list[float] = []
+                stop = time.monotonic() + seconds
+
+                async def client(n: int) -> None:
+                    async with httpx.AsyncClient(base_url=base, headers={"Authorization": f"Bearer {token}"},
+                                                 timeout=60) as http:
+                        i = n
+                        while time.monotonic() < stop:
+                            start = time.perf_counter()
+                            r = await http.post(path, json=body(i))
+                            times.append(time.perf_counter() - start)
+                            assert r.status_code == 200, r.text
+                            i += clients
+
+                await asyncio.gather(*(client(n) for n in range(clients)))
+                return sorted(times)
+
+            for path, body, what in (("/api/classify", lambda i: {"text": texts[i % len(texts)]}, "classify"),
+                                     ("/api/extract", lambda i: {"text": notes}, "extract (1,000-character notes)")):
+                times = asyncio.run(run(path, body))
+                p50, p99 = times[len(times) // 2], times[int(len(times) * 0.99) - 1]
+                rows.append((f"API {what}, {clients} concurrent clients on loopback: p50 / p99",
+                             f"{p50 * 1000:.0f} ms / {p99 * 1000:.0f} ms ({len(times) / seconds:.0f} req/s)",
+                             "p99 < 50 ms (classify)" if "classify" in what else "—"))
+            rows.append(("service peak memory (RSS high-water mark after the load above)",
+                         f"{_peak_rss_mb(proc.pid):.0f} MB", "< 400 MB"))
+        finally:
+            proc.terminate()
+            proc.wait(timeout=20)
+
+
+def bench_retrain(rows: list) -> None:
+    import random
+
+    from triage import load_examples, load_taxonomy, train_model
+    from triage.examples import default_training_files
+
+    tax = load_taxonomy()
+    examples = load_examples(default_training_files(), tax)
+    rng = random.Random(0)
+    for n in (2000, 20000):
+        # 20k: our examples drawn with replacement; the cost of fitting is what is measured
+        sample = rng.sample(examples, n) if n <= len(examples) else [rng.choice(examples) for _ in range(n)]
+        start = time.perf_counter()
+        train_model(sample, tax, cv=0)
+        rows.append((f"retrain (fit + calibration) on {n:,} examples", f"{time.perf_counter() - start:.1f} s", "—"))
+
+
+SECTIONS = {"accuracy": bench_real_dev, "teddy": bench_teddy, "speed": bench_speed, "parallel": bench_parallel,
+            "notes": bench_notes, "api": bench_api, "retrain": bench_retrain}
 
 
 def render(rows: list, started: dt.datetime) -> str:

@@ -25,6 +25,31 @@ log = logging.getLogger("triage.service")
 STATIC = Path(__file__).parent / "static"
 
 
+class AccessLog:
+    """Pure ASGI access log: method, path, status and time — never the query string (Open311
+    clients put api_key there). Cheaper than an @app.middleware("http") wrapper."""
+
+    def __init__(self, app):
+        self.app = app
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http":
+            return await self.app(scope, receive, send)
+        start = time.perf_counter()
+        status = {"code": 500}
+
+        async def send_wrapper(message):
+            if message["type"] == "http.response.start":
+                status["code"] = message["status"]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_wrapper)
+        finally:
+            log.info("%s %s %s %.0fms", scope["method"], scope["path"], status["code"],
+                     (time.perf_counter() - start) * 1000)
+
+
 def _field_message(err: dict) -> str:
     where = ".".join(str(p) for p in err.get("loc", ()) if p not in ("body", "query", "path"))
     kind = err.get("type", "")
@@ -63,14 +88,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                   description="居民诉求分类、派单、办理时限、会议纪要提取、问题台账。写操作需要访问令牌。")
     app.state.settings = settings
 
-    @app.middleware("http")
-    async def access_log(request: Request, call_next):
-        # Our own access log: path only, never the query string (Open311 clients put api_key there).
-        start = time.perf_counter()
-        response = await call_next(request)
-        log.info("%s %s %s %.0fms", request.method, request.url.path, response.status_code,
-                 (time.perf_counter() - start) * 1000)
-        return response
+    app.add_middleware(AccessLog)
 
     @app.exception_handler(StoreError)
     async def store_error(request: Request, exc: StoreError):

@@ -8,8 +8,7 @@ import logging
 import sys
 from pathlib import Path
 
-from .settings import Settings
-from .store import ROLES, Store
+from .settings import ROLES, Settings
 
 __all__ = ["register"]
 
@@ -34,6 +33,8 @@ def _settings(args) -> Settings:
 
 
 def cmd_serve(args) -> int:
+    from .store import Store
+
     import uvicorn
 
     from .app import create_app
@@ -54,6 +55,8 @@ def cmd_serve(args) -> int:
 
 
 def cmd_token(args) -> int:
+    from .store import Store
+
     settings = _settings(args)
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     with Store(settings.database) as store:
@@ -69,6 +72,8 @@ def cmd_token(args) -> int:
 
 
 def cmd_retrain(args) -> int:
+    from .store import Store
+
     import json
 
     from triage import load_taxonomy
@@ -87,6 +92,8 @@ def cmd_retrain(args) -> int:
 
 
 def cmd_models(args) -> int:
+    from .store import Store
+
     from triage import load_taxonomy
 
     from . import registry
@@ -112,6 +119,8 @@ def cmd_models(args) -> int:
 
 
 def cmd_examples(args) -> int:
+    from .store import Store
+
     from triage import load_taxonomy
     from triage.tables import read_table, write_table
 

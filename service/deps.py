@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Iterator
+import threading
+import time
+from typing import Annotated, AsyncIterator
 
 from fastapi import Depends, Header, HTTPException, Path, Query, Request
 
@@ -13,16 +15,56 @@ from .store import ROLES, Store
 __all__ = ["Caller", "ModelDep", "StoreDep", "require"]
 
 
-def get_store(request: Request) -> Iterator[Store]:
-    """One connection per request: sqlite3 connections must not cross threads."""
-    store = Store(request.app.state.settings.database)
+class LazyStore:
+    """A per-request ledger connection opened on first use (many requests never touch the ledger)."""
+
+    def __init__(self, path):
+        self._path, self._store = path, None
+
+    def __getattr__(self, name):
+        if self._store is None:
+            self._store = Store(self._path)
+        return getattr(self._store, name)
+
+    def close(self) -> None:
+        if self._store is not None:
+            self._store.close()
+
+
+async def get_store(request: Request) -> AsyncIterator[Store]:
+    """One lazily opened connection per request (async: no thread-pool hop just to create it)."""
+    store = LazyStore(request.app.state.settings.database)
     try:
-        yield store
+        yield store  # type: ignore[misc]
     finally:
         store.close()
 
 
-def get_model(request: Request) -> Model:
+class _TokenCache:
+    """Token → (role, name) for a few seconds, so reads don't open the database for every request.
+
+    A revoked token stops working within `ttl` seconds.
+    """
+
+    def __init__(self, ttl: float = 10.0):
+        self.ttl, self._items, self._lock = ttl, {}, threading.Lock()
+
+    def get(self, token: str):
+        with self._lock:
+            hit = self._items.get(token)
+        return hit[1] if hit and hit[0] > time.monotonic() else None
+
+    def put(self, token: str, value) -> None:
+        with self._lock:
+            if len(self._items) > 10_000:
+                self._items.clear()
+            self._items[token] = (time.monotonic() + self.ttl, value)
+
+
+_tokens = _TokenCache()
+
+
+async def get_model(request: Request) -> Model:
     """The active model, read once per request so a hot swap never mixes two models."""
     return request.app.state.models.current
 
@@ -41,7 +83,7 @@ class Caller:
 def require(role: str):
     """A dependency that lets through tokens of `role` or higher (viewer < staff < admin)."""
 
-    def check(request: Request, store: StoreDep,
+    async def check(request: Request, store: StoreDep,
               authorization: Annotated[str | None, Header(include_in_schema=False)] = None,
               x_api_key: Annotated[str | None, Header(include_in_schema=False)] = None,
               api_key: Annotated[str | None, Query(include_in_schema=False)] = None) -> Caller:
@@ -51,7 +93,11 @@ def require(role: str):
         token = token or x_api_key or api_key
         if not token:
             raise HTTPException(401, "请先登录：需要访问令牌（Authorization: Bearer <令牌>）。")
-        found = store.token_role(token)
+        found = _tokens.get(token)
+        if found is None:  # a cache miss: one indexed lookup, short enough for the event loop
+            found = store.token_role(token)
+            if found is not None:
+                _tokens.put(token, found)
         if found is None:
             raise HTTPException(401, "访问令牌无效或已停用，请向管理员重新申请。")
         have, name = found

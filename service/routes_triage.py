@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Annotated
 
 from fastapi import APIRouter, File, Form, HTTPException, Request, UploadFile
+from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import FileResponse
 
 from triage.ledger import issues_markdown
@@ -54,15 +55,18 @@ def taxonomy(model: ModelDep, caller: Viewer) -> dict:
 
 
 @router.post("/classify", response_model=ClassifyOut)
-def classify(body: ClassifyIn, request: Request, model: ModelDep, store: StoreDep, caller: Viewer) -> dict:
+async def classify(body: ClassifyIn, request: Request, model: ModelDep, store: StoreDep, caller: Viewer) -> dict:
     """Classify and route one message; `save` also adds it to the ledger."""
     text = _check_text(body.text, request.app.state.settings.max_text_chars, "文本")
     received = body.received_at or _now()
+    # ~1 ms of model time: cheaper on the event loop than a thread-pool round trip. Writes, which
+    # may wait for the database lock, go to the thread pool.
     result = model.classify(text, received)
     out = result.to_dict()
     if body.save:
         _need_staff(caller)
-        out["entry_id"] = store.add_entries([entry_from_result(result, received, "classify")], caller.name)[0]
+        ids = await run_in_threadpool(store.add_entries, [entry_from_result(result, received, "classify")], caller.name)
+        out["entry_id"] = ids[0]
     return out
 
 

@@ -6,7 +6,9 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
-__all__ = ["Settings"]
+__all__ = ["ROLES", "Settings"]
+
+ROLES = ("viewer", "staff", "admin")  # token roles, weakest first
 
 
 def _int_env(name: str, default: int) -> int:

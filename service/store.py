@@ -18,10 +18,12 @@ from typing import Any, Iterator
 
 import sqlite_utils
 
+from .errors import StoreError
+from .settings import ROLES
+
 __all__ = ["ROLES", "SCHEMA_VERSION", "STATUSES", "Store", "StoreError", "hash_token"]
 
 SCHEMA_VERSION = 2
-ROLES = ("viewer", "staff", "admin")
 STATUSES = ("待派单", "已派单", "办理中", "已办结", "已回访", "已销号")
 CLOSED = ("已办结", "已回访", "已销号")
 # Allowed status moves; an unsatisfied 回访 sends the entry back to 办理中 (see `set_status`).
@@ -34,14 +36,6 @@ MOVES = {
     "已销号": (),
 }
 JSON_FIELDS = ("secondary", "co_owners", "speakers", "quotes", "notes")
-
-
-class StoreError(ValueError):
-    """A request the ledger refuses (unknown id, illegal status move); message for staff."""
-
-    def __init__(self, message: str, status: int = 400):
-        super().__init__(message)
-        self.status = status
 
 
 def hash_token(token: str) -> str:

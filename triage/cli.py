@@ -236,7 +236,7 @@ def main(argv: list[str] | None = None) -> int:
     from .taxonomy import TaxonomyError
 
     try:
-        from service.store import StoreError
+        from service.errors import StoreError
     except ImportError:  # library installed without the service
         StoreError = TaxonomyError
 
