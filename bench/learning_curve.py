@@ -86,6 +86,12 @@ def main() -> int:
         "| corrections fed | accuracy (B) | macro-F1 (B) | retrain time |", "|---|---|---|---|", *lines, "",
         f"Change in macro-F1 from 0 to {points[-1][0]} corrections: {gain * 100:+.1f} points (target +5).", ""])
     (ROOT / "bench" / "learning_curve.md").write_text(table, encoding="utf-8")
+    readme = ROOT / "README.md"
+    text = readme.read_text(encoding="utf-8")
+    if "<!-- curve:start -->" in text:
+        head, rest = text.split("<!-- curve:start -->", 1)
+        _, tail = rest.split("<!-- curve:end -->", 1)
+        readme.write_text(f"{head}<!-- curve:start -->\n{table}<!-- curve:end -->{tail}", encoding="utf-8")
     svg(points, ROOT / "bench" / "learning_curve.svg")
     print(table)
     return 0
