@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from functools import lru_cache
 from zoneinfo import ZoneInfo
 
 import chinese_calendar
@@ -32,7 +33,7 @@ class Routing:
     calendar_note: str = ""
 
 
-def is_workday(day: dt.date, taxonomy: Taxonomy) -> tuple[bool, bool]:
+def is_workday(day: dt.date, taxonomy: Taxonomy | "_Calendar") -> tuple[bool, bool]:
     """(is it a working day, is the answer from the official holiday calendar)."""
     if day in taxonomy.extra_workdays:
         return True, True
@@ -46,18 +47,37 @@ def is_workday(day: dt.date, taxonomy: Taxonomy) -> tuple[bool, bool]:
 
 def add_working_days(start: dt.datetime, days: int, taxonomy: Taxonomy) -> tuple[dt.datetime, bool]:
     """The end of the `days`-th working day after `start`, and whether the calendar covered it."""
-    day, counted, official = start.date(), 0, True
-    while counted < days:
-        day += dt.timedelta(days=1)
-        work, known = is_workday(day, taxonomy)
-        official &= known
-        counted += work
+    day, official = _end_day(start.date(), days, taxonomy.extra_holidays, taxonomy.extra_workdays)
     return dt.datetime.combine(day, taxonomy.day_end, tzinfo=start.tzinfo), official
 
 
+@lru_cache(maxsize=8192)
+def _end_day(start: dt.date, days: int, holidays: frozenset, workdays: frozenset) -> tuple[dt.date, bool]:
+    # Batches share receipt days: counting once per (day, rule) saves most of the calendar lookups.
+    calendar = _Calendar(holidays, workdays)
+    day, counted, official = start, 0, True
+    while counted < days:
+        day += dt.timedelta(days=1)
+        work, known = is_workday(day, calendar)
+        official &= known
+        counted += work
+    return day, official
+
+
+@dataclass(frozen=True)
+class _Calendar:
+    extra_holidays: frozenset
+    extra_workdays: frozenset
+
+
 def _aware(when: dt.datetime, taxonomy: Taxonomy) -> dt.datetime:
-    tz = ZoneInfo(taxonomy.timezone)
+    tz = _zone(taxonomy.timezone)
     return when.replace(tzinfo=tz) if when.tzinfo is None else when.astimezone(tz)
+
+
+@lru_cache(maxsize=16)
+def _zone(name: str) -> ZoneInfo:
+    return ZoneInfo(name)
 
 
 def route(category: Category | str, text: str, received_at: dt.datetime, taxonomy: Taxonomy) -> Routing:
