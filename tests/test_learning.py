@@ -117,16 +117,16 @@ def test_corrupted_model_file_is_refused(tmp_path, model):
     folder = tmp_path / "m"
     model.save(folder)
     Model.load(folder)  # the copy loads
-    data = bytearray((folder / "model.joblib").read_bytes())
+    data = bytearray((folder / "model.pkl.gz").read_bytes())
     data[len(data) // 2] ^= 0xFF
-    (folder / "model.joblib").write_bytes(bytes(data))
+    (folder / "model.pkl.gz").write_bytes(bytes(data))
     from triage import ModelError
 
     with pytest.raises(ModelError, match="校验失败"):
         Model.load(folder)
     card = json.loads((folder / "card.json").read_text(encoding="utf-8"))
     card["versions"]["scikit-learn"] = "0.0.1"
-    card["files"]["model.joblib"] = __import__("triage.model", fromlist=["file_sha256"]).file_sha256(folder / "model.joblib")
+    card["files"]["model.pkl.gz"] = __import__("triage.model", fromlist=["file_sha256"]).file_sha256(folder / "model.pkl.gz")
     (folder / "card.json").write_text(json.dumps(card), encoding="utf-8")
     with pytest.raises(ModelError, match="过期"):
         Model.load(folder)
@@ -137,7 +137,7 @@ def test_activate_refuses_a_damaged_version(admin, settings, model):
 
     folder = settings.data_dir / "models" / "vbroken"
     model.save(folder)
-    (folder / "model.joblib").write_bytes(b"not a model")
+    (folder / "model.pkl.gz").write_bytes(b"not a model")
     with Store(settings.database) as store, store.write() as db:
         db["models"].insert({"version": "vbroken", "status": "candidate", "path": str(folder), "card": "{}"})
     r = admin.post("/api/admin/models/vbroken/activate")
