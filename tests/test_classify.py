@@ -3,18 +3,30 @@
 import numpy as np
 
 from triage import normalize
-from triage.classify import _features, calibrated_proba
+from triage.compact import export
 
 TEXTS = ["3号楼电梯坏了两天", "楼道里有人飞线充电", "谢谢社区", "", "狗叫扰民很厉害", "停車場沒有車位"]
 
 
-def test_fast_paths_equal_sklearn(model):
-    clean = [normalize(t) for t in TEXTS]
-    union = model.pipeline.named_steps["features"]
-    ours, theirs = _features(model.pipeline, clean), union.transform(clean)
-    assert (ours != theirs).nnz == 0
-    expected = model.pipeline.named_steps["clf"].predict_proba(theirs)
-    assert np.allclose(calibrated_proba(model.pipeline, ours), expected, atol=1e-12)
+def test_compact_form_equals_sklearn(model):
+    """Answers come from the compact form; it must give scikit-learn's own numbers."""
+    clean = [normalize(t) for t in TEXTS + ["a", "  \n ", "3号楼 电梯   坏了"]]
+    for engine, pipeline in ((model.engine, model.pipeline), (model.roles_engine, model.roles)):
+        ours, theirs = engine.features(clean), pipeline.named_steps["features"].transform(clean)
+        assert ours.shape == theirs.shape and abs(ours - theirs).max() < 1e-12
+        assert np.allclose(engine.proba(ours), pipeline.named_steps["clf"].predict_proba(theirs), atol=1e-12)
+        assert engine.classes == [str(c) for c in pipeline.classes_]
+    assert export(model.pipeline).coef.shape == model.engine.coef.shape
+
+
+def test_answering_does_not_import_sklearn():
+    import subprocess
+    import sys
+
+    code = ("import sys, datetime as dt; from triage import Model; m = Model.load(); "
+            "m.classify('3号楼电梯坏了', dt.datetime(2026, 11, 25, 9, 30)); print('sklearn' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"
 
 
 def test_predictions_have_confidence_review_and_explanation(model):

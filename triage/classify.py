@@ -3,6 +3,8 @@ character n-grams, with a calibrated linear SVM on top.
 
 Texts reach the pipeline already normalised (``triage.normalize``); the pipeline itself
 only segments and counts, so training and prediction see exactly the same features.
+scikit-learn is imported inside the training functions only: answering uses the fitted numbers
+in `triage.compact`, so a cold `triage classify` does not pay for importing it.
 """
 
 from __future__ import annotations
@@ -11,19 +13,12 @@ from dataclasses import dataclass
 from typing import Callable, Iterable, Sequence
 
 import numpy as np
-from scipy import sparse
-from sklearn.calibration import CalibratedClassifierCV
-from sklearn.feature_extraction.text import TfidfVectorizer
-from sklearn.metrics import accuracy_score, confusion_matrix, f1_score, precision_recall_fscore_support
-from sklearn.model_selection import StratifiedKFold, cross_val_predict
-from sklearn.pipeline import FeatureUnion, Pipeline
-from sklearn.svm import LinearSVC
 
 from .normalize import normalize
 from .segment import words
 from .taxonomy import Taxonomy
 
-__all__ = ["Prediction", "build_pipeline", "evaluate_predictions", "explain", "predict", "tokenize", "train_pipeline"]
+__all__ = ["Prediction", "build_pipeline", "evaluate_predictions", "predict", "tokenize", "train_pipeline"]
 
 
 def tokenize(text: str) -> list[str]:
@@ -31,8 +26,13 @@ def tokenize(text: str) -> list[str]:
     return words(text)
 
 
-def build_pipeline(C: float = 0.5) -> Pipeline:
+def build_pipeline(C: float = 0.5):
     """An unfitted pipeline: word 1–2-grams + character 1–3-grams → calibrated LinearSVC."""
+    from sklearn.calibration import CalibratedClassifierCV
+    from sklearn.feature_extraction.text import TfidfVectorizer
+    from sklearn.pipeline import FeatureUnion, Pipeline
+    from sklearn.svm import LinearSVC
+
     features = FeatureUnion([
         ("word", TfidfVectorizer(tokenizer=tokenize, token_pattern=None, lowercase=False,
                                  ngram_range=(1, 2), min_df=2, sublinear_tf=True)),
@@ -47,8 +47,10 @@ def build_pipeline(C: float = 0.5) -> Pipeline:
 
 def train_pipeline(texts: Sequence[str], labels: Sequence[str], *, cv: int = 5,
                    progress: Callable[[str], None] | None = None,
-                   weights: Sequence[float] | None = None) -> tuple[Pipeline, dict]:
+                   weights: Sequence[float] | None = None) -> tuple:
     """Fit on normalised texts (optionally weighted); also return cross-validated metrics (cv=0 skips)."""
+    from sklearn.model_selection import StratifiedKFold, cross_val_predict
+
     say = progress or (lambda _msg: None)
     metrics: dict = {}
     if cv and min(np.unique(labels, return_counts=True)[1]) >= cv:
@@ -78,70 +80,14 @@ class Prediction:
     precedence: str = ""
 
 
-def _svm(pipeline: Pipeline) -> LinearSVC:
-    return pipeline.named_steps["clf"].calibrated_classifiers_[0].estimator
-
-
-def _features(pipeline: Pipeline, texts: list[str]):
-    """FeatureUnion.transform without its joblib dispatch (same matrix, less overhead per call)."""
-    union = pipeline.named_steps["features"]
-    if union.transformer_weights or len(union.transformer_list) < 2:
-        return union.transform(texts)
-    return sparse.hstack([t.transform(texts) for _, t in union.transformer_list], format="csr")
-
-
-def calibrated_proba(pipeline: Pipeline, features) -> np.ndarray:
-    """The calibrated classifier's predict_proba, computed directly.
-
-    Same numbers as `CalibratedClassifierCV.predict_proba` for our setup (one linear SVM, sigmoid
-    calibration, ≥ 3 classes) without sklearn's per-class input validation, which costs more
-    than the arithmetic when one message is classified at a time (a test keeps them equal).
-    """
-    clf = pipeline.named_steps["clf"]
-    calibrated = clf.calibrated_classifiers_
-    if len(calibrated) != 1 or len(clf.classes_) < 3 or clf.method != "sigmoid":
-        return clf.predict_proba(features)
-    svm = calibrated[0].estimator
-    scores = np.asarray(features @ svm.coef_.T) + svm.intercept_
-    a = np.array([c.a_ for c in calibrated[0].calibrators])
-    b = np.array([c.b_ for c in calibrated[0].calibrators])
-    proba = 1.0 / (1.0 + np.exp(a * scores + b))
-    total = proba.sum(axis=1, keepdims=True)
-    uniform = np.full_like(proba, 1.0 / proba.shape[1])
-    return np.where(total == 0, uniform, proba / np.where(total == 0, 1.0, total))
-
-
-def explain(pipeline: Pipeline, row, label_index: int, names: np.ndarray, top: int = 5) -> tuple[str, ...]:
-    """The words that pushed this row towards the label (largest weight × tf-idf)."""
-    coef = _svm(pipeline).coef_
-    weights = coef[label_index] if coef.shape[0] > 1 else (coef[0] if label_index == 1 else -coef[0])
-    row = row.tocsr()
-    contrib = row.data * weights[row.indices]
-    order = np.argsort(-contrib)
-    picked: list[str] = []
-    for i in order:
-        if contrib[i] <= 0 or len(picked) >= top:
-            break
-        name = names[row.indices[i]].split("__", 1)[1].replace(" ", "")
-        if len(name) < 2 or not name.strip():
-            continue
-        if any(name in p for p in picked):
-            continue
-        picked = [p for p in picked if p not in name] + [name]
-    return tuple(picked)
-
-
-def predict(pipeline: Pipeline, taxonomy: Taxonomy, texts: Iterable[str], *, normalized: bool = False,
-            names: np.ndarray | None = None) -> list[Prediction]:
-    """Classify texts; apply the taxonomy's precedence rules and review threshold."""
+def predict(engine, taxonomy: Taxonomy, texts: Iterable[str], *, normalized: bool = False) -> list[Prediction]:
+    """Classify texts with a `triage.compact.Compact`; apply precedence rules and the review threshold."""
     clean = [t if normalized else normalize(t) for t in texts]
     if not clean:
         return []
-    features = _features(pipeline, clean)
-    proba = calibrated_proba(pipeline, features)
-    labels = [str(c) for c in pipeline.classes_]
-    if names is None:
-        names = pipeline.named_steps["features"].get_feature_names_out()
+    features = engine.features(clean)
+    proba = engine.proba(features)
+    labels = engine.classes
     fallback = taxonomy.fallback.code if taxonomy.fallback else None
     out = []
     for i, text in enumerate(clean):
@@ -165,7 +111,7 @@ def predict(pipeline: Pipeline, taxonomy: Taxonomy, texts: Iterable[str], *, nor
             confidence=round(confidence, 4),
             margin=round(margin, 4),
             needs_review=confidence < taxonomy.review_threshold,
-            explanation=explain(pipeline, features[i], labels.index(primary), names) if text.strip() else (),
+            explanation=engine.explain(features[i], labels.index(primary)) if text.strip() else (),
             scores={labels[j]: round(float(p[j]), 4) for j in order[:3]},
             precedence=applied,
         ))
@@ -174,6 +120,8 @@ def predict(pipeline: Pipeline, taxonomy: Taxonomy, texts: Iterable[str], *, nor
 
 def evaluate_predictions(truth: Sequence[str], guessed: Sequence[str], labels: Sequence[str]) -> dict:
     """Accuracy, macro-F1, per-class precision/recall/F1/support and the confusion matrix."""
+    from sklearn.metrics import accuracy_score, confusion_matrix, f1_score, precision_recall_fscore_support
+
     labels = list(labels)
     p, r, f, s = precision_recall_fscore_support(truth, guessed, labels=labels, zero_division=0)
     present = [lab for lab in labels if lab in set(truth)]

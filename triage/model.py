@@ -4,6 +4,7 @@ Layout of a model folder::
 
     model.pkl.gz   the fitted sklearn Pipeline (pickle protocol 5, gzip)
     roles.pkl.gz   the utterance-role Pipeline for meeting notes
+    compact.pkl.gz both pipelines' fitted numbers for answering without importing sklearn
     card.json      labels, taxonomy, training-data hash, metrics, library versions, file hashes
 
 Plain pickle rather than joblib: the C unpickler loads our vocabularies ~5× faster (cold start).
@@ -26,18 +27,19 @@ from pathlib import Path
 from typing import Iterable, Sequence
 
 import jieba
-import sklearn
 
 from .classify import Prediction, predict, train_pipeline
+from .compact import Compact, export
 from .examples import Example, data_hash
 from .normalize import normalize
 from .route import Routing, route
 from .taxonomy import Taxonomy, load_taxonomy
 
-__all__ = ["MODEL_FILE", "CARD_FILE", "Model", "ModelError", "Result", "default_model_dir", "train_model"]
+__all__ = ["COMPACT_FILE", "MODEL_FILE", "CARD_FILE", "Model", "ModelError", "Result", "default_model_dir", "train_model"]
 
 MODEL_FILE = "model.pkl.gz"
 ROLES_FILE = "roles.pkl.gz"
+COMPACT_FILE = "compact.pkl.gz"
 CARD_FILE = "card.json"
 
 
@@ -65,9 +67,16 @@ def file_sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
+def _sklearn_version() -> str:
+    # From the package metadata: importing scikit-learn itself costs ~0.8 s.
+    from importlib.metadata import version
+
+    return version("scikit-learn")
+
+
 def library_versions() -> dict:
     """Versions that decide whether a pickled pipeline still loads the same."""
-    return {"python": platform.python_version(), "scikit-learn": sklearn.__version__, "jieba": jieba.__version__}
+    return {"python": platform.python_version(), "scikit-learn": _sklearn_version(), "jieba": jieba.__version__}
 
 
 @dataclass(frozen=True)
@@ -100,21 +109,42 @@ class Result:
 
 
 class Model:
-    """A loaded, verified model bound to its taxonomy."""
+    """A loaded, verified model bound to its taxonomy.
 
-    def __init__(self, pipeline, taxonomy: Taxonomy, card: dict, path: Path | None = None, roles=None):
-        self.pipeline = pipeline
-        self.roles = roles  # utterance-role pipeline for meeting notes (issue/reply/chatter/narrative)
+    Answers come from `engine` (and `roles_engine` for meeting notes): the fitted numbers in
+    plain arrays (`triage.compact`). The scikit-learn pipelines themselves are only unpickled
+    when training code asks for them (`pipeline`, `roles`).
+    """
+
+    def __init__(self, pipeline, taxonomy: Taxonomy, card: dict, path: Path | None = None, roles=None,
+                 engines: dict | None = None):
+        self._pipeline, self._roles = pipeline, roles
         self.taxonomy = taxonomy
         self.card = card
         self.path = path
         self.version = card.get("version", "unsaved")
-        # Feature names are needed for every explanation; computing them per call is slow.
-        self._names = pipeline.named_steps["features"].get_feature_names_out()
+        if engines is None:
+            engines = {"model": export(pipeline), "roles": export(roles) if roles is not None else None}
+        self.engine: Compact = engines["model"]
+        self.roles_engine: Compact | None = engines.get("roles")
+
+    @property
+    def pipeline(self):
+        """The fitted scikit-learn Pipeline (unpickled on first use)."""
+        if self._pipeline is None:
+            self._pipeline = _read(self.path / MODEL_FILE)
+        return self._pipeline
+
+    @property
+    def roles(self):
+        """The utterance-role Pipeline, if the model has one (unpickled on first use)."""
+        if self._roles is None and self.path is not None and ROLES_FILE in (self.card.get("files") or {}):
+            self._roles = _read(self.path / ROLES_FILE)
+        return self._roles
 
     @classmethod
     def load(cls, path: str | Path | None = None, taxonomy: Taxonomy | None = None) -> "Model":
-        """Load a model folder after checking its card, file hash, versions and labels."""
+        """Load a model folder after checking its card, file hashes, versions and labels."""
         folder = Path(path) if path else default_model_dir()
         card_path, model_path = folder / CARD_FILE, folder / MODEL_FILE
         if not card_path.is_file() or not model_path.is_file():
@@ -129,23 +159,25 @@ class Model:
         for name, digest in files.items():
             if Path(name).name != name or not (folder / name).is_file() or file_sha256(folder / name) != digest:
                 raise ModelError(f"模型文件校验失败：{folder / name} 与 {CARD_FILE} 记录的哈希不一致，拒绝加载（文件可能损坏或被替换）。")
-        built_with = card.get("versions", {}).get("scikit-learn")
-        if built_with != sklearn.__version__:
-            raise ModelError(f"模型已过期：由 scikit-learn {built_with} 训练，当前为 {sklearn.__version__}。请重新运行 `triage train`。")
+        built_with, installed = card.get("versions", {}).get("scikit-learn"), _sklearn_version()
+        if built_with != installed:
+            raise ModelError(f"模型已过期：由 scikit-learn {built_with} 训练，当前为 {installed}。请重新运行 `triage train`。")
         taxonomy = taxonomy or load_taxonomy()
         if sorted(card.get("labels", [])) != sorted(taxonomy.codes):
             raise ModelError(
                 f"模型与分类配置不一致：模型类别 {sorted(card.get('labels', []))}，配置 {taxonomy.source} 的类别 "
                 f"{sorted(taxonomy.codes)}。请用这份配置重新训练。")
-        pipeline = _read(model_path)
+        if COMPACT_FILE in files:
+            return cls(None, taxonomy, card, folder, engines=_read(folder / COMPACT_FILE))
         roles = _read(folder / ROLES_FILE) if ROLES_FILE in files else None
-        return cls(pipeline, taxonomy, card, folder, roles)
+        return cls(_read(model_path), taxonomy, card, folder, roles)
 
     def save(self, folder: str | Path) -> Path:
         """Write model and card atomically (a crash leaves the old files in place)."""
         folder = Path(folder)
         folder.mkdir(parents=True, exist_ok=True)
-        parts = {MODEL_FILE: self.pipeline, ROLES_FILE: self.roles}
+        parts = {MODEL_FILE: self.pipeline, ROLES_FILE: self.roles,
+                 COMPACT_FILE: {"model": self.engine, "roles": self.roles_engine}}
         staged, files = {}, {}
         for name, obj in parts.items():
             if obj is None:
@@ -166,7 +198,7 @@ class Model:
 
     def predict(self, texts: Iterable[str], normalized: bool = False) -> list[Prediction]:
         """Raw predictions (category, confidence, explanation) without routing."""
-        return predict(self.pipeline, self.taxonomy, texts, normalized=normalized, names=self._names)
+        return predict(self.engine, self.taxonomy, texts, normalized=normalized)
 
     def classify_many(self, texts: Sequence[str], received_at: dt.datetime | Sequence[dt.datetime]) -> list[Result]:
         """Classify and route texts; `received_at` is one time or one per text."""
@@ -245,7 +277,7 @@ def train_model(examples: Sequence[Example], taxonomy: Taxonomy, *, cv: int = 5,
     if holdout:
         from .classify import evaluate_predictions
 
-        guessed = [p.category for p in predict(pipeline, taxonomy, [e.text for e in holdout])]
+        guessed = [p.category for p in predict(export(pipeline), taxonomy, [e.text for e in holdout])]
         h = evaluate_predictions([e.label for e in holdout], guessed, taxonomy.codes)
         card["holdout"] = {"share": holdout_share, "n": len(holdout), "accuracy": h["accuracy"], "macro_f1": h["macro_f1"]}
     if roles is not None and role_examples:

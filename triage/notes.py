@@ -113,12 +113,13 @@ def _summary(quote: str) -> str:
 
 
 def _roles(model: Model, texts: list[str]) -> list[dict]:
-    if model.roles is None:  # no role model shipped: fall back to the category model alone
+    if model.roles_engine is None:  # no role model shipped: fall back to the category model alone
         preds = model.predict(texts, normalized=True)
         fallback = model.taxonomy.fallback.code if model.taxonomy.fallback else None
         return [{"issue": 1.0 if p.category != fallback and p.confidence >= 0.5 else 0.0} for p in preds]
-    proba = model.roles.predict_proba(texts)
-    labels = list(model.roles.classes_)
+    engine = model.roles_engine
+    proba = engine.proba(engine.features(texts))
+    labels = engine.classes
     return [dict(zip(labels, map(float, row))) for row in proba]
 
 

@@ -1,0 +1,146 @@
+"""Inference without importing scikit-learn: the fitted pipeline's numbers in plain arrays.
+
+Training uses a stock scikit-learn Pipeline (word + character TF-IDF → calibrated linear SVM).
+For answering, we keep only what the fitted pipeline computes with — vocabularies, idf weights,
+SVM coefficients and the sigmoid calibration — and apply them here. This saves the ~0.8 s that
+importing scikit-learn costs every `triage classify`, and per-call input validation in the
+service. `export` refuses pipelines of any other shape; a test keeps the results equal to
+scikit-learn's own `predict_proba` (and the features to its `transform`).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from itertools import repeat
+from operator import add
+
+import numpy as np
+from scipy import sparse
+
+__all__ = ["Compact", "export"]
+
+_WHITE = re.compile(r"\s\s+")
+
+
+def char_grams(text: str) -> list[str]:
+    """Character 1–3-grams as scikit-learn's `analyzer="char"` makes them (white space squeezed)."""
+    t = _WHITE.sub(" ", text)
+    pairs = list(map(add, t, t[1:]))
+    return [*t, *pairs, *map(add, pairs, t[2:])]
+
+
+def word_grams(text: str) -> list[str]:
+    """Our jieba tokens and their space-joined bigrams (scikit-learn's word 1–2-grams)."""
+    from .classify import tokenize
+
+    tokens = tokenize(text)
+    return [*tokens, *map(add, map(add, tokens, repeat(" ")), tokens[1:])]
+
+
+ANALYZERS = {"word12": word_grams, "char13": char_grams}
+
+
+@dataclass
+class Compact:
+    """A fitted text classifier as plain arrays: TF-IDF blocks, linear scores, sigmoid calibration."""
+
+    classes: list[str]
+    blocks: list[tuple[str, dict, np.ndarray]]  # (analyzer key, vocabulary, idf) per TF-IDF block
+    coef: np.ndarray
+    intercept: np.ndarray
+    cal_a: np.ndarray
+    cal_b: np.ndarray
+    _names: np.ndarray | None = field(default=None, repr=False, compare=False)
+
+    @property
+    def width(self) -> int:
+        return sum(len(v) for _, v, _ in self.blocks)
+
+    def features(self, texts: list[str]) -> sparse.csr_matrix:
+        """Sublinear-tf × idf, l2-normalised per block, blocks side by side (as FeatureUnion does)."""
+        out = []
+        for key, vocab, idf in self.blocks:
+            grams, get = ANALYZERS[key], vocab.get
+            indices: list[int] = []
+            indptr = [0]
+            for text in texts:
+                indices.extend([i for i in map(get, grams(text)) if i is not None])
+                indptr.append(len(indices))
+            m = sparse.csr_matrix((np.ones(len(indices)), np.asarray(indices, dtype=np.int32),
+                                   np.asarray(indptr, dtype=np.int64)), shape=(len(texts), len(vocab)))
+            m.sum_duplicates()
+            np.log(m.data, out=m.data)
+            m.data += 1.0
+            m.data *= idf[m.indices]
+            rows = np.repeat(np.arange(len(texts)), np.diff(m.indptr))
+            norms = np.sqrt(np.bincount(rows, weights=m.data ** 2, minlength=len(texts)))
+            norms[norms == 0] = 1.0
+            m.data /= norms[rows]
+            out.append(m)
+        return sparse.hstack(out, format="csr")
+
+    def proba(self, features) -> np.ndarray:
+        """Calibrated class probabilities (one-vs-rest sigmoids, normalised), as CalibratedClassifierCV."""
+        scores = np.asarray(features @ self.coef.T) + self.intercept
+        p = 1.0 / (1.0 + np.exp(self.cal_a * scores + self.cal_b))
+        total = p.sum(axis=1, keepdims=True)
+        return np.where(total == 0, 1.0 / p.shape[1], p / np.where(total == 0, 1.0, total))
+
+    def names(self) -> np.ndarray:
+        """Feature names, built on first use (only explanations need them)."""
+        if self._names is None:
+            names = np.empty(self.width, dtype=object)
+            offset = 0
+            for key, vocab, _ in self.blocks:
+                for gram, i in vocab.items():
+                    names[offset + i] = gram
+                offset += len(vocab)
+            self._names = names
+        return self._names
+
+    def explain(self, row, label_index: int, top: int = 5) -> tuple[str, ...]:
+        """The n-grams that pushed this row towards the label (largest weight × tf-idf)."""
+        contrib = row.data * self.coef[label_index][row.indices]
+        names = self.names()
+        picked: list[str] = []
+        for i in np.argsort(-contrib):
+            if contrib[i] <= 0 or len(picked) >= top:
+                break
+            name = names[row.indices[i]].replace(" ", "")
+            if len(name) < 2 or any(name in p for p in picked):
+                continue
+            picked = [p for p in picked if p not in name] + [name]
+        return tuple(picked)
+
+
+def export(pipeline) -> Compact:
+    """The numbers of a fitted `triage.classify.build_pipeline()`; ValueError for any other shape."""
+    from .classify import tokenize
+
+    union, clf = pipeline.named_steps["features"], pipeline.named_steps["clf"]
+    if union.transformer_weights or len(clf.calibrated_classifiers_) != 1 or clf.method != "sigmoid" \
+            or len(clf.classes_) < 3:
+        raise ValueError("pipeline shape not supported by the compact form")
+    blocks = []
+    for _, vec in union.transformer_list:
+        if vec.lowercase or vec.preprocessor or vec.stop_words or vec.binary or vec.norm != "l2" \
+                or not vec.use_idf or not vec.sublinear_tf:
+            raise ValueError("vectorizer settings not supported by the compact form")
+        if vec.analyzer == "char" and vec.ngram_range == (1, 3):
+            key = "char13"
+        elif vec.analyzer == "word" and vec.tokenizer is tokenize and vec.ngram_range == (1, 2):
+            key = "word12"
+        else:
+            raise ValueError("analyzer not supported by the compact form")
+        blocks.append((key, {str(k): int(v) for k, v in vec.vocabulary_.items()}, np.asarray(vec.idf_, dtype=float)))
+    calibrated = clf.calibrated_classifiers_[0]
+    svm = calibrated.estimator
+    return Compact(
+        classes=[str(c) for c in clf.classes_],
+        blocks=blocks,
+        coef=np.asarray(svm.coef_, dtype=float),
+        intercept=np.asarray(svm.intercept_, dtype=float),
+        cal_a=np.array([c.a_ for c in calibrated.calibrators], dtype=float),
+        cal_b=np.array([c.b_ for c in calibrated.calibrators], dtype=float),
+    )
