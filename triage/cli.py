@@ -243,6 +243,9 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return args.func(args) or 0
+    except BrokenPipeError:  # `triage … | head`: the reader left; not an error worth a message
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
     except (TableError, ModelError, TaxonomyError, TrainingDataError, StoreError, ValueError, OSError) as e:
         print(f"错误：{e}", file=sys.stderr)
         return 2

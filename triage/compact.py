@@ -60,21 +60,22 @@ class Compact:
     def features(self, texts: list[str]) -> sparse.csr_matrix:
         """Sublinear-tf × idf, l2-normalised per block, blocks side by side (as FeatureUnion does)."""
         out = []
+        n = len(texts)
         for key, vocab, idf in self.blocks:
             grams, get = ANALYZERS[key], vocab.get
-            indices: list[int] = []
-            indptr = [0]
-            for text in texts:
-                indices.extend([i for i in map(get, grams(text)) if i is not None])
-                indptr.append(len(indices))
-            m = sparse.csr_matrix((np.ones(len(indices)), np.asarray(indices, dtype=np.int32),
-                                   np.asarray(indptr, dtype=np.int64)), shape=(len(texts), len(vocab)))
-            m.sum_duplicates()
+            # dict lookups and the unknown-gram filter both run in C (map + fromiter + a mask)
+            found = [np.fromiter(map(get, grams(text), repeat(-1)), dtype=np.int64) for text in texts]
+            cols = np.concatenate(found) if found else np.zeros(0, dtype=np.int64)
+            rows = np.repeat(np.arange(n), [len(f) for f in found])
+            known = cols >= 0
+            m = sparse.coo_matrix((np.ones(int(known.sum())), (rows[known], cols[known])),
+                                  shape=(n, len(vocab))).tocsr()  # duplicates are summed: term counts
+            m.sort_indices()
             np.log(m.data, out=m.data)
             m.data += 1.0
             m.data *= idf[m.indices]
-            rows = np.repeat(np.arange(len(texts)), np.diff(m.indptr))
-            norms = np.sqrt(np.bincount(rows, weights=m.data ** 2, minlength=len(texts)))
+            rows = np.repeat(np.arange(n), np.diff(m.indptr))
+            norms = np.sqrt(np.bincount(rows, weights=m.data ** 2, minlength=n))
             norms[norms == 0] = 1.0
             m.data /= norms[rows]
             out.append(m)
