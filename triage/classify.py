@@ -98,7 +98,8 @@ def predict(engine, taxonomy: Taxonomy, texts: Iterable[str], *, normalized: boo
         margin = confidence - float(p[order[1]]) if len(order) > 1 else confidence
         secondary = [labels[j] for j in order[1:] if p[j] >= taxonomy.secondary_threshold and labels[j] != fallback]
         applied = ""
-        if not text.strip():
+        known = features.indptr[i + 1] > features.indptr[i]
+        if not known:  # empty, emoji-only or no word the model has ever seen: nothing to go on
             primary, secondary, confidence, margin = fallback or primary, [], 0.0, 0.0
         for rule in taxonomy.precedence:
             if primary in rule.over and rule.prefer in labels and any(w in text for w in rule.when_any):
@@ -111,7 +112,7 @@ def predict(engine, taxonomy: Taxonomy, texts: Iterable[str], *, normalized: boo
             confidence=round(confidence, 4),
             margin=round(margin, 4),
             needs_review=confidence < taxonomy.review_threshold,
-            explanation=engine.explain(features[i], labels.index(primary)) if text.strip() else (),
+            explanation=engine.explain(features[i], labels.index(primary)) if known else (),
             scores={labels[j]: round(float(p[j]), 4) for j in order[:3]},
             precedence=applied,
         ))
