@@ -11,6 +11,7 @@ import uuid
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, File, HTTPException, Query, Request, UploadFile
+from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import Response
 
 from triage.normalize import normalize
@@ -135,7 +136,7 @@ async def import_examples(request: Request, model: ModelDep, store: StoreDep, ca
     if len(data) > request.app.state.settings.max_upload_bytes:
         raise HTTPException(413, "文件太大。")
     try:
-        rows, header = read_table(file.filename or "examples.csv", data)
+        rows, header = await run_in_threadpool(read_table, file.filename or "examples.csv", data)
     except TableError as e:
         raise HTTPException(400, str(e)) from None
     if "text" not in header or "label" not in header:
@@ -152,8 +153,12 @@ async def import_examples(request: Request, model: ModelDep, store: StoreDep, ca
     if problems:  # all or nothing: a half-imported file is worse than none
         raise HTTPException(400, "导入失败，未写入任何数据：" + "；".join(problems[:5]) + ("……" if len(problems) > 5 else ""))
     now = utc(dt.datetime.now().astimezone())
-    with store.write() as db:
-        db["corrections"].insert_all([{"entry_id": None, "text": t, "old_category": None, "new_category": c,
-                                       "old_owner": None, "new_owner": None, "who": f"{caller.name}（导入）", "at": now}
-                                      for t, c in clean])
+
+    def insert() -> None:  # may wait for the write lock: not on the event loop
+        with store.write() as db:
+            db["corrections"].insert_all([{"entry_id": None, "text": t, "old_category": None, "new_category": c,
+                                           "old_owner": None, "new_owner": None, "who": f"{caller.name}（导入）",
+                                           "at": now} for t, c in clean])
+
+    await run_in_threadpool(insert)
     return {"imported": len(clean)}
