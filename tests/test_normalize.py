@@ -27,3 +27,14 @@ def test_simplified_text_skips_the_converter():
 
 def test_emoji_and_symbols_survive():
     assert normalize("😡😡电梯坏了") == "😡😡电梯坏了"
+
+
+def test_fast_conversion_agrees_with_opencc_on_our_texts():
+    from opencc import OpenCC
+
+    from triage.examples import default_training_files, load_examples
+
+    converter = OpenCC("t2s")
+    texts = [e.text for e in load_examples(default_training_files()) if has_traditional(e.text)]
+    assert len(texts) > 300
+    assert [to_simplified(t) for t in texts] == [converter.convert(t) for t in texts]
