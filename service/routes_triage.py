@@ -15,7 +15,7 @@ from triage.notes import extract
 from triage.tables import TableError, find_text_column, read_table
 
 from . import jobs
-from .convert import entry_from_issue, entry_from_result, local
+from .convert import entry_from_issue, entry_from_result
 from .deps import ModelDep, StoreDep, Viewer, Staff
 from .schemas import ClassifyIn, ClassifyOut, ExtractIn, ExtractOut, JobOut
 from .store import ROLES

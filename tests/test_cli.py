@@ -3,7 +3,7 @@
 import json
 
 import pytest
-from openpyxl import Workbook, load_workbook
+from openpyxl import load_workbook
 
 from triage.cli import build_parser, main
 

@@ -1,9 +1,7 @@
 """Corrections → retrain → measured promotion → hot swap → rollback; review queue; import/export."""
 
-import dataclasses
 import json
 import threading
-from pathlib import Path
 
 import pytest
 
@@ -11,7 +9,6 @@ from triage import Example, Model
 from triage.examples import default_training_files, load_examples
 from triage.learning import Gate, held_out, merge_corrections, retrain
 
-from .conftest import ROOT
 
 # A small base so candidates train in a second or two; the shipped model plays "current".
 BASE_PER_CLASS = 100

@@ -214,7 +214,6 @@ def test_unknown_job(client):
 
 
 def test_tokens_are_stored_hashed_and_never_logged(client, settings, caplog):
-    import sqlite3
 
     caplog.set_level("INFO")
     client.get("/api/entries", params={"api_key": client.tokens["viewer"]})

@@ -23,8 +23,23 @@ from .route import Routing, route
 from .tables import TableError, read_table, write_table
 from .taxonomy import Category, Taxonomy, TaxonomyError, load_taxonomy
 
-__all__ = sorted([
-    "Category", "Example", "Model", "ModelError", "Result", "Routing", "TableError", "Taxonomy",
-    "TaxonomyError", "TrainingDataError", "default_model_dir", "load_examples", "load_taxonomy",
-    "normalize", "read_table", "route", "train_model", "write_table",
-])
+__all__ = [
+    "Category",
+    "Example",
+    "Model",
+    "ModelError",
+    "Result",
+    "Routing",
+    "TableError",
+    "Taxonomy",
+    "TaxonomyError",
+    "TrainingDataError",
+    "default_model_dir",
+    "load_examples",
+    "load_taxonomy",
+    "normalize",
+    "read_table",
+    "route",
+    "train_model",
+    "write_table",
+]
