@@ -114,3 +114,48 @@ def test_extract_formats(tmp_path, capsys):
     assert [c.value for c in sheet[1]] == ["序号", "问题内容", "类别", "责任主体", "办理时限", "紧急程度", "地点",
                                            "提出人", "原话", "办理情况"]
     assert sheet["C2"].value.startswith("公共设施")
+
+
+def test_train_and_evaluate_with_another_taxonomy(tmp_path, capsys):
+    """A 12345 centre's own categories: Chinese names as labels, its own TOML, same commands."""
+    from .conftest import ROOT
+
+    rows = []
+    for i in range(40):
+        rows.append({"text": f"第{i}号路段路灯不亮，道路坑洼，请住建部门修复", "label": "城乡建设"})
+        rows.append({"text": f"单位拖欠第{i}个月工资，社保也没有缴纳", "label": "劳动和社会保障"})
+        rows.append({"text": f"第{i}中学附近的培训班乱收费，学生课业负担重", "label": "教育文体"})
+    data = tmp_path / "centre.jsonl"
+    data.write_text("\n".join(json.dumps(r, ensure_ascii=False) for r in rows), encoding="utf-8")
+    toml = tmp_path / "centre.toml"
+    toml.write_text((ROOT / "bench" / "teddy2020c.toml").read_text(encoding="utf-8"), encoding="utf-8")
+    out = tmp_path / "model"
+    assert main(["train", "--taxonomy", str(toml), "--data", str(data), "--out", str(out), "--cv", "0",
+                 "--holdout", "0", "--quiet"]) == 2  # four of its seven categories have no examples
+    assert "缺少类别" in capsys.readouterr().err
+    lines = toml.read_text(encoding="utf-8").split("[[category]]")
+    keep = [b for b in lines[1:] if any(n in b for n in ("城乡建设", "劳动和社会保障", "教育文体"))]
+    toml.write_text(lines[0] + "".join("[[category]]" + b for b in keep), encoding="utf-8")
+    assert main(["train", "--taxonomy", str(toml), "--data", str(data), "--out", str(out), "--cv", "0",
+                 "--holdout", "0", "--quiet"]) == 0
+    capsys.readouterr()
+    assert main(["classify", "小区门口的马路坑洼不平，路灯也不亮", "--model", str(out), "--taxonomy", str(toml),
+                 "--compact"]) == 0
+    assert json.loads(capsys.readouterr().out)["category_name"] == "城乡建设"
+    assert main(["evaluate", "--data", str(data), "--model", str(out), "--taxonomy", str(toml), "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["accuracy"] > 0.9
+
+
+def test_two_category_taxonomy_works_too(tmp_path, capsys):
+    toml = tmp_path / "two.toml"
+    toml.write_text("[[category]]\ncode='road'\nname='道路'\nowner='市政'\n"
+                    "[[category]]\ncode='noise'\nname='噪音'\nowner='城管'\n", encoding="utf-8")
+    data = tmp_path / "two.jsonl"
+    rows = [{"text": f"第{i}段马路坑洼积水", "label": "road"} for i in range(20)]
+    rows += [{"text": f"第{i}家饭店夜里吵闹到凌晨", "label": "noise"} for i in range(20)]
+    data.write_text("\n".join(json.dumps(r, ensure_ascii=False) for r in rows), encoding="utf-8")
+    out = tmp_path / "m"
+    assert main(["train", "--taxonomy", str(toml), "--data", str(data), "--out", str(out), "--cv", "0", "--quiet"]) == 0
+    capsys.readouterr()
+    assert main(["classify", "马路上有个大坑", "--model", str(out), "--taxonomy", str(toml), "--compact"]) == 0
+    assert json.loads(capsys.readouterr().out)["category"] == "road"

@@ -145,3 +145,28 @@ def export(pipeline) -> Compact:
         cal_a=np.array([c.a_ for c in calibrated.calibrators], dtype=float),
         cal_b=np.array([c.b_ for c in calibrated.calibrators], dtype=float),
     )
+
+
+class PipelineEngine:
+    """The same interface over a scikit-learn pipeline of another shape (e.g. a two-category taxonomy)."""
+
+    def __init__(self, pipeline):
+        self.pipeline = pipeline
+        self.classes = [str(c) for c in pipeline.classes_]
+
+    def features(self, texts: list[str]):
+        return self.pipeline[:-1].transform(texts).tocsr()
+
+    def proba(self, features) -> np.ndarray:
+        return self.pipeline[-1].predict_proba(features)
+
+    def explain(self, row, label_index: int, top: int = 5) -> tuple[str, ...]:
+        return ()
+
+
+def engine_for(pipeline):
+    """The compact form when the pipeline has our shape, else a thin wrapper around it."""
+    try:
+        return export(pipeline)
+    except (ValueError, AttributeError, KeyError):
+        return PipelineEngine(pipeline)

@@ -64,7 +64,10 @@ def load_examples(paths: Iterable[Path | str], taxonomy: Taxonomy | None = None,
                 if not isinstance(label, str) or not label:
                     raise TrainingDataError(f"{where}: 缺少 {label_key}")
                 if codes is not None and label not in codes:
-                    raise TrainingDataError(f"{where}: 未知类别 {label!r}，可用：{', '.join(sorted(codes))}")
+                    try:  # a centre's own data often carries the Chinese name (城乡建设) instead of the code
+                        label = taxonomy.resolve(label).code
+                    except KeyError:
+                        raise TrainingDataError(f"{where}: 未知类别 {label!r}，可用：{', '.join(sorted(codes))}") from None
                 secondary = tuple(s for s in row.get("secondary") or () if isinstance(s, str) and s != label)
                 out.append(Example(text=text, label=label, secondary=secondary, source=where))
     return out

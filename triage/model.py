@@ -29,7 +29,7 @@ from typing import Iterable, Sequence
 import jieba
 
 from .classify import Prediction, predict, train_pipeline
-from .compact import Compact, export
+from .compact import Compact, engine_for
 from .examples import Example, data_hash
 from .normalize import normalize
 from .route import Routing, route
@@ -124,9 +124,9 @@ class Model:
         self.path = path
         self.version = card.get("version", "unsaved")
         if engines is None:
-            engines = {"model": export(pipeline), "roles": export(roles) if roles is not None else None}
-        self.engine: Compact = engines["model"]
-        self.roles_engine: Compact | None = engines.get("roles")
+            engines = {"model": engine_for(pipeline), "roles": engine_for(roles) if roles is not None else None}
+        self.engine = engines["model"]
+        self.roles_engine = engines.get("roles")
 
     @property
     def pipeline(self):
@@ -176,8 +176,9 @@ class Model:
         """Write model and card atomically (a crash leaves the old files in place)."""
         folder = Path(folder)
         folder.mkdir(parents=True, exist_ok=True)
+        compact = isinstance(self.engine, Compact) and (self.roles_engine is None or isinstance(self.roles_engine, Compact))
         parts = {MODEL_FILE: self.pipeline, ROLES_FILE: self.roles,
-                 COMPACT_FILE: {"model": self.engine, "roles": self.roles_engine}}
+                 COMPACT_FILE: {"model": self.engine, "roles": self.roles_engine} if compact else None}
         staged, files = {}, {}
         for name, obj in parts.items():
             if obj is None:
@@ -277,7 +278,7 @@ def train_model(examples: Sequence[Example], taxonomy: Taxonomy, *, cv: int = 5,
     if holdout:
         from .classify import evaluate_predictions
 
-        guessed = [p.category for p in predict(export(pipeline), taxonomy, [e.text for e in holdout])]
+        guessed = [p.category for p in predict(engine_for(pipeline), taxonomy, [e.text for e in holdout])]
         h = evaluate_predictions([e.label for e in holdout], guessed, taxonomy.codes)
         card["holdout"] = {"share": holdout_share, "n": len(holdout), "accuracy": h["accuracy"], "macro_f1": h["macro_f1"]}
     if roles is not None and role_examples:
