@@ -16,6 +16,8 @@ __all__ = ["has_traditional", "normalize", "strip_pinyin", "to_simplified"]
 
 _TAG = re.compile(r"<[^>]{0,200}>")
 _ZERO_WIDTH = re.compile("[\u200b-\u200f\u2028-\u202f\u2060-\u206f\ufeff\u00ad]")
+_ZERO_WIDTH_CHARS = frozenset([*map(chr, range(0x200B, 0x2010)), *map(chr, range(0x2028, 0x2030)),
+                               *map(chr, range(0x2060, 0x2070)), "\ufeff", "\u00ad"])
 _TONE_VOWELS = "āáǎàēéěèīíǐìōóǒòūúǔùǖǘǚǜńňǹḿ"
 # A pinyin gloss after Chinese characters: 孙晓东(sūnxiǎodōng), 社区(qū), 社區（qu）.
 # Tone-marked glosses are dropped anywhere; plain lowercase ones only straight after a
@@ -95,7 +97,8 @@ def normalize(text: str) -> str:
         text = _TAG.sub(" ", text)
     if "&" in text:
         text = html.unescape(text)
-    text = _ZERO_WIDTH.sub("", text)
+    if not _ZERO_WIDTH_CHARS.isdisjoint(text):
+        text = _ZERO_WIDTH.sub("", text)
     if "(" in text or "（" in text:  # pinyin glosses only ever sit in brackets
         text = _PINYIN_TONED.sub("", text)
         text = unicodedata.normalize("NFKC", text)
@@ -104,5 +107,6 @@ def normalize(text: str) -> str:
         text = unicodedata.normalize("NFKC", text)
     text = to_simplified(text)
     text = _SPACES.sub(" ", text)
-    text = _BLANK_LINES.sub("\n", text)
+    if "\n" in text:
+        text = _BLANK_LINES.sub("\n", text)
     return text.strip()
