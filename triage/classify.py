@@ -80,6 +80,12 @@ class Prediction:
     precedence: str = ""
 
 
+def _row(matrix, i: int) -> tuple:
+    # CSR row i as (indices, data) views: slicing the matrix itself costs ~50 µs a row
+    start, end = matrix.indptr[i], matrix.indptr[i + 1]
+    return matrix.indices[start:end], matrix.data[start:end]
+
+
 def predict(engine, taxonomy: Taxonomy, texts: Iterable[str], *, normalized: bool = False) -> list[Prediction]:
     """Classify texts with a `triage.compact.Compact`; apply precedence rules and the review threshold."""
     clean = [t if normalized else normalize(t) for t in texts]
@@ -112,7 +118,7 @@ def predict(engine, taxonomy: Taxonomy, texts: Iterable[str], *, normalized: boo
             confidence=round(confidence, 4),
             margin=round(margin, 4),
             needs_review=confidence < taxonomy.review_threshold,
-            explanation=engine.explain(features[i], labels.index(primary)) if known else (),
+            explanation=engine.explain(_row(features, i), labels.index(primary)) if known else (),
             scores={labels[j]: round(float(p[j]), 4) for j in order[:3]},
             precedence=applied,
         ))

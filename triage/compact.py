@@ -101,14 +101,18 @@ class Compact:
         return self._names
 
     def explain(self, row, label_index: int, top: int = 5) -> tuple[str, ...]:
-        """The n-grams that pushed this row towards the label (largest weight × tf-idf)."""
-        contrib = row.data * self.coef[label_index][row.indices]
+        """The n-grams that pushed this row towards the label (largest weight × tf-idf).
+
+        `row` is a one-row sparse matrix or an (indices, data) pair from a CSR matrix.
+        """
+        indices, data = row if isinstance(row, tuple) else (row.indices, row.data)
+        contrib = data * self.coef[label_index][indices]
         names = self.names()
         picked: list[str] = []
         for i in np.argsort(-contrib):
             if contrib[i] <= 0 or len(picked) >= top:
                 break
-            name = names[row.indices[i]].replace(" ", "")
+            name = names[indices[i]].replace(" ", "")
             if len(name) < 2 or any(name in p for p in picked):
                 continue
             picked = [p for p in picked if p not in name] + [name]

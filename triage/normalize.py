@@ -27,6 +27,7 @@ _PINYIN_TONED = re.compile(
     re.IGNORECASE,
 )
 _PINYIN_PLAIN = re.compile(r"(?<=[\u4e00-\u9fff])[(（]\s*[a-z]{1,30}(?: [a-z]{1,30}){0,5}\s*[)）]")
+_CLAUSE = re.compile(r"(?<=[，。！？；：,.!?;:\s])")
 _SPACES = re.compile(r"[ \t\u3000\xa0]+")
 _BLANK_LINES = re.compile(r"\n\s*\n+")
 
@@ -44,8 +45,8 @@ def _char_table() -> tuple[dict[int, str], frozenset[str]]:
     import opencc
 
     table, ambiguous = {}, set()
-    path = Path(opencc.__file__).parent / "dictionary" / "TSCharacters.txt"
-    for line in path.read_text(encoding="utf-8").splitlines():
+    folder = Path(opencc.__file__).parent / "dictionary"
+    for line in (folder / "TSCharacters.txt").read_text(encoding="utf-8").splitlines():
         key, _, values = line.partition("\t")
         choices = values.split(" ")
         if not key:
@@ -54,6 +55,15 @@ def _char_table() -> tuple[dict[int, str], frozenset[str]]:
             ambiguous.add(key)  # e.g. 覆 → 复 or 覆: only OpenCC's phrase table knows
         elif choices[0] != key:
             table[ord(key)] = choices[0]
+    # Characters whose phrase conversion differs from the character table (傢俱 → 家具, not 家俱).
+    for line in (folder / "TSPhrases.txt").read_text(encoding="utf-8").splitlines():
+        key, _, values = line.partition("\t")
+        target = values.split(" ")[0]
+        plain = key.translate(table)
+        if plain != target:
+            ambiguous.update(k for k, p, t in zip(key, plain, target) if p != t)
+            if len(plain) != len(target):
+                ambiguous.update(key)
     return table, frozenset(ambiguous)
 
 
@@ -81,7 +91,9 @@ def to_simplified(text: str) -> str:
     table, ambiguous = _char_table()
     if ambiguous.isdisjoint(text):
         return text.translate(table)
-    return _converter().convert(text)
+    # Only the clauses holding an ambiguous character need the phrase-aware converter.
+    return "".join(part.translate(table) if ambiguous.isdisjoint(part) else _converter().convert(part)
+                   for part in _CLAUSE.split(text))
 
 
 def strip_pinyin(text: str) -> str:
