@@ -24,7 +24,7 @@ router = APIRouter(prefix="/api", tags=["分拣 triage"])
 
 
 def _now() -> dt.datetime:
-    return dt.datetime.now().astimezone()
+    return dt.datetime.now().astimezone().replace(microsecond=0)
 
 
 def _check_text(text: str, limit: int, what: str) -> str:

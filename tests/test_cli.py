@@ -159,3 +159,11 @@ def test_two_category_taxonomy_works_too(tmp_path, capsys):
     capsys.readouterr()
     assert main(["classify", "马路上有个大坑", "--model", str(out), "--taxonomy", str(toml), "--compact"]) == 0
     assert json.loads(capsys.readouterr().out)["category"] == "road"
+
+
+def test_tag_uses_a_chinese_received_time_column(tmp_path, capsys):
+    src = tmp_path / "t.csv"
+    src.write_text("编号,受理时间,诉求内容\n1,2026-09-29 10:00,东门车棚顶棚漏雨，电动车都淋湿了\n", encoding="utf-8")
+    assert main(["tag", str(src)]) == 0
+    row = json.loads(capsys.readouterr().out)
+    assert row["deadline"] == "2026-10-12T18:00:00+08:00"  # 5 working days across National Day

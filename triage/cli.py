@@ -19,7 +19,7 @@ def _now(args) -> dt.datetime:
             return dt.datetime.fromisoformat(args.received_at)
         except ValueError:
             raise SystemExit(f"错误：--received-at 的时间格式无法识别：{args.received_at}（例：2026-11-25T09:30+08:00）") from None
-    return dt.datetime.now().astimezone()
+    return dt.datetime.now().astimezone().replace(microsecond=0)
 
 
 def _load_model(args):
@@ -43,7 +43,7 @@ def cmd_tag(args) -> int:
     from tqdm import tqdm
 
     from .tables import TableError, find_text_column, read_table, write_table
-    from .tagging import TAG_FIELDS, tag_rows
+    from .tagging import TAG_FIELDS, find_time_column, tag_rows
 
     if args.output and Path(args.output).suffix.lower() not in (".csv", ".xlsx", ".jsonl"):
         # fail before the long job, not after it
@@ -64,7 +64,7 @@ def cmd_tag(args) -> int:
     rows, header = read_table(args.input)
     column = find_text_column(header, args.column)
     model = _load_model(args)
-    received_column = None if args.received_at else "received_at"
+    received_column = None if args.received_at else find_time_column(header)
     bar = tqdm(total=len(rows), unit="条", desc="打标签", disable=not sys.stderr.isatty() or args.quiet)
     workers = args.workers if args.workers > 0 else (os.cpu_count() or 1)
     if workers > 1:

@@ -7,7 +7,16 @@ from typing import Callable, Sequence
 
 from .model import Model
 
-__all__ = ["TAG_FIELDS", "parse_time", "tag_rows"]
+__all__ = ["TAG_FIELDS", "TIME_COLUMNS", "find_time_column", "parse_time", "tag_rows"]
+
+# Column names 12345 exports use for when a ticket was received.
+TIME_COLUMNS = ("received_at", "受理时间", "来电时间", "反映时间", "留言时间", "登记时间", "创建时间", "派单时间",
+                "提交时间", "时间", "日期")
+
+
+def find_time_column(header) -> str | None:
+    """The received-time column of a ticket table, if it has one."""
+    return next((name for name in TIME_COLUMNS if name in header), None)
 
 TAG_FIELDS = ("category", "category_name", "secondary", "confidence", "needs_review", "urgent",
               "owner", "co_owners", "deadline", "explanation")
