@@ -350,7 +350,9 @@ async function loadLedger() {
       const select = el("select", { "aria-label": "办理状态" });
       for (const st of STATUSES) { const o = el("option", { value: st, text: st }); if (st === e.status) o.selected = true; select.append(o); }
       select.addEventListener("change", () => changeStatus(e, select));
-      tbody.append(el("tr", { class: e.overdue || "" }, el("td", { text: String(e.id) }), el("td", { text: e.summary || e.text }),
+      const summary = el("td", {}, e.urgent ? el("span", { class: "badge urgent", text: "紧急" }) : null,
+        e.needs_review ? el("span", { class: "badge review", text: "待复核" }) : null, ` ${e.summary || e.text}`);
+      tbody.append(el("tr", { class: e.overdue || "" }, el("td", { text: String(e.id) }), summary,
         el("td", { text: e.category_name || catName(e.category) }), el("td", { text: e.owner || "" }),
         el("td", { text: fmtTime(e.deadline) + (e.overdue === "red" ? "（已逾期）" : e.overdue === "yellow" ? "（将逾期）" : "") }),
         el("td", { text: e.location || "" }), el("td", {}, select)));
