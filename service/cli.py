@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import dataclasses
-import datetime as dt
 import logging
 import sys
 from pathlib import Path
@@ -122,6 +121,7 @@ def cmd_examples(args) -> int:
     from .store import Store
 
     from triage import load_taxonomy
+    from triage.examples import labelled_pairs
     from triage.tables import read_table, write_table
 
     settings = _settings(args)
@@ -129,31 +129,15 @@ def cmd_examples(args) -> int:
     with Store(settings.database) as store:
         store.migrate()
         if args.action == "export":
-            rows = [{"text": r["text"], "label": r["new_category"], "previous": r["old_category"], "who": r["who"],
-                     "at": r["at"]} for r in store.db.query("SELECT * FROM corrections ORDER BY id")]
-            target = args.file or sys.stdout
-            write_table(rows, ["text", "label", "previous", "who", "at"], target, None if args.file else "jsonl")
+            rows = store.labelled_examples()
+            write_table(rows, store.LABELLED_COLUMNS, args.file or sys.stdout, None if args.file else "jsonl")
             print(f"已导出 {len(rows)} 条标注样本", file=sys.stderr)
             return 0
         if not args.file:
             raise SystemExit("错误：请给出要导入的文件（CSV / XLSX / JSONL，含 text 和 label 列）。")
         rows, header = read_table(args.file)
-        if "text" not in header or "label" not in header:
-            raise SystemExit(f"错误：需要 text 和 label 两列，文件中的列有：{'、'.join(header[:12])}")
-        clean = []
-        for n, row in enumerate(rows, 2):
-            text = str(row.get("text") or "").strip()
-            if not text:
-                continue
-            try:
-                clean.append((text, taxonomy.resolve(str(row.get("label") or "")).code))
-            except KeyError:
-                raise SystemExit(f"错误：第 {n} 行的类别“{row.get('label')}”未知；未导入任何数据。") from None
-        with store.write() as db:
-            db["corrections"].insert_all([{"entry_id": None, "text": t, "new_category": c, "who": "命令行导入",
-                                           "at": dt.datetime.now().astimezone().isoformat(timespec="seconds")}
-                                          for t, c in clean])
-        print(f"已导入 {len(clean)} 条标注样本")
+        n = store.import_labelled(labelled_pairs(rows, header, taxonomy), "命令行导入")
+        print(f"已导入 {n} 条标注样本")
     return 0
 
 

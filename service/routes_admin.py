@@ -14,6 +14,7 @@ from fastapi import APIRouter, File, HTTPException, Query, Request, UploadFile
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import Response
 
+from triage.examples import TrainingDataError, labelled_pairs
 from triage.normalize import normalize
 from triage.tables import TableError, read_table, write_table
 
@@ -119,10 +120,9 @@ def review_queue(model: ModelDep, store: StoreDep, caller: Viewer,
 @router.get("/api/admin/examples")
 def export_examples(store: StoreDep, caller: Admin, format: Literal["jsonl", "csv"] = "jsonl") -> Response:
     """All labelled examples from staff (corrections and imports) as JSONL or CSV."""
-    rows = [{"text": r["text"], "label": r["new_category"], "previous": r["old_category"], "who": r["who"], "at": r["at"]}
-            for r in store.db.query("SELECT * FROM corrections ORDER BY id")]
+    rows = store.labelled_examples()
     buf = io.StringIO()
-    write_table(rows, ["text", "label", "previous", "who", "at"], buf, format)
+    write_table(rows, store.LABELLED_COLUMNS, buf, format)
     data = buf.getvalue().encode("utf-8-sig" if format == "csv" else "utf-8")
     media = "text/csv; charset=utf-8" if format == "csv" else "application/x-ndjson"
     return Response(data, media_type=media, headers={"Content-Disposition": f"attachment; filename=labelled.{format}"})
@@ -137,28 +137,8 @@ async def import_examples(request: Request, model: ModelDep, store: StoreDep, ca
         raise HTTPException(413, "文件太大。")
     try:
         rows, header = await run_in_threadpool(read_table, file.filename or "examples.csv", data)
-    except TableError as e:
+        pairs = labelled_pairs(rows, header, model.taxonomy)
+    except (TableError, TrainingDataError) as e:
         raise HTTPException(400, str(e)) from None
-    if "text" not in header or "label" not in header:
-        raise HTTPException(400, f"需要 text 和 label 两列，文件中的列有：{'、'.join(header[:12])}")
-    clean, problems = [], []
-    for n, row in enumerate(rows, 2):
-        text, label = str(row.get("text") or "").strip(), str(row.get("label") or "").strip()
-        if not text:
-            continue
-        try:
-            clean.append((text, model.taxonomy.resolve(label).code))
-        except KeyError:
-            problems.append(f"第 {n} 行：未知类别“{label}”")
-    if problems:  # all or nothing: a half-imported file is worse than none
-        raise HTTPException(400, "导入失败，未写入任何数据：" + "；".join(problems[:5]) + ("……" if len(problems) > 5 else ""))
-    now = utc(dt.datetime.now().astimezone())
-
-    def insert() -> None:  # may wait for the write lock: not on the event loop
-        with store.write() as db:
-            db["corrections"].insert_all([{"entry_id": None, "text": t, "old_category": None, "new_category": c,
-                                           "old_owner": None, "new_owner": None, "who": f"{caller.name}（导入）",
-                                           "at": now} for t, c in clean])
-
-    await run_in_threadpool(insert)
-    return {"imported": len(clean)}
+    # may wait for the write lock: not on the event loop
+    return {"imported": await run_in_threadpool(store.import_labelled, pairs, f"{caller.name}（导入）")}

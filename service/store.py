@@ -254,6 +254,22 @@ class Store:
         """All corrections, oldest first."""
         return list(self.db.query("SELECT * FROM corrections ORDER BY id"))
 
+    LABELLED_COLUMNS = ("text", "label", "previous", "who", "at")
+
+    def labelled_examples(self) -> list[dict]:
+        """Corrections and imported examples as export rows (columns LABELLED_COLUMNS)."""
+        return [{"text": r["text"], "label": r["new_category"], "previous": r["old_category"], "who": r["who"],
+                 "at": r["at"]} for r in self.corrections()]
+
+    def import_labelled(self, pairs: list[tuple[str, str]], who: str) -> int:
+        """Store (text, code) pairs as labelled examples in one transaction."""
+        now = _now()
+        with self.write() as db:
+            db["corrections"].insert_all([{"entry_id": None, "text": t, "old_category": None, "new_category": c,
+                                           "old_owner": None, "new_owner": None, "who": who, "at": now}
+                                          for t, c in pairs])
+        return len(pairs)
+
 
 def _text(value: Any) -> str | None:
     if value is None:

@@ -14,7 +14,7 @@ from typing import Iterable
 
 from .taxonomy import Taxonomy
 
-__all__ = ["Example", "TrainingDataError", "data_hash", "default_roles_file", "default_training_files", "load_examples"]
+__all__ = ["Example", "TrainingDataError", "data_hash", "labelled_pairs", "default_roles_file", "default_training_files", "load_examples"]
 
 
 class TrainingDataError(ValueError):
@@ -71,6 +71,27 @@ def load_examples(paths: Iterable[Path | str], taxonomy: Taxonomy | None = None,
                 secondary = tuple(s for s in row.get("secondary") or () if isinstance(s, str) and s != label)
                 out.append(Example(text=text, label=label, secondary=secondary, source=where))
     return out
+
+
+def labelled_pairs(rows: list[dict], header: list[str], taxonomy: Taxonomy) -> list[tuple[str, str]]:
+    """(text, code) pairs from a table with `text` and `label` columns; labels may be codes or names.
+
+    All or nothing: any unknown label is an error naming the rows, so a file is never half-imported.
+    """
+    if "text" not in header or "label" not in header:
+        raise TrainingDataError(f"需要 text 和 label 两列，文件中的列有：{'、'.join(header[:12])}")
+    pairs, problems = [], []
+    for n, row in enumerate(rows, 2):
+        text, label = str(row.get("text") or "").strip(), str(row.get("label") or "").strip()
+        if not text:
+            continue
+        try:
+            pairs.append((text, taxonomy.resolve(label).code))
+        except KeyError:
+            problems.append(f"第 {n} 行：未知类别“{label}”")
+    if problems:
+        raise TrainingDataError("导入失败，未写入任何数据：" + "；".join(problems[:5]) + ("……" if len(problems) > 5 else ""))
+    return pairs
 
 
 def data_hash(examples: Iterable[Example]) -> str:
