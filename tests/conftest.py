@@ -1,3 +1,4 @@
+import contextlib
 import dataclasses
 import datetime as dt
 from pathlib import Path
@@ -44,3 +45,36 @@ def client(app, settings):
             c.tokens = {role: store.create_token(role, f"测试{role}") for role in ("viewer", "staff", "admin")}
         c.hdr = lambda role="staff": {"Authorization": f"Bearer {c.tokens[role]}"}
         yield c
+
+
+@contextlib.contextmanager
+def live_server(data_dir, role: str = "admin", name: str = "测试"):
+    """The real app under uvicorn on a free loopback port, in a thread: (base URL, token, settings)."""
+    import socket
+    import threading
+    import time
+
+    import uvicorn
+
+    from service.app import create_app
+    from service.settings import Settings
+    from service.store import Store
+
+    settings = dataclasses.replace(Settings(), data_dir=Path(data_dir), model_dir=None, taxonomy_path=None)
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    server = uvicorn.Server(uvicorn.Config(create_app(settings), host="127.0.0.1", port=port, log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    for _ in range(400):
+        if server.started:
+            break
+        time.sleep(0.05)
+    with Store(settings.database) as store:
+        token = store.create_token(role, name)
+    try:
+        yield f"http://127.0.0.1:{port}", token, settings
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)

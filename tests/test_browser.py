@@ -3,18 +3,14 @@
 Skipped when /usr/bin/chromium is absent, unless TRIAGE_REQUIRE_BROWSER=1 (set by .ci/run).
 """
 
-import dataclasses
 import io
 import os
 import shutil
-import socket
-import threading
-import time
 from pathlib import Path
 
 import pytest
 
-from .conftest import ROOT
+from .conftest import ROOT, live_server
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 pytestmark = pytest.mark.skipif(
@@ -24,35 +20,10 @@ pytestmark = pytest.mark.skipif(
 NOTES = (ROOT / "tests" / "notes" / "01_speaker_lines.txt").read_text(encoding="utf-8")
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
-    import uvicorn
-
-    from service.app import create_app
-    from service.settings import Settings
-    from service.store import Store
-
-    data = tmp_path_factory.mktemp("browser") / "data"
-    settings = dataclasses.replace(Settings(), data_dir=data, model_dir=None, taxonomy_path=None)
-    port = _free_port()
-    server = uvicorn.Server(uvicorn.Config(create_app(settings), host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    for _ in range(200):
-        if server.started:
-            break
-        time.sleep(0.05)
-    with Store(settings.database) as store:
-        token = store.create_token("admin", "浏览器测试")
-    yield {"url": f"http://127.0.0.1:{port}", "token": token, "settings": settings}
-    server.should_exit = True
-    thread.join(timeout=10)
+    with live_server(tmp_path_factory.mktemp("browser") / "data", "admin", "浏览器测试") as (url, token, settings):
+        yield {"url": url, "token": token, "settings": settings}
 
 
 @pytest.fixture(scope="module")

@@ -2,16 +2,14 @@
 no 5xx, no lost write, nothing failed with 'database is locked'."""
 
 import concurrent.futures as cf
-import dataclasses
 import random
-import socket
 import threading
 import time
 
 import httpx
 import pytest
 
-from .conftest import ROOT
+from .conftest import ROOT, live_server
 
 pytestmark = pytest.mark.slow
 NOTES = (ROOT / "tests" / "notes" / "02_mixed_style.txt").read_text(encoding="utf-8")
@@ -20,27 +18,8 @@ TEXTS = ["3号楼电梯坏了两天", "楼道里有人飞线充电", "东门车�
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
-    import uvicorn
-
-    from service.app import create_app
-    from service.settings import Settings
-    from service.store import Store
-
-    settings = dataclasses.replace(Settings(), data_dir=tmp_path_factory.mktemp("load") / "data", model_dir=None,
-                                   taxonomy_path=None)
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(create_app(settings), host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    while not server.started:
-        time.sleep(0.05)
-    with Store(settings.database) as store:
-        token = store.create_token("staff", "load")
-    yield f"http://127.0.0.1:{port}", token, settings
-    server.should_exit = True
-    thread.join(timeout=10)
+    with live_server(tmp_path_factory.mktemp("load") / "data", "staff", "load") as running:
+        yield running
 
 
 def test_mixed_traffic_for_ten_seconds(server):

@@ -1,10 +1,7 @@
 """Schemathesis against the service's own OpenAPI schema, over real HTTP on loopback:
 no 5xx for any generated input, and every documented response matches its schema."""
 
-import dataclasses
-import socket
-import threading
-import time
+import tempfile
 
 import pytest
 
@@ -15,34 +12,12 @@ from schemathesis.specs.openapi.checks import response_schema_conformance  # noq
 
 pytestmark = pytest.mark.slow
 
-
-def _start():
-    import tempfile
-    from pathlib import Path
-
-    import uvicorn
-
-    from service.app import create_app
-    from service.settings import Settings
-    from service.store import Store
-
-    data = Path(tempfile.mkdtemp()) / "data"
-    settings_ = dataclasses.replace(Settings(), data_dir=data, model_dir=None, taxonomy_path=None)
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(create_app(settings_), host="127.0.0.1", port=port, log_level="warning"))
-    threading.Thread(target=server.run, daemon=True).start()
-    for _ in range(400):
-        if server.started:
-            break
-        time.sleep(0.05)
-    with Store(settings_.database) as store:
-        token = store.create_token("admin", "schemathesis")
-    return f"http://127.0.0.1:{port}", token
+from .conftest import live_server  # noqa: E402
 
 
-BASE, TOKEN = _start()
+# Started at import: schemathesis reads the schema when the module loads. Stopped with the process.
+_SERVER = live_server(tempfile.mkdtemp(), "admin", "schemathesis")
+BASE, TOKEN, _ = _SERVER.__enter__()
 schema = schemathesis.openapi.from_url(f"{BASE}/openapi.json")
 
 
