@@ -79,6 +79,19 @@ def library_versions() -> dict:
     return {"python": platform.python_version(), "scikit-learn": _sklearn_version(), "jieba": jieba.__version__}
 
 
+def json_ready(result) -> dict:
+    """A frozen result dataclass as a JSON-ready dict: tuples become lists, times ISO 8601."""
+    out = {}
+    for name in result.__dataclass_fields__:
+        value = getattr(result, name)
+        if isinstance(value, tuple):
+            value = list(value)
+        elif isinstance(value, dt.datetime):
+            value = value.isoformat()
+        out[name] = value
+    return out
+
+
 @dataclass(frozen=True)
 class Result:
     """One message triaged: category, routing and why."""
@@ -100,12 +113,7 @@ class Result:
 
     def to_dict(self) -> dict:
         """JSON-ready dict; the deadline as ISO 8601 with timezone."""
-        d = {name: getattr(self, name) for name in self.__dataclass_fields__}
-        d["secondary"] = list(self.secondary)
-        d["co_owners"] = list(self.co_owners)
-        d["notes"] = list(self.notes)
-        d["deadline"] = self.deadline.isoformat() if self.deadline else None
-        return d
+        return json_ready(self)
 
 
 class Model:

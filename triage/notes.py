@@ -11,7 +11,7 @@ import datetime as dt
 import re
 from dataclasses import dataclass, field, replace
 
-from .model import Model
+from .model import Model, json_ready
 from .normalize import normalize, strip_pinyin
 from .places import find_places, place_keys, places_conflict
 from .route import route
@@ -82,11 +82,7 @@ class Issue:
 
     def to_dict(self) -> dict:
         """JSON-ready dict with ISO 8601 deadline."""
-        d = {k: getattr(self, k) for k in self.__dataclass_fields__}
-        for k in ("secondary", "co_owners", "speakers", "quotes", "notes"):
-            d[k] = list(d[k])
-        d["deadline"] = self.deadline.isoformat() if self.deadline else None
-        return d
+        return json_ready(self)
 
 
 def strip_web_noise(text: str) -> str:
