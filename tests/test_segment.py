@@ -36,3 +36,32 @@ def test_domain_dictionary_is_large_and_private():
 
 def test_words_drop_punctuation():
     assert words("电梯坏了！！，。") == ["电梯", "坏", "了"]
+
+
+def _jieba_words(text):
+    return [w for w in tokenizer().cut(text, HMM=False) if w[0].isalnum() or w[0] == "_"]
+
+
+EDGE_CASES = [
+    "", "。。。", "A3栋502室漏水", "abc 12 x", "3号楼，B座。C", "WiFi密码是a1b2", "100%满意+1",
+    "空調壞了", "①号楼②单元", "ｱｲｳ半角", "  \t\n", "😀😀电梯", "x", "的", "Ｅ栋",
+]
+
+
+@pytest.mark.parametrize("text", EDGE_CASES)
+def test_words_match_jieba_on_edge_cases(text):
+    assert words(text) == _jieba_words(text)
+
+
+def test_words_match_jieba_on_every_training_text_and_note():
+    from pathlib import Path
+
+    from triage.examples import default_training_files, load_examples
+    from triage.normalize import normalize
+
+    texts = [e.text for e in load_examples(default_training_files())]
+    texts += [p.read_text(encoding="utf-8") for p in Path(__file__).parent.glob("notes*/*.txt")]
+    assert len(texts) > 5000
+    for text in texts:
+        for variant in (text, normalize(text)):
+            assert words(variant) == _jieba_words(variant), variant[:80]
