@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import os
 import sys
 from pathlib import Path
 
@@ -31,6 +32,31 @@ def _settings(args) -> Settings:
     return settings
 
 
+ADMIN_TOKEN_FILE = "admin-token.txt"
+
+
+def first_admin_token(store, data_dir: Path, stream) -> str | None:
+    """On a database with no admin yet, create one and hand its token to the person starting the service.
+
+    On a terminal the token is shown once. When the output goes elsewhere (a log file, systemd's
+    journal) it is written to data/admin-token.txt, readable by the owner only, and only the path
+    is printed: a secret must never end up in a log.
+    """
+    has_admin = next(store.db.query("SELECT count(*) AS n FROM tokens WHERE role = 'admin' AND revoked = 0"))["n"]
+    if has_admin:
+        return None
+    token = store.create_token("admin", "首次启动管理员")
+    if stream.isatty():
+        print(f"\n首次启动：已创建管理员令牌（只显示这一次，请妥善保存）：\n  {token}\n", file=stream)
+    else:
+        path = Path(data_dir) / ADMIN_TOKEN_FILE
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            f.write(token + "\n")
+        print(f"首次启动：已创建管理员令牌，写在 {path}（仅本用户可读；登录后请删除此文件）。", file=stream)
+    return token
+
+
 def cmd_serve(args) -> int:
     from .store import Store
 
@@ -43,11 +69,7 @@ def cmd_serve(args) -> int:
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     with Store(settings.database) as store:
         store.migrate()
-        has_admin = next(store.db.query("SELECT count(*) AS n FROM tokens WHERE role = 'admin' AND revoked = 0"))["n"]
-        if not has_admin:
-            token = store.create_token("admin", "首次启动管理员")
-            # Shown once on the terminal (not through logging) so it never lands in log files.
-            print(f"\n首次启动：已创建管理员令牌（只显示这一次，请妥善保存）：\n  {token}\n", file=sys.stderr)
+        first_admin_token(store, settings.data_dir, sys.stderr)
     print(f"聊天页面： http://{args.host}:{args.port}/    接口文档： http://{args.host}:{args.port}/docs", file=sys.stderr)
     uvicorn.run(create_app(settings), host=args.host, port=args.port, access_log=False, log_level="info")
     return 0

@@ -230,3 +230,33 @@ def test_far_off_received_time_is_refused(client):
     r = client.post("/api/classify", json={"text": "电梯坏了", "received_at": "0188-01-12T07:45:24+08:00"},
                     headers=client.hdr())
     assert r.status_code == 422 and "2000" in r.json()["detail"]
+
+
+class _Stream(io.StringIO):
+    def __init__(self, tty: bool):
+        super().__init__()
+        self._tty = tty
+
+    def isatty(self) -> bool:
+        return self._tty
+
+
+@pytest.mark.parametrize("tty", [True, False])
+def test_first_admin_token_never_reaches_a_log(tmp_path, tty):
+    from service.cli import ADMIN_TOKEN_FILE, first_admin_token
+    from service.store import Store
+
+    stream = _Stream(tty)
+    with Store(tmp_path / "t.db") as store:
+        store.migrate()
+        token = first_admin_token(store, tmp_path, stream)
+        assert token.startswith("tri_")
+        assert store.token_role(token)[0] == "admin"
+        assert first_admin_token(store, tmp_path, _Stream(tty)) is None  # only on the first start
+    file = tmp_path / ADMIN_TOKEN_FILE
+    if tty:
+        assert token in stream.getvalue() and not file.exists()
+    else:
+        assert token not in stream.getvalue() and str(file) in stream.getvalue()
+        assert file.read_text(encoding="utf-8").strip() == token
+        assert file.stat().st_mode & 0o777 == 0o600
