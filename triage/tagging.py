@@ -3,50 +3,170 @@
 from __future__ import annotations
 
 import datetime as dt
+import numbers
+import re
+import unicodedata
 from typing import Callable, Sequence
 
 from .model import Model
 
-__all__ = ["TAG_FIELDS", "TIME_COLUMNS", "find_time_column", "parse_time", "tag_rows"]
+__all__ = ["TAG_FIELDS", "TIME_COLUMNS", "find_time_column", "parse_time", "read_time", "tag_rows"]
 
-# Column names 12345 exports use for when a ticket was received.
-TIME_COLUMNS = ("received_at", "受理时间", "来电时间", "反映时间", "留言时间", "登记时间", "创建时间", "派单时间",
-                "提交时间", "时间", "日期")
-
-
-def find_time_column(header) -> str | None:
-    """The received-time column of a ticket table, if it has one."""
-    return next((name for name in TIME_COLUMNS if name in header), None)
+# Column names 12345 exports use for when a ticket was received, most specific first:
+# the bare "时间"/"日期" only count when nothing better is there.
+TIME_COLUMNS = ("received_at", "受理时间", "受理日期", "来电时间", "来电日期", "反映时间", "反映日期", "留言时间",
+                "登记时间", "登记日期", "工单创建时间", "创建时间", "派单时间", "派发时间", "提交时间", "时间", "日期")
 
 TAG_FIELDS = ("category", "category_name", "secondary", "confidence", "needs_review", "urgent",
               "owner", "co_owners", "deadline", "explanation")
 
 
-def parse_time(value, default: dt.datetime) -> dt.datetime:
-    """A received-at cell (ISO text, Excel datetime or date) or `default` when blank/unreadable."""
+def _squeeze(name) -> str:
+    # Excel users break long headers with Alt+Enter ("受理\n时间") or pad them with spaces.
+    return re.sub(r"\s+", "", name) if isinstance(name, str) else ""
+
+
+def find_time_column(header) -> str | None:
+    """The received-time column of a ticket table, if it has one, as the header spells it."""
+    cells = list(header)
+    for name in TIME_COLUMNS:
+        if name in cells:
+            return name
+        found = next((cell for cell in cells if _squeeze(cell) == name), None)
+        if found is not None:
+            return found
+    return None
+
+
+# Excel stores days since 1899-12-30 (the date that makes its 1900 leap-year bug come out right).
+# Only this range (1982–2119) is taken as a serial, so ticket numbers or phone numbers are not.
+_EXCEL_EPOCH = dt.datetime(1899, 12, 30)
+_SERIAL_RANGE = (30000, 80000)
+
+# Everything below runs after NFKC, which turns full-width digits, "／", "：" and the ideographic
+# space into their ASCII forms.
+_AM, _PM, _NOON = ("上午", "早上", "凌晨", "AM"), ("下午", "晚上", "PM"), ("中午",)
+_DATE_TIME = re.compile(r"""
+    (?P<y>\d{4}) \s* [-/.年] \s* (?P<m>\d{1,2}) \s* [-/.月] \s* (?P<d>\d{1,2}) \s* 日?
+    (?: (?:\s*|T) (?P<half>上午|早上|凌晨|中午|下午|晚上|AM|PM)? \s*
+        (?P<H>\d{1,2}) \s*
+        (?: [:时点] \s* (?P<M>\d{1,2}) \s*
+            (?: : \s* (?P<S>\d{1,2}(?:\.\d+)?)          # 09:15:30(.5)
+              | 分 (?: \s* (?P<S2>\d{1,2}) \s* 秒)? )?    # 02时31分(5秒)
+          | [时点] )                                     # 9点
+        \s* (?P<half2>上午|早上|凌晨|中午|下午|晚上|AM|PM)?
+    )?
+    \s* (?P<tz>Z|[+-]\d{2}:?\d{2})?
+""", re.VERBOSE | re.IGNORECASE)
+_COMPACT = re.compile(r"(?P<y>\d{4})(?P<m>\d{2})(?P<d>\d{2})(?:(?P<H>\d{2})(?P<M>\d{2})(?P<S>\d{2})?)?")
+_SERIAL = re.compile(r"\d{5}(?:\.\d+)?")
+
+
+def _from_serial(days: float) -> dt.datetime | None:
+    if not _SERIAL_RANGE[0] <= days <= _SERIAL_RANGE[1]:
+        return None
+    if float(days).is_integer():  # a date cell without a time: the start of the working day, as for a date
+        return _EXCEL_EPOCH + dt.timedelta(days=days, hours=9)
+    # Whole seconds: the float's last digits are noise (46328.395 is 09:28:47.99999…).
+    return _EXCEL_EPOCH + dt.timedelta(seconds=round(days * 86400))
+
+
+def _hour(hour: int, half: str) -> int:
+    half = half.upper()
+    if half in _PM and hour < 12 or half in _NOON and hour < 11:
+        return hour + 12
+    if half in _AM and hour == 12:
+        return 0
+    return hour
+
+
+def _zone(text: str) -> dt.tzinfo:
+    if text.upper() == "Z":
+        return dt.UTC
+    sign = -1 if text[0] == "-" else 1
+    digits = text[1:].replace(":", "")
+    return dt.timezone(sign * dt.timedelta(hours=int(digits[:2]), minutes=int(digits[2:])))
+
+
+def _from_parts(match: re.Match) -> dt.datetime:
+    parts = match.groupdict()
+    seconds = float(parts.get("S") or parts.get("S2") or 0)
+    half = parts.get("half") or parts.get("half2") or ""
+    when = dt.datetime(int(parts["y"]), int(parts["m"]), int(parts["d"]))
+    if parts["H"] is None:
+        return when.replace(hour=9)  # a date alone means the start of the working day, as for a date cell
+    when = when.replace(hour=_hour(int(parts["H"]), half), minute=int(parts["M"] or 0), second=int(seconds),
+                        microsecond=round(seconds % 1 * 1e6) % 1000000)
+    return when.replace(tzinfo=_zone(parts["tz"])) if parts.get("tz") else when
+
+
+def _read_text(text: str) -> dt.datetime | None:
+    text = unicodedata.normalize("NFKC", text).strip()
+    try:
+        if _SERIAL.fullmatch(text):
+            return _from_serial(float(text))
+        for pattern in (_COMPACT, _DATE_TIME):
+            match = pattern.fullmatch(text)
+            if match:
+                return _from_parts(match)
+        return dt.datetime.fromisoformat(text)  # whatever else ISO 8601 allows
+    except ValueError:  # 2026-02-30, 25:00 …
+        return None
+
+
+def _is_blank(value) -> bool:
+    if value is None:
+        return True
+    if isinstance(value, str):
+        return not value.strip()
+    try:
+        return bool(value != value)  # NaN / NaT: how pandas and Dask spell an empty cell
+    except TypeError:  # pd.NA, whose truth is undefined, is pandas' other empty cell
+        return True
+
+
+def read_time(value, default: dt.datetime) -> tuple[dt.datetime, bool]:
+    """(time, True) for a readable or blank cell (blank → `default`); (`default`, False) for a non-time."""
+    if _is_blank(value):
+        return default, True
+    when = None
     if isinstance(value, dt.datetime):
-        return value
-    if isinstance(value, dt.date):
-        return dt.datetime.combine(value, dt.time(9, 0))
-    if isinstance(value, str) and value.strip():
-        text = value.strip().replace("/", "-")
-        try:
-            return dt.datetime.fromisoformat(text)
-        except ValueError:
-            return default
-    return default
+        when = value
+    elif isinstance(value, dt.date):
+        when = dt.datetime.combine(value, dt.time(9, 0))
+    elif isinstance(value, numbers.Real) and not isinstance(value, bool):
+        # zh-CN date formats such as yyyy"年"m"月"d"日" reach openpyxl as plain numbers
+        number = float(value)
+        when = _from_serial(number)
+        if when is None and number.is_integer():
+            when = _read_text(str(int(number)))  # 20261102211000 typed as a number
+    elif isinstance(value, str):
+        when = _read_text(value)
+    return (when, True) if when is not None else (default, False)
+
+
+def parse_time(value, default: dt.datetime) -> dt.datetime:
+    """A received-at cell (text in the usual Chinese forms, Excel datetime, date or serial), else `default`."""
+    return read_time(value, default)[0]
+
+
+def _unreadable_note(value) -> str:
+    shown = str(value).strip()
+    shown = shown if len(shown) <= 30 else shown[:30] + "…"
+    return f"受理时间“{shown}”无法识别，已按当前时间计算期限"
 
 
 def tag_rows(model: Model, rows: Sequence[dict], text_column: str, now: dt.datetime,
              received_column: str | None = "received_at", chunk: int = 256,
              progress: Callable[[int], None] | None = None) -> list[dict]:
-    """Classify each row's text; blank texts are kept and marked for review, never dropped."""
+    """Classify each row's text; blank texts and unreadable times are kept and marked for review."""
     out: list[dict] = []
     for start in range(0, len(rows), chunk):
         part = rows[start:start + chunk]
         texts = [str(r.get(text_column) or "") for r in part]
-        times = [parse_time(r.get(received_column), now) if received_column else now for r in part]
-        for row, text, result in zip(part, texts, model.classify_many(texts, times)):
+        read = [read_time(r.get(received_column), now) if received_column else (now, True) for r in part]
+        times = [when for when, _ in read]
+        for row, text, (_, ok), result in zip(part, texts, read, model.classify_many(texts, times)):
             tagged = dict(row)
             d = result.to_dict()
             for key in TAG_FIELDS:
@@ -54,6 +174,11 @@ def tag_rows(model: Model, rows: Sequence[dict], text_column: str, now: dt.datet
             if not text.strip():
                 tagged["needs_review"] = True
                 tagged["explanation"] = "文本为空"
+            if not ok:
+                # A deadline counted from today instead of the ticket's own day must not pass unseen.
+                tagged["needs_review"] = True
+                note = _unreadable_note(row.get(received_column))
+                tagged["explanation"] = f"{note}；{tagged['explanation']}" if tagged["explanation"] else note
             out.append(tagged)
         if progress:
             progress(len(part))

@@ -1,0 +1,166 @@
+import datetime as dt
+import io
+import re
+import zipfile
+
+import pytest
+from openpyxl import Workbook
+
+from triage.tables import read_table
+from triage.tagging import TIME_COLUMNS, find_time_column, parse_time, read_time, tag_rows
+
+from .conftest import NOW, TZ
+
+EIGHT = dt.timezone(dt.timedelta(hours=8))
+
+# Received-time cells as community workers' exports hold them → the time read (naive = Beijing time).
+GOLDEN = [
+    ("2026/11/3 9:15", dt.datetime(2026, 11, 3, 9, 15)),
+    ("2026/11/03 09:15:30", dt.datetime(2026, 11, 3, 9, 15, 30)),
+    ("2026-11-3 4:08:00", dt.datetime(2026, 11, 3, 4, 8)),
+    ("2026-11-03T09:15", dt.datetime(2026, 11, 3, 9, 15)),
+    ("2026-11-02 09:28:48.500000", dt.datetime(2026, 11, 2, 9, 28, 48, 500000)),
+    ("2026.11.02 19:56", dt.datetime(2026, 11, 2, 19, 56)),
+    ("2026年11月2日 13:37", dt.datetime(2026, 11, 2, 13, 37)),
+    ("2026年11月04日02时31分", dt.datetime(2026, 11, 4, 2, 31)),
+    ("2026年11月04日02时31分05秒", dt.datetime(2026, 11, 4, 2, 31, 5)),
+    ("2026年11月4日9点", dt.datetime(2026, 11, 4, 9, 0)),
+    ("2026年11月4日", dt.datetime(2026, 11, 4, 9, 0)),  # a date alone: start of the working day
+    ("2026-11-04", dt.datetime(2026, 11, 4, 9, 0)),
+    ("20261102211000", dt.datetime(2026, 11, 2, 21, 10)),
+    ("202611022110", dt.datetime(2026, 11, 2, 21, 10)),
+    ("20261102", dt.datetime(2026, 11, 2, 9, 0)),
+    ("2026-11-03 09:15:00+08:00", dt.datetime(2026, 11, 3, 9, 15, tzinfo=EIGHT)),
+    ("2026-11-03 09:15 +0800", dt.datetime(2026, 11, 3, 9, 15, tzinfo=EIGHT)),
+    ("2026-11-03T01:15:00Z", dt.datetime(2026, 11, 3, 1, 15, tzinfo=dt.UTC)),
+    ("２０２６／１１／３　９：１５", dt.datetime(2026, 11, 3, 9, 15)),
+    ("  2026/11/3 9:15\n", dt.datetime(2026, 11, 3, 9, 15)),
+    ("2026/11/3 下午 3:05", dt.datetime(2026, 11, 3, 15, 5)),
+    ("2026/11/3 上午 11:05", dt.datetime(2026, 11, 3, 11, 5)),
+    ("2026年11月3日晚上8点", dt.datetime(2026, 11, 3, 20, 0)),
+    ("2026年11月3日凌晨12:30", dt.datetime(2026, 11, 3, 0, 30)),
+    ("2026/11/3 3:05 PM", dt.datetime(2026, 11, 3, 15, 5)),
+    # Excel serials: days since 1899-12-30, as openpyxl hands over zh-CN formatted dates
+    (46328.395, dt.datetime(2026, 11, 2, 9, 28, 48)),
+    ("46328.395", dt.datetime(2026, 11, 2, 9, 28, 48)),
+    (46328, dt.datetime(2026, 11, 2, 9, 0)),
+    (20261102211000, dt.datetime(2026, 11, 2, 21, 10)),
+    (dt.datetime(2026, 11, 2, 9, 28, 48), dt.datetime(2026, 11, 2, 9, 28, 48)),
+    (dt.date(2026, 11, 4), dt.datetime(2026, 11, 4, 9, 0)),
+]
+
+# Cells that are not blank but are no time: read as NOW, and said so.
+UNREADABLE = ["明天上午", "9:15", "2026-02-30", "2026-11-03 25:00", "26/11/3", 12, 123456.5, True, dt.time(9, 15)]
+
+BLANK = [None, "", "   ", "\u3000", float("nan")]
+
+# (header, the received-time column found)
+HEADERS = [
+    (["编号", "诉求内容", "受理时间"], "受理时间"),
+    (["编号", "受理\n时间", "内容"], "受理\n时间"),
+    (["编号", " 来电\r\n日期 ", "内容"], " 来电\r\n日期 "),
+    (["日期", "时间", "受理日期"], "受理日期"),
+    (["派发时间", "received_at", "受理时间"], "received_at"),
+    (["工单创建时间", "内容"], "工单创建时间"),
+    (["内容", None, 3], None),
+]
+
+
+@pytest.mark.parametrize("value, expected", GOLDEN)
+def test_read_time_golden(value, expected):
+    assert read_time(value, NOW) == (expected, True)
+    assert parse_time(value, NOW) == expected
+
+
+@pytest.mark.parametrize("value", UNREADABLE)
+def test_unreadable_time_falls_back_to_now_and_says_so(value):
+    assert read_time(value, NOW) == (NOW, False)
+    assert parse_time(value, NOW) == NOW
+
+
+@pytest.mark.parametrize("value", BLANK)
+def test_blank_time_is_now_without_complaint(value):
+    assert read_time(value, NOW) == (NOW, True)
+
+
+@pytest.mark.parametrize("header, expected", HEADERS)
+def test_find_time_column(header, expected):
+    assert find_time_column(header) == expected
+
+
+def test_time_columns_keep_their_priority():
+    assert TIME_COLUMNS[:2] == ("received_at", "受理时间")
+    assert TIME_COLUMNS[-2:] == ("时间", "日期")
+    for name in ("受理日期", "来电日期", "登记日期", "反映日期", "工单创建时间", "派发时间"):
+        assert name in TIME_COLUMNS
+
+
+def _zh_cn_workbook(value: float) -> bytes:
+    # zh-CN Excel saves 2026年11月2日 with the built-in format 31 and no format text;
+    # openpyxl does not know it as a date and hands over the serial number.
+    book = Workbook()
+    book.active.append(["受理日期", "诉求内容"])
+    book.active.append([value, "消防通道被堵"])
+    book.active["A2"].number_format = 'yyyy"年"m"月"d"日"'
+    raw = io.BytesIO()
+    book.save(raw)
+    out = io.BytesIO()
+    with zipfile.ZipFile(raw) as src, zipfile.ZipFile(out, "w") as dst:
+        for info in src.infolist():
+            data = src.read(info)
+            if info.filename == "xl/styles.xml":
+                styles = re.sub(r"<numFmts.*?</numFmts>", "", data.decode())
+                data = styles.replace('numFmtId="164"', 'numFmtId="31"').encode()
+            dst.writestr(info, data)
+    return out.getvalue()
+
+
+def test_excel_serial_from_a_zh_cn_workbook(model):
+    rows, header = read_table("工单.xlsx", _zh_cn_workbook(46328.395))
+    assert rows[0]["受理日期"] == 46328.395  # the situation this guards against
+    [row] = tag_rows(model, rows, "诉求内容", NOW, find_time_column(header))
+    # urgent: 24 hours from when it was received, not from NOW
+    assert row["deadline"] == "2026-11-03T09:28:48+08:00"
+    assert row["needs_review"] is False
+
+
+def test_naive_times_are_beijing_time(model):
+    # Naive cells mean local (Beijing) time; cells with an offset are moved to it.
+    rows = [{"text": "消防通道被堵", "t": t}
+            for t in ("2026/11/3 9:15", "2026-11-03 09:15:00+08:00", "2026-11-03T01:15:00Z")]
+    rows.append({"text": "消防通道被堵", "t": dt.datetime(2026, 11, 3, 9, 15, tzinfo=TZ)})
+    deadlines = {row["deadline"] for row in tag_rows(model, rows, "text", NOW, "t")}
+    assert deadlines == {"2026-11-04T09:15:00+08:00"}
+
+
+def test_tag_rows_end_to_end(model):
+    rows = [
+        {"编号": 1, "诉求内容": "水压太低", "受理\n时间": "2026年11月3日 9:15"},
+        {"编号": 2, "诉求内容": "水压太低", "受理\n时间": "前天下午"},
+        {"编号": 3, "诉求内容": "水压太低", "受理\n时间": ""},
+        {"编号": 4, "诉求内容": "", "受理\n时间": "不详"},
+        {"编号": 5, "诉求内容": "消防通道被堵", "受理\n时间": 46328.395},
+    ]
+    column = find_time_column(list(rows[0]))
+    assert column == "受理\n时间"
+    tagged = tag_rows(model, rows, "诉求内容", NOW, column)
+    got = [(r["编号"], r["category"], r["deadline"], r["needs_review"]) for r in tagged]
+    assert got == [
+        (1, "utilities", "2026-11-10T18:00:00+08:00", False),
+        (2, "utilities", "2026-12-02T18:00:00+08:00", True),  # from NOW (Wed 11-25), flagged
+        (3, "utilities", "2026-12-02T18:00:00+08:00", False),  # blank: NOW, as before
+        (4, tagged[3]["category"], tagged[3]["deadline"], True),
+        (5, "safety", "2026-11-03T09:28:48+08:00", False),
+    ]
+    note = "受理时间“前天下午”无法识别，已按当前时间计算期限"
+    assert tagged[1]["explanation"].startswith(note + "；")  # the model's explanation stays after it
+    assert tagged[1]["explanation"] != note
+    assert "无法识别" not in tagged[0]["explanation"] + tagged[2]["explanation"]
+    assert tagged[3]["explanation"] == "受理时间“不详”无法识别，已按当前时间计算期限；文本为空"
+    assert isinstance(tagged[1]["explanation"], str)
+    assert {k: tagged[1][k] for k in ("编号", "诉求内容", "受理\n时间")} == rows[1]  # input kept as is
+
+
+def test_long_unreadable_cell_is_shortened_in_the_note(model):
+    [row] = tag_rows(model, [{"text": "水压太低", "t": "见附件" * 20}], "text", NOW, "t")
+    assert "见附件" * 10 + "…”无法识别" in row["explanation"]
