@@ -35,11 +35,15 @@ def describe(job: dict, settings: Settings) -> dict:
             "download": f"/api/jobs/{job['id']}/download" if job["status"] == "done" else None}
 
 
+OUTPUT_SUFFIX = {".xls": ".xlsx", ".xlsm": ".xlsx", ".tsv": ".csv", ".txt": ".csv", ".json": ".jsonl"}
+
+
 def start(settings: Settings, model: Model, rows: list[dict], header: list[str], column: str, name: str,
           who: str, save: bool, now: dt.datetime) -> str:
     """Record a job and start tagging it in a background thread; returns the job id."""
     job_id = uuid.uuid4().hex[:12]
     suffix = Path(name).suffix.lower()
+    suffix = OUTPUT_SUFFIX.get(suffix, suffix)  # results go out in a format we write
     out_name = f"{Path(name).stem}_已分类{suffix}"
     out_path = settings.jobs_dir / f"{job_id}{suffix}"
     with Store(settings.database) as store, store.write() as db:

@@ -96,15 +96,16 @@ async def create_job(request: Request, model: ModelDep, store: StoreDep, caller:
     if len(data) > settings.max_upload_bytes:
         raise HTTPException(413, f"文件太大：上限 {settings.max_upload_bytes // (1024 * 1024)} MB。请拆分后上传。")
     name = Path(file.filename or "upload.csv").name
+    notes: list[str] = []  # what the reader skipped or guessed (title rows, 合计 rows, which sheet/column)
     try:  # parsing a 20 MB workbook takes seconds: keep it off the event loop
-        rows, header = await run_in_threadpool(read_table, name, data)
-        text_column = find_text_column(header, column)
+        rows, header = await run_in_threadpool(read_table, name, data, notes)
+        text_column = find_text_column(header, column, rows, notes)
     except TableError as e:
         raise HTTPException(400, str(e)) from None
     if len(rows) > settings.max_upload_rows:
         raise HTTPException(413, f"行数太多：{len(rows)} 行，上限 {settings.max_upload_rows} 行。请拆分后上传。")
     job = await run_in_threadpool(jobs.start, settings, model, rows, header, text_column, name, caller.name, save, _now())
-    return jobs.describe(await run_in_threadpool(jobs.get, store, job), settings)
+    return {**jobs.describe(await run_in_threadpool(jobs.get, store, job), settings), "notes": notes}
 
 
 @router.get("/jobs/{job_id}", response_model=JobOut)

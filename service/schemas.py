@@ -147,3 +147,4 @@ class JobOut(BaseModel):
     error: str | None
     input_name: str | None
     download: str | None
+    notes: list[str] = []  # on upload: title rows, 合计 rows, the sheet or text column that was guessed

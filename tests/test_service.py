@@ -260,3 +260,22 @@ def test_first_admin_token_never_reaches_a_log(tmp_path, tty):
         assert token not in stream.getvalue() and str(file) in stream.getvalue()
         assert file.read_text(encoding="utf-8").strip() == token
         assert file.stat().st_mode & 0o777 == 0o600
+
+
+def test_batch_job_web_page_xls_with_title_row_reports_what_it_skipped(client):
+    page = ("<html><body><table><tr><td>幸福街道12345工单明细</td></tr>"
+            "<tr><th>序号</th><th>事项描述</th><th>受理时间</th></tr>"
+            "<tr><td>1</td><td>5栋楼道灯坏了一个星期</td><td>2026/11/3 9:15</td></tr>"
+            "<tr><td>合计</td><td></td><td>共1件</td></tr></table></body></html>").encode("gbk")
+    r = client.post("/api/jobs", files={"file": ("导出.xls", page)}, headers=client.hdr())
+    assert r.status_code == 202
+    notes = r.json()["notes"]
+    assert any("表头在第 2 行" in n for n in notes) and any("合计" in n for n in notes)
+    job = _wait(client, r.json()["id"])
+    assert job["total"] == 1
+    out = client.get(job["download"], headers=client.hdr("viewer"))
+    assert out.content.startswith(b"PK")  # an .xls upload comes back as .xlsx
+    sheet = load_workbook(io.BytesIO(out.content)).active
+    header = [c.value for c in sheet[1]]
+    row = dict(zip(header, [c.value for c in sheet[2]]))
+    assert row["事项描述"] == "5栋楼道灯坏了一个星期" and row["deadline"].startswith("2026-11-")

@@ -1,11 +1,15 @@
 import io
 import json
+import re
+import zipfile
+from pathlib import Path
 
 import pytest
 from openpyxl import Workbook, load_workbook
 
 from triage.tables import TableError, decode_bytes, find_text_column, read_table, write_table
 
+DATA = Path(__file__).parent / "data"
 CSV = "编号,内容,received_at\n1,3号楼电梯坏了两天,2026-11-20T10:00:00+08:00\n2,\"东门车棚漏雨，电动车都淋湿了\",\n"
 
 
@@ -38,7 +42,8 @@ BAD = [
     ("binary.csv", b"\x00\x01\x02\x03PK\x00", "二进制"),
     ("latin.csv", "内容\n".encode("utf-8") + b"\xff\xfe\xfa\x80\x81", "编码"),
     ("broken.xlsx", b"PK\x03\x04 this is not a workbook", "Excel"),
-    ("old.xls", b"whatever", "不支持"),
+    ("old.xls", b"whatever", "不是有效的 Excel"),
+    ("notes.doc", b"whatever", "不支持"),
     ("bad.jsonl", b'{"text": "ok"}\n{not json}\n', "第 2 行"),
     ("list.jsonl", b'["a"]\n', "JSON 对象"),
     ("wide.csv", "内容\n电梯坏了,多出来,一列\n".encode(), "列数"),
@@ -68,9 +73,13 @@ def test_written_files_open_and_keep_formulas_inert(tmp_path):
     rows = [{"内容": "=1+1 电梯坏", "tags": ["a", "b"]}]
     write_table(rows, ["内容", "tags"], tmp_path / "o.xlsx")
     sheet = load_workbook(tmp_path / "o.xlsx").active
-    assert sheet["A2"].value == "'=1+1 电梯坏" and sheet["B2"].value == "a、b"
+    assert sheet["A2"].value == "=1+1 电梯坏" and sheet["B2"].value == "a、b"  # the resident's words, unchanged
+    with zipfile.ZipFile(tmp_path / "o.xlsx") as z:  # ...stored as text: no formula element anywhere
+        assert "<f>" not in z.read("xl/worksheets/sheet1.xml").decode()
     write_table(rows, ["内容", "tags"], tmp_path / "o.csv")
-    assert (tmp_path / "o.csv").read_bytes().startswith(b"\xef\xbb\xbf")  # BOM so Excel reads UTF-8
+    raw = (tmp_path / "o.csv").read_bytes()
+    assert raw.startswith(b"\xef\xbb\xbf")  # BOM so Excel reads UTF-8
+    assert "'=1+1 电梯坏" in raw.decode("utf-8-sig")  # a CSV cell Excel would run is made text
     buf = io.StringIO()
     write_table(rows, ["内容", "tags"], buf, "jsonl")
     assert json.loads(buf.getvalue())["tags"] == ["a", "b"]
@@ -84,3 +93,143 @@ def test_decode_prefers_utf8_then_gbk():
 def test_control_characters_do_not_break_excel(tmp_path):
     write_table([{"内容": "电梯\x01坏了\x1f"}], ["内容"], tmp_path / "c.xlsx")
     assert load_workbook(tmp_path / "c.xlsx").active["A2"].value == "电梯坏了"
+
+
+# ---------- messy exports, as staff really have them ----------
+
+TICKET_A = "3号楼电梯停在5楼不动，老人下不了楼"
+TICKET_B = "东门车棚有人飞线充电，晚上插着不拔"
+
+
+def _messy_workbook(path):
+    """说明 sheet first; on the tickets sheet a merged title, a blank row, a wrapped header,
+    two 备注 columns, a date merged down over two rows, a zh-CN date format and a 合计 row."""
+    import datetime as dt
+
+    book = Workbook()
+    book.active.title = "说明"
+    book.active["A1"] = "填表说明：每行一件工单"
+    sheet = book.create_sheet("工单")
+    sheet["A1"] = "幸福街道12345工单明细（2026年11月）"
+    sheet.merge_cells("A1:E1")
+    sheet.append([])
+    sheet.append(["工单编号", "诉求\n内容", "受理时间", "备注", "备注"])
+    sheet.append([1, TICKET_A, dt.datetime(2026, 11, 3, 9, 15), "首次来电", "回访"])
+    sheet.append([2, TICKET_B, None, "", "催办"])
+    sheet.merge_cells("C4:C5")
+    sheet.append([3, "=====紧急=====楼道起火", 46328.395, "", ""])
+    sheet["C6"].number_format = 'yyyy"年"m"月"d"日"'
+    sheet.append(["合计", None, None, "共3件", None])
+    book.active = 1
+    book.save(path)
+
+
+def test_messy_workbook_is_read_as_staff_mean_it(tmp_path):
+    import datetime as dt
+
+    _messy_workbook(tmp_path / "m.xlsx")
+    notes = []
+    rows, header = read_table(tmp_path / "m.xlsx", notes=notes)
+    assert header == ["工单编号", "诉求内容", "受理时间", "备注", "备注_2"]
+    assert [r["工单编号"] for r in rows] == [1, 2, 3]  # title, blank and 合计 rows left out
+    assert rows[0]["备注"] == "首次来电" and rows[0]["备注_2"] == "回访"  # both columns kept
+    assert rows[1]["受理时间"] == dt.datetime(2026, 11, 3, 9, 15)  # merged down from the row above
+    assert rows[2]["受理时间"] == dt.datetime(2026, 11, 2, 9, 28, 48)  # a number in a 年月日 format is a date
+    assert any("合计" in n for n in notes) and any("表头在第 3 行" in n for n in notes)
+    assert find_text_column(header, "text") == "诉求内容"
+
+
+def test_wrong_sheet_size_written_by_some_systems(tmp_path):
+    book = Workbook()
+    book.active.append(["内容"])
+    for i in range(5):
+        book.active.append([f"{TICKET_A}（{i}）"])
+    book.save(tmp_path / "d.xlsx")
+    with zipfile.ZipFile(tmp_path / "d.xlsx") as z:
+        parts = {n: z.read(n) for n in z.namelist()}
+    sheet = parts["xl/worksheets/sheet1.xml"].decode()
+    parts["xl/worksheets/sheet1.xml"] = re.sub(r'<dimension ref="[^"]+"/>', '<dimension ref="A1"/>', sheet).encode()
+    with zipfile.ZipFile(tmp_path / "d.xlsx", "w") as z:
+        for n, b in parts.items():
+            z.writestr(n, b)
+    rows, _ = read_table(tmp_path / "d.xlsx")
+    assert len(rows) == 5
+
+
+def test_old_xls_and_web_page_xls(tmp_path):
+    rows, header = read_table(DATA / "tickets_old.xls")
+    assert "诉求内容" in header and len(rows) == 8
+    page = ("<html><body><table><tr><th>序号</th><th>事项描述</th></tr>"
+            f"<tr><td>1</td><td>{TICKET_A}</td></tr><tr><td>2</td><td>{TICKET_B}<br>已催办</td></tr></table></body></html>")
+    (tmp_path / "export.xls").write_text(page, encoding="utf-8")
+    notes = []
+    rows, header = read_table(tmp_path / "export.xls", notes=notes)
+    assert find_text_column(header) == "事项描述" and rows[1]["事项描述"] == f"{TICKET_B}\n已催办"
+    assert any("网页" in n for n in notes)
+
+
+def test_content_decides_when_the_suffix_lies(tmp_path):
+    book = Workbook()
+    book.active.append(["内容"])
+    book.active.append([TICKET_A])
+    book.save(tmp_path / "real.xlsx")
+    (tmp_path / "renamed.csv").write_bytes((tmp_path / "real.xlsx").read_bytes())
+    assert read_table(tmp_path / "renamed.csv")[0] == [{"内容": TICKET_A}]
+    (tmp_path / "text.xlsx").write_bytes(f"内容\n{TICKET_B}\n".encode("gbk"))
+    assert read_table(tmp_path / "text.xlsx")[0] == [{"内容": TICKET_B}]
+
+
+CSV_CASES = [
+    # Excel's "sep=" hint line, semicolons
+    ("sep=;\n编号;内容\n1;" + TICKET_A + "\n", "utf-8", [TICKET_A]),
+    # quoted cells with line breaks and doubled quotes, as Excel writes them
+    ('编号,内容\n1,"' + TICKET_A + '\n又说了一遍"\n2,"他说""马上修""，没来"\n', "utf-8", [TICKET_A + "\n又说了一遍", '他说"马上修"，没来']),
+    # a title line above the header, GBK, CRLF
+    ("幸福街道工单明细,,\r\n编号,来电内容,受理时间\r\n1," + TICKET_B + ",2026/11/3 9:15\r\n", "gbk", [TICKET_B]),
+    # Excel "Unicode text": UTF-16, tab-separated
+    ("编号\t问题描述\n1\t" + TICKET_A + "\n", "utf-16", [TICKET_A]),
+]
+
+
+@pytest.mark.parametrize("text, encoding, expected", CSV_CASES)
+def test_csv_as_office_software_writes_it(tmp_path, text, encoding, expected):
+    (tmp_path / "t.csv").write_bytes(text.encode(encoding))
+    rows, header = read_table(tmp_path / "t.csv")
+    assert [r[find_text_column(header)] for r in rows] == expected
+
+
+def test_csv_error_names_the_physical_line(tmp_path):
+    (tmp_path / "t.csv").write_text(f"编号,内容\n\n1,{TICKET_A}\n\n\n2,电梯坏了,多出来,两列\n", encoding="utf-8")
+    with pytest.raises(TableError, match="第 6 行"):
+        read_table(tmp_path / "t.csv")
+
+
+def test_json_array_and_nested_values(tmp_path):
+    data = [{"内容": TICKET_A, "诉求人": {"姓名": "陈先生", "电话": "138"}}, {"内容": TICKET_B, "标签": ["急"]}]
+    (tmp_path / "t.jsonl").write_text(json.dumps(data, ensure_ascii=False, indent=2), encoding="utf-8")
+    rows, header = read_table(tmp_path / "t.jsonl")
+    assert header == ["内容", "诉求人", "标签"] and len(rows) == 2
+    write_table(rows, header, tmp_path / "o.xlsx")  # a dict cell is written as JSON text, not refused
+    sheet = load_workbook(tmp_path / "o.xlsx").active
+    assert json.loads(sheet["B2"].value) == {"姓名": "陈先生", "电话": "138"} and sheet["C3"].value == "急"
+
+
+def test_text_column_guessed_from_the_wordiest_column():
+    header = ["编号", "回复内容", "群众诉求（必填）"]
+    with pytest.raises(TableError, match="群众诉求"):  # no known name, and no rows to guess from
+        find_text_column(header)
+    rows = [{"编号": "1", "回复内容": "已转物业处理，请耐心等待答复", "群众诉求（必填）": TICKET_A + "，已经三天了"}]
+    notes = []
+    assert find_text_column(header, "text", rows, notes) == "群众诉求（必填）" and notes
+    assert find_text_column(["编号", "诉求内容（详细）"]) == "诉求内容（详细）"
+    assert find_text_column(["编号", "诉求\n内容"], "诉求内容") == "诉求\n内容"
+
+
+def test_a_failed_write_leaves_no_file(tmp_path):
+    class Boom:
+        def __str__(self):
+            raise ValueError("no")
+
+    with pytest.raises(TableError):
+        write_table([{"内容": TICKET_A}, {"内容": Boom()}], ["内容"], tmp_path / "o.xlsx")
+    assert list(tmp_path.iterdir()) == []

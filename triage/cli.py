@@ -58,11 +58,14 @@ def cmd_tag(args) -> int:
             raise TableError("Dask 引擎需要用 -o 指定 .csv 或 .jsonl 输出文件。")
         model = _load_model(args)
         n = tag_dask(model, args.input, args.output, args.column, now, scheduler=args.scheduler,
-                     workers=args.workers if args.workers > 1 else None)
+                     workers=args.workers if args.workers > 1 else None, read_times=not args.received_at)
         print(f"已完成 {n} 条 → {args.output}", file=sys.stderr)
         return 0
-    rows, header = read_table(args.input)
-    column = find_text_column(header, args.column)
+    notes: list[str] = []
+    rows, header = read_table(args.input, notes=notes)
+    column = find_text_column(header, args.column, rows, notes)
+    for note in notes:
+        print(f"提示：{note}", file=sys.stderr)
     model = _load_model(args)
     received_column = None if args.received_at else find_time_column(header)
     bar = tqdm(total=len(rows), unit="条", desc="打标签", disable=not sys.stderr.isatty() or args.quiet)

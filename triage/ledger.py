@@ -6,7 +6,7 @@ import io
 from typing import Sequence
 
 from .notes import Issue
-from .tables import excel_safe, write_table
+from .tables import as_text, excel_safe, write_table
 
 __all__ = ["LEDGER_COLUMNS", "issues_markdown", "ledger_bytes", "ledger_rows", "write_ledger", "write_xlsx"]
 
@@ -80,6 +80,7 @@ def write_xlsx(header: Sequence[str], rows: Sequence[Sequence], target, widths: 
         cell.font = Font(bold=True)
     for line in sheet.iter_rows(min_row=2):
         for cell in line:
+            as_text(cell)
             cell.alignment = Alignment(wrap_text=True, vertical="top")
     sheet.freeze_panes = "A2"
     book.save(target)

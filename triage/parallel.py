@@ -53,7 +53,8 @@ def tag_parallel(model: Model, rows: Sequence[dict], column: str, now: dt.dateti
     return [row for part in out for row in part]
 
 
-def _tag_partition(frame, model_path: str, taxonomy_path: str, column: str, now: dt.datetime):
+def _tag_partition(frame, model_path: str, taxonomy_path: str, column: str, now: dt.datetime,
+                   time_column: str | None = None):
     """Dask partition → tagged partition (the model is loaded once per worker process)."""
     import pandas as pd
 
@@ -63,7 +64,7 @@ def _tag_partition(frame, model_path: str, taxonomy_path: str, column: str, now:
     from .tagging import TAG_FIELDS, tag_rows
 
     rows = frame.to_dict("records")
-    tagged = tag_rows(_worker_model, rows, column, now, "received_at" if "received_at" in frame.columns else None)
+    tagged = tag_rows(_worker_model, rows, column, now, time_column)
     out = pd.DataFrame(tagged, index=frame.index, columns=list(frame.columns) + [f for f in TAG_FIELDS if f not in frame.columns])
     for key in ("secondary", "co_owners"):
         out[key] = out[key].map(lambda v: "、".join(v) if isinstance(v, (list, tuple)) else v)
@@ -71,7 +72,8 @@ def _tag_partition(frame, model_path: str, taxonomy_path: str, column: str, now:
 
 
 def tag_dask(model: Model, source: str | Path, target: str | Path, column: str, now: dt.datetime,
-             scheduler: str | None = None, workers: int | None = None, blocksize: str = "16MB") -> int:
+             scheduler: str | None = None, workers: int | None = None, blocksize: str = "16MB",
+             read_times: bool = True) -> int:
     """Tag a large CSV or JSONL file on Dask (a LocalCluster unless `scheduler` is given); returns rows written.
 
     Every worker must see the same model folder and taxonomy path (shared disk or the same image).
@@ -93,8 +95,10 @@ def tag_dask(model: Model, source: str | Path, target: str | Path, column: str, 
     else:
         raise TableError("Dask 引擎支持 .csv 和 .jsonl 输入（大表请先导出为 CSV）。")
     from .tables import find_text_column
+    from .tagging import find_time_column
 
     column = find_text_column([str(c) for c in frame.columns], column)
+    time_column = find_time_column([str(c) for c in frame.columns]) if read_times else None
     meta = frame._meta.copy()
     for key in TAG_FIELDS:
         if key not in meta.columns:
@@ -108,7 +112,8 @@ def tag_dask(model: Model, source: str | Path, target: str | Path, column: str, 
                                dashboard_address=None, silence_logs=logging.WARNING)
         client = Client(cluster)
     try:
-        tagged = frame.map_partitions(_tag_partition, str(model.path), model.taxonomy.source, column, now, meta=meta)
+        tagged = frame.map_partitions(_tag_partition, str(model.path), model.taxonomy.source, column, now, time_column,
+                                     meta=meta)
         if target.suffix.lower() == ".jsonl":
             parts = tagged.to_json(str(target.with_suffix("")) + "-*.jsonl", orient="records", lines=True, force_ascii=False)
             _concat(parts, target)

@@ -7,18 +7,32 @@ Staff export tickets from many systems; a file we cannot read gets one clear sen
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import io
 import json
+import os
 import re
-import zipfile
 from pathlib import Path
 from typing import Iterable, Sequence
 
-__all__ = ["TEXT_COLUMNS", "TableError", "decode_bytes", "find_text_column", "excel_safe", "read_table", "write_table"]
+from ._writing import as_text, excel_safe, write_csv, write_jsonl, write_xlsx
 
-SUFFIXES = (".jsonl", ".csv", ".xlsx")
-# Column names used by common 12345 exports, tried when the asked-for column is absent.
-TEXT_COLUMNS = ("text", "内容", "诉求内容", "工单内容", "来电内容", "反映内容", "留言详情", "留言内容", "问题描述", "问题内容", "content", "message")
+__all__ = ["TEXT_COLUMNS", "TableError", "as_text", "clean_name", "decode_bytes", "excel_safe", "find_text_column", "read_table",
+           "write_table"]
+
+SUFFIXES = (".jsonl", ".json", ".csv", ".tsv", ".txt", ".xlsx", ".xlsm", ".xls")
+_WORKBOOK_SUFFIXES = (".xlsx", ".xlsm", ".xls")
+# Column names used by common 12345 exports, tried in this order when the asked-for column is absent.
+TEXT_COLUMNS = ("text", "内容", "诉求内容", "工单内容", "来电内容", "反映内容", "留言详情", "留言内容", "问题描述",
+                "问题内容", "事项描述", "诉求描述", "具体内容", "反映问题", "来电诉求", "工单描述", "情况描述",
+                "content", "message")
+# Names that mark a header row (besides TEXT_COLUMNS) when a title or blank rows sit above it.
+_HEADER_WORDS = frozenset(TEXT_COLUMNS) | {"序号", "编号", "工单编号", "工单号", "受理时间", "来电时间", "受理日期",
+                                           "诉求人", "来电人", "联系电话", "所属社区", "所属街道", "received_at"}
+# Columns holding the answer to a ticket, never its text, even when their name contains 内容.
+_REPLY = re.compile(r"回复|答复|办理|处理|结果|意见|反馈")
+_TOTALS = re.compile(r"^\s*(合\s*计|总\s*计|小\s*计|共\s*计)")
+_ZIP, _OLE2 = b"PK\x03\x04", b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 
 
 class TableError(ValueError):
@@ -42,150 +56,263 @@ def decode_bytes(raw: bytes, name: str = "文件") -> str:
     raise TableError(f"{name} 的编码无法识别（不是 UTF-8 也不是 GBK）。请在 Excel/WPS 中另存为“CSV UTF-8”后重试。")
 
 
-def _read_xlsx(raw: bytes, name: str) -> tuple[list[dict], list[str]]:
-    from openpyxl import load_workbook
+def clean_name(value) -> str:
+    """A header cell as a column name: line breaks typed with Alt+Enter and outer spaces removed."""
+    return re.sub(r"\s*\n\s*", "", str(value)).strip().strip("\u3000")
 
-    try:
-        book = load_workbook(io.BytesIO(raw), read_only=True, data_only=True)
-    except (zipfile.BadZipFile, KeyError, OSError, ValueError) as e:
-        raise TableError(f"{name} 不是有效的 Excel (.xlsx) 文件，可能已损坏或是旧版 .xls 格式：请用 Excel/WPS 另存为 .xlsx。") from e
-    try:
-        sheet = book.worksheets[0]
-        rows = list(sheet.iter_rows(values_only=True))
-    except Exception as e:  # openpyxl raises many kinds on a damaged sheet
-        raise TableError(f"{name} 的工作表无法读取，文件可能已损坏。") from e
-    finally:
-        book.close()
-    if not rows:
+
+def _filled(value) -> bool:
+    return value is not None and str(value).strip() != ""
+
+
+def _header_index(rows: Sequence[Sequence]) -> int | None:
+    """Which of the first rows is the header: one with a known column name, else the first full row.
+
+    Exports often start with a merged title ("XX街道12345工单明细") or blank rows; a title row has
+    one filled cell where the header has many.
+    """
+    head = rows[:20]
+    for i, row in enumerate(head):
+        if any(isinstance(v, str) and clean_name(v) in _HEADER_WORDS for v in row):
+            return i
+    counts = [sum(map(_filled, row)) for row in head]
+    if not counts or max(counts) == 0:
+        return None
+    need = max(min(2, max(counts)), -(-max(counts) * 3 // 5))
+    return next(i for i, n in enumerate(counts) if n >= need)
+
+
+def _names(header: Sequence) -> list[str]:
+    names: list[str] = []
+    for i, h in enumerate(header):
+        name = clean_name(h) if _filled(h) else f"列{i + 1}"
+        base, k = name, 2
+        while name in names:  # two "备注" columns must both survive
+            name, k = f"{base}_{k}", k + 1
+        names.append(name)
+    return names
+
+
+def _rows_from_grid(grid: Sequence[Sequence], name: str, say, lines: Sequence[int] | None = None,
+                    strict: bool = False) -> tuple[list[dict], list[str]]:
+    """Dicts keyed by the header row; title rows above it, blank rows and totals rows left out."""
+    at = _header_index(grid)
+    if at is None:
         return [], []
-    header = [str(h).strip() if h is not None else f"列{i + 1}" for i, h in enumerate(rows[0])]
+    line = (lambda i: lines[i]) if lines else (lambda i: i + 1)
+    if at:
+        say(f"表头在第 {line(at)} 行，上面的 {at} 行（标题等）已跳过。")
+    header = _names(grid[at])
     out = []
-    for values in rows[1:]:
-        if values is None or all(v is None or str(v).strip() == "" for v in values):
+    for i in range(at + 1, len(grid)):
+        values = list(grid[i])
+        if not any(map(_filled, values)):
             continue
-        out.append({h: ("" if v is None else v if isinstance(v, (int, float)) else str(v)) for h, v in zip(header, values)})
-    return out, header
-
-
-def _read_csv(text: str, name: str) -> tuple[list[dict], list[str]]:
-    try:
-        sample = text[:4096]
-        dialect = csv.Sniffer().sniff(sample, delimiters=",\t;") if sample.strip() else csv.excel
-    except csv.Error:
-        dialect = csv.excel
-    try:
-        reader = csv.reader(io.StringIO(text, newline=""), dialect)
-        rows = [r for r in reader if any(c.strip() for c in r)]
-    except csv.Error as e:
-        raise TableError(f"{name} 不是有效的 CSV 文件（{e}）。") from None
-    if not rows:
-        return [], []
-    header = [h.strip() or f"列{i + 1}" for i, h in enumerate(rows[0])]
-    out = []
-    for n, values in enumerate(rows[1:], 2):
+        first = next(v for v in values if _filled(v))
+        if isinstance(first, str) and _TOTALS.match(first):
+            say(f"第 {line(i)} 行是合计行（“{first.strip()[:12]}”），不是工单，已跳过。")
+            continue
         if len(values) > len(header):
-            raise TableError(f"{name} 第 {n} 行的列数({len(values)})多于表头({len(header)})，可能有未加引号的逗号。")
-        out.append({h: (values[i] if i < len(values) else "") for i, h in enumerate(header)})
+            if strict and any(map(_filled, values[len(header):])):
+                raise TableError(f"{name} 第 {line(i)} 行的列数({len(values)})多于表头({len(header)})，可能有未加引号的逗号。")
+            extra = [j for j in range(len(header), len(values)) if _filled(values[j])]
+            if extra:
+                header += _names([None] * (max(extra) + 1))[len(header):]
+        out.append({h: ("" if j >= len(values) or values[j] is None else
+                        values[j] if isinstance(values[j], (int, float, dt.datetime, dt.date)) else str(values[j]))
+                    for j, h in enumerate(header)})
     return out, header
 
 
-def _read_jsonl(text: str, name: str) -> tuple[list[dict], list[str]]:
-    out, header = [], []
-    for n, line in enumerate(text.splitlines(), 1):
-        if not line.strip():
-            continue
+def _from_workbook(data: bytes, name: str, say) -> tuple[list[dict], list[str]]:
+    from ._sheets import WorkbookError, read_xls, read_xlsx
+
+    old = data.startswith(_OLE2)
+    try:
+        grids = read_xls(data) if old else read_xlsx(data)
+    except WorkbookError:
+        kind = "旧版 .xls" if old else "Excel (.xlsx)"
+        raise TableError(f"{name} 不是有效的 {kind} 文件，可能已损坏：请用 Excel/WPS 打开后另存为 .xlsx 再试。") from None
+    return _from_grids(grids, name, say)
+
+
+def _from_grids(grids, name: str, say) -> tuple[list[dict], list[str]]:
+    best = None
+    for grid in grids:  # the sheet that opens first, unless another one clearly holds the tickets
+        rows, header = _rows_from_grid(grid.rows, name, lambda _m: None)
+        if rows and any(clean_name(h) in TEXT_COLUMNS for h in header):
+            best = grid
+            break
+        if rows and best is None:
+            best = grid
+    if best is None:
+        return [], []
+    if len(grids) > 1 or not best.active:
+        say(f"读取工作表“{best.name}”。")
+    return _rows_from_grid(best.rows, name, say)
+
+
+def _read_delimited(text: str, name: str, say) -> tuple[list[dict], list[str]]:
+    delimiter = None
+    first, _, rest = text.partition("\n")
+    if re.fullmatch(r"sep=.\r?", first.strip("\ufeff")):  # Excel's own hint line
+        delimiter, text = first.strip("\ufeff")[4], rest
+    if delimiter is None:
+        sample = text[:8192]
         try:
-            row = json.loads(line)
-        except json.JSONDecodeError:
-            raise TableError(f"{name} 第 {n} 行不是有效的 JSON。") from None
+            delimiter = csv.Sniffer().sniff(sample, delimiters=",\t;|").delimiter if sample.strip() else ","
+        except csv.Error:
+            delimiter = ","
+    # Only the delimiter is sniffed: the sniffer's guess about doubled quotes is often wrong,
+    # and Excel always writes "" inside quoted cells.
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, quotechar='"', doublequote=True)
+    grid, lines = [], []
+    try:
+        while True:
+            start = reader.line_num + 1
+            try:
+                row = next(reader)
+            except StopIteration:
+                break
+            grid.append(row)
+            lines.append(start)
+    except csv.Error as e:
+        raise TableError(f"{name} 第 {reader.line_num} 行不是有效的 CSV（{e}）。") from None
+    return _rows_from_grid(grid, name, say, lines, strict=True)
+
+
+def _read_json(text: str, name: str) -> tuple[list[dict], list[str]]:
+    if text.lstrip().startswith("["):  # a JSON array of objects, as many tools save it
+        try:
+            data = json.loads(text)
+        except json.JSONDecodeError as e:
+            raise TableError(f"{name} 是 JSON 数组，但第 {e.lineno} 行有错误（{e.msg}）。") from None
+        rows = [(n, row) for n, row in enumerate(data, 1)]
+        where = "第 {} 项"
+    else:
+        rows = []
+        for n, line in enumerate(text.splitlines(), 1):
+            if not line.strip():
+                continue
+            try:
+                rows.append((n, json.loads(line)))
+            except json.JSONDecodeError:
+                raise TableError(f"{name} 第 {n} 行不是有效的 JSON。") from None
+        where = "第 {} 行"
+    out, header = [], []
+    for n, row in rows:
         if not isinstance(row, dict):
-            raise TableError(f"{name} 第 {n} 行应是一个 JSON 对象，如 {{\"text\": \"...\"}}。")
+            raise TableError(f"{name} {where.format(n)}应是一个 JSON 对象，如 {{\"text\": \"...\"}}。")
         header += [k for k in row if k not in header]
         out.append(row)
     return out, header
 
 
-def read_table(source: str | Path, data: bytes | None = None) -> tuple[list[dict], list[str]]:
-    """Rows and column names from a .jsonl, .csv or .xlsx file (or its bytes)."""
+def read_table(source: str | Path, data: bytes | None = None,
+               notes: list[str] | None = None) -> tuple[list[dict], list[str]]:
+    """Rows and column names from a CSV/TSV/TXT, Excel (.xlsx/.xls) or JSON(L) file, or its bytes.
+
+    The content decides how it is read when it contradicts the suffix (a workbook named .csv).
+    What was skipped or guessed (a title row, a 合计 row, which sheet) is appended to `notes`.
+    """
     path = Path(source)
     name = path.name
     suffix = path.suffix.lower()
+    say = notes.append if notes is not None else (lambda _m: None)
     if suffix not in SUFFIXES:
-        raise TableError(f"不支持的文件类型 {suffix or '(无后缀)'}：请使用 .csv、.xlsx 或 .jsonl。")
+        raise TableError(f"不支持的文件类型 {suffix or '(无后缀)'}：请使用 .csv、.xlsx、.xls 或 .jsonl。")
     if data is None:
         if not path.is_file():
             raise TableError(f"找不到文件：{path}")
         data = path.read_bytes()
     if not data.strip():
         raise TableError(f"{name} 是空文件。")
-    if suffix == ".xlsx":
-        rows, header = _read_xlsx(data, name)
+    if data.startswith((_ZIP, _OLE2)):
+        rows, header = _from_workbook(data, name, say)
     else:
         text = decode_bytes(data, name)
-        rows, header = (_read_csv if suffix == ".csv" else _read_jsonl)(text, name)
+        if re.match(r"\s*<", text) and re.search(r"<table", text, re.IGNORECASE):
+            from ._sheets import read_html
+
+            rows, header = _from_grids(read_html(text), name, say)
+            say(f"{name} 是网页格式的表格（一些系统导出的 .xls 是这样），已按网页表格读取。")
+        elif suffix in (".json", ".jsonl"):
+            rows, header = _read_json(text, name)
+        else:
+            try:
+                rows, header = _read_delimited(text, name, say)
+            except TableError:
+                if suffix in _WORKBOOK_SUFFIXES:
+                    raise TableError(f"{name} 不是有效的 Excel 文件：请用 Excel/WPS 打开后另存为 .xlsx 再试。") from None
+                raise
+            if suffix in _WORKBOOK_SUFFIXES:
+                if not rows:
+                    raise TableError(f"{name} 不是有效的 Excel 文件：请用 Excel/WPS 打开后另存为 .xlsx 再试。")
+                say(f"{name} 实际上是文本表格（CSV），已按 CSV 读取。")
     if not rows:
         raise TableError(f"{name} 没有数据行。")
     return rows, header
 
 
-def find_text_column(header: Sequence[str], wanted: str | None = None) -> str:
-    """The column holding ticket text: the asked-for one, else a well-known name."""
-    if wanted and wanted in header:
-        return wanted
+def find_text_column(header: Sequence[str], wanted: str | None = None, rows: Sequence[dict] | None = None,
+                     notes: list[str] | None = None) -> str:
+    """The column holding ticket text: the asked-for one, else a well-known name, else the wordiest column.
+
+    The last guess needs `rows` and is reported in `notes`; a column of replies (回复内容, 办理结果)
+    is never taken for the residents' text.
+    """
+    names = {clean_name(h): h for h in header}
+    if wanted and (wanted in header or clean_name(wanted) in names):
+        return wanted if wanted in header else names[clean_name(wanted)]
     if not wanted or wanted == "text":
-        for name in TEXT_COLUMNS:
-            if name in header:
-                return name
-    shown = "、".join(header[:12])
+        for known in TEXT_COLUMNS:
+            if known in names:
+                return names[known]
+        for known in TEXT_COLUMNS[1:]:  # "诉求内容（必填）", "问题描述(详细)"
+            for clean, h in names.items():
+                if known in clean and not _REPLY.search(clean):
+                    return h
+        if rows:
+            def length(h):
+                texts = [r.get(h) for r in rows[:200]]
+                return sum(len(t) for t in texts if isinstance(t, str)) / max(1, len(texts))
+            candidates = [h for h in header if not _REPLY.search(clean_name(h))]
+            best = max(candidates, key=length, default=None)
+            if best is not None and length(best) >= 10:
+                if notes is not None:
+                    notes.append(f"没有找到“内容/诉求内容”等列，已使用文字最长的“{clean_name(best)}”列；不对请用 --column 指定。")
+                return best
+    shown = "、".join(clean_name(h) for h in header[:12])
     raise TableError(f"找不到文本列“{wanted or 'text'}”。文件中的列有：{shown}。请用 --column 指定。")
 
 
-def _cell(value) -> str | int | float | bool:
-    if isinstance(value, (list, tuple)):
-        return "、".join(map(str, value))
-    if value is None:
-        return ""
-    return value
-
-
 def write_table(rows: Iterable[dict], columns: Sequence[str], target: str | Path | io.IOBase, fmt: str | None = None) -> None:
-    """Write rows as JSONL, CSV (UTF-8 with BOM, for Excel) or XLSX, by suffix or `fmt`."""
+    """Write rows as JSONL, CSV (UTF-8 with BOM, for Excel) or XLSX, by suffix or `fmt`.
+
+    A file path is written to a temporary file first and renamed into place, so a failure leaves
+    no half-written file behind.
+    """
     fmt = fmt or Path(str(target)).suffix.lower().lstrip(".")
     if fmt not in ("jsonl", "csv", "xlsx"):
         raise TableError(f"不支持的输出格式 {fmt!r}：请使用 .csv、.xlsx 或 .jsonl。")
-    if fmt == "xlsx":
-        from openpyxl import Workbook
-
-        book = Workbook(write_only=True)
-        sheet = book.create_sheet("结果")
-        sheet.append(list(columns))
-        for row in rows:
-            sheet.append([excel_safe(_cell(row.get(c))) for c in columns])
-        book.save(target)
-        return
     own = isinstance(target, (str, Path))
-    fh = open(target, "w", encoding="utf-8-sig" if fmt == "csv" else "utf-8", newline="") if own else target
+    out = Path(target).with_name(f".{Path(target).name}.part") if own else target
     try:
-        if fmt == "csv":
-            writer = csv.writer(fh)
-            writer.writerow(columns)
-            for row in rows:
-                writer.writerow([_cell(row.get(c)) for c in columns])
+        if fmt == "xlsx":
+            write_xlsx(rows, columns, out)
         else:
-            for row in rows:
-                fh.write(json.dumps({c: row.get(c) for c in columns}, ensure_ascii=False, default=str) + "\n")
-    finally:
+            fh = open(out, "w", encoding="utf-8-sig" if fmt == "csv" else "utf-8", newline="") if own else out
+            try:
+                (write_csv if fmt == "csv" else write_jsonl)(rows, columns, fh)
+            finally:
+                if own:
+                    fh.close()
         if own:
-            fh.close()
-
-
-_ILLEGAL_XML = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
-
-
-def excel_safe(value):
-    """Cell text Excel can hold and will not execute: control characters dropped, formulas made inert."""
-    if isinstance(value, str):
-        value = _ILLEGAL_XML.sub("", value)
-        if value[:1] in ("=", "+", "-", "@"):
-            return "'" + value
-    return value
+            os.replace(out, target)
+    except OSError as e:
+        raise TableError(f"无法写入 {target}（{e.strerror or e}）。") from None
+    except (ValueError, TypeError) as e:  # openpyxl refusing a value
+        raise TableError(f"无法写入 {Path(str(target)).name}：有单元格的内容 Excel 无法保存（{e}）。") from None
+    finally:
+        if own and Path(out).exists():
+            Path(out).unlink()

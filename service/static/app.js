@@ -306,6 +306,7 @@ $("#file").addEventListener("change", async (e) => {
     const form = new FormData();
     form.append("file", file);
     let job = await api("/api/jobs", { method: "POST", body: form });
+    for (const note of job.notes || []) node.append(el("div", { class: "note", text: `提示：${note}` }));
     while (job.status === "running") {
       bar.style.width = `${job.total ? Math.round((100 * job.done) / job.total) : 0}%`;
       label.textContent = `正在分类：${job.done} / ${job.total}`;

@@ -1,0 +1,188 @@
+"""Workbook reading for `triage.tables`: .xlsx (openpyxl) and old .xls (xlrd), as grids of values.
+
+Exports from government systems and office software are rarely clean: the tickets may sit on the
+second sheet behind a 说明 sheet, a date may be merged down over a day's rows, a zh-CN date format
+(`yyyy"年"m"月"d"日"`) leaves the cell a plain number, and some systems write a wrong sheet size.
+Each grid here has merged values filled down and such dates turned into datetimes; the caller
+finds the header row and builds the rows.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+import re
+import zipfile
+from dataclasses import dataclass
+from html.parser import HTMLParser
+
+__all__ = ["Grid", "read_html", "read_xls", "read_xlsx"]
+
+# Number formats that show a date although Excel's built-in date list (which openpyxl knows) lacks them.
+_DATE_FORMAT = re.compile(r"[yd年月日]|m+/d|d+/m", re.IGNORECASE)
+# Above this, a workbook is read in streaming mode (less memory; merged cells are not filled then).
+_STREAM_BYTES = 25 * 1024 * 1024
+
+
+@dataclass
+class Grid:
+    """One sheet's cell values, row by row, and whether it is the sheet that opens first."""
+
+    name: str
+    rows: list[list]
+    active: bool
+
+
+class WorkbookError(ValueError):
+    """The bytes are not a workbook this reader can open (the caller words the message)."""
+
+
+def _excel_date(value: float, fmt: str | None):
+    from openpyxl.utils.datetime import from_excel
+
+    if fmt and _DATE_FORMAT.search(fmt.split(";")[0].replace("[Red]", "")) and 0 < value < 2958466:
+        try:
+            return _date_only(from_excel(value), fmt)
+        except (ValueError, OverflowError):
+            return value
+    return value
+
+
+def _date_only(value, fmt: str | None):
+    """A datetime shown without a time (format has no hours) is a date: its hour is unknown, not midnight."""
+    if isinstance(value, dt.datetime) and value.time() == dt.time(0) and fmt and not re.search(r"[hs]", fmt, re.I):
+        return value.date()
+    return value
+
+
+def read_xlsx(raw: bytes) -> list[Grid]:
+    """Every visible worksheet of an .xlsx/.xlsm, active sheet first."""
+    from openpyxl import load_workbook
+
+    stream = len(raw) > _STREAM_BYTES
+    try:
+        book = load_workbook(io.BytesIO(raw), read_only=stream, data_only=True)
+    except (zipfile.BadZipFile, KeyError, OSError, ValueError, TypeError) as e:
+        raise WorkbookError(str(e)) from e
+    try:
+        active = book.active.title if book.active is not None else None
+        grids = []
+        for sheet in book.worksheets:
+            if getattr(sheet, "sheet_state", "visible") != "visible":
+                continue
+            if stream:
+                sheet.reset_dimensions()  # some systems write A1 as the size: read every row there is
+                rows = [[c.value if c.value is None or not isinstance(c.value, (int, float)) or isinstance(c.value, bool)
+                         else _excel_date(c.value, getattr(c, "number_format", None)) for c in row]
+                        for row in sheet.iter_rows()]
+            else:
+                rows = [[_value(c) for c in row] for row in sheet.iter_rows()]
+                _fill_merged(rows, [(r.min_row, r.max_row, r.min_col) for r in sheet.merged_cells.ranges])
+            grids.append(Grid(sheet.title, rows, sheet.title == active))
+    except Exception as e:  # openpyxl raises many kinds on a damaged sheet
+        raise WorkbookError(str(e)) from e
+    finally:
+        book.close()
+    return sorted(grids, key=lambda g: not g.active)
+
+
+def _value(cell):
+    value = cell.value
+    if isinstance(value, (int, float)) and not isinstance(value, bool) and not cell.is_date:
+        return _excel_date(value, cell.number_format)
+    return _date_only(value, cell.number_format)
+
+
+def _fill_merged(rows: list[list], ranges) -> None:
+    """Copy a vertically merged cell's value down its column (e.g. one 受理时间 for a day's tickets)."""
+    for top, bottom, col in ranges:
+        if bottom == top or top > len(rows):
+            continue
+        value = rows[top - 1][col - 1] if col - 1 < len(rows[top - 1]) else None
+        for r in range(top, min(bottom, len(rows))):
+            if col - 1 < len(rows[r]):
+                rows[r][col - 1] = value
+
+
+def read_xls(raw: bytes) -> list[Grid]:
+    """Every visible sheet of an old binary .xls (Excel 97–2003), active sheet first."""
+    import xlrd
+
+    try:
+        book = xlrd.open_workbook(file_contents=raw, formatting_info=True, on_demand=False, logfile=io.StringIO())
+    except Exception as e:  # xlrd raises its own and struct/IndexError kinds on damaged files
+        raise WorkbookError(str(e)) from e
+    grids = []
+    for index in range(book.nsheets):
+        sheet = book.sheet_by_index(index)
+        if getattr(sheet, "visibility", 0):
+            continue
+        rows = []
+        for r in range(sheet.nrows):
+            row = []
+            for c in range(sheet.ncols):
+                cell = sheet.cell(r, c)
+                if cell.ctype == xlrd.XL_CELL_DATE:
+                    try:
+                        row.append(xlrd.xldate.xldate_as_datetime(cell.value, book.datemode))
+                    except (ValueError, OverflowError):
+                        row.append(cell.value)
+                elif cell.ctype in (xlrd.XL_CELL_EMPTY, xlrd.XL_CELL_BLANK):
+                    row.append(None)
+                elif cell.ctype == xlrd.XL_CELL_NUMBER and float(cell.value).is_integer():
+                    row.append(int(cell.value))
+                else:
+                    row.append(cell.value)
+            rows.append(row)
+        _fill_merged(rows, [(rlo + 1, rhi, clo + 1) for rlo, rhi, clo, _ in sheet.merged_cells])
+        grids.append(Grid(sheet.name, rows, bool(getattr(sheet, "sheet_visible", index == 0))))
+    return sorted(grids, key=lambda g: not g.active)
+
+
+class _TableParser(HTMLParser):
+    """Cells of the first <table> that has rows; <br> inside a cell becomes a line break."""
+
+    def __init__(self):
+        super().__init__(convert_charrefs=True)
+        self.rows: list[list[str]] = []
+        self._row: list[str] | None = None
+        self._cell: list[str] | None = None
+        self._depth = 0
+        self._done = False
+
+    def handle_starttag(self, tag, attrs):
+        if self._done:
+            return
+        if tag == "table":
+            self._depth += 1
+        elif tag == "tr" and self._depth:
+            self._row = []
+        elif tag in ("td", "th") and self._row is not None:
+            self._cell = []
+        elif tag == "br" and self._cell is not None:
+            self._cell.append("\n")
+
+    def handle_endtag(self, tag):
+        if self._done:
+            return
+        if tag in ("td", "th") and self._cell is not None and self._row is not None:
+            self._row.append(" ".join("".join(self._cell).split(" ")).strip())
+            self._cell = None
+        elif tag == "tr" and self._row is not None:
+            self.rows.append(self._row)
+            self._row = None
+        elif tag == "table" and self._depth:
+            self._depth -= 1
+            self._done = bool(self.rows) and not self._depth
+
+    def handle_data(self, data):
+        if self._cell is not None:
+            self._cell.append(data)
+
+
+def read_html(text: str) -> list[Grid]:
+    """The table of a web page saved as .xls, as many government systems export “Excel” files."""
+    parser = _TableParser()
+    parser.feed(text)
+    parser.close()
+    return [Grid("网页表格", [list(r) for r in parser.rows], True)] if parser.rows else []

@@ -1,0 +1,87 @@
+"""Cell-level writing for `triage.tables.write_table`: CSV, JSONL and XLSX that open cleanly in Excel and WPS.
+
+Nothing here words errors for people: `write_table` wraps what these raise into a TableError.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import json
+import re
+from typing import IO, Iterable, Sequence
+
+__all__ = ["as_text", "excel_safe", "write_csv", "write_jsonl", "write_xlsx"]
+
+def _cell(value):
+    if isinstance(value, dict) or (isinstance(value, (list, tuple)) and any(isinstance(v, (dict, list)) for v in value)):
+        return json.dumps(value, ensure_ascii=False, default=str)
+    if isinstance(value, (list, tuple)):
+        return "、".join(map(str, value))
+    if value is None:
+        return ""
+    if not isinstance(value, (str, int, float, dt.date, dt.time)):
+        return str(value)  # anything else (Decimal, numpy scalars, objects) as its text
+    return value
+
+
+def write_csv(rows: Iterable[dict], columns: Sequence[str], fh: IO[str]) -> None:
+    """Comma-separated, header first; cells Excel would run as formulas are made text."""
+    writer = csv.writer(fh)
+    writer.writerow(columns)
+    for row in rows:
+        writer.writerow([_csv_safe(_cell(row.get(c))) for c in columns])
+
+
+def write_jsonl(rows: Iterable[dict], columns: Sequence[str], fh: IO[str]) -> None:
+    """One JSON object per line, values as they are (lists stay lists)."""
+    for row in rows:
+        fh.write(json.dumps({c: row.get(c) for c in columns}, ensure_ascii=False, default=str) + "\n")
+
+
+def _csv_safe(value):
+    # Excel runs a CSV cell starting with = + - @ as a formula (OWASP "CSV injection"): make it text.
+    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
+        return "'" + value
+    if isinstance(value, dt.datetime):
+        return value.isoformat(sep=" ")
+    return value
+
+
+def write_xlsx(rows: Iterable[dict], columns: Sequence[str], target) -> None:
+    """One sheet, header first; text stays text (no formulas), datetimes become Excel dates."""
+    from openpyxl import Workbook
+    from openpyxl.cell import WriteOnlyCell
+
+    values = [[excel_safe(_cell(row.get(c))) for c in columns] for row in rows]  # fail before the file opens
+    book = Workbook(write_only=True)
+    sheet = book.create_sheet("结果")
+    sheet.append(list(columns))
+    for line in values:
+        cells = []
+        for value in line:
+            cell = WriteOnlyCell(sheet, value)
+            as_text(cell)
+            if isinstance(value, dt.datetime):
+                cell.number_format = "yyyy-mm-dd hh:mm"
+            cells.append(cell)
+        sheet.append(cells)
+    book.save(target)
+
+
+def as_text(cell) -> None:
+    """Keep a text cell text: openpyxl turns any string starting with = into a formula."""
+    if cell.data_type == "f":
+        cell.data_type = "s"
+
+
+_ILLEGAL_XML = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
+
+
+def excel_safe(value):
+    """A value Excel can hold: control characters dropped, time zones removed (Excel has none)."""
+    if isinstance(value, str):
+        return _ILLEGAL_XML.sub("", value)
+    if isinstance(value, dt.datetime) and value.tzinfo is not None:
+        return value.astimezone().replace(tzinfo=None)
+    return value
