@@ -72,11 +72,8 @@ def read_xlsx(raw: bytes) -> list[Grid]:
                 continue
             if stream:
                 sheet.reset_dimensions()  # some systems write A1 as the size: read every row there is
-                rows = [[c.value if c.value is None or not isinstance(c.value, (int, float)) or isinstance(c.value, bool)
-                         else _excel_date(c.value, getattr(c, "number_format", None)) for c in row]
-                        for row in sheet.iter_rows()]
-            else:
-                rows = [[_value(c) for c in row] for row in sheet.iter_rows()]
+            rows = [[_value(c) for c in row] for row in sheet.iter_rows()]
+            if not stream:  # streaming mode does not see merged ranges
                 _fill_merged(rows, [(r.min_row, r.max_row, r.min_col) for r in sheet.merged_cells.ranges])
             grids.append(Grid(sheet.title, rows, sheet.title == active))
     except Exception as e:  # openpyxl raises many kinds on a damaged sheet
@@ -88,6 +85,8 @@ def read_xlsx(raw: bytes) -> list[Grid]:
 
 def _value(cell):
     value = cell.value
+    if value is None:
+        return None
     if isinstance(value, (int, float)) and not isinstance(value, bool) and not cell.is_date:
         return _excel_date(value, cell.number_format)
     return _date_only(value, cell.number_format)
