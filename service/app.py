@@ -63,7 +63,20 @@ def _field_message(err: dict) -> str:
         return f"{where}：{err.get('ctx', {}).get('error') or err.get('msg', '')}"
     if "datetime" in kind:
         return f"{where} 的时间格式无法识别（例：2026-11-25T09:30:00+08:00）"
-    return f"{where} 的值不正确（{err.get('msg', '')}）"
+    ctx = err.get("ctx", {})
+    bounds = {"greater_than_equal": "不能小于 {ge}", "greater_than": "必须大于 {gt}",
+              "less_than_equal": "不能大于 {le}", "less_than": "必须小于 {lt}"}
+    if kind in bounds:
+        return f"{where} {bounds[kind].format(**{k: ctx.get(k) for k in ('ge', 'gt', 'le', 'lt')})}"
+    if kind in ("int_parsing", "int_type", "int_from_float", "float_parsing", "float_type"):
+        return f"{where} 应填一个数字"
+    if kind in ("bool_parsing", "bool_type"):
+        return f"{where} 应为“是”或“否”（true/false）"
+    if kind in ("string_type", "string_too_short"):
+        return f"{where} 应填文字" if kind == "string_type" else f"{where} 不能为空"
+    if kind in ("enum", "literal_error"):
+        return f"{where} 只能是：{ctx.get('expected', '')}"
+    return f"{where} 的值不正确"
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:

@@ -100,8 +100,8 @@ async def create_job(request: Request, model: ModelDep, store: StoreDep, caller:
     try:  # parsing a 20 MB workbook takes seconds: keep it off the event loop
         rows, header = await run_in_threadpool(read_table, name, data, notes)
         text_column = find_text_column(header, column, rows, notes)
-    except TableError as e:
-        raise HTTPException(400, str(e)) from None
+    except TableError as e:  # the command-line hint means nothing on a web page
+        raise HTTPException(400, str(e).replace("请用 --column 指定。", "请把工单文字所在的列命名为“内容”后重新上传。")) from None
     if len(rows) > settings.max_upload_rows:
         raise HTTPException(413, f"行数太多：{len(rows)} 行，上限 {settings.max_upload_rows} 行。请拆分后上传。")
     job = await run_in_threadpool(jobs.start, settings, model, rows, header, text_column, name, caller.name, save, _now())

@@ -134,8 +134,13 @@ def test_unknown_command_gets_help_and_phone_layout(browser, server):
     page.fill("#token-input", server["token"])
     page.click("#login-form button")
     page.wait_for_selector("#app:not([hidden])")
-    send(page, "第9条删除")
+    send(page, "第9条删除。")  # the full stop an input method adds does not matter
+    page.wait_for_selector("text=没有第9条")
+    send(page, "修改一下那个")
     page.wait_for_selector("text=没听懂")
+    send(page, "好的谢谢")  # conversation is not a problem card
+    page.wait_for_selector("text=没有发现需要登记的问题")
+    assert page.locator(".card").count() == 0
     send(page, "帮助")
     page.wait_for_selector("text=全部保存 / 入台账")
     width = page.evaluate("document.documentElement.scrollWidth")
@@ -152,3 +157,19 @@ def test_bad_token_is_refused(browser, server):
     page.click("#login-form button")
     page.wait_for_selector("text=令牌无效")
     context.close()
+
+
+def test_delete_a_card_force_a_message_and_log_out_clean(page, server):
+    send(page, NOTES)
+    page.wait_for_selector(".card")
+    before = page.locator(".card").count()
+    send(page, "把第二个删掉")
+    page.wait_for_selector("text=已删除第2条")
+    assert page.locator(".card").count() == before - 1
+    assert page.locator('.card[data-n="2"]').count() == 0 and page.locator('.card[data-n="3"]').count() == 1
+    send(page, "登记：孩子明年上学划片的事想问问社区")  # not a fault, but staff want it in the ledger
+    page.wait_for_function("document.querySelectorAll('.card').length === %d" % before)
+    page.click("#logout")
+    page.wait_for_selector("#login:not([hidden])")
+    assert page.input_value("#token-input") == ""
+    assert page.locator("#messages .msg").count() == 0  # nothing left for the next person at this computer

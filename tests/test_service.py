@@ -279,3 +279,22 @@ def test_batch_job_web_page_xls_with_title_row_reports_what_it_skipped(client):
     header = [c.value for c in sheet[1]]
     row = dict(zip(header, [c.value for c in sheet[2]]))
     assert row["事项描述"] == "5栋楼道灯坏了一个星期" and row["deadline"].startswith("2026-11-")
+
+
+@pytest.mark.parametrize("payload, words", [
+    ({"status": "已回访", "satisfaction": 6}, "satisfaction 不能大于 5"),
+    ({"status": "已回访", "satisfaction": 0}, "satisfaction 不能小于 1"),
+    ({"status": "已回访", "satisfaction": "很好"}, "satisfaction 应填一个数字"),
+])
+def test_validation_errors_are_plain_chinese(client, payload, words):
+    entry_id = client.post("/api/classify", json={"text": "小区东门的路灯坏了半个月", "received_at": RECEIVED,
+                                                  "save": True}, headers=client.hdr()).json()["entry_id"]
+    r = client.post(f"/api/entries/{entry_id}/status", json=payload, headers=client.hdr())
+    assert r.status_code in (400, 422)
+    detail = r.json()["detail"]
+    assert words in detail and "Input should" not in detail, detail
+
+
+def test_upload_error_does_not_mention_command_line_options(client):
+    r = client.post("/api/jobs", files={"file": ("x.csv", "编号,正文\n1,电梯\n".encode())}, headers=client.hdr())
+    assert r.status_code == 400 and "--column" not in r.json()["detail"] and "内容" in r.json()["detail"]

@@ -15,6 +15,8 @@ const HELP = [
   "命令：",
   "· 第2条改为宠物 —— 更正第2条的类别（会重新派单并记录更正）",
   "· 第3条责任主体改为社区 —— 更改责任主体",
+  "· 删除第2条 —— 从本次结果中去掉一条（不是问题的、重复的）",
+  "· 登记：内容 —— 没被识别为问题的一句话，强制登记为一条",
   "· 全部保存 / 入台账 —— 把本次结果存入问题台账",
   "· 导出台账 —— 下载 Excel 台账",
   "· 逾期 —— 查看逾期和将要逾期的问题",
@@ -79,13 +81,18 @@ async function login(token) {
 function logout(message) {
   localStorage.removeItem("triage-token");
   state.token = "";
+  state.cards = [];
+  $("#token-input").value = "";
+  $("#messages").replaceChildren();  // the next person at a shared computer must not see residents' words
   $("#app").hidden = true;
   $("#login").hidden = false;
   $("#login-error").textContent = message || "";
 }
 $("#login-form").addEventListener("submit", async (e) => {
   e.preventDefault();
-  try { await login($("#token-input").value.trim()); }
+  const token = $("#token-input").value.trim();
+  if (!/^[\x21-\x7e]+$/.test(token)) { logout("令牌格式不对：令牌以 tri_ 开头，只含英文字母、数字和符号。"); return; }
+  try { await login(token); }
   catch (err) { logout(err.message === "需要重新登录" ? "令牌无效，请检查后重试。" : err.message); }
 });
 $("#logout").addEventListener("click", () => logout(""));
@@ -158,22 +165,23 @@ function showIssues(issues, received) {
   botNode(el("div", { text: `共 ${issues.length} 个问题。可直接在卡片上改类别或责任主体，或输入“全部保存”存入台账。` }), box);
 }
 
-async function sendText(text) {
+async function sendText(text, force = false) {
   const lines = text.split(/\n/).filter((l) => l.trim()).length;
   const received = new Date().toISOString();
   const thinking = botText("正在分析…");
   try {
-    if (lines > 1 || text.length > 80) {
+    if (!force) {
       const out = await api("/api/extract", { method: "POST", json: { text } });
       thinking.remove();
-      showIssues(out.issues, received);
-    } else {
-      const r = await api("/api/classify", { method: "POST", json: { text } });
-      thinking.remove();
-      showIssues([{ summary: r.text.slice(0, 60), category: r.category, category_name: r.category_name, secondary: r.secondary,
-        urgent: r.urgent, owner: r.owner, co_owners: r.co_owners, deadline: r.deadline, location: null, speakers: [],
-        mentions: 1, quotes: [r.text], response: null, confidence: r.confidence, needs_review: r.needs_review, notes: r.notes }], received);
+      if (out.issues.length || lines > 1) return showIssues(out.issues, received);
+      return botText("没有发现需要登记的问题（问候、致谢、命令和工作人员答复不算）。\n"
+        + "如果这确实是一件诉求，请输入“登记：”加内容，例如：登记：" + text.slice(0, 20));
     }
+    const r = await api("/api/classify", { method: "POST", json: { text } });
+    thinking.remove();
+    showIssues([{ summary: r.text.slice(0, 60), category: r.category, category_name: r.category_name, secondary: r.secondary,
+      urgent: r.urgent, owner: r.owner, co_owners: r.co_owners, deadline: r.deadline, location: null, speakers: [],
+      mentions: 1, quotes: [r.text], response: null, confidence: r.confidence, needs_review: r.needs_review, notes: r.notes }], received);
   } catch (err) { thinking.textContent = `出错了：${err.message}`; }
 }
 
@@ -200,7 +208,15 @@ async function correct(card, category, owner) {
   } catch (err) { botText(`更正失败：${err.message}`); refreshCard(card); }
 }
 
+const CN_DIGITS = { 一: 1, 二: 2, 两: 2, 三: 3, 四: 4, 五: 5, 六: 6, 七: 7, 八: 8, 九: 9 };
+function number(word) {  // "12", "二", "十二", "二十三"
+  if (/^\d+$/.test(word)) return Number(word);
+  const [tens, ones] = word.includes("十") ? word.split("十") : ["", word];
+  const t = word.includes("十") ? (tens ? CN_DIGITS[tens] : 1) : 0;
+  return t * 10 + (ones ? CN_DIGITS[ones] || 0 : 0);
+}
 function cardByNumber(n) {
+  if (typeof n === "string") n = number(n);
   const card = state.cards.find((c) => c.n === n);
   if (!card) throw new Error(`没有第${n}条。当前共有 ${state.cards.length} 条。`);
   return card;
@@ -231,14 +247,14 @@ async function download(path, fallbackName) {
 }
 
 const COMMANDS = [
-  [/^第\s*(\d+)\s*条(?:的)?(?:类别)?(?:改为|改成|应该是|应为)\s*(.+)$/, async (m) => {
-    const card = cardByNumber(Number(m[1]));
+  [/^第\s*([\d一二两三四五六七八九十]+)\s*[条个](?:的)?(?:类别)?(?:改为|改成|应该是|应为)\s*(.+)$/, async (m) => {
+    const card = cardByNumber(m[1]);
     const target = m[2].replace(/^责任主体/, "");
     if (/^责任主体/.test(m[2])) return correct(card, card.category, resolveOwner(target));
     return correct(card, resolveCategory(target), null);
   }],
-  [/^第\s*(\d+)\s*条(?:的)?(?:责任主体|责任单位|派给|交给)(?:改为|改成|为)?\s*(.+)$/, async (m) => {
-    const card = cardByNumber(Number(m[1]));
+  [/^第\s*([\d一二两三四五六七八九十]+)\s*[条个](?:的)?(?:责任主体|责任单位|派给|交给)(?:改为|改成|为)?\s*(.+)$/, async (m) => {
+    const card = cardByNumber(m[1]);
     return correct(card, card.category, resolveOwner(m[2]));
   }],
   [/^(全部保存|保存全部|入台账|全部入台账|保存)$/, async () => {
@@ -246,7 +262,16 @@ const COMMANDS = [
     const n = await saveCards(state.cards);
     botText(n ? `已存入台账 ${n} 条。可在“台账”页查看和办理。` : "这些问题都已在台账中了。");
   }],
-  [/^(导出台账|导出|下载台账)$/, async () => { await download("/api/ledger.xlsx", "问题台账.xlsx"); }],
+  [/^(?:删除|删掉|去掉|不要)?\s*(?:把)?\s*第\s*([\d一二两三四五六七八九十]+)\s*[条个](?:问题)?\s*(?:删除|删掉|去掉|不要了?)?$/, async (m) => {
+    if (!/删|去掉|不要/.test(m[0])) throw new Error(`要对第${m[1]}条做什么？例如：删除第${m[1]}条、第${m[1]}条改为宠物。`);
+    const card = cardByNumber(m[1]);
+    state.cards = state.cards.filter((c) => c !== card);
+    if (card.node) card.node.remove();
+    botText(card.entry_id ? `已从本次结果中移除第${card.n}条。它已存入台账（编号 ${card.entry_id}），台账中的记录保留。`
+      : `已删除第${card.n}条（未存入台账）。其余各条编号不变。`);
+  }],
+  [/^登记[：:]\s*(.+)$/s, async (m) => { await sendText(m[1], true); }],
+  [/^(导出台账|导出|下载台账|导出excel|导出表格|下载excel|导出Excel|下载Excel)$/i, async () => { await download("/api/ledger.xlsx", "问题台账.xlsx"); }],
   [/^(逾期|逾期问题|查看逾期|超期)$/, async () => {
     const data = await api("/api/entries?overdue=any&limit=50");
     if (!data.items.length) return botText("目前没有逾期或将要逾期的问题。");
@@ -267,14 +292,15 @@ const COMMANDS = [
 ];
 
 async function handle(text) {
+  const command = text.replace(/[。．.！!？?～~\s]+$/u, "").replace(/^[\s@]+/u, "");
   for (const [pattern, action] of COMMANDS) {
-    const m = pattern.exec(text);
+    const m = pattern.exec(command);
     if (m) {
       try { await action(m); } catch (err) { botText(err.message); }
       return;
     }
   }
-  if (/^(第\s*\d+\s*条|全部|导出|查看|删除|修改)/.test(text) && text.length < 30) {
+  if (/^(第\s*[\d一二三四五六七八九十]+\s*[条个]|全部|导出|查看|删除|修改|把)/.test(command) && command.length < 30) {
     botText(`没听懂“${text}”。\n${HELP}`);
     return;
   }
@@ -290,7 +316,7 @@ $("#composer").addEventListener("submit", async (e) => {
   await handle(text);
 });
 $("#input").addEventListener("keydown", (e) => {
-  if (e.key === "Enter" && (e.ctrlKey || e.metaKey)) $("#composer").requestSubmit();
+  if (e.key === "Enter" && !e.shiftKey && !e.isComposing) { e.preventDefault(); $("#composer").requestSubmit(); }
 });
 
 // ---------- upload ----------
@@ -305,6 +331,7 @@ $("#file").addEventListener("change", async (e) => {
   try {
     const form = new FormData();
     form.append("file", file);
+    form.append("save", $("#upload-save").checked ? "true" : "false");
     let job = await api("/api/jobs", { method: "POST", body: form });
     for (const note of job.notes || []) node.append(el("div", { class: "note", text: `提示：${note}` }));
     while (job.status === "running") {
@@ -315,7 +342,8 @@ $("#file").addEventListener("change", async (e) => {
     }
     if (job.status !== "done") throw new Error(job.error || "处理失败");
     bar.style.width = "100%";
-    label.textContent = `完成：${job.total} 条，其中 ${job.review} 条需要人工复核。`;
+    label.textContent = `完成：${job.total} 条，其中 ${job.review} 条需要人工复核（结果表中“needs_review”为 True 的行）。`
+      + ($("#upload-save").checked ? "已存入台账。" : "");
     const link = el("button", { class: "secondary download-job", text: "下载分类结果",
       onclick: () => download(job.download, file.name) });
     node.append(link);
@@ -364,13 +392,17 @@ async function loadLedger() {
 async function changeStatus(entry, select) {
   const body = { status: select.value };
   if (select.value === "已回访") {
-    const score = window.prompt("回访满意度（1–5 分，1 最不满意）：", "5");
+    const score = window.prompt("回访满意度：请输入 1–5 的整数（1 最不满意，5 最满意）：", "");
     if (score === null) { select.value = entry.status; return; }
+    if (!/^[1-5]$/.test(score.trim())) { window.alert("满意度请填 1 到 5 之间的整数。"); select.value = entry.status; return; }
     body.satisfaction = Number(score);
     body.feedback = window.prompt("居民意见（可不填）：", "") || "";
   }
   try {
     const updated = await api(`/api/entries/${entry.id}/status`, { method: "POST", json: body });
+    if (body.status === "已回访" && updated.status !== "已回访") {
+      window.alert(`满意度 ${body.satisfaction} 分，居民不满意：已退回“${updated.status}”，请继续办理。`);
+    }
     entry.status = updated.status;
     select.value = updated.status;
   } catch (err) { window.alert(err.message); select.value = entry.status; }
