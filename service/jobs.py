@@ -9,7 +9,7 @@ import uuid
 from pathlib import Path
 
 from triage import Model, write_table
-from triage.tagging import TAG_FIELDS, find_time_column, parse_time, tag_rows
+from triage.tagging import for_people, find_time_column, parse_time, tag_rows
 
 from .convert import utc
 from .settings import Settings
@@ -78,9 +78,9 @@ def _run(settings, model, job_id, rows, header, column, out_path: Path, who, sav
 
         time_column = find_time_column(header)
         tagged = tag_rows(model, rows, column, now, time_column, progress=progress)
-        columns = list(header) + [f for f in TAG_FIELDS if f not in header]
+        people, columns = for_people(tagged, header, model.taxonomy)  # staff read this file, not programs
         tmp = out_path.with_suffix(".part" + out_path.suffix)
-        write_table(tagged, columns, tmp, out_path.suffix.lstrip("."))
+        write_table(people, columns, tmp, out_path.suffix.lstrip("."))
         tmp.replace(out_path)
         if save:
             entries = [_entry(r, str(r.get(column)), parse_time(r.get(time_column), now) if time_column else now,

@@ -112,7 +112,8 @@ def test_upload_csv_progress_and_download(page, tmp_path):
     with page.expect_download() as info:
         page.click(".download-job")
     text = Path(info.value.path()).read_bytes().decode("utf-8-sig")
-    assert "category" in text.splitlines()[0] and "facilities" in text
+    assert "类别" in text.splitlines()[0] and "公共设施" in text
+    assert info.value.suggested_filename == "工单_已分类.csv"  # never the upload's own name
 
 
 def test_script_in_a_message_is_shown_as_text(page):

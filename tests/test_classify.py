@@ -56,3 +56,17 @@ def test_precedence_flying_cable_stays_charging(model):
 def test_traditional_and_simplified_agree(model):
     a, b = model.predict(["停車場沒有車位了，請儘快處理", "停车场没有车位了，请尽快处理"])
     assert a.category == b.category == "parking"
+
+
+EXPLAINED = [
+    ("楼道里有人飞线充电，太危险了", "飞线充电"),
+    ("东门路灯坏了半个月，晚上漆黑一片", "路灯"),
+    ("邻居装修天天砸墙，说了也不听", "装修"),
+]
+
+
+@pytest.mark.parametrize("text, word", EXPLAINED)
+def test_explanations_are_words_staff_can_read(model, text, word):
+    why = model.predict([text])[0].explanation
+    assert word in why, why
+    assert all(w.isalnum() and len(w) >= 2 for w in why)  # no "充电," or "，砸" fragments

@@ -194,7 +194,9 @@ def test_batch_job_gbk_csv_with_download_and_save(client):
     assert job["status"] == "done" and job["total"] == job["done"] == 3
     out = client.get(job["download"], headers=client.hdr("viewer"))
     text = out.content.decode("utf-8-sig")
-    assert out.status_code == 200 and "category" in text.splitlines()[0] and "facilities" in text
+    header = text.splitlines()[0].split(",")
+    assert out.status_code == 200 and header[:2] == ["编号", "诉求内容"] and "类别" in header and "办理时限" in header
+    assert "公共设施" in text and "facilities" in text and "True" not in text and "False" not in text  # 是/否
     assert client.get("/api/entries", headers=client.hdr()).json()["total"] == 3
 
 
@@ -278,7 +280,7 @@ def test_batch_job_web_page_xls_with_title_row_reports_what_it_skipped(client):
     sheet = load_workbook(io.BytesIO(out.content)).active
     header = [c.value for c in sheet[1]]
     row = dict(zip(header, [c.value for c in sheet[2]]))
-    assert row["事项描述"] == "5栋楼道灯坏了一个星期" and row["deadline"].startswith("2026-11-")
+    assert row["事项描述"] == "5栋楼道灯坏了一个星期" and row["办理时限"].startswith("2026-11-")
 
 
 @pytest.mark.parametrize("payload, words", [

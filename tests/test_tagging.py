@@ -164,3 +164,16 @@ def test_tag_rows_end_to_end(model):
 def test_long_unreadable_cell_is_shortened_in_the_note(model):
     [row] = tag_rows(model, [{"text": "水压太低", "t": "见附件" * 20}], "text", NOW, "t")
     assert "见附件" * 10 + "…”无法识别" in row["explanation"]
+
+
+def test_rows_for_people_have_chinese_headings_and_values(model):
+    from triage.tagging import for_people, tag_rows
+
+    rows = [{"编号": 1, "诉求内容": "楼道里有人飞线充电，太危险了", "类别": "居民来电"}]
+    tagged = tag_rows(model, rows, "诉求内容", NOW, None)
+    people, columns = for_people(tagged, ["编号", "诉求内容", "类别"], model.taxonomy)
+    assert columns[:3] == ["编号", "诉求内容", "类别"] and "类别（分拣）" in columns  # the input's own 类别 kept
+    row = people[0]
+    assert row["类别"] == "居民来电" and row["类别（分拣）"] == "充电设施" and row["类别代码"] == "charging"
+    assert row["紧急"] == "是" and row["需人工复核"] in ("是", "否") and row["把握"].endswith("%")
+    assert row["办理时限"] == "2026-11-26 09:30"  # 24 h, local time, no seconds or offset

@@ -101,21 +101,28 @@ class Compact:
         return self._names
 
     def explain(self, row, label_index: int, top: int = 5) -> tuple[str, ...]:
-        """The n-grams that pushed this row towards the label (largest weight × tf-idf).
+        """The words that pushed this row towards the label (largest weight × tf-idf).
 
-        `row` is a one-row sparse matrix or an (indices, data) pair from a CSR matrix.
+        `row` is a one-row sparse matrix or an (indices, data) pair from a CSR matrix. jieba words
+        come first, since staff read them as reasons; character n-grams ("号楼电", "充电,") only fill
+        in when fewer than two words weigh in, and never with punctuation in them.
         """
         indices, data = row if isinstance(row, tuple) else (row.indices, row.data)
         contrib = data * self.coef[label_index][indices]
         names = self.names()
+        words_end = len(self.blocks[0][1]) if self.blocks and self.blocks[0][0] == "word12" else 0
+        order = [i for i in np.argsort(-contrib) if contrib[i] > 0]
         picked: list[str] = []
-        for i in np.argsort(-contrib):
-            if contrib[i] <= 0 or len(picked) >= top:
-                break
-            name = names[indices[i]].replace(" ", "")
-            if len(name) < 2 or any(name in p for p in picked):
-                continue
-            picked = [p for p in picked if p not in name] + [name]
+        for from_words in (True, False):
+            for i in order:
+                if len(picked) >= top or (not from_words and len(picked) >= 2):
+                    break
+                if (indices[i] < words_end) != from_words:
+                    continue
+                name = names[indices[i]].replace(" ", "")
+                if len(name) < 2 or not name.isalnum() or any(name in p or p in name for p in picked):
+                    continue
+                picked.append(name)
         return tuple(picked)
 
 

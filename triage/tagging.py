@@ -7,10 +7,12 @@ import numbers
 import re
 import unicodedata
 from typing import Callable, Sequence
+from zoneinfo import ZoneInfo
 
 from .model import Model
 
-__all__ = ["TAG_FIELDS", "TIME_COLUMNS", "find_time_column", "parse_time", "read_time", "tag_rows"]
+__all__ = ["TAG_FIELDS", "TAG_FIELDS_ZH", "TIME_COLUMNS", "find_time_column", "for_people", "parse_time", "read_time",
+           "tag_rows"]
 
 # Column names 12345 exports use for when a ticket was received, most specific first:
 # the bare "时间"/"日期" only count when nothing better is there.
@@ -183,3 +185,37 @@ def tag_rows(model: Model, rows: Sequence[dict], text_column: str, now: dt.datet
         if progress:
             progress(len(part))
     return out
+
+
+# Column headings for people (the chat page's download): the same fields, in Chinese.
+TAG_FIELDS_ZH = {"category_name": "类别", "category": "类别代码", "secondary": "可能还涉及", "urgent": "紧急",
+                 "owner": "责任主体", "co_owners": "协办单位", "deadline": "办理时限", "confidence": "把握",
+                 "needs_review": "需人工复核", "explanation": "判断依据"}
+
+
+def for_people(tagged: Sequence[dict], header: Sequence[str], taxonomy) -> tuple[list[dict], list[str]]:
+    """Tagged rows with Chinese headings and values staff read at a glance (是/否, 97%, local time).
+
+    Input columns come first, unchanged; a heading that clashes with one of them gets “（分拣）”.
+    """
+    names = {field: (zh if zh not in header else f"{zh}（分拣）") for field, zh in TAG_FIELDS_ZH.items()}
+    tz = ZoneInfo(taxonomy.timezone)
+    out = []
+    for row in tagged:
+        person = {h: row.get(h) for h in header}
+        for field, name in names.items():
+            value = row.get(field)
+            if field == "secondary":
+                value = "、".join(taxonomy.get(c).name for c in value or () if c in taxonomy.codes)
+            elif field in ("urgent", "needs_review"):
+                value = "是" if value else "否"
+            elif field == "confidence":
+                value = f"{round(float(value or 0) * 100)}%"
+            elif field == "co_owners":
+                value = "、".join(value or ())
+            elif field == "deadline" and value:
+                moment = dt.datetime.fromisoformat(value)
+                value = moment.astimezone(tz).strftime("%Y-%m-%d %H:%M")
+            person[name] = "" if value is None else value
+        out.append(person)
+    return out, list(header) + list(names.values())

@@ -237,7 +237,7 @@ async function download(path, fallbackName) {
   const res = await api(path, { raw: true });
   const blob = await res.blob();
   const disposition = res.headers.get("Content-Disposition") || "";
-  const match = /filename\*=UTF-8''([^;]+)/.exec(disposition) || /filename=([^;]+)/.exec(disposition);
+  const match = /filename\*=UTF-8''([^;]+)/i.exec(disposition) || /filename=([^;]+)/i.exec(disposition);
   const name = match ? decodeURIComponent(match[1].replace(/"/g, "")) : fallbackName;
   const url = URL.createObjectURL(blob);
   const a = el("a", { href: url, download: name, text: `下载 ${name}`, class: "download-link" });
