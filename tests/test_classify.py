@@ -1,6 +1,7 @@
 """The classifier: shipped model behaviour, fast paths equal to sklearn's, explanations, precedence."""
 
 import numpy as np
+import pytest
 
 from triage import normalize
 from triage.compact import export
