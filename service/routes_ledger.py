@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from typing import Annotated, Literal
+from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, HTTPException, Query
 from fastapi.responses import Response
@@ -182,11 +183,21 @@ def stats(model: ModelDep, store: StoreDep, caller: Viewer) -> dict:
     total = next(db.query("SELECT count(*) AS n FROM entries"))["n"]
     corrected = next(db.query("SELECT count(*) AS n FROM entries WHERE corrected = 1"))["n"]
     sat = next(db.query("SELECT avg(satisfaction) AS a, count(satisfaction) AS n FROM entries"))
-    weeks = {r["k"]: r["n"] for r in db.query(
-        "SELECT strftime('%Y-W%W', received_at) AS k, count(*) AS n FROM entries GROUP BY k ORDER BY k")}
-    sat_weeks = {r["k"]: round(r["a"], 2) for r in db.query(
-        "SELECT strftime('%Y-W%W', updated) AS k, avg(satisfaction) AS a FROM entries "
-        "WHERE satisfaction IS NOT NULL GROUP BY k ORDER BY k")}
+    tz = ZoneInfo(model.taxonomy.timezone)
+
+    def week(stamp: str) -> str:  # ISO week in local time: 2026-11-25 is 2026-W48
+        year, number, _ = dt.datetime.fromisoformat(stamp).astimezone(tz).isocalendar()
+        return f"{year}-W{number:02d}"
+
+    weeks: dict[str, int] = {}
+    for r in db.query("SELECT received_at FROM entries WHERE received_at IS NOT NULL"):
+        weeks[week(r["received_at"])] = weeks.get(week(r["received_at"]), 0) + 1
+    scores: dict[str, list[int]] = {}
+    for r in db.query("SELECT updated, satisfaction FROM entries WHERE satisfaction IS NOT NULL"):
+        scores.setdefault(week(r["updated"]), []).append(r["satisfaction"])
+    weeks = dict(sorted(weeks.items()))
+    sat_weeks = {k: round(sum(v) / len(v), 2) for k, v in sorted(scores.items())}
+    this_week = week(now.isoformat())
     overdue = {"yellow": 0, "red": 0}
     for r in db.query(f"SELECT status, deadline, received_at FROM entries WHERE deadline IS NOT NULL "
                       f"AND status NOT IN ({','.join('?' * len(CLOSED))})", list(CLOSED)):
@@ -200,6 +211,7 @@ def stats(model: ModelDep, store: StoreDep, caller: Viewer) -> dict:
         "by_owner": count("owner"),
         "by_status": count("status"),
         "by_week": weeks,
+        "this_week": {"week": this_week, "received": weeks.get(this_week, 0)},
         "overdue": overdue,
         "satisfaction": {"average": round(sat["a"], 2) if sat["a"] is not None else None, "count": sat["n"],
                          "by_week": sat_weeks},

@@ -300,3 +300,13 @@ def test_validation_errors_are_plain_chinese(client, payload, words):
 def test_upload_error_does_not_mention_command_line_options(client):
     r = client.post("/api/jobs", files={"file": ("x.csv", "编号,正文\n1,电梯\n".encode())}, headers=client.hdr())
     assert r.status_code == 400 and "--column" not in r.json()["detail"] and "内容" in r.json()["detail"]
+
+
+def test_weekly_stats_use_iso_weeks_in_local_time(client):
+    # Monday 2026-11-23 00:30 in Beijing is still Sunday in UTC: it belongs to ISO week 48, not 47
+    for when in ("2026-11-23T00:30:00+08:00", "2026-11-22T23:30:00+08:00", "2026-11-25T09:30:00+08:00"):
+        client.post("/api/classify", json={"text": "路灯坏了", "received_at": when, "save": True}, headers=client.hdr())
+    stats = client.get("/api/stats", headers=client.hdr("viewer")).json()
+    assert stats["by_week"] == {"2026-W47": 1, "2026-W48": 2}
+    assert stats["this_week"]["week"] >= "2026-W48" and stats["this_week"]["received"] == stats["by_week"].get(
+        stats["this_week"]["week"], 0)

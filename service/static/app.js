@@ -280,7 +280,9 @@ const COMMANDS = [
   [/^(本周统计|统计|本月统计)$/, async () => {
     const stats = await api("/api/stats");
     const canvas = el("canvas", { width: 520, height: 260 });
-    botNode(el("div", { text: `台账共 ${stats.total} 条；逾期 ${stats.overdue.red} 条，将逾期 ${stats.overdue.yellow} 条；人工更正占 ${Math.round(stats.corrected_share * 100)}%。` }), canvas);
+    const wk = stats.this_week || { week: "", received: 0 };
+    botNode(el("div", { text: `本周（${wk.week.replace(/^(\d+)-W0?(\d+)$/, "$1年第$2周")}）新登记 ${wk.received} 条。`
+      + `台账共 ${stats.total} 条；逾期 ${stats.overdue.red} 条，将逾期 ${stats.overdue.yellow} 条；人工更正占 ${Math.round(stats.corrected_share * 100)}%。下图为全部台账按类别统计。` }), canvas);
     barChart(canvas, stats.by_category);
   }],
   [/^(待审核|待复核|审核)$/, async () => {
