@@ -43,9 +43,10 @@ def save_entries(body: SaveIn, model: ModelDep, store: StoreDep, caller: Staff) 
         if issue.category not in codes:
             raise HTTPException(400, f"未知类别“{issue.category}”，可用：{'、'.join(c.name for c in model.taxonomy.categories)}")
     received = _now()
+    reused: set[int] = set()  # the same text already in the ledger, still open: not entered twice
     ids = store.add_entries([entry_from_issue(i.model_dump(), received, model.version, body.source)
-                             for i in body.issues], caller.name)
-    return [view(store.get_entry(i), model.taxonomy.timezone) for i in ids]
+                             for i in body.issues], caller.name, reused=reused)
+    return [{**view(store.get_entry(i), model.taxonomy.timezone), "already": i in reused} for i in ids]
 
 
 def _where(status, category, owner, urgent, overdue, q, date_from, date_to, needs_review, now) -> tuple[str, list]:

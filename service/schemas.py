@@ -114,6 +114,7 @@ class EntryOut(BaseModel):
     satisfaction: int | None
     feedback: str | None
     overdue: Literal["", "yellow", "red"] = ""
+    already: bool = False  # on save: this text was already in the ledger (open), not entered again
 
 
 class EntryPatch(BaseModel):

@@ -173,12 +173,25 @@ class Store:
             out[key] = bool(out.get(key))
         return out
 
-    def add_entries(self, entries: list[dict], who: str) -> list[int]:
-        """Insert ledger entries (status 待派单) in one transaction; returns their ids."""
+    def add_entries(self, entries: list[dict], who: str, *, reused: set[int] | None = None) -> list[int]:
+        """Insert ledger entries (status 待派单) in one transaction; returns their ids.
+
+        Given a `reused` set, an entry whose text is already in the ledger and not yet closed is not
+        entered twice (the same notes saved again): its existing id is returned and added to the set.
+        """
+        reuse_open = reused is not None
         now = _now()
         ids = []
         with self.write() as db:
             for entry in entries:
+                if reuse_open:
+                    existing = next(db.query(
+                        f"SELECT id FROM entries WHERE text = ? AND status NOT IN ({', '.join('?' * len(CLOSED))}) "
+                        "ORDER BY id LIMIT 1", [entry["text"], *CLOSED]), None)
+                    if existing is not None:
+                        ids.append(existing["id"])
+                        reused.add(existing["id"])
+                        continue
                 row = self._encode({**entry, "status": "待派单", "created": now, "updated": now, "corrected": 0})
                 row.pop("id", None)
                 new_id = db["entries"].insert(row).last_pk

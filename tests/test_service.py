@@ -310,3 +310,14 @@ def test_weekly_stats_use_iso_weeks_in_local_time(client):
     assert stats["by_week"] == {"2026-W47": 1, "2026-W48": 2}
     assert stats["this_week"]["week"] >= "2026-W48" and stats["this_week"]["received"] == stats["by_week"].get(
         stats["this_week"]["week"], 0)
+
+
+def test_saving_the_same_notes_twice_does_not_duplicate_open_entries(client):
+    notes = "张大爷（3号楼）：3号楼电梯坏了两天了，老人下不了楼。\n王阿姨（8号楼）：东门路灯不亮，晚上黑漆漆的。"
+    issues = {"issues": client.post("/api/extract", json={"text": notes}, headers=client.hdr()).json()["issues"]}
+    assert len(issues["issues"]) == 2
+    first = client.post("/api/entries", json=issues, headers=client.hdr()).json()
+    again = client.post("/api/entries", json=issues, headers=client.hdr()).json()
+    assert [e["already"] for e in first] == [False, False] and [e["already"] for e in again] == [True, True]
+    assert [e["id"] for e in again] == [e["id"] for e in first]
+    assert client.get("/api/entries", headers=client.hdr()).json()["total"] == 2

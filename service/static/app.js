@@ -194,7 +194,9 @@ async function saveCards(cards) {
     confidence: c.confidence || 0, needs_review: !!c.needs_review, notes: c.notes || [] }));
   const saved = await api("/api/entries", { method: "POST", json: { issues: payload } });
   saved.forEach((entry, i) => { todo[i].entry_id = entry.id; refreshCard(todo[i]); });
-  return saved.length;
+  const already = saved.filter((e) => e.already);
+  if (already.length) botText(`其中 ${already.length} 条台账中已有、尚未办结（编号 ${already.map((e) => e.id).join("、")}），没有重复登记。`);
+  return saved.length - already.length;
 }
 
 async function correct(card, category, owner) {
@@ -260,7 +262,7 @@ const COMMANDS = [
   [/^(全部保存|保存全部|入台账|全部入台账|保存)$/, async () => {
     if (!state.cards.length) return botText("还没有可以保存的问题。请先粘贴纪要或诉求。");
     const n = await saveCards(state.cards);
-    botText(n ? `已存入台账 ${n} 条。可在“台账”页查看和办理。` : "这些问题都已在台账中了。");
+    botText(n ? `已存入台账 ${n} 条。可在“台账”页查看和办理。` : "没有新登记的问题。");
   }],
   [/^(?:删除|删掉|去掉|不要)?\s*(?:把)?\s*第\s*([\d一二两三四五六七八九十]+)\s*[条个](?:问题)?\s*(?:删除|删掉|去掉|不要了?)?$/, async (m) => {
     if (!/删|去掉|不要/.test(m[0])) throw new Error(`要对第${m[1]}条做什么？例如：删除第${m[1]}条、第${m[1]}条改为宠物。`);
