@@ -83,6 +83,11 @@ def test_paste_notes_correct_save_and_export(page, server):
     page.click('.tab[data-view="ledger"]')
     page.wait_for_selector("#ledger-table tbody tr")
     assert page.locator("#ledger-table tbody tr").count() == 4
+    # correct a saved entry's category right in the ledger: it is re-routed on the spot
+    row = page.locator("#ledger-table tbody tr").first
+    row.locator("select.cat-select").select_option("safety")
+    page.wait_for_function("[...document.querySelectorAll('#ledger-table tbody tr')].some("
+                           "r => r.querySelector('select.cat-select').value === 'safety')")
 
     page.click('.tab[data-view="chat"]')
     with page.expect_download() as info:
@@ -170,6 +175,9 @@ def test_delete_a_card_force_a_message_and_log_out_clean(page, server):
     assert page.locator('.card[data-n="2"]').count() == 0 and page.locator('.card[data-n="3"]').count() == 1
     send(page, "登记：孩子明年上学划片的事想问问社区")  # not a fault, but staff want it in the ledger
     page.wait_for_function("document.querySelectorAll('.card').length === %d" % before)
+    page.reload()  # cards survive a reload in this tab, with the same numbers
+    page.wait_for_selector("text=条问题已恢复")
+    assert page.locator(".card").count() == before and page.locator('.card[data-n="2"]').count() == 0
     page.click("#logout")
     page.wait_for_selector("#login:not([hidden])")
     assert page.input_value("#token-input") == ""

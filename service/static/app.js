@@ -77,11 +77,13 @@ async function login(token) {
   $("#model-version").textContent = `模型 ${health.model_version}`;
   fillFilters();
   if (!$("#messages").children.length) botText("您好！请粘贴会议纪要或居民诉求，或输入“帮助”查看可用命令。");
+  restoreCards();
 }
 function logout(message) {
   localStorage.removeItem("triage-token");
   state.token = "";
   state.cards = [];
+  sessionStorage.removeItem("triage-cards");
   $("#token-input").value = "";
   $("#messages").replaceChildren();  // the next person at a shared computer must not see residents' words
   $("#app").hidden = true;
@@ -151,17 +153,32 @@ function refreshCard(card) {
   const old = card.node;
   const fresh = renderCard(card);  // renderCard points card.node at the new element
   if (old) old.replaceWith(fresh);
+  persistCards();
+}
+// This tab's cards survive a reload (sessionStorage: this tab only, gone when it closes or on 退出).
+function persistCards() {
+  sessionStorage.setItem("triage-cards", JSON.stringify(state.cards, (k, v) => (k === "node" ? undefined : v)));
+}
+function restoreCards() {
+  let cards = [];
+  try { cards = JSON.parse(sessionStorage.getItem("triage-cards") || "[]"); } catch (_) { cards = []; }
+  if (!cards.length || state.cards.length) return;
+  const box = el("div", { class: "cards" });
+  for (const card of cards) { state.cards.push(card); box.append(renderCard(card)); }
+  const unsaved = cards.filter((c) => !c.entry_id).length;
+  botNode(el("div", { text: `刷新前的 ${cards.length} 条问题已恢复（其中 ${unsaved} 条尚未存入台账），编号不变。` }), box);
 }
 
 function showIssues(issues, received) {
   if (!issues.length) { botText("没有发现需要办理的问题（问候、答复和通知不算问题）。"); return; }
-  const start = state.cards.length;
+  const start = state.cards.reduce((m, c) => Math.max(m, c.n), 0);  // numbers never repeat, even after 删除
   const box = el("div", { class: "cards" });
   issues.forEach((issue, i) => {
     const card = Object.assign({ n: start + i + 1, received_at: received }, issue);
     state.cards.push(card);
     box.append(renderCard(card));
   });
+  persistCards();
   botNode(el("div", { text: `共 ${issues.length} 个问题。可直接在卡片上改类别或责任主体，或输入“全部保存”存入台账。` }), box);
 }
 
@@ -269,6 +286,7 @@ const COMMANDS = [
     const card = cardByNumber(m[1]);
     state.cards = state.cards.filter((c) => c !== card);
     if (card.node) card.node.remove();
+    persistCards();
     botText(card.entry_id ? `已从本次结果中移除第${card.n}条。它已存入台账（编号 ${card.entry_id}），台账中的记录保留。`
       : `已删除第${card.n}条（未存入台账）。其余各条编号不变。`);
   }],
@@ -290,7 +308,7 @@ const COMMANDS = [
   [/^(待审核|待复核|审核)$/, async () => {
     const items = await api("/api/review-queue?limit=10");
     if (!items.length) return botText("没有需要审核的记录。");
-    botNode(el("div", { text: "以下记录模型最没把握，请优先确认类别（可在台账页修改）：" }), entryTable(items));
+    botNode(el("div", { text: "以下记录模型最没把握，请优先确认类别：类别不对就直接在表中改选，会重新派单并记录更正。" }), entryTable(items, true));
   }],
   [/^(帮助|help|\?|？|怎么用)$/i, async () => botText(HELP)],
 ];
@@ -355,10 +373,29 @@ $("#file").addEventListener("change", async (e) => {
 });
 
 // ---------- ledger ----------
-function entryTable(items) {
+// Correct a saved entry's category in place: it is re-routed (owner, deadline) and the correction is stored.
+function entryCategorySelect(entry, after) {
+  const select = el("select", { "aria-label": "更正类别", class: "cat-select" });
+  for (const c of state.taxonomy.categories) {
+    const o = el("option", { value: c.code, text: c.name });
+    if (c.code === entry.category) o.selected = true;
+    select.append(o);
+  }
+  select.addEventListener("change", async () => {
+    try {
+      const updated = await api(`/api/entries/${entry.id}/correct`, { method: "POST", json: { category: select.value } });
+      Object.assign(entry, updated);
+      if (after) after(updated);
+    } catch (err) { window.alert(err.message); select.value = entry.category; }
+  });
+  return select;
+}
+function entryTable(items, correctable = false) {
   const body = el("tbody");
   for (const e of items) body.append(el("tr", { class: e.overdue || "" },
-    el("td", { text: String(e.id) }), el("td", { text: e.summary || e.text }), el("td", { text: e.category_name || catName(e.category) }),
+    el("td", { text: String(e.id) }), el("td", { text: e.summary || e.text }),
+    correctable ? el("td", {}, entryCategorySelect(e, (u) => botText(`已更正编号 ${u.id}：${u.category_name}，责任主体 ${u.owner}，办理时限 ${fmtTime(u.deadline)}。`)))
+      : el("td", { text: e.category_name || catName(e.category) }),
     el("td", { text: e.owner || "" }), el("td", { text: fmtTime(e.deadline) }), el("td", { text: e.location || "" }),
     el("td", { text: e.status || "" })));
   return el("div", { class: "table-wrap" }, el("table", {},
@@ -386,7 +423,7 @@ async function loadLedger() {
       const summary = el("td", {}, e.urgent ? el("span", { class: "badge urgent", text: "紧急" }) : null,
         e.needs_review ? el("span", { class: "badge review", text: "待复核" }) : null, ` ${e.summary || e.text}`);
       tbody.append(el("tr", { class: e.overdue || "" }, el("td", { text: String(e.id) }), summary,
-        el("td", { text: e.category_name || catName(e.category) }), el("td", { text: e.owner || "" }),
+        el("td", {}, entryCategorySelect(e, () => loadLedger())), el("td", { text: e.owner || "" }),
         el("td", { text: fmtTime(e.deadline) + (e.overdue === "red" ? "（已逾期）" : e.overdue === "yellow" ? "（将逾期）" : "") }),
         el("td", { text: e.location || "" }), el("td", {}, select)));
     }
@@ -412,6 +449,8 @@ async function changeStatus(entry, select) {
   } catch (err) { window.alert(err.message); select.value = entry.status; }
 }
 $("#f-go").addEventListener("click", loadLedger);
+for (const id of ["#f-status", "#f-category", "#f-overdue"]) $(id).addEventListener("change", loadLedger);
+$("#f-q").addEventListener("keydown", (e) => { if (e.key === "Enter") { e.preventDefault(); loadLedger(); } });
 $("#export").addEventListener("click", () => download("/api/ledger.xlsx", "问题台账.xlsx").catch((e) => window.alert(e.message)));
 
 // ---------- stats ----------
