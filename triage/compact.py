@@ -111,14 +111,13 @@ class Compact:
         contrib = data * self.coef[label_index][indices]
         names = self.names()
         words_end = len(self.blocks[0][1]) if self.blocks and self.blocks[0][0] == "word12" else 0
-        order = [i for i in np.argsort(-contrib) if contrib[i] > 0]
+        positive = np.flatnonzero(contrib > 0)
+        is_word = indices[positive] < words_end
         picked: list[str] = []
-        for from_words in (True, False):
-            for i in order:
-                if len(picked) >= top or (not from_words and len(picked) >= 2):
+        for group, limit in ((positive[is_word], top), (positive[~is_word], min(top, 2))):
+            for i in group[np.argsort(-contrib[group])]:
+                if len(picked) >= limit:
                     break
-                if (indices[i] < words_end) != from_words:
-                    continue
                 name = names[indices[i]].replace(" ", "")
                 if len(name) < 2 or not name.isalnum() or any(name in p or p in name for p in picked):
                     continue
