@@ -10,6 +10,7 @@ from fastapi import APIRouter, File, Form, HTTPException, Request, UploadFile
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import FileResponse
 
+from triage.documents import DocumentError, read_notes
 from triage.ledger import issues_markdown
 from triage.notes import extract
 from triage.tables import TableError, find_text_column, read_table
@@ -83,6 +84,23 @@ def extract_issues(body: ExtractIn, request: Request, model: ModelDep, store: St
         for d, entry_id in zip(out, ids):
             d["entry_id"] = entry_id
     return {"issues": out, "model_version": model.version, "markdown": issues_markdown(issues)}
+
+
+@router.post("/extract/file", response_model=ExtractOut)
+async def extract_file(request: Request, model: ModelDep, store: StoreDep, caller: Viewer,
+                       file: Annotated[UploadFile, File(description="会议纪要：Word (.docx) 或文本 (.txt)")],
+                       save: Annotated[bool, Form(description="同时存入台账（需要 staff 权限）")] = False) -> dict:
+    """Meeting notes as a file (the Word record of a 板凳会): the same answer as /api/extract."""
+    settings = request.app.state.settings
+    data = await file.read(settings.max_upload_bytes + 1)
+    if len(data) > settings.max_upload_bytes:
+        raise HTTPException(413, f"文件太大：上限 {settings.max_upload_bytes // (1024 * 1024)} MB。")
+    try:
+        text = await run_in_threadpool(read_notes, Path(file.filename or "纪要.txt").name, data)
+    except DocumentError as e:
+        raise HTTPException(400, str(e)) from None
+    body = ExtractIn(text=text, save=save)
+    return await run_in_threadpool(extract_issues, body, request, model, store, caller)
 
 
 @router.post("/jobs", response_model=JobOut, status_code=202)

@@ -182,3 +182,16 @@ def test_delete_a_card_force_a_message_and_log_out_clean(page, server):
     page.wait_for_selector("#login:not([hidden])")
     assert page.input_value("#token-input") == ""
     assert page.locator("#messages .msg").count() == 0  # nothing left for the next person at this computer
+
+
+def test_upload_a_word_record_of_the_meeting(page, tmp_path):
+    from docx import Document
+
+    doc = Document()
+    for line in ("板凳会记录", "张大爷（3号楼）：3号楼电梯坏了两天了，老人下不了楼。", "王阿姨（8号楼）：东门路灯不亮，晚上黑漆漆的。"):
+        doc.add_paragraph(line)
+    path = tmp_path / "板凳会记录.docx"
+    doc.save(path)
+    page.set_input_files("#notes-file", str(path))
+    page.wait_for_selector(".card")
+    assert page.locator(".card").count() == 2

@@ -116,6 +116,22 @@ def test_extract_formats(tmp_path, capsys):
     assert sheet["C2"].value.startswith("公共设施")
 
 
+def test_extract_reads_a_word_file(tmp_path, capsys):
+    from docx import Document
+
+    doc = Document()
+    doc.add_paragraph("王阿姨（8号楼）：8号楼电梯这个月坏了三次，老人上下楼太难了。")
+    table = doc.add_table(rows=2, cols=2)
+    for (r, c), text in {(0, 0): "序号", (0, 1): "居民反映问题", (1, 0): "1", (1, 1): "东门路灯不亮，晚上黑漆漆的"}.items():
+        table.cell(r, c).text = text
+    doc.save(tmp_path / "纪要.docx")
+    code, out, _ = run(capsys, "extract", str(tmp_path / "纪要.docx"), "--received-at", RECEIVED)
+    assert code == 0 and [i["category"] for i in json.loads(out)] == ["facilities", "facilities"]
+    (tmp_path / "old.doc").write_bytes(b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\x00" * 64)
+    with pytest.raises(SystemExit, match="另存为"):
+        main(["extract", str(tmp_path / "old.doc")])
+
+
 def test_train_and_evaluate_with_another_taxonomy(tmp_path, capsys):
     """A 12345 centre's own categories: Chinese names as labels, its own TOML, same commands."""
     from .conftest import ROOT

@@ -321,3 +321,43 @@ def test_saving_the_same_notes_twice_does_not_duplicate_open_entries(client):
     assert [e["already"] for e in first] == [False, False] and [e["already"] for e in again] == [True, True]
     assert [e["id"] for e in again] == [e["id"] for e in first]
     assert client.get("/api/entries", headers=client.hdr()).json()["total"] == 2
+
+
+def _docx(paragraphs, table=None) -> bytes:
+    from docx import Document
+
+    doc = Document()
+    for text in paragraphs:
+        doc.add_paragraph(text)
+    if table:
+        t = doc.add_table(rows=len(table), cols=len(table[0]))
+        for r, row in enumerate(table):
+            for c, value in enumerate(row):
+                t.cell(r, c).text = value
+    buf = io.BytesIO()
+    doc.save(buf)
+    return buf.getvalue()
+
+
+def test_meeting_notes_as_a_word_file(client):
+    data = _docx(["幸福社区板凳会记录（11月24日）", "张大爷（3号楼）：3号楼电梯坏了两天了，老人下不了楼。",
+                  "物业刘经理：电梯已经报修，明天维保公司来人。"],
+                 table=[["序号", "居民反映问题"], ["1", "东门路灯不亮，晚上黑漆漆的"]])
+    r = client.post("/api/extract/file", files={"file": ("板凳会记录.docx", data)}, data={"save": "true"},
+                    headers=client.hdr())
+    assert r.status_code == 200, r.text
+    issues = r.json()["issues"]
+    assert {i["category"] for i in issues} == {"facilities"} and len(issues) == 2
+    assert all(i["entry_id"] for i in issues)
+    assert any("维保公司" in (i["response"] or "") for i in issues)
+
+
+@pytest.mark.parametrize("name, data, words", [
+    ("记录.doc", b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\x00" * 100, "旧版 Word"),
+    ("记录.docx", b"not a zip", "不是有效的 Word"),
+    ("记录.pdf", b"%PDF-1.4 ...", "不支持"),
+    ("记录.txt", b"", "空文件"),
+])
+def test_bad_notes_files_get_one_clear_sentence(client, name, data, words):
+    r = client.post("/api/extract/file", files={"file": (name, data)}, headers=client.hdr())
+    assert r.status_code == 400 and words in r.json()["detail"]

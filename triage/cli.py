@@ -138,7 +138,8 @@ def cmd_evaluate(args) -> int:
 def cmd_extract(args) -> int:
     from .ledger import issues_markdown, write_ledger
     from .notes import extract
-    from .tables import TableError, decode_bytes
+    from .documents import DocumentError, read_notes
+    from .tables import TableError
 
     if args.file == "-":
         text = sys.stdin.read()
@@ -146,7 +147,10 @@ def cmd_extract(args) -> int:
         path = Path(args.file)
         if not path.is_file():
             raise TableError(f"找不到文件：{path}")
-        text = decode_bytes(path.read_bytes(), path.name)
+        try:
+            text = read_notes(path.name, path.read_bytes())
+        except DocumentError as e:
+            raise SystemExit(f"错误：{e}") from None
     if not text.strip():
         raise SystemExit("错误：纪要内容为空。")
     model = _load_model(args)
@@ -215,7 +219,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_evaluate)
 
     p = sub.add_parser("extract", help="从会议纪要/巡查日志/工单汇总中提取问题清单（问题台账）")
-    p.add_argument("file", help="纪要文件（UTF-8 或 GBK 文本）；- 表示从标准输入读取")
+    p.add_argument("file", help="纪要文件：Word (.docx) 或文本 (.txt，UTF-8 或 GBK)；- 表示从标准输入读取")
     p.add_argument("--format", choices=("json", "markdown", "csv", "xlsx"), default="json", help="输出格式（默认 json）")
     p.add_argument("-o", "--output", help="输出文件（xlsx 必填）")
     p.add_argument("--received-at", help="受理时间，ISO 8601（默认现在）")

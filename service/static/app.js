@@ -11,6 +11,7 @@ const HELP = [
   "您可以：",
   "· 粘贴板凳会/议事会纪要、巡查日志或工单汇总 → 我列出其中的问题；",
   "· 输入一条居民诉求 → 我给出类别、责任主体和办理时限；",
+  "· 点“上传纪要”上传 Word (.docx) 或文本的会议纪要 → 同粘贴一样列出问题；",
   "· 点“上传工单表”上传 CSV / Excel / JSONL → 批量分类并提供下载。",
   "命令：",
   "· 第2条改为宠物 —— 更正第2条的类别（会重新派单并记录更正）",
@@ -339,6 +340,22 @@ $("#composer").addEventListener("submit", async (e) => {
 });
 $("#input").addEventListener("keydown", (e) => {
   if (e.key === "Enter" && !e.shiftKey && !e.isComposing) { e.preventDefault(); $("#composer").requestSubmit(); }
+});
+
+// ---------- notes file (the Word record of a meeting) ----------
+$("#notes-file").addEventListener("change", async (e) => {
+  const file = e.target.files[0];
+  e.target.value = "";
+  if (!file) return;
+  userText(`上传纪要：${file.name}`);
+  const thinking = botText("正在读取纪要…");
+  try {
+    const form = new FormData();
+    form.append("file", file);
+    const out = await api("/api/extract/file", { method: "POST", body: form });
+    thinking.remove();
+    showIssues(out.issues, new Date().toISOString());
+  } catch (err) { thinking.textContent = `读取失败：${err.message}`; }
 });
 
 // ---------- upload ----------
