@@ -18,8 +18,8 @@ NOTE_SUFFIXES = (".docx", ".txt", ".md")
 _OLE2 = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 
 
-class DocumentError(ValueError):
-    """A notes file cannot be read; the message is for a community worker."""
+class DocumentError(TableError):
+    """A notes file cannot be read; the message is for a community worker (a kind of TableError)."""
 
 
 def read_notes(name: str, data: bytes) -> str:
@@ -35,10 +35,12 @@ def read_notes(name: str, data: bytes) -> str:
         raise DocumentError(f"{name} 不是有效的 Word (.docx) 文件，可能已损坏：请用 Word/WPS 打开后另存为 .docx。")
     if suffix not in NOTE_SUFFIXES:
         raise DocumentError(f"不支持的纪要文件类型 {suffix or '(无后缀)'}：请上传 Word (.docx) 或文本 (.txt) 文件。")
+    if b"\x00" in data[:4096] and not data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        raise DocumentError(f"{name} 看起来是二进制文件，不是文本。请上传 Word (.docx) 或文本 (.txt) 文件。")
     try:
         return decode_bytes(data, name)
     except TableError as e:
-        raise DocumentError(str(e).replace("文本表格", "文本文件")) from None
+        raise DocumentError(str(e)) from None
 
 
 def _docx_text(name: str, data: bytes) -> str:
