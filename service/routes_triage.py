@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from pathlib import Path
 from typing import Annotated
+from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, File, Form, HTTPException, Request, UploadFile
 from fastapi.concurrency import run_in_threadpool
@@ -12,7 +13,7 @@ from fastapi.responses import FileResponse
 
 from triage.documents import DocumentError, read_notes
 from triage.ledger import issues_markdown
-from triage.notes import extract
+from triage.notes import extract, meeting_date
 from triage.tables import TableError, find_text_column, read_table
 
 from . import jobs
@@ -75,7 +76,8 @@ async def classify(body: ClassifyIn, request: Request, model: ModelDep, store: S
 def extract_issues(body: ExtractIn, request: Request, model: ModelDep, store: StoreDep, caller: Viewer) -> dict:
     """Turn meeting notes into distinct issues; `save` also adds them to the ledger."""
     text = _check_text(body.text, request.app.state.settings.max_notes_chars, "纪要")
-    received = body.received_at or _now()
+    # deadlines count from the meeting date the record states ("板凳会（11月24日）"), else from now
+    received = body.received_at or meeting_date(text, _now().astimezone(ZoneInfo(model.taxonomy.timezone))) or _now()
     issues = extract(text, model, received)
     out = [i.to_dict() for i in issues]
     if body.save and issues:
@@ -83,7 +85,8 @@ def extract_issues(body: ExtractIn, request: Request, model: ModelDep, store: St
         ids = store.add_entries([entry_from_issue(i, received, model.version, "extract") for i in issues], caller.name)
         for d, entry_id in zip(out, ids):
             d["entry_id"] = entry_id
-    return {"issues": out, "model_version": model.version, "markdown": issues_markdown(issues)}
+    return {"issues": out, "model_version": model.version, "markdown": issues_markdown(issues),
+            "received_at": received}
 
 
 @router.post("/extract/file", response_model=ExtractOut)

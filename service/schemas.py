@@ -79,6 +79,7 @@ class ExtractOut(BaseModel):
     issues: list[IssueOut]
     model_version: str
     markdown: str
+    received_at: dt.datetime | None = None  # the clock deadlines count from: given, the record's date, or now
 
 
 class SaveIn(BaseModel):

@@ -1,5 +1,6 @@
 """Every endpoint through TestClient: auth, bad input, lifecycle, corrections, Open311, jobs."""
 
+import datetime as dt
 import io
 import time
 
@@ -361,3 +362,12 @@ def test_meeting_notes_as_a_word_file(client):
 def test_bad_notes_files_get_one_clear_sentence(client, name, data, words):
     r = client.post("/api/extract/file", files={"file": (name, data)}, headers=client.hdr())
     assert r.status_code == 400 and words in r.json()["detail"]
+
+
+def test_extract_counts_deadlines_from_the_meeting_date_in_the_record(client):
+    yesterday = (dt.datetime.now().astimezone() - dt.timedelta(days=1))
+    notes = f"板凳会记录（{yesterday.month}月{yesterday.day}日）\n张大爷（3号楼）：3号楼电梯坏了两天了，老人下不了楼。"
+    out = client.post("/api/extract", json={"text": notes}, headers=client.hdr()).json()
+    assert out["received_at"].startswith(yesterday.strftime("%Y-%m-%dT09:00"))
+    given = client.post("/api/extract", json={"text": notes, "received_at": RECEIVED}, headers=client.hdr()).json()
+    assert given["received_at"].startswith(RECEIVED[:16])  # an explicit clock wins

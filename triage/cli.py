@@ -137,7 +137,7 @@ def cmd_evaluate(args) -> int:
 
 def cmd_extract(args) -> int:
     from .ledger import issues_markdown, write_ledger
-    from .notes import extract
+    from .notes import extract, meeting_date
     from .documents import read_notes
     from .tables import TableError
 
@@ -151,7 +151,10 @@ def cmd_extract(args) -> int:
     if not text.strip():
         raise SystemExit("错误：纪要内容为空。")
     model = _load_model(args)
-    issues = extract(text, model, _now(args))
+    received = _now(args)
+    if not args.received_at:  # deadlines count from the meeting date the record states, if any
+        received = meeting_date(text, received) or received
+    issues = extract(text, model, received)
     fmt = args.format
     if fmt in ("xlsx", "csv") and args.output:
         write_ledger(issues, args.output, fmt)

@@ -18,7 +18,7 @@ from .route import route
 from .segment import words
 from .utterances import Utterance, split_utterances
 
-__all__ = ["Issue", "extract", "strip_web_noise"]
+__all__ = ["Issue", "extract", "meeting_date", "strip_web_noise"]
 
 _NOISE_LINE = re.compile(
     r"^\s*[【\[（(]?(?:责任编辑|编辑|来源|作者|记者|通讯员|版权所有|Copyright|©|分享到|上一篇|下一篇|扫一扫|打印|关闭窗口"
@@ -300,3 +300,33 @@ def _attach_replies(groups: list[dict], replies, by_utt: dict, utts: list[Uttera
         for g in targets:
             g["responses"].append(sentence.strip())
             answered[id(utt)] = g
+
+
+# "2026年11月24日", "2026-11-24", "2026/11/24", "2026.11.24", or without the year: "11月24日", "11.24"
+_MEETING_DATE = re.compile(r"(?:(?P<y>20\d\d)\s*[年./-]\s*)?(?P<m>1[0-2]|0?[1-9])\s*[月./-]\s*(?P<d>3[01]|[12]\d|0?[1-9])(?:日|号|(?!\d))")
+
+
+_HEADER_LINE = re.compile(r"^\s*(时间|日期|会议时间|召开时间)|记录|纪要|日志|会议|板凳会|议事会|例会|巡查|台账")
+
+
+def meeting_date(text: str, now: dt.datetime, *, head_lines: int = 4, max_age_days: int = 92) -> dt.datetime | None:
+    """The date a record states in its first lines ("板凳会记录（11月24日）"), at 09:00, if plausible.
+
+    Staff often paste yesterday's notes: deadlines should count from the meeting, not the paste.
+    A date in the future or more than about three months back is ignored (it is about something else).
+    """
+    lines = [line for line in (text or "").splitlines() if line.strip()][:head_lines]
+    for n, line in enumerate(lines):
+        if n and not _HEADER_LINE.search(line):  # a date in what residents say is about something else
+            continue
+        for found in _MEETING_DATE.finditer(normalize(line)):
+            year = int(found["y"]) if found["y"] else now.year
+            try:
+                day = dt.datetime(year, int(found["m"]), int(found["d"]), 9, 0, tzinfo=now.tzinfo)
+            except ValueError:
+                continue
+            if not found["y"] and day.date() > now.date():
+                day = day.replace(year=year - 1)  # "12月30日" read in January
+            if dt.timedelta(0) <= now - day + dt.timedelta(hours=15) and (now - day).days <= max_age_days:
+                return day if day <= now else now
+    return None

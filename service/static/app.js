@@ -183,6 +183,15 @@ function showIssues(issues, received) {
   botNode(el("div", { text: `共 ${issues.length} 个问题。可直接在卡片上改类别或责任主体，或输入“全部保存”存入台账。` }), box);
 }
 
+// Cards from /api/extract; when the record states its meeting date, deadlines count from that day.
+function showExtracted(out, pasted) {
+  const received = out.received_at || pasted;
+  if (out.issues.length && fmtTime(received).slice(0, 10) !== fmtTime(pasted).slice(0, 10)) {
+    botText(`纪要写明的日期是 ${fmtTime(received).slice(0, 10)}：受理时间和办理时限从这一天算起。`);
+  }
+  showIssues(out.issues, received);
+}
+
 async function sendText(text, force = false) {
   const lines = text.split(/\n/).filter((l) => l.trim()).length;
   const received = new Date().toISOString();
@@ -191,7 +200,7 @@ async function sendText(text, force = false) {
     if (!force) {
       const out = await api("/api/extract", { method: "POST", json: { text } });
       thinking.remove();
-      if (out.issues.length || lines > 1) return showIssues(out.issues, received);
+      if (out.issues.length || lines > 1) return showExtracted(out, received);
       return botText("没有发现需要登记的问题（问候、致谢、命令和工作人员答复不算）。\n"
         + "如果这确实是一件诉求，请输入“登记：”加内容，例如：登记：" + text.slice(0, 20));
     }
@@ -354,7 +363,7 @@ $("#notes-file").addEventListener("change", async (e) => {
     form.append("file", file);
     const out = await api("/api/extract/file", { method: "POST", body: form });
     thinking.remove();
-    showIssues(out.issues, new Date().toISOString());
+    showExtracted(out, new Date().toISOString());
   } catch (err) { thinking.textContent = `读取失败：${err.message}`; }
 });
 
