@@ -10,6 +10,7 @@ from fastapi import Depends, Header, HTTPException, Path, Query, Request
 
 from triage import Model
 
+from .settings import ROLE_NAMES
 from .store import ROLES, Store
 
 __all__ = ["Caller", "ModelDep", "StoreDep", "require"]
@@ -102,8 +103,7 @@ def require(role: str):
             raise HTTPException(401, "访问令牌无效或已停用，请向管理员重新申请。")
         have, name = found
         if ROLES.index(have) < ROLES.index(role):
-            names = {"viewer": "查看", "staff": "办理", "admin": "管理"}
-            raise HTTPException(403, f"权限不足：此操作需要“{names[role]}”权限，您的令牌是“{names[have]}”权限。")
+            raise HTTPException(403, f"权限不足：此操作需要“{ROLE_NAMES[role]}”权限，您的令牌是“{ROLE_NAMES[have]}”权限。")
         return Caller(have, name)
 
     return check

@@ -20,6 +20,7 @@ from . import jobs
 from .convert import entry_from_issue, entry_from_result
 from .deps import ModelDep, StoreDep, Viewer, Staff
 from .schemas import ClassifyIn, ClassifyOut, ExtractIn, ExtractOut, JobOut
+from .settings import ROLE_NAMES
 from .store import ROLES
 
 router = APIRouter(prefix="/api", tags=["分拣 triage"])
@@ -46,6 +47,12 @@ def _need_staff(caller) -> None:
 def health(request: Request) -> dict:
     """Liveness and the active model version (no token needed)."""
     return {"status": "ok", "model_version": request.app.state.models.current.version}
+
+
+@router.get("/me")
+def me(caller: Viewer) -> dict:
+    """Who this token belongs to and what it may do (shown in the chat page's header)."""
+    return {"name": caller.name, "role": caller.role, "role_name": ROLE_NAMES.get(caller.role, caller.role)}
 
 
 @router.get("/taxonomy")

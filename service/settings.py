@@ -9,6 +9,7 @@ from pathlib import Path
 __all__ = ["ROLES", "Settings"]
 
 ROLES = ("viewer", "staff", "admin")  # token roles, weakest first
+ROLE_NAMES = {"viewer": "查看", "staff": "办理", "admin": "管理"}  # as staff read them
 
 
 def _int_env(name: str, default: int) -> int:

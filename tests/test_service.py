@@ -371,3 +371,8 @@ def test_extract_counts_deadlines_from_the_meeting_date_in_the_record(client):
     assert out["received_at"].startswith(yesterday.strftime("%Y-%m-%dT09:00"))
     given = client.post("/api/extract", json={"text": notes, "received_at": RECEIVED}, headers=client.hdr()).json()
     assert given["received_at"].startswith(RECEIVED[:16])  # an explicit clock wins
+
+
+def test_me_says_who_is_logged_in(client):
+    me = client.get("/api/me", headers=client.hdr("viewer")).json()
+    assert me["role"] == "viewer" and me["role_name"] == "查看" and me["name"]

@@ -75,7 +75,8 @@ async function login(token) {
   $("#login").hidden = true;
   $("#app").hidden = false;
   const health = await (await fetch("/api/health")).json();
-  $("#model-version").textContent = `模型 ${health.model_version}`;
+  const who = await api("/api/me");
+  $("#model-version").textContent = `${who.name}（${who.role_name}权限） · 模型 ${health.model_version}`;
   fillFilters();
   if (!$("#messages").children.length) botText("您好！请粘贴会议纪要或居民诉求，或输入“帮助”查看可用命令。");
   restoreCards();
@@ -480,19 +481,30 @@ $("#f-q").addEventListener("keydown", (e) => { if (e.key === "Enter") { e.preven
 $("#export").addEventListener("click", () => download("/api/ledger.xlsx", "问题台账.xlsx").catch((e) => window.alert(e.message)));
 
 // ---------- stats ----------
-function barChart(canvas, data, color = "#1f6feb") {
+// Draw at the screen's pixel density (sharp on phones and HiDPI laptops); W × H are the CSS sizes.
+function sharp(canvas) {
+  const W = Number(canvas.dataset.w || canvas.getAttribute("width")), H = Number(canvas.dataset.h || canvas.getAttribute("height"));
+  canvas.dataset.w = W; canvas.dataset.h = H;
+  const dpr = window.devicePixelRatio || 1;
+  W = Math.round(W * dpr); H = Math.round(H * dpr);
+  canvas.style.width = `${W}px`; canvas.style.maxWidth = "100%";
   const ctx = canvas.getContext("2d");
+  ctx.setTransform(dpr, 0, 0, dpr, 0, 0);
+  return [ctx, W, H];
+}
+function barChart(canvas, data, color = "#1f6feb") {
+  const [ctx, W, H] = sharp(canvas);
   const entries = Object.entries(data || {}).slice(0, 12);
-  ctx.clearRect(0, 0, canvas.width, canvas.height);
+  ctx.clearRect(0, 0, W, H);
   ctx.font = "13px sans-serif";
   if (!entries.length) { ctx.fillStyle = "#7b8794"; ctx.fillText("暂无数据", 10, 30); return; }
   const max = Math.max(...entries.map(([, v]) => v), 1);
-  const rowH = Math.min(28, (canvas.height - 10) / entries.length);
+  const rowH = Math.min(28, (H - 10) / entries.length);
   entries.forEach(([k, v], i) => {
     const y = 5 + i * rowH;
     ctx.fillStyle = "#3e4c59";
     ctx.fillText(String(k).slice(0, 10), 4, y + rowH * 0.65);
-    const w = ((canvas.width - 190) * v) / max;
+    const w = ((W - 190) * v) / max;
     ctx.fillStyle = color;
     ctx.fillRect(150, y + 3, w, rowH - 8);
     ctx.fillStyle = "#1f2933";
@@ -500,18 +512,19 @@ function barChart(canvas, data, color = "#1f6feb") {
   });
 }
 function lineChart(canvas, data) {
-  const ctx = canvas.getContext("2d");
+  const [ctx, W, H] = sharp(canvas);
   const entries = Object.entries(data || {});
-  ctx.clearRect(0, 0, canvas.width, canvas.height);
+  ctx.clearRect(0, 0, W, H);
   ctx.font = "12px sans-serif";
   if (!entries.length) { ctx.fillStyle = "#7b8794"; ctx.fillText("暂无回访数据", 10, 30); return; }
-  const x = (i) => 40 + (i * (canvas.width - 60)) / Math.max(entries.length - 1, 1);
-  const y = (v) => canvas.height - 30 - ((v - 1) / 4) * (canvas.height - 50);
+  const x = (i) => 40 + (i * (W - 60)) / Math.max(entries.length - 1, 1);
+  const y = (v) => H - 30 - ((v - 1) / 4) * (H - 50);
   ctx.strokeStyle = "#2f9e44"; ctx.lineWidth = 2; ctx.beginPath();
+  if (entries.length === 1) ctx.arc(x(0), y(entries[0][1]), 3, 0, 2 * Math.PI);  // one week: a dot, not nothing
   entries.forEach(([, v], i) => (i ? ctx.lineTo(x(i), y(v)) : ctx.moveTo(x(i), y(v))));
   ctx.stroke();
   ctx.fillStyle = "#3e4c59";
-  entries.forEach(([k, v], i) => { ctx.fillText(String(v), x(i) - 8, y(v) - 6); ctx.fillText(k.slice(-3), x(i) - 10, canvas.height - 10); });
+  entries.forEach(([k, v], i) => { ctx.fillText(String(v), x(i) - 8, y(v) - 6); ctx.fillText(k.slice(-3), x(i) - 10, H - 10); });
 }
 async function loadStats() {
   try {
