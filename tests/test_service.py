@@ -376,3 +376,10 @@ def test_extract_counts_deadlines_from_the_meeting_date_in_the_record(client):
 def test_me_says_who_is_logged_in(client):
     me = client.get("/api/me", headers=client.hdr("viewer")).json()
     assert me["role"] == "viewer" and me["role_name"] == "查看" and me["name"]
+
+
+def test_a_word_file_that_unpacks_too_far_is_refused(client, monkeypatch):
+    monkeypatch.setattr("triage._sheets.MAX_UNPACKED_BYTES", 1_000)
+    data = _docx(["张大爷（3号楼）：3号楼电梯坏了两天了。"] * 50)
+    r = client.post("/api/extract/file", files={"file": ("记录.docx", data)}, headers=client.hdr())
+    assert r.status_code == 400 and "过大" in r.json()["detail"]

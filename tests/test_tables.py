@@ -236,3 +236,14 @@ def test_a_failed_write_leaves_no_file(tmp_path):
     with pytest.raises(TableError):
         write_table([{"内容": TICKET_A}, {"内容": Boom()}], ["内容"], tmp_path / "o.xlsx")
     assert list(tmp_path.iterdir()) == []
+
+
+def test_a_zip_bomb_is_refused_before_unpacking(tmp_path, monkeypatch):
+    book = Workbook()
+    for i in range(2000):
+        book.active.append(["内容", "楼道灯坏了" * 5, i])
+    book.save(tmp_path / "big.xlsx")
+    assert read_table(tmp_path / "big.xlsx")[0]  # fine under the real limit
+    monkeypatch.setattr("triage._sheets.MAX_UNPACKED_BYTES", 10_000)  # pretend it unpacks too far
+    with pytest.raises(TableError, match="不是有效的 Excel"):
+        read_table(tmp_path / "big.xlsx")

@@ -16,7 +16,7 @@ import zipfile
 from dataclasses import dataclass
 from html.parser import HTMLParser
 
-__all__ = ["Grid", "read_html", "read_xls", "read_xlsx"]
+__all__ = ["Grid", "MAX_UNPACKED_BYTES", "WorkbookError", "check_unpacked_size", "read_html", "read_xls", "read_xlsx"]
 
 # Number formats that show a date although Excel's built-in date list (which openpyxl knows) lacks them.
 _DATE_FORMAT = re.compile(r"[yd年月日]|m+/d|d+/m", re.IGNORECASE)
@@ -55,10 +55,27 @@ def _date_only(value, fmt: str | None):
     return value
 
 
+# A 20 MB upload may unpack to gigabytes (a "zip bomb"); real exports unpack to ~10× their size.
+MAX_UNPACKED_BYTES = 400 * 1024 * 1024
+
+
+def check_unpacked_size(raw: bytes, limit: int | None = None) -> None:
+    """WorkbookError when a zip container (.xlsx, .docx) would unpack to more than `limit` bytes."""
+    limit = MAX_UNPACKED_BYTES if limit is None else limit
+    try:
+        with zipfile.ZipFile(io.BytesIO(raw)) as z:
+            total = sum(info.file_size for info in z.infolist())
+    except (zipfile.BadZipFile, OSError, ValueError) as e:
+        raise WorkbookError(str(e)) from e
+    if total > limit:
+        raise WorkbookError(f"unpacks to {total} bytes")
+
+
 def read_xlsx(raw: bytes) -> list[Grid]:
     """Every visible worksheet of an .xlsx/.xlsm, active sheet first."""
     from openpyxl import load_workbook
 
+    check_unpacked_size(raw)
     stream = len(raw) > _STREAM_BYTES
     try:
         book = load_workbook(io.BytesIO(raw), read_only=stream, data_only=True)

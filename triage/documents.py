@@ -48,6 +48,12 @@ def _docx_text(name: str, data: bytes) -> str:
     from docx.table import Table
     from docx.text.paragraph import Paragraph
 
+    from ._sheets import WorkbookError, check_unpacked_size
+
+    try:
+        check_unpacked_size(data)
+    except WorkbookError:
+        raise DocumentError(f"{name} 解压后过大或已损坏，无法读取：请检查文件后重新保存为 .docx。") from None
     try:
         doc = Document(io.BytesIO(data))
     except (zipfile.BadZipFile, KeyError, ValueError) as e:
