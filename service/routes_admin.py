@@ -110,8 +110,8 @@ def review_queue(model: ModelDep, store: StoreDep, caller: Viewer,
         seen.append(grams)
         entry = store.decode(row)
         picked.append({k: entry.get(k) for k in ("id", "text", "summary", "category", "category_name", "confidence",
-                                                   "margin", "status", "location")}
-                      | {"received_at": local(entry.get("received_at"), model.taxonomy.timezone)})
+                                                   "margin", "status", "location", "owner", "urgent")}
+                      | {k: local(entry.get(k), model.taxonomy.timezone) for k in ("received_at", "deadline")})
         if len(picked) >= limit:
             break
     return picked
