@@ -87,13 +87,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     async def lifespan(app: FastAPI):
         settings.data_dir.mkdir(parents=True, exist_ok=True)
         settings.jobs_dir.mkdir(parents=True, exist_ok=True)
-        from .registry import ModelHolder, clean_partial, load_active_model
+        from .registry import MemoryCache, ModelHolder, clean_partial, load_active_model
 
         taxonomy = load_taxonomy(settings.taxonomy_path)
         with Store(settings.database) as store:
             store.migrate()
         clean_partial(settings)
         app.state.models = ModelHolder(load_active_model(settings, taxonomy), settings)
+        app.state.memory = MemoryCache()
         log.info("模型 %s 已加载，数据库 %s", app.state.models.current.version, settings.database)
         yield
 

@@ -39,7 +39,7 @@ OUTPUT_SUFFIX = {".xls": ".xlsx", ".xlsm": ".xlsx", ".tsv": ".csv", ".txt": ".cs
 
 
 def start(settings: Settings, model: Model, rows: list[dict], header: list[str], column: str, name: str,
-          who: str, save: bool, now: dt.datetime) -> str:
+          who: str, save: bool, now: dt.datetime, memory_cache=None) -> str:
     """Record a job and start tagging it in a background thread; returns the job id."""
     job_id = uuid.uuid4().hex[:12]
     suffix = Path(name).suffix.lower()
@@ -51,7 +51,7 @@ def start(settings: Settings, model: Model, rows: list[dict], header: list[str],
                            "created": utc(now), "finished": None, "error": None, "input_name": name,
                            "output_path": str(out_path), "output_name": out_name, "who": who, "saved": int(save)})
     worker = threading.Thread(target=_run, name=f"job-{job_id}", daemon=True,
-                              args=(settings, model, job_id, rows, header, column, out_path, who, save, now))
+                              args=(settings, model, job_id, rows, header, column, out_path, who, save, now, memory_cache))
     worker.start()
     return job_id
 
@@ -65,7 +65,7 @@ def _entry(row: dict, text: str, received: dt.datetime, version: str) -> dict:
             "source": "tag", "quotes": [text], "speakers": []}
 
 
-def _run(settings, model, job_id, rows, header, column, out_path: Path, who, save, now) -> None:
+def _run(settings, model, job_id, rows, header, column, out_path: Path, who, save, now, memory_cache=None) -> None:
     store = Store(settings.database)
     try:
         done = 0
@@ -77,7 +77,8 @@ def _run(settings, model, job_id, rows, header, column, out_path: Path, who, sav
                 db["jobs"].update(job_id, {"done": done})
 
         time_column = find_time_column(header)
-        tagged = tag_rows(model, rows, column, now, time_column, progress=progress)
+        memory = memory_cache.get(store, model) if memory_cache is not None else None
+        tagged = tag_rows(model, rows, column, now, time_column, progress=progress, memory=memory)
         people, columns = for_people(tagged, header, model.taxonomy)  # staff read this file, not programs
         tmp = out_path.with_suffix(".part" + out_path.suffix)
         write_table(people, columns, tmp, out_path.suffix.lstrip("."))

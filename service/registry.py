@@ -183,3 +183,30 @@ class ModelHolder:
             log.exception("切换模型失败，继续使用 %s", self._model.version)
         finally:
             self._loading.release()
+
+
+class MemoryCache:
+    """The correction memory (`triage.memory`) for the active model, rebuilt when corrections or the model change.
+
+    Every correction staff make reaches the next request: repeats of a corrected message take the
+    corrected category without waiting for a retrain.
+    """
+
+    def __init__(self):
+        self._key: tuple | None = None
+        self._memory = None
+        self._lock = threading.Lock()
+
+    def get(self, store: Store, model: Model):
+        from triage.memory import CorrectionMemory
+
+        row = next(store.db.query("SELECT count(*) AS n, coalesce(max(id), 0) AS last FROM corrections"))
+        key = (model.version, row["n"], row["last"])
+        if key != self._key:
+            with self._lock:
+                if key != self._key:
+                    pairs = [(r["text"], r["new_category"])
+                             for r in store.db.query("SELECT text, new_category FROM corrections ORDER BY id")]
+                    self._memory = CorrectionMemory(model.engine, pairs)
+                    self._key = key
+        return self._memory

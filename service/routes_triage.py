@@ -70,7 +70,8 @@ async def classify(body: ClassifyIn, request: Request, model: ModelDep, store: S
     received = body.received_at or _now()
     # ~1 ms of model time: cheaper on the event loop than a thread-pool round trip. Writes, which
     # may wait for the database lock, go to the thread pool.
-    result = model.classify(text, received)
+    memory = await run_in_threadpool(request.app.state.memory.get, store, model)  # corrections, at once
+    result = model.classify(text, received, memory)
     out = result.to_dict()
     if body.save:
         _need_staff(caller)
@@ -132,7 +133,8 @@ async def create_job(request: Request, model: ModelDep, store: StoreDep, caller:
         raise HTTPException(400, str(e).replace("请用 --column 指定。", "请把工单文字所在的列命名为“内容”后重新上传。")) from None
     if len(rows) > settings.max_upload_rows:
         raise HTTPException(413, f"行数太多：{len(rows)} 行，上限 {settings.max_upload_rows} 行。请拆分后上传。")
-    job = await run_in_threadpool(jobs.start, settings, model, rows, header, text_column, name, caller.name, save, _now())
+    job = await run_in_threadpool(jobs.start, settings, model, rows, header, text_column, name, caller.name, save, _now(),
+                                   request.app.state.memory)
     return {**jobs.describe(await run_in_threadpool(jobs.get, store, job), settings), "notes": notes}
 
 

@@ -383,3 +383,21 @@ def test_a_word_file_that_unpacks_too_far_is_refused(client, monkeypatch):
     data = _docx(["张大爷（3号楼）：3号楼电梯坏了两天了。"] * 50)
     r = client.post("/api/extract/file", files={"file": ("记录.docx", data)}, headers=client.hdr())
     assert r.status_code == 400 and "过大" in r.json()["detail"]
+
+
+def test_a_correction_applies_at_once_to_repeats_of_the_same_complaint(client):
+    text = "楼下那家店天天往下水道倒油，井盖边上一股味"
+    first = client.post("/api/classify", json={"text": text, "received_at": RECEIVED, "save": True},
+                        headers=client.hdr()).json()
+    assert first["category"] != "property"
+    client.post(f"/api/entries/{first['entry_id']}/correct", json={"category": "property"}, headers=client.hdr())
+    repeat = client.post("/api/classify", json={"text": text + "！", "received_at": RECEIVED}, headers=client.hdr()).json()
+    assert repeat["category"] == "property" and any("已更正" in n for n in repeat["notes"])
+    other = client.post("/api/classify", json={"text": "东门路灯坏了半个月", "received_at": RECEIVED},
+                        headers=client.hdr()).json()
+    assert other["category"] == "facilities"
+    # a batch upload gets the same treatment
+    csv = f"编号,诉求内容\n1,{text}。\n2,东门路灯坏了半个月\n".encode("utf-8")
+    job = _wait(client, client.post("/api/jobs", files={"file": ("t.csv", csv)}, headers=client.hdr()).json()["id"])
+    out = client.get(job["download"], headers=client.hdr("viewer")).content.decode("utf-8-sig")
+    assert "property" in out.splitlines()[1] and "facilities" in out.splitlines()[2]

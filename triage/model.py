@@ -22,7 +22,7 @@ import os
 import pickle
 import platform
 import tempfile
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Iterable, Sequence
 
@@ -209,14 +209,27 @@ class Model:
         """Raw predictions (category, confidence, explanation) without routing."""
         return predict(self.engine, self.taxonomy, texts, normalized=normalized)
 
-    def classify_many(self, texts: Sequence[str], received_at: dt.datetime | Sequence[dt.datetime]) -> list[Result]:
-        """Classify and route texts; `received_at` is one time or one per text."""
+    def classify_many(self, texts: Sequence[str], received_at: dt.datetime | Sequence[dt.datetime],
+                      memory=None) -> list[Result]:
+        """Classify and route texts; `received_at` is one time or one per text.
+
+        With a `triage.memory.CorrectionMemory`, a text that repeats a corrected one takes its category.
+        """
         clean = [normalize(t or "") for t in texts]
         times = received_at if isinstance(received_at, (list, tuple)) else [received_at] * len(clean)
+        preds = self.predict(clean, normalized=True)
+        recalls = memory.recall(clean) if memory is not None and len(memory) else [None] * len(clean)
         out = []
-        for text, norm, when, pred in zip(texts, clean, times, self.predict(clean, normalized=True)):
+        for text, norm, when, pred, recalled in zip(texts, clean, times, preds, recalls):
+            remembered = ""
+            if recalled is not None and recalled.category in self.taxonomy.codes:
+                remembered = (f"与已更正的记录几乎相同（相似度 {recalled.similarity:.2f}），"
+                              f"按更正后的类别“{self.taxonomy.get(recalled.category).name}”处理")
+                pred = replace(pred, category=recalled.category, confidence=max(pred.confidence, recalled.similarity),
+                               needs_review=False, secondary=tuple(c for c in pred.secondary if c != recalled.category),
+                               precedence="")
             routing: Routing = route(pred.category, norm, when, self.taxonomy)
-            notes = tuple(n for n in (pred.precedence, *routing.reasons, routing.calendar_note) if n)
+            notes = tuple(n for n in (remembered, pred.precedence, *routing.reasons, routing.calendar_note) if n)
             out.append(Result(
                 text=text,
                 category=pred.category,
@@ -235,9 +248,9 @@ class Model:
             ))
         return out
 
-    def classify(self, text: str, received_at: dt.datetime) -> Result:
+    def classify(self, text: str, received_at: dt.datetime, memory=None) -> Result:
         """Classify and route one text."""
-        return self.classify_many([text], received_at)[0]
+        return self.classify_many([text], received_at, memory)[0]
 
 
 def train_model(examples: Sequence[Example], taxonomy: Taxonomy, *, cv: int = 5, version: str | None = None,

@@ -160,15 +160,18 @@ def _unreadable_note(value) -> str:
 
 def tag_rows(model: Model, rows: Sequence[dict], text_column: str, now: dt.datetime,
              received_column: str | None = "received_at", chunk: int = 256,
-             progress: Callable[[int], None] | None = None) -> list[dict]:
-    """Classify each row's text; blank texts and unreadable times are kept and marked for review."""
+             progress: Callable[[int], None] | None = None, memory=None) -> list[dict]:
+    """Classify each row's text; blank texts and unreadable times are kept and marked for review.
+
+    `memory` (a `triage.memory.CorrectionMemory`) gives repeats of corrected messages their corrected category.
+    """
     out: list[dict] = []
     for start in range(0, len(rows), chunk):
         part = rows[start:start + chunk]
         texts = [str(r.get(text_column) or "") for r in part]
         read = [read_time(r.get(received_column), now) if received_column else (now, True) for r in part]
         times = [when for when, _ in read]
-        for row, text, (_, ok), result in zip(part, texts, read, model.classify_many(texts, times)):
+        for row, text, (_, ok), result in zip(part, texts, read, model.classify_many(texts, times, memory)):
             tagged = dict(row)
             d = result.to_dict()
             for key in TAG_FIELDS:

@@ -1,0 +1,71 @@
+"""Corrections that take effect at once: a message nearly identical to one staff corrected gets
+the corrected category, before any retraining.
+
+12345 callers ring again about the same thing, and a batch of tickets often holds one complaint
+several times. Retraining takes a while and a single correction barely moves a linear model (see
+the learning curve in the README); this memory does not wait for either. Similarity is the
+cosine of the model's own TF-IDF features, so "3号楼电梯又坏了" matches "3号楼的电梯又坏了！"
+but not "5号楼电梯坏了" below the threshold.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Iterable, Sequence
+
+import numpy as np
+
+from .normalize import normalize
+
+__all__ = ["CorrectionMemory", "Recall", "SIMILAR"]
+
+SIMILAR = 0.9  # cosine above which two messages are "the same complaint"
+
+
+@dataclass(frozen=True)
+class Recall:
+    """The corrected message a new one repeats, and how closely."""
+
+    category: str
+    similarity: float
+    text: str
+
+
+def _unit_rows(matrix):
+    norms = np.sqrt(np.asarray(matrix.multiply(matrix).sum(axis=1)).ravel())
+    norms[norms == 0] = 1.0
+    from scipy import sparse
+
+    return sparse.diags(1.0 / norms) @ matrix
+
+
+class CorrectionMemory:
+    """Corrected (text, category) pairs, matched by feature cosine; the latest label of a text wins."""
+
+    def __init__(self, engine, pairs: Iterable[tuple[str, str]], threshold: float = SIMILAR):
+        latest: dict[str, tuple[str, str]] = {}
+        for text, category in pairs:
+            if text and text.strip():
+                latest[normalize(text)] = (text, category)
+        self.engine = engine
+        self.threshold = threshold
+        self.texts = [t for t, _ in latest.values()]
+        self.categories = [c for _, c in latest.values()]
+        self._matrix = _unit_rows(engine.features(list(latest))).T.tocsr() if latest else None
+
+    def __len__(self) -> int:
+        return len(self.texts)
+
+    def recall(self, normalized: Sequence[str], chunk: int = 256) -> list[Recall | None]:
+        """For each normalised text, the corrected message it repeats (cosine ≥ threshold), if any."""
+        out: list[Recall | None] = [None] * len(normalized)
+        if self._matrix is None or not normalized:
+            return out
+        for start in range(0, len(normalized), chunk):
+            part = list(normalized[start:start + chunk])
+            sims = (_unit_rows(self.engine.features(part)) @ self._matrix).toarray()
+            best = sims.argmax(axis=1)
+            for i, j in enumerate(best):
+                if part[i].strip() and sims[i, j] >= self.threshold:
+                    out[start + i] = Recall(self.categories[j], round(float(sims[i, j]), 4), self.texts[j])
+        return out
