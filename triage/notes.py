@@ -31,6 +31,8 @@ _RAISED = re.compile(r"^[“\"]?(?:另有|还有|也有|有)?(?:[\u4e00-\u9fff]{
 # A follow-up that points back at an earlier problem ("纸箱的事我再说一句", "5单元也是一样").
 _REPEAT = re.compile(r"再说一句|再补一句|再补充|还是那个|还是上次|上次说的|之前说的|上个月就说|又来了|我再说"
                      r"|还是没|仍然|依然|到现在还|至今还|还没")
+# Words that mark a problem raised again, by anyone: "又", "+1", "同意", "刚才说的".
+_AGAIN = re.compile(r"又|\+1|附议|同意|刚才说的|昨天说的|前面说的|上回说的|还是老样子|还是没人")
 _SAME_AS = re.compile(r"也是一样|也一样|同样的问题|一样的问题|也有这个问题|也是这样")
 # News style puts the speaker after the quote: "住在3号楼的居民蒋先生说起这件事仍心有余悸。"
 _ATTRIBUTION = re.compile(r"(?:家住|住在)?[^，。]{0,12}?的?(?:居民|业主|村民|老人|退休教师)(?P<name>[\u4e00-\u9fff]{1,2}(?:大爷|大妈|阿姨|大姐|大哥|师傅|女士|先生|老师|奶奶|爷爷))")
@@ -96,8 +98,13 @@ def strip_web_noise(text: str) -> str:
     return "\n".join(kept)
 
 
+# Single characters that name the thing a complaint is about (狗叫, 没水, 灯不亮); most other single
+# characters are grammar or verbs shared by unrelated complaints (坏, 了, 又).
+_THING_CHARS = set("狗猫鼠蚊虫蟑水电气暖灯树草油烟味臭车门锁窗墙顶桶井路梯闸桩棚")
+
+
 def _topic(text: str) -> set[str]:
-    return {w for w in words(text) if len(w) >= 2 and w not in _STOP and not w.isdigit()}
+    return {w for w in words(text) if (len(w) >= 2 or w in _THING_CHARS) and w not in _STOP and not w.isdigit()}
 
 
 def _summary(quote: str) -> str:
@@ -213,6 +220,10 @@ def _merge(mentions: list[_Mention], replies, model: Model, received_at: dt.date
                 break
             if not shared:
                 continue
+            speaker = m.utt.speaker and any(x.utt.speaker == m.utt.speaker for x in g["mentions"])
+            if same and (repeat or speaker or _AGAIN.search(plain)):
+                target = g  # "电梯还是没人来啊" from the one who reported the lift, or "狗又叫了"
+                break
             if same and (len(shared) >= 2 or len(shared) / max(1, min(len(g["topic"]), len(topic))) >= 0.2
                          or (g["keys"] & keys)):
                 target = g
