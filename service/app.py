@@ -94,7 +94,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             store.migrate()
         clean_partial(settings)
         app.state.models = ModelHolder(load_active_model(settings, taxonomy), settings)
-        app.state.memory = MemoryCache()
+        app.state.memory = MemoryCache(settings)
         log.info("模型 %s 已加载，数据库 %s", app.state.models.current.version, settings.database)
         yield
 

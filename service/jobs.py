@@ -77,7 +77,7 @@ def _run(settings, model, job_id, rows, header, column, out_path: Path, who, sav
                 db["jobs"].update(job_id, {"done": done})
 
         time_column = find_time_column(header)
-        memory = memory_cache.get(store, model) if memory_cache is not None else None
+        memory = memory_cache.get(model) if memory_cache is not None else None
         tagged = tag_rows(model, rows, column, now, time_column, progress=progress, memory=memory)
         people, columns = for_people(tagged, header, model.taxonomy)  # staff read this file, not programs
         tmp = out_path.with_suffix(".part" + out_path.suffix)

@@ -188,25 +188,43 @@ class ModelHolder:
 class MemoryCache:
     """The correction memory (`triage.memory`) for the active model, rebuilt when corrections or the model change.
 
-    Every correction staff make reaches the next request: repeats of a corrected message take the
-    corrected category without waiting for a retrain.
+    Repeats of a corrected message take the corrected category without waiting for a retrain. The
+    corrections table is looked at every few seconds, or at once after a correction in this process
+    (`invalidate`), so answering a classify request does not touch the database.
     """
 
-    def __init__(self):
+    def __init__(self, settings: Settings, check_every: float = 2.0):
+        self._settings = settings
+        self._check_every = check_every
+        self._checked = float("-inf")
         self._key: tuple | None = None
         self._memory = None
-        self._lock = threading.Lock()
+        self._version = None
+        self._loading = threading.Lock()
 
-    def get(self, store: Store, model: Model):
+    def invalidate(self) -> None:
+        self._checked = float("-inf")
+
+    def get(self, model: Model):
+        """The memory for `model`, or None while none has been built for it (no correction yet)."""
+        due = time.monotonic() - self._checked > self._check_every
+        if (due or self._version != model.version) and self._loading.acquire(blocking=self._memory is None):
+            try:
+                self._refresh(model)
+            finally:
+                self._loading.release()
+        return self._memory if self._version == model.version else None
+
+    def _refresh(self, model: Model) -> None:
         from triage.memory import CorrectionMemory
 
-        row = next(store.db.query("SELECT count(*) AS n, coalesce(max(id), 0) AS last FROM corrections"))
-        key = (model.version, row["n"], row["last"])
-        if key != self._key:
-            with self._lock:
-                if key != self._key:
-                    pairs = [(r["text"], r["new_category"])
-                             for r in store.db.query("SELECT text, new_category FROM corrections ORDER BY id")]
-                    self._memory = CorrectionMemory(model.engine, pairs)
-                    self._key = key
-        return self._memory
+        self._checked = time.monotonic()
+        with Store(self._settings.database) as store:
+            row = next(store.db.query("SELECT count(*) AS n, coalesce(max(id), 0) AS last FROM corrections"))
+            key = (model.version, row["n"], row["last"])
+            if key == self._key:
+                return
+            pairs = [(r["text"], r["new_category"])
+                     for r in store.db.query("SELECT text, new_category FROM corrections ORDER BY id")]
+        self._memory = CorrectionMemory(model.engine, pairs) if pairs else None
+        self._key, self._version = key, model.version

@@ -6,7 +6,7 @@ import datetime as dt
 from typing import Annotated, Literal
 from zoneinfo import ZoneInfo
 
-from fastapi import APIRouter, HTTPException, Query
+from fastapi import APIRouter, HTTPException, Query, Request
 from fastapi.responses import Response
 
 from triage.route import route
@@ -156,7 +156,8 @@ def change_status(entry_id: EntryId, body: StatusIn, model: ModelDep, store: Sto
 
 
 @router.post("/entries/{entry_id}/correct", response_model=EntryOut)
-def correct_entry(entry_id: EntryId, body: CorrectionIn, model: ModelDep, store: StoreDep, caller: Staff) -> dict:
+def correct_entry(entry_id: EntryId, body: CorrectionIn, request: Request, model: ModelDep, store: StoreDep,
+                  caller: Staff) -> dict:
     """Change the category (and optionally owner): re-routes the entry and stores a training example."""
     try:
         cat = model.taxonomy.resolve(body.category)
@@ -169,6 +170,7 @@ def correct_entry(entry_id: EntryId, body: CorrectionIn, model: ModelDep, store:
     co_owners = [c for c in routing.co_owners if c != owner]
     updated = store.correct(entry_id, cat.code, cat.name, owner, co_owners, utc(routing.deadline), routing.urgent,
                             caller.name)
+    request.app.state.memory.invalidate()  # repeats of this message take the new category from the next request
     return view(updated, model.taxonomy.timezone)
 
 

@@ -70,8 +70,7 @@ async def classify(body: ClassifyIn, request: Request, model: ModelDep, store: S
     received = body.received_at or _now()
     # ~1 ms of model time: cheaper on the event loop than a thread-pool round trip. Writes, which
     # may wait for the database lock, go to the thread pool.
-    memory = await run_in_threadpool(request.app.state.memory.get, store, model)  # corrections, at once
-    result = model.classify(text, received, memory)
+    result = model.classify(text, received, request.app.state.memory.get(model))  # corrections apply at once
     out = result.to_dict()
     if body.save:
         _need_staff(caller)
