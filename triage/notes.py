@@ -103,6 +103,11 @@ def strip_web_noise(text: str) -> str:
 _THING_CHARS = set("狗猫鼠蚊虫蟑水电气暖灯树草油烟味臭车门锁窗墙顶桶井路梯闸桩棚")
 
 
+def _things(topic: set[str]) -> set[str]:
+    """The topic words that name an object (电梯, 路灯, 水压, 狗), to tell two faults of one kind apart."""
+    return {w for w in topic if any(c in _THING_CHARS for c in w)}
+
+
 def _topic(text: str) -> set[str]:
     return {w for w in words(text) if (len(w) >= 2 or w in _THING_CHARS) and w not in _STOP and not w.isdigit()}
 
@@ -195,6 +200,7 @@ def _merge(mentions: list[_Mention], replies, model: Model, received_at: dt.date
     preds = model.predict([normalize(m.text) for m in mentions]) if mentions else []
     groups: list[dict] = []
     by_utt: dict[int, dict] = {}
+    last: dict | None = None  # the issue the previous mention went to
     for m, p in zip(mentions, preds):
         if p.category == fallback and p.confidence >= 0.5:
             continue
@@ -207,6 +213,7 @@ def _merge(mentions: list[_Mention], replies, model: Model, received_at: dt.date
             p = replace(p, category=groups[-1]["category"])
         repeat = bool(_REPEAT.search(plain))
         target = None
+        things = _things(topic)
         for g in reversed(groups):
             same = g["category"] == p.category
             # An unsure follow-up ("纸箱的事我再说一句") may join an issue it clearly repeats,
@@ -215,6 +222,12 @@ def _merge(mentions: list[_Mention], replies, model: Model, received_at: dt.date
             if not (same or unsure) or places_conflict(g["keys"], keys):
                 continue
             shared = g["topic"] & topic
+            listed = m.utt.item is not None or m.utt.ticket  # items of a log or ticket list are separate reports
+            if same and g is last and (shared or (not listed and (not things or not g["things"]))):
+                # straight after a mention of the same kind and not about a different thing (电梯 then
+                # 楼道灯 stay apart): a follow-up in a chat, a second call about the same fault
+                target = g
+                break
             if same and repeat and (g["keys"] & keys):
                 target = g  # "都十二点了3栋还是没水": same place, same kind, said again
                 break
@@ -233,13 +246,15 @@ def _merge(mentions: list[_Mention], replies, model: Model, received_at: dt.date
                 break
         if target is None:
             target = {"category": p.category, "mentions": [], "preds": [], "places": [], "keys": set(),
-                      "topic": set(), "responses": [], "first": m.index}
+                      "topic": set(), "things": set(), "responses": [], "first": m.index}
             groups.append(target)
         target["mentions"].append(m)
         target["preds"].append(p)
         target["places"] += [pl for pl in places if pl not in target["places"]]
         target["keys"] |= keys
         target["topic"] |= topic
+        target["things"] |= things
+        last = target
         by_utt[id(m.utt)] = target
     _attach_replies(groups, replies, by_utt, utts)
     issues = []
