@@ -72,3 +72,10 @@ def test_extra_holidays_from_config_are_skipped(tmp_path):
     path.write_text(text, encoding="utf-8")
     r = route("parking", "车位少", dt.datetime(2027, 3, 1, 9, 0, tzinfo=TZ), load_taxonomy(path))
     assert r.deadline.date() == dt.date(2027, 3, 9)
+
+
+def test_animals_people_keep_or_feed_are_pets_even_between_neighbours(model):
+    # taxonomy.md rule 2; without the rule the model calls both of these 邻里纠纷
+    for text in ("对门老太太在楼道喂野猫，我们说了她就骂人", "邻居在阳台养了几十只鸟，鸟笼天天往下滴水"):
+        pred = model.predict([text])[0]
+        assert pred.category == "pets" and pred.precedence, text
