@@ -32,7 +32,7 @@ _RAISED = re.compile(r"^[“\"]?(?:另有|还有|也有|有)?(?:[\u4e00-\u9fff]{
 _REPEAT = re.compile(r"再说一句|再补一句|再补充|还是那个|还是上次|上次说的|之前说的|上个月就说|又来了|我再说"
                      r"|还是没|仍然|依然|到现在还|至今还|还没")
 # Words that mark a problem raised again, by anyone: "又", "+1", "同意", "刚才说的".
-_AGAIN = re.compile(r"又|\+1|附议|同意|刚才说的|昨天说的|前面说的|上回说的|还是老样子|还是没人")
+_AGAIN = re.compile(r"又|\+1|附议|同意|刚才说的|昨天说的|前面说的|上回说的|还是老样子|还是没人|还在|再次|依旧|照样")
 _SAME_AS = re.compile(r"也是一样|也一样|同样的问题|一样的问题|也有这个问题|也是这样")
 # News style puts the speaker after the quote: "住在3号楼的居民蒋先生说起这件事仍心有余悸。"
 _ATTRIBUTION = re.compile(r"(?:家住|住在)?[^，。]{0,12}?的?(?:居民|业主|村民|老人|退休教师)(?P<name>[\u4e00-\u9fff]{1,2}(?:大爷|大妈|阿姨|大姐|大哥|师傅|女士|先生|老师|奶奶|爷爷))")
@@ -218,7 +218,9 @@ def _merge(mentions: list[_Mention], replies, model: Model, received_at: dt.date
             same = g["category"] == p.category
             # An unsure follow-up ("纸箱的事我再说一句") may join an issue it clearly repeats,
             # if that issue's category is among its top guesses.
-            unsure = (p.confidence < 0.5 or repeat) and g["category"] in p.scores
+            # An explicit repeat ("又说门禁还是没修") may join across categories too, when it shares
+            # two topic words and the place with the issue (checked below).
+            unsure = (p.confidence < 0.5 and g["category"] in p.scores) or repeat
             if not (same or unsure) or places_conflict(g["keys"], keys):
                 continue
             shared = g["topic"] & topic

@@ -175,6 +175,7 @@ def split_utterances(text: str) -> list[Utterance]:
     out: list[Utterance] = []
     notice = False
     staff_names: set[str] = set()
+    items: set[int] = set()  # item numbers seen so far
     for n, raw_line in enumerate(text.splitlines(), 1):
         line = _STAMP.sub("", strip_pinyin(raw_line)).strip()
         if not line:
@@ -186,6 +187,12 @@ def split_utterances(text: str) -> list[Utterance]:
             notice = kind == "notice"
         for piece in _split_voice(line) or _split_inline(line):
             u = _utterance(piece, n)
+            if u.refers_to and u.refers_to != (-1,) and not items & set(u.refers_to):
+                # "第1条：……" with no item 1 above it numbers a message (a voice memo, a chat export);
+                # only under a numbered list is it the answer to that item
+                u = Utterance(text=u.text, item=u.refers_to[0], line=n)
+            if u.item is not None and not u.staff:
+                items.add(u.item)
             u.notice = notice
             if u.speaker and u.staff:
                 staff_names.add(u.speaker)
