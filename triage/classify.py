@@ -86,12 +86,17 @@ def _row(matrix, i: int) -> tuple:
     return matrix.indices[start:end], matrix.data[start:end]
 
 
-def predict(engine, taxonomy: Taxonomy, texts: Iterable[str], *, normalized: bool = False) -> list[Prediction]:
-    """Classify texts with a `triage.compact.Compact`; apply precedence rules and the review threshold."""
+def predict(engine, taxonomy: Taxonomy, texts: Iterable[str], *, normalized: bool = False,
+            features=None) -> list[Prediction]:
+    """Classify texts with a `triage.compact.Compact`; apply precedence rules and the review threshold.
+
+    `features` may be passed when the caller already has `engine.features` of these texts.
+    """
     clean = [t if normalized else normalize(t) for t in texts]
     if not clean:
         return []
-    features = engine.features(clean)
+    if features is None:
+        features = engine.features(clean)
     proba = engine.proba(features)
     labels = engine.classes
     fallback = taxonomy.fallback.code if taxonomy.fallback else None

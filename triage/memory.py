@@ -56,14 +56,18 @@ class CorrectionMemory:
     def __len__(self) -> int:
         return len(self.texts)
 
-    def recall(self, normalized: Sequence[str], chunk: int = 256) -> list[Recall | None]:
-        """For each normalised text, the corrected message it repeats (cosine ≥ threshold), if any."""
+    def recall(self, normalized: Sequence[str], features=None, chunk: int = 256) -> list[Recall | None]:
+        """For each normalised text, the corrected message it repeats (cosine ≥ threshold), if any.
+
+        `features` may be passed when the caller already has `engine.features(normalized)`.
+        """
         out: list[Recall | None] = [None] * len(normalized)
         if self._matrix is None or not normalized:
             return out
         for start in range(0, len(normalized), chunk):
             part = list(normalized[start:start + chunk])
-            sims = (_unit_rows(self.engine.features(part)) @ self._matrix).toarray()
+            rows = self.engine.features(part) if features is None else features[start:start + chunk]
+            sims = (_unit_rows(rows) @ self._matrix).toarray()
             best = sims.argmax(axis=1)
             for i, j in enumerate(best):
                 if part[i].strip() and sims[i, j] >= self.threshold:

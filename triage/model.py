@@ -217,8 +217,12 @@ class Model:
         """
         clean = [normalize(t or "") for t in texts]
         times = received_at if isinstance(received_at, (list, tuple)) else [received_at] * len(clean)
-        preds = self.predict(clean, normalized=True)
-        recalls = memory.recall(clean) if memory is not None and len(memory) else [None] * len(clean)
+        if memory is not None and len(memory) and clean:
+            features = self.engine.features(clean)  # one computation for the model and the memory
+            preds = predict(self.engine, self.taxonomy, clean, normalized=True, features=features)
+            recalls = memory.recall(clean, features)
+        else:
+            preds, recalls = self.predict(clean, normalized=True), [None] * len(clean)
         out = []
         for text, norm, when, pred, recalled in zip(texts, clean, times, preds, recalls):
             remembered = ""
