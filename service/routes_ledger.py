@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections import Counter
 from typing import Annotated, Literal
 from zoneinfo import ZoneInfo
 
@@ -192,9 +193,7 @@ def stats(model: ModelDep, store: StoreDep, caller: Viewer) -> dict:
         year, number, _ = dt.datetime.fromisoformat(stamp).astimezone(tz).isocalendar()
         return f"{year}-W{number:02d}"
 
-    weeks: dict[str, int] = {}
-    for r in db.query("SELECT received_at FROM entries WHERE received_at IS NOT NULL"):
-        weeks[week(r["received_at"])] = weeks.get(week(r["received_at"]), 0) + 1
+    weeks = Counter(week(r["received_at"]) for r in db.query("SELECT received_at FROM entries WHERE received_at IS NOT NULL"))
     scores: dict[str, list[int]] = {}
     for r in db.query("SELECT updated, satisfaction FROM entries WHERE satisfaction IS NOT NULL"):
         scores.setdefault(week(r["updated"]), []).append(r["satisfaction"])
