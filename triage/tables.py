@@ -137,19 +137,23 @@ def _from_workbook(data: bytes, name: str, say) -> tuple[list[dict], list[str]]:
 
 
 def _from_grids(grids, name: str, say) -> tuple[list[dict], list[str]]:
-    best = None
+    best = None  # (grid, rows, header, notes): each sheet is read once
     for grid in grids:  # the sheet that opens first, unless another one clearly holds the tickets
-        rows, header = _rows_from_grid(grid.rows, name, lambda _m: None)
+        notes: list[str] = []
+        rows, header = _rows_from_grid(grid.rows, name, notes.append)
         if rows and any(clean_name(h) in TEXT_COLUMNS for h in header):
-            best = grid
+            best = (grid, rows, header, notes)
             break
         if rows and best is None:
-            best = grid
+            best = (grid, rows, header, notes)
     if best is None:
         return [], []
-    if len(grids) > 1 or not best.active:
-        say(f"读取工作表“{best.name}”。")
-    return _rows_from_grid(best.rows, name, say)
+    grid, rows, header, notes = best
+    if len(grids) > 1 or not grid.active:
+        say(f"读取工作表“{grid.name}”。")
+    for note in notes:
+        say(note)
+    return rows, header
 
 
 def _read_delimited(text: str, name: str, say) -> tuple[list[dict], list[str]]:
