@@ -195,3 +195,27 @@ def test_upload_a_word_record_of_the_meeting(page, tmp_path):
     page.set_input_files("#notes-file", str(path))
     page.wait_for_selector(".card")
     assert page.locator(".card").count() == 2
+
+
+def test_stats_tab_draws_its_charts(page, server):
+    errors = []
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    send(page, NOTES)
+    page.wait_for_selector(".card")
+    send(page, "全部保存")
+    page.wait_for_selector("text=已存入台账")
+    page.click('.tab[data-view="stats"]')
+    page.wait_for_selector("#stat-cards .stat")
+    assert page.locator("#stat-cards .error").count() == 0
+    inked = page.evaluate("""() => {
+        const c = document.querySelector('#chart-category');
+        const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
+        let n = 0; for (let i = 3; i < d.length; i += 4) if (d[i]) n++;
+        return [n, c.width, c.clientWidth];
+    }""")
+    assert inked[0] > 500 and inked[2] > 0  # bars and labels were drawn
+    page.click('.tab[data-view="chat"]')
+    send(page, "本周统计")
+    page.wait_for_selector(".bot >> text=新登记")
+    page.wait_for_timeout(300)
+    assert not errors

@@ -486,7 +486,7 @@ function sharp(canvas) {
   const W = Number(canvas.dataset.w || canvas.getAttribute("width")), H = Number(canvas.dataset.h || canvas.getAttribute("height"));
   canvas.dataset.w = W; canvas.dataset.h = H;
   const dpr = window.devicePixelRatio || 1;
-  W = Math.round(W * dpr); H = Math.round(H * dpr);
+  canvas.width = Math.round(W * dpr); canvas.height = Math.round(H * dpr);
   canvas.style.width = `${W}px`; canvas.style.maxWidth = "100%";
   const ctx = canvas.getContext("2d");
   ctx.setTransform(dpr, 0, 0, dpr, 0, 0);
