@@ -8,6 +8,8 @@ from zoneinfo import ZoneInfo
 from triage import Result
 from triage.notes import Issue
 
+from .store import CLOSED
+
 __all__ = ["entry_from_issue", "entry_from_result", "local", "overdue_level", "utc"]
 
 
@@ -29,7 +31,7 @@ def local(value: str | None, tz: str) -> str | None:
 
 def overdue_level(entry: dict, now: dt.datetime) -> str:
     """'' on time, 'yellow' past 80 % of the allowed time, 'red' past the deadline (open entries only)."""
-    if entry.get("status") in ("已办结", "已回访", "已销号") or not entry.get("deadline") or not entry.get("received_at"):
+    if entry.get("status") in CLOSED or not entry.get("deadline") or not entry.get("received_at"):
         return ""
     deadline = dt.datetime.fromisoformat(entry["deadline"])
     received = dt.datetime.fromisoformat(entry["received_at"])

@@ -1,18 +1,23 @@
-"""The ledger as an Excel workbook (问题台账), from stored entries."""
+"""The ledger as an Excel workbook (问题台账), from stored entries and their history."""
 
 from __future__ import annotations
 
+import datetime as dt
 import io
 
 from triage.ledger import write_xlsx
 
-from .convert import local
+from .convert import local, overdue_level
 
 __all__ = ["LEDGER_HEADER", "ledger_xlsx"]
 
-LEDGER_HEADER = ("序号", "台账编号", "问题内容", "类别", "责任主体", "办理时限", "紧急程度", "地点", "提出人", "原话",
-                 "办理情况", "状态", "满意度", "受理时间")
-WIDTHS = (6, 9, 36, 12, 26, 18, 9, 14, 12, 48, 30, 9, 8, 18)
+# (heading, column width): the columns a 问题台账 keeps, from 收集 to 销号
+COLUMNS = (("序号", 6), ("台账编号", 9), ("工单编号", 16), ("问题内容", 36), ("类别", 12), ("责任主体", 26),
+           ("受理时间", 17), ("办理时限", 17), ("紧急程度", 9), ("逾期", 8), ("地点", 14), ("提出人/来电人", 14),
+           ("原话", 48), ("办理情况", 30), ("办理记录", 48), ("状态", 9), ("办结时间", 17), ("回访满意度", 10),
+           ("回访意见", 30), ("销号时间", 17), ("需人工复核", 10))
+LEDGER_HEADER = tuple(c for c, _ in COLUMNS)
+OVERDUE = {"red": "已逾期", "yellow": "将逾期", "": ""}
 
 
 def _minutes(value: str | None, tz: str) -> str:
@@ -20,17 +25,43 @@ def _minutes(value: str | None, tz: str) -> str:
     return shown[:16].replace("T", " ") if shown else ""
 
 
-def ledger_xlsx(entries: list[dict], tz: str) -> bytes:
+def _record(history: list[dict], tz: str) -> str:
+    """Each change after 录入 as one line: "11-24 09:30 王网格员 已派单（转物业）"."""
+    lines = []
+    for h in history:
+        if h["field"] == "status" and h["from_value"] is None:
+            continue  # the 录入 line: 受理时间 says it
+        what = h["to_value"] if h["field"] == "status" else f"{_FIELD.get(h['field'], h['field'])}改为 {h['to_value'] or '（空）'}"
+        note = f"（{h['note']}）" if h.get("note") else ""
+        lines.append(f"{_minutes(h['at'], tz)[5:]} {h['who'] or ''} {what}{note}".strip())
+    return "\n".join(lines)
+
+
+_FIELD = {"summary": "问题内容", "location": "地点", "response": "办理情况", "owner": "责任主体", "category": "类别",
+          "category_name": "类别名称", "co_owners": "协办单位", "deadline": "办理时限", "urgent": "紧急",
+          "corrected": "人工更正", "needs_review": "待复核", "satisfaction": "满意度", "feedback": "回访意见"}
+
+
+def _last(history: list[dict], status: str) -> str | None:
+    return next((h["at"] for h in reversed(history) if h["field"] == "status" and h["to_value"] == status), None)
+
+
+def ledger_xlsx(entries: list[dict], history: dict[int, list[dict]], tz: str, now: dt.datetime) -> bytes:
     """Bytes of an .xlsx with one row per entry; opens cleanly in Excel and WPS."""
     rows = []
     for n, e in enumerate(entries, 1):
+        past = history.get(e["id"], [])
+        # only the changes a person made; category re-routing repeats itself in several fields
+        shown = [h for h in past if h["field"] in ("status", "owner", "response", "location", "category_name")]
         rows.append((
-            n, e["id"], e.get("summary") or e["text"][:60], e.get("category_name") or e["category"],
+            n, e["id"], e.get("ref") or "", e.get("summary") or e["text"][:60], e.get("category_name") or e["category"],
             "、".join(x for x in [e.get("owner"), *e.get("co_owners", [])] if x),
-            _minutes(e.get("deadline"), tz) or "—", "紧急" if e.get("urgent") else "一般",
-            e.get("location") or "", "、".join(e.get("speakers") or []),
-            "\n".join(f"“{q}”" for q in e.get("quotes") or []), e.get("response") or "", e["status"],
-            e.get("satisfaction") or "", _minutes(e.get("received_at"), tz)))
+            _minutes(e.get("received_at"), tz), _minutes(e.get("deadline"), tz) or "—",
+            "紧急" if e.get("urgent") else "一般", OVERDUE[overdue_level(e, now)], e.get("location") or "",
+            "、".join(x for x in [*(e.get("speakers") or []), e.get("contact")] if x),
+            "\n".join(f"“{q}”" for q in e.get("quotes") or []), e.get("response") or "", _record(shown, tz),
+            e["status"], _minutes(_last(past, "已办结"), tz), e.get("satisfaction") or "", e.get("feedback") or "",
+            _minutes(_last(past, "已销号"), tz), "是" if e.get("needs_review") else ""))
     buf = io.BytesIO()
-    write_xlsx(LEDGER_HEADER, rows, buf, WIDTHS)
+    write_xlsx(LEDGER_HEADER, rows, buf, [w for _, w in COLUMNS])
     return buf.getvalue()

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 import logging
 import threading
 import uuid
 from pathlib import Path
 
 from triage import Model, write_table
+from triage.places import find_places
+from triage.tables import clean_name
 from triage.tagging import for_people, find_time_column, parse_time, tag_rows
 
 from .convert import utc
@@ -32,7 +35,9 @@ def describe(job: dict, settings: Settings) -> dict:
     """API view of a job."""
     return {**{k: job.get(k) for k in ("id", "status", "total", "done", "review", "created", "finished", "error",
                                        "input_name")},
-            "download": f"/api/jobs/{job['id']}/download" if job["status"] == "done" else None}
+            "result": json.loads(job["result"]) if job.get("result") else None,
+            "saved": job.get("saved_new"), "already": job.get("saved_already"),
+            "download": f"/api/jobs/{job['id']}/download" if job["status"] == "done" and job.get("output_path") else None}
 
 
 OUTPUT_SUFFIX = {".xls": ".xlsx", ".xlsm": ".xlsx", ".tsv": ".csv", ".txt": ".csv", ".json": ".jsonl"}
@@ -56,13 +61,40 @@ def start(settings: Settings, model: Model, rows: list[dict], header: list[str],
     return job_id
 
 
-def _entry(row: dict, text: str, received: dt.datetime, version: str) -> dict:
+def _entry(row: dict, text: str, received: dt.datetime, version: str, extra: dict[str, str | None]) -> dict:
     deadline = dt.datetime.fromisoformat(row["deadline"]) if row.get("deadline") else None
+    places = find_places(text)
+    ref, contact, reply = (_cell(row.get(extra[k])) if extra[k] else None for k in ("ref", "contact", "response"))
+    if ref and len(ref) < 6:
+        ref = None  # a row number (1, 2, 3…), not a hotline ticket number: it would match other files' rows
     return {"text": text, "summary": text[:60], "category": row["category"], "category_name": row["category_name"],
             "secondary": row["secondary"], "owner": row["owner"], "co_owners": row["co_owners"],
             "urgent": row["urgent"], "deadline": utc(deadline), "received_at": utc(received),
             "confidence": row["confidence"], "needs_review": row["needs_review"], "model_version": version,
-            "source": "tag", "quotes": [text], "speakers": []}
+            "source": "tag", "quotes": [text], "speakers": [], "location": "、".join(places[:2]) or None,
+            "ref": ref, "contact": contact, "response": reply}
+
+
+def _cell(value) -> str | None:
+    if value is None:
+        return None
+    text = str(value).strip()
+    return text[:200] or None
+
+
+# Columns of a 12345 export kept in the ledger: the ticket number (so the entry links back to the
+# hotline system and is never entered twice), the caller (for 回访) and any reply already given.
+EXTRA_COLUMNS = {
+    "ref": ("工单编号", "工单号", "受理编号", "编号", "单号", "流水号", "ticket_id", "id"),
+    "contact": ("来电人", "联系人", "诉求人", "反映人", "caller"),
+    "response": ("回复内容", "办理情况", "处理情况", "答复内容", "办理结果", "处理意见"),
+}
+
+
+def extra_columns(header: list[str]) -> dict[str, str | None]:
+    """Which header column holds each of EXTRA_COLUMNS (None when absent)."""
+    names = {clean_name(h): h for h in header}
+    return {key: next((names[n] for n in wanted if n in names), None) for key, wanted in EXTRA_COLUMNS.items()}
 
 
 def _run(settings, model, job_id, rows, header, column, out_path: Path, who, save, now, memory_cache=None) -> None:
@@ -83,14 +115,18 @@ def _run(settings, model, job_id, rows, header, column, out_path: Path, who, sav
         tmp = out_path.with_suffix(".part" + out_path.suffix)
         write_table(people, columns, tmp, out_path.suffix.lstrip("."))
         tmp.replace(out_path)
+        counts = {}
         if save:
+            extra = extra_columns(header)
             entries = [_entry(r, str(r.get(column)), parse_time(r.get(time_column), now) if time_column else now,
-                              model.version)
+                              model.version, extra)
                        for r in tagged if str(r.get(column) or "").strip()]
-            store.add_entries(entries, who)
+            reused: set[int] = set()  # the same file uploaded twice: each ticket is entered once
+            ids = store.add_entries(entries, who, reused=reused)
+            counts = {"saved_new": len(set(ids) - reused), "saved_already": len(ids) - len(set(ids) - reused)}
         review = sum(bool(r["needs_review"]) for r in tagged)
         with store.write() as db:
-            db["jobs"].update(job_id, {"status": "done", "done": len(rows), "review": review,
+            db["jobs"].update(job_id, {"status": "done", "done": len(rows), "review": review, **counts,
                                        "finished": utc(dt.datetime.now().astimezone())})
     except Exception as e:  # a job must end in a state staff can see, never hang as "running"
         log.exception("任务 %s 失败", job_id)

@@ -74,13 +74,14 @@ def start_retrain(request: Request, model: ModelDep, caller: Admin) -> dict:
         def progress(message: str) -> None:
             steps["n"] += 1
             with Store(settings.database) as s, s.write() as db:
-                db["jobs"].update(job_id, {"done": min(steps["n"], 3), "error": message})
+                db["jobs"].update(job_id, {"done": min(steps["n"], 3), "result": json.dumps({"step": message},
+                                                                                          ensure_ascii=False)})
 
         try:
             outcome = registry.run_retrain(settings, model.taxonomy, model, progress=progress)
             if outcome["promoted"]:
                 request.app.state.models.swap(registry.load_active_model(settings, model.taxonomy))
-            fields = {"status": "done", "done": 3, "error": json.dumps(outcome, ensure_ascii=False)}
+            fields = {"status": "done", "done": 3, "result": json.dumps(outcome, ensure_ascii=False, default=str)}
         except Exception as e:  # the job must end visibly; the active model is untouched
             fields = {"status": "failed", "error": f"重新训练失败：{e}"}
         with Store(settings.database) as s, s.write() as db:

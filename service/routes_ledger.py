@@ -7,9 +7,10 @@ from collections import Counter
 from typing import Annotated, Literal
 from zoneinfo import ZoneInfo
 
-from fastapi import APIRouter, HTTPException, Query, Request
+from fastapi import APIRouter, Depends, HTTPException, Query, Request
 from fastapi.responses import Response
 
+from triage.places import search_variants
 from triage.route import route
 from triage.normalize import normalize
 
@@ -43,9 +44,10 @@ def save_entries(body: SaveIn, model: ModelDep, store: StoreDep, caller: Staff) 
     for issue in body.issues:
         if issue.category not in codes:
             raise HTTPException(400, f"未知类别“{issue.category}”，可用：{'、'.join(c.name for c in model.taxonomy.categories)}")
-    received = _now()
+    now = _now()
     reused: set[int] = set()  # the same text already in the ledger, still open: not entered twice
-    ids = store.add_entries([entry_from_issue(i.model_dump(), received, model.version, body.source)
+    # 受理时间 is when the problem was raised (the meeting's date, sent back by /api/extract), not now
+    ids = store.add_entries([entry_from_issue(i.model_dump(), min(i.received_at or now, now), model.version, body.source)
                              for i in body.issues], caller.name, reused=reused)
     return [{**view(store.get_entry(i), model.taxonomy.timezone), "already": i in reused} for i in ids]
 
@@ -85,9 +87,12 @@ def _where(status, category, owner, urgent, overdue, q, date_from, date_to, need
         else:
             clauses.append(f"{open_} AND (({red}) OR ({yellow}))")
             params += [stamp, stamp, stamp]
-    if q:
-        clauses.append("(text LIKE ? ESCAPE '\\' OR summary LIKE ? ESCAPE '\\' OR location LIKE ? ESCAPE '\\')")
-        params += ["%" + _like(q) + "%"] * 3
+    if q:  # 三号楼 also finds 3号楼 and 3栋; a ticket number finds its entry
+        one = "text LIKE ? ESCAPE '\\' OR summary LIKE ? ESCAPE '\\' OR location LIKE ? ESCAPE '\\' OR ref = ?"
+        variants = search_variants(q)
+        clauses.append("(" + " OR ".join(f"({one})" for _ in variants) + ")")
+        for v in variants:
+            params += ["%" + _like(v) + "%"] * 3 + [v]
     if date_from:
         clauses.append("received_at >= ?")
         params.append(utc(date_from))
@@ -101,29 +106,37 @@ def _like(text: str) -> str:
     return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
+class Filters:
+    """The ledger filters, shared by the list and the Excel export (the export shows what the page shows)."""
+
+    def __init__(self, model: ModelDep,
+                 status: str | None = None, category: str | None = None, owner: str | None = None,
+                 urgent: bool | None = None, needs_review: bool | None = None,
+                 overdue: Literal["yellow", "red", "any"] | None = None,
+                 q: Annotated[str | None, Query(max_length=100, description="全文搜索")] = None,
+                 date_from: dt.datetime | None = None, date_to: dt.datetime | None = None):
+        if category:
+            try:
+                category = model.taxonomy.resolve(category).code
+            except KeyError as e:
+                raise HTTPException(400, str(e.args[0])) from None
+        self.now = _now()
+        self.where, self.params = _where(status, category, owner, urgent, overdue, q, date_from, date_to,
+                                         needs_review, self.now)
+
+
 @router.get("/entries")
 def list_entries(
-    model: ModelDep, store: StoreDep, caller: Viewer,
-    status: str | None = None, category: str | None = None, owner: str | None = None,
-    urgent: bool | None = None, needs_review: bool | None = None,
-    overdue: Literal["yellow", "red", "any"] | None = None,
-    q: Annotated[str | None, Query(max_length=100, description="全文搜索")] = None,
-    date_from: dt.datetime | None = None, date_to: dt.datetime | None = None,
+    model: ModelDep, store: StoreDep, caller: Viewer, filters: Annotated[Filters, Depends()],
     limit: Annotated[int, Query(ge=1, le=500)] = 50, offset: Annotated[int, Query(ge=0)] = 0,
 ) -> dict:
     """List ledger entries with filters and paging (newest first)."""
-    now = _now()
-    if category:
-        try:
-            category = model.taxonomy.resolve(category).code
-        except KeyError as e:
-            raise HTTPException(400, str(e.args[0])) from None
-    where, params = _where(status, category, owner, urgent, overdue, q, date_from, date_to, needs_review, now)
+    where, params = filters.where, filters.params
     total = next(store.db.query(f"SELECT count(*) AS n FROM entries{where}", params))["n"]
     rows = store.db.query(f"SELECT * FROM entries{where} ORDER BY id DESC LIMIT ? OFFSET ?", [*params, limit, offset])
     tz = model.taxonomy.timezone
     return {"total": total, "limit": limit, "offset": offset,
-            "items": [view(store.decode(r), tz, now) for r in rows]}
+            "items": [view(store.decode(r), tz, filters.now) for r in rows]}
 
 
 @router.get("/entries/{entry_id}", response_model=EntryOut)
@@ -146,12 +159,12 @@ def update_entry(entry_id: EntryId, body: EntryPatch, model: ModelDep, store: St
     note = changes.pop("note", "")
     if not changes:
         raise HTTPException(400, "没有要修改的内容。")
-    return view(store.update_entry(entry_id, changes, caller.name, note), model.taxonomy.timezone)
+    return view(store.edit_entry(entry_id, changes, caller.name, note), model.taxonomy.timezone)
 
 
 @router.post("/entries/{entry_id}/status", response_model=EntryOut)
 def change_status(entry_id: EntryId, body: StatusIn, model: ModelDep, store: StoreDep, caller: Staff) -> dict:
-    """Move along 待派单 → 已派单 → 办理中 → 已办结 → 已回访 → 已销号."""
+    """Move along 待派单 → 已派单 → 办理中 → 已办结 → 已回访 → 已销号 (or 已作废, with a reason)."""
     entry = store.set_status(entry_id, body.status, caller.name, body.note or "", body.satisfaction, body.feedback)
     return view(entry, model.taxonomy.timezone)
 
@@ -222,14 +235,19 @@ def stats(model: ModelDep, store: StoreDep, caller: Viewer) -> dict:
 
 
 @router.get("/ledger.xlsx", response_class=Response)
-def export_ledger(model: ModelDep, store: StoreDep, caller: Viewer, status: str | None = None) -> Response:
-    """The whole ledger (or one status) as an Excel 问题台账."""
+def export_ledger(model: ModelDep, store: StoreDep, caller: Viewer, filters: Annotated[Filters, Depends()]) -> Response:
+    """The ledger as an Excel 问题台账: every entry, or those the filters select (as on the page)."""
     from .export import ledger_xlsx
 
-    where, params = _where(status, None, None, None, None, None, None, None, None, _now())
-    rows = [store.decode(r) for r in store.db.query(f"SELECT * FROM entries{where} ORDER BY id", params)]
-    data = ledger_xlsx(rows, model.taxonomy.timezone)
-    stamp = dt.datetime.now().strftime("%Y%m%d")
+    rows = [store.decode(r) for r in store.db.query(f"SELECT * FROM entries{filters.where} ORDER BY id",
+                                                    filters.params)]
+    history: dict[int, list[dict]] = {}
+    for h in store.db.query(f"SELECT h.* FROM history h JOIN entries ON entries.id = h.entry_id{filters.where} "
+                            "ORDER BY h.id", filters.params):
+        history.setdefault(h["entry_id"], []).append(h)
+    tz = model.taxonomy.timezone
+    data = ledger_xlsx(rows, history, tz, filters.now)
+    stamp = filters.now.astimezone(ZoneInfo(tz)).strftime("%Y%m%d")
     return Response(data, media_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
                     headers={"Content-Disposition": f"attachment; filename=ledger-{stamp}.xlsx; "
                                                     f"filename*=UTF-8''%E9%97%AE%E9%A2%98%E5%8F%B0%E8%B4%A6-{stamp}.xlsx"})

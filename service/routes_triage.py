@@ -113,6 +113,12 @@ async def extract_file(request: Request, model: ModelDep, store: StoreDep, calle
     return await run_in_threadpool(extract_issues, body, request, model, store, caller)
 
 
+def _for_web(message: str) -> str:
+    """Messages of the command-line reader, with the `--column` hint put in a worker's terms."""
+    return (message.replace("请用 --column 指定。", "请把工单文字所在的列命名为“内容”后重新上传。")
+                   .replace("不对请用 --column 指定。", "不对请把工单文字所在的列命名为“内容”后重新上传。"))
+
+
 @router.post("/jobs", response_model=JobOut, status_code=202)
 async def create_job(request: Request, model: ModelDep, store: StoreDep, caller: Staff,
                      file: Annotated[UploadFile, File(description="CSV / XLSX / JSONL 工单文件，UTF-8 或 GBK")],
@@ -129,7 +135,8 @@ async def create_job(request: Request, model: ModelDep, store: StoreDep, caller:
         rows, header = await run_in_threadpool(read_table, name, data, notes)
         text_column = find_text_column(header, column, rows, notes)
     except TableError as e:  # the command-line hint means nothing on a web page
-        raise HTTPException(400, str(e).replace("请用 --column 指定。", "请把工单文字所在的列命名为“内容”后重新上传。")) from None
+        raise HTTPException(400, _for_web(str(e))) from None
+    notes = [_for_web(n) for n in notes]
     if len(rows) > settings.max_upload_rows:
         raise HTTPException(413, f"行数太多：{len(rows)} 行，上限 {settings.max_upload_rows} 行。请拆分后上传。")
     job = await run_in_threadpool(jobs.start, settings, model, rows, header, text_column, name, caller.name, save, _now(),
@@ -149,6 +156,8 @@ def job_download(job_id: str, request: Request, store: StoreDep, caller: Viewer)
     job = jobs.get(store, job_id)
     if job["status"] != "done":
         raise HTTPException(409, "任务还没有完成，请稍后再下载。")
+    if not job.get("output_path"):
+        raise HTTPException(404, "这个任务没有结果文件（重新训练的结果见任务状态）。")
     path = Path(job["output_path"])
     if not path.is_file():
         raise HTTPException(410, "结果文件已被清理，请重新上传。")

@@ -7,7 +7,7 @@ from typing import Literal
 
 from typing import Annotated
 
-from pydantic import AfterValidator, BaseModel, Field
+from pydantic import AfterValidator, BaseModel, Field, field_validator
 
 
 def _sane_time(value: dt.datetime) -> dt.datetime:
@@ -21,7 +21,7 @@ ReceivedAt = Annotated[dt.datetime, AfterValidator(_sane_time)]
 
 __all__ = [
     "ClassifyIn", "ClassifyOut", "CorrectionIn", "EntryOut", "EntryPatch", "ExtractIn", "ReceivedAt", "ExtractOut",
-    "IssueOut", "JobOut", "SaveIn", "StatusIn",
+    "IssueOut", "JobOut", "SaveIn", "SaveIssue", "StatusIn",
 ]
 
 
@@ -82,8 +82,12 @@ class ExtractOut(BaseModel):
     received_at: dt.datetime | None = None  # the clock deadlines count from: given, the record's date, or now
 
 
+class SaveIssue(IssueOut):
+    received_at: ReceivedAt | None = Field(None, description="受理时间：纪要写明的会议日期等；默认现在")
+
+
 class SaveIn(BaseModel):
-    issues: list[IssueOut] = Field(min_length=1, max_length=500)
+    issues: list[SaveIssue] = Field(min_length=1, max_length=500)
     source: str = Field("extract", max_length=40)
     text: str | None = Field(None, description="原始纪要（可选，存档用）")
 
@@ -114,6 +118,8 @@ class EntryOut(BaseModel):
     corrected: bool
     satisfaction: int | None
     feedback: str | None
+    ref: str | None = None  # 12345 工单编号
+    contact: str | None = None  # 来电人 / 联系方式, for 回访
     overdue: Literal["", "yellow", "red"] = ""
     already: bool = False  # on save: this text was already in the ledger (open), not entered again
 
@@ -125,9 +131,16 @@ class EntryPatch(BaseModel):
     owner: str | None = Field(None, max_length=100)
     note: str | None = Field(None, max_length=500)
 
+    @field_validator("owner")
+    @classmethod
+    def _owner_named(cls, value: str | None) -> str | None:
+        if value is not None and not value.strip():
+            raise ValueError("责任主体不能为空")
+        return value.strip() if value else value
+
 
 class StatusIn(BaseModel):
-    status: str = Field(description="待派单 / 已派单 / 办理中 / 已办结 / 已回访 / 已销号")
+    status: str = Field(description="待派单 / 已派单 / 办理中 / 已办结 / 已回访 / 已销号 / 已作废（需写原因）")
     note: str | None = Field(None, max_length=500)
     satisfaction: int | None = Field(None, ge=1, le=5, description="回访满意度 1–5")
     feedback: str | None = Field(None, max_length=2000)
@@ -149,4 +162,7 @@ class JobOut(BaseModel):
     error: str | None
     input_name: str | None
     download: str | None
+    result: dict | None = None  # retrain: the gate's outcome
+    saved: int | None = None  # upload with 存入台账: new entries
+    already: int | None = None  # …and rows already in the ledger (same 工单编号 or text), not entered twice
     notes: list[str] = []  # on upload: title rows, 合计 rows, the sheet or text column that was guessed

@@ -11,6 +11,7 @@ import contextlib
 import datetime as dt
 import hashlib
 import json
+import re
 import secrets
 import sqlite3
 from pathlib import Path
@@ -18,23 +19,29 @@ from typing import Any, Iterator
 
 import sqlite_utils
 
+from triage.normalize import normalize
+
 from .errors import StoreError
 from .settings import ROLES
 
-__all__ = ["ROLES", "SCHEMA_VERSION", "STATUSES", "Store", "StoreError", "hash_token"]
+__all__ = ["ROLES", "SCHEMA_VERSION", "STATUSES", "Store", "StoreError", "hash_token", "text_key"]
 
-SCHEMA_VERSION = 2
-STATUSES = ("待派单", "已派单", "办理中", "已办结", "已回访", "已销号")
-CLOSED = ("已办结", "已回访", "已销号")
+SCHEMA_VERSION = 3
+STATUSES = ("待派单", "已派单", "办理中", "已办结", "已回访", "已销号", "已作废")
+CLOSED = ("已办结", "已回访", "已销号", "已作废")
+FINAL = ("已销号", "已作废")  # the record is archived: no more edits (已作废 can only be restored to 待派单)
 # Allowed status moves; an unsatisfied 回访 sends the entry back to 办理中 (see `set_status`).
+# 已作废 voids a duplicate or a row entered by mistake (a reason is required); it is never deleted.
 MOVES = {
-    "待派单": ("已派单", "办理中"),
-    "已派单": ("办理中", "待派单"),
-    "办理中": ("已办结", "已派单"),
-    "已办结": ("已回访", "办理中"),
+    "待派单": ("已派单", "办理中", "已作废"),
+    "已派单": ("办理中", "待派单", "已作废"),
+    "办理中": ("已办结", "已派单", "已作废"),
+    "已办结": ("已回访", "办理中", "已作废"),
     "已回访": ("已销号", "办理中"),
     "已销号": (),
+    "已作废": ("待派单",),
 }
+_NOT_WORD = re.compile(r"[\W_]+")
 JSON_FIELDS = ("secondary", "co_owners", "speakers", "quotes", "notes")
 
 
@@ -77,7 +84,27 @@ def _migrate_2(db: sqlite_utils.Database) -> None:
                          "activated": str}, pk="version", if_not_exists=True)
 
 
-MIGRATIONS = {1: _migrate_1, 2: _migrate_2}
+def _migrate_3(db: sqlite_utils.Database) -> None:
+    # text_key: the text without punctuation or spacing, for "already in the ledger"; ref: the 12345
+    # ticket number; contact: the caller, for 回访. Jobs keep their outcome apart from their error.
+    for column in ("text_key", "ref", "contact"):
+        if column not in db["entries"].columns_dict:
+            db["entries"].add_column(column, str)
+    for row in list(db.query("SELECT id, text FROM entries")):
+        db["entries"].update(row["id"], {"text_key": text_key(row["text"])})
+    db["entries"].create_index(["text_key"], if_not_exists=True)
+    db["entries"].create_index(["ref"], if_not_exists=True)
+    for column, kind in (("result", str), ("saved_new", int), ("saved_already", int)):
+        if column not in db["jobs"].columns_dict:
+            db["jobs"].add_column(column, kind)
+
+
+MIGRATIONS = {1: _migrate_1, 2: _migrate_2, 3: _migrate_3}
+
+
+def text_key(text: str | None) -> str:
+    """What makes two ledger texts "the same": normalised (简体, NFKC) with punctuation and spaces gone."""
+    return _NOT_WORD.sub("", normalize(text or "")).lower()
 
 
 class Store:
@@ -176,29 +203,40 @@ class Store:
     def add_entries(self, entries: list[dict], who: str, *, reused: set[int] | None = None) -> list[int]:
         """Insert ledger entries (status 待派单) in one transaction; returns their ids.
 
-        Given a `reused` set, an entry whose text is already in the ledger and not yet closed is not
-        entered twice (the same notes saved again): its existing id is returned and added to the set.
+        Given a `reused` set, nothing is entered twice: an entry whose ticket number (`ref`) is already
+        in the ledger, or whose text (punctuation aside) is there and not yet closed, keeps its
+        existing id, which is added to the set.
         """
-        reuse_open = reused is not None
         now = _now()
         ids = []
         with self.write() as db:
             for entry in entries:
-                if reuse_open:
-                    existing = next(db.query(
-                        f"SELECT id FROM entries WHERE text = ? AND status NOT IN ({', '.join('?' * len(CLOSED))}) "
-                        "ORDER BY id LIMIT 1", [entry["text"], *CLOSED]), None)
+                key = text_key(entry["text"])
+                if reused is not None:
+                    existing = self._same(db, entry.get("ref"), key)
                     if existing is not None:
-                        ids.append(existing["id"])
-                        reused.add(existing["id"])
+                        ids.append(existing)
+                        reused.add(existing)
                         continue
-                row = self._encode({**entry, "status": "待派单", "created": now, "updated": now, "corrected": 0})
+                row = self._encode({**entry, "text_key": key, "status": "待派单", "created": now, "updated": now,
+                                    "corrected": 0})
                 row.pop("id", None)
                 new_id = db["entries"].insert(row).last_pk
                 db["history"].insert({"entry_id": new_id, "at": now, "who": who, "field": "status", "from_value": None,
                                       "to_value": "待派单", "note": f"录入（来源：{entry.get('source', '')}）"})
                 ids.append(new_id)
         return ids
+
+    @staticmethod
+    def _same(db: sqlite_utils.Database, ref: str | None, key: str) -> int | None:
+        if ref:
+            row = next(db.query("SELECT id FROM entries WHERE ref = ? AND status != '已作废' ORDER BY id LIMIT 1",
+                                [ref]), None)
+            if row is not None:
+                return row["id"]
+        row = next(db.query(f"SELECT id FROM entries WHERE text_key = ? AND status NOT IN ({', '.join('?' * len(CLOSED))}) "
+                            "ORDER BY id LIMIT 1", [key, *CLOSED]), None)
+        return row["id"] if row is not None else None
 
     def get_entry(self, entry_id: int) -> dict:
         """One entry; StoreError 404 when unknown."""
@@ -210,6 +248,17 @@ class Store:
     def history(self, entry_id: int) -> list[dict]:
         """The change history of one entry, oldest first."""
         return list(self.db.query("SELECT * FROM history WHERE entry_id = ? ORDER BY id", [entry_id]))
+
+    def edit_entry(self, entry_id: int, changes: dict[str, Any], who: str, note: str = "") -> dict:
+        """A staff edit (summary, place, reply, owner): refused once the entry is 已销号 or 已作废."""
+        with self.write():
+            self._editable(self.get_entry(entry_id))
+            return self.update_entry(entry_id, changes, who, note)
+
+    @staticmethod
+    def _editable(entry: dict) -> None:
+        if entry["status"] in FINAL:
+            raise StoreError(f"这条记录{entry['status']}，已归档，不能再修改。", 409)
 
     def update_entry(self, entry_id: int, changes: dict[str, Any], who: str, note: str = "") -> dict:
         """Change fields of an entry, recording each change in history."""
@@ -248,6 +297,8 @@ class Store:
                     changes = {"status": "办理中"}
             elif status == "已销号" and current.get("satisfaction") is None:
                 raise StoreError("销号前需要先完成回访。", 409)
+            elif status == "已作废" and not note.strip():
+                raise StoreError("作废需要写明原因（例如：重复登记、录入错误）。")
             return self.update_entry(entry_id, changes, who, note)
 
     def correct(self, entry_id: int, category: str, category_name: str, owner: str, co_owners: list[str],
@@ -256,6 +307,7 @@ class Store:
         now = _now()
         with self.write() as db:
             current = self.get_entry(entry_id)
+            self._editable(current)
             db["corrections"].insert({"entry_id": entry_id, "text": current["text"], "old_category": current["category"],
                                       "new_category": category, "old_owner": current["owner"], "new_owner": owner,
                                       "who": who, "at": now})

@@ -202,8 +202,8 @@ def test_stats_tab_draws_its_charts(page, server):
     page.on("pageerror", lambda e: errors.append(str(e)))
     send(page, NOTES)
     page.wait_for_selector(".card")
-    send(page, "全部保存")
-    page.wait_for_selector("text=已存入台账")
+    send(page, "全部保存")  # the module's server may hold these notes already: then nothing new is saved
+    page.wait_for_selector("text=/已存入台账|没有新登记/")
     page.click('.tab[data-view="stats"]')
     page.wait_for_selector("#stat-cards .stat")
     assert page.locator("#stat-cards .error").count() == 0

@@ -71,7 +71,10 @@ def test_retrain_endpoint_rollback_and_hot_swap(admin, settings, monkeypatch):
     assert r.status_code == 202
     job = _wait(admin, r.json()["id"])
     assert job["status"] == "done", job
-    outcome = json.loads(job["error"])
+    outcome = job["result"]
+    assert job["error"] is None and job["download"] is None
+    r = admin.get(f"/api/jobs/{job['id']}/download")  # a retrain has no file: a plain 404, not a 500
+    assert r.status_code == 404 and "没有结果文件" in r.json()["detail"]
     versions = {m["version"]: m["status"] for m in admin.get("/api/admin/models").json()}
     assert versions[shipped] in ("active", "retired")
     assert versions[outcome["version"]] in ("active", "rejected")

@@ -6,7 +6,7 @@ import re
 
 from .normalize import to_simplified
 
-__all__ = ["find_places", "place_keys", "places_conflict"]
+__all__ = ["find_places", "place_keys", "places_conflict", "search_variants"]
 
 # Traditional forms of the place words, so places are found in the text as written (北門, 3號樓).
 _TRAD = {"号": "號", "楼": "樓", "栋": "棟", "门": "門", "单": "單", "车": "車", "区": "區", "场": "場", "库": "庫",
@@ -106,3 +106,33 @@ def places_conflict(a: set[str], b: set[str]) -> bool:
         if kind == 0 and ka and kb:
             continue  # same building: units may still differ
     return False
+
+
+_BUILDING = re.compile(rf"({_NUM})\s*(号楼|栋|幢|单元)")
+
+
+def _chinese(number: str) -> str:
+    n = int(number)
+    if not 0 < n < 100:
+        return number
+    tens, ones = divmod(n, 10)
+    digits = "零一二三四五六七八九"
+    return (("" if tens == 1 else digits[tens]) + "十" if tens else "") + (digits[ones] if ones else "")
+
+
+def search_variants(query: str) -> list[str]:
+    """Ways the same place may be written in a ledger search: 三号楼 also finds 3号楼, 3栋 and 3幢."""
+    out = list(dict.fromkeys([query, to_simplified(query)]))
+    query = out[-1]
+    m = _BUILDING.search(query)
+    if not m:
+        return out
+    number = _digits(m.group(1))
+    numbers = [number, _chinese(number)] if number.isdigit() else [number]
+    suffixes = ["单元"] if m.group(2) == "单元" else ["号楼", "栋", "幢"]
+    for n in numbers:
+        for suffix in suffixes:
+            variant = query[:m.start()] + n + suffix + query[m.end():]
+            if variant not in out:
+                out.append(variant)
+    return out

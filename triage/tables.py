@@ -258,6 +258,9 @@ def read_table(source: str | Path, data: bytes | None = None,
     return rows, header
 
 
+_HAN = re.compile(r"[\u3400-\u9fff]")
+
+
 def find_text_column(header: Sequence[str], wanted: str | None = None, rows: Sequence[dict] | None = None,
                      notes: list[str] | None = None) -> str:
     """The column holding ticket text: the asked-for one, else a well-known name, else the wordiest column.
@@ -277,12 +280,12 @@ def find_text_column(header: Sequence[str], wanted: str | None = None, rows: Seq
                 if known in clean and not _REPLY.search(clean):
                     return h
         if rows:
-            def length(h):
+            def length(h):  # Chinese characters per row: dates, amounts and codes are not a complaint
                 texts = [r.get(h) for r in rows[:200]]
-                return sum(len(t) for t in texts if isinstance(t, str)) / max(1, len(texts))
+                return sum(len(_HAN.findall(t)) for t in texts if isinstance(t, str)) / max(1, len(texts))
             candidates = [h for h in header if not _REPLY.search(clean_name(h))]
             best = max(candidates, key=length, default=None)
-            if best is not None and length(best) >= 10:
+            if best is not None and length(best) >= 6:
                 if notes is not None:
                     notes.append(f"没有找到“内容/诉求内容”等列，已使用文字最长的“{clean_name(best)}”列；不对请用 --column 指定。")
                 return best

@@ -3,7 +3,7 @@
 "use strict";
 
 const state = { token: localStorage.getItem("triage-token") || "", taxonomy: null, cards: [], statuses: [] };
-const STATUSES = ["待派单", "已派单", "办理中", "已办结", "已回访", "已销号"];
+const STATUSES = ["待派单", "已派单", "办理中", "已办结", "已回访", "已销号", "已作废"];
 const OWNERS = ["物业服务企业", "社区居委会", "社区人民调解委员会", "网格员", "公安派出所", "消防救援机构",
   "充电桩运营企业", "园林绿化部门", "市政部门", "城管/环卫部门", "生态环境部门", "供水公司", "供电公司",
   "燃气公司", "热力公司", "街道/住建物业管理部门", "开发商"];
@@ -219,7 +219,7 @@ async function saveCards(cards) {
   const payload = todo.map((c) => ({ summary: c.summary, category: c.category, category_name: c.category_name,
     secondary: c.secondary || [], urgent: !!c.urgent, owner: c.owner, co_owners: c.co_owners || [], deadline: c.deadline,
     location: c.location, speakers: c.speakers || [], mentions: c.mentions || 1, quotes: c.quotes || [], response: c.response,
-    confidence: c.confidence || 0, needs_review: !!c.needs_review, notes: c.notes || [] }));
+    confidence: c.confidence || 0, needs_review: !!c.needs_review, notes: c.notes || [], received_at: c.received_at }));
   const saved = await api("/api/entries", { method: "POST", json: { issues: payload } });
   saved.forEach((entry, i) => { todo[i].entry_id = entry.id; refreshCard(todo[i]); });
   const already = saved.filter((e) => e.already);
@@ -391,8 +391,8 @@ $("#file").addEventListener("change", async (e) => {
     }
     if (job.status !== "done") throw new Error(job.error || "处理失败");
     bar.style.width = "100%";
-    label.textContent = `完成：${job.total} 条，其中 ${job.review} 条需要人工复核（结果表中“needs_review”为 True 的行）。`
-      + ($("#upload-save").checked ? "已存入台账。" : "");
+    label.textContent = `完成：${job.total} 条，其中 ${job.review} 条需要人工复核（结果表中“需人工复核”为“是”的行）。`
+      + (job.saved == null ? "" : `已存入台账 ${job.saved} 条` + (job.already ? `；${job.already} 条台账中已有（同一工单编号或内容），没有重复登记` : "") + "。");
     const link = el("button", { class: "secondary download-job", text: "下载分类结果",
       onclick: () => download(job.download, file.name) });
     node.append(link);
@@ -434,11 +434,14 @@ function fillFilters() {
   for (const st of STATUSES) s.append(el("option", { value: st, text: st }));
   for (const c of state.taxonomy.categories) $("#f-category").append(el("option", { value: c.code, text: c.name }));
 }
-async function loadLedger() {
-  const params = new URLSearchParams({ limit: "200" });
+function ledgerFilters(params = new URLSearchParams()) {  // what the ledger page shows is what 导出 exports
   for (const [id, key] of [["#f-status", "status"], ["#f-category", "category"], ["#f-overdue", "overdue"], ["#f-q", "q"]]) {
     if ($(id).value) params.set(key, $(id).value);
   }
+  return params;
+}
+async function loadLedger() {
+  const params = ledgerFilters(new URLSearchParams({ limit: "200" }));
   const tbody = $("#ledger-table tbody");
   tbody.replaceChildren();
   try {
@@ -466,6 +469,11 @@ async function changeStatus(entry, select) {
     body.satisfaction = Number(score);
     body.feedback = window.prompt("居民意见（可不填）：", "") || "";
   }
+  if (select.value === "已作废") {  // voided, never deleted: the reason stays in the record
+    const reason = window.prompt("作废原因（例如：重复登记、录入错误）：", "");
+    if (!reason || !reason.trim()) { select.value = entry.status; return; }
+    body.note = reason.trim();
+  }
   try {
     const updated = await api(`/api/entries/${entry.id}/status`, { method: "POST", json: body });
     if (body.status === "已回访" && updated.status !== "已回访") {
@@ -478,7 +486,10 @@ async function changeStatus(entry, select) {
 $("#f-go").addEventListener("click", loadLedger);
 for (const id of ["#f-status", "#f-category", "#f-overdue"]) $(id).addEventListener("change", loadLedger);
 $("#f-q").addEventListener("keydown", (e) => { if (e.key === "Enter") { e.preventDefault(); loadLedger(); } });
-$("#export").addEventListener("click", () => download("/api/ledger.xlsx", "问题台账.xlsx").catch((e) => window.alert(e.message)));
+$("#export").addEventListener("click", () => {
+  const params = ledgerFilters().toString();
+  download(`/api/ledger.xlsx${params ? `?${params}` : ""}`, "问题台账.xlsx").catch((e) => window.alert(e.message));
+});
 
 // ---------- stats ----------
 // Draw at the screen's pixel density (sharp on phones and HiDPI laptops); W × H are the CSS sizes.

@@ -1,0 +1,154 @@
+"""The ledger as staff run it for a week: meeting dates, repeats, voiding, archived records, uploads, export."""
+
+import io
+import time
+
+import pytest
+from openpyxl import load_workbook
+
+MEETING = """和顺里社区板凳会记录
+时间：2026年11月20日上午
+主持人（社区小周）：大家有什么事都说说。
+赵师傅（5号楼）：5号楼的消防通道天天被电动车堵死，救护车都进不来。
+物业老孙：这两天我们就去清。
+钱阿姨（三号楼）：三号楼楼道灯坏了一个月了，晚上上楼摸黑。
+"""
+
+TICKETS = ("工单编号,来电人,受理时间,诉求内容,回复内容\n"
+           "GD20261101001,孙先生,2026-11-20 10:00,5号楼楼道里有人养鸡，天天打鸣还臭,已转物业\n"
+           "GD20261101002,李女士,2026-11-20 11:30,东门外的下水道井盖丢了，晚上很危险,\n"
+           "GD20261101003,周先生,2026-11-21 09:00,小区里的路灯坏了好几盏,\n").encode("gbk")
+
+
+def _wait(client, job_id):
+    for _ in range(200):
+        job = client.get(f"/api/jobs/{job_id}", headers=client.hdr("viewer")).json()
+        if job["status"] != "running":
+            return job
+        time.sleep(0.05)
+    raise AssertionError("job did not finish")
+
+
+def _save_meeting(client, text=MEETING):
+    out = client.post("/api/extract", json={"text": text}, headers=client.hdr()).json()
+    issues = [{**i, "received_at": out["received_at"]} for i in out["issues"]]
+    r = client.post("/api/entries", json={"issues": issues}, headers=client.hdr())
+    assert r.status_code == 201, r.text
+    return out, r.json()
+
+
+def test_saved_issues_keep_the_meeting_date_and_corrections_count_from_it(client):
+    out, saved = _save_meeting(client)
+    assert out["received_at"].startswith("2026-11-20")
+    assert all(e["received_at"].startswith("2026-11-20") for e in saved)
+    first = saved[0]
+    # a correction re-routes, but the deadline still counts from the meeting, not from the moment of correcting
+    r = client.post(f"/api/entries/{first['id']}/correct", json={"category": "parking"}, headers=client.hdr())
+    entry = r.json()
+    assert r.status_code == 200 and entry["received_at"].startswith("2026-11-20")
+    assert entry["deadline"] < "2026-11-28", entry["deadline"]  # 5 working days from Fri 11-20: Fri 11-27
+
+
+def test_the_same_notes_with_other_punctuation_are_not_entered_twice(client):
+    _, first = _save_meeting(client)
+    retyped = MEETING.replace("，", ",").replace("。", ".")
+    _, second = _save_meeting(client, retyped)
+    assert [e["id"] for e in second] == [e["id"] for e in first] and all(e["already"] for e in second)
+    assert client.get("/api/entries", headers=client.hdr()).json()["total"] == len(first)
+
+
+def test_void_needs_a_reason_hides_from_overdue_and_can_be_restored(client):
+    _, saved = _save_meeting(client)
+    entry_id = saved[0]["id"]
+    r = client.post(f"/api/entries/{entry_id}/status", json={"status": "已作废"}, headers=client.hdr())
+    assert r.status_code == 400 and "原因" in r.json()["detail"]
+    r = client.post(f"/api/entries/{entry_id}/status", json={"status": "已作废", "note": "重复登记"}, headers=client.hdr())
+    assert r.status_code == 200 and r.json()["status"] == "已作废" and r.json()["overdue"] == ""
+    overdue = client.get("/api/entries?overdue=any", headers=client.hdr()).json()["items"]
+    assert entry_id not in [e["id"] for e in overdue]
+    r = client.patch(f"/api/entries/{entry_id}", json={"summary": "改一下"}, headers=client.hdr())
+    assert r.status_code == 409 and "不能再修改" in r.json()["detail"]
+    r = client.post(f"/api/entries/{entry_id}/status", json={"status": "待派单"}, headers=client.hdr())
+    assert r.status_code == 200 and r.json()["status"] == "待派单"
+    history = client.get(f"/api/entries/{entry_id}/history", headers=client.hdr()).json()
+    assert any(h["note"] == "重复登记" for h in history)
+
+
+def test_an_archived_entry_cannot_be_edited_or_recategorised(client):
+    _, saved = _save_meeting(client)
+    entry_id = saved[1]["id"]
+    for status, extra in (("已派单", {}), ("办理中", {}), ("已办结", {}), ("已回访", {"satisfaction": 5}), ("已销号", {})):
+        r = client.post(f"/api/entries/{entry_id}/status", json={"status": status, **extra}, headers=client.hdr())
+        assert r.status_code == 200, r.text
+    r = client.patch(f"/api/entries/{entry_id}", json={"summary": "改一下"}, headers=client.hdr())
+    assert r.status_code == 409 and "已销号" in r.json()["detail"]
+    r = client.post(f"/api/entries/{entry_id}/correct", json={"category": "environment"}, headers=client.hdr())
+    assert r.status_code == 409
+    assert client.get(f"/api/entries/{entry_id}", headers=client.hdr()).json()["summary"] == saved[1]["summary"]
+
+
+def test_an_owner_cannot_be_blanked(client):
+    _, saved = _save_meeting(client)
+    r = client.patch(f"/api/entries/{saved[0]['id']}", json={"owner": "  "}, headers=client.hdr())
+    assert r.status_code == 422 and "责任主体不能为空" in r.json()["detail"]
+
+
+def test_search_finds_a_building_however_it_is_written(client):
+    _save_meeting(client)
+    for q in ("3号楼", "三号楼", "3栋"):
+        items = client.get("/api/entries", params={"q": q}, headers=client.hdr()).json()["items"]
+        assert len(items) == 1 and "楼道灯" in items[0]["text"], q
+
+
+def test_uploading_the_same_tickets_twice_keeps_one_entry_each_with_its_ticket_number(client):
+    job = _wait(client, client.post("/api/jobs", files={"file": ("工单.csv", TICKETS)}, data={"save": "true"},
+                                    headers=client.hdr()).json()["id"])
+    assert job["status"] == "done" and job["saved"] == 3 and job["already"] == 0
+    again = _wait(client, client.post("/api/jobs", files={"file": ("工单.csv", TICKETS)}, data={"save": "true"},
+                                      headers=client.hdr()).json()["id"])
+    assert again["saved"] == 0 and again["already"] == 3
+    items = client.get("/api/entries", params={"q": "GD20261101001"}, headers=client.hdr()).json()["items"]
+    assert len(items) == 1
+    entry = items[0]
+    assert entry["ref"] == "GD20261101001" and entry["contact"] == "孙先生" and entry["response"] == "已转物业"
+    assert entry["location"] == "5号楼" and entry["received_at"].startswith("2026-11-20T10:00")
+
+
+def test_a_file_without_a_text_column_is_refused_not_guessed(client):
+    data = "编号,金额,日期\n1,120,2026-11-01\n2,80,2026-11-02\n".encode()
+    r = client.post("/api/jobs", files={"file": ("台账.csv", data)}, data={"save": "true"}, headers=client.hdr())
+    assert r.status_code == 400 and "找不到文本列" in r.json()["detail"] and "--column" not in r.json()["detail"]
+    assert client.get("/api/entries", headers=client.hdr()).json()["total"] == 0
+
+
+def test_export_follows_the_filters_and_keeps_the_whole_record(client):
+    _, saved = _save_meeting(client)
+    _wait(client, client.post("/api/jobs", files={"file": ("工单.csv", TICKETS)}, data={"save": "true"},
+                              headers=client.hdr()).json()["id"])
+    done = saved[0]["id"]
+    for status, extra in (("已派单", {"note": "转物业孙经理"}), ("办理中", {}), ("已办结", {}),
+                          ("已回访", {"satisfaction": 4, "feedback": "通道清出来了，希望保持"})):
+        assert client.post(f"/api/entries/{done}/status", json={"status": status, **extra},
+                           headers=client.hdr()).status_code == 200
+    r = client.get("/api/ledger.xlsx", headers=client.hdr("viewer"))
+    sheet = load_workbook(io.BytesIO(r.content)).active
+    header = [c.value for c in sheet[1]]
+    rows = [dict(zip(header, [c.value for c in row])) for row in sheet.iter_rows(min_row=2)]
+    assert len(rows) == len(saved) + 3
+    for column in ("工单编号", "回访意见", "办理记录", "办结时间", "逾期", "提出人/来电人"):
+        assert column in header
+    row = next(r for r in rows if str(r["台账编号"]) == str(done))
+    assert row["回访意见"] == "通道清出来了，希望保持" and "转物业孙经理" in row["办理记录"] and row["办结时间"]
+    assert any(r["工单编号"] == "GD20261101001" and "孙先生" in r["提出人/来电人"] for r in rows)
+    only = client.get("/api/ledger.xlsx", params={"status": "已回访"}, headers=client.hdr("viewer"))
+    assert load_workbook(io.BytesIO(only.content)).active.max_row == 2
+    r = client.get("/api/ledger.xlsx", params={"category": "不存在的类别"}, headers=client.hdr("viewer"))
+    assert r.status_code == 400
+
+
+@pytest.mark.parametrize("loc, words", [(("body", "issues", 0, "category"), "问题的第1条的类别"),
+                                        (("query", "limit"), "每页条数")])
+def test_field_names_in_errors_are_chinese(loc, words):
+    from service.app import _where
+
+    assert _where(loc) == words
