@@ -31,3 +31,79 @@ def test_meeting_date(text, expected):
 def test_a_meeting_this_morning_never_lies_in_the_future():
     early = NOW.replace(hour=8)
     assert meeting_date("11月25日板凳会", early) == early
+
+
+# Back-references, written for these tests (never taken from the fixture sets).
+def _extract(text, model):
+    from triage.notes import extract
+
+    return extract(text, model, NOW)
+
+
+def test_a_resident_pointing_back_at_another_speaker_joins_that_issue(model):
+    text = """主持人（社区小郑）：大家说说吧。
+柯师傅（2号楼）：2号楼的电梯上周卡了两回，我在里面关了二十分钟。
+物业小马：维保公司明天来检修。
+潘阿姨（6号楼）：我说个别的，6号楼门口的垃圾桶三天没人清，味道冲得很。
+物业小马：今天下午就清。
+鲁大姐（2号楼）：刚才柯师傅说那个，我们单元也一样，按了楼层它不停，吓得我改爬楼梯了。"""
+    issues = _extract(text, model)
+    lift = next(i for i in issues if "卡了两回" in i.quotes[0])
+    assert lift.mentions == 2 and any("按了楼层它不停" in q for q in lift.quotes)
+    assert len(issues) == 2
+
+
+def test_agreeing_straight_after_joins_the_issue_just_raised(model):
+    text = """苗大爷（4号楼）：4号楼后面有人遛狗不牵绳，早上追着小孩跑。
+卢阿姨（5号楼）：可不是嘛，那条大黄狗我见了都绕着走。"""
+    issues = _extract(text, model)
+    assert len(issues) == 1 and issues[0].mentions == 2
+
+
+def test_saying_i_too_have_a_matter_opens_a_new_issue(model):
+    text = """甘师傅（3号楼）：3号楼东边的充电桩坏了三个，晚上排队充不上。
+物业老郝：运营公司这周来修。
+蒋阿姨（9号楼）：我也说个9号楼的事，我们楼这个月停了两次电，冰箱里的东西都坏了。"""
+    issues = _extract(text, model)
+    assert len(issues) == 2 and all(i.mentions == 1 for i in issues)
+
+
+def test_a_chat_export_keeps_senders_replies_and_plus_ones(model):
+    text = """2026-11-20 07:40  6栋1203-青青
+6栋的热水器排风口对着楼道，整层都是一股燃气味
+2026-11-20 07:42  2栋-老罗
++1 我路过也闻到了
+2026-11-20 07:50  物业客服-小安
+@6栋1203-青青 收到，维修师傅十分钟后到，先别开火
+[引用 6栋1203-青青：6栋的热水器排风口对着楼道，整层都是一股燃气味]"""
+    issues = _extract(text, model)
+    assert len(issues) == 1
+    gas = issues[0]
+    assert gas.speakers == ("青青", "老罗") and gas.mentions == 2
+    assert gas.response and "十分钟后到" in gas.response
+    assert gas.category == "safety" and gas.urgent  # a gas smell is a danger first (taxonomy rule 1)
+
+
+def test_a_resident_with_a_role_and_a_space_before_the_name_is_a_speaker():
+    from triage.utterances import split_utterances
+
+    u = split_utterances("居民代表 卓秀云（8号楼）：8号楼的楼道灯坏了")[0]
+    assert u.speaker == "卓秀云" and u.speaker_place == "8号楼" and u.text.startswith("8号楼")
+
+
+@pytest.mark.parametrize("text, places", [
+    ("还有小区东门的路灯坏了", ["东门"]),
+    ("另外小区南门的道闸坏了", ["南门"]),
+    ("幸福花园小区3号楼漏水", ["幸福花园小区", "3号楼"]),
+])
+def test_a_bare_小区_is_not_a_place(text, places):
+    from triage.places import find_places
+
+    assert find_places(text) == places
+
+
+@pytest.mark.parametrize("query, finds", [("三号楼", "3号楼"), ("12栋", "十二号楼"), ("3单元", "三单元"), ("電梯", "电梯")])
+def test_ledger_search_variants(query, finds):
+    from triage.places import search_variants
+
+    assert finds in search_variants(query)

@@ -168,3 +168,22 @@ def test_seventh_set_is_measured_not_tuned():
     correct, predicted, expected = notes_score(Model.load(), "notes_blind5")
     assert expected >= 30
     assert correct / predicted >= 0.74 and correct / expected >= 0.8, (correct, predicted, expected)
+
+
+def test_eighth_set_first_run_and_after():
+    """tests/notes_blind6/: written blind (2026-11-25, third session), harder on purpose: chat exports with
+    +1 replies, voice input, dialect, one speaker with two problems. First run P 0.508, R 0.681.
+
+    Its misses were then studied (residents pointing back at another speaker, chat senders, "居民代表 X："),
+    so it is no longer blind; this guards the figure after those general fixes.
+    """
+    import sys
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "bench"))
+    from run import notes_score
+
+    from triage import Model
+
+    correct, predicted, expected = notes_score(Model.load(), "notes_blind6")
+    assert expected >= 40
+    assert correct / predicted >= 0.74 and correct / expected >= 0.86, (correct, predicted, expected)

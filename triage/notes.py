@@ -33,6 +33,16 @@ _REPEAT = re.compile(r"再说一句|再补一句|再补充|还是那个|还是�
                      r"|还是没|仍然|依然|到现在还|至今还|还没")
 # Words that mark a problem raised again, by anyone: "又", "+1", "同意", "刚才说的".
 _AGAIN = re.compile(r"又|\+1|附议|同意|刚才说的|昨天说的|前面说的|上回说的|还是老样子|还是没人|还在|再次|依旧|照样")
+# A resident pointing back at what someone said before ("可不是嘛", "我跟严阿姨一个意思", "刚才邱师傅说那个",
+# "他也说充电桩的事", "+1"): the same problem said again, even from another building or in other words.
+_AGREE_START = re.compile(r"^(?:\+1|\+\d|可不是|可不咋的|没错|对对|对[，,！!]|就是就是|是啊|是的[，,]|确实|附议|同感)")
+_TITLE = r"(?:阿姨|师傅|大爷|大妈|大娘|大姐|大哥|姐|哥|叔|婶|老师|奶奶|爷爷|先生|女士|经理)"
+_POINT_BACK = re.compile(
+    rf"(?:跟|和|同)(?P<a>老?[\u4e00-\u9fff]{{1,2}}?{_TITLE}?)(?:是)?(?:一个意思|说的一样|想的一样|一样的意思|说的是一回事)"
+    rf"|(?:刚才|刚刚|前面|上面|方才)(?P<b>老?[\u4e00-\u9fff]{{1,2}}?{_TITLE})(?:说|讲|提)"
+    rf"|(?P<c>老?[\u4e00-\u9fff]{{1,2}}?{_TITLE})(?:刚才|刚刚)?(?:说的那个|说那个|提的那个|说的那事|说的事)"
+    # "我也说个10号楼的事" opens a new topic; "他也说充电桩的事", "我也说一嘴" go back to one
+    r"|也(?:说|提|反映|来说)了?(?![个件点下]|一个|一件|一下|两个)|我插一?句")
 _SAME_AS = re.compile(r"也是一样|也一样|同样的问题|一样的问题|也有这个问题|也是这样")
 # News style puts the speaker after the quote: "住在3号楼的居民蒋先生说起这件事仍心有余悸。"
 _ATTRIBUTION = re.compile(r"(?:家住|住在)?[^，。]{0,12}?的?(?:居民|业主|村民|老人|退休教师)(?P<name>[\u4e00-\u9fff]{1,2}(?:大爷|大妈|阿姨|大姐|大哥|师傅|女士|先生|老师|奶奶|爷爷))")
@@ -167,8 +177,18 @@ def extract(text: str, model: Model, received_at: dt.datetime) -> list[Issue]:
     replies: list[tuple[int, Utterance, str]] = []
     current: _Mention | None = None
     current_cat = None
+    raised: tuple[Utterance, str | None] | None = None  # the last resident turn that raised a problem
     for i, ((utt, sentence, norm), role, cat) in enumerate(zip(flat, roles, cats)):
-        if _is_issue(utt, norm, role, cat.category, cat.confidence, fallback):
+        # "可不是嘛，那条狗……" / "+1 我也闻到了" straight after a resident raised something of that kind
+        # is that problem said again, however chatty it sounds
+        agrees = (not utt.staff and raised is not None and raised[0] is not utt and utt.sentences[0] == sentence
+                  and bool(_AGREE_START.match(_FILLER.sub("", norm)))
+                  and (norm.startswith("+") or (cat.category == raised[1] and cat.confidence >= 0.5)))
+        if not utt.staff and utt.sentences[0] == sentence and raised is not None and raised[0] is not utt:
+            raised = None  # another resident turn came in between
+        if agrees or _is_issue(utt, norm, role, cat.category, cat.confidence, fallback):
+            if not utt.staff and raised is None:
+                raised = (utt, cat.category)
             whole_item = utt.ticket or utt.item is not None
             same_turn = current is not None and current.utt is utt
             strong = cat.confidence >= 0.5
@@ -194,6 +214,40 @@ def extract(text: str, model: Model, received_at: dt.datetime) -> list[Issue]:
     return _merge(mentions, replies, model, received_at, utts)
 
 
+def _surname(reference: str | None) -> str | None:
+    """"严阿姨" → 严, "老邱" → 邱, "小燕" → None (a given name, not a surname)."""
+    if not reference:
+        return None
+    if reference.startswith(("老", "小")) and len(reference) >= 2:
+        return reference[1]
+    rest = reference[1:]
+    return reference[0] if re.fullmatch(_TITLE, rest) else None
+
+
+def _pointed_at(m: "_Mention", groups: list[dict], last: dict | None, topic: set[str], category: str) -> dict | None:
+    """The earlier issue a mention explicitly points back at, if any (see `_AGREE_START`, `_POINT_BACK`)."""
+    text = _FILLER.sub("", normalize(m.utt.text).strip())
+    if _AGREE_START.match(text) and last is not None and last["mentions"][-1].utt is not m.utt:
+        if last["category"] == category or last["topic"] & topic:
+            return last  # "可不是嘛，那狗……" right after the dog: agreeing with what was just said
+        if text.startswith("+") and m.index - last["mentions"][-1].index <= 4:
+            return last  # "+1 昨天我家孩子差点踩上去": a chat reply to the post just above
+    found = _POINT_BACK.search(text[:40])
+    if not found:
+        return None
+    name = _surname(found.group("a") or found.group("b") or found.group("c"))
+    candidates = [g for g in reversed(groups) if g["mentions"][0].utt is not m.utt]
+    if name:
+        by_them = [g for g in candidates if any((x.utt.speaker or "").startswith(name) for x in g["mentions"])]
+        if len(by_them) == 1:
+            return by_them[0]  # "我跟严阿姨一个意思": the one thing 严阿姨 raised so far
+        candidates = by_them or candidates
+    for g in candidates:  # the latest issue it shares a thing (电梯, 狗) or, failing that, a word with
+        if _things(g["topic"]) & _things(topic):
+            return g
+    return next((g for g in candidates if g["topic"] & topic or g["category"] == category), None)
+
+
 def _merge(mentions: list[_Mention], replies, model: Model, received_at: dt.datetime, utts) -> list[Issue]:
     tax = model.taxonomy
     fallback = tax.fallback.code if tax.fallback else None
@@ -212,9 +266,9 @@ def _merge(mentions: list[_Mention], replies, model: Model, received_at: dt.date
             # "5单元也是一样……": the same kind of problem as the one just raised, maybe elsewhere
             p = replace(p, category=groups[-1]["category"])
         repeat = bool(_REPEAT.search(plain))
-        target = None
+        target = _pointed_at(m, groups, last, topic, p.category) if m.utt.text.strip() else None
         things = _things(topic)
-        for g in reversed(groups):
+        for g in ([] if target is not None else reversed(groups)):
             same = g["category"] == p.category
             # An unsure follow-up ("纸箱的事我再说一句") may join an issue it clearly repeats,
             # if that issue's category is among its top guesses.

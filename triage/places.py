@@ -37,7 +37,8 @@ _PLACE = re.compile(_both(
     r"|[^\s\d的了是在我们这那个和与及从到把被给对向，。,、：:“”\"（）()]{2,5}(?:小区|花园|家园|新村|公寓|苑|社区)"
     r"|[\u4e00-\u9fff]{2,4}(?:路|街|大道|巷)(?=[\d一二三四五六七八九十东南西北口与和交段边旁上附的，,。]|$)"
 ))
-_BAD_PREFIX = re.compile(_both(r"^(?:反映|投诉|来电|家住|住在|位于|我们|咱们|他们|你们|这个|那个|整个|我家|本|该|在|到|从|对|给|把|住|是|的|个|和|与|及|附近|旁边|门口|前面|后面|楼下|里面)+"))
+_BAD_PREFIX = re.compile(_both(r"^(?:还有|另外|就是|反映|投诉|来电|家住|住在|位于|我们|咱们|他们|你们|这个|那个|整个|我家|本|该|在|到|从|对|给|把|住|是|的|个|和|与|及|附近|旁边|门口|前面|后面|楼下|里面)+"))
+_GENERIC = ("小区", "社区", "花园", "公寓", "家园", "本小区", "我们小区")  # no place named: "还有小区东门"
 _BAD_NAME = ("马路", "道路", "公路", "小路", "走路", "过路", "上路", "修路", "一条路", "那里", "这里", "哪里", "心里", "家里", "夜里", "城里", "村里", "屋里", "院里", "社区里")
 _CN = {c: str(i) for i, c in enumerate("零一二三四五六七八九", 0)}
 
@@ -48,7 +49,7 @@ def find_places(text: str) -> list[str]:
     for m in _PLACE.finditer(text):
         place = _BAD_PREFIX.sub("", m.group().strip())
         simple = to_simplified(place)
-        if len(place) < 2 or any(simple.endswith(b) or simple == b for b in _BAD_NAME):
+        if len(place) < 2 or simple in _GENERIC or any(simple.endswith(b) or simple == b for b in _BAD_NAME):
             continue
         if simple.endswith(("路", "街")) and simple[-2] in "到在过走上下条马道公小修铁岔山出进停":
             continue

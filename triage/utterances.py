@@ -22,7 +22,8 @@ _PERSON = (r"(?:书记|主任|经理|大爷|大妈|大娘|阿姨|奶奶|爷爷|�
 _META = {"时间", "地点", "日期", "主题", "议题", "参会人员", "参加人员", "出席", "出席人员", "记录", "记录人", "主持",
          "天气", "网格", "巡查人", "处理情况", "来源", "编辑", "责任编辑", "备注", "会议内容", "会议主题", "地址",
          "电话", "联系电话", "标题", "作者", "发布时间", "关键词", "摘要", "诉求", "诉求内容", "工单编号", "受理时间"}
-_SPEAKER = re.compile(r"^(?P<who>[^\s：:，,。！？!?“”\"、；;]{1,20}?)\s*[：:]\s*(?P<body>\S.*)$")
+_SPEAKER = re.compile(r"^(?P<who>(?:(?:居民代表|业主代表|居民|业主|村民|楼长|单元长|网格员|物业|社区|主持人?)\s+)?"
+                      r"[^\s：:，,。！？!?“”\"、；;]{1,20}?)\s*[：:]\s*(?P<body>\S.*)$")
 _VERBS = r"(?:说|讲|表示|提出|反映|补充|回应|回复|答复|介绍|强调|指出)"
 _SAYS = re.compile(rf"^(?P<who>(?:居民|业主|村民|租户)?[\u4e00-\u9fff]{{0,4}}{_PERSON}(?:[（(][^）)]{{1,12}}[）)])?)"
                    rf"{_VERBS}(?:道)?[：:，,…。\s]*(?P<body>.+)$")
@@ -170,17 +171,55 @@ def _heading(line: str) -> str | None:
     return None
 
 
+# Chat exports put the sender on a line of their own, with the time before or after it:
+# "2025-07-08 07:31  3栋1801-小鱼儿" or "【居民】18栋-老周 08:05"; the message follows on the next lines.
+_CHAT_TIME = r"(?:\d{4}[-/.年]\d{1,2}[-/.月]\d{1,2}日?\s+)?\d{1,2}[:：]\d{2}(?:[:：]\d{2})?"
+_CHAT_SENDER = re.compile(rf"^\s*(?:{_CHAT_TIME}\s+(?P<a>[^\s，。！？!?：:]{{1,24}})"
+                          rf"|(?P<tag>[【\[][^】\]]{{1,6}}[】\]])?\s*(?P<b>[^\s，。！？!?：:【\[]{{1,24}})\s+{_CHAT_TIME})\s*$")
+_CHAT_QUOTE = re.compile(r"^\s*[\[【「]?\s*(?:引用|回复|回覆)\s*[:：]?\s*\S{1,24}?[：:]")
+_AT = re.compile(r"^(?:@\S{1,24}\s*)+")
+
+
+def _chat_sender(line: str) -> tuple[str, str | None, bool] | None:
+    """(name, place, staff) of a chat export's sender line, else None."""
+    m = _CHAT_SENDER.match(line)
+    if not m:
+        return None
+    who, tag = m.group("a") or m.group("b"), m.group("tag") or ""
+    if re.fullmatch(r"[\d\s:：.\-/年月日]+", who):
+        return None
+    head, _, nick = who.rpartition("-")
+    places = find_places(head or who)
+    staff = any(t in who or t in tag for t in STAFF_TITLES) or any(t in tag for t in ("社区", "居委"))
+    return (nick or who), (places[0] if places else None), staff
+
+
 def split_utterances(text: str) -> list[Utterance]:
     """Turn raw notes into utterances with speaker, staff flag, item numbers and sentences."""
     out: list[Utterance] = []
     notice = False
     staff_names: set[str] = set()
     items: set[int] = set()  # item numbers seen so far
+    sender: tuple[str, str | None, bool] | None = None  # of a chat export: applies to the lines below it
     for n, raw_line in enumerate(text.splitlines(), 1):
+        chat = _chat_sender(strip_pinyin(raw_line))
+        if chat is not None:
+            sender = chat
+            continue
+        if sender is not None and _CHAT_QUOTE.match(raw_line):
+            continue  # "[引用 6栋-阿飞：……]" repeats an earlier message; the reply is on its own line
         line = _STAMP.sub("", strip_pinyin(raw_line)).strip()
         if not line:
             continue
         if META_LINE.match(normalize(line)):
+            continue
+        if sender is not None:
+            body = _AT.sub("", line).strip() or line
+            name, place, staff = sender
+            u = Utterance(text=body, speaker=name, speaker_place=place, staff=staff or name in staff_names, line=n)
+            if u.staff:
+                staff_names.add(name)
+            out.append(u)
             continue
         kind = _heading(normalize(line))
         if kind:  # items under "通报事项" are announcements to residents, not problems
