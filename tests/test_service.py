@@ -5,7 +5,7 @@ import io
 import time
 
 import pytest
-from openpyxl import load_workbook
+from openpyxl import Workbook, load_workbook
 
 NOTES = """主持人（社区李书记）：各位街坊下午好，今天开个板凳会。
 张大爷（3号楼）：3号楼门口的充电桩不够用，晚上回来抢不到，好多人只好把电瓶拎上楼充。
@@ -402,3 +402,27 @@ def test_a_correction_applies_at_once_to_repeats_of_the_same_complaint(client):
     job = _wait(client, client.post("/api/jobs", files={"file": ("t.csv", csv)}, headers=client.hdr()).json()["id"])
     out = client.get(job["download"], headers=client.hdr("viewer")).content.decode("utf-8-sig")
     assert "property" in out.splitlines()[1] and "facilities" in out.splitlines()[2]
+
+
+def test_a_problem_register_table_in_a_word_record_keeps_speakers_places_and_replies(client):
+    data = _docx(["和平社区议事会记录（11月24日）"], table=[
+        ["序号", "提出人", "楼栋", "反映问题", "现场答复"],
+        ["1", "马师傅", "7号楼", "7号楼西侧下水道井盖丢了，晚上看不见很危险", "物业今天先围挡，明天补装"],
+        ["2", "", "", "东门路灯不亮，晚上黑漆漆的", ""],
+    ])
+    r = client.post("/api/extract/file", files={"file": ("议事会.docx", data)}, headers=client.hdr())
+    issues = r.json()["issues"]
+    manhole = next(i for i in issues if "井盖" in i["summary"])
+    assert manhole["summary"].startswith("7号楼西侧") and manhole["speakers"] == ["马师傅"]
+    assert manhole["location"] == "7号楼" and "围挡" in manhole["response"]
+    assert manhole["category"] == "safety" and manhole["urgent"]  # an open manhole: taxonomy rule 1
+    assert any(i["summary"].startswith("东门路灯") for i in issues)
+
+
+def test_a_workbook_sent_as_notes_is_pointed_to_the_ticket_upload(client):
+    book = Workbook()
+    book.active.append(["诉求内容"])
+    buf = io.BytesIO()
+    book.save(buf)
+    r = client.post("/api/extract/file", files={"file": ("工单.xlsx", buf.getvalue())}, headers=client.hdr())
+    assert r.status_code == 400 and "上传工单表" in r.json()["detail"]

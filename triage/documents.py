@@ -55,6 +55,12 @@ def _docx_text(name: str, data: bytes) -> str:
     except WorkbookError:
         raise DocumentError(f"{name} 解压后过大或已损坏，无法读取：请检查文件后重新保存为 .docx。") from None
     try:
+        if "xl/workbook.xml" in zipfile.ZipFile(io.BytesIO(data)).namelist():
+            raise DocumentError(f"{name} 是 Excel 表格，不是会议纪要：工单表请用“上传工单表”；"
+                                "纪要请上传 Word (.docx) 或文本 (.txt) 文件。")
+    except zipfile.BadZipFile:
+        pass  # Document() below says it in a worker's words
+    try:
         doc = Document(io.BytesIO(data))
     except (zipfile.BadZipFile, KeyError, ValueError) as e:
         # a workbook or another zip named .docx, or a damaged file
@@ -65,11 +71,58 @@ def _docx_text(name: str, data: bytes) -> str:
         if tag == "p":
             lines.append(Paragraph(child, doc).text)
         elif tag == "tbl":
+            rows = []
             for row in Table(child, doc).rows:
                 cells, previous = [], None
                 for cell in row.cells:  # a merged cell appears once per grid column it spans
                     if cell._tc is not previous:
                         cells.append(cell.text.strip())
                     previous = cell._tc
-                lines.append("\t".join(cells))
+                rows.append(cells)
+            lines += _table_lines(rows)
     return "\n".join(lines)
+
+
+# Headings of a 问题登记表 in a meeting record, by what the column holds.
+_COLUMNS = {
+    "text": ("问题", "内容", "诉求", "事项", "反映问题", "问题描述", "问题内容", "诉求内容", "反映内容", "意见建议"),
+    "speaker": ("提出人", "反映人", "诉求人", "居民", "姓名", "提出者"),
+    "place": ("地点", "位置", "楼栋", "住址", "地址", "楼号"),
+    "reply": ("答复", "回复", "办理情况", "处理情况", "处理意见", "答复意见", "办理意见", "现场答复"),
+}
+
+
+def _table_lines(rows: list[list[str]]) -> list[str]:
+    """A 问题登记表 as the lines a record would have: "提出人（地点）：问题" then "处理情况：答复".
+
+    A table without such headings stays one tab-separated line per row.
+    """
+    if not rows:
+        return []
+    header = [h.replace(" ", "") for h in rows[0]]
+    where = {}
+    for key, names in _COLUMNS.items():
+        found = next((i for i, h in enumerate(header) if h in names), None)
+        if found is None:
+            found = next((i for i, h in enumerate(header) if any(n in h for n in names)
+                          and i not in where.values()), None)
+        if found is not None and found not in where.values():
+            where[key] = found
+    if "text" not in where:
+        return ["\t".join(r) for r in rows]
+
+    def cell(row: list[str], key: str) -> str:
+        i = where.get(key)
+        return row[i].strip() if i is not None and i < len(row) else ""
+
+    out = []
+    for n, row in enumerate(rows[1:], 1):
+        text = cell(row, "text")
+        if not text:
+            continue
+        who, place = cell(row, "speaker"), cell(row, "place")
+        prefix = (who or "居民") + (f"（{place}）" if place else "")
+        out.append(f"{prefix}：{text}" if who or place else f"{n}. {text}")
+        if cell(row, "reply"):
+            out.append(f"处理情况：{cell(row, 'reply')}")
+    return out
