@@ -79,3 +79,12 @@ def test_animals_people_keep_or_feed_are_pets_even_between_neighbours(model):
     for text in ("对门老太太在楼道喂野猫，我们说了她就骂人", "邻居在阳台养了几十只鸟，鸟笼天天往下滴水"):
         pred = model.predict([text])[0]
         assert pred.category == "pets" and pred.precedence, text
+
+
+@pytest.mark.parametrize("text, also", [("6号楼楼道里一股煤气味，像是燃气表漏气", "燃气公司"),
+                                        ("7号楼西侧下水道井盖丢了，晚上看不见", "市政部门")])
+def test_gas_leaks_and_open_manholes_are_urgent_and_reach_who_can_fix_them(model, text, also):
+    from .conftest import NOW
+
+    r = model.classify(text, NOW)
+    assert r.category == "safety" and r.urgent and also in r.co_owners
