@@ -284,9 +284,8 @@ def train_model(examples: Sequence[Example], taxonomy: Taxonomy, *, cv: int = 5,
     if role_examples and roles is None:
         if progress:
             progress(f"训练会议纪要语句角色模型（{len(role_examples)} 条）…")
-        # the role model stays an SVM: with ridge, the notes sets lose 1–4 points (measured 2026-11-25)
         roles, role_metrics = train_pipeline([normalize(e.text) for e in role_examples],
-                                             [e.label for e in role_examples], cv=cv, linear="svm")
+                                             [e.label for e in role_examples], cv=cv)
     created = (now or dt.datetime.now(dt.timezone.utc)).astimezone(dt.timezone.utc)
     counts = {code: labels.count(code) for code in taxonomy.codes}
     card = {
