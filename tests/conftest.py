@@ -78,3 +78,15 @@ def live_server(data_dir, role: str = "admin", name: str = "测试"):
     finally:
         server.should_exit = True
         thread.join(timeout=10)
+
+
+def wait_job(client, job_id: str) -> dict:
+    """Poll /api/jobs/{id} until the job is no longer running (10 s at most)."""
+    import time
+
+    for _ in range(200):
+        job = client.get(f"/api/jobs/{job_id}", headers=client.hdr("viewer")).json()
+        if job["status"] != "running":
+            return job
+        time.sleep(0.05)
+    raise AssertionError("job did not finish")

@@ -1,10 +1,11 @@
 """The ledger as staff run it for a week: meeting dates, repeats, voiding, archived records, uploads, export."""
 
 import io
-import time
 
 import pytest
 from openpyxl import load_workbook
+
+from .conftest import wait_job as _wait
 
 MEETING = """和顺里社区板凳会记录
 时间：2026年11月20日上午
@@ -20,13 +21,6 @@ TICKETS = ("工单编号,来电人,受理时间,诉求内容,回复内容\n"
            "GD20261101003,周先生,2026-11-21 09:00,小区里的路灯坏了好几盏,\n").encode("gbk")
 
 
-def _wait(client, job_id):
-    for _ in range(200):
-        job = client.get(f"/api/jobs/{job_id}", headers=client.hdr("viewer")).json()
-        if job["status"] != "running":
-            return job
-        time.sleep(0.05)
-    raise AssertionError("job did not finish")
 
 
 def _save_meeting(client, text=MEETING):

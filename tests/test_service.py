@@ -2,10 +2,11 @@
 
 import datetime as dt
 import io
-import time
 
 import pytest
 from openpyxl import Workbook, load_workbook
+
+from .conftest import wait_job as _wait
 
 NOTES = """主持人（社区李书记）：各位街坊下午好，今天开个板凳会。
 张大爷（3号楼）：3号楼门口的充电桩不够用，晚上回来抢不到，好多人只好把电瓶拎上楼充。
@@ -177,13 +178,6 @@ def test_open311_round_trip(client):
     assert r.status_code == 400
 
 
-def _wait(client, job_id):
-    for _ in range(200):
-        job = client.get(f"/api/jobs/{job_id}", headers=client.hdr("viewer")).json()
-        if job["status"] != "running":
-            return job
-        time.sleep(0.05)
-    raise AssertionError("job did not finish")
 
 
 def test_batch_job_gbk_csv_with_download_and_save(client):
