@@ -107,3 +107,12 @@ def test_ledger_search_variants(query, finds):
     from triage.places import search_variants
 
     assert finds in search_variants(query)
+
+
+def test_a_host_reading_out_a_residents_report_makes_it_that_residents_problem(model):
+    text = """主持人（社区老于）：今天先过一遍大家报上来的事。第一条，4号楼楼长报的：4号楼电梯按钮失灵，按了不亮。
+物业小杭：电梯按钮我们明天换。
+主持人（社区老于）：好。第二条，7号楼居民报的：7号楼门口的垃圾桶三天没人清，苍蝇乱飞。"""
+    issues = _extract(text, model)
+    assert [i.category for i in issues] == ["facilities", "environment"]
+    assert issues[0].response and "明天换" in issues[0].response

@@ -224,8 +224,7 @@ def split_utterances(text: str) -> list[Utterance]:
         kind = _heading(normalize(line))
         if kind:  # items under "通报事项" are announcements to residents, not problems
             notice = kind == "notice"
-        for piece in _split_voice(line) or _split_inline(line):
-            u = _utterance(piece, n)
+        for u in (r for piece in _split_voice(line) or _split_inline(line) for r in _read_out(_utterance(piece, n))):
             if u.refers_to and u.refers_to != (-1,) and not items & set(u.refers_to):
                 # "第1条：……" with no item 1 above it numbers a message (a voice memo, a chat export);
                 # only under a numbered list is it the answer to that item
@@ -241,6 +240,27 @@ def split_utterances(text: str) -> list[Utterance]:
     for u in out:
         u.sentences = sentences(u.text)
     return [u for u in out if u.sentences]
+
+
+# A host reading out what a resident reported: "第三条，8号楼楼长史红报的：保洁只扫主路……"
+_READ_OUT = re.compile(r"(?:^|(?<=[。！？!?；;]))\s*(?:第(?P<n>[\d一二三四五六七八九十]{1,3})[条项个][，,、：:]?\s*)?"
+                       r"(?P<who>[^：:，,。！？]{2,16}?)(?:报的|报上来的|反映的|提的|提出的)[：:，,]\s*(?P<body>\S.{5,})$")
+
+
+def _read_out(u: Utterance) -> list[Utterance]:
+    """A staff turn that reads out a resident's report becomes that resident's turn (after whatever
+    the host said before it: "记下了。第三条，8号楼楼长史红报的：……")."""
+    m = _READ_OUT.search(u.text) if u.staff else None
+    if not m:
+        return [u]
+    name, place, staff = _speaker(m.group("who"))
+    if staff:
+        return [u]
+    item = _cn_number(m.group("n")) if m.group("n") else u.item
+    before = u.text[:m.start()].strip()
+    read = Utterance(text=m.group("body"), speaker=name, speaker_place=place, item=item, line=u.line)
+    return ([Utterance(text=before, speaker=u.speaker, speaker_place=u.speaker_place, staff=True, line=u.line)]
+            if before else []) + [read]
 
 
 def _utterance(line: str, n: int) -> Utterance:
