@@ -17,7 +17,7 @@ from triage.normalize import normalize
 from .convert import entry_from_issue, local, overdue_level, utc
 from .deps import EntryId, ModelDep, Staff, StoreDep, Viewer
 from .schemas import CorrectionIn, EntryOut, EntryPatch, SaveIn, StatusIn
-from .store import CLOSED, STATUSES
+from .store import CLOSED, STATUSES, text_key
 
 router = APIRouter(prefix="/api", tags=["台账 ledger"])
 
@@ -88,11 +88,16 @@ def _where(status, category, owner, urgent, overdue, q, date_from, date_to, need
             clauses.append(f"{open_} AND (({red}) OR ({yellow}))")
             params += [stamp, stamp, stamp]
     if q:  # 三号楼 also finds 3号楼 and 3栋; a ticket number finds its entry
+        # text_key is the text in simplified characters without punctuation: 烧烤 finds 燒烤
         one = "text LIKE ? ESCAPE '\\' OR summary LIKE ? ESCAPE '\\' OR location LIKE ? ESCAPE '\\' OR ref = ?"
-        variants = search_variants(q)
-        clauses.append("(" + " OR ".join(f"({one})" for _ in variants) + ")")
-        for v in variants:
+        ors = []
+        for v in search_variants(q):
+            ors.append(one)
             params += ["%" + _like(v) + "%"] * 3 + [v]
+            if text_key(v):  # a query of punctuation alone has no key: it must not match everything
+                ors.append("text_key LIKE ? ESCAPE '\\'")
+                params.append("%" + _like(text_key(v)) + "%")
+        clauses.append("(" + " OR ".join(ors) + ")")
     if date_from:
         clauses.append("received_at >= ?")
         params.append(utc(date_from))
@@ -194,19 +199,23 @@ def stats(model: ModelDep, store: StoreDep, caller: Viewer) -> dict:
     db = store.db
     now = _now()
 
-    def count(column: str) -> dict:
-        return {r["k"] or "": r["n"] for r in db.query(f"SELECT {column} AS k, count(*) AS n FROM entries GROUP BY k ORDER BY n DESC")}
+    live = "status != '已作废'"  # voided rows (duplicates, mistakes) count only under by_status
 
-    total = next(db.query("SELECT count(*) AS n FROM entries"))["n"]
-    corrected = next(db.query("SELECT count(*) AS n FROM entries WHERE corrected = 1"))["n"]
-    sat = next(db.query("SELECT avg(satisfaction) AS a, count(satisfaction) AS n FROM entries"))
+    def count(column: str, where: str = live) -> dict:
+        return {r["k"] or "": r["n"] for r in db.query(
+            f"SELECT {column} AS k, count(*) AS n FROM entries WHERE {where} GROUP BY k ORDER BY n DESC")}
+
+    total = next(db.query(f"SELECT count(*) AS n FROM entries WHERE {live}"))["n"]
+    corrected = next(db.query(f"SELECT count(*) AS n FROM entries WHERE corrected = 1 AND {live}"))["n"]
+    sat = next(db.query(f"SELECT avg(satisfaction) AS a, count(satisfaction) AS n FROM entries WHERE {live}"))
     tz = ZoneInfo(model.taxonomy.timezone)
 
     def week(stamp: str) -> str:  # ISO week in local time: 2026-11-25 is 2026-W48
         year, number, _ = dt.datetime.fromisoformat(stamp).astimezone(tz).isocalendar()
         return f"{year}-W{number:02d}"
 
-    weeks = Counter(week(r["received_at"]) for r in db.query("SELECT received_at FROM entries WHERE received_at IS NOT NULL"))
+    weeks = Counter(week(r["received_at"]) for r in db.query(
+        f"SELECT received_at FROM entries WHERE received_at IS NOT NULL AND {live}"))
     scores: dict[str, list[int]] = {}
     for r in db.query("SELECT updated, satisfaction FROM entries WHERE satisfaction IS NOT NULL"):
         scores.setdefault(week(r["updated"]), []).append(r["satisfaction"])
@@ -224,7 +233,7 @@ def stats(model: ModelDep, store: StoreDep, caller: Viewer) -> dict:
         "total": total,
         "by_category": {names.get(k, k): v for k, v in count("category").items()},
         "by_owner": count("owner"),
-        "by_status": count("status"),
+        "by_status": count("status", "1"),
         "by_week": weeks,
         "this_week": {"week": this_week, "received": weeks.get(this_week, 0)},
         "overdue": overdue,

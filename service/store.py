@@ -204,8 +204,9 @@ class Store:
         """Insert ledger entries (status 待派单) in one transaction; returns their ids.
 
         Given a `reused` set, nothing is entered twice: an entry whose ticket number (`ref`) is already
-        in the ledger, or whose text (punctuation aside) is there and not yet closed, keeps its
-        existing id, which is added to the set.
+        in the ledger, or whose text (punctuation aside) is there still open, voided, or received the
+        same day (the same meeting saved again), keeps its existing id, which is added to the set. A
+        closed entry raised again on a later day is a new report: the problem came back.
         """
         now = _now()
         ids = []
@@ -213,7 +214,7 @@ class Store:
             for entry in entries:
                 key = text_key(entry["text"])
                 if reused is not None:
-                    existing = self._same(db, entry.get("ref"), key)
+                    existing = self._same(db, entry.get("ref"), key, entry.get("received_at"))
                     if existing is not None:
                         ids.append(existing)
                         reused.add(existing)
@@ -228,14 +229,15 @@ class Store:
         return ids
 
     @staticmethod
-    def _same(db: sqlite_utils.Database, ref: str | None, key: str) -> int | None:
+    def _same(db: sqlite_utils.Database, ref: str | None, key: str, received: str | None) -> int | None:
         if ref:
-            row = next(db.query("SELECT id FROM entries WHERE ref = ? AND status != '已作废' ORDER BY id LIMIT 1",
-                                [ref]), None)
+            row = next(db.query("SELECT id FROM entries WHERE ref = ? ORDER BY id LIMIT 1", [ref]), None)
             if row is not None:
                 return row["id"]
-        row = next(db.query(f"SELECT id FROM entries WHERE text_key = ? AND status NOT IN ({', '.join('?' * len(CLOSED))}) "
-                            "ORDER BY id LIMIT 1", [key, *CLOSED]), None)
+        done = [s for s in CLOSED if s != "已作废"]
+        row = next(db.query(
+            f"SELECT id FROM entries WHERE text_key = ? AND (status NOT IN ({', '.join('?' * len(done))}) "
+            "OR substr(received_at, 1, 10) = substr(?, 1, 10)) ORDER BY id LIMIT 1", [key, *done, received or ""]), None)
         return row["id"] if row is not None else None
 
     def get_entry(self, entry_id: int) -> dict:

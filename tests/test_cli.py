@@ -1,5 +1,6 @@
 """The `triage` command end to end on small files (in-process, so it stays fast)."""
 
+import datetime as dt
 import json
 
 import pytest
@@ -183,3 +184,22 @@ def test_tag_uses_a_chinese_received_time_column(tmp_path, capsys):
     assert main(["tag", str(src)]) == 0
     row = json.loads(capsys.readouterr().out)
     assert row["deadline"] == "2026-10-12T18:00:00+08:00"  # 5 working days across National Day
+
+
+def test_extract_counts_from_the_meeting_day_in_the_communitys_timezone(tmp_path, capsys, monkeypatch):
+    import time
+    from zoneinfo import ZoneInfo
+
+    monkeypatch.setenv("TZ", "UTC")  # a server clock in UTC must not move 09:00 Beijing time
+    time.tzset()
+    try:
+        day = dt.datetime.now(ZoneInfo("Asia/Shanghai")) - dt.timedelta(days=1)
+        notes = tmp_path / "记录.txt"
+        notes.write_text(f"板凳会记录（{day.month}月{day.day}日）\n张大爷（3号楼）：3号楼消防通道被电动车堵死了。\n",
+                         encoding="utf-8")
+        code, out, _ = run(capsys, "extract", str(notes))
+    finally:
+        monkeypatch.delenv("TZ")
+        time.tzset()
+    issue = json.loads(out)[0] if out.lstrip().startswith("[") else json.loads(out.splitlines()[0])
+    assert code == 0 and issue["urgent"] and issue["deadline"].endswith("T09:00:00+08:00"), issue["deadline"]

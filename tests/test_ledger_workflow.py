@@ -146,3 +146,30 @@ def test_field_names_in_errors_are_chinese(loc, words):
     from service.app import _where
 
     assert _where(loc) == words
+
+
+def test_saving_the_same_meeting_again_never_revives_a_voided_or_closed_entry(client):
+    _, saved = _save_meeting(client)
+    voided, closed = saved[0]["id"], saved[1]["id"]
+    client.post(f"/api/entries/{voided}/status", json={"status": "已作废", "note": "与12345工单重复"}, headers=client.hdr())
+    for status, extra in (("已派单", {}), ("办理中", {}), ("已办结", {}), ("已回访", {"satisfaction": 4}), ("已销号", {})):
+        client.post(f"/api/entries/{closed}/status", json={"status": status, **extra}, headers=client.hdr())
+    _, again = _save_meeting(client)
+    assert [e["id"] for e in again] == [e["id"] for e in saved] and all(e["already"] for e in again)
+    assert {e["status"] for e in again} == {"已作废", "已销号"}
+
+
+def test_search_in_simplified_finds_an_entry_written_in_traditional(client):
+    text = "周阿姨（3號樓）：我們3號樓對面那家燒烤店天天晚上冒煙，窗戶都不敢開。"
+    _save_meeting(client, text)
+    for q in ("烧烤", "燒烤", "三号楼"):
+        assert client.get("/api/entries", params={"q": q}, headers=client.hdr()).json()["total"] == 1, q
+
+
+def test_voided_entries_leave_the_statistics(client):
+    _, saved = _save_meeting(client)
+    before = client.get("/api/stats", headers=client.hdr("viewer")).json()
+    client.post(f"/api/entries/{saved[0]['id']}/status", json={"status": "已作废", "note": "录入错误"}, headers=client.hdr())
+    after = client.get("/api/stats", headers=client.hdr("viewer")).json()
+    assert after["total"] == before["total"] - 1 and after["by_status"]["已作废"] == 1
+    assert sum(after["by_category"].values()) == after["total"] and sum(after["by_week"].values()) == after["total"]

@@ -153,7 +153,10 @@ def cmd_extract(args) -> int:
     model = _load_model(args)
     received = _now(args)
     if not args.received_at:  # deadlines count from the meeting date the record states, if any
-        received = meeting_date(text, received) or received
+        from zoneinfo import ZoneInfo
+
+        # 09:00 of that day in the community's timezone, whatever the machine's clock is set to
+        received = meeting_date(text, received.astimezone(ZoneInfo(model.taxonomy.timezone))) or received
     issues = extract(text, model, received)
     fmt = args.format
     if fmt in ("xlsx", "csv") and args.output:

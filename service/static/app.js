@@ -223,7 +223,10 @@ async function saveCards(cards) {
   const saved = await api("/api/entries", { method: "POST", json: { issues: payload } });
   saved.forEach((entry, i) => { todo[i].entry_id = entry.id; refreshCard(todo[i]); });
   const already = saved.filter((e) => e.already);
-  if (already.length) botText(`其中 ${already.length} 条台账中已有、尚未办结（编号 ${already.map((e) => e.id).join("、")}），没有重复登记。`);
+  if (already.length) {
+    const ids = already.map((e) => (e.status === "待派单" || e.status === "已派单" || e.status === "办理中") ? `${e.id}` : `${e.id}（${e.status}）`);
+    botText(`其中 ${already.length} 条台账中已有（编号 ${ids.join("、")}），没有重复登记。`);
+  }
   return saved.length - already.length;
 }
 
