@@ -88,3 +88,26 @@ def test_gas_leaks_and_open_manholes_are_urgent_and_reach_who_can_fix_them(model
 
     r = model.classify(text, NOW)
     assert r.category == "safety" and r.urgent and also in r.co_owners
+
+
+@pytest.mark.parametrize("text", ["有人在11号楼大堂里给电瓶车充电，电线从一楼窗户拉进去的",
+                                  "12号楼有住户在楼道里给电动车充电，电线从家里拉出来"])
+def test_charging_indoors_is_urgent_in_any_word_order(model, text):
+    from .conftest import NOW
+
+    r = model.classify(text, NOW)
+    assert r.category == "charging" and r.urgent and "消防救援机构" in r.co_owners
+
+
+def test_a_broken_pile_by_the_stairwell_is_not_indoor_charging(model):
+    from .conftest import NOW
+
+    r = model.classify("3号楼楼道口的电动车充电桩坏了两个", NOW)
+    assert r.category == "charging" and not r.urgent
+
+
+def test_rubbish_that_smells_stays_with_the_property_company(model):
+    from .conftest import NOW
+
+    r = model.classify("小区门口的垃圾三天没人收了，臭气熏天", NOW)
+    assert r.category == "environment" and r.owner != "生态环境部门"

@@ -43,6 +43,10 @@ BAD = [
     ("[taxonomy]\nreview_threshold=2\n[[category]]\ncode='a'\nname='A'\nowner='x'\n[[category]]\ncode='b'\nname='B'\nowner='y'\n",
      "taxonomy.review_threshold", "0 到 1"),
     ("[[category]\n", "", "TOML"),
+    ("[[category]]\ncode='a'\nname='A'\nowner='x'\n[[category.rule]]\nwhen_all=['楼道']\n"
+     "[[category]]\ncode='b'\nname='B'\nowner='y'\n", "category.a.rule[0].when_all", "词表的列表"),
+    ("[[category]]\ncode='a'\nname='A'\nowner='x'\n[[category.rule]]\nnote='n'\n"
+     "[[category]]\ncode='b'\nname='B'\nowner='y'\n", "category.a.rule[0].when_any", "不能为空"),
 ]
 
 

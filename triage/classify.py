@@ -121,7 +121,7 @@ def predict(engine, taxonomy: Taxonomy, texts: Iterable[str], *, normalized: boo
         if not known:  # empty, emoji-only or no word the model has ever seen: nothing to go on
             primary, secondary, confidence, margin = fallback or primary, [], 0.0, 0.0
         for rule in taxonomy.precedence:
-            if primary in rule.over and rule.prefer in labels and any(w in text for w in rule.when_any):
+            if primary in rule.over and rule.prefer in labels and rule.matches(text):
                 secondary = [primary] + [s for s in secondary if s not in (primary, rule.prefer)]
                 primary, applied = rule.prefer, rule.note or rule.prefer
                 break

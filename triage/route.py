@@ -93,7 +93,7 @@ def route(category: Category | str, text: str, received_at: dt.datetime, taxonom
     for rule in cat.rules:
         if not rule.matches(text):
             continue
-        reasons.append(rule.note or "/".join(rule.when_any[:3]))
+        reasons.append(rule.note or "/".join(rule.when_any[:3] or rule.when_all[0][:3]))
         if rule.urgent:
             urgent = True
         if rule.deadline_days is not None and not days_set:

@@ -38,10 +38,16 @@ class Rule:
     owner: str | None = None
     co_owners: tuple[str, ...] | None = None
     add_co_owners: tuple[str, ...] = ()
+    when_all: tuple[tuple[str, ...], ...] = ()
 
     def matches(self, text: str) -> bool:
-        """True when the normalised text contains one of the trigger words."""
-        return any(w in text for w in self.when_any)
+        """True when the normalised text contains one of the trigger words, or a word of every group."""
+        return _matches(text, self.when_any, self.when_all)
+
+
+def _matches(text: str, when_any: tuple[str, ...], when_all: tuple[tuple[str, ...], ...]) -> bool:
+    # when_all: [["楼道", "大堂"], ["充电"]] matches "楼道里给电动车充电", whatever the words between
+    return any(w in text for w in when_any) or (bool(when_all) and all(any(w in text for w in g) for g in when_all))
 
 
 @dataclass(frozen=True)
@@ -67,6 +73,11 @@ class Precedence:
     over: tuple[str, ...]
     when_any: tuple[str, ...]
     note: str = ""
+    when_all: tuple[tuple[str, ...], ...] = ()
+
+    def matches(self, text: str) -> bool:
+        """True when the normalised text contains one of the trigger words, or a word of every group."""
+        return _matches(text, self.when_any, self.when_all)
 
 
 @dataclass(frozen=True)
@@ -163,10 +174,13 @@ def _bool(table: dict, name: str, path: Path, key: str, default: bool | None = N
 def _rule(table: Any, path: Path, key: str) -> Rule:
     if not isinstance(table, dict):
         raise TaxonomyError(path, key, "应为表 (a table)")
-    _check_keys(table, {"when_any", "note", "deadline_days", "urgent", "owner", "co_owners", "add_co_owners"}, path, key)
+    _check_keys(table, {"when_any", "when_all", "note", "deadline_days", "urgent", "owner", "co_owners", "add_co_owners"},
+                path, key)
     co = table.get("co_owners")
+    when_any, when_all = _triggers(table, path, key)
     return Rule(
-        when_any=_strings(table.get("when_any"), path, f"{key}.when_any", allow_empty=False),
+        when_any=when_any,
+        when_all=when_all,
         note=str(table.get("note", "")),
         deadline_days=_int(table, "deadline_days", path, key),
         urgent=_bool(table, "urgent", path, key),
@@ -174,6 +188,16 @@ def _rule(table: Any, path: Path, key: str) -> Rule:
         co_owners=_strings(co, path, f"{key}.co_owners") if co is not None else None,
         add_co_owners=_strings(table.get("add_co_owners", []), path, f"{key}.add_co_owners"),
     )
+
+
+def _triggers(table: dict, path: Path, key: str) -> tuple[tuple[str, ...], tuple[tuple[str, ...], ...]]:
+    """`when_any` (words) and `when_all` (groups of words); at least one of them must be given."""
+    groups = table.get("when_all", [])
+    if not isinstance(groups, list) or not all(isinstance(g, list) for g in groups):
+        raise TaxonomyError(path, f"{key}.when_all", "应为词表的列表，如 [[\"楼道\", \"大堂\"], [\"充电\"]]")
+    when_all = tuple(_strings(g, path, f"{key}.when_all[{i}]", allow_empty=False) for i, g in enumerate(groups))
+    when_any = _strings(table.get("when_any", []), path, f"{key}.when_any", allow_empty=bool(when_all))
+    return when_any, when_all
 
 
 def _dates(value: Any, path: Path, key: str) -> frozenset[dt.date]:
@@ -228,11 +252,13 @@ def parse_taxonomy(data: dict, path: Path) -> Taxonomy:
         key = f"precedence[{i}]"
         if not isinstance(table, dict):
             raise TaxonomyError(path, key, "应为表 (a table)")
-        _check_keys(table, {"prefer", "over", "when_any", "note"}, path, key)
+        _check_keys(table, {"prefer", "over", "when_any", "when_all", "note"}, path, key)
+        when_any, when_all = _triggers(table, path, key)
         p = Precedence(
             prefer=_str(table, "prefer", path, key),
             over=_strings(table.get("over"), path, f"{key}.over", allow_empty=False),
-            when_any=_strings(table.get("when_any"), path, f"{key}.when_any", allow_empty=False),
+            when_any=when_any,
+            when_all=when_all,
             note=str(table.get("note", "")),
         )
         for code in (p.prefer, *p.over):
