@@ -116,3 +116,25 @@ def test_a_host_reading_out_a_residents_report_makes_it_that_residents_problem(m
     issues = _extract(text, model)
     assert [i.category for i in issues] == ["facilities", "environment"]
     assert issues[0].response and "明天换" in issues[0].response
+
+
+def test_the_chair_closing_the_meeting_is_not_part_of_a_reply(model):
+    text = """焦阿姨（2号楼）：2号楼楼道里有人给电动车充电，电线从窗户拉进去。
+主持人（社区段书记）：这个飞线充电的事必须马上处理，我们会后就跟物业去看。散会。"""
+    issue = _extract(text, model)[0]
+    assert issue.response and "马上处理" in issue.response and "散会" not in issue.response
+
+
+def test_a_repeater_s_home_is_not_where_the_problem_is(model):
+    text = """龚大爷（5号楼）：5号楼后面有条大狗天天不拴绳，见人就扑。
+范阿姨（9号楼）：可不是嘛，那条狗我也被它追过。"""
+    issue = _extract(text, model)[0]
+    assert issue.mentions == 2 and issue.location == "5号楼"
+
+
+def test_a_caller_prefix_is_not_a_speaker_name_and_a_question_is_not_a_place():
+    from triage.places import find_places
+    from triage.utterances import split_utterances
+
+    assert split_utterances("来电人反映：14号楼电梯坏了")[0].speaker == "来电人"
+    assert find_places("来电人称小区3号楼漏水") == ["3号楼"] and find_places("咨询一下社区几点上班") == []

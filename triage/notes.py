@@ -54,6 +54,9 @@ _ANSWERED = re.compile(r"^[”\"]?(?![^，,]{0,6}(?:居民|业主|群众|大家|
 _INQUIRY = re.compile(r"(?:后来|现在)?怎么样了[？?]*$|进展(?:如何|怎样|怎么样)|有(?:结果|消息|回音)了?(?:吗|没有)|办得怎么样|处理得怎么样")
 # Routine all-clear lines in walk logs ("消防通道畅通，未发现异常") are not problems.
 _ALL_CLEAR = re.compile(r"(?:未|没有?)(?:发现|见)(?:异常|问题|隐患)|(?:运行|使用|值守|开放|秩序|通行)(?:正常|良好)|一切正常|无异常|畅通")
+# The chair closing the meeting ("好，今天就到这儿，散会。") is never part of an answer.
+_CLOSING = re.compile(r"^(?:好[的吧]?[,，!！]?)?(?:那)?(?:今天(?:就)?(?:先)?到这(?:里|儿)?|散会|谢谢大家|感谢大家|大家辛苦了)"
+                      r"[,，。!！~]*(?:散会|谢谢大家|大家辛苦了|下次再(?:聊|见))?[。!！~]*$")
 # Reminders to residents ("请大家注意用电安全") are notices, not problems.
 _REMINDER = re.compile(r"^(?:请大家|请各位|请居民|请广大|提醒大家|温馨提示|各位居民请|希望大家)")
 _FILLER = re.compile(r"^(?:来电人|市民|居民)?(?:反映|称|来电反映|来电称)[：:，,]?|^(?:我先说一个|我先说|我说个|我说一下|我说两句|我反映个事|我反映一下|我想反映|还有一个|还有个事|另外|还有|就是|那个|嗯|呃|哎)[。，,！!：:\s]*")
@@ -203,7 +206,9 @@ def extract(text: str, model: Model, received_at: dt.datetime) -> list[Issue]:
             if current_cat is None and strong:
                 current_cat = cat.category
         else:
-            if (role.get("reply", 0.0) >= max(role.values()) or (utt.staff and role.get("chatter", 0) < 0.6)
+            if _CLOSING.match(norm):
+                pass  # "散会。" after a reply is the chair closing the meeting, not part of the answer
+            elif (role.get("reply", 0.0) >= max(role.values()) or (utt.staff and role.get("chatter", 0) < 0.6)
                     or _ANSWERED.match(norm)):
                 replies.append((i, utt, sentence))
             elif current is not None and current.utt is utt and not current.attribution:
@@ -259,7 +264,8 @@ def _merge(mentions: list[_Mention], replies, model: Model, received_at: dt.date
     for m, p in zip(mentions, preds):
         if p.category == fallback and p.confidence >= 0.5:
             continue
-        places = (find_places(m.text) or ([m.utt.speaker_place] if m.utt.speaker_place else [])
+        said = find_places(m.text)
+        places = (said or ([m.utt.speaker_place] if m.utt.speaker_place else [])
                   or (m.attribution[1] if m.attribution else []))
         keys, topic = place_keys(places), _topic(normalize(m.text))
         plain = normalize(m.text)
@@ -305,6 +311,8 @@ def _merge(mentions: list[_Mention], replies, model: Model, received_at: dt.date
             target = {"category": p.category, "mentions": [], "preds": [], "places": [], "keys": set(),
                       "topic": set(), "things": set(), "responses": [], "first": m.index}
             groups.append(target)
+        else:  # someone repeating a problem: where they live is not where the problem is
+            places, keys = said, place_keys(said)
         target["mentions"].append(m)
         target["preds"].append(p)
         target["places"] += [pl for pl in places if pl not in target["places"]]

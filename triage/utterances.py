@@ -88,6 +88,7 @@ def _speaker(who: str) -> tuple[str, str | None, bool]:
         found = find_places(name)
         place = found[0] if found else None
     name = re.sub(r"^.*(?:居民|业主|村民|租户|代表)", "", name).strip() or name
+    name = re.sub(r"(?:来电)?(?:反映|称|说|投诉)$", "", name) or name  # "来电人反映：…" → 来电人
     title = re.search(_PERSON, name)
     if title:  # "许大爷接过话头" → 许大爷
         name = name[:title.end()]
