@@ -33,7 +33,7 @@ def _record(history: list[dict], tz: str) -> str:
             continue  # the 录入 line: 受理时间 says it
         what = h["to_value"] if h["field"] == "status" else f"{_FIELD.get(h['field'], h['field'])}改为 {h['to_value'] or '（空）'}"
         note = f"（{h['note']}）" if h.get("note") else ""
-        lines.append(f"{_minutes(h['at'], tz)[5:]} {h['who'] or ''} {what}{note}".strip())
+        lines.append(f"{_minutes(h['at'], tz)} {h['who'] or ''} {what}{note}".strip())
     return "\n".join(lines)
 
 

@@ -315,7 +315,7 @@ class Store:
                                       "who": who, "at": now})
             return self.update_entry(entry_id, {"category": category, "category_name": category_name, "owner": owner,
                                                 "co_owners": co_owners, "deadline": deadline, "urgent": urgent,
-                                                "corrected": True, "needs_review": False}, who, "人工更正类别")
+                                                "corrected": True, "needs_review": False}, who, "人工更正")
 
     def corrections(self) -> list[dict]:
         """All corrections, oldest first."""

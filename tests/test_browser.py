@@ -219,3 +219,21 @@ def test_stats_tab_draws_its_charts(page, server):
     page.wait_for_selector(".bot >> text=新登记")
     page.wait_for_timeout(300)
     assert not errors
+
+
+def test_everyday_wording_of_corrections(page, server):
+    send(page, "小区门口的垃圾桶三天没人清了，苍蝇到处飞")
+    page.wait_for_selector(".card")
+    n = page.locator(".card").last.get_attribute("data-n")
+    send(page, f"第{n}条改为卫生")  # what it already is: nothing saved, nothing recorded
+    page.wait_for_selector("text=不用更正")
+    assert "已入台账" not in page.locator(f'.card[data-n="{n}"]').inner_text()
+    send(page, f"把第{n}个改成停车管理")
+    page.wait_for_selector(f'.card[data-n="{n}"] .chip:text("停车管理")')
+    page.wait_for_selector("text=已同时存入台账")
+    send(page, f"第{n}条改为垃圾")  # 垃圾 is how staff say 环境卫生
+    page.wait_for_selector(f'.card[data-n="{n}"] .chip:text("环境卫生")')
+    send(page, f"第{n}条责任主体改为隔壁老王")
+    page.wait_for_selector("text=不认识责任主体")
+    send(page, "第99条改为宠物")
+    page.wait_for_selector(f"text=现有的是第")

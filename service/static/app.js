@@ -231,13 +231,18 @@ async function saveCards(cards) {
 }
 
 async function correct(card, category, owner) {
+  if (category === card.category && (!owner || owner === card.owner)) {
+    return botText(`第${card.n}条已经是“${card.category_name}”${owner ? `，责任主体 ${owner}` : ""}，不用更正。`);
+  }
   try {
-    if (!card.entry_id) await saveCards([card]);  // a correction is stored against a ledger entry
+    const wasSaved = !!card.entry_id;
+    if (!wasSaved) await saveCards([card]);  // a correction is stored against a ledger entry
     const entry = await api(`/api/entries/${card.entry_id}/correct`, { method: "POST", json: owner ? { category, owner } : { category } });
     Object.assign(card, { category: entry.category, category_name: entry.category_name, owner: entry.owner,
       co_owners: entry.co_owners, deadline: entry.deadline, urgent: entry.urgent, needs_review: false });
     refreshCard(card);
-    botText(`已更正第${card.n}条：${entry.category_name}，责任主体 ${entry.owner}，办理时限 ${entry.deadline ? fmtTime(entry.deadline) : "无"}。更正已记录，用于改进模型。`);
+    botText(`已更正第${card.n}条：${entry.category_name}，责任主体 ${entry.owner}，办理时限 ${entry.deadline ? fmtTime(entry.deadline) : "无"}。更正已记录，用于改进模型。`
+      + (wasSaved ? "" : `（更正要记在台账记录上，这一条已同时存入台账，编号 ${entry.id}。）`));
   } catch (err) { botText(`更正失败：${err.message}`); refreshCard(card); }
 }
 
@@ -251,19 +256,36 @@ function number(word) {  // "12", "二", "十二", "二十三"
 function cardByNumber(n) {
   if (typeof n === "string") n = number(n);
   const card = state.cards.find((c) => c.n === n);
-  if (!card) throw new Error(`没有第${n}条。当前共有 ${state.cards.length} 条。`);
+  if (!card) {
+    const shown = state.cards.map((c) => c.n);
+    throw new Error(`没有第${n}条。` + (shown.length ? `现有的是第 ${shown.join("、")} 条。` : "现在还没有问题卡片，请先粘贴纪要或诉求。"));
+  }
   return card;
 }
+// Everyday words staff use for a category (the default taxonomy's codes; other taxonomies use names).
+const CATEGORY_WORDS = [
+  [/垃圾|卫生|保洁|臭|油烟|噪音|蚊|老鼠|污水|下水道/, "environment"], [/停车|车位|僵尸车|占道停/, "parking"],
+  [/充电|飞线/, "charging"], [/狗|猫|宠物|动物/, "pets"], [/树|草|绿化|花坛/, "greening"],
+  [/水电|停水|停电|燃气|暖气|供暖|水压/, "utilities"], [/电梯|路灯|设施|门禁|楼道灯|健身器材/, "facilities"],
+  [/安全|消防|隐患|高空/, "safety"], [/物业|物业费|保安|服务/, "property"], [/纠纷|邻居|邻里|吵架/, "dispute"],
+  [/其他|其它|不是问题/, "other"],
+];
 function resolveCategory(word) {
   const w = word.trim();
-  const found = state.taxonomy.categories.find((c) => c.code === w || c.name === w) ||
-    state.taxonomy.categories.find((c) => w.length >= 2 && (c.name.includes(w) || w.includes(c.name.slice(0, 2))));
-  if (!found) throw new Error(`不认识类别“${w}”。可用：${state.taxonomy.categories.map((c) => c.name).join("、")}`);
-  return found.code;
+  const cats = state.taxonomy.categories;
+  const found = cats.find((c) => c.code === w || c.name === w) ||
+    cats.find((c) => w.length >= 2 && (c.name.includes(w) || w.includes(c.name.slice(0, 2))));
+  if (found) return found.code;
+  const hinted = CATEGORY_WORDS.find(([re, code]) => re.test(w) && cats.some((c) => c.code === code));
+  if (hinted) return hinted[1];
+  throw new Error(`不认识类别“${w}”。可用：${cats.map((c) => c.name).join("、")}`);
 }
-function resolveOwner(word) {
+function resolveOwner(word) {  // one of the owners the ledger already uses, so statistics stay together
   const w = word.trim();
-  return OWNERS.find((o) => o === w) || OWNERS.find((o) => o.includes(w)) || w;
+  const found = OWNERS.find((o) => o === w) || OWNERS.find((o) => o.includes(w))
+    || OWNERS.find((o) => w.length >= 2 && o.split(/[/、]/).some((part) => part.includes(w.slice(0, 2))));
+  if (!found) throw new Error(`不认识责任主体“${w}”。可用：${OWNERS.join("、")}`);
+  return found;
 }
 
 async function download(path, fallbackName) {
@@ -280,13 +302,13 @@ async function download(path, fallbackName) {
 }
 
 const COMMANDS = [
-  [/^第\s*([\d一二两三四五六七八九十]+)\s*[条个](?:的)?(?:类别)?(?:改为|改成|应该是|应为)\s*(.+)$/, async (m) => {
+  [/^(?:把)?\s*第\s*([\d一二两三四五六七八九十]+)\s*[条个](?:的)?(?:类别)?(?:改为|改成|应该是|应为|换成|归为|算)\s*(.+)$/, async (m) => {
     const card = cardByNumber(m[1]);
     const target = m[2].replace(/^责任主体/, "");
     if (/^责任主体/.test(m[2])) return correct(card, card.category, resolveOwner(target));
     return correct(card, resolveCategory(target), null);
   }],
-  [/^第\s*([\d一二两三四五六七八九十]+)\s*[条个](?:的)?(?:责任主体|责任单位|派给|交给)(?:改为|改成|为)?\s*(.+)$/, async (m) => {
+  [/^(?:把)?\s*第\s*([\d一二两三四五六七八九十]+)\s*[条个](?:的)?(?:责任主体|责任单位|派给|交给)(?:改为|改成|换成|为)?\s*(.+)$/, async (m) => {
     const card = cardByNumber(m[1]);
     return correct(card, card.category, resolveOwner(m[2]));
   }],
@@ -538,7 +560,7 @@ function lineChart(canvas, data) {
   entries.forEach(([, v], i) => (i ? ctx.lineTo(x(i), y(v)) : ctx.moveTo(x(i), y(v))));
   ctx.stroke();
   ctx.fillStyle = "#3e4c59";
-  entries.forEach(([k, v], i) => { ctx.fillText(String(v), x(i) - 8, y(v) - 6); ctx.fillText(k.slice(-3), x(i) - 10, H - 10); });
+  entries.forEach(([k, v], i) => { ctx.fillText(String(v), x(i) - 8, y(v) - 6); ctx.fillText(k.replace(/^\d+-W0?(\d+)$/, "第$1周"), x(i) - 14, H - 10); });
 }
 async function loadStats() {
   try {
@@ -548,7 +570,8 @@ async function loadStats() {
       .map(([k, v]) => el("div", { class: "stat" }, el("b", { text: String(v) }), k)));
     barChart($("#chart-category"), s.by_category);
     barChart($("#chart-owner"), s.by_owner, "#7048e8");
-    barChart($("#chart-week"), s.by_week, "#0b7285");
+    const weeks = Object.fromEntries(Object.entries(s.by_week || {}).map(([k, v]) => [k.replace(/^(\d+)-W0?(\d+)$/, "$1年第$2周"), v]));
+    barChart($("#chart-week"), weeks, "#0b7285");
     lineChart($("#chart-satisfaction"), s.satisfaction.by_week);
   } catch (err) { $("#stat-cards").replaceChildren(el("div", { class: "error", text: err.message })); }
 }
