@@ -43,8 +43,8 @@ def test_classify_prints_one_json_result(capsys):
 
 
 def test_classify_empty_text_is_a_clear_error(capsys):
-    with pytest.raises(SystemExit, match="文本为空"):
-        main(["classify", "   "])
+    code, _, err = run(capsys, "classify", "   ")
+    assert code == 2 and "文本为空" in err
 
 
 def test_tag_csv_gbk_to_xlsx(tmp_path, capsys):
@@ -203,3 +203,29 @@ def test_extract_counts_from_the_meeting_day_in_the_communitys_timezone(tmp_path
         time.tzset()
     issue = json.loads(out)[0] if out.lstrip().startswith("[") else json.loads(out.splitlines()[0])
     assert code == 0 and issue["urgent"] and issue["deadline"].endswith("T09:00:00+08:00"), issue["deadline"]
+
+
+def test_command_line_errors_are_chinese_and_exit_2(tmp_path, capsys):
+    assert run(capsys, "classify", "")[0] == 2
+    bad = tmp_path / "lab.jsonl"
+    bad.write_text("oops\n", encoding="utf-8")
+    code, _, err = run(capsys, "evaluate", "--data", str(bad))
+    assert code == 2 and "JSONL" in err and "Expecting" not in err
+    tickets = tmp_path / "t.csv"
+    tickets.write_text("序号,居民意见\n1,3号楼电梯坏了两天老人下不了楼\n", encoding="utf-8")
+    code, _, err = run(capsys, "tag", str(tickets), "-o", str(tmp_path / "nope" / "out.csv"))
+    assert code == 2 and "文件夹不存在" in err and "No such file" not in err
+
+
+def test_tag_guesses_a_column_of_residents_opinions(tmp_path, capsys):
+    tickets = tmp_path / "t.csv"
+    tickets.write_text("序号,居民意见,街道\n1,3号楼电梯坏了两天老人下不了楼,和平街\n", encoding="utf-8")
+    code, out, err = run(capsys, "tag", str(tickets))
+    assert code == 0 and "居民意见" in err and json.loads(out.splitlines()[0])["category"] == "facilities"
+
+
+def test_evaluate_reads_a_csv_with_chinese_labels(tmp_path, capsys):
+    data = tmp_path / "lab.csv"
+    data.write_text("text,label\n3号楼电梯坏了两天,公共设施\n楼下的狗天天叫,宠物管理\n", encoding="utf-8")
+    code, out, _ = run(capsys, "evaluate", "--data", str(data), "--json")
+    assert code == 0 and json.loads(out)["n"] == 2

@@ -18,7 +18,7 @@ def _now(args) -> dt.datetime:
         try:
             return dt.datetime.fromisoformat(args.received_at)
         except ValueError:
-            raise SystemExit(f"错误：--received-at 的时间格式无法识别：{args.received_at}（例：2026-11-25T09:30+08:00）") from None
+            raise ValueError(f"--received-at 的时间格式无法识别：{args.received_at}（例：2026-11-25T09:30+08:00）") from None
     return dt.datetime.now().astimezone().replace(microsecond=0)
 
 
@@ -33,7 +33,7 @@ def _load_model(args):
 def cmd_classify(args) -> int:
     text = args.text if args.text != "-" else sys.stdin.read()
     if not text.strip():
-        raise SystemExit("错误：文本为空，请输入要分类的内容。")
+        raise ValueError("文本为空，请输入要分类的内容。")
     model = _load_model(args)
     print(json.dumps(model.classify(text, _now(args)).to_dict(), ensure_ascii=False, indent=None if args.compact else 2))
     return 0
@@ -48,6 +48,8 @@ def cmd_tag(args) -> int:
     if args.output and Path(args.output).suffix.lower() not in (".csv", ".xlsx", ".jsonl"):
         # fail before the long job, not after it
         raise TableError(f"不支持的输出格式 {Path(args.output).suffix or '(无后缀)'}：请使用 .csv、.xlsx 或 .jsonl。")
+    if args.output and not Path(args.output).resolve().parent.is_dir():
+        raise TableError(f"无法写入 {args.output}：文件夹不存在。")
     now = _now(args)
     if args.engine == "dask":  # the file may not fit in memory: Dask reads it in blocks
         from .parallel import tag_dask
@@ -93,7 +95,7 @@ def cmd_train(args) -> int:
     taxonomy = load_taxonomy(args.taxonomy)
     files = args.data or default_training_files()
     if not files:
-        raise SystemExit("错误：没有找到训练数据文件（training_data/*.jsonl）。")
+        raise ValueError("没有找到训练数据文件（training_data/*.jsonl）。")
     examples = load_examples(files, taxonomy)
     roles_file = Path(args.roles) if args.roles else default_roles_file()
     role_examples = load_examples([roles_file], label_key="role") if roles_file and roles_file.is_file() else []
@@ -113,10 +115,16 @@ def cmd_train(args) -> int:
 
 def cmd_evaluate(args) -> int:
     from .classify import evaluate_predictions
-    from .examples import load_examples
+    from .examples import Example, labelled_pairs, load_examples
 
     model = _load_model(args)
-    examples = load_examples([args.data], model.taxonomy)
+    if Path(args.data).suffix.lower() in (".csv", ".xlsx", ".xls", ".tsv"):  # text + label columns
+        from .tables import read_table
+
+        rows, header = read_table(args.data)
+        examples = [Example(t, c) for t, c in labelled_pairs(rows, header, model.taxonomy)]
+    else:
+        examples = load_examples([args.data], model.taxonomy)
     guessed = [p.category for p in model.predict([e.text for e in examples])]
     report = evaluate_predictions([e.label for e in examples], guessed, model.taxonomy.codes)
     report["model_version"] = model.version
@@ -149,7 +157,7 @@ def cmd_extract(args) -> int:
             raise TableError(f"找不到文件：{path}")
         text = read_notes(path.name, path.read_bytes())  # DocumentError is a TableError: one sentence, exit 2
     if not text.strip():
-        raise SystemExit("错误：纪要内容为空。")
+        raise ValueError("纪要内容为空。")
     model = _load_model(args)
     received = _now(args)
     if not args.received_at:  # deadlines count from the meeting date the record states, if any
@@ -163,7 +171,7 @@ def cmd_extract(args) -> int:
         write_ledger(issues, args.output, fmt)
         print(f"已提取 {len(issues)} 个问题 → {args.output}", file=sys.stderr)
     elif fmt == "xlsx":
-        raise SystemExit("错误：xlsx 格式需要用 -o 指定输出文件。")
+        raise ValueError("xlsx 格式需要用 -o 指定输出文件。")
     elif fmt == "csv":
         write_ledger(issues, sys.stdout, "csv")
     elif fmt == "markdown":

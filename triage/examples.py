@@ -56,8 +56,9 @@ def load_examples(paths: Iterable[Path | str], taxonomy: Taxonomy | None = None,
                 where = f"{path}:{n}"
                 try:
                     row = json.loads(line)
-                except json.JSONDecodeError as e:
-                    raise TrainingDataError(f"{where}: 不是有效的 JSON ({e.msg})") from None
+                except json.JSONDecodeError:
+                    hint = "（标注数据请用 JSONL：每行一个 {\"text\": …, \"label\": …}）" if n == 1 else ""
+                    raise TrainingDataError(f"{path} 第 {n} 行不是有效的 JSON{hint}") from None
                 text, label = (row.get("text"), row.get(label_key)) if isinstance(row, dict) else (None, None)
                 if not isinstance(text, str) or not text.strip():
                     raise TrainingDataError(f"{where}: 缺少 text 或为空")
@@ -67,7 +68,8 @@ def load_examples(paths: Iterable[Path | str], taxonomy: Taxonomy | None = None,
                     try:  # a centre's own data often carries the Chinese name (城乡建设) instead of the code
                         label = taxonomy.resolve(label).code
                     except KeyError:
-                        raise TrainingDataError(f"{where}: 未知类别 {label!r}，可用：{', '.join(sorted(codes))}") from None
+                        names = "、".join(f"{c.name}（{c.code}）" for c in taxonomy.categories)
+                        raise TrainingDataError(f"{where}: 未知类别 {label!r}，可用：{names}") from None
                 secondary = tuple(s for s in row.get("secondary") or () if isinstance(s, str) and s != label)
                 out.append(Example(text=text, label=label, secondary=secondary, source=where))
     return out

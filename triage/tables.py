@@ -30,7 +30,7 @@ TEXT_COLUMNS = ("text", "内容", "诉求内容", "工单内容", "来电内容"
 _HEADER_WORDS = frozenset(TEXT_COLUMNS) | {"序号", "编号", "工单编号", "工单号", "受理时间", "来电时间", "受理日期",
                                            "诉求人", "来电人", "联系电话", "所属社区", "所属街道", "received_at"}
 # Columns holding the answer to a ticket, never its text, even when their name contains 内容.
-_REPLY = re.compile(r"回复|答复|办理|处理|结果|意见|反馈")
+_REPLY = re.compile(r"回复|答复|办理|处理|结果|反馈")  # 处理意见 is a reply; 居民意见 is the residents' text
 _TOTALS = re.compile(r"^\s*(合\s*计|总\s*计|小\s*计|共\s*计)")
 _ZIP, _OLE2 = b"PK\x03\x04", b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 
@@ -293,6 +293,15 @@ def find_text_column(header: Sequence[str], wanted: str | None = None, rows: Seq
     raise TableError(f"找不到文本列“{wanted or 'text'}”。文件中的列有：{shown}。请用 --column 指定。")
 
 
+def _os_reason(e: OSError) -> str:
+    """Why a file could not be written, in a worker's words."""
+    import errno
+
+    return {errno.ENOENT: "文件夹不存在", errno.EACCES: "没有写入权限", errno.EPERM: "没有写入权限",
+            errno.ENOSPC: "磁盘已满", errno.EROFS: "磁盘只读", errno.EISDIR: "这是一个文件夹"}.get(
+        e.errno, f"系统错误 {e.strerror or e}")
+
+
 def write_table(rows: Iterable[dict], columns: Sequence[str], target: str | Path | io.IOBase, fmt: str | None = None) -> None:
     """Write rows as JSONL, CSV (UTF-8 with BOM, for Excel) or XLSX, by suffix or `fmt`.
 
@@ -317,7 +326,7 @@ def write_table(rows: Iterable[dict], columns: Sequence[str], target: str | Path
         if own:
             os.replace(out, target)
     except OSError as e:
-        raise TableError(f"无法写入 {target}（{e.strerror or e}）。") from None
+        raise TableError(f"无法写入 {target}：{_os_reason(e)}。") from None
     except (ValueError, TypeError) as e:  # openpyxl refusing a value
         raise TableError(f"无法写入 {Path(str(target)).name}：有单元格的内容 Excel 无法保存（{e}）。") from None
     finally:
