@@ -13,6 +13,7 @@ from fastapi.responses import FileResponse
 
 from triage.documents import DocumentError, read_notes
 from triage.ledger import issues_markdown
+from triage.places import find_places
 from triage.notes import extract, meeting_date
 from triage.tables import TableError, find_text_column, read_table
 
@@ -72,9 +73,11 @@ async def classify(body: ClassifyIn, request: Request, model: ModelDep, store: S
     # may wait for the database lock, go to the thread pool.
     result = model.classify(text, received, request.app.state.memory.get(model))  # corrections apply at once
     out = result.to_dict()
+    out["location"] = "、".join(find_places(text)[:2]) or None  # 楼栋/门/车棚 named in the message
     if body.save:
         _need_staff(caller)
-        ids = await run_in_threadpool(store.add_entries, [entry_from_result(result, received, "classify")], caller.name)
+        entry = {**entry_from_result(result, received, "classify"), "location": out["location"]}
+        ids = await run_in_threadpool(store.add_entries, [entry], caller.name)
         out["entry_id"] = ids[0]
     return out
 

@@ -46,6 +46,7 @@ class ClassifyOut(BaseModel):
     explanation: str
     model_version: str
     notes: list[str]
+    location: str | None = None
     entry_id: int | None = None
 
 

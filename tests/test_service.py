@@ -48,6 +48,7 @@ def test_classify_and_save(client):
     assert body["deadline"] == "2026-12-02T18:00:00+08:00"
     entry = client.get(f"/api/entries/{body['entry_id']}", headers=client.hdr("viewer")).json()
     assert entry["status"] == "待派单" and entry["deadline"] == "2026-12-02T18:00:00+08:00"
+    assert body["location"] == entry["location"] == "东门"
 
 
 @pytest.mark.parametrize("payload, status, words", [

@@ -208,7 +208,7 @@ async function sendText(text, force = false) {
     const r = await api("/api/classify", { method: "POST", json: { text } });
     thinking.remove();
     showIssues([{ summary: r.text.slice(0, 60), category: r.category, category_name: r.category_name, secondary: r.secondary,
-      urgent: r.urgent, owner: r.owner, co_owners: r.co_owners, deadline: r.deadline, location: null, speakers: [],
+      urgent: r.urgent, owner: r.owner, co_owners: r.co_owners, deadline: r.deadline, location: r.location, speakers: [],
       mentions: 1, quotes: [r.text], response: null, confidence: r.confidence, needs_review: r.needs_review, notes: r.notes }], received);
   } catch (err) { thinking.textContent = `出错了：${err.message}`; }
 }
