@@ -211,9 +211,10 @@ def test_stats_tab_draws_its_charts(page, server):
         const c = document.querySelector('#chart-category');
         const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
         let n = 0; for (let i = 3; i < d.length; i += 4) if (d[i]) n++;
-        return [n, c.width, c.clientWidth];
+        return [n, c.width, c.clientWidth, parseFloat(c.style.width)];
     }""")
     assert inked[0] > 500 and inked[2] > 0  # bars and labels were drawn
+    assert abs(inked[2] - inked[3]) <= 1  # drawn at the size shown: text is not scaled down
     page.click('.tab[data-view="chat"]')
     send(page, "本周统计")
     page.wait_for_selector(".bot >> text=新登记")

@@ -519,8 +519,11 @@ $("#export").addEventListener("click", () => {
 // ---------- stats ----------
 // Draw at the screen's pixel density (sharp on phones and HiDPI laptops); W × H are the CSS sizes.
 function sharp(canvas) {
-  const W = Number(canvas.dataset.w || canvas.getAttribute("width")), H = Number(canvas.dataset.h || canvas.getAttribute("height"));
-  canvas.dataset.w = W; canvas.dataset.h = H;
+  const W0 = Number(canvas.dataset.w || canvas.getAttribute("width")), H = Number(canvas.dataset.h || canvas.getAttribute("height"));
+  canvas.dataset.w = W0; canvas.dataset.h = H;
+  // drawn at the width it is shown at, so 13 px text stays 13 px instead of being scaled down
+  const room = canvas.parentElement ? canvas.parentElement.clientWidth - 20 : W0;
+  const W = room > 0 ? Math.max(240, Math.min(W0, room)) : W0;
   const dpr = window.devicePixelRatio || 1;
   canvas.width = Math.round(W * dpr); canvas.height = Math.round(H * dpr);
   canvas.style.width = `${W}px`; canvas.style.maxWidth = "100%";
