@@ -138,3 +138,10 @@ def test_a_caller_prefix_is_not_a_speaker_name_and_a_question_is_not_a_place():
 
     assert split_utterances("来电人反映：14号楼电梯坏了")[0].speaker == "来电人"
     assert find_places("来电人称小区3号楼漏水") == ["3号楼"] and find_places("咨询一下社区几点上班") == []
+
+
+def test_agreeing_then_raising_something_else_is_a_new_issue(model):
+    text = """史大爷（3号楼）：3号楼的电梯又停了，一个礼拜两回。
+钟阿姨（3号楼）：对，还有个事，3号楼门口的路灯也坏了，晚上黑乎乎的。"""
+    issues = _extract(text, model)
+    assert len(issues) == 2 and all(i.mentions == 1 for i in issues)

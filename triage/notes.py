@@ -36,6 +36,8 @@ _AGAIN = re.compile(r"又|\+1|附议|同意|刚才说的|昨天说的|前面说�
 # A resident pointing back at what someone said before ("可不是嘛", "我跟严阿姨一个意思", "刚才邱师傅说那个",
 # "他也说充电桩的事", "+1"): the same problem said again, even from another building or in other words.
 _AGREE_START = re.compile(r"^(?:\+1|\+\d|可不是|可不咋的|没错|对对|对[，,！!]|就是就是|是啊|是的[，,]|确实|附议|同感)")
+# "对，还有个事……" agrees and then raises something else
+_NEW_TOPIC = re.compile(r"还有|另外|再说个|我说个|还想说|别的事|另一个")
 _TITLE = r"(?:阿姨|师傅|大爷|大妈|大娘|大姐|大哥|姐|哥|叔|婶|老师|奶奶|爷爷|先生|女士|经理)"
 _POINT_BACK = re.compile(
     rf"(?:跟|和|同)(?P<a>老?[\u4e00-\u9fff]{{1,2}}?{_TITLE}?)(?:是)?(?:一个意思|说的一样|想的一样|一样的意思|说的是一回事)"
@@ -120,6 +122,11 @@ _THING_CHARS = set("狗猫鼠蚊虫蟑水电气暖灯树草油烟味臭车门锁
 def _things(topic: set[str]) -> set[str]:
     """The topic words that name an object (电梯, 路灯, 水压, 狗), to tell two faults of one kind apart."""
     return {w for w in topic if any(c in _THING_CHARS for c in w)}
+
+
+def _thing_chars(things: set[str]) -> set[str]:
+    """遛狗 and 大黄狗 are about the same thing: compare the characters that name things."""
+    return {c for w in things for c in w if c in _THING_CHARS}
 
 
 def _topic(text: str) -> set[str]:
@@ -233,8 +240,11 @@ def _surname(reference: str | None) -> str | None:
 def _pointed_at(m: "_Mention", groups: list[dict], last: dict | None, topic: set[str], category: str) -> dict | None:
     """The earlier issue a mention explicitly points back at, if any (see `_AGREE_START`, `_POINT_BACK`)."""
     text = _FILLER.sub("", normalize(m.utt.text).strip())
-    if _AGREE_START.match(text) and last is not None and last["mentions"][-1].utt is not m.utt:
-        if last["category"] == category or last["topic"] & topic:
+    if (_AGREE_START.match(text) and last is not None and last["mentions"][-1].utt is not m.utt
+            and not _NEW_TOPIC.search(text[:14])):
+        mine, theirs = _thing_chars(_things(topic)), _thing_chars(last["things"])
+        other_thing = mine and theirs and not (mine & theirs)  # 电梯 then 路灯: something else
+        if last["topic"] & topic or (last["category"] == category and not other_thing):
             return last  # "可不是嘛，那狗……" right after the dog: agreeing with what was just said
         if text.startswith("+") and m.index - last["mentions"][-1].index <= 4:
             return last  # "+1 昨天我家孩子差点踩上去": a chat reply to the post just above
