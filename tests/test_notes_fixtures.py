@@ -189,3 +189,20 @@ def test_eighth_set_first_run_and_after():
     correct, predicted, expected = notes_score(Model.load(), "notes_blind6")
     assert expected >= 40
     assert correct / predicted >= 0.74 and correct / expected >= 0.86, (correct, predicted, expected)
+
+
+def test_ninth_set_measured_once_blind():
+    """tests/notes_blind7/: typical notes written blind (2026-11-25, third session) after every change of
+    that session, measured once with the shipped model: P 0.921, R 0.946 (35 of 37 issues right, 38
+    predicted). Its misses were not studied; this guards the figure.
+    """
+    import sys
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "bench"))
+    from run import notes_score
+
+    from triage import Model
+
+    correct, predicted, expected = notes_score(Model.load(), "notes_blind7")
+    assert expected >= 35
+    assert correct / predicted >= 0.88 and correct / expected >= 0.9, (correct, predicted, expected)
