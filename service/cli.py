@@ -86,8 +86,13 @@ def cmd_token(args) -> int:
             token = store.create_token(args.role, args.name or args.role)
             print(token)
             print(f"已创建“{args.role}”令牌（只显示这一次）。", file=sys.stderr)
+        elif args.action == "revoke":
+            if args.id is None:
+                raise ValueError("请给出要停用的令牌编号，例如 triage token revoke 3（编号见 triage token list）")
+            row = store.revoke_token(args.id)
+            print(f"已停用令牌 {row['id']}（{row['name']}，{row['role']}）：立即不能再写入，查看也会在几秒内失效。")
         else:
-            for row in store.db.query("SELECT id, name, role, created, revoked FROM tokens ORDER BY id"):
+            for row in store.tokens():
                 print(f"{row['id']}\t{row['role']}\t{row['name']}\t{row['created']}\t{'已停用' if row['revoked'] else ''}")
     return 0
 
@@ -123,7 +128,8 @@ def cmd_models(args) -> int:
     taxonomy = load_taxonomy(settings.taxonomy_path)
     with Store(settings.database) as store:
         store.migrate()
-        registry.load_active_model(settings, taxonomy)  # registers the shipped model on first use
+        if not registry.list_models(store):  # first use: register the shipped model (no loading otherwise,
+            registry.load_active_model(settings, taxonomy)  # so a damaged active model can still be replaced)
         if args.action == "list":
             for m in registry.list_models(store):
                 f1 = f"{m['macro_f1']:.4f}" if m["macro_f1"] is not None else "—"
@@ -173,8 +179,9 @@ def register(sub, common) -> None:
     common(p)
     p.set_defaults(func=cmd_serve)
 
-    p = sub.add_parser("token", help="管理访问令牌：create 新建 / list 列出")
-    p.add_argument("action", choices=("create", "list"), help="create 或 list")
+    p = sub.add_parser("token", help="管理访问令牌：create 新建 / list 列出 / revoke 停用")
+    p.add_argument("action", choices=("create", "list", "revoke"), help="create、list 或 revoke")
+    p.add_argument("id", nargs="?", type=int, help="revoke：要停用的令牌编号（见 token list）")
     p.add_argument("--role", choices=ROLES, default="staff", help="viewer 查看 / staff 办理 / admin 管理")
     p.add_argument("--name", help="令牌持有人（如 张三）")
     p.add_argument("--db", help="SQLite 数据库文件（默认 data/triage.db）")

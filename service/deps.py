@@ -77,8 +77,12 @@ ModelDep = Annotated[Model, Depends(get_model)]
 class Caller:
     """Who is calling, from their token."""
 
-    def __init__(self, role: str, name: str):
-        self.role, self.name = role, name
+    def __init__(self, role: str, name: str, token: str = ""):
+        self.role, self.name, self._token = role, name, token
+
+    def still_valid(self, store: Store) -> bool:
+        """Checked against the database, not the cache: a token revoked a second ago no longer writes."""
+        return store.token_role(self._token) is not None
 
 
 def require(role: str):
@@ -94,7 +98,8 @@ def require(role: str):
         token = token or x_api_key or api_key
         if not token:
             raise HTTPException(401, "请先登录：需要访问令牌（Authorization: Bearer <令牌>）。")
-        found = _tokens.get(token)
+        # Reads may use the cache; anything that writes checks the database, so revoking works at once.
+        found = _tokens.get(token) if role == "viewer" else None
         if found is None:  # a cache miss: one indexed lookup, short enough for the event loop
             found = store.token_role(token)
             if found is not None:
@@ -104,7 +109,7 @@ def require(role: str):
         have, name = found
         if ROLES.index(have) < ROLES.index(role):
             raise HTTPException(403, f"权限不足：此操作需要“{ROLE_NAMES[role]}”权限，您的令牌是“{ROLE_NAMES[have]}”权限。")
-        return Caller(have, name)
+        return Caller(have, name, token)
 
     return check
 

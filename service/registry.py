@@ -15,7 +15,7 @@ import threading
 import time
 from pathlib import Path
 
-from triage import Example, Model, Taxonomy, default_model_dir, load_examples
+from triage import Example, Model, ModelError, Taxonomy, default_model_dir, load_examples
 from triage.examples import default_training_files
 from triage.learning import Gate, retrain
 
@@ -36,24 +36,60 @@ def _active_row(store: Store) -> dict | None:
     return next(store.db.query("SELECT * FROM models WHERE status = 'active' LIMIT 1"), None)
 
 
+def _load(row: dict, taxonomy: Taxonomy) -> Model:
+    """A registered version, checked against its files and against the hashes the registry recorded."""
+    if not Path(row["path"]).is_dir():
+        raise ModelError(f"模型 {row['version']} 的文件夹不存在：{row['path']}")
+    recorded = json.loads(row["card"] or "{}").get("files")
+    return Model.load(row["path"], taxonomy, expected_files=recorded)
+
+
 def load_active_model(settings: Settings, taxonomy: Taxonomy) -> Model:
-    """Load the active registered model (its file hash is checked).
+    """Load the active registered model (its file hashes are checked).
 
     On the first start the registry is empty: the shipped model is loaded and recorded as active.
+    An active version that no longer loads (damaged, replaced, deleted) is marked rejected with the
+    reason, and the last version that does load takes over, so the service still starts.
     """
     with Store(settings.database) as store:
         row = _active_row(store)
-        if row and Path(row["path"]).is_dir():
-            return Model.load(row["path"], taxonomy)
+        if row:
+            try:
+                return _load(row, taxonomy)
+            except ModelError as e:
+                log.error("启用中的模型 %s 无法加载，已停用：%s", row["version"], e)
+                _reject(store, row["version"], f"无法加载：{e}")
+            for older in list(store.db.query("SELECT * FROM models WHERE status = 'retired' AND activated IS NOT NULL "
+                                             "ORDER BY activated DESC")):
+                try:
+                    model = _load(older, taxonomy)
+                except ModelError as e:
+                    _reject(store, older["version"], f"无法加载：{e}")
+                    continue
+                _set_active(store, older["version"], f"自动回退：{row['version']} 无法加载")
+                log.warning("已改用模型 %s", older["version"])
+                return model
         folder = settings.model_dir or default_model_dir()
         model = Model.load(folder, taxonomy)
-        if row is None:
-            with store.write() as db:
-                db["models"].upsert({"version": model.version, "created": model.card.get("created"),
-                                     "status": "active", "path": str(folder),
-                                     "card": json.dumps(model.card, ensure_ascii=False),
-                                     "reason": "随程序发布的模型", "activated": _now()}, pk="version")
+        with store.write() as db:
+            db["models"].upsert({"version": model.version, "created": model.card.get("created"),
+                                 "status": "retired", "path": str(folder),
+                                 "card": json.dumps(model.card, ensure_ascii=False),
+                                 "reason": "随程序发布的模型", "activated": _now()}, pk="version")
+        _set_active(store, model.version, "随程序发布的模型" if row is None else f"自动回退：{row['version']} 无法加载")
         return model
+
+
+def _reject(store: Store, version: str, reason: str) -> None:
+    with store.write() as db:
+        db.execute("UPDATE models SET status = 'rejected', reason = ? WHERE version = ?", [reason[:300], version])
+
+
+def _set_active(store: Store, version: str, reason: str) -> None:
+    with store.write() as db:
+        db.execute("UPDATE models SET status = 'retired' WHERE status = 'active' AND version != ?", [version])
+        db.execute("UPDATE models SET status = 'active', activated = ?, reason = ? WHERE version = ?",
+                   [_now(), reason, version])
 
 
 def list_models(store: Store) -> list[dict]:
@@ -74,11 +110,8 @@ def activate(store: Store, version: str, taxonomy: Taxonomy, reason: str = "手�
     row = next(store.db.query("SELECT * FROM models WHERE version = ?", [version]), None)
     if row is None:
         raise StoreError(f"找不到模型版本 {version}。", 404)
-    Model.load(row["path"], taxonomy)  # refuse a damaged or stale file before switching
-    with store.write() as db:
-        db.execute("UPDATE models SET status = 'retired' WHERE status = 'active' AND version != ?", [version])
-        db.execute("UPDATE models SET status = 'active', activated = ?, reason = ? WHERE version = ?",
-                   [_now(), reason, version])
+    _load(row, taxonomy)  # refuse a damaged, replaced or stale file before switching
+    _set_active(store, version, reason)
     return next(store.db.query("SELECT version, status, activated, reason FROM models WHERE version = ?", [version]))
 
 
@@ -177,7 +210,7 @@ class ModelHolder:
             with Store(self._settings.database) as store:
                 row = _active_row(store)
             if row and row["version"] != self._model.version and Path(row["path"]).is_dir():
-                self.swap(Model.load(row["path"], self._model.taxonomy))
+                self.swap(_load(row, self._model.taxonomy))
                 log.info("已切换到模型 %s", row["version"])
         except Exception:  # a bad new model must not take the service down; keep the old one
             log.exception("切换模型失败，继续使用 %s", self._model.version)

@@ -11,6 +11,7 @@ import uuid
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, File, HTTPException, Query, Request, UploadFile
+from fastapi import Path as PathParam
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import Response
 
@@ -21,6 +22,7 @@ from triage.tables import TableError, read_table, write_table
 from . import registry
 from .convert import local, utc
 from .deps import Admin, ModelDep, StoreDep, Viewer
+from .schemas import TokenIn
 from .store import CLOSED, Store
 
 router = APIRouter(tags=["管理 admin"])
@@ -57,6 +59,24 @@ def rollback(request: Request, model: ModelDep, store: StoreDep, caller: Admin) 
     """Go back to the previously active version."""
     row = registry.rollback(store, model.taxonomy)
     return {**row, "serving": _swap(request)}
+
+
+@router.get("/api/admin/tokens")
+def list_tokens(store: StoreDep, caller: Admin) -> list[dict]:
+    """Every token (never the secret): id, name, role, created, revoked."""
+    return store.tokens()
+
+
+@router.post("/api/admin/tokens", status_code=201)
+def create_token(body: TokenIn, store: StoreDep, caller: Admin) -> dict:
+    """A new token for a colleague; the secret is shown in this answer only."""
+    return {"token": store.create_token(body.role, body.name), "role": body.role, "name": body.name}
+
+
+@router.delete("/api/admin/tokens/{token_id}")
+def revoke_token(token_id: Annotated[int, PathParam(ge=1, le=2**53)], store: StoreDep, caller: Admin) -> dict:
+    """Stop a token at once for writing (reads within a few seconds); it stays listed as revoked."""
+    return store.revoke_token(token_id)
 
 
 @router.post("/api/admin/retrain", status_code=202)

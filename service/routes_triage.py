@@ -39,9 +39,11 @@ def _check_text(text: str, limit: int, what: str) -> str:
     return text
 
 
-def _need_staff(caller) -> None:
+def _need_staff(caller, store) -> None:
     if ROLES.index(caller.role) < ROLES.index("staff"):
         raise HTTPException(403, "权限不足：存入台账需要“办理”权限。")
+    if not caller.still_valid(store):
+        raise HTTPException(401, "访问令牌无效或已停用，请向管理员重新申请。")
 
 
 @router.get("/health", tags=["系统"])
@@ -75,7 +77,7 @@ async def classify(body: ClassifyIn, request: Request, model: ModelDep, store: S
     out = result.to_dict()
     out["location"] = "、".join(find_places(text)[:2]) or None  # 楼栋/门/车棚 named in the message
     if body.save:
-        _need_staff(caller)
+        _need_staff(caller, store)
         entry = {**entry_from_result(result, received, "classify"), "location": out["location"]}
         ids = await run_in_threadpool(store.add_entries, [entry], caller.name)
         out["entry_id"] = ids[0]
@@ -91,7 +93,7 @@ def extract_issues(body: ExtractIn, request: Request, model: ModelDep, store: St
     issues = extract(text, model, received)
     out = [i.to_dict() for i in issues]
     if body.save and issues:
-        _need_staff(caller)
+        _need_staff(caller, store)
         ids = store.add_entries([entry_from_issue(i, received, model.version, "extract") for i in issues], caller.name)
         for d, entry_id in zip(out, ids):
             d["entry_id"] = entry_id

@@ -21,7 +21,7 @@ ReceivedAt = Annotated[dt.datetime, AfterValidator(_sane_time)]
 
 __all__ = [
     "ClassifyIn", "ClassifyOut", "CorrectionIn", "EntryOut", "EntryPatch", "ExtractIn", "ReceivedAt", "ExtractOut",
-    "IssueOut", "JobOut", "SaveIn", "SaveIssue", "StatusIn",
+    "IssueOut", "JobOut", "SaveIn", "SaveIssue", "StatusIn", "TokenIn",
 ]
 
 
@@ -150,6 +150,11 @@ class StatusIn(BaseModel):
 class CorrectionIn(BaseModel):
     category: str = Field(description="新类别（代码或中文名，如 pets / 宠物管理）")
     owner: str | None = Field(None, max_length=100, description="可选：同时改责任主体")
+
+
+class TokenIn(BaseModel):
+    role: Literal["viewer", "staff", "admin"] = Field("staff", description="viewer 查看 / staff 办理 / admin 管理")
+    name: str = Field(min_length=1, max_length=40, description="令牌持有人，如 张三")
 
 
 class JobOut(BaseModel):

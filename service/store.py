@@ -171,6 +171,20 @@ class Store:
                                  "revoked": 0})
         return token
 
+    def revoke_token(self, token_id: int) -> dict:
+        """Stop a token (kept, marked revoked, so the list still shows who had it)."""
+        with self.write() as db:
+            row = next(db.query("SELECT id, name, role, revoked FROM tokens WHERE id = ?", [token_id]), None)
+            if row is None:
+                raise StoreError(f"找不到编号为 {token_id} 的令牌。", 404)
+            db.execute("UPDATE tokens SET revoked = 1 WHERE id = ?", [token_id])
+        return {**row, "revoked": True}
+
+    def tokens(self) -> list[dict]:
+        """Every token without its secret: id, name, role, created (local time), revoked."""
+        return [{**r, "revoked": bool(r["revoked"])}
+                for r in self.db.query("SELECT id, name, role, created, revoked FROM tokens ORDER BY id")]
+
     def token_role(self, token: str) -> tuple[str, str] | None:
         """(role, name) for a valid token, else None."""
         row = next(self.db.query("SELECT role, name FROM tokens WHERE token_hash = ? AND revoked = 0",

@@ -229,3 +229,16 @@ def test_evaluate_reads_a_csv_with_chinese_labels(tmp_path, capsys):
     data.write_text("text,label\n3号楼电梯坏了两天,公共设施\n楼下的狗天天叫,宠物管理\n", encoding="utf-8")
     code, out, _ = run(capsys, "evaluate", "--data", str(data), "--json")
     assert code == 0 and json.loads(out)["n"] == 2
+
+
+def test_token_create_list_and_revoke(tmp_path, capsys):
+    data = str(tmp_path / "data")
+    code, out, _ = run(capsys, "token", "create", "--role", "staff", "--name", "钱网格员", "--data-dir", data)
+    assert code == 0 and out.strip().startswith("tri_")
+    code, out, _ = run(capsys, "token", "list", "--data-dir", data)
+    token_id = next(line.split("\t")[0] for line in out.splitlines() if "钱网格员" in line)
+    code, out, _ = run(capsys, "token", "revoke", token_id, "--data-dir", data)
+    assert code == 0 and "已停用" in out
+    code, out, _ = run(capsys, "token", "list", "--data-dir", data)
+    assert "已停用" in next(line for line in out.splitlines() if "钱网格员" in line)
+    assert run(capsys, "token", "revoke", "--data-dir", data)[0] == 2

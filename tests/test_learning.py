@@ -168,3 +168,65 @@ def test_examples_import_and_export(admin):
     out = admin.get("/api/admin/examples", params={"format": "jsonl"}).text.splitlines()
     assert [json.loads(l)["label"] for l in out] == ["facilities", "pets"]
     assert "text,label" in admin.get("/api/admin/examples", params={"format": "csv"}).content.decode("utf-8-sig")
+
+
+def _register_copy(settings, model, version, status):
+    """A copy of the shipped model registered under `version`, with the hashes the registry keeps."""
+    from service.store import Store
+
+    folder = settings.data_dir / "models" / version
+    model.save(folder)
+    card = json.loads((folder / "card.json").read_text(encoding="utf-8"))
+    with Store(settings.database) as store, store.write() as db:
+        db["models"].insert({"version": version, "status": status, "path": str(folder), "activated": "2026-11-25T08:00:00+00:00",
+                             "card": json.dumps(card, ensure_ascii=False)})
+    return folder
+
+
+def _flip(path):
+    data = bytearray(path.read_bytes())
+    data[len(data) // 2] ^= 0xFF
+    path.write_bytes(bytes(data))
+
+
+def test_a_file_swapped_together_with_its_card_is_refused(settings, model):
+    from service import registry
+    from service.store import Store
+
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    with Store(settings.database) as store:
+        store.migrate()
+    folder = _register_copy(settings, model, "vswapped", "retired")
+    _flip(folder / "model.pkl.gz")
+    card = json.loads((folder / "card.json").read_text(encoding="utf-8"))
+    card["files"]["model.pkl.gz"] = __import__("triage.model", fromlist=["file_sha256"]).file_sha256(folder / "model.pkl.gz")
+    (folder / "card.json").write_text(json.dumps(card), encoding="utf-8")
+    from triage import ModelError
+
+    with Store(settings.database) as store, pytest.raises(ModelError, match="与登记时不一致"):
+        registry.activate(store, "vswapped", model.taxonomy)
+
+
+def test_a_damaged_active_model_does_not_stop_the_service(settings, model, capsys):
+    from fastapi.testclient import TestClient
+
+    from service import registry
+    from service.app import create_app
+    from service.store import Store
+    from triage.cli import main as service_main
+
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    with Store(settings.database) as store:
+        store.migrate()
+    _register_copy(settings, model, "vgood", "retired")
+    bad = _register_copy(settings, model, "vbad", "active")
+    _flip(bad / "compact.pkl.gz")
+    # the admin can still look at the registry and roll back from the command line
+    assert service_main(["models", "list", "--data-dir", str(settings.data_dir)]) == 0
+    assert "vbad" in capsys.readouterr().out
+    with TestClient(create_app(settings)) as client:  # starts, on the last version that loads
+        assert client.get("/api/health").json()["model_version"] == model.version
+    with Store(settings.database) as store:
+        status = {m["version"]: (m["status"], m["reason"]) for m in registry.list_models(store)}
+    assert status["vbad"][0] == "rejected" and "无法加载" in status["vbad"][1]
+    assert status["vgood"][0] == "active" and "自动回退" in status["vgood"][1]

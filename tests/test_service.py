@@ -421,3 +421,21 @@ def test_a_workbook_sent_as_notes_is_pointed_to_the_ticket_upload(client):
     book.save(buf)
     r = client.post("/api/extract/file", files={"file": ("工单.xlsx", buf.getvalue())}, headers=client.hdr())
     assert r.status_code == 400 and "上传工单表" in r.json()["detail"]
+
+
+def test_a_revoked_token_stops_writing_at_once(client):
+    r = client.post("/api/admin/tokens", json={"role": "staff", "name": "赵物业"}, headers=client.hdr("admin"))
+    assert r.status_code == 201
+    token = r.json()["token"]
+    hdr = {"Authorization": f"Bearer {token}"}
+    assert client.post("/api/classify", json={"text": "3号楼电梯坏了", "save": True}, headers=hdr).status_code == 200
+    token_id = next(t["id"] for t in client.get("/api/admin/tokens", headers=client.hdr("admin")).json()
+                    if t["name"] == "赵物业")
+    assert "token" not in client.get("/api/admin/tokens", headers=client.hdr("admin")).json()[0]
+    assert client.delete(f"/api/admin/tokens/{token_id}", headers=client.hdr("admin")).json()["revoked"]
+    # straight away, while the read cache may still know the token
+    r = client.post("/api/classify", json={"text": "4号楼电梯坏了", "save": True}, headers=hdr)
+    assert r.status_code == 401
+    assert client.post("/api/entries", json={"issues": []}, headers=hdr).status_code in (401, 422)
+    assert client.delete("/api/admin/tokens/999", headers=client.hdr("admin")).status_code == 404
+    assert client.get("/api/admin/tokens", headers=client.hdr("staff")).status_code == 403

@@ -151,8 +151,12 @@ class Model:
         return self._roles
 
     @classmethod
-    def load(cls, path: str | Path | None = None, taxonomy: Taxonomy | None = None) -> "Model":
-        """Load a model folder after checking its card, file hashes, versions and labels."""
+    def load(cls, path: str | Path | None = None, taxonomy: Taxonomy | None = None, *,
+             expected_files: dict | None = None) -> "Model":
+        """Load a model folder after checking its card, file hashes, versions and labels.
+
+        `expected_files` (name → SHA-256, as a model registry recorded them) must equal the card's.
+        """
         folder = Path(path) if path else default_model_dir()
         card_path, model_path = folder / CARD_FILE, folder / MODEL_FILE
         if not card_path.is_file() or not model_path.is_file():
@@ -164,6 +168,10 @@ class Model:
         files = card.get("files") or {}
         if MODEL_FILE not in files:
             raise ModelError(f"模型说明文件 {card_path} 缺少文件哈希，拒绝加载。请重新运行 `triage train`。")
+        if expected_files is not None and files != expected_files:
+            # the registry keeps its own copy of the hashes: a file swapped together with an edited
+            # card.json is refused too
+            raise ModelError(f"模型 {folder.name} 的文件与登记时不一致（{CARD_FILE} 被改动过），拒绝加载。")
         for name, digest in files.items():
             if Path(name).name != name or not (folder / name).is_file() or file_sha256(folder / name) != digest:
                 raise ModelError(f"模型文件校验失败：{folder / name} 与 {CARD_FILE} 记录的哈希不一致，拒绝加载（文件可能损坏或被替换）。")
