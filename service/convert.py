@@ -22,6 +22,25 @@ def utc(when: dt.datetime | None) -> str | None:
     return when.astimezone(dt.timezone.utc).isoformat(timespec="seconds")
 
 
+def received_between(start: dt.datetime | None, end: dt.datetime | None) -> tuple[list[str], list]:
+    """SQL clauses and parameters for start ≤ received_at ≤ end.
+
+    An end at midnight is a date given without a time (`date_to=2026-11-23`): the whole day counts.
+    """
+    clauses, params = [], []
+    if start:
+        clauses.append("received_at >= ?")
+        params.append(utc(start))
+    if end:
+        if end.time() == dt.time(0, 0):
+            clauses.append("received_at < ?")
+            params.append(utc(end + dt.timedelta(days=1)))
+        else:
+            clauses.append("received_at <= ?")
+            params.append(utc(end))
+    return clauses, params
+
+
 def local(value: str | None, tz: str) -> str | None:
     """Shown form: ISO 8601 in the community's timezone."""
     if not value:

@@ -14,7 +14,7 @@ from triage.places import search_variants
 from triage.route import route
 from triage.normalize import normalize
 
-from .convert import entry_from_issue, local, overdue_level, utc
+from .convert import entry_from_issue, local, overdue_level, received_between, utc
 from .deps import EntryId, ModelDep, Staff, StoreDep, Viewer
 from .schemas import CorrectionIn, EntryOut, EntryPatch, SaveIn, StatusIn
 from .store import CLOSED, STATUSES, text_key
@@ -98,12 +98,9 @@ def _where(status, category, owner, urgent, overdue, q, date_from, date_to, need
                 ors.append("text_key LIKE ? ESCAPE '\\'")
                 params.append("%" + _like(text_key(v)) + "%")
         clauses.append("(" + " OR ".join(ors) + ")")
-    if date_from:
-        clauses.append("received_at >= ?")
-        params.append(utc(date_from))
-    if date_to:
-        clauses.append("received_at <= ?")
-        params.append(utc(date_to))
+    more, values = received_between(date_from, date_to)
+    clauses += more
+    params += values
     return (" WHERE " + " AND ".join(clauses)) if clauses else "", params
 
 

@@ -11,7 +11,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Form, HTTPException
 
-from .convert import entry_from_result, local, utc
+from .convert import entry_from_result, local, received_between, utc
 from .schemas import ReceivedAt
 from .deps import EntryId, ModelDep, Staff, StoreDep, Viewer
 from .store import CLOSED
@@ -90,12 +90,9 @@ def list_requests(model: ModelDep, store: StoreDep, caller: Viewer, service_requ
     if service_code:
         clauses.append("category = ?")
         params.append(service_code)
-    if start_date:
-        clauses.append("received_at >= ?")
-        params.append(utc(start_date))
-    if end_date:
-        clauses.append("received_at <= ?")
-        params.append(utc(end_date))
+    more, values = received_between(start_date, end_date)
+    clauses += more
+    params += values
     if status in ("open", "closed"):
         clauses.append(f"status {'' if status == 'closed' else 'NOT '}IN ({','.join('?' * len(CLOSED))})")
         params += list(CLOSED)

@@ -79,8 +79,9 @@ async def classify(body: ClassifyIn, request: Request, model: ModelDep, store: S
     if body.save:
         _need_staff(caller, store)
         entry = {**entry_from_result(result, received, "classify"), "location": out["location"]}
-        ids = await run_in_threadpool(store.add_entries, [entry], caller.name)
-        out["entry_id"] = ids[0]
+        reused: set[int] = set()
+        ids = await run_in_threadpool(lambda: store.add_entries([entry], caller.name, reused=reused))
+        out["entry_id"], out["already"] = ids[0], ids[0] in reused
     return out
 
 
@@ -94,9 +95,11 @@ def extract_issues(body: ExtractIn, request: Request, model: ModelDep, store: St
     out = [i.to_dict() for i in issues]
     if body.save and issues:
         _need_staff(caller, store)
-        ids = store.add_entries([entry_from_issue(i, received, model.version, "extract") for i in issues], caller.name)
+        reused: set[int] = set()  # the same notes saved twice: the open entries are not entered again
+        ids = store.add_entries([entry_from_issue(i, received, model.version, "extract") for i in issues], caller.name,
+                                reused=reused)
         for d, entry_id in zip(out, ids):
-            d["entry_id"] = entry_id
+            d["entry_id"], d["already"] = entry_id, entry_id in reused
     return {"issues": out, "model_version": model.version, "markdown": issues_markdown(issues),
             "received_at": received}
 

@@ -48,6 +48,7 @@ class ClassifyOut(BaseModel):
     notes: list[str]
     location: str | None = None
     entry_id: int | None = None
+    already: bool = False  # with save: the same text was already in the ledger (this is its entry)
 
 
 class ExtractIn(BaseModel):
@@ -74,6 +75,7 @@ class IssueOut(BaseModel):
     needs_review: bool
     notes: list[str]
     entry_id: int | None = None
+    already: bool = False  # with save: already in the ledger, not entered again
 
 
 class ExtractOut(BaseModel):

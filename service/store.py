@@ -217,22 +217,23 @@ class Store:
     def add_entries(self, entries: list[dict], who: str, *, reused: set[int] | None = None) -> list[int]:
         """Insert ledger entries (status 待派单) in one transaction; returns their ids.
 
-        Given a `reused` set, nothing is entered twice: an entry whose ticket number (`ref`) is already
-        in the ledger, or whose text (punctuation aside) is there still open, voided, or received the
-        same day (the same meeting saved again), keeps its existing id, which is added to the set. A
-        closed entry raised again on a later day is a new report: the problem came back.
+        Nothing is entered twice, on any path (notes, single messages, uploads, Open311): an entry whose
+        ticket number (`ref`) is already in the ledger, or whose text (punctuation aside) is there still
+        open, voided, or received the same day (the same meeting saved again), keeps its existing id,
+        which is added to `reused` when given. A closed entry raised again on a later day is a new
+        report: the problem came back.
         """
+        reused = set() if reused is None else reused
         now = _now()
         ids = []
         with self.write() as db:
             for entry in entries:
                 key = text_key(entry["text"])
-                if reused is not None:
-                    existing = self._same(db, entry.get("ref"), key, entry.get("received_at"))
-                    if existing is not None:
-                        ids.append(existing)
-                        reused.add(existing)
-                        continue
+                existing = self._same(db, entry.get("ref"), key, entry.get("received_at"))
+                if existing is not None:
+                    ids.append(existing)
+                    reused.add(existing)
+                    continue
                 row = self._encode({**entry, "text_key": key, "status": "待派单", "created": now, "updated": now,
                                     "corrected": 0})
                 row.pop("id", None)

@@ -173,3 +173,13 @@ def test_voided_entries_leave_the_statistics(client):
     after = client.get("/api/stats", headers=client.hdr("viewer")).json()
     assert after["total"] == before["total"] - 1 and after["by_status"]["已作废"] == 1
     assert sum(after["by_category"].values()) == after["total"] and sum(after["by_week"].values()) == after["total"]
+
+
+def test_a_date_without_a_time_includes_that_whole_day(client):
+    _save_meeting(client)  # received 2026-11-20 09:00 Beijing time
+    for params in ({"date_from": "2026-11-20", "date_to": "2026-11-20"}, {"date_to": "2026-11-20"}):
+        assert client.get("/api/entries", params=params, headers=client.hdr()).json()["total"] == 2, params
+    assert client.get("/api/entries", params={"date_to": "2026-11-19"}, headers=client.hdr()).json()["total"] == 0
+    found = client.get("/open311/v2/requests.json", params={"start_date": "2026-11-20", "end_date": "2026-11-20"},
+                       headers=client.hdr()).json()
+    assert len(found) == 2

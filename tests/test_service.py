@@ -301,8 +301,9 @@ def test_upload_error_does_not_mention_command_line_options(client):
 
 def test_weekly_stats_use_iso_weeks_in_local_time(client):
     # Monday 2026-11-23 00:30 in Beijing is still Sunday in UTC: it belongs to ISO week 48, not 47
-    for when in ("2026-11-23T00:30:00+08:00", "2026-11-22T23:30:00+08:00", "2026-11-25T09:30:00+08:00"):
-        client.post("/api/classify", json={"text": "路灯坏了", "received_at": when, "save": True}, headers=client.hdr())
+    for n, when in enumerate(("2026-11-23T00:30:00+08:00", "2026-11-22T23:30:00+08:00", "2026-11-25T09:30:00+08:00")):
+        client.post("/api/classify", json={"text": f"{n + 1}号楼路灯坏了", "received_at": when, "save": True},
+                    headers=client.hdr())
     stats = client.get("/api/stats", headers=client.hdr("viewer")).json()
     assert stats["by_week"] == {"2026-W47": 1, "2026-W48": 2}
     assert stats["this_week"]["week"] >= "2026-W48" and stats["this_week"]["received"] == stats["by_week"].get(
@@ -439,3 +440,16 @@ def test_a_revoked_token_stops_writing_at_once(client):
     assert client.post("/api/entries", json={"issues": []}, headers=hdr).status_code in (401, 422)
     assert client.delete("/api/admin/tokens/999", headers=client.hdr("admin")).status_code == 404
     assert client.get("/api/admin/tokens", headers=client.hdr("staff")).status_code == 403
+
+
+def test_every_save_path_keeps_one_entry_per_problem(client):
+    notes = "钱师傅（6号楼）：6号楼门口的路灯坏了一个礼拜。\n"
+    first = client.post("/api/extract", json={"text": notes, "save": True}, headers=client.hdr()).json()["issues"]
+    again = client.post("/api/extract", json={"text": notes, "save": True}, headers=client.hdr()).json()["issues"]
+    assert [i["entry_id"] for i in again] == [i["entry_id"] for i in first] and all(i["already"] for i in again)
+    one = [client.post("/api/classify", json={"text": "9号楼电梯又停了", "save": True}, headers=client.hdr()).json()
+           for _ in range(3)]
+    assert len({r["entry_id"] for r in one}) == 1 and [r["already"] for r in one] == [False, True, True]
+    ids = {client.post("/open311/v2/requests.json", data={"description": "7号楼楼道灯坏了"},
+                       headers=client.hdr()).json()[0]["service_request_id"] for _ in range(2)}
+    assert len(ids) == 1
