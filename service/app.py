@@ -76,7 +76,9 @@ def _field_message(err: dict) -> str:
     if kind == "missing":
         return f"缺少必填项 {where}" if where else "缺少请求内容"
     if kind in ("string_too_long", "too_long"):
-        return f"{where} 太长"
+        limit = (err.get("ctx") or {}).get("max_length")
+        unit = "字" if kind == "string_too_long" else "条"
+        return f"{where} 太长" + (f"（最多 {limit} {unit}）" if limit else "")
     if kind in ("json_invalid", "model_attributes_type", "dict_type"):
         return "请求内容不是有效的 JSON"
     if kind == "value_error":

@@ -92,8 +92,14 @@ def cmd_token(args) -> int:
             row = store.revoke_token(args.id)
             print(f"已停用令牌 {row['id']}（{row['name']}，{row['role']}）：立即不能再写入，查看也会在几秒内失效。")
         else:
+            from triage import load_taxonomy
+
+            from .convert import local
+
+            tz = load_taxonomy(settings.taxonomy_path).timezone
             for row in store.tokens():
-                print(f"{row['id']}\t{row['role']}\t{row['name']}\t{row['created']}\t{'已停用' if row['revoked'] else ''}")
+                print(f"{row['id']}\t{row['role']}\t{row['name']}\t{local(row['created'], tz)}\t"
+                      f"{'已停用' if row['revoked'] else ''}")
     return 0
 
 

@@ -31,7 +31,8 @@ def _record(history: list[dict], tz: str) -> str:
     for h in history:
         if h["field"] == "status" and h["from_value"] is None:
             continue  # the 录入 line: 受理时间 says it
-        what = h["to_value"] if h["field"] == "status" else f"{_FIELD.get(h['field'], h['field'])}改为 {h['to_value'] or '（空）'}"
+        value = _minutes(h["to_value"], tz) if h["field"] in ("deadline", "received_at") else h["to_value"]
+        what = h["to_value"] if h["field"] == "status" else f"{_FIELD.get(h['field'], h['field'])}改为 {value or '（空）'}"
         note = f"（{h['note']}）" if h.get("note") else ""
         lines.append(f"{_minutes(h['at'], tz)} {h['who'] or ''} {what}{note}".strip())
     return "\n".join(lines)

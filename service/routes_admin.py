@@ -62,9 +62,9 @@ def rollback(request: Request, model: ModelDep, store: StoreDep, caller: Admin) 
 
 
 @router.get("/api/admin/tokens")
-def list_tokens(store: StoreDep, caller: Admin) -> list[dict]:
-    """Every token (never the secret): id, name, role, created, revoked."""
-    return store.tokens()
+def list_tokens(model: ModelDep, store: StoreDep, caller: Admin) -> list[dict]:
+    """Every token (never the secret): id, name, role, created (local time), revoked."""
+    return [{**t, "created": local(t["created"], model.taxonomy.timezone)} for t in store.tokens()]
 
 
 @router.post("/api/admin/tokens", status_code=201)
@@ -139,9 +139,10 @@ def review_queue(model: ModelDep, store: StoreDep, caller: Viewer,
 
 
 @router.get("/api/admin/examples")
-def export_examples(store: StoreDep, caller: Admin, format: Literal["jsonl", "csv"] = "jsonl") -> Response:
+def export_examples(model: ModelDep, store: StoreDep, caller: Admin,
+                    format: Literal["jsonl", "csv"] = "jsonl") -> Response:
     """All labelled examples from staff (corrections and imports) as JSONL or CSV."""
-    rows = store.labelled_examples()
+    rows = [{**r, "at": local(r["at"], model.taxonomy.timezone)} for r in store.labelled_examples()]
     buf = io.StringIO()
     write_table(rows, store.LABELLED_COLUMNS, buf, format)
     data = buf.getvalue().encode("utf-8-sig" if format == "csv" else "utf-8")

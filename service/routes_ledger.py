@@ -151,7 +151,13 @@ def get_entry(entry_id: EntryId, model: ModelDep, store: StoreDep, caller: Viewe
 def entry_history(entry_id: EntryId, model: ModelDep, store: StoreDep, caller: Viewer) -> list[dict]:
     """Every change to an entry: who, when, from, to, note."""
     store.get_entry(entry_id)
-    return [{**h, "at": local(h["at"], model.taxonomy.timezone)} for h in store.history(entry_id)]
+    tz = model.taxonomy.timezone
+
+    def shown(field: str, value: str | None) -> str | None:  # stored times are UTC; people read local time
+        return local(value, tz) if field in TIME_FIELDS and value else value
+
+    return [{**h, "at": local(h["at"], tz), "from_value": shown(h["field"], h["from_value"]),
+             "to_value": shown(h["field"], h["to_value"])} for h in store.history(entry_id)]
 
 
 @router.patch("/entries/{entry_id}", response_model=EntryOut)

@@ -181,7 +181,7 @@ class Store:
         return {**row, "revoked": True}
 
     def tokens(self) -> list[dict]:
-        """Every token without its secret: id, name, role, created (local time), revoked."""
+        """Every token without its secret: id, name, role, created, revoked."""
         return [{**r, "revoked": bool(r["revoked"])}
                 for r in self.db.query("SELECT id, name, role, created, revoked FROM tokens ORDER BY id")]
 

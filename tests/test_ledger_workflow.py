@@ -41,6 +41,9 @@ def test_saved_issues_keep_the_meeting_date_and_corrections_count_from_it(client
     entry = r.json()
     assert r.status_code == 200 and entry["received_at"].startswith("2026-11-20")
     assert entry["deadline"] < "2026-11-28", entry["deadline"]  # 5 working days from Fri 11-20: Fri 11-27
+    history = client.get(f"/api/entries/{first['id']}/history", headers=client.hdr()).json()
+    moved = next(h for h in history if h["field"] == "deadline")
+    assert moved["to_value"].endswith("+08:00") and moved["at"].endswith("+08:00")  # shown in local time
 
 
 def test_the_same_notes_with_other_punctuation_are_not_entered_twice(client):
