@@ -7,6 +7,7 @@ database row exists, so a crash mid-retrain leaves the active model and the data
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import json
 import logging
@@ -140,43 +141,82 @@ def run_retrain(settings: Settings, taxonomy: Taxonomy, current: Model, gate: Ga
     if not _retrain_lock.acquire(blocking=False):
         raise StoreError("已有一个重新训练任务在进行中，请稍后再试。", 409)
     try:
-        gate = gate or settings.gate()
-        say = progress or (lambda _m: None)
-        base = load_examples(base_files or default_training_files(), taxonomy)
-        with Store(settings.database) as store:
-            corrections = corrections_as_examples(store, taxonomy)
-        version = dt.datetime.now().strftime("v%Y%m%d-%H%M%S-%f")[:-3]
-        result = retrain(base, corrections, current, gate=gate, version=version, progress=say)
-        root = settings.models_dir
-        root.mkdir(parents=True, exist_ok=True)
-        tmp = root / f".tmp-{version}"
-        result.candidate.save(tmp)
-        final = root / version
-        tmp.rename(final)  # atomic: the folder appears complete or not at all
-        status = "candidate" if result.promoted else "rejected"
-        card = dict(result.candidate.card)
-        with Store(settings.database) as store:
-            with store.write() as db:
-                db["models"].insert({"version": version, "created": card.get("created"), "status": status,
-                                     "path": str(final), "card": json.dumps(card, ensure_ascii=False),
-                                     "reason": result.reason, "activated": None})
-            if result.promoted:
-                activate(store, version, taxonomy, reason=f"自动晋升：{result.reason}")
-        say(("已启用新模型 " if result.promoted else "候选模型未通过评估，保留为 rejected：") + result.reason)
-        return {"version": version, "promoted": result.promoted, "reason": result.reason,
-                "candidate": {"macro_f1": result.candidate_metrics["macro_f1"], "accuracy": result.candidate_metrics["accuracy"]},
-                "current": {"version": current.version, "macro_f1": result.current_metrics["macro_f1"],
-                            "accuracy": result.current_metrics["accuracy"]},
-                "n_train": result.n_train, "n_eval": result.n_eval, "n_corrections": result.n_corrections}
+        with _retrain_slot(settings):
+            return _retrain(settings, taxonomy, current, gate, progress, base_files)
     finally:
         _retrain_lock.release()
 
 
+def _retrain(settings: Settings, taxonomy: Taxonomy, current: Model, gate: Gate | None, progress,
+             base_files: list[Path] | None) -> dict:
+    gate = gate or settings.gate()
+    say = progress or (lambda _m: None)
+    base = load_examples(base_files or default_training_files(), taxonomy)
+    with Store(settings.database) as store:
+        corrections = corrections_as_examples(store, taxonomy)
+    version = dt.datetime.now().strftime("v%Y%m%d-%H%M%S-%f")[:-3]
+    result = retrain(base, corrections, current, gate=gate, version=version, progress=say)
+    root = settings.models_dir
+    root.mkdir(parents=True, exist_ok=True)
+    tmp = root / f".tmp-{version}"
+    result.candidate.save(tmp)
+    final = root / version
+    tmp.rename(final)  # atomic: the folder appears complete or not at all
+    status = "candidate" if result.promoted else "rejected"
+    card = dict(result.candidate.card)
+    with Store(settings.database) as store:
+        with store.write() as db:
+            db["models"].insert({"version": version, "created": card.get("created"), "status": status,
+                                 "path": str(final), "card": json.dumps(card, ensure_ascii=False),
+                                 "reason": result.reason, "activated": None})
+        if result.promoted:
+            activate(store, version, taxonomy, reason=f"自动晋升：{result.reason}")
+    say(("已启用新模型 " if result.promoted else "候选模型未通过评估，保留为 rejected：") + result.reason)
+    return {"version": version, "promoted": result.promoted, "reason": result.reason,
+            "candidate": {"macro_f1": result.candidate_metrics["macro_f1"], "accuracy": result.candidate_metrics["accuracy"]},
+            "current": {"version": current.version, "macro_f1": result.current_metrics["macro_f1"],
+                        "accuracy": result.current_metrics["accuracy"]},
+            "n_train": result.n_train, "n_eval": result.n_eval, "n_corrections": result.n_corrections}
+
+
 def clean_partial(settings: Settings) -> None:
-    """Remove folders left by a retrain that was killed before it finished."""
+    """Remove folders left by a retrain that was killed before it finished, and close its job.
+
+    A job still "running" when the service starts died with the previous process: it is marked
+    failed with a sentence saying so, instead of showing "running" for ever.
+    """
     if settings.models_dir.is_dir():
         for tmp in settings.models_dir.glob(".tmp-*"):
             shutil.rmtree(tmp, ignore_errors=True)
+    with Store(settings.database) as store, store.write() as db:
+        db.execute("UPDATE jobs SET status = 'failed', error = ?, finished = ? WHERE status = 'running'",
+                   ["服务重启，任务被中断：请重新提交。", _now()])
+
+
+@contextlib.contextmanager
+def _retrain_slot(settings: Settings):
+    """One retrain at a time across processes (the service and `triage retrain`): a lock file."""
+    import fcntl
+
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    with open(settings.data_dir / "retrain.lock", "w") as fh:
+        try:
+            fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise StoreError("已有一个重新训练任务在进行中，请稍后再试。", 409) from None
+        try:
+            yield
+        finally:
+            fcntl.flock(fh, fcntl.LOCK_UN)
+
+
+def retrain_running(settings: Settings) -> bool:
+    """True while a retrain holds the lock (checked before a new one is accepted)."""
+    try:
+        with _retrain_slot(settings):
+            return False
+    except StoreError:
+        return True
 
 
 class ModelHolder:

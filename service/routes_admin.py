@@ -83,6 +83,8 @@ def revoke_token(token_id: Annotated[int, PathParam(ge=1, le=2**53)], store: Sto
 def start_retrain(request: Request, model: ModelDep, caller: Admin) -> dict:
     """Retrain on training data + corrections in the background; poll /api/jobs/{id}."""
     settings = request.app.state.settings
+    if registry.retrain_running(settings):  # here or in `triage retrain`: say so now, not as a failed job
+        raise HTTPException(409, "已有一个重新训练任务在进行中，请稍后再试。")
     job_id = "retrain-" + uuid.uuid4().hex[:8]
     with Store(settings.database) as store, store.write() as db:
         db["jobs"].insert({"id": job_id, "status": "running", "total": 3, "done": 0, "created": utc(dt.datetime.now().astimezone()),

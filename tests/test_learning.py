@@ -230,3 +230,29 @@ def test_a_damaged_active_model_does_not_stop_the_service(settings, model, capsy
         status = {m["version"]: (m["status"], m["reason"]) for m in registry.list_models(store)}
     assert status["vbad"][0] == "rejected" and "无法加载" in status["vbad"][1]
     assert status["vgood"][0] == "active" and "自动回退" in status["vgood"][1]
+
+
+def test_one_retrain_at_a_time_across_processes_and_stale_jobs_close_on_start(settings, model):
+    from fastapi.testclient import TestClient
+
+    from service import registry
+    from service.app import create_app
+    from service.store import Store
+
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    with Store(settings.database) as store:
+        store.migrate()
+        with store.write() as db:  # a job left "running" by a service that was killed
+            db["jobs"].insert({"id": "retrain-dead", "status": "running", "total": 3, "done": 1,
+                               "created": "2026-11-25T01:00:00+00:00"})
+    with TestClient(create_app(settings)) as client:
+        with Store(settings.database) as store:
+            token = store.create_token("admin", "测试")
+        hdr = {"Authorization": f"Bearer {token}"}
+        job = client.get("/api/jobs/retrain-dead", headers=hdr).json()
+        assert job["status"] == "failed" and "中断" in job["error"]
+        with registry._retrain_slot(settings):  # another process (triage retrain) is training
+            r = client.post("/api/admin/retrain", headers=hdr)
+            assert r.status_code == 409 and "进行中" in r.json()["detail"]
+            assert registry.retrain_running(settings)
+        assert not registry.retrain_running(settings)
