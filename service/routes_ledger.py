@@ -90,13 +90,16 @@ def _where(status, category, owner, urgent, overdue, q, date_from, date_to, need
     if q:  # 三号楼 also finds 3号楼 and 3栋; a ticket number finds its entry
         # text_key is the text in simplified characters without punctuation: 烧烤 finds 燒烤
         one = "text LIKE ? ESCAPE '\\' OR summary LIKE ? ESCAPE '\\' OR location LIKE ? ESCAPE '\\' OR ref = ?"
+        # a number must match whole: 2号楼 is not 12号楼
+        whole = "has_term(text, ?) OR has_term(summary, ?) OR has_term(location, ?) OR ref = ?"
         ors = []
         for v in search_variants(q):
-            ors.append(one)
-            params += ["%" + _like(v) + "%"] * 3 + [v]
+            numbered = v[0] in "0123456789零一二三四五六七八九十"
+            ors.append(whole if numbered else one)
+            params += ([v] * 3 if numbered else ["%" + _like(v) + "%"] * 3) + [v]
             if text_key(v):  # a query of punctuation alone has no key: it must not match everything
-                ors.append("text_key LIKE ? ESCAPE '\\'")
-                params.append("%" + _like(text_key(v)) + "%")
+                ors.append("has_term(text_key, ?)" if numbered else "text_key LIKE ? ESCAPE '\\'")
+                params.append(text_key(v) if numbered else "%" + _like(text_key(v)) + "%")
         clauses.append("(" + " OR ".join(ors) + ")")
     more, values = received_between(date_from, date_to)
     clauses += more

@@ -102,6 +102,22 @@ def _migrate_3(db: sqlite_utils.Database) -> None:
 MIGRATIONS = {1: _migrate_1, 2: _migrate_2, 3: _migrate_3}
 
 
+_NUMERALS = "0123456789零一二三四五六七八九十"
+
+
+def has_term(text: str | None, term: str | None) -> int:
+    """1 when `term` occurs in `text` as a whole number: "2号楼" is in "住2号楼" but not in "12号楼"."""
+    if not text or not term:
+        return 0
+    start = text.find(term)
+    while start >= 0:
+        before = text[start - 1] if start else ""
+        if not (term[0] in _NUMERALS and before and before in _NUMERALS):
+            return 1
+        start = text.find(term, start + 1)
+    return 0
+
+
 def text_key(text: str | None) -> str:
     """What makes two ledger texts "the same": normalised (简体, NFKC) with punctuation and spaces gone."""
     return _NOT_WORD.sub("", normalize(text or "")).lower()
@@ -117,6 +133,7 @@ class Store:
         conn.execute("PRAGMA foreign_keys = ON")
         # In WAL mode NORMAL still never corrupts the database; a power cut may lose the last commits.
         conn.execute("PRAGMA synchronous = NORMAL")
+        conn.create_function("has_term", 2, has_term, deterministic=True)
         self.db = sqlite_utils.Database(conn)
 
     def close(self) -> None:

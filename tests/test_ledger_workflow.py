@@ -186,3 +186,12 @@ def test_a_date_without_a_time_includes_that_whole_day(client):
     found = client.get("/open311/v2/requests.json", params={"start_date": "2026-11-20", "end_date": "2026-11-20"},
                        headers=client.hdr()).json()
     assert len(found) == 2
+
+
+def test_searching_a_building_does_not_find_a_longer_number(client):
+    for n in ("2", "12", "22"):
+        client.post("/api/classify", json={"text": f"{n}号楼楼道灯坏了", "save": True}, headers=client.hdr())
+    for q in ("2号楼", "二号楼", "2栋"):
+        items = client.get("/api/entries", params={"q": q}, headers=client.hdr()).json()["items"]
+        assert [i["text"] for i in items] == ["2号楼楼道灯坏了"], q
+    assert client.get("/api/entries", params={"q": "12号楼"}, headers=client.hdr()).json()["total"] == 1
