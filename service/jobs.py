@@ -37,6 +37,7 @@ def describe(job: dict, settings: Settings) -> dict:
                                        "input_name")},
             "result": json.loads(job["result"]) if job.get("result") else None,
             "saved": job.get("saved_new"), "already": job.get("saved_already"),
+            "notes": json.loads(job["notes"]) if job.get("notes") else [],
             "download": f"/api/jobs/{job['id']}/download" if job["status"] == "done" and job.get("output_path") else None}
 
 
@@ -44,7 +45,7 @@ OUTPUT_SUFFIX = {".xls": ".xlsx", ".xlsm": ".xlsx", ".tsv": ".csv", ".txt": ".cs
 
 
 def start(settings: Settings, model: Model, rows: list[dict], header: list[str], column: str, name: str,
-          who: str, save: bool, now: dt.datetime, memory_cache=None) -> str:
+          who: str, save: bool, now: dt.datetime, memory_cache=None, notes: list[str] | None = None) -> str:
     """Record a job and start tagging it in a background thread; returns the job id."""
     job_id = uuid.uuid4().hex[:12]
     suffix = Path(name).suffix.lower()
@@ -54,7 +55,8 @@ def start(settings: Settings, model: Model, rows: list[dict], header: list[str],
     with Store(settings.database) as store, store.write() as db:
         db["jobs"].insert({"id": job_id, "status": "running", "total": len(rows), "done": 0, "review": None,
                            "created": utc(now), "finished": None, "error": None, "input_name": name,
-                           "output_path": str(out_path), "output_name": out_name, "who": who, "saved": int(save)})
+                           "output_path": str(out_path), "output_name": out_name, "who": who, "saved": int(save),
+                           "notes": json.dumps(notes or [], ensure_ascii=False)})
     worker = threading.Thread(target=_run, name=f"job-{job_id}", daemon=True,
                               args=(settings, model, job_id, rows, header, column, out_path, who, save, now, memory_cache))
     worker.start()

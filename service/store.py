@@ -26,7 +26,7 @@ from .settings import ROLES
 
 __all__ = ["ROLES", "SCHEMA_VERSION", "STATUSES", "Store", "StoreError", "hash_token", "text_key"]
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 STATUSES = ("待派单", "已派单", "办理中", "已办结", "已回访", "已销号", "已作废")
 CLOSED = ("已办结", "已回访", "已销号", "已作废")
 FINAL = ("已销号", "已作废")  # the record is archived: no more edits (已作废 can only be restored to 待派单)
@@ -99,7 +99,14 @@ def _migrate_3(db: sqlite_utils.Database) -> None:
             db["jobs"].add_column(column, kind)
 
 
-MIGRATIONS = {1: _migrate_1, 2: _migrate_2, 3: _migrate_3}
+def _migrate_4(db: sqlite_utils.Database) -> None:
+    # what the reader skipped or guessed on an upload (title rows, 合计 rows, the column it took),
+    # kept so a later poll of the job still shows it
+    if "notes" not in db["jobs"].columns_dict:
+        db["jobs"].add_column("notes", str)
+
+
+MIGRATIONS = {1: _migrate_1, 2: _migrate_2, 3: _migrate_3, 4: _migrate_4}
 
 
 _NUMERALS = "0123456789零一二三四五六七八九十"
