@@ -113,3 +113,11 @@ def test_rubbish_that_smells_stays_with_the_property_company(model):
 
     r = model.classify("小区门口的垃圾三天没人收了，臭气熏天", NOW)
     assert r.category == "environment" and r.owner != "生态环境部门"
+
+
+def test_holidays_fixed_by_date_are_known_before_the_calendar_has_the_year(taxonomy):
+    # Mon 2026-12-28 + 5 working days: 29, 30, 31 Dec, (1 Jan 2027 is 元旦), 4, 5 Jan
+    r = route("parking", "车位少", dt.datetime(2026, 12, 28, 9, 0, tzinfo=TZ), taxonomy)
+    assert r.deadline.date() == dt.date(2027, 1, 5) and "节假日数据暂缺" in r.calendar_note
+    r = route("parking", "车位少", dt.datetime(2027, 9, 29, 9, 0, tzinfo=TZ), taxonomy)  # Fri 1 Oct is 国庆
+    assert r.deadline.date() == dt.date(2027, 10, 7)

@@ -177,3 +177,12 @@ def test_rows_for_people_have_chinese_headings_and_values(model):
     assert row["类别"] == "居民来电" and row["类别（分拣）"] == "充电设施" and row["类别代码"] == "charging"
     assert row["紧急"] == "是" and row["需人工复核"] in ("是", "否") and row["把握"].endswith("%")
     assert row["办理时限"] == "2026-11-26 09:30"  # 24 h, local time, no seconds or offset
+
+
+def test_a_batch_row_says_when_holiday_data_is_missing_and_a_future_time_is_flagged(model):
+    from triage.tagging import tag_rows
+
+    rows = [{"text": "3号楼车位太少", "受理时间": "2027/3/1 9:00"}, {"text": "5号楼车位太少", "受理时间": "2026/11/24 9:00"}]
+    late, ok = tag_rows(model, rows, "text", NOW, "受理时间")
+    assert late["needs_review"] and "晚于今天" in late["notes"] and "节假日数据暂缺" in late["notes"]
+    assert "晚于今天" not in ok["notes"]

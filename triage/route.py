@@ -33,6 +33,9 @@ class Routing:
     calendar_note: str = ""
 
 
+_FIXED_HOLIDAYS = {(1, 1), (5, 1), (5, 2), (10, 1), (10, 2), (10, 3)}
+
+
 def is_workday(day: dt.date, taxonomy: Taxonomy | "_Calendar") -> tuple[bool, bool]:
     """(is it a working day, is the answer from the official holiday calendar)."""
     if day in taxonomy.extra_workdays:
@@ -42,7 +45,9 @@ def is_workday(day: dt.date, taxonomy: Taxonomy | "_Calendar") -> tuple[bool, bo
     try:
         return chinese_calendar.is_workday(day), True
     except NotImplementedError:
-        return day.weekday() < 5, False
+        # A year the calendar does not cover yet: the holidays fixed by date are known (元旦, 劳动节,
+        # 国庆 under the 2025 rules); the lunar ones and the make-up working days are not.
+        return day.weekday() < 5 and (day.month, day.day) not in _FIXED_HOLIDAYS, False
 
 
 def add_working_days(start: dt.datetime, days: int, taxonomy: Taxonomy) -> tuple[dt.datetime, bool]:

@@ -20,7 +20,7 @@ TIME_COLUMNS = ("received_at", "受理时间", "受理日期", "来电时间", "
                 "登记时间", "登记日期", "工单创建时间", "创建时间", "派单时间", "派发时间", "提交时间", "时间", "日期")
 
 TAG_FIELDS = ("category", "category_name", "secondary", "confidence", "needs_review", "urgent",
-              "owner", "co_owners", "deadline", "explanation")
+              "owner", "co_owners", "deadline", "explanation", "notes")
 
 
 def _squeeze(name) -> str:
@@ -158,6 +158,13 @@ def _unreadable_note(value) -> str:
     return f"受理时间“{shown}”无法识别，已按当前时间计算期限"
 
 
+def _later_than(when: dt.datetime, limit: dt.datetime) -> bool:
+    # a time typed without a zone is read in the clock's zone (the community's)
+    if (when.tzinfo is None) != (limit.tzinfo is None):
+        when = when.replace(tzinfo=limit.tzinfo) if when.tzinfo is None else when.replace(tzinfo=None)
+    return when > limit
+
+
 def tag_rows(model: Model, rows: Sequence[dict], text_column: str, now: dt.datetime,
              received_column: str | None = "received_at", chunk: int = 256,
              progress: Callable[[int], None] | None = None, memory=None) -> list[dict]:
@@ -171,11 +178,17 @@ def tag_rows(model: Model, rows: Sequence[dict], text_column: str, now: dt.datet
         texts = [str(r.get(text_column) or "") for r in part]
         read = [read_time(r.get(received_column), now) if received_column else (now, True) for r in part]
         times = [when for when, _ in read]
-        for row, text, (_, ok), result in zip(part, texts, read, model.classify_many(texts, times, memory)):
+        for row, text, (when, ok), result in zip(part, texts, read, model.classify_many(texts, times, memory)):
             tagged = dict(row)
             d = result.to_dict()
             for key in TAG_FIELDS:
                 tagged[key] = d[key]
+            # routing notes (a rule that fired, holiday data missing for that year) go with the row
+            tagged["notes"] = "；".join(d["notes"])
+            if ok and received_column and _later_than(when, now + dt.timedelta(days=1)):
+                tagged["needs_review"] = True  # a receipt time in the future is a typing mistake
+                future = f"受理时间 {when:%Y-%m-%d} 晚于今天，请核对"
+                tagged["notes"] = f"{future}；{tagged['notes']}" if tagged["notes"] else future
             if not text.strip():
                 tagged["needs_review"] = True
                 tagged["explanation"] = "文本为空"
@@ -193,7 +206,7 @@ def tag_rows(model: Model, rows: Sequence[dict], text_column: str, now: dt.datet
 # Column headings for people (the chat page's download): the same fields, in Chinese.
 TAG_FIELDS_ZH = {"category_name": "类别", "category": "类别代码", "secondary": "可能还涉及", "urgent": "紧急",
                  "owner": "责任主体", "co_owners": "协办单位", "deadline": "办理时限", "confidence": "把握",
-                 "needs_review": "需人工复核", "explanation": "判断依据"}
+                 "needs_review": "需人工复核", "explanation": "判断依据", "notes": "备注"}
 
 
 def for_people(tagged: Sequence[dict], header: Sequence[str], taxonomy) -> tuple[list[dict], list[str]]:
