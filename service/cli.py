@@ -142,7 +142,7 @@ def cmd_models(args) -> int:
                 print(f"{m['version']}\t{m['status']}\tmacro-F1 {f1}\t{m['reason'] or ''}")
         elif args.action == "activate":
             if not args.version:
-                raise SystemExit("错误：请给出要启用的版本号，例如 triage models activate v20261125-101500")
+                raise ValueError("请给出要启用的版本号，例如 triage models activate v20261125-101500")
             row = registry.activate(store, args.version, taxonomy)
             print(f"已启用 {row['version']}（运行中的服务会在几秒内切换）")
         else:
@@ -168,10 +168,11 @@ def cmd_examples(args) -> int:
             print(f"已导出 {len(rows)} 条标注样本", file=sys.stderr)
             return 0
         if not args.file:
-            raise SystemExit("错误：请给出要导入的文件（CSV / XLSX / JSONL，含 text 和 label 列）。")
+            raise ValueError("请给出要导入的文件（CSV / XLSX / JSONL，含文字列和类别列）。")
         rows, header = read_table(args.file)
-        n = store.import_labelled(labelled_pairs(rows, header, taxonomy), "命令行导入")
-        print(f"已导入 {n} 条标注样本")
+        pairs = labelled_pairs(rows, header, taxonomy)
+        n = store.import_labelled(pairs, "命令行导入")
+        print(f"已导入 {n} 条标注样本" + (f"（另有 {len(pairs) - n} 条之前已导入，未重复保存）" if len(pairs) > n else ""))
     return 0
 
 

@@ -165,4 +165,5 @@ async def import_examples(request: Request, model: ModelDep, store: StoreDep, ca
     except (TableError, TrainingDataError) as e:
         raise HTTPException(400, str(e)) from None
     # may wait for the write lock: not on the event loop
-    return {"imported": await run_in_threadpool(store.import_labelled, pairs, f"{caller.name}（导入）")}
+    new = await run_in_threadpool(store.import_labelled, pairs, f"{caller.name}（导入）")
+    return {"imported": new, "already": len(pairs) - new}  # already: the same text and label stored before

@@ -368,13 +368,18 @@ class Store:
                  "at": r["at"]} for r in self.corrections()]
 
     def import_labelled(self, pairs: list[tuple[str, str]], who: str) -> int:
-        """Store (text, code) pairs as labelled examples in one transaction."""
+        """Store (text, code) pairs as labelled examples in one transaction; returns how many were new.
+
+        A pair already stored (the same file imported twice) is not stored again.
+        """
         now = _now()
         with self.write() as db:
+            have = {(r["text"], r["new_category"]) for r in db.query("SELECT text, new_category FROM corrections")}
+            fresh = list(dict.fromkeys(p for p in pairs if p not in have))
             db["corrections"].insert_all([{"entry_id": None, "text": t, "old_category": None, "new_category": c,
                                            "old_owner": None, "new_owner": None, "who": who, "at": now}
-                                          for t, c in pairs])
-        return len(pairs)
+                                          for t, c in fresh])
+        return len(fresh)
 
 
 def _text(value: Any) -> str | None:

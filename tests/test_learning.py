@@ -161,12 +161,18 @@ def test_review_queue_orders_by_margin_and_skips_near_duplicates(admin):
 def test_examples_import_and_export(admin):
     csv = "text,label\n楼顶的太阳能板被风吹歪了,公共设施\n狗天天在电梯里尿尿,pets\n".encode("gbk")
     r = admin.post("/api/admin/examples", files={"file": ("hist.csv", csv)})
-    assert r.json() == {"imported": 2}
+    assert r.json() == {"imported": 2, "already": 0}
+    again = admin.post("/api/admin/examples", files={"file": ("hist.csv", csv)})  # the same file twice
+    assert again.json() == {"imported": 0, "already": 2}
+    twelve = "诉求内容,类别\n小区门口的快递柜坏了,其它\n".encode("gbk")  # a 12345 centre's own headings
+    assert admin.post("/api/admin/examples", files={"file": ("12345.csv", twelve)}).json()["imported"] == 1
+    empty = "text,label\n电梯坏了,\n".encode()
+    assert "没有填类别" in admin.post("/api/admin/examples", files={"file": ("e.csv", empty)}).json()["detail"]
     bad = "text,label\n电梯坏,外星人\n".encode()
     r = admin.post("/api/admin/examples", files={"file": ("bad.csv", bad)})
     assert r.status_code == 400 and "未写入" in r.json()["detail"]
     out = admin.get("/api/admin/examples", params={"format": "jsonl"}).text.splitlines()
-    assert [json.loads(l)["label"] for l in out] == ["facilities", "pets"]
+    assert [json.loads(l)["label"] for l in out] == ["facilities", "pets", "other"]
     assert "text,label" in admin.get("/api/admin/examples", params={"format": "csv"}).content.decode("utf-8-sig")
 
 

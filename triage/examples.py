@@ -75,17 +75,34 @@ def load_examples(paths: Iterable[Path | str], taxonomy: Taxonomy | None = None,
     return out
 
 
-def labelled_pairs(rows: list[dict], header: list[str], taxonomy: Taxonomy) -> list[tuple[str, str]]:
-    """(text, code) pairs from a table with `text` and `label` columns; labels may be codes or names.
+LABEL_COLUMNS = ("label", "类别", "分类", "问题类别", "诉求类别", "事项类别", "category", "类型")
 
-    All or nothing: any unknown label is an error naming the rows, so a file is never half-imported.
+
+def labelled_pairs(rows: list[dict], header: list[str], taxonomy: Taxonomy) -> list[tuple[str, str]]:
+    """(text, code) pairs from a table of texts and labels; labels may be codes or names.
+
+    The text column is `text` or one a ticket file would use (诉求内容, 内容 …); the label column is
+    `label` or 类别/分类. All or nothing: any unknown label is an error naming the rows, so a file is
+    never half-imported.
     """
-    if "text" not in header or "label" not in header:
-        raise TrainingDataError(f"需要 text 和 label 两列，文件中的列有：{'、'.join(header[:12])}")
+    from .tables import TableError, clean_name, find_text_column
+
+    names = {clean_name(h): h for h in header}
+    label_column = next((names[c] for c in LABEL_COLUMNS if c in names), None)
+    try:
+        text_column = find_text_column([h for h in header if h != label_column], "text")
+    except TableError:
+        text_column = None
+    if text_column is None or label_column is None:
+        raise TrainingDataError(f"需要一列文字（text、诉求内容、内容）和一列类别（label、类别），"
+                                f"文件中的列有：{'、'.join(map(str, header[:12]))}")
     pairs, problems = [], []
     for n, row in enumerate(rows, 2):
-        text, label = str(row.get("text") or "").strip(), str(row.get("label") or "").strip()
+        text, label = str(row.get(text_column) or "").strip(), str(row.get(label_column) or "").strip()
         if not text:
+            continue
+        if not label:
+            problems.append(f"第 {n} 行：没有填类别")
             continue
         try:
             pairs.append((text, taxonomy.resolve(label).code))

@@ -116,7 +116,7 @@ class Taxonomy:
 
     def resolve(self, code_or_name: str) -> Category:
         """Find a category by code or Chinese name (staff type names, data carries codes)."""
-        text = code_or_name.strip()
+        text = code_or_name.strip().replace("其它", "其他")  # both spellings are in everyday use
         for c in self.categories:
             if text in (c.code, c.name) or text.lower() == c.code.lower():
                 return c
