@@ -70,6 +70,13 @@ def _where(loc) -> str:
     return "的".join(parts)
 
 
+def _error(request: Request, detail, status: int, headers=None) -> JSONResponse:
+    """{"detail": …}; Open311 clients get GeoReport v2's [{"code", "description"}] instead."""
+    if request.url.path.startswith("/open311/"):
+        return JSONResponse([{"code": status, "description": str(detail)}], status_code=status, headers=headers)
+    return JSONResponse({"detail": detail}, status_code=status, headers=headers)
+
+
 def _field_message(err: dict) -> str:
     where = _where(err.get("loc", ()))
     kind = err.get("type", "")
@@ -128,16 +135,16 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @app.exception_handler(StoreError)
     async def store_error(request: Request, exc: StoreError):
-        return JSONResponse({"detail": str(exc)}, status_code=exc.status)
+        return _error(request, str(exc), exc.status)
 
     @app.exception_handler(ModelError)
     async def model_error(request: Request, exc: ModelError):
-        return JSONResponse({"detail": str(exc)}, status_code=409)
+        return _error(request, str(exc), 409)
 
     @app.exception_handler(RequestValidationError)
     async def bad_request(request: Request, exc: RequestValidationError):
         messages = [_field_message(e) for e in exc.errors()]
-        return JSONResponse({"detail": "请求有误：" + "；".join(dict.fromkeys(messages))}, status_code=422)
+        return _error(request, "请求有误：" + "；".join(dict.fromkeys(messages)), 422)
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException):
@@ -148,7 +155,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             detail = "不支持这种请求方式。"
         elif exc.status_code == 400 and detail == "There was an error parsing the body":
             detail = "请求内容无法解析：请发送 UTF-8 编码的 JSON 或表单。"
-        return JSONResponse({"detail": detail}, status_code=exc.status_code, headers=getattr(exc, "headers", None))
+        return _error(request, detail, exc.status_code, getattr(exc, "headers", None))
 
     @app.exception_handler(Exception)
     async def unexpected(request: Request, exc: Exception):

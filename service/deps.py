@@ -96,6 +96,11 @@ def require(role: str):
         if authorization and authorization.lower().startswith("bearer "):
             token = authorization[7:].strip()
         token = token or x_api_key or api_key
+        if not token and request.method == "POST" and request.url.path.startswith("/open311/") and \
+                request.headers.get("content-type", "").startswith(("application/x-www-form-urlencoded", "multipart/form-data")):
+            form = await request.form()  # GeoReport v2 clients put api_key in the POST body (parsed once, cached)
+            value = form.get("api_key")
+            token = value if isinstance(value, str) else None
         if not token:
             raise HTTPException(401, "请先登录：需要访问令牌（Authorization: Bearer <令牌>）。")
         # Reads may use the cache; anything that writes checks the database, so revoking works at once.

@@ -9,14 +9,24 @@ from __future__ import annotations
 import datetime as dt
 from typing import Annotated
 
-from fastapi import APIRouter, Form, HTTPException
+from fastapi import APIRouter, Form, HTTPException, Request
+from pydantic import BaseModel
 
 from .convert import entry_from_result, local, received_between, utc
 from .schemas import ReceivedAt
 from .deps import EntryId, ModelDep, Staff, StoreDep, Viewer
 from .store import CLOSED
 
-router = APIRouter(prefix="/open311/v2", tags=["Open311 GeoReport v2"])
+class Open311Error(BaseModel):
+    """GeoReport v2 error: a list of these is the body of every 4xx answer under /open311."""
+
+    code: int
+    description: str
+
+
+_ERRORS = {status: {"model": list[Open311Error], "description": what}
+           for status, what in ((400, "请求有误"), (401, "需要访问令牌"), (403, "权限不足"), (404, "找不到"), (422, "参数有误"))}
+router = APIRouter(prefix="/open311/v2", tags=["Open311 GeoReport v2"], responses=_ERRORS)
 
 
 def _request(entry: dict, tz: str) -> dict:
@@ -45,8 +55,16 @@ def services(model: ModelDep, caller: Viewer) -> list[dict]:
             for c in model.taxonomy.categories]
 
 
+def _service(code: str, model) -> str:
+    """A service_code as our code; staff and other systems may send the Chinese name (绿化养护)."""
+    try:
+        return model.taxonomy.resolve(code).code
+    except KeyError:
+        raise HTTPException(400, f"未知的 service_code“{code}”，可用：{'、'.join(f'{c.code}（{c.name}）' for c in model.taxonomy.categories)}") from None
+
+
 @router.post("/requests.json", status_code=201)
-def create_request(model: ModelDep, store: StoreDep, caller: Staff,
+def create_request(request: Request, model: ModelDep, store: StoreDep, caller: Staff,
                    description: Annotated[str, Form(max_length=5000)],
                    service_code: Annotated[str | None, Form()] = None,
                    address_string: Annotated[str | None, Form(max_length=300)] = None,
@@ -55,11 +73,10 @@ def create_request(model: ModelDep, store: StoreDep, caller: Staff,
     if not description.strip():
         raise HTTPException(400, "description 为空。")
     received = requested_datetime or dt.datetime.now().astimezone()
-    result = model.classify(description, received)
+    result = model.classify(description, received, request.app.state.memory.get(model))  # corrections apply
     entry = entry_from_result(result, received, "open311")
     if service_code:
-        if service_code not in model.taxonomy.codes:
-            raise HTTPException(400, f"未知的 service_code“{service_code}”，可用：{', '.join(model.taxonomy.codes)}")
+        service_code = _service(service_code, model)
         if service_code != result.category:
             from triage.normalize import normalize
             from triage.route import route
@@ -89,7 +106,7 @@ def list_requests(model: ModelDep, store: StoreDep, caller: Viewer, service_requ
         params += ids
     if service_code:
         clauses.append("category = ?")
-        params.append(service_code)
+        params.append(_service(service_code, model))
     more, values = received_between(start_date, end_date)
     clauses += more
     params += values

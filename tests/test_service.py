@@ -27,7 +27,9 @@ def test_health_and_docs_need_no_token(client):
                                           ("get", "/api/stats"), ("get", "/open311/v2/services.json")])
 def test_no_token_is_401_in_chinese(client, method, path):
     r = getattr(client, method)(path, json={"text": "电梯坏了"}) if method == "post" else client.get(path)
-    assert r.status_code == 401 and "令牌" in r.json()["detail"]
+    body = r.json()
+    detail = body[0]["description"] if path.startswith("/open311/") else body["detail"]  # GeoReport v2 errors
+    assert r.status_code == 401 and "令牌" in detail
 
 
 def test_bad_token_and_weak_role(client):
@@ -453,3 +455,16 @@ def test_every_save_path_keeps_one_entry_per_problem(client):
     ids = {client.post("/open311/v2/requests.json", data={"description": "7号楼楼道灯坏了"},
                        headers=client.hdr()).json()[0]["service_request_id"] for _ in range(2)}
     assert len(ids) == 1
+
+
+def test_open311_speaks_georeport_v2(client):
+    token = client.tokens["staff"]
+    r = client.post("/open311/v2/requests.json", data={"description": "4号楼门口的井盖丢了", "api_key": token})
+    assert r.status_code == 201  # api_key in the POST body, as GeoReport v2 clients send it
+    r = client.post("/open311/v2/requests.json", data={"description": "草坪被挖了", "service_code": "绿化养护"},
+                    headers=client.hdr())
+    assert r.status_code == 201
+    got = client.get(f"/open311/v2/requests/{r.json()[0]['service_request_id']}.json", headers=client.hdr()).json()[0]
+    assert got["service_code"] == "greening"
+    r = client.get("/open311/v2/requests.json", params={"service_code": "外星人"}, headers=client.hdr())
+    assert r.status_code == 400 and r.json()[0]["code"] == 400 and "未知的 service_code" in r.json()[0]["description"]
