@@ -168,15 +168,17 @@ def update_entry(entry_id: EntryId, body: EntryPatch, model: ModelDep, store: St
     """Edit summary, place, response or owner."""
     changes = body.model_dump(exclude_none=True)
     note = changes.pop("note", "")
+    seen = changes.pop("seen", None)
     if not changes:
         raise HTTPException(400, "没有要修改的内容。")
-    return view(store.edit_entry(entry_id, changes, caller.name, note), model.taxonomy.timezone)
+    return view(store.edit_entry(entry_id, changes, caller.name, note, seen), model.taxonomy.timezone)
 
 
 @router.post("/entries/{entry_id}/status", response_model=EntryOut)
 def change_status(entry_id: EntryId, body: StatusIn, model: ModelDep, store: StoreDep, caller: Staff) -> dict:
     """Move along 待派单 → 已派单 → 办理中 → 已办结 → 已回访 → 已销号 (or 已作废, with a reason)."""
-    entry = store.set_status(entry_id, body.status, caller.name, body.note or "", body.satisfaction, body.feedback)
+    entry = store.set_status(entry_id, body.status, caller.name, body.note or "", body.satisfaction, body.feedback,
+                             body.seen)
     return view(entry, model.taxonomy.timezone)
 
 
@@ -194,7 +196,7 @@ def correct_entry(entry_id: EntryId, body: CorrectionIn, request: Request, model
     owner = body.owner or routing.owner
     co_owners = [c for c in routing.co_owners if c != owner]
     updated = store.correct(entry_id, cat.code, cat.name, owner, co_owners, utc(routing.deadline), routing.urgent,
-                            caller.name)
+                            caller.name, body.seen)
     request.app.state.memory.invalidate()  # repeats of this message take the new category from the next request
     return view(updated, model.taxonomy.timezone)
 

@@ -133,6 +133,7 @@ class EntryPatch(BaseModel):
     response: str | None = Field(None, max_length=2000)
     owner: str | None = Field(None, max_length=100)
     note: str | None = Field(None, max_length=500)
+    seen: dt.datetime | None = Field(None, description="可选：您看到的这条记录的 updated；期间被他人改过则返回 409")
 
     @field_validator("owner")
     @classmethod
@@ -147,11 +148,13 @@ class StatusIn(BaseModel):
     note: str | None = Field(None, max_length=500)
     satisfaction: int | None = Field(None, ge=1, le=5, description="回访满意度 1–5")
     feedback: str | None = Field(None, max_length=2000)
+    seen: dt.datetime | None = Field(None, description="可选：您看到的这条记录的 updated；期间被他人改过则返回 409")
 
 
 class CorrectionIn(BaseModel):
     category: str = Field(description="新类别（代码或中文名，如 pets / 宠物管理）")
     owner: str | None = Field(None, max_length=100, description="可选：同时改责任主体")
+    seen: dt.datetime | None = Field(None, description="可选：您看到的这条记录的 updated；期间被他人改过则返回 409")
 
 
 class TokenIn(BaseModel):

@@ -290,11 +290,25 @@ class Store:
         """The change history of one entry, oldest first."""
         return list(self.db.query("SELECT * FROM history WHERE entry_id = ? ORDER BY id", [entry_id]))
 
-    def edit_entry(self, entry_id: int, changes: dict[str, Any], who: str, note: str = "") -> dict:
+    def edit_entry(self, entry_id: int, changes: dict[str, Any], who: str, note: str = "",
+                   seen: dt.datetime | None = None) -> dict:
         """A staff edit (summary, place, reply, owner): refused once the entry is 已销号 or 已作废."""
         with self.write():
-            self._editable(self.get_entry(entry_id))
+            current = self.get_entry(entry_id)
+            self._unchanged_since(current, seen)
+            self._editable(current)
             return self.update_entry(entry_id, changes, who, note)
+
+    def _unchanged_since(self, entry: dict, seen: dt.datetime | None) -> None:
+        """With `seen` (the entry's `updated` as the caller last read it): 409 if someone changed it since."""
+        if seen is None:
+            return
+        if seen.tzinfo is None:
+            seen = seen.replace(tzinfo=dt.timezone.utc)
+        if dt.datetime.fromisoformat(entry["updated"]) != seen:
+            past = self.history(entry["id"])
+            who = f"（{past[-1]['who']} 刚刚改过）" if past and past[-1].get("who") else ""
+            raise StoreError(f"这条记录在您打开之后已被修改{who}，请刷新后再改。", 409)
 
     @staticmethod
     def _editable(entry: dict) -> None:
@@ -317,12 +331,13 @@ class Store:
         return self.get_entry(entry_id)
 
     def set_status(self, entry_id: int, status: str, who: str, note: str = "", satisfaction: int | None = None,
-                   feedback: str | None = None) -> dict:
+                   feedback: str | None = None, seen: dt.datetime | None = None) -> dict:
         """Move an entry along the lifecycle; an unsatisfied 回访 (≤ 2) reopens it."""
         if status not in STATUSES:
             raise StoreError(f"未知状态“{status}”，可用：{' → '.join(STATUSES)}")
         with self.write():
             current = self.get_entry(entry_id)
+            self._unchanged_since(current, seen)
             old = current["status"]
             if status not in MOVES[old]:
                 allowed = "、".join(MOVES[old]) or "（已销号，不能再变更）"
@@ -343,11 +358,12 @@ class Store:
             return self.update_entry(entry_id, changes, who, note)
 
     def correct(self, entry_id: int, category: str, category_name: str, owner: str, co_owners: list[str],
-                deadline: str | None, urgent: bool, who: str) -> dict:
+                deadline: str | None, urgent: bool, who: str, seen: dt.datetime | None = None) -> dict:
         """Store a staff correction as a labelled example and re-route the entry."""
         now = _now()
         with self.write() as db:
             current = self.get_entry(entry_id)
+            self._unchanged_since(current, seen)
             self._editable(current)
             db["corrections"].insert({"entry_id": entry_id, "text": current["text"], "old_category": current["category"],
                                       "new_category": category, "old_owner": current["owner"], "new_owner": owner,

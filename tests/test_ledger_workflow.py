@@ -1,6 +1,7 @@
 """The ledger as staff run it for a week: meeting dates, repeats, voiding, archived records, uploads, export."""
 
 import io
+import time
 
 import pytest
 from openpyxl import load_workbook
@@ -195,3 +196,23 @@ def test_searching_a_building_does_not_find_a_longer_number(client):
         items = client.get("/api/entries", params={"q": q}, headers=client.hdr()).json()["items"]
         assert [i["text"] for i in items] == ["2号楼楼道灯坏了"], q
     assert client.get("/api/entries", params={"q": "12号楼"}, headers=client.hdr()).json()["total"] == 1
+
+
+def test_two_colleagues_changing_one_entry_do_not_overwrite_each_other(client):
+    _, saved = _save_meeting(client)
+    entry = saved[0]
+    time.sleep(1.1)  # `updated` has one-second resolution
+    r = client.post(f"/api/entries/{entry['id']}/correct", json={"category": "safety", "seen": entry["updated"]},
+                    headers=client.hdr())
+    assert r.status_code == 200
+    r2 = client.post(f"/api/entries/{entry['id']}/correct", json={"category": "environment", "seen": entry["updated"]},
+                     headers=client.hdr("admin"))
+    assert r2.status_code == 409 and "请刷新" in r2.json()["detail"]
+    fresh = client.get(f"/api/entries/{entry['id']}", headers=client.hdr()).json()
+    assert fresh["category"] == "safety"
+    time.sleep(1.1)
+    r3 = client.post(f"/api/entries/{entry['id']}/status", json={"status": "已派单", "seen": fresh["updated"]},
+                     headers=client.hdr("admin"))
+    assert r3.status_code == 200
+    assert client.patch(f"/api/entries/{entry['id']}", json={"summary": "改", "seen": fresh["updated"]},
+                        headers=client.hdr()).status_code == 409

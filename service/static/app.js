@@ -435,7 +435,7 @@ function entryCategorySelect(entry, after) {
   }
   select.addEventListener("change", async () => {
     try {
-      const updated = await api(`/api/entries/${entry.id}/correct`, { method: "POST", json: { category: select.value } });
+      const updated = await api(`/api/entries/${entry.id}/correct`, { method: "POST", json: { category: select.value, seen: entry.updated } });
       Object.assign(entry, updated);
       if (after) after(updated);
     } catch (err) { window.alert(err.message); select.value = entry.category; }
@@ -486,7 +486,7 @@ async function loadLedger() {
   } catch (err) { $("#ledger-info").textContent = err.message; }
 }
 async function changeStatus(entry, select) {
-  const body = { status: select.value };
+  const body = { status: select.value, seen: entry.updated };  // a colleague's change in between → 409, not overwritten
   if (select.value === "已回访") {
     const score = window.prompt("回访满意度：请输入 1–5 的整数（1 最不满意，5 最满意）：", "");
     if (score === null) { select.value = entry.status; return; }
@@ -505,6 +505,7 @@ async function changeStatus(entry, select) {
       window.alert(`满意度 ${body.satisfaction} 分，居民不满意：已退回“${updated.status}”，请继续办理。`);
     }
     entry.status = updated.status;
+    entry.updated = updated.updated;
     select.value = updated.status;
   } catch (err) { window.alert(err.message); select.value = entry.status; }
 }
