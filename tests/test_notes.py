@@ -145,3 +145,16 @@ def test_agreeing_then_raising_something_else_is_a_new_issue(model):
 钟阿姨（3号楼）：对，还有个事，3号楼门口的路灯也坏了，晚上黑乎乎的。"""
     issues = _extract(text, model)
     assert len(issues) == 2 and all(i.mentions == 1 for i in issues)
+
+
+def test_names_in_the_record_header_mark_staff_and_agenda_lines_are_not_speakers():
+    from triage.utterances import split_utterances
+
+    text = """居民议事会记录
+主持：社区居委会主任 邬红梅　记录：社区干事 柏小青
+列席：物业经理 戈志军，网格员 阮磊
+议题一：关于增设车棚
+邬红梅：先请代表发言。
+代表 褚国庆（3号楼）：3号楼的车棚太小了。"""
+    us = split_utterances(text)
+    assert [(u.speaker, u.staff) for u in us[1:]] == [("邬红梅", True), ("褚国庆", False)]

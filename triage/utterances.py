@@ -22,7 +22,7 @@ _PERSON = (r"(?:书记|主任|经理|大爷|大妈|大娘|阿姨|奶奶|爷爷|�
 _META = {"时间", "地点", "日期", "主题", "议题", "参会人员", "参加人员", "出席", "出席人员", "记录", "记录人", "主持",
          "天气", "网格", "巡查人", "处理情况", "来源", "编辑", "责任编辑", "备注", "会议内容", "会议主题", "地址",
          "电话", "联系电话", "标题", "作者", "发布时间", "关键词", "摘要", "诉求", "诉求内容", "工单编号", "受理时间"}
-_SPEAKER = re.compile(r"^(?P<who>(?:(?:居民代表|业主代表|居民|业主|村民|楼长|单元长|网格员|物业|社区|主持人?)\s+)?"
+_SPEAKER = re.compile(r"^(?P<who>(?:(?:居民代表|业主代表|代表|居民|业主|村民|楼长|单元长|网格员|物业|社区|主持人?)\s+)?"
                       r"[^\s：:，,。！？!?“”\"、；;]{1,20}?)\s*[：:]\s*(?P<body>\S.*)$")
 _VERBS = r"(?:说|讲|表示|提出|反映|补充|回应|回复|答复|介绍|强调|指出)"
 _SAYS = re.compile(rf"^(?P<who>(?:居民|业主|村民|租户)?[\u4e00-\u9fff]{{0,4}}{_PERSON}(?:[（(][^）)]{{1,12}}[）)])?)"
@@ -155,7 +155,9 @@ def _split_voice(line: str) -> list[str] | None:
 # "[07:45] 3栋王姐：…", "08:30 巡查至2号楼…", "2024-07-08 09:12 …" — a clock is not part of the message.
 _STAMP = re.compile(r"^\s*[\[【(（]?\s*(?:\d{4}[-/.年]\d{1,2}[-/.月]\d{1,2}日?\s*)?\d{1,2}[:：]\d{2}(?:[:：]\d{2})?\s*[\]】)）]?\s*")
 # Lines such as "时间：…", "地点：…", "参会人员：…" describe the meeting, they are never problems.
-META_LINE = re.compile(r"^\s*(?:时间|日期|地点|地址|参会人员|参加人员|出席人员|参加|出席|记录人|记录|主持人?|群名称|导出时间|承办单位|巡查人|网格|天气|来源|作者|编辑)\s*[：:]")
+_STAFF_IN_HEADER = re.compile(r"(?:书记|主任|经理|网格员|干事|社工|工作人员|民警|物业|客服|管家|主管|站长|所长|主持人?|记录人?)"
+                              r"[\s：:]*(?P<name>[\u4e00-\u9fff]{2,3})(?=$|[\s，,、；;（(）)])")
+META_LINE = re.compile(r"^\s*(?:列席|缺席|请假|议题[一二三四五六七八九十\d]*|议程|时间|日期|地点|地址|参会人员|参加人员|出席人员|参加|出席|记录人|记录|主持人?|群名称|导出时间|承办单位|巡查人|网格|天气|来源|作者|编辑)\s*[：:]")
 _HEADING_NOTICE = re.compile(r"通报|通知|提示|公告|告知|下一步|工作安排|注意事项")
 _HEADING_ISSUES = re.compile(r"问题|说事|反映|意见|诉求|议事|建议|巡查")
 
@@ -213,6 +215,8 @@ def split_utterances(text: str) -> list[Utterance]:
         if not line:
             continue
         if META_LINE.match(normalize(line)):
+            # "主持：社区居委会主任 严慧芳", "列席：物业经理 卜志强，网格员 熊磊": later "严慧芳：" lines are staff
+            staff_names.update(m.group("name") for m in _STAFF_IN_HEADER.finditer(line))
             continue
         if sender is not None:
             body = _AT.sub("", line).strip() or line
