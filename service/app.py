@@ -86,8 +86,10 @@ def _field_message(err: dict) -> str:
         limit = (err.get("ctx") or {}).get("max_length")
         unit = "字" if kind == "string_too_long" else "条"
         return f"{where} 太长" + (f"（最多 {limit} {unit}）" if limit else "")
-    if kind in ("json_invalid", "model_attributes_type", "dict_type"):
+    if kind == "json_invalid":
         return "请求内容不是有效的 JSON"
+    if kind in ("model_attributes_type", "dict_type"):
+        return f"{where + ' ' if where else ''}格式不对：应为一个 JSON 对象（{{…}}），例如 {{\"issues\": [...]}}"
     if kind == "value_error":
         return f"{where}：{err.get('ctx', {}).get('error') or err.get('msg', '')}"
     if "datetime" in kind:

@@ -70,7 +70,8 @@ def list_tokens(model: ModelDep, store: StoreDep, caller: Admin) -> list[dict]:
 @router.post("/api/admin/tokens", status_code=201)
 def create_token(body: TokenIn, store: StoreDep, caller: Admin) -> dict:
     """A new token for a colleague; the secret is shown in this answer only."""
-    return {"token": store.create_token(body.role, body.name), "role": body.role, "name": body.name}
+    token_id, token = store.new_token(body.role, body.name)
+    return {"id": token_id, "token": token, "role": body.role, "name": body.name}
 
 
 @router.delete("/api/admin/tokens/{token_id}")

@@ -225,7 +225,7 @@ def stats(model: ModelDep, store: StoreDep, caller: Viewer) -> dict:
     weeks = Counter(week(r["received_at"]) for r in db.query(
         f"SELECT received_at FROM entries WHERE received_at IS NOT NULL AND {live}"))
     scores: dict[str, list[int]] = {}
-    for r in db.query("SELECT updated, satisfaction FROM entries WHERE satisfaction IS NOT NULL"):
+    for r in db.query(f"SELECT updated, satisfaction FROM entries WHERE satisfaction IS NOT NULL AND {live}"):
         scores.setdefault(week(r["updated"]), []).append(r["satisfaction"])
     weeks = dict(sorted(weeks.items()))
     sat_weeks = {k: round(sum(v) / len(v), 2) for k, v in sorted(scores.items())}

@@ -12,6 +12,8 @@ from typing import Annotated
 from fastapi import APIRouter, Form, HTTPException, Request
 from pydantic import BaseModel
 
+from triage.places import find_places
+
 from .convert import entry_from_result, local, received_between, utc
 from .schemas import ReceivedAt
 from .deps import EntryId, ModelDep, Staff, StoreDep, Viewer
@@ -86,6 +88,7 @@ def create_request(request: Request, model: ModelDep, store: StoreDep, caller: S
                          owner=routing.owner, co_owners=routing.co_owners, urgent=routing.urgent,
                          deadline=utc(routing.deadline), needs_review=False)
     entry["address"] = address_string
+    entry["location"] = "、".join(find_places(description)[:2]) or (address_string or None)
     entry_id = store.add_entries([entry], caller.name)[0]
     saved = store.get_entry(entry_id)
     return [{"service_request_id": str(entry_id), "service_notice": _request(saved, model.taxonomy.timezone)["service_notice"],

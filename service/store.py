@@ -187,13 +187,17 @@ class Store:
     # -- tokens -----------------------------------------------------------------------------
     def create_token(self, role: str, name: str = "") -> str:
         """Create an API token; returns the plain token (only its hash is kept)."""
+        return self.new_token(role, name)[1]
+
+    def new_token(self, role: str, name: str = "") -> tuple[int, str]:
+        """Create an API token; returns (its id, for revoking, and the plain token)."""
         if role not in ROLES:
             raise StoreError(f"未知角色 {role!r}，可用：{', '.join(ROLES)}")
         token = "tri_" + secrets.token_urlsafe(24)
         with self.write() as db:
-            db["tokens"].insert({"name": name, "role": role, "token_hash": hash_token(token), "created": _now(),
-                                 "revoked": 0})
-        return token
+            token_id = db["tokens"].insert({"name": name, "role": role, "token_hash": hash_token(token),
+                                            "created": _now(), "revoked": 0}).last_pk
+        return token_id, token
 
     def revoke_token(self, token_id: int) -> dict:
         """Stop a token (kept, marked revoked, so the list still shows who had it)."""

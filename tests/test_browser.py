@@ -238,3 +238,27 @@ def test_everyday_wording_of_corrections(page, server):
     page.wait_for_selector("text=不认识责任主体")
     send(page, "第99条改为宠物")
     page.wait_for_selector(f"text=现有的是第")
+
+
+def test_saving_notes_a_colleague_already_corrected_shows_the_correction(page, server):
+    import json
+    import urllib.parse
+    import urllib.request
+
+    notes = "寇师傅（4号楼）：4号楼后面那片草坪被人挖了种菜，好好的绿地弄得坑坑洼洼。\n"
+    send(page, notes)
+    page.wait_for_selector(".card")
+    send(page, "全部保存")
+    page.wait_for_selector("text=/已存入台账|没有新登记/")
+    req = urllib.request.Request(server["url"] + "/api/entries?q=" + urllib.parse.quote("草坪被人挖了"),
+                                 headers={"Authorization": f"Bearer {server['token']}"})
+    entry_id = json.loads(urllib.request.urlopen(req).read())["items"][0]["id"]
+    body = json.dumps({"category": "dispute"}).encode()  # a colleague corrects it in the ledger
+    urllib.request.urlopen(urllib.request.Request(
+        f"{server['url']}/api/entries/{entry_id}/correct", data=body, method="POST",
+        headers={"Authorization": f"Bearer {server['token']}", "Content-Type": "application/json"}))
+    send(page, notes.replace("，", ","))  # pasted again by someone else, other punctuation
+    page.wait_for_function("document.querySelectorAll('.card').length >= 2")
+    send(page, "全部保存")
+    page.wait_for_function("[...document.querySelectorAll('.card')].pop().querySelector('.chip').innerText === '邻里纠纷'")
+    assert "已入台账" in page.locator(".card").last.inner_text()

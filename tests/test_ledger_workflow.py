@@ -216,3 +216,23 @@ def test_two_colleagues_changing_one_entry_do_not_overwrite_each_other(client):
     assert r3.status_code == 200
     assert client.patch(f"/api/entries/{entry['id']}", json={"summary": "改", "seen": fresh["updated"]},
                         headers=client.hdr()).status_code == 409
+
+
+def test_a_walk_finding_a_voided_score_and_an_open311_place(client):
+    out = client.post("/api/extract", json={"text": "网格员巡查：6号楼北侧绿化带里堆了大量装修垃圾，已经半个月没人清。"},
+                      headers=client.hdr()).json()
+    assert len(out["issues"]) == 1  # a patrol finding is a problem, not a staff answer
+    _, saved = _save_meeting(client)
+    entry_id = saved[0]["id"]
+    for status, extra in (("已派单", {}), ("办理中", {}), ("已办结", {}), ("已回访", {"satisfaction": 1})):
+        client.post(f"/api/entries/{entry_id}/status", json={"status": status, **extra}, headers=client.hdr())
+    client.post(f"/api/entries/{entry_id}/status", json={"status": "已作废", "note": "重复"}, headers=client.hdr())
+    stats = client.get("/api/stats", headers=client.hdr()).json()
+    assert stats["satisfaction"]["by_week"] == {} and stats["satisfaction"]["average"] is None
+    r = client.post("/open311/v2/requests.json", data={"description": "9号楼门口的路灯坏了好几天"}, headers=client.hdr())
+    entry = client.get(f"/api/entries/{r.json()[0]['service_request_id']}", headers=client.hdr()).json()
+    assert entry["location"] == "9号楼"
+    made = client.post("/api/admin/tokens", json={"name": "新同事"}, headers=client.hdr("admin")).json()
+    assert client.delete(f"/api/admin/tokens/{made['id']}", headers=client.hdr("admin")).status_code == 200
+    r = client.post("/api/entries", json=[], headers=client.hdr())
+    assert r.status_code == 422 and "JSON 对象" in r.json()["detail"]

@@ -158,3 +158,10 @@ def test_names_in_the_record_header_mark_staff_and_agenda_lines_are_not_speakers
 代表 褚国庆（3号楼）：3号楼的车棚太小了。"""
     us = split_utterances(text)
     assert [(u.speaker, u.staff) for u in us[1:]] == [("邬红梅", True), ("褚国庆", False)]
+
+
+def test_a_longer_closing_is_not_a_reply_and_a_time_word_is_not_a_place(model):
+    text = """代表冯先生（2号楼）：晚上小区东门那边有人摆烧烤摊，油烟飘进家里。
+赵主任：好，今天就到这里，大家辛苦了，散会。"""
+    issue = _extract(text, model)[0]
+    assert issue.response is None and issue.location == "东门"

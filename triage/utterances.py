@@ -83,7 +83,8 @@ def _speaker(who: str) -> tuple[str, str | None, bool]:
             name = inner  # 主持人（社区李书记）
         elif re.search(r"\d|[一二三四五六七八九十]", inner) or any(k in inner for k in ("楼", "栋", "单元", "门", "小区", "院")):
             place = inner
-    staff = any(t in who for t in STAFF_TITLES)
+    # "网格员巡查：…" / "巡查发现：…" is a problem found on a walk, not a staff answer
+    staff = any(t in who for t in STAFF_TITLES) and not re.search(r"巡查|发现|巡检", who)
     if place is None:
         found = find_places(name)
         place = found[0] if found else None

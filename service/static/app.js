@@ -58,7 +58,12 @@ async function api(path, options = {}) {
     options.body = JSON.stringify(options.json);
   }
   const res = await fetch(path, Object.assign({}, options, { headers }));
-  if (res.status === 401) { logout("登录已失效，请重新输入令牌。"); throw new Error("需要重新登录"); }
+  if (res.status === 401) {
+    let why = "登录已失效，请重新输入令牌。";
+    try { const d = (await res.json()).detail; if (d) why = `${d}（本页未保存的问题卡片已清除）`; } catch (_) { /* not JSON */ }
+    logout(why);
+    throw new Error("需要重新登录");
+  }
   if (!res.ok) {
     let detail = `请求失败（${res.status}）`;
     try { detail = (await res.json()).detail || detail; } catch (_) { /* not JSON */ }
@@ -71,6 +76,8 @@ async function api(path, options = {}) {
 async function login(token) {
   state.token = token;
   state.taxonomy = await api("/api/taxonomy");
+  // every owner the taxonomy routes to is a known owner (e.g. 供水/供电/燃气/热力公司)
+  for (const c of state.taxonomy.categories) for (const o of [c.owner, ...(c.co_owners || [])]) if (o && !OWNERS.includes(o)) OWNERS.push(o);
   localStorage.setItem("triage-token", token);
   $("#login").hidden = true;
   $("#app").hidden = false;
@@ -221,7 +228,13 @@ async function saveCards(cards) {
     location: c.location, speakers: c.speakers || [], mentions: c.mentions || 1, quotes: c.quotes || [], response: c.response,
     confidence: c.confidence || 0, needs_review: !!c.needs_review, notes: c.notes || [], received_at: c.received_at }));
   const saved = await api("/api/entries", { method: "POST", json: { issues: payload } });
-  saved.forEach((entry, i) => { todo[i].entry_id = entry.id; refreshCard(todo[i]); });
+  saved.forEach((entry, i) => {
+    // a card already in the ledger shows the ledger's current answer (a colleague may have corrected it)
+    Object.assign(todo[i], { entry_id: entry.id, updated: entry.updated },
+      entry.already ? { category: entry.category, category_name: entry.category_name, owner: entry.owner,
+        co_owners: entry.co_owners, deadline: entry.deadline, urgent: entry.urgent } : {});
+    refreshCard(todo[i]);
+  });
   const already = saved.filter((e) => e.already);
   if (already.length) {
     const ids = already.map((e) => (e.status === "待派单" || e.status === "已派单" || e.status === "办理中") ? `${e.id}` : `${e.id}（${e.status}）`);
@@ -237,8 +250,9 @@ async function correct(card, category, owner) {
   try {
     const wasSaved = !!card.entry_id;
     if (!wasSaved) await saveCards([card]);  // a correction is stored against a ledger entry
-    const entry = await api(`/api/entries/${card.entry_id}/correct`, { method: "POST", json: owner ? { category, owner } : { category } });
-    Object.assign(card, { category: entry.category, category_name: entry.category_name, owner: entry.owner,
+    const body = Object.assign({ category, seen: card.updated }, owner ? { owner } : {});
+    const entry = await api(`/api/entries/${card.entry_id}/correct`, { method: "POST", json: body });
+    Object.assign(card, { updated: entry.updated, category: entry.category, category_name: entry.category_name, owner: entry.owner,
       co_owners: entry.co_owners, deadline: entry.deadline, urgent: entry.urgent, needs_review: false });
     refreshCard(card);
     botText(`已更正第${card.n}条：${entry.category_name}，责任主体 ${entry.owner}，办理时限 ${entry.deadline ? fmtTime(entry.deadline) : "无"}。更正已记录，用于改进模型。`
