@@ -351,7 +351,7 @@ const COMMANDS = [
     const stats = await api("/api/stats");
     const canvas = el("canvas", { width: 520, height: 260 });
     const wk = stats.this_week || { week: "", received: 0 };
-    botNode(el("div", { text: `本周（${wk.week.replace(/^(\d+)-W0?(\d+)$/, "$1年第$2周")}）新登记 ${wk.received} 条。`
+    botNode(el("div", { text: `本周（${weekName(wk.week)}）新登记 ${wk.received} 条。`
       + `台账共 ${stats.total} 条；逾期 ${stats.overdue.red} 条，将逾期 ${stats.overdue.yellow} 条；人工更正占 ${Math.round(stats.corrected_share * 100)}%。下图为全部台账按类别统计。` }), canvas);
     barChart(canvas, stats.by_category);
   }],
@@ -532,6 +532,10 @@ $("#export").addEventListener("click", () => {
 });
 
 // ---------- stats ----------
+// The API's ISO week "2026-W48" as staff say it: "2026年第48周" (or "第48周" under a chart).
+function weekName(key, withYear = true) {
+  return String(key).replace(/^(\d+)-W0?(\d+)$/, withYear ? "$1年第$2周" : "第$2周");
+}
 // Draw at the screen's pixel density (sharp on phones and HiDPI laptops); W × H are the CSS sizes.
 function sharp(canvas) {
   const W0 = Number(canvas.dataset.w || canvas.getAttribute("width")), H = Number(canvas.dataset.h || canvas.getAttribute("height"));
@@ -578,7 +582,7 @@ function lineChart(canvas, data) {
   entries.forEach(([, v], i) => (i ? ctx.lineTo(x(i), y(v)) : ctx.moveTo(x(i), y(v))));
   ctx.stroke();
   ctx.fillStyle = "#3e4c59";
-  entries.forEach(([k, v], i) => { ctx.fillText(String(v), x(i) - 8, y(v) - 6); ctx.fillText(k.replace(/^\d+-W0?(\d+)$/, "第$1周"), x(i) - 14, H - 10); });
+  entries.forEach(([k, v], i) => { ctx.fillText(String(v), x(i) - 8, y(v) - 6); ctx.fillText(weekName(k, false), x(i) - 14, H - 10); });
 }
 async function loadStats() {
   try {
@@ -588,7 +592,7 @@ async function loadStats() {
       .map(([k, v]) => el("div", { class: "stat" }, el("b", { text: String(v) }), k)));
     barChart($("#chart-category"), s.by_category);
     barChart($("#chart-owner"), s.by_owner, "#7048e8");
-    const weeks = Object.fromEntries(Object.entries(s.by_week || {}).map(([k, v]) => [k.replace(/^(\d+)-W0?(\d+)$/, "$1年第$2周"), v]));
+    const weeks = Object.fromEntries(Object.entries(s.by_week || {}).map(([k, v]) => [weekName(k), v]));
     barChart($("#chart-week"), weeks, "#0b7285");
     lineChart($("#chart-satisfaction"), s.satisfaction.by_week);
   } catch (err) { $("#stat-cards").replaceChildren(el("div", { class: "error", text: err.message })); }
