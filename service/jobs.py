@@ -125,7 +125,8 @@ def _run(settings, model, job_id, rows, header, column, out_path: Path, who, sav
                        for r in tagged if str(r.get(column) or "").strip()]
             reused: set[int] = set()  # the same file uploaded twice: each ticket is entered once
             ids = store.add_entries(entries, who, reused=reused)
-            counts = {"saved_new": len(set(ids) - reused), "saved_already": len(ids) - len(set(ids) - reused)}
+            new = len(set(ids) - reused)
+            counts = {"saved_new": new, "saved_already": len(ids) - new}
         review = sum(bool(r["needs_review"]) for r in tagged)
         with store.write() as db:
             db["jobs"].update(job_id, {"status": "done", "done": len(rows), "review": review, **counts,

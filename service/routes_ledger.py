@@ -17,7 +17,7 @@ from triage.normalize import normalize
 from .convert import entry_from_issue, local, overdue_level, received_between, utc
 from .deps import EntryId, ModelDep, Staff, StoreDep, Viewer
 from .schemas import CorrectionIn, EntryOut, EntryPatch, SaveIn, StatusIn
-from .store import CLOSED, STATUSES, text_key
+from .store import CLOSED, NUMERALS, STATUSES, text_key
 
 router = APIRouter(prefix="/api", tags=["台账 ledger"])
 
@@ -94,7 +94,7 @@ def _where(status, category, owner, urgent, overdue, q, date_from, date_to, need
         whole = "has_term(text, ?) OR has_term(summary, ?) OR has_term(location, ?) OR ref = ?"
         ors = []
         for v in search_variants(q):
-            numbered = v[0] in "0123456789零一二三四五六七八九十"
+            numbered = v[0] in NUMERALS
             ors.append(whole if numbered else one)
             params += ([v] * 3 if numbered else ["%" + _like(v) + "%"] * 3) + [v]
             if text_key(v):  # a query of punctuation alone has no key: it must not match everything

@@ -123,8 +123,7 @@ async def extract_file(request: Request, model: ModelDep, store: StoreDep, calle
 
 def _for_web(message: str) -> str:
     """Messages of the command-line reader, with the `--column` hint put in a worker's terms."""
-    return (message.replace("请用 --column 指定。", "请把工单文字所在的列命名为“内容”后重新上传。")
-                   .replace("不对请用 --column 指定。", "不对请把工单文字所在的列命名为“内容”后重新上传。"))
+    return message.replace("请用 --column 指定。", "请把工单文字所在的列命名为“内容”后重新上传。")
 
 
 @router.post("/jobs", response_model=JobOut, status_code=202)

@@ -109,7 +109,7 @@ def _migrate_4(db: sqlite_utils.Database) -> None:
 MIGRATIONS = {1: _migrate_1, 2: _migrate_2, 3: _migrate_3, 4: _migrate_4}
 
 
-_NUMERALS = "0123456789零一二三四五六七八九十"
+NUMERALS = "0123456789零一二三四五六七八九十"  # a search term starting with one of these must match whole
 
 
 def has_term(text: str | None, term: str | None) -> int:
@@ -119,7 +119,7 @@ def has_term(text: str | None, term: str | None) -> int:
     start = text.find(term)
     while start >= 0:
         before = text[start - 1] if start else ""
-        if not (term[0] in _NUMERALS and before and before in _NUMERALS):
+        if not (term[0] in NUMERALS and before and before in NUMERALS):
             return 1
         start = text.find(term, start + 1)
     return 0
