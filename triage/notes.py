@@ -236,12 +236,16 @@ def _surname(reference: str | None) -> str | None:
     return reference[0] if re.fullmatch(_TITLE, rest) else None
 
 
-def _pointed_at(m: "_Mention", groups: list[dict], last: dict | None, topic: set[str], category: str) -> dict | None:
-    """The earlier issue a mention explicitly points back at, if any (see `_AGREE_START`, `_POINT_BACK`)."""
+def _pointed_at(m: "_Mention", groups: list[dict], last: dict | None, topic: set[str], things: set[str],
+                category: str) -> dict | None:
+    """The earlier issue a mention explicitly points back at, if any (see `_AGREE_START`, `_POINT_BACK`).
+
+    `things` is `_things(topic)`; each group keeps its own as g["things"].
+    """
     text = _FILLER.sub("", normalize(m.utt.text).strip())
     if (_AGREE_START.match(text) and last is not None and last["mentions"][-1].utt is not m.utt
             and not _NEW_TOPIC.search(text[:14])):
-        mine, theirs = _thing_chars(_things(topic)), _thing_chars(last["things"])
+        mine, theirs = _thing_chars(things), _thing_chars(last["things"])
         other_thing = mine and theirs and not (mine & theirs)  # 电梯 then 路灯: something else
         if last["topic"] & topic or (last["category"] == category and not other_thing):
             return last  # "可不是嘛，那狗……" right after the dog: agreeing with what was just said
@@ -258,7 +262,7 @@ def _pointed_at(m: "_Mention", groups: list[dict], last: dict | None, topic: set
             return by_them[0]  # "我跟严阿姨一个意思": the one thing 严阿姨 raised so far
         candidates = by_them or candidates
     for g in candidates:  # the latest issue it shares a thing (电梯, 狗) or, failing that, a word with
-        if _things(g["topic"]) & _things(topic):
+        if g["things"] & things:
             return g
     return next((g for g in candidates if g["topic"] & topic or g["category"] == category), None)
 
@@ -266,24 +270,24 @@ def _pointed_at(m: "_Mention", groups: list[dict], last: dict | None, topic: set
 def _merge(mentions: list[_Mention], replies, model: Model, received_at: dt.datetime, utts) -> list[Issue]:
     tax = model.taxonomy
     fallback = tax.fallback.code if tax.fallback else None
-    preds = model.predict([normalize(m.text) for m in mentions]) if mentions else []
+    plains = [normalize(m.text) for m in mentions]  # each mention normalised once, for the model and the merge
+    preds = model.predict(plains, normalized=True) if mentions else []
     groups: list[dict] = []
     by_utt: dict[int, dict] = {}
     last: dict | None = None  # the issue the previous mention went to
-    for m, p in zip(mentions, preds):
+    for m, p, plain in zip(mentions, preds, plains):
         if p.category == fallback and p.confidence >= 0.5:
             continue
         said = find_places(m.text)
         places = (said or ([m.utt.speaker_place] if m.utt.speaker_place else [])
                   or (m.attribution[1] if m.attribution else []))
-        keys, topic = place_keys(places), _topic(normalize(m.text))
-        plain = normalize(m.text)
+        keys, topic = place_keys(places), _topic(plain)
         if groups and _SAME_AS.search(plain) and groups[-1]["category"] in p.scores:
             # "5单元也是一样……": the same kind of problem as the one just raised, maybe elsewhere
             p = replace(p, category=groups[-1]["category"])
         repeat = bool(_REPEAT.search(plain))
-        target = _pointed_at(m, groups, last, topic, p.category) if m.utt.text.strip() else None
         things = _things(topic)
+        target = _pointed_at(m, groups, last, topic, things, p.category) if m.utt.text.strip() else None
         for g in ([] if target is not None else reversed(groups)):
             same = g["category"] == p.category
             # An unsure follow-up ("纸箱的事我再说一句") may join an issue it clearly repeats,

@@ -156,7 +156,8 @@ def _split_voice(line: str) -> list[str] | None:
 # "[07:45] 3栋王姐：…", "08:30 巡查至2号楼…", "2024-07-08 09:12 …" — a clock is not part of the message.
 _STAMP = re.compile(r"^\s*[\[【(（]?\s*(?:\d{4}[-/.年]\d{1,2}[-/.月]\d{1,2}日?\s*)?\d{1,2}[:：]\d{2}(?:[:：]\d{2})?\s*[\]】)）]?\s*")
 # Lines such as "时间：…", "地点：…", "参会人员：…" describe the meeting, they are never problems.
-_STAFF_IN_HEADER = re.compile(r"(?:书记|主任|经理|网格员|干事|社工|工作人员|民警|物业|客服|管家|主管|站长|所长|主持人?|记录人?)"
+# A name after a staff title in the record's header lines; the titles are STAFF_TITLES plus a header's own.
+_STAFF_IN_HEADER = re.compile(rf"(?:{'|'.join(STAFF_TITLES + ('干事', '主管', '主持', '记录人', '记录'))})"
                               r"[\s：:]*(?P<name>[\u4e00-\u9fff]{2,3})(?=$|[\s，,、；;（(）)])")
 META_LINE = re.compile(r"^\s*(?:列席|缺席|请假|议题[一二三四五六七八九十\d]*|议程|时间|日期|地点|地址|参会人员|参加人员|出席人员|参加|出席|记录人|记录|主持人?|群名称|导出时间|承办单位|巡查人|网格|天气|来源|作者|编辑)\s*[：:]")
 _HEADING_NOTICE = re.compile(r"通报|通知|提示|公告|告知|下一步|工作安排|注意事项")
