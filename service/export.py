@@ -8,6 +8,7 @@ import io
 from triage.ledger import write_xlsx
 
 from .convert import local, overdue_level
+from .settings import FIELD_NAMES
 
 __all__ = ["LEDGER_HEADER", "ledger_xlsx"]
 
@@ -32,15 +33,12 @@ def _record(history: list[dict], tz: str) -> str:
         if h["field"] == "status" and h["from_value"] is None:
             continue  # the 录入 line: 受理时间 says it
         value = _minutes(h["to_value"], tz) if h["field"] in ("deadline", "received_at") else h["to_value"]
-        what = h["to_value"] if h["field"] == "status" else f"{_FIELD.get(h['field'], h['field'])}改为 {value or '（空）'}"
+        what = h["to_value"] if h["field"] == "status" else f"{FIELD_NAMES.get(h['field'], h['field'])}改为 {value or '（空）'}"
         note = f"（{h['note']}）" if h.get("note") else ""
         lines.append(f"{_minutes(h['at'], tz)} {h['who'] or ''} {what}{note}".strip())
     return "\n".join(lines)
 
 
-_FIELD = {"summary": "问题内容", "location": "地点", "response": "办理情况", "owner": "责任主体", "category": "类别",
-          "category_name": "类别名称", "co_owners": "协办单位", "deadline": "办理时限", "urgent": "紧急",
-          "corrected": "人工更正", "needs_review": "待复核", "satisfaction": "满意度", "feedback": "回访意见"}
 
 
 def _last(history: list[dict], status: str) -> str | None:
