@@ -54,6 +54,18 @@ def _now() -> str:
     return dt.datetime.now(dt.timezone.utc).astimezone().isoformat(timespec="seconds")
 
 
+def _later_than(previous: str | None) -> str:
+    """Now, or one second after `previous` if the clock has not moved past it yet.
+
+    `updated` has one-second resolution and is what a stale view is detected by (`seen`): two
+    changes to one entry within the same second must still get different stamps.
+    """
+    now = dt.datetime.fromisoformat(_now())
+    if previous and now <= (last := dt.datetime.fromisoformat(previous)):
+        now = last + dt.timedelta(seconds=1)
+    return now.isoformat(timespec="seconds")
+
+
 def _migrate_1(db: sqlite_utils.Database) -> None:
     db["tokens"].create({"id": int, "name": str, "role": str, "token_hash": str, "created": str, "revoked": int},
                         pk="id", not_null={"role", "token_hash"}, defaults={"revoked": 0}, if_not_exists=True)
@@ -321,9 +333,9 @@ class Store:
 
     def update_entry(self, entry_id: int, changes: dict[str, Any], who: str, note: str = "") -> dict:
         """Change fields of an entry, recording each change in history."""
-        now = _now()
         with self.write() as db:
             current = self.get_entry(entry_id)
+            now = _later_than(current["updated"])
             encoded = self._encode(changes)
             for key, value in changes.items():
                 old = current.get(key)
