@@ -109,6 +109,15 @@ def test_ledger_search_variants(query, finds):
     assert finds in search_variants(query)
 
 
+@pytest.mark.parametrize("text, number", [("3", 3), ("03", 3), ("三", 3), ("十", 10), ("十二", 12), ("二十", 20),
+                                          ("二十三", 23), ("三四", None), ("A", None), ("十x", None), ("", None)])
+def test_numerals_are_read_one_way_for_places_and_item_numbers(text, number):
+    from triage.places import cn_number, place_keys
+
+    assert cn_number(text) == number
+    assert place_keys(["03号楼"]) == place_keys(["三号楼"]) == place_keys(["3栋"])
+
+
 def test_a_host_reading_out_a_residents_report_makes_it_that_residents_problem(model):
     text = """主持人（社区老于）：今天先过一遍大家报上来的事。第一条，4号楼楼长报的：4号楼电梯按钮失灵，按了不亮。
 物业小杭：电梯按钮我们明天换。

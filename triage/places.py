@@ -40,7 +40,7 @@ _PLACE = re.compile(_both(
 _BAD_PREFIX = re.compile(_both(r"^(?:晚上|早上|白天|夜里|半夜|中午|下午|上午|每天|天天|平时|还有|另外|就是|咨询一下|咨询|请问|问一下|想问|人称|反映|投诉|来电|家住|住在|位于|我们|咱们|他们|你们|这个|那个|整个|我家|本|该|在|到|从|对|给|把|住|是|的|个|和|与|及|附近|旁边|门口|前面|后面|楼下|里面)+"))
 _GENERIC = ("小区", "社区", "花园", "公寓", "家园", "本小区", "我们小区")  # no place named: "还有小区东门"
 _BAD_NAME = ("马路", "道路", "公路", "小路", "走路", "过路", "上路", "修路", "一条路", "那里", "这里", "哪里", "心里", "家里", "夜里", "城里", "村里", "屋里", "院里", "社区里")
-_CN = {c: str(i) for i, c in enumerate("零一二三四五六七八九", 0)}
+_CN_DIGITS = {c: i for i, c in enumerate("零一二三四五六七八九")}
 
 
 def find_places(text: str) -> list[str]:
@@ -59,16 +59,22 @@ def find_places(text: str) -> list[str]:
     return out
 
 
+def cn_number(text: str) -> int | None:
+    """A numeral up to 99, Arabic or Chinese (3, 03, 三, 十二, 二十三), as an int; None for anything else."""
+    if text.isdigit():
+        return int(text)
+    head, ten, tail = text.partition("十")
+    if not ten:
+        return _CN_DIGITS.get(text) if len(text) == 1 else None
+    if len(head) > 1 or len(tail) > 1 or any(c not in _CN_DIGITS for c in head + tail):
+        return None
+    return _CN_DIGITS.get(head, 1) * 10 + _CN_DIGITS.get(tail, 0)
+
+
 def _digits(text: str) -> str:
-    if re.fullmatch(r"[一二三四五六七八九十]{1,3}", text):
-        if text == "十":
-            return "10"
-        if text.startswith("十"):
-            return "1" + _CN.get(text[1], "0")
-        if text.endswith("十"):
-            return _CN.get(text[0], "0") + "0"
-        return "".join(_CN.get(c, "") for c in text.replace("十", ""))
-    return text.upper()
+    """The number as Arabic digits (三 → 3, 03 → 3); other labels (A, B2) upper-cased."""
+    n = cn_number(text)
+    return str(n) if n is not None else text.upper()
 
 
 def place_keys(places: list[str]) -> set[str]:

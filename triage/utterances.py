@@ -10,7 +10,7 @@ import re
 from dataclasses import dataclass, field
 
 from .normalize import normalize, strip_pinyin
-from .places import find_places
+from .places import cn_number, find_places
 
 __all__ = ["STAFF_TITLES", "Utterance", "sentences", "split_utterances"]
 
@@ -38,21 +38,6 @@ _ITEM_REPLY = re.compile(r"^\s*第(?P<nums>[\d一二三四五六七八九十、�
 _REPLY_LABEL = re.compile(r"^\s*(?:处理情况|办理情况|处理结果|办理结果|处置情况|答复|回复|反馈|處理情況|辦理情況|處理結果|辦理結果|處置情況|答覆|回覆|反饋)(?:[（(][^）)]{1,12}[）)])?\s*[：:]\s*(?P<body>\S.*)$")
 _PLACE_IN_WHO = re.compile(r"[（(](?P<inner>[^）)]{1,12})[）)]")
 _SENTENCE = re.compile(r"[^。！？!?；;\n]+[。！？!?；;]*[”’」』\"]?")
-_CN_DIGITS = {c: i for i, c in enumerate("零一二三四五六七八九十", 0)}
-
-
-def _cn_number(text: str) -> int | None:
-    if text.isdigit():
-        return int(text)
-    if text == "十":
-        return 10
-    if len(text) == 2 and text[0] == "十":
-        return 10 + _CN_DIGITS.get(text[1], 0)
-    if len(text) == 2 and text[1] == "十":
-        return _CN_DIGITS.get(text[0], 0) * 10
-    if len(text) == 3 and text[1] == "十":
-        return _CN_DIGITS.get(text[0], 0) * 10 + _CN_DIGITS.get(text[2], 0)
-    return _CN_DIGITS.get(text)
 
 
 @dataclass
@@ -111,7 +96,7 @@ def _refs(nums: str) -> tuple[int, ...]:
         if re.fullmatch(r"\d+\s*[-~至]\s*\d+", part):
             a, b = map(int, re.split(r"\s*[-~至]\s*", part))
             out.extend(range(a, b + 1))
-        elif part and (n := _cn_number(part)) is not None:
+        elif part and (n := cn_number(part)) is not None:
             out.append(n)
     return tuple(out)
 
@@ -263,7 +248,7 @@ def _read_out(u: Utterance) -> list[Utterance]:
     name, place, staff = _speaker(m.group("who"))
     if staff:
         return [u]
-    item = _cn_number(m.group("n")) if m.group("n") else u.item
+    item = cn_number(m.group("n")) if m.group("n") else u.item
     before = u.text[:m.start()].strip()
     read = Utterance(text=m.group("body"), speaker=name, speaker_place=place, item=item, line=u.line)
     return ([Utterance(text=before, speaker=u.speaker, speaker_place=u.speaker_place, staff=True, line=u.line)]
@@ -286,7 +271,7 @@ def _utterance(line: str, n: int) -> Utterance:
     if m:
         num = m.group("n1") or m.group("n2") or m.group("n3")
         inner = _utterance(m.group("body"), n)
-        inner.item = _cn_number(num)
+        inner.item = cn_number(num)
         return inner
     m = _SAYS.match(line)
     if m:
