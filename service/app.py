@@ -52,7 +52,7 @@ class AccessLog:
 
 
 
-def _where(loc) -> str:
+def _field_named(loc) -> str:
     parts = []
     for p in loc:
         if p in ("body", "query", "path", "form"):
@@ -69,7 +69,7 @@ def _error(request: Request, detail, status: int, headers=None) -> JSONResponse:
 
 
 def _field_message(err: dict) -> str:
-    where = _where(err.get("loc", ()))
+    where = _field_named(err.get("loc", ()))
     kind = err.get("type", "")
     if kind == "missing":
         return f"缺少必填项 {where}" if where else "缺少请求内容"

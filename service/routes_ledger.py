@@ -52,7 +52,7 @@ def save_entries(body: SaveIn, model: ModelDep, store: StoreDep, caller: Staff) 
     return [{**view(store.get_entry(i), model.taxonomy.timezone), "already": i in reused} for i in ids]
 
 
-def _where(status, category, owner, urgent, overdue, q, date_from, date_to, needs_review, now) -> tuple[str, list]:
+def _filter_sql(status, category, owner, urgent, overdue, q, date_from, date_to, needs_review, now) -> tuple[str, list]:
     clauses, params = [], []
     if status:
         if status not in STATUSES:
@@ -126,7 +126,7 @@ class Filters:
             except KeyError as e:
                 raise HTTPException(400, str(e.args[0])) from None
         self.now = _now()
-        self.where, self.params = _where(status, category, owner, urgent, overdue, q, date_from, date_to,
+        self.where, self.params = _filter_sql(status, category, owner, urgent, overdue, q, date_from, date_to,
                                          needs_review, self.now)
 
 
