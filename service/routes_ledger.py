@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import difflib
 from collections import Counter
 from typing import Annotated, Literal
 from zoneinfo import ZoneInfo
@@ -17,6 +18,7 @@ from triage.normalize import normalize
 from .convert import entry_from_issue, local, overdue_level, received_between, utc
 from .deps import EntryId, ModelDep, Staff, StoreDep, Viewer
 from .schemas import CorrectionIn, EntryOut, EntryPatch, SaveIn, StatusIn
+from .settings import FIELD_NAMES
 from .store import CLOSED, NUMERALS, STATUSES, text_key
 
 router = APIRouter(prefix="/api", tags=["台账 ledger"])
@@ -63,8 +65,10 @@ def _filter_sql(status, category, owner, urgent, overdue, q, date_from, date_to,
         clauses.append("category = ?")
         params.append(category)
     if owner:
-        clauses.append("(owner = ? OR co_owners LIKE ? ESCAPE '\\')")
-        params += [owner, "%" + _like(owner) + "%"]
+        # the lead or a co-owner, by exact name (co_owners is a JSON list)
+        clauses.append("(owner = ? OR EXISTS (SELECT 1 FROM json_each(CASE WHEN json_valid(entries.co_owners) "
+                       "THEN entries.co_owners ELSE '[]' END) WHERE value = ?))")
+        params += [owner, owner]
     if urgent is not None:
         clauses.append("urgent = ?")
         params.append(int(urgent))
@@ -163,22 +167,46 @@ def entry_history(entry_id: EntryId, model: ModelDep, store: StoreDep, caller: V
              "to_value": shown(h["field"], h["to_value"])} for h in store.history(entry_id)]
 
 
+def known_owner(name: str, taxonomy) -> str:
+    """The owner as the taxonomy spells it: "物业公 司" is refused with a hint, "城管" is 城管/环卫部门.
+
+    Only known owners enter the ledger, so a typo does not split an owner's statistics and filters.
+    """
+    typed = "".join(name.split())
+    owners = taxonomy.owners
+    if typed in owners:
+        return typed
+    holding = [o for o in owners if len(typed) >= 2 and typed in o]
+    if len(holding) == 1:
+        return holding[0]
+    close = holding or difflib.get_close_matches(typed, owners, n=2, cutoff=0.3)
+    hint = f"您是不是要写“{'”或“'.join(close)}”？" if close else ""
+    raise HTTPException(400, f"不认识责任主体“{name}”。{hint}可选：{'、'.join(owners)}。"
+                             "如需新增，请管理员在分类配置的 owners 中加入。")
+
+
 @router.patch("/entries/{entry_id}", response_model=EntryOut)
 def update_entry(entry_id: EntryId, body: EntryPatch, model: ModelDep, store: StoreDep, caller: Staff) -> dict:
-    """Edit summary, place, response or owner."""
+    """Edit summary, place, response or owner (one the taxonomy knows); `note` says why."""
     changes = body.model_dump(exclude_none=True)
     note = changes.pop("note", "")
     seen = changes.pop("seen", None)
     if not changes:
-        raise HTTPException(400, "没有要修改的内容。")
+        fields = "、".join(f"{k}（{FIELD_NAMES[k]}）" for k in ("summary", "location", "response", "owner"))
+        raise HTTPException(400, f"没有要修改的内容。可以修改的是：{fields}。")
+    if "owner" in changes:
+        changes["owner"] = known_owner(changes["owner"], model.taxonomy)
     return view(store.edit_entry(entry_id, changes, caller.name, note, seen), model.taxonomy.timezone)
 
 
 @router.post("/entries/{entry_id}/status", response_model=EntryOut)
 def change_status(entry_id: EntryId, body: StatusIn, model: ModelDep, store: StoreDep, caller: Staff) -> dict:
-    """Move along 待派单 → 已派单 → 办理中 → 已办结 → 已回访 → 已销号 (or 已作废, with a reason)."""
+    """Move along 待派单 → 已派单 → 办理中 → 已办结 → 已回访 → 已销号 (or 已作废, with a reason).
+
+    已办结 needs a result (the entry's 办理情况 or the note); an administrator may reopen 已销号, with a reason.
+    """
     entry = store.set_status(entry_id, body.status, caller.name, body.note or "", body.satisfaction, body.feedback,
-                             body.seen)
+                             body.seen, admin=caller.role == "admin")
     return view(entry, model.taxonomy.timezone)
 
 
@@ -193,10 +221,10 @@ def correct_entry(entry_id: EntryId, body: CorrectionIn, request: Request, model
     entry = store.get_entry(entry_id)
     received = dt.datetime.fromisoformat(entry["received_at"]) if entry.get("received_at") else _now()
     routing = route(cat, normalize(entry["text"]), received, model.taxonomy)
-    owner = body.owner or routing.owner
+    owner = known_owner(body.owner, model.taxonomy) if body.owner else routing.owner
     co_owners = [c for c in routing.co_owners if c != owner]
     updated = store.correct(entry_id, cat.code, cat.name, owner, co_owners, utc(routing.deadline), routing.urgent,
-                            caller.name, body.seen)
+                            caller.name, body.seen, body.note or "")
     request.app.state.memory.invalidate()  # repeats of this message take the new category from the next request
     return view(updated, model.taxonomy.timezone)
 

@@ -142,6 +142,13 @@ class EntryPatch(BaseModel):
             raise ValueError("责任主体不能为空")
         return value.strip() if value else value
 
+    @field_validator("response")
+    @classmethod
+    def _response_written(cls, value: str | None) -> str | None:
+        if value is not None and not value.strip():
+            raise ValueError("办理情况不能为空：要更正，请直接写上新的办理情况")
+        return value.strip() if value else value
+
 
 class StatusIn(BaseModel):
     status: str = Field(description="待派单 / 已派单 / 办理中 / 已办结 / 已回访 / 已销号 / 已作废（需写原因）")
@@ -154,6 +161,7 @@ class StatusIn(BaseModel):
 class CorrectionIn(BaseModel):
     category: str = Field(description="新类别（代码或中文名，如 pets / 宠物管理）")
     owner: str | None = Field(None, max_length=100, description="可选：同时改责任主体")
+    note: str | None = Field(None, max_length=500, description="可选：更正的理由（记入办理记录）")
     seen: dt.datetime | None = Field(None, description="可选：您看到的这条记录的 updated；期间被他人改过则返回 409")
 
 

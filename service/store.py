@@ -41,6 +41,7 @@ MOVES = {
     "已销号": (),
     "已作废": ("待派单",),
 }
+REOPEN = {"已销号": ("办理中",)}  # an administrator may undo a 销号 made by mistake, with a reason
 _NOT_WORD = re.compile(r"[\W_]+")
 JSON_FIELDS = ("secondary", "co_owners", "speakers", "quotes", "notes")
 
@@ -347,18 +348,33 @@ class Store:
         return self.get_entry(entry_id)
 
     def set_status(self, entry_id: int, status: str, who: str, note: str = "", satisfaction: int | None = None,
-                   feedback: str | None = None, seen: dt.datetime | None = None) -> dict:
-        """Move an entry along the lifecycle; an unsatisfied 回访 (≤ 2) reopens it."""
+                   feedback: str | None = None, seen: dt.datetime | None = None, admin: bool = False) -> dict:
+        """Move an entry along the lifecycle; an unsatisfied 回访 (≤ 2) reopens it.
+
+        已办结 needs a result: the entry's 办理情况, or a note, which then becomes it. Only an
+        administrator may reopen a 已销号 entry (REOPEN), and only with a reason.
+        """
         if status not in STATUSES:
             raise StoreError(f"未知状态“{status}”，可用：{' → '.join(STATUSES)}")
+        note = note.strip()
         with self.write():
             current = self.get_entry(entry_id)
             self._unchanged_since(current, seen)
             old = current["status"]
-            if status not in MOVES[old]:
+            if status in REOPEN.get(old, ()):
+                if not admin:
+                    raise StoreError(f"“{old}”的记录只有管理员可以重新打开。", 403)
+                if not note:
+                    raise StoreError("重新打开需要写明原因（例如：误销号、居民再次反映）。")
+            elif status not in MOVES[old]:
                 allowed = "、".join(MOVES[old]) or "（已销号，不能再变更）"
                 raise StoreError(f"不能从“{old}”直接改为“{status}”。当前可改为：{allowed}", 409)
             changes: dict[str, Any] = {"status": status}
+            if status == "已办结":
+                if not (current.get("response") or "").strip():
+                    if not note:
+                        raise StoreError("办结需要写明办理结果：请先填写办理情况，或在备注中写明怎么解决的。")
+                    changes["response"] = note
             if status == "已回访":
                 if satisfaction is None or not 1 <= satisfaction <= 5:
                     raise StoreError("回访需要填写满意度（1–5 分）。")
@@ -374,7 +390,7 @@ class Store:
             return self.update_entry(entry_id, changes, who, note)
 
     def correct(self, entry_id: int, category: str, category_name: str, owner: str, co_owners: list[str],
-                deadline: str | None, urgent: bool, who: str, seen: dt.datetime | None = None) -> dict:
+                deadline: str | None, urgent: bool, who: str, seen: dt.datetime | None = None, note: str = "") -> dict:
         """Store a staff correction as a labelled example and re-route the entry."""
         now = _now()
         with self.write() as db:
@@ -386,7 +402,8 @@ class Store:
                                       "who": who, "at": now})
             return self.update_entry(entry_id, {"category": category, "category_name": category_name, "owner": owner,
                                                 "co_owners": co_owners, "deadline": deadline, "urgent": urgent,
-                                                "corrected": True, "needs_review": False}, who, "人工更正")
+                                                "corrected": True, "needs_review": False}, who,
+                                     f"人工更正：{note.strip()}" if note.strip() else "人工更正")
 
     def corrections(self) -> list[dict]:
         """All corrections, oldest first."""

@@ -262,3 +262,49 @@ def test_saving_notes_a_colleague_already_corrected_shows_the_correction(page, s
     send(page, "全部保存")
     page.wait_for_function("[...document.querySelectorAll('.card')].pop().querySelector('.chip').innerText === '邻里纠纷'")
     assert "已入台账" in page.locator(".card").last.inner_text()
+
+
+def _api(server, path, body=None, method=None):
+    import json
+    import urllib.request
+
+    req = urllib.request.Request(server["url"] + path, data=json.dumps(body).encode() if body is not None else None,
+                                 method=method, headers={"Authorization": f"Bearer {server['token']}",
+                                                         "Content-Type": "application/json"})
+    return json.loads(urllib.request.urlopen(req).read().decode())
+
+
+def test_an_owner_works_through_its_items_in_the_ledger(page, server):
+    mine = _api(server, "/api/classify", {"text": "7号楼单元门的门禁坏了，刷卡没反应", "save": True})["entry_id"]
+    other = _api(server, "/api/classify", {"text": "3号楼和5号楼两家因为装修噪音吵起来了", "save": True})["entry_id"]
+    answers = iter(["门禁主板已更换，刷卡正常"])
+    dialogs = []
+    page.on("dialog", lambda d: (dialogs.append(d.message), d.accept(next(answers, ""))))
+    page.click('.tab[data-view="ledger"]')
+    page.select_option("#f-owner", "物业服务企业")  # only what 物业 leads or co-handles
+    page.wait_for_selector("#ledger-table tbody tr:has-text('7号楼单元门')")
+    page.wait_for_function("![...document.querySelectorAll('#ledger-table tbody tr')].some(r => r.textContent.includes('装修噪音'))")
+    ids = page.locator("#ledger-table tbody tr td:first-child").all_inner_texts()
+    assert str(mine) in ids and str(other) not in ids
+
+    row = page.locator("#ledger-table tbody tr", has_text="7号楼单元门")
+    row.locator("button", has_text="办理").click()
+    detail = page.locator("tr.detail")
+    detail.locator("textarea").fill("已联系门禁厂家，明天上门")
+    detail.locator("button", has_text="保存办理情况").click()
+    page.wait_for_function("!document.querySelector('tr.detail')")
+    assert _api(server, f"/api/entries/{mine}")["response"] == "已联系门禁厂家，明天上门"
+
+    row = page.locator("#ledger-table tbody tr", has_text="7号楼单元门")
+    row.locator("button", has_text="办理").click()
+    page.wait_for_selector("tr.detail ol.history li:has-text('已联系门禁厂家')")  # the 办理记录 shows the reply
+    detail = page.locator("tr.detail")
+    detail.locator("select[aria-label='转交给']").select_option("社区居委会")
+    detail.locator("input[aria-label='转交原因']").fill("门禁系统由社区统一安装")
+    detail.locator("button", has_text="转交").click()
+    page.wait_for_function("!document.querySelector('tr.detail')")
+    entry = _api(server, f"/api/entries/{mine}")
+    assert entry["owner"] == "社区居委会"
+    history = _api(server, f"/api/entries/{mine}/history")
+    assert any(h["field"] == "owner" and h["note"] == "门禁系统由社区统一安装" for h in history)
+    assert not dialogs

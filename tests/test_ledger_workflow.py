@@ -74,7 +74,7 @@ def test_void_needs_a_reason_hides_from_overdue_and_can_be_restored(client):
 def test_an_archived_entry_cannot_be_edited_or_recategorised(client):
     _, saved = _save_meeting(client)
     entry_id = saved[1]["id"]
-    for status, extra in (("已派单", {}), ("办理中", {}), ("已办结", {}), ("已回访", {"satisfaction": 5}), ("已销号", {})):
+    for status, extra in (("已派单", {}), ("办理中", {}), ("已办结", {"note": "已处理完毕"}), ("已回访", {"satisfaction": 5}), ("已销号", {})):
         r = client.post(f"/api/entries/{entry_id}/status", json={"status": status, **extra}, headers=client.hdr())
         assert r.status_code == 200, r.text
     r = client.patch(f"/api/entries/{entry_id}", json={"summary": "改一下"}, headers=client.hdr())
@@ -123,7 +123,7 @@ def test_export_follows_the_filters_and_keeps_the_whole_record(client):
     _wait(client, client.post("/api/jobs", files={"file": ("工单.csv", TICKETS)}, data={"save": "true"},
                               headers=client.hdr()).json()["id"])
     done = saved[0]["id"]
-    for status, extra in (("已派单", {"note": "转物业孙经理"}), ("办理中", {}), ("已办结", {}),
+    for status, extra in (("已派单", {"note": "转物业孙经理"}), ("办理中", {}), ("已办结", {"note": "已处理完毕"}),
                           ("已回访", {"satisfaction": 4, "feedback": "通道清出来了，希望保持"})):
         assert client.post(f"/api/entries/{done}/status", json={"status": status, **extra},
                            headers=client.hdr()).status_code == 200
@@ -146,16 +146,16 @@ def test_export_follows_the_filters_and_keeps_the_whole_record(client):
 @pytest.mark.parametrize("loc, words", [(("body", "issues", 0, "category"), "问题的第1条的类别"),
                                         (("query", "limit"), "每页条数")])
 def test_field_names_in_errors_are_chinese(loc, words):
-    from service.app import _where
+    from service.app import _field_named
 
-    assert _where(loc) == words
+    assert _field_named(loc) == words
 
 
 def test_saving_the_same_meeting_again_never_revives_a_voided_or_closed_entry(client):
     _, saved = _save_meeting(client)
     voided, closed = saved[0]["id"], saved[1]["id"]
     client.post(f"/api/entries/{voided}/status", json={"status": "已作废", "note": "与12345工单重复"}, headers=client.hdr())
-    for status, extra in (("已派单", {}), ("办理中", {}), ("已办结", {}), ("已回访", {"satisfaction": 4}), ("已销号", {})):
+    for status, extra in (("已派单", {}), ("办理中", {}), ("已办结", {"note": "已处理完毕"}), ("已回访", {"satisfaction": 4}), ("已销号", {})):
         client.post(f"/api/entries/{closed}/status", json={"status": status, **extra}, headers=client.hdr())
     _, again = _save_meeting(client)
     assert [e["id"] for e in again] == [e["id"] for e in saved] and all(e["already"] for e in again)
@@ -221,7 +221,7 @@ def test_a_walk_finding_a_voided_score_and_an_open311_place(client):
     assert len(out["issues"]) == 1  # a patrol finding is a problem, not a staff answer
     _, saved = _save_meeting(client)
     entry_id = saved[0]["id"]
-    for status, extra in (("已派单", {}), ("办理中", {}), ("已办结", {}), ("已回访", {"satisfaction": 1})):
+    for status, extra in (("已派单", {}), ("办理中", {}), ("已办结", {"note": "已处理完毕"}), ("已回访", {"satisfaction": 1})):
         client.post(f"/api/entries/{entry_id}/status", json={"status": status, **extra}, headers=client.hdr())
     client.post(f"/api/entries/{entry_id}/status", json={"status": "已作废", "note": "重复"}, headers=client.hdr())
     stats = client.get("/api/stats", headers=client.hdr()).json()
@@ -233,3 +233,28 @@ def test_a_walk_finding_a_voided_score_and_an_open311_place(client):
     assert client.delete(f"/api/admin/tokens/{made['id']}", headers=client.hdr("admin")).status_code == 200
     r = client.post("/api/entries", json=[], headers=client.hdr())
     assert r.status_code == 422 and "JSON 对象" in r.json()["detail"]
+
+
+def test_owners_are_checked_and_handing_over_keeps_the_reason(client):
+    entry = client.post("/api/classify", json={"text": "东门外马路边的路灯坏了好几盏", "save": True},
+                        headers=client.hdr()).json()["entry_id"]
+    r = client.patch(f"/api/entries/{entry}", json={"owner": "物业公 司"}, headers=client.hdr())
+    assert r.status_code == 400 and "物业服务企业" in r.json()["detail"] and "不认识责任主体" in r.json()["detail"]
+    r = client.patch(f"/api/entries/{entry}", json={"owner": "城管", "note": "占道问题归城管"}, headers=client.hdr())
+    assert r.status_code == 200 and r.json()["owner"] == "城管/环卫部门"  # one known owner holds the word
+    r = client.post(f"/api/entries/{entry}/correct", json={"category": "安全隐患", "owner": "市政",
+                                                          "note": "北门外马路属市政道路"}, headers=client.hdr())
+    assert r.status_code == 200 and r.json()["owner"] == "市政部门"
+    notes = [h["note"] for h in client.get(f"/api/entries/{entry}/history", headers=client.hdr()).json()]
+    assert "占道问题归城管" in notes and "人工更正：北门外马路属市政道路" in notes
+    assert "市政部门" in client.get("/api/taxonomy", headers=client.hdr()).json()["owners"]
+
+
+def test_the_owner_filter_takes_whole_names_for_lead_and_co_owners(client):
+    for text in ("12号楼楼道里有人飞线充电", "6号楼门口的狗没拴绳把人咬了"):
+        client.post("/api/classify", json={"text": text, "save": True}, headers=client.hdr())
+    find = lambda owner: {i["owner"] for i in client.get("/api/entries", params={"owner": owner},
+                                                         headers=client.hdr()).json()["items"]}
+    assert find("物业") == set()  # part of a name finds nothing, for leads and co-owners alike
+    assert find("消防救援机构")  # a co-owner by its whole name
+    assert "公安派出所" in find("公安派出所")

@@ -103,16 +103,40 @@ def test_status_lifecycle_to_closed_with_history(client):
     assert move("已回访").status_code == 400  # satisfaction required
     assert move("已回访", satisfaction=5, feedback="修得很快").json()["status"] == "已回访"
     assert move("已销号").json()["status"] == "已销号"
-    assert move("办理中").status_code == 409
+    assert move("已派单").status_code == 409
+    r = move("办理中", note="误销号")  # only an administrator may reopen, with a reason
+    assert r.status_code == 403 and "管理员" in r.json()["detail"]
     history = client.get(f"/api/entries/{entry_id}/history", headers=client.hdr("viewer")).json()
     assert [h["to_value"] for h in history if h["field"] == "status"] == ["待派单", "已派单", "办理中", "已办结", "已回访", "已销号"]
     assert all(h["who"] for h in history)
+    reopen = lambda **kw: client.post(f"/api/entries/{entry_id}/status", json={"status": "办理中", **kw},
+                                      headers=client.hdr("admin"))
+    assert reopen().status_code == 400 and "原因" in reopen().json()["detail"]
+    assert reopen(note="误销号，居民说还没修好").json()["status"] == "办理中"
+    last = client.get(f"/api/entries/{entry_id}/history", headers=client.hdr()).json()[-1]
+    assert last["to_value"] == "办理中" and last["note"] == "误销号，居民说还没修好"
+
+
+def test_closing_needs_a_result_and_a_reply_cannot_be_blanked(client):
+    entry_id = _new_entry(client)
+    move = lambda status, **kw: client.post(f"/api/entries/{entry_id}/status", json={"status": status, **kw},
+                                           headers=client.hdr())
+    move("已派单"), move("办理中")
+    r = move("已办结")
+    assert r.status_code == 400 and "办理结果" in r.json()["detail"]
+    done = move("已办结", note="已更换电梯主板，恢复运行")
+    assert done.json()["status"] == "已办结" and done.json()["response"] == "已更换电梯主板，恢复运行"
+    for blank in ("", "   "):
+        r = client.patch(f"/api/entries/{entry_id}", json={"response": blank}, headers=client.hdr())
+        assert r.status_code == 422 and "办理情况不能为空" in r.json()["detail"]
+    r = client.patch(f"/api/entries/{entry_id}", json={"reply": "abc"}, headers=client.hdr())
+    assert r.status_code == 400 and "response（办理情况）" in r.json()["detail"]
 
 
 def test_unsatisfied_visit_reopens(client):
     entry_id = _new_entry(client)
     for status in ("已派单", "办理中", "已办结"):
-        client.post(f"/api/entries/{entry_id}/status", json={"status": status}, headers=client.hdr())
+        client.post(f"/api/entries/{entry_id}/status", json={"status": status, "note": "已处理"}, headers=client.hdr())
     r = client.post(f"/api/entries/{entry_id}/status", json={"status": "已回访", "satisfaction": 1}, headers=client.hdr())
     assert r.json()["status"] == "办理中" and r.json()["satisfaction"] == 1
 

@@ -94,6 +94,7 @@ class Taxonomy:
     day_end: dt.time = dt.time(18, 0)
     extra_holidays: frozenset[dt.date] = field(default_factory=frozenset)
     extra_workdays: frozenset[dt.date] = field(default_factory=frozenset)
+    extra_owners: tuple[str, ...] = ()
     source: str = ""
     sha256: str = ""
 
@@ -101,6 +102,18 @@ class Taxonomy:
     def codes(self) -> tuple[str, ...]:
         """Category codes in file order."""
         return tuple(c.code for c in self.categories)
+
+    @property
+    def owners(self) -> tuple[str, ...]:
+        """Every owner a problem may be handed to: those the categories and their rules route to, then `owners`."""
+        found: dict[str, None] = {}
+        for c in self.categories:
+            found.update(dict.fromkeys([c.owner, *c.co_owners]))
+        for c in self.categories:
+            for rule in c.rules:
+                found.update(dict.fromkeys([rule.owner or c.owner, *(rule.co_owners or ()), *rule.add_co_owners]))
+        found.update(dict.fromkeys(self.extra_owners))
+        return tuple(o for o in found if o)
 
     @property
     def fallback(self) -> Category | None:
@@ -216,7 +229,7 @@ def parse_taxonomy(data: dict, path: Path) -> Taxonomy:
     head = data.get("taxonomy", {})
     if not isinstance(head, dict):
         raise TaxonomyError(path, "taxonomy", "应为表 (a table)")
-    _check_keys(head, {"name", "timezone", "review_threshold", "secondary_threshold", "urgent_hours", "day_end", "extra_holidays", "extra_workdays"}, path, "taxonomy")
+    _check_keys(head, {"name", "timezone", "review_threshold", "secondary_threshold", "urgent_hours", "day_end", "extra_holidays", "extra_workdays", "owners"}, path, "taxonomy")
     raw = data.get("category")
     if not isinstance(raw, list) or len(raw) < 2:
         raise TaxonomyError(path, "category", "至少需要两个 [[category]] (at least two categories)")
@@ -292,6 +305,7 @@ def parse_taxonomy(data: dict, path: Path) -> Taxonomy:
         day_end=day_end,
         extra_holidays=_dates(head.get("extra_holidays", []), path, "taxonomy.extra_holidays"),
         extra_workdays=_dates(head.get("extra_workdays", []), path, "taxonomy.extra_workdays"),
+        extra_owners=_strings(head.get("owners", []), path, "taxonomy.owners"),
         source=str(path),
     )
 

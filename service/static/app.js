@@ -76,8 +76,8 @@ async function api(path, options = {}) {
 async function login(token) {
   state.token = token;
   state.taxonomy = await api("/api/taxonomy");
-  // every owner the taxonomy routes to is a known owner (e.g. 供水/供电/燃气/热力公司)
-  for (const c of state.taxonomy.categories) for (const o of [c.owner, ...(c.co_owners || [])]) if (o && !OWNERS.includes(o)) OWNERS.push(o);
+  // the owners the server accepts: every owner the taxonomy routes to, plus its `owners` list
+  if (state.taxonomy.owners && state.taxonomy.owners.length) OWNERS.splice(0, OWNERS.length, ...state.taxonomy.owners);
   localStorage.setItem("triage-token", token);
   $("#login").hidden = true;
   $("#app").hidden = false;
@@ -472,9 +472,10 @@ function fillFilters() {
   if (s.options.length > 1) return;
   for (const st of STATUSES) s.append(el("option", { value: st, text: st }));
   for (const c of state.taxonomy.categories) $("#f-category").append(el("option", { value: c.code, text: c.name }));
+  for (const o of OWNERS) $("#f-owner").append(el("option", { value: o, text: o }));
 }
 function ledgerFilters(params = new URLSearchParams()) {  // what the ledger page shows is what 导出 exports
-  for (const [id, key] of [["#f-status", "status"], ["#f-category", "category"], ["#f-overdue", "overdue"], ["#f-q", "q"]]) {
+  for (const [id, key] of [["#f-status", "status"], ["#f-category", "category"], ["#f-owner", "owner"], ["#f-overdue", "overdue"], ["#f-q", "q"]]) {
     if ($(id).value) params.set(key, $(id).value);
   }
   return params;
@@ -494,13 +495,67 @@ async function loadLedger() {
       tbody.append(el("tr", { class: e.overdue || "" }, el("td", { text: String(e.id) }), summary,
         el("td", {}, entryCategorySelect(e, () => loadLedger())), el("td", { text: e.owner || "" }),
         el("td", { text: fmtTime(e.deadline) + (e.overdue === "red" ? "（已逾期）" : e.overdue === "yellow" ? "（将逾期）" : "") }),
-        el("td", { text: e.location || "" }), el("td", {}, select)));
+        el("td", { text: e.location || "" }), el("td", {}, select),
+        el("td", {}, el("button", { class: "secondary small", text: "办理", "aria-label": `办理编号 ${e.id}`,
+          onclick: (ev) => toggleDetail(e, ev.target.closest("tr")) }))));
     }
     $("#ledger-info").textContent = `共 ${data.total} 条`;
   } catch (err) { $("#ledger-info").textContent = err.message; }
 }
+// 办理: the entry's words, its 办理记录, a reply box and handing it to another owner, below its row.
+async function toggleDetail(entry, row) {
+  const open = row.nextElementSibling;
+  if (open && open.classList.contains("detail")) { open.remove(); return; }
+  const cell = el("td", { colspan: "8" });
+  row.after(el("tr", { class: "detail" }, cell));
+  try {
+    const history = await api(`/api/entries/${entry.id}/history`);
+    const reply = el("textarea", { rows: "3", maxlength: "2000", "aria-label": "办理情况", placeholder: "办理情况：怎么处理的、处理到哪一步" });
+    reply.value = entry.response || "";
+    const owner = el("select", { "aria-label": "转交给" });
+    for (const o of OWNERS) { const opt = el("option", { value: o, text: o }); if (o === entry.owner) opt.selected = true; owner.append(opt); }
+    const reason = el("input", { type: "text", maxlength: "500", "aria-label": "转交原因", placeholder: "转交原因（必填）" });
+    const save = async (changes, note) => {
+      try {
+        const updated = await api(`/api/entries/${entry.id}`, { method: "PATCH", json: { ...changes, ...(note ? { note } : {}), seen: entry.updated } });
+        Object.assign(entry, updated);
+        cell.closest("tr").remove();
+        loadLedger();
+      } catch (err) { window.alert(err.message); }
+    };
+    cell.append(
+      el("p", {}, el("strong", { text: "原文：" }), entry.text),
+      (entry.quotes || []).length ? el("p", {}, el("strong", { text: "居民原话：" }), entry.quotes.map((q) => `“${q}”`).join(" ")) : null,
+      el("p", {}, el("strong", { text: "协办：" }), (entry.co_owners || []).join("、") || "无"),
+      el("div", { class: "detail-row" }, reply, el("button", { text: "保存办理情况", onclick: () => {
+        if (!reply.value.trim()) return window.alert("办理情况不能为空。");
+        save({ response: reply.value.trim() });
+      } })),
+      el("div", { class: "detail-row" }, el("span", { text: "转交给" }), owner, reason, el("button", { class: "secondary", text: "转交", onclick: () => {
+        if (owner.value === entry.owner) return window.alert("责任主体没有变化。");
+        if (!reason.value.trim()) return window.alert("请写明转交原因，例如：属市政道路，不在物业管理范围。");
+        save({ owner: owner.value }, reason.value.trim());
+      } })),
+      el("strong", { text: "办理记录" }),
+      el("ol", { class: "history" }, ...history.map((h) => el("li", {
+        text: `${fmtTime(h.at)} ${h.who || ""} ${h.field === "status" ? h.to_value : `${FIELD_LABELS[h.field] || h.field}：${h.to_value ?? "（空）"}`}${h.note ? `（${h.note}）` : ""}` }))));
+  } catch (err) { cell.textContent = err.message; }
+}
+const FIELD_LABELS = { response: "办理情况", owner: "责任主体", location: "地点", summary: "问题内容", category_name: "类别",
+  category: "类别代码", co_owners: "协办单位", deadline: "办理时限", urgent: "紧急", satisfaction: "满意度", feedback: "回访意见",
+  corrected: "人工更正", needs_review: "待复核" };
 async function changeStatus(entry, select) {
   const body = { status: select.value, seen: entry.updated };  // a colleague's change in between → 409, not overwritten
+  if (select.value === "已办结" && !(entry.response || "").trim()) {  // closing needs a result
+    const result = window.prompt("办理结果（怎么解决的，将记入办理情况）：", "");
+    if (!result || !result.trim()) { select.value = entry.status; return; }
+    body.note = result.trim();
+  }
+  if (entry.status === "已销号" && select.value !== "已销号") {  // administrators only, with a reason
+    const reason = window.prompt("重新打开的原因（例如：误销号、居民再次反映）：", "");
+    if (!reason || !reason.trim()) { select.value = entry.status; return; }
+    body.note = reason.trim();
+  }
   if (select.value === "已回访") {
     const score = window.prompt("回访满意度：请输入 1–5 的整数（1 最不满意，5 最满意）：", "");
     if (score === null) { select.value = entry.status; return; }
@@ -518,13 +573,12 @@ async function changeStatus(entry, select) {
     if (body.status === "已回访" && updated.status !== "已回访") {
       window.alert(`满意度 ${body.satisfaction} 分，居民不满意：已退回“${updated.status}”，请继续办理。`);
     }
-    entry.status = updated.status;
-    entry.updated = updated.updated;
+    Object.assign(entry, { status: updated.status, updated: updated.updated, response: updated.response });
     select.value = updated.status;
   } catch (err) { window.alert(err.message); select.value = entry.status; }
 }
 $("#f-go").addEventListener("click", loadLedger);
-for (const id of ["#f-status", "#f-category", "#f-overdue"]) $(id).addEventListener("change", loadLedger);
+for (const id of ["#f-status", "#f-category", "#f-owner", "#f-overdue"]) $(id).addEventListener("change", loadLedger);
 $("#f-q").addEventListener("keydown", (e) => { if (e.key === "Enter") { e.preventDefault(); loadLedger(); } });
 $("#export").addEventListener("click", () => {
   const params = ledgerFilters().toString();
