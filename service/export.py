@@ -13,8 +13,9 @@ from .settings import FIELD_NAMES
 __all__ = ["LEDGER_HEADER", "ledger_xlsx"]
 
 # (heading, column width): the columns a 问题台账 keeps, from 收集 to 销号
-COLUMNS = (("序号", 6), ("台账编号", 9), ("工单编号", 16), ("问题内容", 36), ("类别", 12), ("责任主体", 26),
-           ("受理时间", 17), ("办理时限", 17), ("紧急程度", 9), ("逾期", 8), ("地点", 14), ("提出人/来电人", 14),
+COLUMNS = (("序号", 6), ("台账编号", 9), ("工单编号", 16), ("问题内容", 36), ("类别", 12), ("责任主体", 16),
+           ("协办单位", 22), ("受理时间", 17), ("办理时限", 17), ("紧急程度", 9), ("逾期", 10), ("地点", 14),
+           ("提出人/来电人", 14),
            ("原话", 48), ("办理情况", 30), ("办理记录", 48), ("状态", 9), ("办结时间", 17), ("回访满意度", 10),
            ("回访意见", 30), ("销号时间", 17), ("需人工复核", 10))
 LEDGER_HEADER = tuple(c for c, _ in COLUMNS)
@@ -26,6 +27,13 @@ def _minutes(value: str | None, tz: str) -> str:
     return shown[:16].replace("T", " ") if shown else ""
 
 
+def _when(value: str | None, tz: str) -> dt.datetime | str:
+    """A real Excel date-time (local, to the minute) so the sheet sorts and filters by date; "" when absent."""
+    if not value:
+        return ""
+    return dt.datetime.fromisoformat(local(value, tz)).replace(tzinfo=None, second=0, microsecond=0)
+
+
 def _record(history: list[dict], tz: str) -> str:
     """Each change after 录入 as one line: "11-24 09:30 王网格员 已派单（转物业）"."""
     lines = []
@@ -33,6 +41,9 @@ def _record(history: list[dict], tz: str) -> str:
         if h["field"] == "status" and h["from_value"] is None:
             continue  # the 录入 line: 受理时间 says it
         value = _minutes(h["to_value"], tz) if h["field"] in ("deadline", "received_at") else h["to_value"]
+        if h["field"] == "repeat":  # 重复来电：工单 GD…（来电人 …）
+            lines.append(f"{_minutes(h['at'], tz)} {h['note']}")
+            continue
         what = h["to_value"] if h["field"] == "status" else f"{FIELD_NAMES.get(h['field'], h['field'])}改为 {value or '（空）'}"
         note = f"（{h['note']}）" if h.get("note") else ""
         lines.append(f"{_minutes(h['at'], tz)} {h['who'] or ''} {what}{note}".strip())
@@ -45,22 +56,34 @@ def _last(history: list[dict], status: str) -> str | None:
     return next((h["at"] for h in reversed(history) if h["field"] == "status" and h["to_value"] == status), None)
 
 
+DONE = ("已办结", "已回访", "已销号")
+
+
+def _late(entry: dict, closed: str | None, now: dt.datetime) -> str:
+    """已逾期 / 将逾期 while open; 超期办结 when it was closed after its deadline."""
+    if entry["status"] in DONE and closed and entry.get("deadline"):
+        return "超期办结" if dt.datetime.fromisoformat(closed) > dt.datetime.fromisoformat(entry["deadline"]) else ""
+    return OVERDUE[overdue_level(entry, now)]
+
+
 def ledger_xlsx(entries: list[dict], history: dict[int, list[dict]], tz: str, now: dt.datetime) -> bytes:
     """Bytes of an .xlsx with one row per entry; opens cleanly in Excel and WPS."""
     rows = []
     for n, e in enumerate(entries, 1):
         past = history.get(e["id"], [])
         # only the changes a person made; category re-routing repeats itself in several fields
-        shown = [h for h in past if h["field"] in ("status", "owner", "response", "location", "category_name")]
+        shown = [h for h in past if h["field"] in ("status", "owner", "response", "location", "category_name", "repeat")]
+        # 办结/销号 times only while the entry is in that state: a reopened entry is not done
+        closed = _last(past, "已办结") if e["status"] in DONE else None
         rows.append((
             n, e["id"], e.get("ref") or "", e.get("summary") or e["text"][:60], e.get("category_name") or e["category"],
-            "、".join(x for x in [e.get("owner"), *e.get("co_owners", [])] if x),
-            _minutes(e.get("received_at"), tz), _minutes(e.get("deadline"), tz) or "—",
-            "紧急" if e.get("urgent") else "一般", OVERDUE[overdue_level(e, now)], e.get("location") or "",
+            e.get("owner") or "", "、".join(e.get("co_owners") or []),
+            _when(e.get("received_at"), tz), _when(e.get("deadline"), tz) or "—",
+            "紧急" if e.get("urgent") else "一般", _late(e, closed, now), e.get("location") or "",
             "、".join(x for x in [*(e.get("speakers") or []), e.get("contact")] if x),
             "\n".join(f"“{q}”" for q in e.get("quotes") or []), e.get("response") or "", _record(shown, tz),
-            e["status"], _minutes(_last(past, "已办结"), tz), e.get("satisfaction") or "", e.get("feedback") or "",
-            _minutes(_last(past, "已销号"), tz), "是" if e.get("needs_review") else ""))
+            e["status"], _when(closed, tz), e.get("satisfaction") or "", e.get("feedback") or "",
+            _when(_last(past, "已销号") if e["status"] == "已销号" else None, tz), "是" if e.get("needs_review") else ""))
     buf = io.BytesIO()
-    write_xlsx(LEDGER_HEADER, rows, buf, [w for _, w in COLUMNS])
+    write_xlsx(LEDGER_HEADER, rows, buf, [w for _, w in COLUMNS], filters=True)
     return buf.getvalue()

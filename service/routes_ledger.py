@@ -6,6 +6,7 @@ import datetime as dt
 import difflib
 from collections import Counter
 from typing import Annotated, Literal
+from urllib.parse import quote
 from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Depends, HTTPException, Query, Request
@@ -93,22 +94,25 @@ def _filter_sql(status, category, owner, urgent, overdue, q, date_from, date_to,
             params += [stamp, stamp, stamp]
     if q:  # 三号楼 also finds 3号楼 and 3栋; a ticket number finds its entry
         # text_key is the text in simplified characters without punctuation: 烧烤 finds 燒烤
-        one = "text LIKE ? ESCAPE '\\' OR summary LIKE ? ESCAPE '\\' OR location LIKE ? ESCAPE '\\' OR ref = ?"
+        # a ticket number finds its entry, also when it was a repeat call about an entry already there
+        ticket = "ref = ? OR EXISTS (SELECT 1 FROM repeats WHERE repeats.entry_id = entries.id AND repeats.ref = ?)"
+        one = f"text LIKE ? ESCAPE '\\' OR summary LIKE ? ESCAPE '\\' OR location LIKE ? ESCAPE '\\' OR {ticket}"
         # a number must match whole: 2号楼 is not 12号楼
-        whole = "has_term(text, ?) OR has_term(summary, ?) OR has_term(location, ?) OR ref = ?"
+        whole = f"has_term(text, ?) OR has_term(summary, ?) OR has_term(location, ?) OR {ticket}"
         ors = []
         for v in search_variants(q):
             numbered = v[0] in NUMERALS
             ors.append(whole if numbered else one)
-            params += ([v] * 3 if numbered else ["%" + _like(v) + "%"] * 3) + [v]
-            if text_key(v):  # a query of punctuation alone has no key: it must not match everything
+            params += ([v] * 3 if numbered else ["%" + _like(v) + "%"] * 3) + [v, v]
+            # a query of punctuation alone has no key, and 3# keys as a bare 3: neither may match everything
+            if text_key(v) and not all(c in NUMERALS for c in text_key(v)):
                 ors.append("has_term(text_key, ?)" if numbered else "text_key LIKE ? ESCAPE '\\'")
                 params.append(text_key(v) if numbered else "%" + _like(text_key(v)) + "%")
         clauses.append("(" + " OR ".join(ors) + ")")
     more, values = received_between(date_from, date_to)
     clauses += more
     params += values
-    return (" WHERE " + " AND ".join(clauses)) if clauses else "", params
+    return " AND ".join(clauses), params
 
 
 def _like(text: str) -> str:
@@ -124,14 +128,20 @@ class Filters:
                  overdue: Literal["yellow", "red", "any"] | None = None,
                  q: Annotated[str | None, Query(max_length=100, description="全文搜索")] = None,
                  date_from: dt.datetime | None = None, date_to: dt.datetime | None = None):
+        name = None
         if category:
             try:
-                category = model.taxonomy.resolve(category).code
+                found = model.taxonomy.resolve(category)
             except KeyError as e:
                 raise HTTPException(400, str(e.args[0])) from None
+            category, name = found.code, found.name
+        # what the file name says was selected: 问题台账-物业服务企业-办理中-20261125.xlsx
+        self.label = "-".join(x for x in (owner, status, name, {"red": "已逾期", "yellow": "将逾期", "any": "逾期或将逾期"}
+                                          .get(overdue or "")) if x)
         self.now = _now()
-        self.where, self.params = _filter_sql(status, category, owner, urgent, overdue, q, date_from, date_to,
-                                         needs_review, self.now)
+        self.clause, self.params = _filter_sql(status, category, owner, urgent, overdue, q, date_from, date_to,
+                                               needs_review, self.now)
+        self.where = f" WHERE {self.clause}" if self.clause else ""
 
 
 @router.get("/entries")
@@ -230,20 +240,23 @@ def correct_entry(entry_id: EntryId, body: CorrectionIn, request: Request, model
 
 
 @router.get("/stats")
-def stats(model: ModelDep, store: StoreDep, caller: Viewer) -> dict:
-    """Counts by category, owner, status and week; overdue; satisfaction; share corrected."""
+def stats(model: ModelDep, store: StoreDep, caller: Viewer, filters: Annotated[Filters, Depends()]) -> dict:
+    """Counts by category, owner, status and week; overdue; satisfaction; share corrected.
+
+    Takes the ledger's filters, e.g. `owner=物业服务企业` for one owner's figures.
+    """
     db = store.db
     now = _now()
-
-    live = "status != '已作废'"  # voided rows (duplicates, mistakes) count only under by_status
+    chosen, params = filters.clause or "1", filters.params
+    live = f"status != '已作废' AND {chosen}"  # voided rows (duplicates, mistakes) count only under by_status
 
     def count(column: str, where: str = live) -> dict:
         return {r["k"] or "": r["n"] for r in db.query(
-            f"SELECT {column} AS k, count(*) AS n FROM entries WHERE {where} GROUP BY k ORDER BY n DESC")}
+            f"SELECT {column} AS k, count(*) AS n FROM entries WHERE {where} GROUP BY k ORDER BY n DESC", params)}
 
-    total = next(db.query(f"SELECT count(*) AS n FROM entries WHERE {live}"))["n"]
-    corrected = next(db.query(f"SELECT count(*) AS n FROM entries WHERE corrected = 1 AND {live}"))["n"]
-    sat = next(db.query(f"SELECT avg(satisfaction) AS a, count(satisfaction) AS n FROM entries WHERE {live}"))
+    total = next(db.query(f"SELECT count(*) AS n FROM entries WHERE {live}", params))["n"]
+    corrected = next(db.query(f"SELECT count(*) AS n FROM entries WHERE corrected = 1 AND {live}", params))["n"]
+    sat = next(db.query(f"SELECT avg(satisfaction) AS a, count(satisfaction) AS n FROM entries WHERE {live}", params))
     tz = ZoneInfo(model.taxonomy.timezone)
 
     def week(stamp: str) -> str:  # ISO week in local time: 2026-11-25 is 2026-W48
@@ -251,16 +264,16 @@ def stats(model: ModelDep, store: StoreDep, caller: Viewer) -> dict:
         return f"{year}-W{number:02d}"
 
     weeks = Counter(week(r["received_at"]) for r in db.query(
-        f"SELECT received_at FROM entries WHERE received_at IS NOT NULL AND {live}"))
+        f"SELECT received_at FROM entries WHERE received_at IS NOT NULL AND {live}", params))
     scores: dict[str, list[int]] = {}
-    for r in db.query(f"SELECT updated, satisfaction FROM entries WHERE satisfaction IS NOT NULL AND {live}"):
+    for r in db.query(f"SELECT updated, satisfaction FROM entries WHERE satisfaction IS NOT NULL AND {live}", params):
         scores.setdefault(week(r["updated"]), []).append(r["satisfaction"])
     weeks = dict(sorted(weeks.items()))
     sat_weeks = {k: round(sum(v) / len(v), 2) for k, v in sorted(scores.items())}
     this_week = week(now.isoformat())
     overdue = {"yellow": 0, "red": 0}
     for r in db.query(f"SELECT status, deadline, received_at FROM entries WHERE deadline IS NOT NULL "
-                      f"AND status NOT IN ({','.join('?' * len(CLOSED))})", list(CLOSED)):
+                      f"AND status NOT IN ({','.join('?' * len(CLOSED))}) AND {chosen}", [*CLOSED, *params]):
         level = overdue_level(r, now)
         if level:
             overdue[level] += 1
@@ -269,7 +282,7 @@ def stats(model: ModelDep, store: StoreDep, caller: Viewer) -> dict:
         "total": total,
         "by_category": {names.get(k, k): v for k, v in count("category").items()},
         "by_owner": count("owner"),
-        "by_status": count("status", "1"),
+        "by_status": count("status", chosen),
         "by_week": weeks,
         "this_week": {"week": this_week, "received": weeks.get(this_week, 0)},
         "overdue": overdue,
@@ -293,6 +306,7 @@ def export_ledger(model: ModelDep, store: StoreDep, caller: Viewer, filters: Ann
     tz = model.taxonomy.timezone
     data = ledger_xlsx(rows, history, tz, filters.now)
     stamp = filters.now.astimezone(ZoneInfo(tz)).strftime("%Y%m%d")
+    name = "-".join(x for x in ("问题台账", filters.label, stamp) if x).replace("/", "、")
     return Response(data, media_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
                     headers={"Content-Disposition": f"attachment; filename=ledger-{stamp}.xlsx; "
-                                                    f"filename*=UTF-8''%E9%97%AE%E9%A2%98%E5%8F%B0%E8%B4%A6-{stamp}.xlsx"})
+                                                    f"filename*=UTF-8''{quote(name)}.xlsx"})

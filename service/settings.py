@@ -18,7 +18,7 @@ FIELD_NAMES = {
     "received_at": "受理时间", "issues": "问题", "deadline": "办理时限", "limit": "每页条数", "offset": "起始位置",
     "file": "文件", "column": "文本列", "save": "存入台账", "quotes": "原话", "speakers": "提出人", "q": "搜索词",
     "date_from": "开始日期", "date_to": "结束日期", "urgent": "紧急", "overdue": "逾期", "confidence": "把握",
-    "role": "角色", "name": "名称", "label": "类别", "source": "来源", "mentions": "提出次数",
+    "role": "角色", "name": "名称", "label": "类别", "source": "来源", "mentions": "提出次数", "repeat": "重复反映",
 }
 
 

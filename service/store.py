@@ -26,7 +26,7 @@ from .settings import ROLES
 
 __all__ = ["ROLES", "SCHEMA_VERSION", "STATUSES", "Store", "StoreError", "hash_token", "text_key"]
 
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5
 STATUSES = ("待派单", "已派单", "办理中", "已办结", "已回访", "已销号", "已作废")
 CLOSED = ("已办结", "已回访", "已销号", "已作废")
 FINAL = ("已销号", "已作废")  # the record is archived: no more edits (已作废 can only be restored to 待派单)
@@ -119,7 +119,16 @@ def _migrate_4(db: sqlite_utils.Database) -> None:
         db["jobs"].add_column("notes", str)
 
 
-MIGRATIONS = {1: _migrate_1, 2: _migrate_2, 3: _migrate_3, 4: _migrate_4}
+def _migrate_5(db: sqlite_utils.Database) -> None:
+    # a problem reported again (another 12345 ticket number, or raised again on another day) is kept
+    # as a repeat of the open entry, so its ticket number is found and the 催办 is visible
+    db["repeats"].create({"id": int, "entry_id": int, "ref": str, "contact": str, "day": str, "at": str,
+                          "source": str}, pk="id", foreign_keys=[("entry_id", "entries", "id")], if_not_exists=True)
+    db["repeats"].create_index(["entry_id"], if_not_exists=True)
+    db["repeats"].create_index(["ref"], if_not_exists=True)
+
+
+MIGRATIONS = {1: _migrate_1, 2: _migrate_2, 3: _migrate_3, 4: _migrate_4, 5: _migrate_5}
 
 
 NUMERALS = "0123456789零一二三四五六七八九十"  # a search term starting with one of these must match whole
@@ -272,6 +281,7 @@ class Store:
                 key = text_key(entry["text"])
                 existing = self._same(db, entry.get("ref"), key, entry.get("received_at"))
                 if existing is not None:
+                    self._repeat(db, existing, entry, who, now)
                     ids.append(existing)
                     reused.add(existing)
                     continue
@@ -285,9 +295,32 @@ class Store:
         return ids
 
     @staticmethod
+    def _repeat(db: sqlite_utils.Database, entry_id: int, entry: dict, who: str, now: str) -> None:
+        """Record a repeat report of an entry: a new ticket number, or the problem raised on another day.
+
+        The same ticket or the same meeting saved again is not a repeat.
+        """
+        have = next(db.query("SELECT ref, received_at FROM entries WHERE id = ?", [entry_id]))
+        ref, day = entry.get("ref"), (entry.get("received_at") or now)[:10]
+        if ref:
+            if ref == have["ref"] or next(db.query("SELECT 1 FROM repeats WHERE ref = ?", [ref]), None):
+                return
+            what = f"重复来电：工单 {ref}" + (f"（来电人 {entry['contact']}）" if entry.get("contact") else "")
+        else:
+            if day == (have["received_at"] or "")[:10] or next(db.query(
+                    "SELECT 1 FROM repeats WHERE entry_id = ? AND day = ? AND ref IS NULL", [entry_id, day]), None):
+                return
+            what = f"再次反映（{entry.get('source') or '录入'}）"
+        db["repeats"].insert({"entry_id": entry_id, "ref": ref, "contact": entry.get("contact"), "day": day, "at": now,
+                              "source": entry.get("source")})
+        db["history"].insert({"entry_id": entry_id, "at": now, "who": who, "field": "repeat", "from_value": None,
+                              "to_value": ref or day, "note": what})
+
+    @staticmethod
     def _same(db: sqlite_utils.Database, ref: str | None, key: str, received: str | None) -> int | None:
         if ref:
-            row = next(db.query("SELECT id FROM entries WHERE ref = ? ORDER BY id LIMIT 1", [ref]), None)
+            row = next(db.query("SELECT id FROM entries WHERE ref = ? UNION ALL "
+                                "SELECT entry_id FROM repeats WHERE ref = ? LIMIT 1", [ref, ref]), None)
             if row is not None:
                 return row["id"]
         done = [s for s in CLOSED if s != "已作废"]

@@ -215,6 +215,11 @@ def test_stats_tab_draws_its_charts(page, server):
     }""")
     assert inked[0] > 500 and inked[2] > 0  # bars and labels were drawn
     assert abs(inked[2] - inked[3]) <= 1  # drawn at the size shown: text is not scaled down
+    total = lambda: int(page.locator("#stat-cards .stat b").first.inner_text())
+    everyone = total()
+    page.select_option("#s-owner", "网格员")  # one owner's figures: nobody routes these notes to 网格员 alone
+    page.wait_for_function(f"document.querySelector('#stat-cards .stat b').textContent !== '{everyone}'")
+    assert total() < everyone
     page.click('.tab[data-view="chat"]')
     send(page, "本周统计")
     page.wait_for_selector(".bot >> text=新登记")

@@ -111,6 +111,26 @@ def test_uploading_the_same_tickets_twice_keeps_one_entry_each_with_its_ticket_n
     assert entry["location"] == "5号楼" and entry["received_at"].startswith("2026-11-20T10:00")
 
 
+def test_a_repeat_call_with_a_new_ticket_number_is_kept_on_the_open_entry(client):
+    _wait(client, client.post("/api/jobs", files={"file": ("工单.csv", TICKETS)}, data={"save": "true"},
+                              headers=client.hdr()).json()["id"])
+    repeat = ("工单编号,来电人,受理时间,诉求内容\n"
+              "GD20261124011,王阿姨,2026-11-24 08:40,5号楼楼道里有人养鸡，天天打鸣还臭\n").encode("utf-8")
+    for _ in range(2):  # the same repeat file twice: one repeat, not two
+        job = _wait(client, client.post("/api/jobs", files={"file": ("催办.csv", repeat)}, data={"save": "true"},
+                                        headers=client.hdr()).json()["id"])
+        assert job["saved"] == 0 and job["already"] == 1
+    items = client.get("/api/entries", params={"q": "GD20261124011"}, headers=client.hdr()).json()["items"]
+    assert [i["ref"] for i in items] == ["GD20261101001"]  # the new number finds the entry it repeats
+    history = client.get(f"/api/entries/{items[0]['id']}/history", headers=client.hdr()).json()
+    repeats = [h["note"] for h in history if h["field"] == "repeat"]
+    assert repeats == ["重复来电：工单 GD20261124011（来电人 王阿姨）"]
+    sheet = load_workbook(io.BytesIO(client.get("/api/ledger.xlsx", params={"q": "GD20261124011"},
+                                                headers=client.hdr()).content)).active
+    header = [c.value for c in sheet[1]]
+    assert "重复来电：工单 GD20261124011" in sheet.cell(2, header.index("办理记录") + 1).value
+
+
 def test_a_file_without_a_text_column_is_refused_not_guessed(client):
     data = "编号,金额,日期\n1,120,2026-11-01\n2,80,2026-11-02\n".encode()
     r = client.post("/api/jobs", files={"file": ("台账.csv", data)}, data={"save": "true"}, headers=client.hdr())
@@ -258,3 +278,64 @@ def test_the_owner_filter_takes_whole_names_for_lead_and_co_owners(client):
     assert find("物业") == set()  # part of a name finds nothing, for leads and co-owners alike
     assert find("消防救援机构")  # a co-owner by its whole name
     assert "公安派出所" in find("公安派出所")
+
+
+def test_a_building_written_the_property_company_way(client):
+    for text in ("3#楼电梯按钮失灵，按了没反应", "13#楼楼顶水箱漏水", "3号楼楼道灯不亮"):
+        client.post("/api/classify", json={"text": text, "save": True}, headers=client.hdr())
+    for q in ("三号楼", "3栋", "3#楼", "3#"):
+        found = {i["text"] for i in client.get("/api/entries", params={"q": q}, headers=client.hdr()).json()["items"]}
+        assert found == {"3#楼电梯按钮失灵，按了没反应", "3号楼楼道灯不亮"}, q
+    out = client.post("/api/classify", json={"text": "3#楼电梯按钮失灵，按了没反应"}, headers=client.hdr()).json()
+    assert out["location"] == "3#楼"
+
+
+def test_a_problem_raised_again_on_another_day_is_noted_once_a_day(client):
+    save = lambda day: client.post("/api/classify", json={"text": "8号楼电梯又停了，老人下不了楼", "save": True,
+                                                         "received_at": f"2026-11-{day}T09:00:00+08:00"},
+                                   headers=client.hdr()).json()
+    first = save(20)["entry_id"]
+    assert save(20)["entry_id"] == first  # the same day again: the same report
+    assert save(24)["entry_id"] == first and save(24)["entry_id"] == first
+    history = client.get(f"/api/entries/{first}/history", headers=client.hdr()).json()
+    assert [h["to_value"] for h in history if h["field"] == "repeat"] == ["2026-11-24"]
+    assert [h["note"] for h in history if h["field"] == "repeat"][0].startswith("再次反映")
+
+
+def test_the_export_tells_late_closures_reopened_entries_and_helpers_apart(client):
+    import datetime as dt
+
+    made = lambda text: client.post("/api/classify", json={"text": text, "save": True,
+                                                          "received_at": "2026-11-02T09:00:00+08:00"},
+                                    headers=client.hdr()).json()["entry_id"]
+    late, reopened = made("9号楼楼道里有人飞线充电"), made("小区东门的路灯坏了两盏")
+    move = lambda i, status, **kw: client.post(f"/api/entries/{i}/status", json={"status": status, **kw},
+                                               headers=client.hdr()).json()
+    for i in (late, reopened):
+        for status in ("已派单", "办理中"):
+            move(i, status)
+        move(i, "已办结", note="已处理")
+    move(reopened, "已回访", satisfaction=1, feedback="还是不亮")  # unsatisfied: back to 办理中
+    sheet = load_workbook(io.BytesIO(client.get("/api/ledger.xlsx", headers=client.hdr()).content)).active
+    header = [c.value for c in sheet[1]]
+    rows = {r[header.index("台账编号")]: dict(zip(header, r)) for r in sheet.iter_rows(min_row=2, values_only=True)}
+    assert rows[late]["逾期"] == "超期办结" and isinstance(rows[late]["办结时间"], dt.datetime)
+    assert rows[late]["责任主体"] == "物业服务企业" and "消防救援机构" in rows[late]["协办单位"]
+    assert isinstance(rows[late]["受理时间"], dt.datetime) and rows[late]["受理时间"] == dt.datetime(2026, 11, 2, 9, 0)
+    assert rows[reopened]["状态"] == "办理中" and rows[reopened]["办结时间"] in (None, "")
+    assert rows[reopened]["逾期"] == "已逾期"
+    assert sheet.auto_filter.ref and sheet.cell(2, header.index("受理时间") + 1).number_format == "yyyy-mm-dd hh:mm"
+    from urllib.parse import unquote
+
+    r = client.get("/api/ledger.xlsx", params={"owner": "物业服务企业", "status": "办理中"}, headers=client.hdr())
+    name = unquote(r.headers["content-disposition"].split("filename*=UTF-8''")[1])
+    assert name.startswith("问题台账-物业服务企业-办理中-") and name.endswith(".xlsx")
+
+
+def test_statistics_for_one_owner(client):
+    for text in ("12号楼楼道里有人飞线充电", "3号楼和5号楼两家因为装修噪音吵起来了", "小区东门的路灯坏了两盏"):
+        client.post("/api/classify", json={"text": text, "save": True}, headers=client.hdr())
+    everyone = client.get("/api/stats", headers=client.hdr()).json()
+    mine = client.get("/api/stats", params={"owner": "物业服务企业"}, headers=client.hdr()).json()
+    assert everyone["total"] == 3 and mine["total"] == 2
+    assert set(mine["by_owner"]) == {"物业服务企业"} and sum(mine["by_status"].values()) == 2

@@ -62,8 +62,11 @@ def write_ledger(issues: Sequence[Issue], target, fmt: str) -> None:
 
 
 def write_xlsx(header: Sequence[str], rows: Sequence[Sequence], target, widths: Sequence[int] = (),
-               title: str = "问题台账") -> None:
-    """A formatted one-sheet workbook: bold frozen header, wrapped cells, resident text kept inert."""
+               title: str = "问题台账", filters: bool = False) -> None:
+    """A formatted one-sheet workbook: bold frozen header, wrapped cells, resident text kept inert.
+
+    Date-times are real Excel dates shown as yyyy-mm-dd hh:mm; `filters` adds 筛选 buttons to the header.
+    """
     from openpyxl import Workbook
     from openpyxl.styles import Alignment, Font
     from openpyxl.utils import get_column_letter
@@ -82,7 +85,11 @@ def write_xlsx(header: Sequence[str], rows: Sequence[Sequence], target, widths: 
         for cell in line:
             as_text(cell)
             cell.alignment = Alignment(wrap_text=True, vertical="top")
+            if cell.is_date:
+                cell.number_format = "yyyy-mm-dd hh:mm"
     sheet.freeze_panes = "A2"
+    if filters and rows:
+        sheet.auto_filter.ref = sheet.dimensions
     book.save(target)
 
 

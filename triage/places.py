@@ -29,7 +29,7 @@ def _both(pattern: str) -> str:
 
 _NUM = r"(?:[A-Za-z]?\d{1,3}|[一二三四五六七八九十]{1,3})"
 _PLACE = re.compile(_both(
-    rf"{_NUM}\s*(?:号楼|号住宅楼|栋|幢|号院|座)(?:{_NUM}\s*单元)?"
+    rf"{_NUM}\s*(?:号楼|号住宅楼|栋|幢|号院|座|#楼?)(?:{_NUM}\s*单元)?"
     rf"|{_NUM}\s*单元"
     r"|[东南西北](?:大|侧|边)?门"
     r"|(?:[东南西北](?:侧|边)?)?(?:车棚|充电棚|地下车库|地库|停车场|小广场|中心广场|广场|花园|游乐场|菜市场|垃圾站)"
@@ -81,7 +81,7 @@ def place_keys(places: list[str]) -> set[str]:
     """Comparable keys: 3号楼, 3栋, 3號樓 and 三号楼 are the same building."""
     keys = set()
     for p in map(to_simplified, places):
-        building = re.match(rf"({_NUM})\s*(号楼|号住宅楼|栋|幢|座)", p)
+        building = re.match(rf"({_NUM})\s*(号楼|号住宅楼|栋|幢|座|#)", p)
         unit = re.search(rf"({_NUM})\s*单元", p)
         if building:
             keys.add("楼" + _digits(building.group(1)))
@@ -115,7 +115,7 @@ def places_conflict(a: set[str], b: set[str]) -> bool:
     return False
 
 
-_BUILDING = re.compile(rf"({_NUM})\s*(号楼|栋|幢|单元)")
+_BUILDING = re.compile(rf"({_NUM})\s*(号楼|栋|幢|单元|#楼?)")
 
 
 def _chinese(number: str) -> str:
@@ -128,7 +128,7 @@ def _chinese(number: str) -> str:
 
 
 def search_variants(query: str) -> list[str]:
-    """Ways the same place may be written in a ledger search: 三号楼 also finds 3号楼, 3栋 and 3幢."""
+    """Ways the same place may be written in a ledger search: 三号楼 also finds 3号楼, 3栋, 3幢 and 3#楼."""
     out = list(dict.fromkeys([query, to_simplified(query)]))
     query = out[-1]
     m = _BUILDING.search(query)
@@ -136,9 +136,11 @@ def search_variants(query: str) -> list[str]:
         return out
     number = _digits(m.group(1))
     numbers = [number, _chinese(number)] if number.isdigit() else [number]
-    suffixes = ["单元"] if m.group(2) == "单元" else ["号楼", "栋", "幢"]
+    suffixes = ["单元"] if m.group(2) == "单元" else ["号楼", "栋", "幢", "#"]  # 3# also finds 3#楼, 3#电梯
     for n in numbers:
         for suffix in suffixes:
+            if suffix == "#" and not n.isdigit():
+                continue
             variant = query[:m.start()] + n + suffix + query[m.end():]
             if variant not in out:
                 out.append(variant)

@@ -538,7 +538,8 @@ async function toggleDetail(entry, row) {
       } })),
       el("strong", { text: "办理记录" }),
       el("ol", { class: "history" }, ...history.map((h) => el("li", {
-        text: `${fmtTime(h.at)} ${h.who || ""} ${h.field === "status" ? h.to_value : `${FIELD_LABELS[h.field] || h.field}：${h.to_value ?? "（空）"}`}${h.note ? `（${h.note}）` : ""}` }))));
+        text: h.field === "repeat" ? `${fmtTime(h.at)} ${h.note}`  // 重复来电：工单 GD…
+          : `${fmtTime(h.at)} ${h.who || ""} ${h.field === "status" ? h.to_value : `${FIELD_LABELS[h.field] || h.field}：${h.to_value ?? "（空）"}`}${h.note ? `（${h.note}）` : ""}` }))));
   } catch (err) { cell.textContent = err.message; }
 }
 const FIELD_LABELS = { response: "办理情况", owner: "责任主体", location: "地点", summary: "问题内容", category_name: "类别",
@@ -578,6 +579,7 @@ async function changeStatus(entry, select) {
   } catch (err) { window.alert(err.message); select.value = entry.status; }
 }
 $("#f-go").addEventListener("click", loadLedger);
+$("#s-owner").addEventListener("change", loadStats);
 for (const id of ["#f-status", "#f-category", "#f-owner", "#f-overdue"]) $(id).addEventListener("change", loadLedger);
 $("#f-q").addEventListener("keydown", (e) => { if (e.key === "Enter") { e.preventDefault(); loadLedger(); } });
 $("#export").addEventListener("click", () => {
@@ -639,8 +641,10 @@ function lineChart(canvas, data) {
   entries.forEach(([k, v], i) => { ctx.fillText(String(v), x(i) - 8, y(v) - 6); ctx.fillText(weekName(k, false), x(i) - 14, H - 10); });
 }
 async function loadStats() {
+  const pick = $("#s-owner");
+  if (pick.options.length === 1) for (const o of OWNERS) pick.append(el("option", { value: o, text: o }));
   try {
-    const s = await api("/api/stats");
+    const s = await api(`/api/stats${pick.value ? `?${new URLSearchParams({ owner: pick.value })}` : ""}`);
     $("#stat-cards").replaceChildren(...[["台账总数", s.total], ["已逾期", s.overdue.red], ["将逾期", s.overdue.yellow],
       ["平均满意度", s.satisfaction.average ?? "—"], ["人工更正", `${Math.round(s.corrected_share * 100)}%`]]
       .map(([k, v]) => el("div", { class: "stat" }, el("b", { text: String(v) }), k)));
