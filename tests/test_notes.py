@@ -174,3 +174,42 @@ def test_a_longer_closing_is_not_a_reply_and_a_time_word_is_not_a_place(model):
 赵主任：好，今天就到这里，大家辛苦了，散会。"""
     issue = _extract(text, model)[0]
     assert issue.response is None and issue.location == "东门"
+
+
+def test_a_transcription_app_cutting_one_turn_into_segments():
+    from triage.utterances import split_utterances
+
+    text = """听写助手 导出
+关键词：电梯、垃圾
+说话人 2 00:00:41
+我们单元那个电梯 这个月停了三回 上礼拜五我爱人在里边
+
+说话人 2 00:00:52
+困了快半个钟头 按警铃也没人应
+
+说话人1 00:01:20
+这个我们记下了
+
+说话人1 00:01:26
+还有一个 垃圾站那边谁来说说
+"""
+    utts = split_utterances(text)
+    assert [u.speaker for u in utts if u.speaker] == ["说话人 2", "说话人1", "说话人1"]  # "还有…" opens a new matter
+    assert "困了快半个钟头" in utts[1].text and "在里边" in utts[1].text  # the cut turn is whole again
+    assert not any("关键词" in u.text for u in utts)
+
+
+def test_voice_to_text_tags_and_naming_the_matter_one_adds_to(model):
+    chat = """2025-06-01 20:11 3栋-小马
+[语音转文字] 晚上八点以后小区里根本找不到车位，外来车停得到处都是
+2025-06-01 20:12 5栋-阿强
+[语音转文字] 是啊，我昨天晚上绕了两圈，最后停到小区外面去了
+"""
+    issues = _extract(chat, model)
+    assert len(issues) == 1 and issues[0].mentions == 2 and issues[0].category == "parking"
+    meeting = """冯大爷（4号楼）：门卫那个保安晚上老是睡觉，外人随便进。
+汤阿姨（6号楼）：北门的快递柜坏了一个月，取件码输了没反应。
+邹师傅（2号楼）：保安这个我也补一句，上周有个陌生人一路跟着我进了单元门，门岗也没人拦。"""
+    issues = _extract(meeting, model)
+    guard = next(i for i in issues if any("睡觉" in q for q in i.quotes))
+    assert guard.mentions == 2 and any("补一句" in q for q in guard.quotes)

@@ -45,7 +45,10 @@ _POINT_BACK = re.compile(
     rf"|(?P<c>老?[\u4e00-\u9fff]{{1,2}}?{_TITLE})(?:刚才|刚刚)?(?:说的那个|说那个|提的那个|说的那事|说的事)"
     # "我也说个10号楼的事" opens a new topic; "他也说充电桩的事", "我也说一嘴" go back to one
     r"|也(?:说|提|反映|来说)了?(?![个件点下]|一个|一件|一下|两个)|我插一?句"
+    # "我接着刚才消防通道说", "保安这个我也补一句", "我补充一下车棚": more on a matter already raised
+    r"|接着(?:刚才|前面|上面|他|她)|也?补(?:充)?一句|我补充一下(?![，,\s]*(?:还有|另外|别的))"
     r"|(?:再次|又一次|第二次|又)来电|再次反映|又打电话")
+_LEAD_TOPIC = re.compile(r"^(?P<what>[\u4e00-\u9fff]{2,6}?)(?:这个|这事|这块|的事|那个事|那事)")
 _SAME_AS = re.compile(r"也是一样|也一样|同样的问题|一样的问题|也有这个问题|也是这样")
 # News style puts the speaker after the quote: "住在3号楼的居民蒋先生说起这件事仍心有余悸。"
 _ATTRIBUTION = re.compile(r"(?:家住|住在)?[^，。]{0,12}?的?(?:居民|业主|村民|老人|退休教师)(?P<name>[\u4e00-\u9fff]{1,2}(?:大爷|大妈|阿姨|大姐|大哥|师傅|女士|先生|老师|奶奶|爷爷))")
@@ -256,6 +259,11 @@ def _pointed_at(m: "_Mention", groups: list[dict], last: dict | None, topic: set
         return None
     name = _surname(found.group("a") or found.group("b") or found.group("c"))
     candidates = [g for g in reversed(groups) if g["mentions"][0].utt is not m.utt]
+    lead = _LEAD_TOPIC.match(text)
+    if lead:  # "保安这个我也补一句": the matter named first is the one meant
+        named = [g for g in candidates if any(lead.group("what") in normalize(x.text) for x in g["mentions"])]
+        if named:
+            return named[0]
     if name:
         by_them = [g for g in candidates if any((x.utt.speaker or "").startswith(name) for x in g["mentions"])]
         if len(by_them) == 1:

@@ -144,7 +144,9 @@ _STAMP = re.compile(r"^\s*[\[【(（]?\s*(?:\d{4}[-/.年]\d{1,2}[-/.月]\d{1,2}�
 # A name after a staff title in the record's header lines; the titles are STAFF_TITLES plus a header's own.
 _STAFF_IN_HEADER = re.compile(rf"(?:{'|'.join(STAFF_TITLES + ('干事', '主管', '主持', '记录人', '记录'))})"
                               r"[\s：:]*(?P<name>[\u4e00-\u9fff]{2,3})(?=$|[\s，,、；;（(）)])")
-META_LINE = re.compile(r"^\s*(?:列席|缺席|请假|议题[一二三四五六七八九十\d]*|议程|时间|日期|地点|地址|参会人员|参加人员|出席人员|参加|出席|记录人|记录|主持人?|群名称|导出时间|承办单位|巡查人|网格|天气|来源|作者|编辑)\s*[：:]")
+META_LINE = re.compile(r"^\s*(?:列席|缺席|请假|议题[一二三四五六七八九十\d]*|议程|时间|日期|地点|地址|参会人员|参加人员|出席人员|参加|出席|记录人|记录|主持人?|群名称|导出时间|承办单位|巡查人|网格|天气|来源|作者|编辑"
+                       # what transcription apps put above the text: file, length, keywords, their own summary
+                       r"|文件名|转写时间|转写结果|音频时长|录音时长|会议时长|时长|关键词|摘要|智能纪要|章节|文字记录|发言人数|说话人数)\s*[：:]")
 _HEADING_NOTICE = re.compile(r"通报|通知|提示|公告|告知|下一步|工作安排|注意事项")
 _HEADING_ISSUES = re.compile(r"问题|说事|反映|意见|诉求|议事|建议|巡查")
 
@@ -165,9 +167,14 @@ def _heading(line: str) -> str | None:
 # "2025-07-08 07:31  3栋1801-小鱼儿" or "【居民】18栋-老周 08:05"; the message follows on the next lines.
 _CHAT_TIME = r"(?:\d{4}[-/.年]\d{1,2}[-/.月]\d{1,2}日?\s+)?\d{1,2}[:：]\d{2}(?:[:：]\d{2})?"
 _CHAT_SENDER = re.compile(rf"^\s*(?:{_CHAT_TIME}\s+(?P<a>[^\s，。！？!?：:]{{1,24}})"
-                          rf"|(?P<tag>[【\[][^】\]]{{1,6}}[】\]])?\s*(?P<b>[^\s，。！？!?：:【\[]{{1,24}})\s+{_CHAT_TIME})\s*$")
+                          rf"|(?P<tag>[【\[][^】\]]{{1,6}}[】\]])?\s*(?P<b>(?:未知)?(?:说话人|发言人|讲话人|[Ss]peaker)\s\d{{1,2}}"
+                          rf"|[^\s，。！？!?：:【\[]{{1,24}})\s+{_CHAT_TIME})\s*$")
 _CHAT_QUOTE = re.compile(r"^\s*[\[【「]?\s*(?:引用|回复|回覆)\s*[:：]?\s*\S{1,24}?[：:]")
-_AT = re.compile(r"^(?:@\S{1,24}\s*)+")
+_AT = re.compile(r"^(?:@\S{1,24}\s*)+|^\s*[\[【](?:语音转文字|语音转文本|转文字|语音)[\]】]\s*")
+# A transcription app cuts one speaker's turn into segments; a segment that does not end a sentence
+# goes on in the next one from the same speaker, unless that opens a new matter ("还有…").
+_ENDS_SENTENCE = re.compile(r"[。！？!?…~～）)”」\]】]\s*$")
+_OPENS_MATTER = re.compile(r"^(?:还有|另外|另一个|再说个|我再说|对了|还想说|第[二三四五六七八九十\d])")
 
 
 def _chat_sender(line: str) -> tuple[str, str | None, bool] | None:
@@ -191,6 +198,7 @@ def split_utterances(text: str) -> list[Utterance]:
     staff_names: set[str] = set()
     items: set[int] = set()  # item numbers seen so far
     sender: tuple[str, str | None, bool] | None = None  # of a chat export: applies to the lines below it
+    segment_line = -1  # the line of the last sender's segment, to tell a cut turn from a new one
     for n, raw_line in enumerate(text.splitlines(), 1):
         chat = _chat_sender(strip_pinyin(raw_line))
         if chat is not None:
@@ -208,6 +216,13 @@ def split_utterances(text: str) -> list[Utterance]:
         if sender is not None:
             body = _AT.sub("", line).strip() or line
             name, place, staff = sender
+            last = out[-1] if out else None
+            if (last is not None and last.speaker == name and last.line == segment_line
+                    and not _ENDS_SENTENCE.search(last.text) and not _OPENS_MATTER.match(normalize(body))):
+                last.text = f"{last.text} {body}"  # the same turn, cut by the app
+                segment_line = n
+                continue
+            segment_line = n
             u = Utterance(text=body, speaker=name, speaker_place=place, staff=staff or name in staff_names, line=n)
             if u.staff:
                 staff_names.add(name)
