@@ -47,6 +47,8 @@ BAD = [
      "[[category]]\ncode='b'\nname='B'\nowner='y'\n", "category.a.rule[0].when_all", "词表的列表"),
     ("[[category]]\ncode='a'\nname='A'\nowner='x'\n[[category.rule]]\nnote='n'\n"
      "[[category]]\ncode='b'\nname='B'\nowner='y'\n", "category.a.rule[0].when_any", "不能为空"),
+    ("[taxonomy]\nowners='城管'\n[[category]]\ncode='a'\nname='A'\nowner='x'\n[[category]]\ncode='b'\nname='B'\nowner='y'\n",
+     "taxonomy.owners", ""),
 ]
 
 
@@ -68,3 +70,11 @@ def test_another_taxonomy_loads_the_same_way(tmp_path):
                             "[[category]]\ncode='A02'\nname='其他'\nowner='热线'\ndeadline_days=0\nfallback=true\n")
     t = load_taxonomy(path)
     assert t.codes == ("A01", "A02") and t.fallback.code == "A02" and t.name == "12345"
+
+
+def test_known_owners_are_those_routed_to_plus_the_owners_list(tmp_path):
+    owners = load_taxonomy().owners
+    assert owners[0] == "物业服务企业" and {"市政部门", "燃气公司", "消防救援机构"} <= set(owners)
+    path = _write(tmp_path, "[taxonomy]\nowners=['街道综合执法队']\n[[category]]\ncode='a'\nname='A'\nowner='x'\n"
+                            "[[category.rule]]\nwhen_any=['井盖']\nowner='市政'\n[[category]]\ncode='b'\nname='B'\nowner='y'\n")
+    assert load_taxonomy(path).owners == ("x", "y", "市政", "街道综合执法队")
