@@ -19,6 +19,10 @@ DATES = [
     ("2026年11月26日 板凳会", None),  # tomorrow: not a record of a meeting that happened
     ("张大爷：3号楼电梯坏了两天", None),
     ("会议（2月30日）", None),  # no such day
+    ("板凳会记录（11月24日下午3点）", dt.datetime(2026, 11, 24, 15, 0)),  # the time written after the date
+    ("时间：11月23日（周一）晚上七点半\n地点：活动室", dt.datetime(2026, 11, 23, 19, 30)),
+    ("议事会 2026.11.23 14:10", dt.datetime(2026, 11, 23, 14, 10)),
+    ("2026年11月24日 第3次板凳会", dt.datetime(2026, 11, 24, 9, 0)),  # "第3次" is not a time
 ]
 
 

@@ -419,10 +419,29 @@ _MEETING_DATE = re.compile(r"(?:(?P<y>20\d\d)\s*[年./-]\s*)?(?P<m>1[0-2]|0?[1-9
 
 
 _HEADER_LINE = re.compile(r"^\s*(时间|日期|会议时间|召开时间)|记录|纪要|日志|会议|板凳会|议事会|例会|巡查|台账")
+# "下午3点", "下午三点半", "15:00", "晚上7点30" right after the date: when the meeting began
+_CLOCK = re.compile(r"^[^\d一二三四五六七八九十]{0,8}?(?P<half>上午|早上|中午|下午|晚上)?\s*"
+                    r"(?P<h>[01]?\d|2[0-3]|[一二三四五六七八九十]{1,3})\s*(?:[:：]\s*(?P<m>[0-5]\d)|[点點时時]\s*(?P<m2>[0-5]?\d|半)?)")
+
+
+def _meeting_clock(after: str) -> tuple[int, int]:
+    """(hour, minute) of a time written just after the meeting's date; 09:00 when there is none."""
+    from .places import cn_number
+
+    m = _CLOCK.match(re.sub(r"^\s*[（(]?(?:周|星期|礼拜)[一二三四五六日天][）)]?", "", after))  # "（周二）下午三点"
+    hour = cn_number(m.group("h")) if m else None
+    if hour is None or hour > 23:
+        return 9, 0
+    if m.group("half") in ("下午", "晚上") and hour < 12:
+        hour += 12
+    minute = m.group("m") or m.group("m2") or "0"
+    return hour, 30 if minute == "半" else int(minute)
 
 
 def meeting_date(text: str, now: dt.datetime, *, head_lines: int = 4, max_age_days: int = 92) -> dt.datetime | None:
-    """The date a record states in its first lines ("板凳会记录（11月24日）"), at 09:00, if plausible.
+    """The date a record states in its first lines ("板凳会记录（11月24日下午3点）"), if plausible.
+
+    The time is the one written after the date, else 09:00.
 
     Staff often paste yesterday's notes: deadlines should count from the meeting, not the paste.
     A date in the future or more than about three months back is ignored (it is about something else).
@@ -431,10 +450,12 @@ def meeting_date(text: str, now: dt.datetime, *, head_lines: int = 4, max_age_da
     for n, line in enumerate(lines):
         if n and not _HEADER_LINE.search(line):  # a date in what residents say is about something else
             continue
-        for found in _MEETING_DATE.finditer(normalize(line)):
+        plain = normalize(line)
+        for found in _MEETING_DATE.finditer(plain):
             year = int(found["y"]) if found["y"] else now.year
+            hour, minute = _meeting_clock(plain[found.end():])
             try:
-                day = dt.datetime(year, int(found["m"]), int(found["d"]), 9, 0, tzinfo=now.tzinfo)
+                day = dt.datetime(year, int(found["m"]), int(found["d"]), hour, minute, tzinfo=now.tzinfo)
             except ValueError:
                 continue
             if not found["y"] and day.date() > now.date():
