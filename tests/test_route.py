@@ -121,3 +121,13 @@ def test_holidays_fixed_by_date_are_known_before_the_calendar_has_the_year(taxon
     assert r.deadline.date() == dt.date(2027, 1, 5) and "节假日数据暂缺" in r.calendar_note
     r = route("parking", "车位少", dt.datetime(2027, 9, 29, 9, 0, tzinfo=TZ), taxonomy)  # Fri 1 Oct is 国庆
     assert r.deadline.date() == dt.date(2027, 10, 7)
+
+
+@pytest.mark.parametrize("text, owner", [("东门外面那条路的路灯坏了好几盏，晚上黑漆漆的", "市政部门"),
+                                         ("小区门口马路上的窨井盖丢了，晚上看不见", "市政部门"),
+                                         ("3号楼单元门口的路灯坏了", "物业服务企业"),
+                                         ("7号楼西侧下水道井盖丢了，晚上看不见", "物业服务企业")])
+def test_what_is_outside_the_estate_is_led_by_the_city(model, text, owner):
+    from .conftest import NOW
+
+    assert model.classify(text, NOW).owner == owner
