@@ -217,3 +217,13 @@ def test_voice_to_text_tags_and_naming_the_matter_one_adds_to(model):
     issues = _extract(meeting, model)
     guard = next(i for i in issues if any("睡觉" in q for q in i.quotes))
     assert guard.mentions == 2 and any("补一句" in q for q in guard.quotes)
+
+
+def test_agreeing_that_it_happens_elsewhere_too_is_the_same_problem_with_its_answer(model):
+    text = """牛大爷（8号楼）：8号楼有人从二楼窗户吊电线下来给电瓶车充电，下雨天看着就怕。
+侯阿姨（2号楼）：对，2号楼那边也有人这么干。
+严书记：飞线充电的事社区这周就联合物业挨家去查。
+贺师傅（1号楼）：1号楼门口的路灯坏了一个月了。"""
+    first = _extract(text, model)[0]
+    assert first.category == "charging" and first.mentions == 2 and "2号楼" in first.location
+    assert first.response and "挨家去查" in first.response

@@ -49,7 +49,7 @@ _POINT_BACK = re.compile(
     r"|接着(?:刚才|前面|上面|他|她)|也?补(?:充)?一句|我补充一下(?![，,\s]*(?:还有|另外|别的))"
     r"|(?:再次|又一次|第二次|又)来电|再次反映|又打电话")
 _LEAD_TOPIC = re.compile(r"^(?P<what>[\u4e00-\u9fff]{2,6}?)(?:这个|这事|这块|的事|那个事|那事)")
-_SAME_AS = re.compile(r"也是一样|也一样|同样的问题|一样的问题|也有这个问题|也是这样")
+_SAME_AS = re.compile(r"也是一样|也一样|同样的问题|一样的问题|也有这个问题|也是这样|也有人(?:这么|这样|那么|那样)(?:干|弄|搞|做)")
 # News style puts the speaker after the quote: "住在3号楼的居民蒋先生说起这件事仍心有余悸。"
 _ATTRIBUTION = re.compile(r"(?:家住|住在)?[^，。]{0,12}?的?(?:居民|业主|村民|老人|退休教师)(?P<name>[\u4e00-\u9fff]{1,2}(?:大爷|大妈|阿姨|大姐|大哥|师傅|女士|先生|老师|奶奶|爷爷))")
 # "马丽表示，……" / "物业当场回应……": a staff answer in reported speech.
@@ -196,7 +196,8 @@ def extract(text: str, model: Model, received_at: dt.datetime) -> list[Issue]:
         # is that problem said again, however chatty it sounds
         agrees = (not utt.staff and raised is not None and raised[0] is not utt and utt.sentences[0] == sentence
                   and bool(_AGREE_START.match(_FILLER.sub("", norm)))
-                  and (norm.startswith("+") or (cat.category == raised[1] and cat.confidence >= 0.5)))
+                  and (norm.startswith("+") or (cat.category == raised[1] and cat.confidence >= 0.5)
+                       or bool(_SAME_AS.search(norm))))  # "对，3号楼那边也有人这么干"
         if not utt.staff and utt.sentences[0] == sentence and raised is not None and raised[0] is not utt:
             raised = None  # another resident turn came in between
         if agrees or _is_issue(utt, norm, role, cat.category, cat.confidence, fallback):
@@ -284,6 +285,9 @@ def _merge(mentions: list[_Mention], replies, model: Model, received_at: dt.date
     by_utt: dict[int, dict] = {}
     last: dict | None = None  # the issue the previous mention went to
     for m, p, plain in zip(mentions, preds, plains):
+        if (last is not None and _SAME_AS.search(plain) and _AGREE_START.match(_FILLER.sub("", plain))
+                and last["mentions"][-1].utt is not m.utt):
+            p = replace(p, category=last["category"])  # "对，3号楼那边也有人这么干": the same thing, said again
         if p.category == fallback and p.confidence >= 0.5:
             continue
         said = find_places(m.text)
