@@ -135,18 +135,12 @@ class EntryPatch(BaseModel):
     note: str | None = Field(None, max_length=500)
     seen: dt.datetime | None = Field(None, description="可选：您看到的这条记录的 updated；期间被他人改过则返回 409")
 
-    @field_validator("owner")
+    @field_validator("owner", "response")
     @classmethod
-    def _owner_named(cls, value: str | None) -> str | None:
+    def _not_blank(cls, value: str | None, info) -> str | None:
         if value is not None and not value.strip():
-            raise ValueError("责任主体不能为空")
-        return value.strip() if value else value
-
-    @field_validator("response")
-    @classmethod
-    def _response_written(cls, value: str | None) -> str | None:
-        if value is not None and not value.strip():
-            raise ValueError("办理情况不能为空：要更正，请直接写上新的办理情况")
+            raise ValueError({"owner": "责任主体不能为空",
+                              "response": "办理情况不能为空：要更正，请直接写上新的办理情况"}[info.field_name])
         return value.strip() if value else value
 
 
