@@ -1,0 +1,119 @@
+"""Teddy 2020 C: variants of the pipeline, each measured by 5-fold CV on the training set and on the test set.
+
+The shipped pipeline misses the 0.92 target by a little. This script records what else was tried, so
+the README's claim ("nothing we tried moves the cross-validated figure by more than its noise") can
+be checked. Variants are chosen by CV on the training set, never by the test set.
+Writes the table into README.md between the teddy-variants markers.
+
+    .venv/bin/python bench/teddy_variants.py
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
+
+from run import SHARED, machine  # noqa: E402
+
+
+def main() -> int:
+    from scipy import sparse
+    from sklearn.feature_extraction.text import TfidfVectorizer
+    from sklearn.linear_model import RidgeClassifier
+    from sklearn.metrics import f1_score
+    from sklearn.model_selection import StratifiedKFold
+    from sklearn.svm import LinearSVC
+
+    from triage.classify import tokenize
+    from triage.normalize import normalize
+
+    folder = SHARED / "teddy2020c"
+    if not (folder / "train.jsonl").is_file():
+        print("skipped: ../shared/data/teddy2020c absent")
+        return 0
+    read = lambda name: [json.loads(l) for l in (folder / name).read_text(encoding="utf-8").splitlines() if l.strip()]
+    train, test = read("train.jsonl"), read("test.jsonl")
+    xa, ya = [normalize(r["text"]) for r in train], np.array([r["label"] for r in train])
+    xb, yb = [normalize(r["text"]) for r in test], np.array([r["label"] for r in test])
+    folds = list(StratifiedKFold(5, shuffle=True, random_state=0).split(xa, ya))
+    macro = lambda y, g: f1_score(y, g, average="macro")
+
+    def block(**kw):  # fitted on the training texts only
+        vec = TfidfVectorizer(lowercase=False, sublinear_tf=True, min_df=2, **kw)
+        return vec.fit_transform(xa), vec.transform(xb)
+
+    word12 = block(tokenizer=tokenize, token_pattern=None, ngram_range=(1, 2))
+    word1 = block(tokenizer=tokenize, token_pattern=None, ngram_range=(1, 1))
+    char13 = block(analyzer="char", ngram_range=(1, 3), max_features=60000)
+    char14 = block(analyzer="char", ngram_range=(1, 4))
+    join = lambda *blocks: tuple(sparse.hstack([b[i] for b in blocks]).tocsr() for i in (0, 1))
+
+    svm = lambda c=0.5: (lambda: LinearSVC(C=c, class_weight="balanced"))
+    ridge = lambda: RidgeClassifier(alpha=0.5, class_weight="balanced")
+
+    def scores(make, a, y, b):
+        model = make().fit(a, y)
+        s = model.decision_function(b)
+        return model.classes_, (s - s.mean()) / s.std()
+
+    def measure(feats, makes, bias=False):
+        """CV macro-F1 on train and test macro-F1; `makes` are averaged (standardised decision scores)."""
+        a, b = feats
+        cv_scores = np.zeros((len(ya), len(np.unique(ya))))
+        for tr, va in folds:
+            for make in makes:
+                classes, s = scores(make, a[tr], ya[tr], a[va])
+                cv_scores[va] += s / len(makes)
+        test_scores = sum(scores(make, a, ya, b)[1] for make in makes) / len(makes)
+        shift = np.zeros(len(classes))
+        if bias:  # per-class offsets that maximise CV macro-F1 (coordinate search on the CV scores)
+            grid = np.linspace(-0.5, 0.5, 21)
+            for _ in range(2):
+                for k in range(len(classes)):
+                    def f(v, k=k):
+                        trial = shift.copy()
+                        trial[k] = v
+                        return macro(ya, classes[(cv_scores + trial).argmax(1)]), -abs(v)
+                    shift[k] = max(grid, key=f)
+        return (macro(ya, classes[(cv_scores + shift).argmax(1)]), macro(yb, classes[(test_scores + shift).argmax(1)]))
+
+    variants = [
+        ("shipped: word 1–2 + char 1–3 (60k), linear SVM C 0.5", join(word12, char13), [svm()], False),
+        ("linear SVM C 1.0", join(word12, char13), [svm(1.0)], False),
+        ("char 1–4, all n-grams", join(word12, char14), [svm()], False),
+        ("word unigrams + char 1–3", join(word1, char13), [svm()], False),
+        ("ridge instead of SVM", join(word12, char13), [ridge], False),
+        ("SVM and ridge, scores averaged", join(word12, char13), [svm(), ridge], False),
+        ("shipped + per-class offsets tuned on CV", join(word12, char13), [svm()], True),
+    ]
+    lines = []
+    for name, feats, makes, bias in variants:
+        start = time.perf_counter()
+        cv, held = measure(feats, makes, bias)
+        lines.append(f"| {name} | {cv:.3f} | {held:.3f} |")
+        print(lines[-1], f"({time.perf_counter() - start:.0f} s)", flush=True)
+    table = "\n".join([
+        f"Measured {dt.date.today()} on {machine()} by `bench/teddy_variants.py` (5-fold CV on the "
+        f"{len(train)} training letters; test = the {len(test)} test letters). Target: test macro-F1 ≥ 0.92.", "",
+        "| variant | CV macro-F1 (train) | test macro-F1 |", "|---|---|---|", *lines, ""])
+    readme = ROOT / "README.md"
+    text = readme.read_text(encoding="utf-8")
+    if "<!-- teddy-variants:start -->" in text:
+        head, rest = text.split("<!-- teddy-variants:start -->", 1)
+        _, tail = rest.split("<!-- teddy-variants:end -->", 1)
+        readme.write_text(f"{head}<!-- teddy-variants:start -->\n{table}<!-- teddy-variants:end -->{tail}",
+                          encoding="utf-8")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
