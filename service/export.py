@@ -45,7 +45,7 @@ def _record(history: list[dict], tz: str) -> str:
             lines.append(f"{_minutes(h['at'], tz)} {h['note']}")
             continue
         what = h["to_value"] if h["field"] == "status" else f"{FIELD_NAMES.get(h['field'], h['field'])}改为 {value or '（空）'}"
-        note = f"（{h['note']}）" if h.get("note") else ""
+        note = f"（{h['note']}）" if h.get("note") and h["note"] != h["to_value"] else ""  # 办结 note = 办理情况
         lines.append(f"{_minutes(h['at'], tz)} {h['who'] or ''} {what}{note}".strip())
     return "\n".join(lines)
 
@@ -82,7 +82,9 @@ def ledger_xlsx(entries: list[dict], history: dict[int, list[dict]], tz: str, no
             "紧急" if e.get("urgent") else "一般", _late(e, closed, now), e.get("location") or "",
             "、".join(x for x in [*(e.get("speakers") or []), e.get("contact")] if x),
             "\n".join(f"“{q}”" for q in e.get("quotes") or []), e.get("response") or "", _record(shown, tz),
-            e["status"], _when(closed, tz), e.get("satisfaction") or "", e.get("feedback") or "",
+            # the 回访 shown is the one that stands: a reopened entry has none yet
+            e["status"], _when(closed, tz), *((e.get("satisfaction") or "", e.get("feedback") or "")
+                                              if e["status"] in ("已回访", "已销号") else ("", "")),
             _when(_last(past, "已销号") if e["status"] == "已销号" else None, tz), "是" if e.get("needs_review") else ""))
     buf = io.BytesIO()
     write_xlsx(LEDGER_HEADER, rows, buf, [w for _, w in COLUMNS], filters=True)

@@ -99,16 +99,17 @@ def _filter_sql(status, category, owner, urgent, overdue, q, date_from, date_to,
         one = f"text LIKE ? ESCAPE '\\' OR summary LIKE ? ESCAPE '\\' OR location LIKE ? ESCAPE '\\' OR {ticket}"
         # a number must match whole: 2号楼 is not 12号楼
         whole = f"has_term(text, ?) OR has_term(summary, ?) OR has_term(location, ?) OR {ticket}"
-        ors = []
-        for v in search_variants(q):
-            numbered = v[0] in NUMERALS
-            ors.append(whole if numbered else one)
-            params += ([v] * 3 if numbered else ["%" + _like(v) + "%"] * 3) + [v, v]
-            # a query of punctuation alone has no key, and 3# keys as a bare 3: neither may match everything
-            if text_key(v) and not all(c in NUMERALS for c in text_key(v)):
-                ors.append("has_term(text_key, ?)" if numbered else "text_key LIKE ? ESCAPE '\\'")
-                params.append(text_key(v) if numbered else "%" + _like(text_key(v)) + "%")
-        clauses.append("(" + " OR ".join(ors) + ")")
+        for term in q.split():  # "三号楼 电梯": every word must be found
+            ors = []
+            for v in search_variants(term):
+                numbered = v[0] in NUMERALS
+                ors.append(whole if numbered else one)
+                params += ([v] * 3 if numbered else ["%" + _like(v) + "%"] * 3) + [v, v]
+                # a query of punctuation alone has no key, and 3# keys as a bare 3: neither may match everything
+                if text_key(v) and not all(c in NUMERALS for c in text_key(v)):
+                    ors.append("has_term(text_key, ?)" if numbered else "text_key LIKE ? ESCAPE '\\'")
+                    params.append(text_key(v) if numbered else "%" + _like(text_key(v)) + "%")
+            clauses.append("(" + " OR ".join(ors) + ")")
     more, values = received_between(date_from, date_to)
     clauses += more
     params += values

@@ -26,7 +26,7 @@ from .settings import ROLES
 
 __all__ = ["ROLES", "SCHEMA_VERSION", "STATUSES", "Store", "StoreError", "hash_token", "text_key"]
 
-SCHEMA_VERSION = 5
+SCHEMA_VERSION = 6
 STATUSES = ("待派单", "已派单", "办理中", "已办结", "已回访", "已销号", "已作废")
 CLOSED = ("已办结", "已回访", "已销号", "已作废")
 FINAL = ("已销号", "已作废")  # the record is archived: no more edits (已作废 can only be restored to 待派单)
@@ -128,7 +128,13 @@ def _migrate_5(db: sqlite_utils.Database) -> None:
     db["repeats"].create_index(["ref"], if_not_exists=True)
 
 
-MIGRATIONS = {1: _migrate_1, 2: _migrate_2, 3: _migrate_3, 4: _migrate_4, 5: _migrate_5}
+def _migrate_6(db: sqlite_utils.Database) -> None:
+    # text_key now also leaves out "来电人再次反映" and "又": recompute it for the rows already there
+    for row in list(db.query("SELECT id, text FROM entries")):
+        db["entries"].update(row["id"], {"text_key": text_key(row["text"])})
+
+
+MIGRATIONS = {1: _migrate_1, 2: _migrate_2, 3: _migrate_3, 4: _migrate_4, 5: _migrate_5, 6: _migrate_6}
 
 
 NUMERALS = "0123456789零一二三四五六七八九十"  # a search term starting with one of these must match whole
@@ -147,9 +153,15 @@ def has_term(text: str | None, term: str | None) -> int:
     return 0
 
 
+# How a repeat is told, not what it is about: a hotline operator's "来电人再次反映：" and "又"/"再次"
+_TELLING = re.compile(r"^(?:市民|来电人|来电市民|来电者|群众|居民|业主)?(?:再次|又|多次|第[二三四五六七八九十\d]次)?(?:来电)?"
+                      r"(?:反映|反应|投诉|求助|表示|称)?|再次|又一次|多次|又")
+
+
 def text_key(text: str | None) -> str:
-    """What makes two ledger texts "the same": normalised (简体, NFKC) with punctuation and spaces gone."""
-    return _NOT_WORD.sub("", normalize(text or "")).lower()
+    """What makes two ledger texts "the same": normalised (简体, NFKC) without punctuation, spaces, or
+    the words that only say it is reported again ("来电人再次反映：3栋电梯又坏了" = "3栋电梯坏了")."""
+    return _NOT_WORD.sub("", _TELLING.sub("", normalize(text or ""))).lower()
 
 
 class Store:

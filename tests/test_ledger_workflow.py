@@ -339,3 +339,33 @@ def test_statistics_for_one_owner(client):
     mine = client.get("/api/stats", params={"owner": "物业服务企业"}, headers=client.hdr()).json()
     assert everyone["total"] == 3 and mine["total"] == 2
     assert set(mine["by_owner"]) == {"物业服务企业"} and sum(mine["by_status"].values()) == 2
+
+
+def test_a_repeat_told_in_the_operators_words_joins_and_search_takes_several_words(client):
+    first = ("工单编号,受理时间,诉求内容\n"
+             "GD20261118001,2026-11-18 09:00,来电人反映：3栋2单元电梯坏了，老人下不了楼\n").encode()
+    again = ("工单编号,受理时间,诉求内容\n"
+             "GD20261123009,2026-11-23 10:00,来电人再次反映：3栋2单元电梯又坏了，老人下不了楼。\n").encode()
+    for data in (first, again):
+        _wait(client, client.post("/api/jobs", files={"file": ("工单.csv", data)}, data={"save": "true"},
+                                  headers=client.hdr()).json()["id"])
+    items = client.get("/api/entries", params={"q": "GD20261123009"}, headers=client.hdr()).json()["items"]
+    assert [i["ref"] for i in items] == ["GD20261118001"]
+    client.post("/api/classify", json={"text": "3栋楼道灯坏了", "save": True}, headers=client.hdr())
+    found = client.get("/api/entries", params={"q": "三号楼 电梯"}, headers=client.hdr()).json()["items"]
+    assert [i["ref"] for i in found] == ["GD20261118001"]
+
+
+def test_a_reopened_entry_shows_no_old_visit_in_the_export(client):
+    entry = client.post("/api/classify", json={"text": "9号楼门禁坏了", "save": True},
+                        headers=client.hdr()).json()["entry_id"]
+    for status, extra in (("已派单", {}), ("办理中", {}), ("已办结", {"note": "换了读卡器"}),
+                          ("已回访", {"satisfaction": 5, "feedback": "很好"}), ("已销号", {})):
+        client.post(f"/api/entries/{entry}/status", json={"status": status, **extra}, headers=client.hdr())
+    client.post(f"/api/entries/{entry}/status", json={"status": "办理中", "note": "居民说又坏了"},
+                headers=client.hdr("admin"))
+    sheet = load_workbook(io.BytesIO(client.get("/api/ledger.xlsx", headers=client.hdr()).content)).active
+    header = [c.value for c in sheet[1]]
+    row = dict(zip(header, next(sheet.iter_rows(min_row=2, values_only=True))))
+    assert row["状态"] == "办理中" and not row["回访满意度"] and not row["回访意见"] and not row["销号时间"]
+    assert "办理情况改为 换了读卡器（换了读卡器）" not in row["办理记录"] and "办理情况改为 换了读卡器" in row["办理记录"]

@@ -227,3 +227,11 @@ def test_agreeing_that_it_happens_elsewhere_too_is_the_same_problem_with_its_ans
     first = _extract(text, model)[0]
     assert first.category == "charging" and first.mentions == 2 and "2号楼" in first.location
     assert first.response and "挨家去查" in first.response
+
+
+def test_the_chairs_closing_instruction_is_not_an_answer(model):
+    text = """甘阿姨（4号楼）：4号楼门口的垃圾桶满了两天没人清，臭得很。
+物业宁经理：垃圾桶我们今天下午就安排清运。
+主持人（社区范书记）：以上问题请各责任方在一周内反馈办理情况。"""
+    issue = _extract(text, model)[0]
+    assert "清运" in issue.response and "一周内反馈" not in issue.response
