@@ -59,6 +59,12 @@ def _last(history: list[dict], status: str) -> str | None:
 DONE = ("已办结", "已回访", "已销号")
 
 
+def _problem(entry: dict) -> str:
+    """问题内容: the whole text when the summary only cuts it short (a printed 台账 has no broken sentences)."""
+    summary, text = entry.get("summary") or "", entry["text"]
+    return text if not summary or (text.startswith(summary.rstrip("…")) and len(text) <= 300) else summary
+
+
 def _late(entry: dict, closed: str | None, now: dt.datetime) -> str:
     """已逾期 / 将逾期 while open; 超期办结 when it was closed after its deadline."""
     if entry["status"] in DONE and closed and entry.get("deadline"):
@@ -76,7 +82,7 @@ def ledger_xlsx(entries: list[dict], history: dict[int, list[dict]], tz: str, no
         # 办结/销号 times only while the entry is in that state: a reopened entry is not done
         closed = _last(past, "已办结") if e["status"] in DONE else None
         rows.append((
-            n, e["id"], e.get("ref") or "", e.get("summary") or e["text"][:60], e.get("category_name") or e["category"],
+            n, e["id"], e.get("ref") or "", _problem(e), e.get("category_name") or e["category"],
             e.get("owner") or "", "、".join(e.get("co_owners") or []),
             _when(e.get("received_at"), tz), _when(e.get("deadline"), tz) or "—",
             "紧急" if e.get("urgent") else "一般", _late(e, closed, now), e.get("location") or "",

@@ -153,6 +153,9 @@ def has_term(text: str | None, term: str | None) -> int:
     return 0
 
 
+# Where an entry came from, as staff say it (stored in `source` as the code)
+SOURCE_NAMES = {"extract": "纪要", "classify": "单条登记", "tag": "工单批量导入", "open311": "Open311"}
+
 # How a repeat is told, not what it is about: a hotline operator's "来电人再次反映：" and "又"/"再次"
 _TELLING = re.compile(r"^(?:市民|来电人|来电市民|来电者|群众|居民|业主)?(?:再次|又|多次|第[二三四五六七八九十\d]次)?(?:来电)?"
                       r"(?:反映|反应|投诉|求助|表示|称)?|再次|又一次|多次|又")
@@ -302,7 +305,8 @@ class Store:
                 row.pop("id", None)
                 new_id = db["entries"].insert(row).last_pk
                 db["history"].insert({"entry_id": new_id, "at": now, "who": who, "field": "status", "from_value": None,
-                                      "to_value": "待派单", "note": f"录入（来源：{entry.get('source', '')}）"})
+                                      "to_value": "待派单",
+                                      "note": f"录入（来源：{SOURCE_NAMES.get(entry.get('source'), entry.get('source') or '')}）"})
                 ids.append(new_id)
         return ids
 
@@ -322,7 +326,7 @@ class Store:
             if day == (have["received_at"] or "")[:10] or next(db.query(
                     "SELECT 1 FROM repeats WHERE entry_id = ? AND day = ? AND ref IS NULL", [entry_id, day]), None):
                 return
-            what = f"再次反映（{entry.get('source') or '录入'}）"
+            what = f"再次反映（{SOURCE_NAMES.get(entry.get('source'), entry.get('source') or '录入')}）"
         db["repeats"].insert({"entry_id": entry_id, "ref": ref, "contact": entry.get("contact"), "day": day, "at": now,
                               "source": entry.get("source")})
         db["history"].insert({"entry_id": entry_id, "at": now, "who": who, "field": "repeat", "from_value": None,

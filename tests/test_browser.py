@@ -144,7 +144,9 @@ def test_unknown_command_gets_help_and_phone_layout(browser, server):
     page.wait_for_selector("text=没有第9条")
     send(page, "修改一下那个")
     page.wait_for_selector("text=没听懂")
-    send(page, "好的谢谢")  # conversation is not a problem card
+    send(page, "好的谢谢")  # conversation is not a problem card, and gets no 登记 suggestion
+    page.wait_for_selector("text=有问题请直接说")
+    send(page, "请问社区居委会周六上午有人值班吗")
     page.wait_for_selector("text=没有发现需要登记的问题")
     assert page.locator(".card").count() == 0
     send(page, "帮助")
@@ -313,3 +315,33 @@ def test_an_owner_works_through_its_items_in_the_ledger(page, server):
     history = _api(server, f"/api/entries/{mine}/history")
     assert any(h["field"] == "owner" and h["note"] == "门禁系统由社区统一安装" for h in history)
     assert not dialogs
+
+
+def test_a_grid_worker_handles_an_entry_on_a_phone(browser, server):
+    entry = _api(server, "/api/classify", {"text": "11号楼二单元的声控灯坏了，晚上上楼全靠手机照明", "save": True})["entry_id"]
+    context = browser.new_context(viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True, locale="zh-CN")
+    page = context.new_page()
+    errors = []
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    page.goto(server["url"] + "/")
+    page.fill("#token-input", server["token"])
+    page.click("#login-form button")
+    page.wait_for_selector("#app:not([hidden])")
+    page.click('.tab[data-view="ledger"]')
+    row = page.locator("#ledger-table tbody tr", has_text="11号楼二单元")
+    row.wait_for()
+    width = page.evaluate("document.documentElement.clientWidth")
+    button = row.locator("button", has_text="办理")
+    box = button.bounding_box()
+    assert box["x"] >= 0 and box["x"] + box["width"] <= width and box["height"] >= 40  # reachable without scrolling
+    button.tap()
+    area = page.locator("tr.detail textarea")
+    a = area.bounding_box()
+    assert a["x"] >= 0 and a["x"] + a["width"] <= width  # the reply box fits the screen
+    area.fill("已换声控开关")
+    save = page.locator("tr.detail button", has_text="保存办理情况")
+    save.dblclick()  # a double tap sends once: no false "已被修改" conflict
+    page.wait_for_function("!document.querySelector('tr.detail')")
+    assert _api(server, f"/api/entries/{entry}")["response"] == "已换声控开关"
+    assert not errors
+    context.close()

@@ -83,6 +83,7 @@ async function login(token) {
   $("#app").hidden = false;
   const health = await (await fetch("/api/health")).json();
   const who = await api("/api/me");
+  state.role = who.role;
   $("#model-version").textContent = `${who.name}（${who.role_name}权限） · 模型 ${health.model_version}`;
   fillFilters();
   if (!$("#messages").children.length) botText("您好！请粘贴会议纪要或居民诉求，或输入“帮助”查看可用命令。");
@@ -209,6 +210,7 @@ async function sendText(text, force = false) {
       const out = await api("/api/extract", { method: "POST", json: { text } });
       thinking.remove();
       if (out.issues.length || lines > 1) return showExtracted(out, received);
+      if (text.length < 8 || /^(好的?|谢谢|感谢|收到|嗯|哦|ok|你好|您好|再见)/i.test(text)) return botText("好的。有问题请直接说，或粘贴纪要。");
       return botText("没有发现需要登记的问题（问候、致谢、命令和工作人员答复不算）。\n"
         + "如果这确实是一件诉求，请输入“登记：”加内容，例如：登记：" + text.slice(0, 20));
     }
@@ -328,8 +330,12 @@ const COMMANDS = [
   }],
   [/^(全部保存|保存全部|入台账|全部入台账|保存)$/, async () => {
     if (!state.cards.length) return botText("还没有可以保存的问题。请先粘贴纪要或诉求。");
-    const n = await saveCards(state.cards);
-    botText(n ? `已存入台账 ${n} 条。可在“台账”页查看和办理。` : "没有新登记的问题。");
+    if (state.saving) return botText("正在保存，请稍候。");  // a second Enter must not save the same cards again
+    state.saving = true;
+    try {
+      const n = await saveCards(state.cards);
+      botText(n ? `已存入台账 ${n} 条。可在“台账”页查看和办理。` : "没有新登记的问题。");
+    } finally { state.saving = false; }
   }],
   [/^(?:删除|删掉|去掉|不要)?\s*(?:把)?\s*第\s*([\d一二两三四五六七八九十]+)\s*[条个](?:问题)?\s*(?:删除|删掉|去掉|不要了?)?$/, async (m) => {
     if (!/删|去掉|不要/.test(m[0])) throw new Error(`要对第${m[1]}条做什么？例如：删除第${m[1]}条、第${m[1]}条改为宠物。`);
@@ -388,7 +394,8 @@ $("#composer").addEventListener("submit", async (e) => {
   await handle(text);
 });
 $("#input").addEventListener("keydown", (e) => {
-  if (e.key === "Enter" && !e.shiftKey && !e.isComposing) { e.preventDefault(); $("#composer").requestSubmit(); }
+  // 229: Safari ends an IME composition with an Enter that must not send
+  if (e.key === "Enter" && !e.shiftKey && !e.isComposing && e.keyCode !== 229) { e.preventDefault(); $("#composer").requestSubmit(); }
 });
 
 // ---------- notes file (the Word record of a meeting) ----------
@@ -490,61 +497,93 @@ async function loadLedger() {
       const select = el("select", { "aria-label": "办理状态" });
       for (const st of STATUSES) { const o = el("option", { value: st, text: st }); if (st === e.status) o.selected = true; select.append(o); }
       select.addEventListener("change", () => changeStatus(e, select));
-      const summary = el("td", {}, e.urgent ? el("span", { class: "badge urgent", text: "紧急" }) : null,
-        e.needs_review ? el("span", { class: "badge review", text: "待复核" }) : null, ` ${e.summary || e.text}`);
-      tbody.append(el("tr", { class: e.overdue || "" }, el("td", { text: String(e.id) }), summary,
-        el("td", {}, entryCategorySelect(e, () => loadLedger())), el("td", { text: e.owner || "" }),
-        el("td", { text: fmtTime(e.deadline) + (e.overdue === "red" ? "（已逾期）" : e.overdue === "yellow" ? "（将逾期）" : "") }),
-        el("td", { text: e.location || "" }), el("td", {}, select),
-        el("td", {}, el("button", { class: "secondary small", text: "办理", "aria-label": `办理编号 ${e.id}`,
+      const summary = el("td", { "data-label": "问题" }, e.urgent ? el("span", { class: "badge urgent", text: "紧急" }) : null,
+        e.needs_review ? el("span", { class: "badge review", text: "待复核" }) : null, ` ${problemText(e)}`);
+      // data-label: on a phone each row is a card and every cell says what it is
+      tbody.append(el("tr", { class: e.overdue || "" }, el("td", { "data-label": "编号", text: String(e.id) }), summary,
+        el("td", { "data-label": "类别" }, entryCategorySelect(e, () => loadLedger())), el("td", { "data-label": "责任主体", text: e.owner || "" }),
+        el("td", { "data-label": "办理时限", text: fmtTime(e.deadline) + (e.overdue === "red" ? "（已逾期）" : e.overdue === "yellow" ? "（将逾期）" : "") }),
+        el("td", { "data-label": "地点", text: e.location || "" }), el("td", { "data-label": "状态" }, select),
+        el("td", { "data-label": "" }, el("button", { class: "secondary small", text: "办理", "aria-label": `办理编号 ${e.id}`,
           onclick: (ev) => toggleDetail(e, ev.target.closest("tr")) }))));
     }
     $("#ledger-info").textContent = `共 ${data.total} 条`;
   } catch (err) { $("#ledger-info").textContent = err.message; }
 }
+// The problem as written: a summary cut at 60 characters gives way to the whole text.
+function problemText(e) {
+  const cut = (e.summary || "").replace(/…$/, "");
+  return !e.summary || (e.text.startsWith(cut) && e.text.length <= 300) ? e.text : e.summary;
+}
+const ARCHIVED = ["已销号", "已作废"];
 // 办理: the entry's words, its 办理记录, a reply box and handing it to another owner, below its row.
 async function toggleDetail(entry, row) {
   const open = row.nextElementSibling;
-  if (open && open.classList.contains("detail")) { open.remove(); return; }
+  if (open && open.classList.contains("detail")) {
+    const box = open.querySelector("textarea");
+    if (box && box.value.trim() !== (entry.response || "").trim() && !window.confirm("办理情况还没保存，确定收起吗？")) return;
+    open.remove();
+    return;
+  }
   const cell = el("td", { colspan: "8" });
   row.after(el("tr", { class: "detail" }, cell));
   try {
     const history = await api(`/api/entries/${entry.id}/history`);
     const reply = el("textarea", { rows: "3", maxlength: "2000", "aria-label": "办理情况", placeholder: "办理情况：怎么处理的、处理到哪一步" });
     reply.value = entry.response || "";
+    reply.dataset.saved = entry.response || "";
     const owner = el("select", { "aria-label": "转交给" });
     for (const o of OWNERS) { const opt = el("option", { value: o, text: o }); if (o === entry.owner) opt.selected = true; owner.append(opt); }
     const reason = el("input", { type: "text", maxlength: "500", "aria-label": "转交原因", placeholder: "转交原因（必填）" });
     const save = async (changes, note) => {
+      const buttons = [...cell.querySelectorAll("button")];
+      if (buttons.some((b) => b.disabled)) return;  // a double click sends once
+      buttons.forEach((b) => { b.disabled = true; });
       try {
         const updated = await api(`/api/entries/${entry.id}`, { method: "PATCH", json: { ...changes, ...(note ? { note } : {}), seen: entry.updated } });
         Object.assign(entry, updated);
         cell.closest("tr").remove();
         loadLedger();
-      } catch (err) { window.alert(err.message); }
+      } catch (err) { window.alert(err.message); buttons.forEach((b) => { b.disabled = false; }); }
     };
-    cell.append(
+    const archived = ARCHIVED.includes(entry.status);
+    cell.append(...[  // nulls are the parts an archived entry does not show
       el("p", {}, el("strong", { text: "原文：" }), entry.text),
       (entry.quotes || []).length ? el("p", {}, el("strong", { text: "居民原话：" }), entry.quotes.map((q) => `“${q}”`).join(" ")) : null,
       el("p", {}, el("strong", { text: "协办：" }), (entry.co_owners || []).join("、") || "无"),
-      el("div", { class: "detail-row" }, reply, el("button", { text: "保存办理情况", onclick: () => {
+      archived ? el("p", { class: "muted", text: `这条记录${entry.status}，已归档，只能查看。` }) : null,
+      archived ? null : el("div", { class: "detail-row" }, reply, el("button", { text: "保存办理情况", onclick: () => {
         if (!reply.value.trim()) return window.alert("办理情况不能为空。");
         save({ response: reply.value.trim() });
       } })),
-      el("div", { class: "detail-row" }, el("span", { text: "转交给" }), owner, reason, el("button", { class: "secondary", text: "转交", onclick: () => {
+      archived ? null : el("div", { class: "detail-row" }, el("span", { text: "转交给" }), owner, reason, el("button", { class: "secondary", text: "转交", onclick: () => {
         if (owner.value === entry.owner) return window.alert("责任主体没有变化。");
         if (!reason.value.trim()) return window.alert("请写明转交原因，例如：属市政道路，不在物业管理范围。");
         save({ owner: owner.value }, reason.value.trim());
       } })),
       el("strong", { text: "办理记录" }),
-      el("ol", { class: "history" }, ...history.map((h) => el("li", {
-        text: h.field === "repeat" ? `${fmtTime(h.at)} ${h.note}`  // 重复来电：工单 GD…
-          : `${fmtTime(h.at)} ${h.who || ""} ${h.field === "status" ? h.to_value : `${FIELD_LABELS[h.field] || h.field}：${h.to_value ?? "（空）"}`}${h.note ? `（${h.note}）` : ""}` }))));
+      el("ol", { class: "history" }, ...history.filter((h) => !HIDDEN_FIELDS.includes(h.field)).map((h) => el("li", { text: historyLine(h) })))]
+      .filter(Boolean));
+    row.nextElementSibling.scrollIntoView({ block: "nearest" });
   } catch (err) { cell.textContent = err.message; }
 }
+// One line of the 办理记录 in words: no codes, JSON or ISO stamps.
 const FIELD_LABELS = { response: "办理情况", owner: "责任主体", location: "地点", summary: "问题内容", category_name: "类别",
-  category: "类别代码", co_owners: "协办单位", deadline: "办理时限", urgent: "紧急", satisfaction: "满意度", feedback: "回访意见",
-  corrected: "人工更正", needs_review: "待复核" };
+  co_owners: "协办单位", deadline: "办理时限", urgent: "紧急", satisfaction: "满意度", feedback: "回访意见" };
+const HIDDEN_FIELDS = ["category", "corrected", "needs_review"];  // said by 类别 and the 人工更正 note
+const SOURCES = { extract: "纪要", tag: "工单批量导入", classify: "单条登记", open311: "Open311", notes: "纪要" };
+function historyLine(h) {
+  if (h.field === "repeat") return `${fmtTime(h.at)} ${h.note}`;  // 重复来电：工单 GD…
+  let value = h.to_value ?? "";
+  if (h.field === "co_owners") { try { value = JSON.parse(value || "[]").join("、") || "无"; } catch (err) { /* shown as stored */ } }
+  if (h.field === "deadline" && value) value = fmtTime(value);
+  if (h.field === "urgent") value = value === "True" || value === "1" ? "是" : "否";
+  let note = h.note || "";
+  if (h.field === "status" && h.from_value === null) note = note.replace(/来源：([\w ]+)/, (_, s) => `来源：${SOURCES[s.trim()] || s}`);
+  if (note === value) note = "";  // 办结 with a note: the note became the 办理情况
+  const what = h.field === "status" ? value : `${FIELD_LABELS[h.field] || h.field}：${value || "（空）"}`;
+  return `${fmtTime(h.at)} ${h.who || ""} ${what}${note ? `（${note}）` : ""}`;
+}
 async function changeStatus(entry, select) {
   const body = { status: select.value, seen: entry.updated };  // a colleague's change in between → 409, not overwritten
   if (select.value === "已办结" && !(entry.response || "").trim()) {  // closing needs a result
@@ -553,6 +592,7 @@ async function changeStatus(entry, select) {
     body.note = result.trim();
   }
   if (entry.status === "已销号" && select.value !== "已销号") {  // administrators only, with a reason
+    if (state.role !== "admin") { window.alert("已销号的记录只有管理员可以重新打开。"); select.value = entry.status; return; }
     const reason = window.prompt("重新打开的原因（例如：误销号、居民再次反映）：", "");
     if (!reason || !reason.trim()) { select.value = entry.status; return; }
     body.note = reason.trim();
@@ -582,6 +622,12 @@ $("#f-go").addEventListener("click", loadLedger);
 $("#s-owner").addEventListener("change", loadStats);
 for (const id of ["#f-status", "#f-category", "#f-owner", "#f-overdue"]) $(id).addEventListener("change", loadLedger);
 $("#f-q").addEventListener("keydown", (e) => { if (e.key === "Enter") { e.preventDefault(); loadLedger(); } });
+$("#f-q").addEventListener("search", loadLedger);  // the × that clears the box shows everything again
+// a 办理情况 typed and not saved is not lost without a word
+window.addEventListener("beforeunload", (e) => {
+  const open = [...document.querySelectorAll("tr.detail textarea")].some((t) => t.value.trim() && t.value.trim() !== (t.dataset.saved || "").trim());
+  if (open) { e.preventDefault(); e.returnValue = ""; }
+});
 $("#export").addEventListener("click", () => {
   const params = ledgerFilters().toString();
   download(`/api/ledger.xlsx${params ? `?${params}` : ""}`, "问题台账.xlsx").catch((e) => window.alert(e.message));
