@@ -345,3 +345,15 @@ def test_a_grid_worker_handles_an_entry_on_a_phone(browser, server):
     assert _api(server, f"/api/entries/{entry}")["response"] == "已换声控开关"
     assert not errors
     context.close()
+
+
+def test_the_back_button_goes_back_to_the_previous_tab(page):
+    page.click('.tab[data-view="ledger"]')
+    page.click('.tab[data-view="stats"]')
+    page.go_back()
+    page.wait_for_selector("#view-ledger:not([hidden])")
+    page.go_back()
+    page.wait_for_selector("#view-chat:not([hidden])")
+    page.click('.tab[data-view="ledger"]')
+    page.reload()
+    page.wait_for_selector("#view-ledger:not([hidden])")  # a reload stays on the tab

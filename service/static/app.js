@@ -88,6 +88,7 @@ async function login(token) {
   fillFilters();
   if (!$("#messages").children.length) botText("您好！请粘贴会议纪要或居民诉求，或输入“帮助”查看可用命令。");
   restoreCards();
+  if (location.hash) showView(location.hash.slice(1));
 }
 function logout(message) {
   localStorage.removeItem("triage-token");
@@ -691,7 +692,7 @@ async function loadStats() {
   if (pick.options.length === 1) for (const o of OWNERS) pick.append(el("option", { value: o, text: o }));
   try {
     const s = await api(`/api/stats${pick.value ? `?${new URLSearchParams({ owner: pick.value })}` : ""}`);
-    $("#stat-cards").replaceChildren(...[["台账总数", s.total], ["已逾期", s.overdue.red], ["将逾期", s.overdue.yellow],
+    $("#stat-cards").replaceChildren(...[[pick.value ? "台账总数（牵头和协办）" : "台账总数", s.total], ["已逾期", s.overdue.red], ["将逾期", s.overdue.yellow],
       ["平均满意度", s.satisfaction.average ?? "—"], ["人工更正", `${Math.round(s.corrected_share * 100)}%`]]
       .map(([k, v]) => el("div", { class: "stat" }, el("b", { text: String(v) }), k)));
     barChart($("#chart-category"), s.by_category);
@@ -703,14 +704,23 @@ async function loadStats() {
 }
 
 // ---------- tabs ----------
+// Each tab is a history entry (#ledger, #stats): the phone's back gesture returns to the last tab
+// instead of leaving the page, and a reload stays on the tab.
+function showView(view) {
+  const tab = document.querySelector(`.tab[data-view="${view}"]`) || document.querySelector(".tab");
+  for (const t of document.querySelectorAll(".tab")) t.classList.toggle("active", t === tab);
+  for (const v of document.querySelectorAll(".view")) v.hidden = v.id !== `view-${tab.dataset.view}`;
+  if (tab.dataset.view === "ledger") loadLedger();
+  if (tab.dataset.view === "stats") loadStats();
+}
 for (const tab of document.querySelectorAll(".tab")) {
   tab.addEventListener("click", () => {
-    for (const t of document.querySelectorAll(".tab")) t.classList.toggle("active", t === tab);
-    for (const v of document.querySelectorAll(".view")) v.hidden = v.id !== `view-${tab.dataset.view}`;
-    if (tab.dataset.view === "ledger") loadLedger();
-    if (tab.dataset.view === "stats") loadStats();
+    const hash = tab.dataset.view === "chat" ? "" : `#${tab.dataset.view}`;
+    if (location.hash !== hash) history.pushState(null, "", hash || location.pathname);
+    showView(tab.dataset.view);
   });
 }
+window.addEventListener("popstate", () => { if (state.taxonomy) showView(location.hash.slice(1) || "chat"); });
 
 if (state.token) login(state.token).catch(() => logout(""));
 else logout("");
