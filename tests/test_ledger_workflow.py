@@ -369,3 +369,18 @@ def test_a_reopened_entry_shows_no_old_visit_in_the_export(client):
     row = dict(zip(header, next(sheet.iter_rows(min_row=2, values_only=True))))
     assert row["状态"] == "办理中" and not row["回访满意度"] and not row["回访意见"] and not row["销号时间"]
     assert "办理情况改为 换了读卡器（换了读卡器）" not in row["办理记录"] and "办理情况改为 换了读卡器" in row["办理记录"]
+
+
+def test_the_hotline_centres_own_deadline_is_kept(client):
+    data = ("工单编号,受理时间,办结时限,诉求内容\n"
+            "GD20261120001,2026-11-20 09:00,2026-11-30,6号楼楼道的灯坏了一个礼拜\n"
+            "GD20261120002,2026-11-20 10:00,2026-11-21 17:00,7号楼门口有个井盖松了踩上去晃\n"
+            "GD20261120003,2026-11-20 11:00,,8号楼电梯按钮失灵\n").encode("gbk")
+    _wait(client, client.post("/api/jobs", files={"file": ("工单.csv", data)}, data={"save": "true"},
+                              headers=client.hdr()).json()["id"])
+    got = {i["ref"]: i for i in client.get("/api/entries", headers=client.hdr()).json()["items"]}
+    assert got["GD20261120001"]["deadline"].startswith("2026-11-30T18:00")  # a date alone: to the end of that day
+    assert got["GD20261120002"]["deadline"].startswith("2026-11-21T17:00")
+    assert "办理时限取自工单（热线中心给定）" in got["GD20261120001"]["notes"]
+    assert not any("热线中心" in n for n in got["GD20261120003"]["notes"])  # none given: ours, counted from 受理时间
+    assert got["GD20261120003"]["deadline"] > "2026-11-20T11:00"
