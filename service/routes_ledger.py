@@ -290,7 +290,25 @@ def stats(model: ModelDep, store: StoreDep, caller: Viewer, filters: Annotated[F
         "satisfaction": {"average": round(sat["a"], 2) if sat["a"] is not None else None, "count": sat["n"],
                          "by_week": sat_weeks},
         "corrected_share": round(corrected / total, 4) if total else 0.0,
+        "rates": _rates(db, live, params, total),
     }
+
+
+def _rates(db, live: str, params: list, total: int) -> dict:
+    """The shares a monthly report asks for: 办结率, 按时办结率 (of those closed), 满意率 (4–5 of 5)."""
+    done = ("已办结", "已回访", "已销号")
+    closed = list(db.query(
+        f"SELECT entries.deadline AS deadline, max(h.at) AS at FROM entries JOIN history h ON h.entry_id = entries.id "
+        f"AND h.field = 'status' AND h.to_value = '已办结' WHERE entries.status IN (?, ?, ?) AND {live} "
+        f"GROUP BY entries.id", [*done, *params]))
+    on_time = sum(1 for r in closed if not r["deadline"] or r["at"] <= r["deadline"])
+    # every visit's last score counts, also one that sent the entry back (an unhappy resident is not left out)
+    visits = next(db.query(f"SELECT count(satisfaction) AS n, sum(satisfaction >= 4) AS good FROM entries "
+                           f"WHERE {live}", params))
+    share = lambda part, whole: round(part / whole, 4) if whole else None
+    return {"closed": share(len(closed), total), "closed_count": len(closed),
+            "on_time": share(on_time, len(closed)), "satisfied": share(visits["good"] or 0, visits["n"]),
+            "visited": visits["n"]}
 
 
 @router.get("/ledger.xlsx", response_class=Response)

@@ -384,3 +384,17 @@ def test_the_hotline_centres_own_deadline_is_kept(client):
     assert "办理时限取自工单（热线中心给定）" in got["GD20261120001"]["notes"]
     assert not any("热线中心" in n for n in got["GD20261120003"]["notes"])  # none given: ours, counted from 受理时间
     assert got["GD20261120003"]["deadline"] > "2026-11-20T11:00"
+
+
+def test_the_monthly_rates(client):
+    made = [client.post("/api/classify", json={"text": t, "save": True, "received_at": "2026-11-02T09:00:00+08:00"},
+                        headers=client.hdr()).json()["entry_id"]
+            for t in ("4号楼门禁坏了", "5号楼楼道灯不亮", "6号楼垃圾没人清", "7号楼电梯异响")]
+    for i, score in zip(made[:3], (5, 4, 2)):
+        for status, extra in (("已派单", {}), ("办理中", {}), ("已办结", {"note": "已处理"}),
+                              ("已回访", {"satisfaction": score})):
+            client.post(f"/api/entries/{i}/status", json={"status": status, **extra}, headers=client.hdr())
+    rates = client.get("/api/stats", headers=client.hdr()).json()["rates"]
+    # two closed (the 2-point visit reopened the third), both after their deadline in early November
+    assert rates["closed_count"] == 2 and rates["closed"] == 0.5 and rates["on_time"] == 0.0
+    assert rates["visited"] == 3 and rates["satisfied"] == 0.6667  # the unhappy visit counts

@@ -687,13 +687,15 @@ function lineChart(canvas, data) {
   ctx.fillStyle = "#3e4c59";
   entries.forEach(([k, v], i) => { ctx.fillText(String(v), x(i) - 8, y(v) - 6); ctx.fillText(weekName(k, false), x(i) - 14, H - 10); });
 }
+const pct = (share) => (share === null || share === undefined ? "—" : `${Math.round(share * 100)}%`);
 async function loadStats() {
   const pick = $("#s-owner");
   if (pick.options.length === 1) for (const o of OWNERS) pick.append(el("option", { value: o, text: o }));
   try {
     const s = await api(`/api/stats${pick.value ? `?${new URLSearchParams({ owner: pick.value })}` : ""}`);
     $("#stat-cards").replaceChildren(...[[pick.value ? "台账总数（牵头和协办）" : "台账总数", s.total], ["已逾期", s.overdue.red], ["将逾期", s.overdue.yellow],
-      ["平均满意度", s.satisfaction.average ?? "—"], ["人工更正", `${Math.round(s.corrected_share * 100)}%`]]
+      ["平均满意度", s.satisfaction.average ?? "—"], ["办结率", pct(s.rates.closed)], ["按时办结率", pct(s.rates.on_time)],
+      ["满意率", pct(s.rates.satisfied)], ["人工更正", `${Math.round(s.corrected_share * 100)}%`]]
       .map(([k, v]) => el("div", { class: "stat" }, el("b", { text: String(v) }), k)));
     barChart($("#chart-category"), s.by_category);
     barChart($("#chart-owner"), s.by_owner, "#7048e8");
