@@ -88,9 +88,8 @@ def ledger_xlsx(entries: list[dict], history: dict[int, list[dict]], tz: str, no
             "紧急" if e.get("urgent") else "一般", _late(e, closed, now), e.get("location") or "",
             "、".join(x for x in [*(e.get("speakers") or []), e.get("contact")] if x),
             "\n".join(f"“{q}”" for q in e.get("quotes") or []), e.get("response") or "", _record(shown, tz),
-            # the 回访 shown is the one that stands: a reopened entry has none yet
-            e["status"], _when(closed, tz), *((e.get("satisfaction") or "", e.get("feedback") or "")
-                                              if e["status"] in ("已回访", "已销号") else ("", "")),
+            # the last 回访, also one whose low score sent the entry back (the statistics count it too)
+            e["status"], _when(closed, tz), e.get("satisfaction") or "", e.get("feedback") or "",
             _when(_last(past, "已销号") if e["status"] == "已销号" else None, tz), "是" if e.get("needs_review") else ""))
     buf = io.BytesIO()
     write_xlsx(LEDGER_HEADER, rows, buf, [w for _, w in COLUMNS], filters=True)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import difflib
+import re
 from collections import Counter
 from typing import Annotated, Literal
 from urllib.parse import quote
@@ -120,6 +121,31 @@ def _like(text: str) -> str:
     return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
+_MONTH = re.compile(r"^\s*(\d{4})\s*[-/.年]\s*(\d{1,2})\s*月?\s*$")
+_DAY = re.compile(r"^\s*(\d{4})\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})\s*日?\s*$")
+
+
+def day_bound(text: str | None, what: str, end: bool = False) -> dt.datetime | None:
+    """A date filter as staff write it: 2026-11-01, 2026/11/1, 2026年11月1日, a whole month (2026-11), or ISO.
+
+    A month as an end is its last day; a day without a time is the whole day (see `received_between`).
+    """
+    if not text or not text.strip():
+        return None
+    try:
+        if m := _MONTH.match(text):
+            year, month = int(m[1]), int(m[2])
+            first = dt.datetime(year, month, 1)
+            if not end:
+                return first
+            return (first.replace(year=year + month // 12, month=month % 12 + 1) - dt.timedelta(days=1))
+        if m := _DAY.match(text):
+            return dt.datetime(int(m[1]), int(m[2]), int(m[3]))
+        return dt.datetime.fromisoformat(text.strip())
+    except ValueError:
+        raise HTTPException(400, f"{what}“{text}”无法识别或不存在，请写成 2026-11-01、2026-11（整月）或 2026-11-01 09:00。") from None
+
+
 class Filters:
     """The ledger filters, shared by the list and the Excel export (the export shows what the page shows)."""
 
@@ -128,7 +154,8 @@ class Filters:
                  urgent: bool | None = None, needs_review: bool | None = None,
                  overdue: Literal["yellow", "red", "any"] | None = None,
                  q: Annotated[str | None, Query(max_length=100, description="全文搜索")] = None,
-                 date_from: dt.datetime | None = None, date_to: dt.datetime | None = None):
+                 date_from: Annotated[str | None, Query(max_length=40, description="受理时间起：2026-11-01、2026-11（整月）或带时间")] = None,
+                 date_to: Annotated[str | None, Query(max_length=40, description="受理时间止：2026-11-30（含当天）、2026-11（整月）或带时间")] = None):
         name = None
         if category:
             try:
@@ -136,9 +163,16 @@ class Filters:
             except KeyError as e:
                 raise HTTPException(400, str(e.args[0])) from None
             category, name = found.code, found.name
-        # what the file name says was selected: 问题台账-物业服务企业-办理中-20261125.xlsx
+        if owner:
+            owner = known_owner(owner, model.taxonomy)  # a misspelt owner is named, not answered with zeros
+        start, end = day_bound(date_from, "开始日期"), day_bound(date_to, "结束日期", end=True)
+        if start and end and utc(start) > utc(end):  # compared in UTC: one may carry a zone, the other not
+            raise HTTPException(400, f"开始日期（{date_from}）晚于结束日期（{date_to}），请对调。")
+        span = "至".join(x.strip() for x in (date_from or "", date_to or "")) if (date_from or date_to) else ""
+        # what the file name says was selected: 问题台账-物业服务企业-办理中-2026-11-20261125.xlsx
         self.label = "-".join(x for x in (owner, status, name, {"red": "已逾期", "yellow": "将逾期", "any": "逾期或将逾期"}
-                                          .get(overdue or "")) if x)
+                                          .get(overdue or ""), span) if x)
+        date_from, date_to = start, end
         self.now = _now()
         self.clause, self.params = _filter_sql(status, category, owner, urgent, overdue, q, date_from, date_to,
                                                needs_review, self.now)
@@ -190,7 +224,9 @@ def known_owner(name: str, taxonomy) -> str:
     holding = [o for o in owners if len(typed) >= 2 and typed in o]
     if len(holding) == 1:
         return holding[0]
-    close = holding or difflib.get_close_matches(typed, owners, n=2, cutoff=0.3)
+    kin = sorted((o for o in owners if len(typed) >= 2 and typed[:2] in o),  # 物业公司 → 物业服务企业
+                 key=lambda o: -difflib.SequenceMatcher(None, typed, o).ratio())
+    close = holding or kin[:2] or difflib.get_close_matches(typed, owners, n=2, cutoff=0.3)
     hint = f"您是不是要写“{'”或“'.join(close)}”？" if close else ""
     raise HTTPException(400, f"不认识责任主体“{name}”。{hint}可选：{'、'.join(owners)}。"
                              "如需新增，请管理员在分类配置的 owners 中加入。")

@@ -291,6 +291,7 @@ class Store:
         reused = set() if reused is None else reused
         now = _now()
         ids = []
+        made: set[int] = set()  # entered by this call: a later row of the same batch joining one is not "already"
         with self.write() as db:
             for entry in entries:
                 key = text_key(entry["text"])
@@ -298,12 +299,14 @@ class Store:
                 if existing is not None:
                     self._repeat(db, existing, entry, who, now)
                     ids.append(existing)
-                    reused.add(existing)
+                    if existing not in made:
+                        reused.add(existing)
                     continue
                 row = self._encode({**entry, "text_key": key, "status": "待派单", "created": now, "updated": now,
                                     "corrected": 0})
                 row.pop("id", None)
                 new_id = db["entries"].insert(row).last_pk
+                made.add(new_id)
                 db["history"].insert({"entry_id": new_id, "at": now, "who": who, "field": "status", "from_value": None,
                                       "to_value": "待派单",
                                       "note": f"录入（来源：{SOURCE_NAMES.get(entry.get('source'), entry.get('source') or '')}）"})
@@ -449,9 +452,11 @@ class Store:
             db["corrections"].insert({"entry_id": entry_id, "text": current["text"], "old_category": current["category"],
                                       "new_category": category, "old_owner": current["owner"], "new_owner": owner,
                                       "who": who, "at": now})
-            return self.update_entry(entry_id, {"category": category, "category_name": category_name, "owner": owner,
-                                                "co_owners": co_owners, "deadline": deadline, "urgent": urgent,
-                                                "corrected": True, "needs_review": False}, who,
+            changes = {"category": category, "category_name": category_name, "owner": owner, "co_owners": co_owners,
+                       "deadline": deadline, "urgent": urgent, "corrected": True, "needs_review": False}
+            if current["status"] in CLOSED:  # done already: the label is fixed, the deadline it was done by stays
+                del changes["deadline"], changes["urgent"]
+            return self.update_entry(entry_id, changes, who,
                                      f"人工更正：{note.strip()}" if note.strip() else "人工更正")
 
     def corrections(self) -> list[dict]:

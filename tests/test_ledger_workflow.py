@@ -275,7 +275,8 @@ def test_the_owner_filter_takes_whole_names_for_lead_and_co_owners(client):
         client.post("/api/classify", json={"text": text, "save": True}, headers=client.hdr())
     find = lambda owner: {i["owner"] for i in client.get("/api/entries", params={"owner": owner},
                                                          headers=client.hdr()).json()["items"]}
-    assert find("物业") == set()  # part of a name finds nothing, for leads and co-owners alike
+    r = client.get("/api/entries", params={"owner": "物业"}, headers=client.hdr())  # part of two names: asked which
+    assert r.status_code == 400 and "物业服务企业" in r.json()["detail"]
     assert find("消防救援机构")  # a co-owner by its whole name
     assert "公安派出所" in find("公安派出所")
 
@@ -356,7 +357,7 @@ def test_a_repeat_told_in_the_operators_words_joins_and_search_takes_several_wor
     assert [i["ref"] for i in found] == ["GD20261118001"]
 
 
-def test_a_reopened_entry_shows_no_old_visit_in_the_export(client):
+def test_a_reopened_entry_shows_its_last_visit_but_no_close_times(client):
     entry = client.post("/api/classify", json={"text": "9号楼门禁坏了", "save": True},
                         headers=client.hdr()).json()["entry_id"]
     for status, extra in (("已派单", {}), ("办理中", {}), ("已办结", {"note": "换了读卡器"}),
@@ -367,7 +368,8 @@ def test_a_reopened_entry_shows_no_old_visit_in_the_export(client):
     sheet = load_workbook(io.BytesIO(client.get("/api/ledger.xlsx", headers=client.hdr()).content)).active
     header = [c.value for c in sheet[1]]
     row = dict(zip(header, next(sheet.iter_rows(min_row=2, values_only=True))))
-    assert row["状态"] == "办理中" and not row["回访满意度"] and not row["回访意见"] and not row["销号时间"]
+    assert row["状态"] == "办理中" and not row["办结时间"] and not row["销号时间"]
+    assert row["回访满意度"] == 5  # as in the statistics: every visit's last score counts
     assert "办理情况改为 换了读卡器（换了读卡器）" not in row["办理记录"] and "办理情况改为 换了读卡器" in row["办理记录"]
 
 
@@ -398,3 +400,45 @@ def test_the_monthly_rates(client):
     # two closed (the 2-point visit reopened the third), both after their deadline in early November
     assert rates["closed_count"] == 2 and rates["closed"] == 0.5 and rates["on_time"] == 0.0
     assert rates["visited"] == 3 and rates["satisfied"] == 0.6667  # the unhappy visit counts
+
+
+@pytest.mark.parametrize("params, status, words", [
+    ({"date_from": "2026-11-30", "date_to": "2026-11-01"}, 400, "请对调"),
+    ({"date_from": "2026-11-31"}, 400, "2026-11（整月）"),
+    ({"owner": "物业公司"}, 400, "物业服务企业"),
+    ({"date_from": "2026-11", "date_to": "2026-11"}, 200, ""),
+    ({"date_from": "2026/11/01", "date_to": "2026年11月30日"}, 200, ""),
+    ({"date_from": "2026-11-01T00:00:00+08:00", "date_to": "2026-11-30"}, 200, ""),
+])
+def test_filters_as_staff_write_them(client, params, status, words):
+    for path in ("/api/entries", "/api/stats", "/api/ledger.xlsx"):
+        r = client.get(path, params=params, headers=client.hdr())
+        assert r.status_code == status and words in (r.json()["detail"] if status != 200 else ""), path
+
+
+def test_a_month_filter_takes_the_whole_month(client):
+    for day in ("2026-10-31T23:30:00+08:00", "2026-11-01T00:10:00+08:00", "2026-11-30T23:50:00+08:00",
+                "2026-12-01T00:05:00+08:00"):
+        client.post("/api/classify", json={"text": f"{day[5:10]}的路灯坏了", "save": True, "received_at": day},
+                    headers=client.hdr())
+    r = client.get("/api/entries", params={"date_from": "2026-11", "date_to": "2026-11"}, headers=client.hdr())
+    assert sorted(i["text"] for i in r.json()["items"]) == ["11-01的路灯坏了", "11-30的路灯坏了"]
+    r = client.get("/api/ledger.xlsx", params={"date_from": "2026-11", "date_to": "2026-11"}, headers=client.hdr())
+    from urllib.parse import unquote
+
+    assert "2026-11至2026-11" in unquote(r.headers["content-disposition"])
+
+
+def test_a_batch_repeating_itself_counts_right_and_a_closed_entrys_deadline_stays(client):
+    data = ("工单编号,受理时间,诉求内容\n"
+            "GD20261101101,2026-11-02 09:00,10号楼门口的垃圾桶满了没人清\n"
+            "GD20261101102,2026-11-02 10:00,11号楼的声控灯坏了\n"
+            "GD20261101103,2026-11-03 09:00,来电人再次反映：10号楼门口的垃圾桶满了没人清\n").encode()
+    job = _wait(client, client.post("/api/jobs", files={"file": ("工单.csv", data)}, data={"save": "true"},
+                                    headers=client.hdr()).json()["id"])
+    assert job["saved"] == 2 and job["already"] == 1  # two entries, one repeat within the batch
+    entry = next(i for i in client.get("/api/entries", headers=client.hdr()).json()["items"] if "声控灯" in i["text"])
+    for status, extra in (("已派单", {}), ("办理中", {}), ("已办结", {"note": "换了灯泡"})):
+        client.post(f"/api/entries/{entry['id']}/status", json={"status": status, **extra}, headers=client.hdr())
+    after = client.post(f"/api/entries/{entry['id']}/correct", json={"category": "安全隐患"}, headers=client.hdr()).json()
+    assert after["category"] == "safety" and after["deadline"] == entry["deadline"]  # done by the old deadline
