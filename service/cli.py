@@ -155,7 +155,7 @@ def cmd_examples(args) -> int:
     from .store import Store
 
     from triage import load_taxonomy
-    from triage.examples import labelled_pairs
+    from triage.examples import labelled_pairs, parse_label_map
     from triage.tables import read_table, write_table
 
     settings = _settings(args)
@@ -170,10 +170,21 @@ def cmd_examples(args) -> int:
         if not args.file:
             raise ValueError("请给出要导入的文件（CSV / XLSX / JSONL，含文字列和类别列）。")
         rows, header = read_table(args.file)
-        pairs = labelled_pairs(rows, header, taxonomy)
+        pairs = labelled_pairs(rows, header, taxonomy, parse_label_map(args.map))
         n = store.import_labelled(pairs, "命令行导入")
         print(f"已导入 {n} 条标注样本" + (f"（另有 {len(pairs) - n} 条之前已导入，未重复保存）" if len(pairs) > n else ""))
+    from .routes_admin import disagreements
+
+    for line in disagreements(registry_model(settings, taxonomy), pairs):
+        print(f"请核对：{line}", file=sys.stderr)
     return 0
+
+
+def registry_model(settings, taxonomy):
+    """The model the service would answer with (the registry's active one)."""
+    from . import registry
+
+    return registry.load_active_model(settings, taxonomy)
 
 
 def register(sub, common) -> None:
@@ -212,6 +223,7 @@ def register(sub, common) -> None:
     p = sub.add_parser("examples", help="标注样本（人工更正）：export 导出 / import 导入（JSONL、CSV、XLSX）")
     p.add_argument("action", choices=("export", "import"), help="export 或 import")
     p.add_argument("file", nargs="?", help="文件；export 时省略则以 JSONL 输出到屏幕")
+    p.add_argument("--map", help="import：类别对照，如 \"物业管理=物业服务；市政设施=公共设施\"")
     p.add_argument("--db", help="SQLite 数据库文件（默认 data/triage.db）")
     p.add_argument("--data-dir", help="数据文件夹")
     p.add_argument("--taxonomy", help="分类配置 TOML 文件")

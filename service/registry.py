@@ -17,8 +17,8 @@ import time
 from pathlib import Path
 
 from triage import Example, Model, ModelError, Taxonomy, default_model_dir, load_examples
-from triage.examples import default_training_files
-from triage.learning import Gate, retrain
+from triage.examples import data_hash, default_training_files
+from triage.learning import Gate, fingerprint, retrain
 
 from .settings import Settings
 from .store import Store, StoreError
@@ -154,6 +154,9 @@ def _retrain(settings: Settings, taxonomy: Taxonomy, current: Model, gate: Gate 
     base = load_examples(base_files or default_training_files(), taxonomy)
     with Store(settings.database) as store:
         corrections = corrections_as_examples(store, taxonomy)
+    stale = nothing_new(current, corrections, base)
+    if stale:
+        raise StoreError(stale, 409)
     version = dt.datetime.now().strftime("v%Y%m%d-%H%M%S-%f")[:-3]
     result = retrain(base, corrections, current, gate=gate, version=version, progress=say)
     root = settings.models_dir
@@ -177,6 +180,25 @@ def _retrain(settings: Settings, taxonomy: Taxonomy, current: Model, gate: Gate 
             "current": {"version": current.version, "macro_f1": result.current_metrics["macro_f1"],
                         "accuracy": result.current_metrics["accuracy"]},
             "n_train": result.n_train, "n_eval": result.n_eval, "n_corrections": result.n_corrections}
+
+
+def nothing_new(current: Model, corrections: list[Example], base: list[Example]) -> str | None:
+    """Why a retrain would learn nothing (no corrections, or none since the active model), else None."""
+    if not corrections:
+        return "还没有人工更正或导入的标注样本，没有新的内容可学，无需重新训练。"
+    if current.card.get("learned_from") == fingerprint(corrections, data_hash(base)):
+        return (f"当前模型 {current.version} 已经学过全部 {len(corrections)} 条更正和导入样本；"
+                "自上次训练以来没有新的，无需重新训练。")
+    return None
+
+
+def check_retrain(settings: Settings, taxonomy: Taxonomy, current: Model) -> str | None:
+    """`nothing_new` for the stored corrections and the shipped training data (asked before a job starts)."""
+    with Store(settings.database) as store:
+        corrections = corrections_as_examples(store, taxonomy)
+    if not corrections:
+        return nothing_new(current, corrections, [])
+    return nothing_new(current, corrections, load_examples(default_training_files(), taxonomy))
 
 
 def clean_partial(settings: Settings) -> None:

@@ -10,12 +10,12 @@ import threading
 import uuid
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, File, HTTPException, Query, Request, UploadFile
+from fastapi import APIRouter, File, Form, HTTPException, Query, Request, UploadFile
 from fastapi import Path as PathParam
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import Response
 
-from triage.examples import TrainingDataError, labelled_pairs
+from triage.examples import TrainingDataError, labelled_pairs, parse_label_map
 from triage.normalize import normalize
 from triage.tables import TableError, read_table, write_table
 
@@ -86,6 +86,9 @@ def start_retrain(request: Request, model: ModelDep, caller: Admin) -> dict:
     settings = request.app.state.settings
     if registry.retrain_running(settings):  # here or in `triage retrain`: say so now, not as a failed job
         raise HTTPException(409, "已有一个重新训练任务在进行中，请稍后再试。")
+    stale = registry.check_retrain(settings, model.taxonomy, model)
+    if stale:  # nothing to learn: no new version, said at once
+        raise HTTPException(409, stale)
     job_id = "retrain-" + uuid.uuid4().hex[:8]
     with Store(settings.database) as store, store.write() as db:
         db["jobs"].insert({"id": job_id, "status": "running", "total": 3, "done": 0, "created": utc(dt.datetime.now().astimezone()),
@@ -155,16 +158,33 @@ def export_examples(model: ModelDep, store: StoreDep, caller: Admin,
 
 @router.post("/api/admin/examples")
 async def import_examples(request: Request, model: ModelDep, store: StoreDep, caller: Admin,
-                          file: Annotated[UploadFile, File(description="带 text 和 label 列的 CSV / XLSX / JSONL")]) -> dict:
-    """Import labelled examples (e.g. a centre's historical tickets); labels may be codes or Chinese names."""
+                          file: Annotated[UploadFile, File(description="带 text 和 label 列的 CSV / XLSX / JSONL")],
+                          label_map: Annotated[str | None, Form(max_length=2000, description="类别对照，如 物业管理=物业服务；市政设施=公共设施")] = None) -> dict:
+    """Import labelled examples (e.g. a centre's historical tickets); labels may be codes or Chinese names.
+
+    `check` lists where the current model, sure of itself, reads the texts otherwise: a file whose
+    columns are shifted or whose names were mapped wrongly shows up here before anyone retrains.
+    """
     data = await file.read(request.app.state.settings.max_upload_bytes + 1)
     if len(data) > request.app.state.settings.max_upload_bytes:
         raise HTTPException(413, "文件太大。")
     try:
         rows, header = await run_in_threadpool(read_table, file.filename or "examples.csv", data)
-        pairs = labelled_pairs(rows, header, model.taxonomy)
+        pairs = labelled_pairs(rows, header, model.taxonomy, parse_label_map(label_map))
     except (TableError, TrainingDataError) as e:
         raise HTTPException(400, str(e)) from None
     # may wait for the write lock: not on the event loop
     new = await run_in_threadpool(store.import_labelled, pairs, f"{caller.name}（导入）")
-    return {"imported": new, "already": len(pairs) - new}  # already: the same text and label stored before
+    check = await run_in_threadpool(disagreements, model, pairs)
+    return {"imported": new, "already": len(pairs) - new, "check": check}  # already: stored before
+
+
+def disagreements(model, pairs: list[tuple[str, str]], sure: float = 0.8) -> list[str]:
+    """Sentences on labels the current model confidently reads otherwise, commonest first."""
+    names = {c.code: c.name for c in model.taxonomy.categories}
+    counts: dict[tuple[str, str], int] = {}
+    for (_, label), p in zip(pairs, model.predict([t for t, _ in pairs])):
+        if p.category != label and p.confidence >= sure:
+            counts[(p.category, label)] = counts.get((p.category, label), 0) + 1
+    return [f"{n} 条文件里标为“{names[label]}”，模型很有把握是“{names[guess]}”：请核对后再重新训练"
+            for (guess, label), n in sorted(counts.items(), key=lambda kv: -kv[1])[:5]]

@@ -23,6 +23,7 @@ def test_kill_during_retrain_leaves_everything_as_it_was(tmp_path):
     db = tmp_path / "data" / "triage.db"
     with Store(db) as store:
         before = list(store.db.query("SELECT version, status FROM models"))
+        store.import_labelled([("楼道里堆满了纸箱子，过不去人", "safety")], "测试")  # something to learn
     proc = subprocess.Popen([*CLI, "retrain"], env=env, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     time.sleep(4)  # inside training (it takes ~15 s on the full data)
     assert proc.poll() is None, proc.stderr.read().decode()

@@ -52,6 +52,15 @@ def test_better_candidate_is_promoted(model, base):
     assert result.candidate_metrics["macro_f1"] >= result.current_metrics["macro_f1"]
 
 
+def test_a_batch_of_wrong_labels_is_caught_on_the_taxonomys_own_examples(model, base):
+    # parking complaints imported as 宠物管理: the held-out quarter of them agrees with the wrong label,
+    # so only the base examples (labelled by the taxonomy) can tell
+    wrong = [Example(f"{n}号楼楼下有人乱停车，把{where}堵住了", "pets")
+             for n in range(1, 31) for where in ("出口", "消防通道")]
+    result = retrain(base, wrong, model, gate=Gate(tolerance=1.0, max_class_drop=1.0))  # only the base check
+    assert not result.promoted and "标错" in result.reason
+
+
 @pytest.fixture()
 def admin(client):
     client.headers.update(client.hdr("admin"))
@@ -67,6 +76,10 @@ def test_retrain_endpoint_rollback_and_hot_swap(admin, settings, monkeypatch):
     monkeypatch.setattr(registry, "load_examples",
                         lambda files, taxonomy: [e for i, e in enumerate(load_examples(files, taxonomy)) if i % 8 == 0])
     shipped = admin.get("/api/health").json()["model_version"]
+    r = admin.post("/api/admin/retrain")  # nothing corrected yet: nothing to learn, no new version
+    assert r.status_code == 409 and "没有新的内容可学" in r.json()["detail"]
+    entry = admin.post("/api/classify", json={"text": "楼道里堆满了纸箱子", "save": True}).json()["entry_id"]
+    admin.post(f"/api/entries/{entry}/correct", json={"category": "safety"})
     r = admin.post("/api/admin/retrain")
     assert r.status_code == 202
     job = _wait(admin, r.json()["id"])
@@ -83,6 +96,8 @@ def test_retrain_endpoint_rollback_and_hot_swap(admin, settings, monkeypatch):
         r = admin.post(f"/api/admin/models/{outcome['version']}/activate")
         assert r.json()["serving"] == outcome["version"]
     assert admin.get("/api/health").json()["model_version"] == outcome["version"]
+    r = admin.post("/api/admin/retrain")  # the active model has learned every correction there is
+    assert r.status_code == 409 and "已经学过" in r.json()["detail"]
     # answers keep coming during the swap back, each from one whole model
     results, stop = [], threading.Event()
 
@@ -161,9 +176,9 @@ def test_review_queue_orders_by_margin_and_skips_near_duplicates(admin):
 def test_examples_import_and_export(admin):
     csv = "text,label\n楼顶的太阳能板被风吹歪了,公共设施\n狗天天在电梯里尿尿,pets\n".encode("gbk")
     r = admin.post("/api/admin/examples", files={"file": ("hist.csv", csv)})
-    assert r.json() == {"imported": 2, "already": 0}
+    assert r.json() == {"imported": 2, "already": 0, "check": []}
     again = admin.post("/api/admin/examples", files={"file": ("hist.csv", csv)})  # the same file twice
-    assert again.json() == {"imported": 0, "already": 2}
+    assert again.json() == {"imported": 0, "already": 2, "check": []}
     twelve = "诉求内容,类别\n小区门口的快递柜坏了,其它\n".encode("gbk")  # a 12345 centre's own headings
     assert admin.post("/api/admin/examples", files={"file": ("12345.csv", twelve)}).json()["imported"] == 1
     empty = "text,label\n电梯坏了,\n".encode()
@@ -262,3 +277,23 @@ def test_one_retrain_at_a_time_across_processes_and_stale_jobs_close_on_start(se
             assert r.status_code == 409 and "进行中" in r.json()["detail"]
             assert registry.retrain_running(settings)
         assert not registry.retrain_running(settings)
+
+
+def test_importing_a_centres_labels_with_its_own_names(admin):
+    rows = "诉求内容,类别\n" + "".join(f"{n}号楼楼下有人乱停车，把出口堵住了,宠物管理\n" for n in range(1, 13))
+    rows += "3号楼楼道灯坏了,市政设施\n5号楼电梯异响,市政设施\n小区垃圾没人清,环卫保洁\n6号楼楼顶漏水,\n"
+    r = admin.post("/api/admin/examples", files={"file": ("去年工单.csv", rows.encode("gbk"))})
+    detail = r.json()["detail"]  # every unknown name at once, with its rows; nothing stored
+    assert r.status_code == 400 and "“市政设施”（2 行：第 14、15 行）" in detail and "“环卫保洁”（1 行" in detail
+    assert "没有填类别（1 行：第 17 行）" in detail and "类别对照" in detail
+    r = admin.post("/api/admin/examples", files={"file": ("去年工单.csv", rows.encode("gbk"))},
+                   data={"label_map": "市政设施=公共设施；环卫保洁=环境卫生"})
+    assert r.status_code == 400 and "市政设施" not in r.json()["detail"]  # only the blank label is left
+    ok = rows.replace("6号楼楼顶漏水,\n", "6号楼楼顶漏水,公共设施\n")
+    r = admin.post("/api/admin/examples", files={"file": ("去年工单.csv", ok.encode("gbk"))},
+                   data={"label_map": "市政设施=公共设施；环卫保洁=环境卫生"})
+    out = r.json()
+    assert r.status_code == 200 and out["imported"] == 16
+    assert out["check"] and "标为“宠物管理”，模型很有把握是“停车管理”" in out["check"][0]  # worth a look first
+    r = admin.post("/api/admin/examples", files={"file": ("x.csv", ok.encode())}, data={"label_map": "物业管理=不存在"})
+    assert r.status_code == 400 and "不是本系统的类别" in r.json()["detail"]

@@ -7,6 +7,7 @@ Problems name the file and the line, because people edit these files by hand.
 from __future__ import annotations
 
 import hashlib
+import re
 import json
 from dataclasses import dataclass
 from pathlib import Path
@@ -14,7 +15,7 @@ from typing import Iterable
 
 from .taxonomy import Taxonomy
 
-__all__ = ["Example", "TrainingDataError", "data_hash", "labelled_pairs", "default_roles_file", "default_training_files", "load_examples"]
+__all__ = ["parse_label_map", "Example", "TrainingDataError", "data_hash", "labelled_pairs", "default_roles_file", "default_training_files", "load_examples"]
 
 
 class TrainingDataError(ValueError):
@@ -78,12 +79,27 @@ def load_examples(paths: Iterable[Path | str], taxonomy: Taxonomy | None = None,
 LABEL_COLUMNS = ("label", "类别", "分类", "问题类别", "诉求类别", "事项类别", "category", "类型")
 
 
-def labelled_pairs(rows: list[dict], header: list[str], taxonomy: Taxonomy) -> list[tuple[str, str]]:
+def parse_label_map(text: str | None) -> dict[str, str]:
+    """"物业管理=物业服务；市政设施=公共设施" (also , ; ， ；, newlines; = or ＝ or →) as a dict."""
+    out = {}
+    for part in re.split(r"[,;，；\n]+", text or ""):
+        if not part.strip():
+            continue
+        bits = re.split(r"\s*(?:=|＝|->|→)\s*", part.strip(), maxsplit=1)
+        if len(bits) != 2 or not all(bits):
+            raise TrainingDataError(f"类别对照“{part.strip()}”看不懂，请写成 他们的类别=我们的类别，例如 物业管理=物业服务")
+        out[bits[0]] = bits[1]
+    return out
+
+
+def labelled_pairs(rows: list[dict], header: list[str], taxonomy: Taxonomy,
+                   label_map: dict[str, str] | None = None) -> list[tuple[str, str]]:
     """(text, code) pairs from a table of texts and labels; labels may be codes or names.
 
     The text column is `text` or one a ticket file would use (诉求内容, 内容 …); the label column is
-    `label` or 类别/分类. All or nothing: any unknown label is an error naming the rows, so a file is
-    never half-imported.
+    `label` or 类别/分类. `label_map` turns a centre's own names into ours (物业管理 → 物业服务).
+    All or nothing: unknown labels are an error listing every distinct one with its rows, so a file
+    is never half-imported and one attempt shows everything to fix.
     """
     from .tables import TableError, clean_name, find_text_column
 
@@ -96,20 +112,34 @@ def labelled_pairs(rows: list[dict], header: list[str], taxonomy: Taxonomy) -> l
     if text_column is None or label_column is None:
         raise TrainingDataError(f"需要一列文字（text、诉求内容、内容）和一列类别（label、类别），"
                                 f"文件中的列有：{'、'.join(map(str, header[:12]))}")
-    pairs, problems = [], []
+    label_map = label_map or {}
+    for theirs, ours in label_map.items():
+        try:
+            taxonomy.resolve(ours)
+        except KeyError:
+            raise TrainingDataError(f"类别对照“{theirs}={ours}”中的“{ours}”不是本系统的类别。可用："
+                                    f"{'、'.join(c.name for c in taxonomy.categories)}") from None
+    pairs: list[tuple[str, str]] = []
+    unknown: dict[str, list[int]] = {}
     for n, row in enumerate(rows, 2):
         text, label = str(row.get(text_column) or "").strip(), str(row.get(label_column) or "").strip()
         if not text:
             continue
-        if not label:
-            problems.append(f"第 {n} 行：没有填类别")
-            continue
+        label = label_map.get(label, label)
         try:
             pairs.append((text, taxonomy.resolve(label).code))
         except KeyError:
-            problems.append(f"第 {n} 行：未知类别“{label}”")
-    if problems:
-        raise TrainingDataError("导入失败，未写入任何数据：" + "；".join(problems[:5]) + ("……" if len(problems) > 5 else ""))
+            unknown.setdefault(label, []).append(n)
+    if unknown:
+        def rows_of(ns: list[int]) -> str:
+            return "、".join(map(str, ns[:6])) + ("…" if len(ns) > 6 else "")
+
+        said = [f"没有填类别（{len(ns)} 行：第 {rows_of(ns)} 行）" if not label else
+                f"“{label}”（{len(ns)} 行：第 {rows_of(ns)} 行）" for label, ns in unknown.items()]
+        raise TrainingDataError(
+            "导入失败，未写入任何数据。不认识的类别：" + "；".join(said) + "。可用类别："
+            + "、".join(c.name for c in taxonomy.categories)
+            + "。对方的类别名可以用“类别对照”换成我们的，例如 物业管理=物业服务。")
     return pairs
 
 
