@@ -72,8 +72,45 @@ def _late(entry: dict, closed: str | None, now: dt.datetime) -> str:
     return OVERDUE[overdue_level(entry, now)]
 
 
-def ledger_xlsx(entries: list[dict], history: dict[int, list[dict]], tz: str, now: dt.datetime) -> bytes:
-    """Bytes of an .xlsx with one row per entry; opens cleanly in Excel and WPS."""
+def _summary(entries: list[dict], history: dict[int, list[dict]], now: dt.datetime, scope: str,
+             tz: str) -> list[list]:
+    """The 汇总 sheet a monthly report is built from: rates, category × status, one line per owner."""
+    live = [e for e in entries if e["status"] != "已作废"]
+    closed = [e for e in live if e["status"] in DONE]
+    late = [e for e in closed if _late(e, _last(history.get(e["id"], []), "已办结"), now)]
+    visited = [e for e in live if e.get("satisfaction")]
+    share = lambda part, whole: f"{part / whole:.1%}" if whole else "—"
+    statuses = ("待派单", "已派单", "办理中", "已办结", "已回访", "已销号")
+    lines: list[list] = [
+        ["统计范围：", scope or "全部台账（未筛选）"],
+        ["导出时间：", _when(now.isoformat(), tz)],
+        ["受理（不含已作废）", len(live)],
+        ["办结（已办结/已回访/已销号）", len(closed)], ["办结率", share(len(closed), len(live))],
+        ["按时办结率（办结中）", share(len(closed) - len(late), len(closed))],
+        ["回访", len(visited)],
+        ["满意率（4–5 分）", share(sum(e["satisfaction"] >= 4 for e in visited), len(visited))],
+        ["仍逾期（未办结且过时限）", sum(overdue_level(e, now) == "red" for e in live)],
+        ["已作废", len(entries) - len(live)],
+        [],
+        ["类别", *statuses, "合计"],
+    ]
+    for name in sorted({e.get("category_name") or e["category"] for e in live}):
+        mine = [e for e in live if (e.get("category_name") or e["category"]) == name]
+        lines.append([name, *(sum(e["status"] == st for e in mine) for st in statuses), len(mine)])
+    lines += [[], ["责任主体", "牵头", "办结", "办结率", "仍逾期", "回访", "满意率"]]
+    for owner in sorted({e.get("owner") or "" for e in live}):
+        mine = [e for e in live if (e.get("owner") or "") == owner]
+        done = [e for e in mine if e["status"] in DONE]
+        seen = [e for e in mine if e.get("satisfaction")]
+        lines.append([owner or "（未定）", len(mine), len(done), share(len(done), len(mine)),
+                      sum(overdue_level(e, now) == "red" for e in mine), len(seen),
+                      share(sum(e["satisfaction"] >= 4 for e in seen), len(seen))])
+    return lines
+
+
+def ledger_xlsx(entries: list[dict], history: dict[int, list[dict]], tz: str, now: dt.datetime,
+                scope: str = "") -> bytes:
+    """Bytes of an .xlsx with one row per entry and a 汇总 sheet; opens cleanly in Excel and WPS."""
     rows = []
     for n, e in enumerate(entries, 1):
         past = history.get(e["id"], [])
@@ -92,5 +129,6 @@ def ledger_xlsx(entries: list[dict], history: dict[int, list[dict]], tz: str, no
             e["status"], _when(closed, tz), e.get("satisfaction") or "", e.get("feedback") or "",
             _when(_last(past, "已销号") if e["status"] == "已销号" else None, tz), "是" if e.get("needs_review") else ""))
     buf = io.BytesIO()
-    write_xlsx(LEDGER_HEADER, rows, buf, [w for _, w in COLUMNS], filters=True)
+    write_xlsx(LEDGER_HEADER, rows, buf, [w for _, w in COLUMNS], filters=True,
+               extra=[("汇总", _summary(entries, history, now, scope, tz))])
     return buf.getvalue()

@@ -170,8 +170,9 @@ class Filters:
             raise HTTPException(400, f"开始日期（{date_from}）晚于结束日期（{date_to}），请对调。")
         span = "至".join(x.strip() for x in (date_from or "", date_to or "")) if (date_from or date_to) else ""
         # what the file name says was selected: 问题台账-物业服务企业-办理中-2026-11-20261125.xlsx
-        self.label = "-".join(x for x in (owner, status, name, {"red": "已逾期", "yellow": "将逾期", "any": "逾期或将逾期"}
-                                          .get(overdue or ""), span) if x)
+        self.parts = [x for x in (owner, status, name, {"red": "已逾期", "yellow": "将逾期", "any": "逾期或将逾期"}
+                                  .get(overdue or ""), span, f"搜索“{q}”" if q else "") if x]
+        self.label = "-".join(p for p in self.parts if not p.startswith("搜索"))
         date_from, date_to = start, end
         self.now = _now()
         self.clause, self.params = _filter_sql(status, category, owner, urgent, overdue, q, date_from, date_to,
@@ -359,7 +360,7 @@ def export_ledger(model: ModelDep, store: StoreDep, caller: Viewer, filters: Ann
                             "ORDER BY h.id", filters.params):
         history.setdefault(h["entry_id"], []).append(h)
     tz = model.taxonomy.timezone
-    data = ledger_xlsx(rows, history, tz, filters.now)
+    data = ledger_xlsx(rows, history, tz, filters.now, "，".join(filters.parts))
     stamp = filters.now.astimezone(ZoneInfo(tz)).strftime("%Y%m%d")
     name = "-".join(x for x in ("问题台账", filters.label, stamp) if x).replace("/", "、")
     return Response(data, media_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",

@@ -357,3 +357,21 @@ def test_the_back_button_goes_back_to_the_previous_tab(page):
     page.click('.tab[data-view="ledger"]')
     page.reload()
     page.wait_for_selector("#view-ledger:not([hidden])")  # a reload stays on the tab
+
+
+def test_a_month_in_the_ledger_the_statistics_and_the_chat(page, server):
+    _api(server, "/api/classify", {"text": "2号楼门口的垃圾桶满了没人清", "save": True,
+                                   "received_at": "2026-10-15T09:00:00+08:00"})
+    page.click('.tab[data-view="ledger"]')
+    page.fill("#f-from", "2026-10-01")
+    page.fill("#f-to", "2026-10-31")
+    page.dispatch_event("#f-to", "change")
+    page.wait_for_function("[...document.querySelectorAll('#ledger-table tbody tr')].length === 1")
+    assert "2号楼门口的垃圾桶" in page.locator("#ledger-table tbody tr").first.inner_text()
+    page.click('.tab[data-view="stats"]')
+    page.fill("#s-month", "2026-10")
+    page.dispatch_event("#s-month", "change")
+    page.wait_for_function("document.querySelector('#stat-cards .stat b').textContent === '1'")
+    page.click('.tab[data-view="chat"]')
+    send(page, "10月统计")
+    page.wait_for_selector(".bot >> text=/年10月受理 \\d+ 条：办结率/")

@@ -442,3 +442,18 @@ def test_a_batch_repeating_itself_counts_right_and_a_closed_entrys_deadline_stay
         client.post(f"/api/entries/{entry['id']}/status", json={"status": status, **extra}, headers=client.hdr())
     after = client.post(f"/api/entries/{entry['id']}/correct", json={"category": "安全隐患"}, headers=client.hdr()).json()
     assert after["category"] == "safety" and after["deadline"] == entry["deadline"]  # done by the old deadline
+
+
+def test_the_export_has_a_summary_for_the_monthly_report(client):
+    made = [client.post("/api/classify", json={"text": t, "save": True, "received_at": "2026-11-02T09:00:00+08:00"},
+                        headers=client.hdr()).json()["entry_id"]
+            for t in ("4号楼门禁坏了", "5号楼楼道灯不亮", "6号楼门口垃圾没人清")]
+    for status, extra in (("已派单", {}), ("办理中", {}), ("已办结", {"note": "修好了"}), ("已回访", {"satisfaction": 5})):
+        client.post(f"/api/entries/{made[0]}/status", json={"status": status, **extra}, headers=client.hdr())
+    r = client.get("/api/ledger.xlsx", params={"date_from": "2026-11", "date_to": "2026-11"}, headers=client.hdr())
+    book = load_workbook(io.BytesIO(r.content))
+    assert book.sheetnames == ["问题台账", "汇总"]
+    lines = {row[0]: row[1:] for row in book["汇总"].iter_rows(values_only=True) if row and row[0]}
+    assert "2026-11" in lines["统计范围："][0]
+    assert lines["受理（不含已作废）"][0] == 3 and lines["办结率"][0] == "33.3%" and lines["满意率（4–5 分）"][0] == "100.0%"
+    assert lines["物业服务企业"][:2] == (3, 1)  # 牵头 3, 办结 1

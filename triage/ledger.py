@@ -62,10 +62,12 @@ def write_ledger(issues: Sequence[Issue], target, fmt: str) -> None:
 
 
 def write_xlsx(header: Sequence[str], rows: Sequence[Sequence], target, widths: Sequence[int] = (),
-               title: str = "问题台账", filters: bool = False) -> None:
-    """A formatted one-sheet workbook: bold frozen header, wrapped cells, resident text kept inert.
+               title: str = "问题台账", filters: bool = False,
+               extra: Sequence[tuple[str, Sequence[Sequence]]] = ()) -> None:
+    """A formatted workbook: bold frozen header, wrapped cells, resident text kept inert.
 
     Date-times are real Excel dates shown as yyyy-mm-dd hh:mm; `filters` adds 筛选 buttons to the header.
+    `extra` adds sheets of plain rows after it (title, rows), e.g. a 汇总 of the same entries.
     """
     from openpyxl import Workbook
     from openpyxl.styles import Alignment, Font
@@ -90,6 +92,19 @@ def write_xlsx(header: Sequence[str], rows: Sequence[Sequence], target, widths: 
     sheet.freeze_panes = "A2"
     if filters and rows:
         sheet.auto_filter.ref = sheet.dimensions
+    for name, lines in extra:
+        more = book.create_sheet(name)
+        for line in lines:
+            more.append([excel_safe(v) for v in line])
+        for cells in more.iter_rows():
+            for cell in cells:
+                as_text(cell)
+                if isinstance(cell.value, str) and cell.value.endswith("：") or cell.column == 1 and cell.value in (
+                        "类别", "责任主体"):
+                    cell.font = Font(bold=True)  # the heading of each block
+        more.column_dimensions["A"].width = 24
+        for letter in "BCDEFGHI":
+            more.column_dimensions[letter].width = 11
     book.save(target)
 
 

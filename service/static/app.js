@@ -21,7 +21,7 @@ const HELP = [
   "· 全部保存 / 入台账 —— 把本次结果存入问题台账",
   "· 导出台账 —— 下载 Excel 台账",
   "· 逾期 —— 查看逾期和将要逾期的问题",
-  "· 本周统计 —— 查看统计图表",
+  "· 本周统计 —— 查看统计图表；本月统计 / 上月统计 / 11月统计 —— 当月办结率、满意率",
   "· 待审核 —— 列出模型最没把握、最值得人工确认的记录",
   "· 帮助 —— 显示本说明",
 ].join("\n");
@@ -354,7 +354,21 @@ const COMMANDS = [
     if (!data.items.length) return botText("目前没有逾期或将要逾期的问题。");
     botNode(el("div", { text: `逾期或将逾期 ${data.total} 条：` }), entryTable(data.items));
   }],
-  [/^(本周统计|统计|本月统计)$/, async () => {
+  [/^(?:(本月|上月|上个月)(?:统计|汇总|报表)?|(\d{1,2})月(?:份)?(?:统计|汇总|报表))$/, async (m) => {
+    // a month's figures: 本月统计, 上月统计, 11月统计 (this year, or last year for a month still to come)
+    const now = new Date();
+    let year = now.getFullYear(), month = now.getMonth() + 1;
+    if (m[1] && m[1] !== "本月") { month -= 1; if (!month) { month = 12; year -= 1; } }
+    if (m[2]) { month = Number(m[2]); if (month < 1 || month > 12) throw new Error(`没有${m[2]}月。`); if (month > now.getMonth() + 1) year -= 1; }
+    const span = `${year}-${String(month).padStart(2, "0")}`;
+    const s = await api(`/api/stats?${new URLSearchParams({ date_from: span, date_to: span })}`);
+    const canvas = el("canvas", { width: 520, height: 260 });
+    botNode(el("div", { text: `${year}年${month}月受理 ${s.total} 条：办结率 ${pct(s.rates.closed)}，按时办结率 ${pct(s.rates.on_time)}，`
+      + `满意率 ${pct(s.rates.satisfied)}（回访 ${s.rates.visited} 次）；仍逾期 ${s.overdue.red} 条。下图按类别统计；`
+      + `在“台账”页选好日期后点“导出台账”，可下载本月明细和汇总。` }), canvas);
+    barChart(canvas, s.by_category);
+  }],
+  [/^(本周统计|统计)$/, async () => {
     const stats = await api("/api/stats");
     const canvas = el("canvas", { width: 520, height: 260 });
     const wk = stats.this_week || { week: "", received: 0 };
@@ -483,7 +497,8 @@ function fillFilters() {
   for (const o of OWNERS) $("#f-owner").append(el("option", { value: o, text: o }));
 }
 function ledgerFilters(params = new URLSearchParams()) {  // what the ledger page shows is what 导出 exports
-  for (const [id, key] of [["#f-status", "status"], ["#f-category", "category"], ["#f-owner", "owner"], ["#f-overdue", "overdue"], ["#f-q", "q"]]) {
+  for (const [id, key] of [["#f-status", "status"], ["#f-category", "category"], ["#f-owner", "owner"], ["#f-overdue", "overdue"],
+    ["#f-q", "q"], ["#f-from", "date_from"], ["#f-to", "date_to"]]) {
     if ($(id).value) params.set(key, $(id).value);
   }
   return params;
@@ -621,7 +636,8 @@ async function changeStatus(entry, select) {
 }
 $("#f-go").addEventListener("click", loadLedger);
 $("#s-owner").addEventListener("change", loadStats);
-for (const id of ["#f-status", "#f-category", "#f-owner", "#f-overdue"]) $(id).addEventListener("change", loadLedger);
+$("#s-month").addEventListener("change", loadStats);
+for (const id of ["#f-status", "#f-category", "#f-owner", "#f-overdue", "#f-from", "#f-to"]) $(id).addEventListener("change", loadLedger);
 $("#f-q").addEventListener("keydown", (e) => { if (e.key === "Enter") { e.preventDefault(); loadLedger(); } });
 $("#f-q").addEventListener("search", loadLedger);  // the × that clears the box shows everything again
 // a 办理情况 typed and not saved is not lost without a word
@@ -692,7 +708,10 @@ async function loadStats() {
   const pick = $("#s-owner");
   if (pick.options.length === 1) for (const o of OWNERS) pick.append(el("option", { value: o, text: o }));
   try {
-    const s = await api(`/api/stats${pick.value ? `?${new URLSearchParams({ owner: pick.value })}` : ""}`);
+    const query = new URLSearchParams();
+    if (pick.value) query.set("owner", pick.value);
+    if ($("#s-month").value) { query.set("date_from", $("#s-month").value); query.set("date_to", $("#s-month").value); }
+    const s = await api(`/api/stats${query.toString() ? `?${query}` : ""}`);
     $("#stat-cards").replaceChildren(...[[pick.value ? "台账总数（牵头和协办）" : "台账总数", s.total], ["已逾期", s.overdue.red], ["将逾期", s.overdue.yellow],
       ["平均满意度", s.satisfaction.average ?? "—"], ["办结率", pct(s.rates.closed)], ["按时办结率", pct(s.rates.on_time)],
       ["满意率", pct(s.rates.satisfied)], ["人工更正", `${Math.round(s.corrected_share * 100)}%`]]
