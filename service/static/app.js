@@ -503,12 +503,15 @@ function ledgerFilters(params = new URLSearchParams()) {  // what the ledger pag
   }
   return params;
 }
+let ledgerRequest = 0;
 async function loadLedger() {
   const params = ledgerFilters(new URLSearchParams({ limit: "200" }));
   const tbody = $("#ledger-table tbody");
-  tbody.replaceChildren();
+  const mine = ++ledgerRequest;  // filters changed quickly: only the latest answer is shown
   try {
     const data = await api(`/api/entries?${params}`);
+    if (mine !== ledgerRequest) return;
+    tbody.replaceChildren();
     for (const e of data.items) {
       const select = el("select", { "aria-label": "办理状态" });
       for (const st of STATUSES) { const o = el("option", { value: st, text: st }); if (st === e.status) o.selected = true; select.append(o); }
@@ -524,7 +527,11 @@ async function loadLedger() {
           onclick: (ev) => toggleDetail(e, ev.target.closest("tr")) }))));
     }
     $("#ledger-info").textContent = `共 ${data.total} 条`;
-  } catch (err) { $("#ledger-info").textContent = err.message; }
+  } catch (err) {
+    if (mine !== ledgerRequest) return;
+    tbody.replaceChildren();  // a refused filter (a reversed date range) shows its reason, not the old list
+    $("#ledger-info").textContent = err.message;
+  }
 }
 // The problem as written: a summary cut at 60 characters gives way to the whole text.
 function problemText(e) {
@@ -704,6 +711,7 @@ function lineChart(canvas, data) {
   entries.forEach(([k, v], i) => { ctx.fillText(String(v), x(i) - 8, y(v) - 6); ctx.fillText(weekName(k, false), x(i) - 14, H - 10); });
 }
 const pct = (share) => (share === null || share === undefined ? "—" : `${Math.round(share * 100)}%`);
+let statsRequest = 0;
 async function loadStats() {
   const pick = $("#s-owner");
   if (pick.options.length === 1) for (const o of OWNERS) pick.append(el("option", { value: o, text: o }));
@@ -711,7 +719,9 @@ async function loadStats() {
     const query = new URLSearchParams();
     if (pick.value) query.set("owner", pick.value);
     if ($("#s-month").value) { query.set("date_from", $("#s-month").value); query.set("date_to", $("#s-month").value); }
+    const mine = ++statsRequest;
     const s = await api(`/api/stats${query.toString() ? `?${query}` : ""}`);
+    if (mine !== statsRequest) return;  // the owner or month changed again meanwhile
     $("#stat-cards").replaceChildren(...[[pick.value ? "台账总数（牵头和协办）" : "台账总数", s.total], ["已逾期", s.overdue.red], ["将逾期", s.overdue.yellow],
       ["平均满意度", s.satisfaction.average ?? "—"], ["办结率", pct(s.rates.closed)], ["按时办结率", pct(s.rates.on_time)],
       ["满意率", pct(s.rates.satisfied)], ["人工更正", `${Math.round(s.corrected_share * 100)}%`]]
