@@ -15,7 +15,7 @@ from triage.places import find_places
 from triage.tables import clean_name
 from triage.tagging import for_people, find_time_column, parse_time, read_time, tag_rows
 
-from .convert import utc
+from .convert import local, utc
 from .settings import Settings
 from .store import Store, StoreError
 
@@ -32,10 +32,10 @@ def get(store: Store, job_id: str) -> dict:
     return row
 
 
-def describe(job: dict, settings: Settings) -> dict:
-    """API view of a job."""
-    return {**{k: job.get(k) for k in ("id", "status", "total", "done", "review", "created", "finished", "error",
-                                       "input_name")},
+def describe(job: dict, settings: Settings, tz: str = "Asia/Shanghai") -> dict:
+    """API view of a job (times in the community's timezone, as everywhere else)."""
+    return {**{k: job.get(k) for k in ("id", "status", "total", "done", "review", "error", "input_name")},
+            "created": local(job.get("created"), tz), "finished": local(job.get("finished"), tz),
             "result": json.loads(job["result"]) if job.get("result") else None,
             "saved": job.get("saved_new"), "already": job.get("saved_already"),
             "notes": json.loads(job["notes"]) if job.get("notes") else [],

@@ -20,6 +20,7 @@ from triage import Example, Model, ModelError, Taxonomy, default_model_dir, load
 from triage.examples import data_hash, default_training_files
 from triage.learning import Gate, fingerprint, retrain
 
+from .convert import local
 from .settings import Settings
 from .store import Store, StoreError
 
@@ -93,15 +94,22 @@ def _set_active(store: Store, version: str, reason: str) -> None:
                    [_now(), reason, version])
 
 
-def list_models(store: Store) -> list[dict]:
-    """Every version, newest first, with its status and headline metrics."""
+def list_models(store: Store, tz: str | None = None) -> list[dict]:
+    """Every version, newest first, with its status and headline metrics.
+
+    A retrained version's macro-F1 was measured on that retrain's held-out data, next to the model
+    it was compared with (`compared_with`, `compared_macro_f1`): figures of different retrains are
+    not on the same data and are not comparable with each other.
+    """
+    shown = (lambda v: local(v, tz)) if tz else (lambda v: v)
     out = []
     for row in store.db.query("SELECT * FROM models ORDER BY created DESC, version DESC"):
         card = json.loads(row["card"] or "{}")
         metrics = card.get("metrics") or {}
-        out.append({"version": row["version"], "status": row["status"], "created": row["created"],
-                    "activated": row["activated"], "reason": row["reason"], "path": row["path"],
+        out.append({"version": row["version"], "status": row["status"], "created": shown(row["created"]),
+                    "activated": shown(row["activated"]), "reason": row["reason"], "path": row["path"],
                     "n_examples": card.get("n_examples"), "macro_f1": metrics.get("macro_f1"),
+                    "compared_with": metrics.get("compared_with"), "compared_macro_f1": metrics.get("current_macro_f1"),
                     "data_sha256": card.get("data_sha256"), "corrections": card.get("corrections")})
     return out
 

@@ -35,9 +35,9 @@ def model_card(model: ModelDep, caller: Admin) -> dict:
 
 
 @router.get("/api/admin/models")
-def models(store: StoreDep, caller: Admin) -> list[dict]:
-    """Every model version with its status (active / candidate / rejected / retired)."""
-    return registry.list_models(store)
+def models(store: StoreDep, model: ModelDep, caller: Admin) -> list[dict]:
+    """Every model version with its status (active / candidate / rejected / retired), times local."""
+    return registry.list_models(store, model.taxonomy.timezone)
 
 
 def _swap(request: Request) -> str:

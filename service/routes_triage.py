@@ -149,13 +149,13 @@ async def create_job(request: Request, model: ModelDep, store: StoreDep, caller:
         raise HTTPException(413, f"行数太多：{len(rows)} 行，上限 {settings.max_upload_rows} 行。请拆分后上传。")
     job = await run_in_threadpool(jobs.start, settings, model, rows, header, text_column, name, caller.name, save, _now(),
                                    request.app.state.memory, notes)
-    return jobs.describe(await run_in_threadpool(jobs.get, store, job), settings)
+    return jobs.describe(await run_in_threadpool(jobs.get, store, job), settings, model.taxonomy.timezone)
 
 
 @router.get("/jobs/{job_id}", response_model=JobOut)
-def job_status(job_id: str, request: Request, store: StoreDep, caller: Viewer) -> dict:
+def job_status(job_id: str, request: Request, store: StoreDep, model: ModelDep, caller: Viewer) -> dict:
     """Progress and counts of a tagging job."""
-    return jobs.describe(jobs.get(store, job_id), request.app.state.settings)
+    return jobs.describe(jobs.get(store, job_id), request.app.state.settings, model.taxonomy.timezone)
 
 
 @router.get("/jobs/{job_id}/download")
