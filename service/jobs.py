@@ -87,6 +87,10 @@ def _entry(row: dict, text: str, received: dt.datetime, version: str, extra: dic
     deadline = dt.datetime.fromisoformat(row["deadline"]) if row.get("deadline") else None
     notes = [n for n in str(row.get("notes") or "").split("；") if n]
     given = _given_deadline(row.get(extra["deadline"]), day_end) if extra.get("deadline") else None
+    naive = received.replace(tzinfo=None)
+    if given is not None and not (naive - dt.timedelta(days=1) <= given.replace(tzinfo=None) <= naive + dt.timedelta(days=400)):
+        notes.append(f"工单的办理时限“{str(row.get(extra['deadline'])).strip()[:20]}”不合理，已按分类规则计算")
+        given = None  # before the call, or more than a year after it: a typo, not a deadline
     if given is not None:  # the centre set the deadline: the ledger keeps the centre's, not ours
         deadline = given
         notes.append("办理时限取自工单（热线中心给定）")

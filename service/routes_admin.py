@@ -170,6 +170,9 @@ async def import_examples(request: Request, model: ModelDep, store: StoreDep, ca
         raise HTTPException(413, "文件太大。")
     try:
         rows, header = await run_in_threadpool(read_table, file.filename or "examples.csv", data)
+        limit = request.app.state.settings.max_upload_rows
+        if len(rows) > limit:
+            raise HTTPException(413, f"行数太多：{len(rows)} 行，上限 {limit} 行。请拆分后导入。")
         pairs = labelled_pairs(rows, header, model.taxonomy, parse_label_map(label_map))
     except (TableError, TrainingDataError) as e:
         raise HTTPException(400, str(e)) from None

@@ -48,6 +48,12 @@ def save_entries(body: SaveIn, model: ModelDep, store: StoreDep, caller: Staff) 
     for issue in body.issues:
         if issue.category not in codes:
             raise HTTPException(400, f"未知类别“{issue.category}”，可用：{'、'.join(c.name for c in model.taxonomy.categories)}")
+    for issue in body.issues:
+        # only what the taxonomy knows enters the ledger: owners by their names, the category by its own name
+        issue.category_name = model.taxonomy.get(issue.category).name
+        if issue.owner:
+            issue.owner = known_owner(issue.owner, model.taxonomy)
+        issue.co_owners = [known_owner(c, model.taxonomy) for c in issue.co_owners]
     now = _now()
     reused: set[int] = set()  # the same text already in the ledger, still open: not entered twice
     # 受理时间 is when the problem was raised (the meeting's date, sent back by /api/extract), not now
@@ -121,8 +127,13 @@ def _like(text: str) -> str:
     return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
-_MONTH = re.compile(r"^\s*(\d{4})\s*[-/.年]\s*(\d{1,2})\s*月?\s*$")
-_DAY = re.compile(r"^\s*(\d{4})\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})\s*日?\s*$")
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+_MONTH = re.compile(r"^ *(\d{4}) *[-/.年] *(\d{1,2}) *月? *$")
+_DAY = re.compile(r"^ *(\d{4}) *[-/.年] *(\d{1,2}) *[-/.月] *(\d{1,2}) *日? *$")
+
+
+def _day_text(when: dt.datetime | None) -> str:
+    return "" if when is None else when.strftime("%Y-%m-%d" if when.time() == dt.time(0, 0) else "%Y-%m-%d %H%M")
 
 
 def day_bound(text: str | None, what: str, end: bool = False) -> dt.datetime | None:
@@ -132,18 +143,21 @@ def day_bound(text: str | None, what: str, end: bool = False) -> dt.datetime | N
     """
     if not text or not text.strip():
         return None
+    bad = HTTPException(400, f"{what}“{text.strip()[:20]}”无法识别或不存在，请写成 2026-11-01、2026-11（整月）或 2026-11-01 09:00。")
     try:
         if m := _MONTH.match(text):
             year, month = int(m[1]), int(m[2])
             first = dt.datetime(year, month, 1)
-            if not end:
-                return first
-            return (first.replace(year=year + month // 12, month=month % 12 + 1) - dt.timedelta(days=1))
-        if m := _DAY.match(text):
-            return dt.datetime(int(m[1]), int(m[2]), int(m[3]))
-        return dt.datetime.fromisoformat(text.strip())
+            when = first if not end else (dt.datetime(year + month // 12, month % 12 + 1, 1) - dt.timedelta(days=1))
+        elif m := _DAY.match(text):
+            when = dt.datetime(int(m[1]), int(m[2]), int(m[3]))
+        else:
+            when = dt.datetime.fromisoformat(text.strip())
     except ValueError:
-        raise HTTPException(400, f"{what}“{text}”无法识别或不存在，请写成 2026-11-01、2026-11（整月）或 2026-11-01 09:00。") from None
+        raise bad from None
+    if not 2000 <= when.year <= 2100:  # a ledger has no entries from year 1 or 9999 (and UTC would overflow)
+        raise bad
+    return when
 
 
 class Filters:
@@ -165,10 +179,12 @@ class Filters:
             category, name = found.code, found.name
         if owner:
             owner = known_owner(owner, model.taxonomy)  # a misspelt owner is named, not answered with zeros
+        q = _CONTROL.sub("", q or "").strip() or None  # a NUL would cut the LIKE pattern down to "%"
         start, end = day_bound(date_from, "开始日期"), day_bound(date_to, "结束日期", end=True)
         if start and end and utc(start) > utc(end):  # compared in UTC: one may carry a zone, the other not
             raise HTTPException(400, f"开始日期（{date_from}）晚于结束日期（{date_to}），请对调。")
-        span = "至".join(x.strip() for x in (date_from or "", date_to or "")) if (date_from or date_to) else ""
+        # the range as the file name and the 汇总 say it, from the parsed dates (never the raw text)
+        span = "至".join(_day_text(x) for x in (start, end)) if (start or end) else ""
         # what the file name says was selected: 问题台账-物业服务企业-办理中-2026-11-20261125.xlsx
         self.parts = [x for x in (owner, status, name, {"red": "已逾期", "yellow": "将逾期", "any": "逾期或将逾期"}
                                   .get(overdue or ""), span, f"搜索“{q}”" if q else "") if x]
@@ -183,7 +199,7 @@ class Filters:
 @router.get("/entries")
 def list_entries(
     model: ModelDep, store: StoreDep, caller: Viewer, filters: Annotated[Filters, Depends()],
-    limit: Annotated[int, Query(ge=1, le=500)] = 50, offset: Annotated[int, Query(ge=0)] = 0,
+    limit: Annotated[int, Query(ge=1, le=500)] = 50, offset: Annotated[int, Query(ge=0, le=2**53)] = 0,
 ) -> dict:
     """List ledger entries with filters and paging (newest first)."""
     where, params = filters.where, filters.params
@@ -222,9 +238,13 @@ def known_owner(name: str, taxonomy) -> str:
     owners = taxonomy.owners
     if typed in owners:
         return typed
-    holding = [o for o in owners if len(typed) >= 2 and typed in o]
+    # "城管" is 城管/环卫部门 and "市政" 市政部门: the start of one owner's name (or of a part between /);
+    # a fragment inside a name ("居委", "12") is not taken, it is suggested
+    holding = [o for o in owners if len(re.findall(r"[\u4e00-\u9fff]", typed)) >= 2
+               and any(part.startswith(typed) for part in (o, *o.split("/")))]
     if len(holding) == 1:
         return holding[0]
+    holding = holding or [o for o in owners if len(typed) >= 2 and typed in o]
     kin = sorted((o for o in owners if len(typed) >= 2 and typed[:2] in o),  # 物业公司 → 物业服务企业
                  key=lambda o: -difflib.SequenceMatcher(None, typed, o).ratio())
     close = holding or kin[:2] or difflib.get_close_matches(typed, owners, n=2, cutoff=0.3)

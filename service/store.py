@@ -274,7 +274,10 @@ class Store:
         out = dict(row)
         for key in JSON_FIELDS:
             value = out.get(key)
-            out[key] = json.loads(value) if value else []
+            try:
+                out[key] = json.loads(value) if value else []
+            except (TypeError, ValueError):  # a value edited by hand in the database: shown as no list
+                out[key] = []
         for key in ("urgent", "needs_review", "corrected"):
             out[key] = bool(out.get(key))
         return out

@@ -297,3 +297,6 @@ def test_importing_a_centres_labels_with_its_own_names(admin):
     assert out["check"] and "标为“宠物管理”，模型很有把握是“停车管理”" in out["check"][0]  # worth a look first
     r = admin.post("/api/admin/examples", files={"file": ("x.csv", ok.encode())}, data={"label_map": "物业管理=不存在"})
     assert r.status_code == 400 and "不是本系统的类别" in r.json()["detail"]
+    r = admin.post("/api/admin/examples", files={"file": ("x.csv", ok.encode())},
+                   data={"label_map": "物业管理=宠物管理；物业管理=物业服务"})
+    assert r.status_code == 400 and "对应了两个类别" in r.json()["detail"]

@@ -275,8 +275,9 @@ def test_the_owner_filter_takes_whole_names_for_lead_and_co_owners(client):
         client.post("/api/classify", json={"text": text, "save": True}, headers=client.hdr())
     find = lambda owner: {i["owner"] for i in client.get("/api/entries", params={"owner": owner},
                                                          headers=client.hdr()).json()["items"]}
-    r = client.get("/api/entries", params={"owner": "物业"}, headers=client.hdr())  # part of two names: asked which
-    assert r.status_code == 400 and "物业服务企业" in r.json()["detail"]
+    assert find("物业") == {"物业服务企业", "公安派出所"}  # the start of one owner's name is that owner
+    r = client.get("/api/entries", params={"owner": "居委"}, headers=client.hdr())  # a fragment inside: asked
+    assert r.status_code == 400 and "社区居委会" in r.json()["detail"]
     assert find("消防救援机构")  # a co-owner by its whole name
     assert "公安派出所" in find("公安派出所")
 
@@ -426,7 +427,7 @@ def test_a_month_filter_takes_the_whole_month(client):
     r = client.get("/api/ledger.xlsx", params={"date_from": "2026-11", "date_to": "2026-11"}, headers=client.hdr())
     from urllib.parse import unquote
 
-    assert "2026-11至2026-11" in unquote(r.headers["content-disposition"])
+    assert "2026-11-01至2026-11-30" in unquote(r.headers["content-disposition"])
 
 
 def test_a_batch_repeating_itself_counts_right_and_a_closed_entrys_deadline_stays(client):
@@ -457,3 +458,37 @@ def test_the_export_has_a_summary_for_the_monthly_report(client):
     assert "2026-11" in lines["统计范围："][0]
     assert lines["受理（不含已作废）"][0] == 3 and lines["办结率"][0] == "33.3%" and lines["满意率（4–5 分）"][0] == "100.0%"
     assert lines["物业服务企业"][:2] == (3, 1)  # 牵头 3, 办结 1
+
+
+@pytest.mark.parametrize("params", [{"date_from": "0001-01"}, {"date_to": "9999-12-31"}, {"date_to": "9999-12"},
+                                    {"date_from": "0001-01-01T00:00:00+14:00"}, {"date_from": "2026\r\n-11"}])
+def test_dates_out_of_any_ledger_are_refused_not_crashed(client, params):
+    for path in ("/api/entries", "/api/stats", "/api/ledger.xlsx"):
+        r = client.get(path, params=params, headers=client.hdr())
+        assert r.status_code == 400 and "无法识别" in r.json()["detail"], path
+
+
+def test_saved_issues_take_owner_names_from_the_taxonomy_and_q_ignores_control_characters(client):
+    issue = {"summary": "x", "category": "facilities", "category_name": "=HYPERLINK(1)", "secondary": [],
+             "urgent": False, "owner": "=cmd|' /C calc'!A0", "co_owners": [], "deadline": None, "location": None,
+             "speakers": [], "mentions": 1, "quotes": ["5号楼楼道灯坏了"], "response": None, "confidence": 0.9,
+             "needs_review": False, "notes": []}
+    r = client.post("/api/entries", json={"issues": [issue]}, headers=client.hdr())
+    assert r.status_code == 400 and "不认识责任主体" in r.json()["detail"]
+    r = client.post("/api/entries", json={"issues": [{**issue, "owner": "物业服务企业"}]}, headers=client.hdr())
+    assert r.status_code == 201 and r.json()[0]["category_name"] == "公共设施"
+    assert client.get("/api/entries", params={"q": "\x00"}, headers=client.hdr()).json()["total"] == 1
+    assert client.get("/api/entries", params={"q": "\x00不存在"}, headers=client.hdr()).json()["total"] == 0
+    r = client.get("/api/entries", params={"offset": 2 ** 63}, headers=client.hdr())
+    assert r.status_code == 422
+
+
+def test_an_implausible_centre_deadline_is_not_used(client):
+    data = ("工单编号,受理时间,办理时限,诉求内容\n"
+            "GD20261120011,2026-11-20 09:00,0001-01-01,6号楼楼道的灯坏了一个礼拜\n"
+            "GD20261120012,2026-11-20 09:00,9999-12-31T23:59:59-12:00,7号楼门口井盖松了\n").encode()
+    job = _wait(client, client.post("/api/jobs", files={"file": ("工单.csv", data)}, data={"save": "true"},
+                                    headers=client.hdr()).json()["id"])
+    assert job["status"] == "done" and job["saved"] == 2
+    for item in client.get("/api/entries", headers=client.hdr()).json()["items"]:
+        assert item["deadline"] > "2026-11-20" and any("不合理" in n for n in item["notes"])

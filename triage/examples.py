@@ -88,6 +88,8 @@ def parse_label_map(text: str | None) -> dict[str, str]:
         bits = re.split(r"\s*(?:=|＝|->|→)\s*", part.strip(), maxsplit=1)
         if len(bits) != 2 or not all(bits):
             raise TrainingDataError(f"类别对照“{part.strip()}”看不懂，请写成 他们的类别=我们的类别，例如 物业管理=物业服务")
+        if out.get(bits[0], bits[1]) != bits[1]:
+            raise TrainingDataError(f"类别对照中“{bits[0]}”对应了两个类别（{out[bits[0]]}、{bits[1]}），请只留一个")
         out[bits[0]] = bits[1]
     return out
 
