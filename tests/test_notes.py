@@ -235,3 +235,36 @@ def test_the_chairs_closing_instruction_is_not_an_answer(model):
 主持人（社区范书记）：以上问题请各责任方在一周内反馈办理情况。"""
     issue = _extract(text, model)[0]
     assert "清运" in issue.response and "一周内反馈" not in issue.response
+
+
+def test_a_building_leaders_meeting_after_announcements(model):
+    text = """幸福里社区楼栋长会（11月18日）
+参会：楼栋长9人，物业经理 潘涛
+一、社区通报
+严主任：下周开始冬季防火检查，请各位转告。
+二、楼栋长发言
+3号楼楼栋长 温建华：3号楼的楼道灯坏了一半，晚上上楼全靠手电。
+5号楼楼栋长 汪丽：温建华说得没错，我去3号楼送通知也看见了，好几层的楼道灯都不亮。
+物业经理 潘涛：楼道灯这周五前全部换好。"""
+    issues = _extract(text, model)
+    assert len(issues) == 1  # the announcement section is over; 参会 is not a problem
+    lamp = issues[0]
+    assert lamp.mentions == 2 and lamp.speakers[0] == "温建华" and "周五前" in (lamp.response or "")
+
+
+def test_a_duty_log_names_the_caller_above_what_they_said():
+    from triage.utterances import split_utterances
+
+    text = """09:10  来电人：7栋 甘阿姨
+内容：7栋门口的垃圾两天没人收了，味道很大。
+答复：已通知保洁今天上午清运。"""
+    said = [u for u in split_utterances(text) if not u.staff]
+    assert [(u.speaker, u.speaker_place) for u in said] == [("甘阿姨", "7栋")]
+    assert said[0].text.startswith("7栋门口的垃圾")
+
+
+def test_me_too_right_after_a_problem_joins_it(model):
+    text = """蔡大爷（1号楼）：车棚那排充电桩坏了一半，晚上排队都充不上。
+欧阳阿姨（2号楼）：我也是，天天抢不到充电口，只能把电瓶拎回家。"""
+    issues = _extract(text, model)
+    assert len(issues) == 1 and issues[0].mentions == 2

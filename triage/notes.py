@@ -35,7 +35,8 @@ _REPEAT = re.compile(r"再说一句|再补一句|再补充|还是那个|还是�
 _AGAIN = re.compile(r"又|\+1|附议|同意|刚才说的|昨天说的|前面说的|上回说的|还是老样子|还是没人|还在|再次|依旧|照样")
 # A resident pointing back at what someone said before ("可不是嘛", "我跟严阿姨一个意思", "刚才邱师傅说那个",
 # "他也说充电桩的事", "+1"): the same problem said again, even from another building or in other words.
-_AGREE_START = re.compile(r"^(?:\+1|\+\d|可不是|可不咋的|没错|对对|对[，,！!]|就是就是|是啊|是的[，,]|确实|附议|同感)")
+_AGREE_START = re.compile(r"^(?:\+1|\+\d|可不是|可不咋的|没错|对对|对[，,！!]|就是就是|是啊|是的[，,]|确实|附议|同感"
+                          r"|我(?:家|们)?也是[，,！!])")
 # "对，还有个事……" agrees and then raises something else
 _NEW_TOPIC = re.compile(r"还有|另外|再说个|我说个|还想说|别的事|另一个")
 _TITLE = r"(?:阿姨|师傅|大爷|大妈|大娘|大姐|大哥|姐|哥|叔|婶|老师|奶奶|爷爷|先生|女士|经理)"
@@ -47,7 +48,9 @@ _POINT_BACK = re.compile(
     r"|也(?:说|提|反映|来说)了?(?![个件点下]|一个|一件|一下|两个)|我插一?句"
     # "我接着刚才消防通道说", "保安这个我也补一句", "我补充一下车棚": more on a matter already raised
     r"|接着(?:刚才|前面|上面|他|她)|也?补(?:充)?一句|我补充一下(?![，,\s]*(?:还有|另外|别的))"
-    r"|(?:再次|又一次|第二次|又)来电|再次反映|又打电话")
+    r"|(?:再次|又一次|第二次|又)来电|再次反映|又打电话"
+    # "唐丽说得没错": the speaker named in full
+    r"|^(?P<d>[\u4e00-\u9fff]{2,3}?)(?:说得|讲得|说的)(?:没错|对|在理|是)")
 _LEAD_TOPIC = re.compile(r"^(?P<what>[\u4e00-\u9fff]{2,6}?)(?:这个|这事|这块|的事|那个事|那事)")
 _SAME_AS = re.compile(r"也是一样|也一样|同样的问题|一样的问题|也有这个问题|也是这样|也有人(?:这么|这样|那么|那样)(?:干|弄|搞|做)")
 # News style puts the speaker after the quote: "住在3号楼的居民蒋先生说起这件事仍心有余悸。"
@@ -261,6 +264,10 @@ def _pointed_at(m: "_Mention", groups: list[dict], last: dict | None, topic: set
         return None
     name = _surname(found.group("a") or found.group("b") or found.group("c"))
     candidates = [g for g in reversed(groups) if g["mentions"][0].utt is not m.utt]
+    if found.group("d"):  # a full name: the issue that speaker raised last
+        by_them = [g for g in candidates if any(x.utt.speaker == found.group("d") for x in g["mentions"])]
+        if by_them:
+            return by_them[0]
     lead = _LEAD_TOPIC.match(text)
     if lead:  # "保安这个我也补一句": the matter named first is the one meant
         named = [g for g in candidates if any(lead.group("what") in normalize(x.text) for x in g["mentions"])]

@@ -22,7 +22,9 @@ _PERSON = (r"(?:书记|主任|经理|大爷|大妈|大娘|阿姨|奶奶|爷爷|�
 _META = {"时间", "地点", "日期", "主题", "议题", "参会人员", "参加人员", "出席", "出席人员", "记录", "记录人", "主持",
          "天气", "网格", "巡查人", "处理情况", "来源", "编辑", "责任编辑", "备注", "会议内容", "会议主题", "地址",
          "电话", "联系电话", "标题", "作者", "发布时间", "关键词", "摘要", "诉求", "诉求内容", "工单编号", "受理时间"}
-_SPEAKER = re.compile(r"^(?P<who>(?:(?:居民代表|业主代表|代表|居民|业主|村民|楼长|单元长|网格员|物业|社区|主持人?)\s+)?"
+_SPEAKER = re.compile(r"^(?P<who>(?:(?:居民代表|业主代表|代表|居民|业主|村民|楼长|单元长|网格员|物业|社区|主持人?"
+                      # "2号楼楼栋长 杜建国：", "物业经理 蒋伟：": a title, a space, the name
+                      r"|[\u4e00-\u9fff\d]{0,8}(?:楼栋长|栋长|楼长|单元长|代表|经理|主任|书记|网格员|社工|管家))\s+)?"
                       r"[^\s：:，,。！？!?“”\"、；;]{1,20}?)\s*[：:]\s*(?P<body>\S.*)$")
 _VERBS = r"(?:说|讲|表示|提出|反映|补充|回应|回复|答复|介绍|强调|指出)"
 _SAYS = re.compile(rf"^(?P<who>(?:居民|业主|村民|租户)?[\u4e00-\u9fff]{{0,4}}{_PERSON}(?:[（(][^）)]{{1,12}}[）)])?)"
@@ -73,6 +75,8 @@ def _speaker(who: str) -> tuple[str, str | None, bool]:
     if place is None:
         found = find_places(name)
         place = found[0] if found else None
+    if len(name.split()) > 1:  # "2号楼楼栋长 杜建国" → 杜建国 (the place and title are kept above)
+        name = name.split()[-1]
     name = re.sub(r"^.*(?:居民|业主|村民|租户|代表)", "", name).strip() or name
     name = re.sub(r"(?:来电)?(?:反映|称|说|投诉)$", "", name) or name  # "来电人反映：…" → 来电人
     title = re.search(_PERSON, name)
@@ -144,9 +148,13 @@ _STAMP = re.compile(r"^\s*[\[【(（]?\s*(?:\d{4}[-/.年]\d{1,2}[-/.月]\d{1,2}�
 # A name after a staff title in the record's header lines; the titles are STAFF_TITLES plus a header's own.
 _STAFF_IN_HEADER = re.compile(rf"(?:{'|'.join(STAFF_TITLES + ('干事', '主管', '主持', '记录人', '记录'))})"
                               r"[\s：:]*(?P<name>[\u4e00-\u9fff]{2,3})(?=$|[\s，,、；;（(）)])")
-META_LINE = re.compile(r"^\s*(?:列席|缺席|请假|议题[一二三四五六七八九十\d]*|议程|时间|日期|地点|地址|参会人员|参加人员|出席人员|参加|出席|记录人|记录|主持人?|群名称|导出时间|承办单位|巡查人|网格|天气|来源|作者|编辑"
+META_LINE = re.compile(r"^\s*(?:列席|缺席|请假|议题[一二三四五六七八九十\d]*|议程|时间|日期|地点|地址|参会人员|参加人员|出席人员|参会|参加|出席|记录人|记录|主持人?|群名称|导出时间|承办单位|巡查人|网格|天气|来源|作者|编辑"
                        # what transcription apps put above the text: file, length, keywords, their own summary
                        r"|文件名|转写时间|转写结果|音频时长|录音时长|会议时长|时长|关键词|摘要|智能纪要|章节|文字记录|发言人数|说话人数)\s*[：:]")
+_SECTION = re.compile(r"^\s*[一二三四五六七八九十]{1,3}\s*[、.．]\s*[^，。！？,!?：:；;]{2,12}\s*$")
+# A duty log names the caller on a line of its own, then what they said: "来电人：8栋 覃大爷" / "内容：……"
+_CALLER = re.compile(r"^\s*(?:来电人|来访人|来电|来访|反映人)\s*[：:]\s*(?P<who>[^，。！？,!?：:；;]{1,16}?)\s*$")
+_CONTENT = re.compile(r"^\s*(?:内容|来电内容|来访内容|反映内容|诉求|诉求内容|问题)\s*[：:]\s*(?P<body>\S.*)$")
 _HEADING_NOTICE = re.compile(r"通报|通知|提示|公告|告知|下一步|工作安排|注意事项")
 _HEADING_ISSUES = re.compile(r"问题|说事|反映|意见|诉求|议事|建议|巡查")
 
@@ -199,6 +207,7 @@ def split_utterances(text: str) -> list[Utterance]:
     items: set[int] = set()  # item numbers seen so far
     sender: tuple[str, str | None, bool] | None = None  # of a chat export: applies to the lines below it
     segment_line = -1  # the line of the last sender's segment, to tell a cut turn from a new one
+    pending: tuple[str, str | None, bool] | None = None  # a duty log's caller, waiting for the 内容 line
     for n, raw_line in enumerate(text.splitlines(), 1):
         chat = _chat_sender(strip_pinyin(raw_line))
         if chat is not None:
@@ -231,6 +240,18 @@ def split_utterances(text: str) -> list[Utterance]:
         kind = _heading(normalize(line))
         if kind:  # items under "通报事项" are announcements to residents, not problems
             notice = kind == "notice"
+        elif notice and _SECTION.match(normalize(line)):
+            notice = False  # "二、楼栋长发言": the announcements are over
+        caller = _CALLER.match(line)
+        if caller:  # "来电人：8栋 覃大爷" heads a duty-log entry; its "内容：" line is what that caller said
+            pending = _speaker(caller.group("who"))
+            continue
+        said = _CONTENT.match(line)
+        if said and pending is not None:
+            name, place, staff = pending
+            pending = None
+            out.append(Utterance(text=said.group("body"), speaker=name, speaker_place=place, staff=staff, line=n))
+            continue
         for u in (r for piece in _split_voice(line) or _split_inline(line) for r in _read_out(_utterance(piece, n))):
             if u.refers_to and u.refers_to != (-1,) and not items & set(u.refers_to):
                 # "第1条：……" with no item 1 above it numbers a message (a voice memo, a chat export);
