@@ -268,3 +268,10 @@ def test_me_too_right_after_a_problem_joins_it(model):
 欧阳阿姨（2号楼）：我也是，天天抢不到充电口，只能把电瓶拎回家。"""
     issues = _extract(text, model)
     assert len(issues) == 1 and issues[0].mentions == 2
+
+
+def test_the_same_thing_in_another_word_straight_after_joins(model):
+    text = """骆大爷（7号楼）：7号楼东边几户的暖气一直不热，屋里才十五度。
+覃阿姨（9号楼）：我妹妹就住7号楼东头，她家也是，暖气片摸着温乎乎的。"""
+    issues = _extract(text, model)
+    assert len(issues) == 1 and issues[0].mentions == 2 and issues[0].location == "7号楼"

@@ -214,7 +214,8 @@ def test_tenth_set_of_transcription_app_exports():
     钉钉闪记, 飞书妙记, 微信语音转文字, a phone recorder), written blind (2026-11-25, fourth session).
     First run P 0.549, R 0.800 (28 of 35 right, 51 predicted). Its misses were then studied; general
     rules (a cut turn joined again, "说话人 3 00:21" senders, the apps' header lines, [语音转文字] tags,
-    "X这个我也补一句") lifted it to 0.696 / 0.914. This guards that.
+    "X这个我也补一句") lifted it to 0.696 / 0.914, and a later rule (objects sharing a character) to
+    0.744 / 0.914. This guards that.
     """
     import sys
 
@@ -225,7 +226,7 @@ def test_tenth_set_of_transcription_app_exports():
 
     correct, predicted, expected = notes_score(Model.load(), "notes_blind8")
     assert expected >= 35
-    assert correct / predicted >= 0.68 and correct / expected >= 0.88, (correct, predicted, expected)
+    assert correct / predicted >= 0.72 and correct / expected >= 0.9, (correct, predicted, expected)
 
 
 def test_eleventh_set_of_typical_records():
@@ -234,7 +235,8 @@ def test_eleventh_set_of_typical_records():
     (2026-11-25, fourth session) after that session's other changes. First run P 0.784, R 0.806
     (29 of 36 right, 37 predicted). General rules from its misses (a new section ends the
     announcements, "楼栋长 杜建国：" speakers, a duty log's caller line, "X说得没错", "我也是，")
-    lifted it to 0.846 / 0.917. This guards that.
+    lifted it to 0.846 / 0.917; a follow-up whose object shares a character (暖气 / 暖气片) then to
+    0.895 / 0.944. This guards that.
     """
     import sys
 
@@ -245,4 +247,4 @@ def test_eleventh_set_of_typical_records():
 
     correct, predicted, expected = notes_score(Model.load(), "notes_blind9")
     assert expected >= 36
-    assert correct / predicted >= 0.82 and correct / expected >= 0.9, (correct, predicted, expected)
+    assert correct / predicted >= 0.87 and correct / expected >= 0.93, (correct, predicted, expected)

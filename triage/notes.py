@@ -319,7 +319,8 @@ def _merge(mentions: list[_Mention], replies, model: Model, received_at: dt.date
                 continue
             shared = g["topic"] & topic
             listed = m.utt.item is not None or m.utt.ticket  # items of a log or ticket list are separate reports
-            if same and g is last and (shared or (not listed and (not things or not g["things"]))):
+            akin = bool(_thing_chars(things) & _thing_chars(g["things"]))  # 暖气 and 暖气片, 遛狗 and 大黄狗
+            if same and g is last and (shared or akin or (not listed and (not things or not g["things"]))):
                 # straight after a mention of the same kind and not about a different thing (电梯 then
                 # 楼道灯 stay apart): a follow-up in a chat, a second call about the same fault
                 target = g
