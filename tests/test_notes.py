@@ -275,3 +275,11 @@ def test_the_same_thing_in_another_word_straight_after_joins(model):
 覃阿姨（9号楼）：我妹妹就住7号楼东头，她家也是，暖气片摸着温乎乎的。"""
     issues = _extract(text, model)
     assert len(issues) == 1 and issues[0].mentions == 2 and issues[0].location == "7号楼"
+
+
+def test_two_problems_sharing_only_a_word_like_hen_da_stay_apart(model):
+    text = """苗阿姨反映，小区南门垃圾桶满了没人清，味道很大，已经三天了。
+贝先生说，12号楼前面有人遛狗不拴绳，孩子被吓哭了。
+袁阿姨反映，楼下火锅店晚上油烟很大，一直开到凌晨一点，吵得睡不着。"""
+    issues = _extract(text, model)
+    assert len(issues) == 3 and all(i.mentions == 1 for i in issues)
