@@ -185,9 +185,13 @@ async def import_examples(request: Request, model: ModelDep, store: StoreDep, ca
 def disagreements(model, pairs: list[tuple[str, str]], sure: float = 0.8) -> list[str]:
     """Sentences on labels the current model confidently reads otherwise, commonest first."""
     names = {c.code: c.name for c in model.taxonomy.categories}
-    counts: dict[tuple[str, str], int] = {}
-    for (_, label), p in zip(pairs, model.predict([t for t, _ in pairs])):
+    found: dict[tuple[str, str], list[str]] = {}
+    for (text, label), p in zip(pairs, model.predict([t for t, _ in pairs])):
         if p.category != label and p.confidence >= sure:
-            counts[(p.category, label)] = counts.get((p.category, label), 0) + 1
-    return [f"{n} 条文件里标为“{names[label]}”，模型很有把握是“{names[guess]}”：请核对后再重新训练"
-            for (guess, label), n in sorted(counts.items(), key=lambda kv: -kv[1])[:5]]
+            found.setdefault((p.category, label), []).append(text)
+    def shown(text: str) -> str:  # enough of the text to find the row in the file
+        return f"“{text[:16]}{'…' if len(text) > 16 else ''}”"
+
+    return [f"{len(texts)} 条文件里（导入后）为“{names[label]}”，模型很有把握是“{names[guess]}”，例如 "
+            f"{'、'.join(shown(t) for t in texts[:2])}：请核对后再重新训练"
+            for (guess, label), texts in sorted(found.items(), key=lambda kv: -len(kv[1]))[:5]]

@@ -264,6 +264,12 @@ def update_entry(entry_id: EntryId, body: EntryPatch, model: ModelDep, store: St
         raise HTTPException(400, f"没有要修改的内容。可以修改的是：{fields}。")
     if "owner" in changes:
         changes["owner"] = known_owner(changes["owner"], model.taxonomy)
+        current = store.get_entry(entry_id)
+        if changes["owner"] != current.get("owner"):
+            if not (note or "").strip():  # a handover is explained in the 办理记录, as on the page
+                raise HTTPException(400, "转交需要写明原因（note），例如：属市政道路，不在物业管理范围。")
+            # the new lead is not also its own 协办
+            changes["co_owners"] = [c for c in current.get("co_owners") or [] if c != changes["owner"]]
     return view(store.edit_entry(entry_id, changes, caller.name, note, seen), model.taxonomy.timezone)
 
 

@@ -421,15 +421,18 @@ class Store:
                     raise StoreError(f"“{old}”的记录只有管理员可以重新打开。", 403)
                 if not note:
                     raise StoreError("重新打开需要写明原因（例如：误销号、居民再次反映）。")
+                # the problem is back: the old 回访 no longer stands (it stays in the 办理记录)
             elif status not in MOVES[old]:
                 allowed = "、".join(MOVES[old]) or "（已销号，不能再变更）"
                 raise StoreError(f"不能从“{old}”直接改为“{status}”。当前可改为：{allowed}", 409)
             changes: dict[str, Any] = {"status": status}
+            if status in REOPEN.get(old, ()):
+                changes.update(satisfaction=None, feedback=None)
             if status == "已办结":
-                if not (current.get("response") or "").strip():
-                    if not note:
-                        raise StoreError("办结需要写明办理结果：请先填写办理情况，或在备注中写明怎么解决的。")
+                if note:  # the result of this closing (a second one after a reopen replaces the first)
                     changes["response"] = note
+                elif not (current.get("response") or "").strip():
+                    raise StoreError("办结需要写明办理结果：请先填写办理情况，或在备注中写明怎么解决的。")
             if status == "已回访":
                 if satisfaction is None or not 1 <= satisfaction <= 5:
                     raise StoreError("回访需要填写满意度（1–5 分）。")

@@ -368,6 +368,10 @@ def test_a_month_in_the_ledger_the_statistics_and_the_chat(page, server):
     page.dispatch_event("#f-to", "change")
     page.wait_for_function("[...document.querySelectorAll('#ledger-table tbody tr')].length === 1")
     assert "2号楼门口的垃圾桶" in page.locator("#ledger-table tbody tr").first.inner_text()
+    page.reload()  # the selection survives a reload of the tab
+    page.wait_for_selector("#view-ledger:not([hidden])")
+    assert page.input_value("#f-from") == "2026-10-01"
+    page.wait_for_function("[...document.querySelectorAll('#ledger-table tbody tr')].length === 1")
     page.click('.tab[data-view="stats"]')
     page.fill("#s-month", "2026-10")
     page.dispatch_event("#s-month", "change")

@@ -358,7 +358,7 @@ def test_a_repeat_told_in_the_operators_words_joins_and_search_takes_several_wor
     assert [i["ref"] for i in found] == ["GD20261118001"]
 
 
-def test_a_reopened_entry_shows_its_last_visit_but_no_close_times(client):
+def test_an_entry_reopened_after_closing_shows_no_close_times_or_old_visit(client):
     entry = client.post("/api/classify", json={"text": "9号楼门禁坏了", "save": True},
                         headers=client.hdr()).json()["entry_id"]
     for status, extra in (("已派单", {}), ("办理中", {}), ("已办结", {"note": "换了读卡器"}),
@@ -370,7 +370,8 @@ def test_a_reopened_entry_shows_its_last_visit_but_no_close_times(client):
     header = [c.value for c in sheet[1]]
     row = dict(zip(header, next(sheet.iter_rows(min_row=2, values_only=True))))
     assert row["状态"] == "办理中" and not row["办结时间"] and not row["销号时间"]
-    assert row["回访满意度"] == 5  # as in the statistics: every visit's last score counts
+    assert not row["回访满意度"]  # reopened by an administrator: that visit no longer stands (its line stays)
+    assert "满意度改为 5" in row["办理记录"] or "已回访" in row["办理记录"]
     assert "办理情况改为 换了读卡器（换了读卡器）" not in row["办理记录"] and "办理情况改为 换了读卡器" in row["办理记录"]
 
 
@@ -492,3 +493,22 @@ def test_an_implausible_centre_deadline_is_not_used(client):
     assert job["status"] == "done" and job["saved"] == 2
     for item in client.get("/api/entries", headers=client.hdr()).json()["items"]:
         assert item["deadline"] > "2026-11-20" and any("不合理" in n for n in item["notes"])
+
+
+def test_a_handover_needs_a_reason_and_leaves_no_double_owner_and_a_second_close_replaces_the_result(client):
+    entry = client.post("/api/classify", json={"text": "12号楼楼道里有人飞线充电", "save": True},
+                        headers=client.hdr()).json()["entry_id"]
+    r = client.patch(f"/api/entries/{entry}", json={"owner": "消防救援机构"}, headers=client.hdr())
+    assert r.status_code == 400 and "转交需要写明原因" in r.json()["detail"]
+    r = client.patch(f"/api/entries/{entry}", json={"owner": "消防救援机构", "note": "涉及消防隐患"}, headers=client.hdr())
+    assert r.json()["owner"] == "消防救援机构" and "消防救援机构" not in r.json()["co_owners"]
+    move = lambda status, **kw: client.post(f"/api/entries/{entry}/status", json={"status": status, **kw},
+                                           headers=client.hdr()).json()
+    move("已派单"), move("办理中"), move("已办结", note="已拆除飞线")
+    assert move("已回访", satisfaction=2)["status"] == "办理中"
+    assert move("已办结", note="加装了充电桩，已劝导住户")["response"] == "加装了充电桩，已劝导住户"
+    move("已回访", satisfaction=5)
+    move("已销号")
+    reopened = client.post(f"/api/entries/{entry}/status", json={"status": "办理中", "note": "又有人拉线"},
+                           headers=client.hdr("admin")).json()
+    assert reopened["status"] == "办理中" and reopened["satisfaction"] is None  # that visit no longer stands

@@ -113,7 +113,8 @@ def test_status_lifecycle_to_closed_with_history(client):
                                       headers=client.hdr("admin"))
     assert reopen().status_code == 400 and "原因" in reopen().json()["detail"]
     assert reopen(note="误销号，居民说还没修好").json()["status"] == "办理中"
-    last = client.get(f"/api/entries/{entry_id}/history", headers=client.hdr()).json()[-1]
+    last = [h for h in client.get(f"/api/entries/{entry_id}/history", headers=client.hdr()).json()
+            if h["field"] == "status"][-1]
     assert last["to_value"] == "办理中" and last["note"] == "误销号，居民说还没修好"
 
 

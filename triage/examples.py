@@ -136,10 +136,10 @@ def labelled_pairs(rows: list[dict], header: list[str], taxonomy: Taxonomy,
         def rows_of(ns: list[int]) -> str:
             return "、".join(map(str, ns[:6])) + ("…" if len(ns) > 6 else "")
 
-        said = [f"没有填类别（{len(ns)} 行：第 {rows_of(ns)} 行）" if not label else
-                f"“{label}”（{len(ns)} 行：第 {rows_of(ns)} 行）" for label, ns in unknown.items()]
+        said = [f"没有填类别：{len(ns)} 行（第 {rows_of(ns)} 行）" if not label else
+                f"不认识的类别“{label}”：{len(ns)} 行（第 {rows_of(ns)} 行）" for label, ns in unknown.items()]
         raise TrainingDataError(
-            "导入失败，未写入任何数据。不认识的类别：" + "；".join(said) + "。可用类别："
+            "导入失败，未写入任何数据。" + "；".join(said) + "。可用类别："
             + "、".join(c.name for c in taxonomy.categories)
             + "。对方的类别名可以用“类别对照”换成我们的，例如 物业管理=物业服务。")
     return pairs

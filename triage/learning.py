@@ -91,7 +91,8 @@ def _compare(cand: dict, cur: dict, gate: Gate, base: tuple[dict, dict] | None =
             if before["support"] and before["f1"] - m["f1"] > gate.base_class_drop:
                 return False, (f"在按分类标准标注的留出样本上，类别 {code} 的 F1 下降过多：{before['f1']:.3f} → "
                                f"{m['f1']:.3f}（更正或导入的样本里可能有标错的）")
-    return True, f"macro-F1 {cur['macro_f1']:.4f} → {cand['macro_f1']:.4f}"
+    within = "" if cand["macro_f1"] >= cur["macro_f1"] else f"（下降在允许的 {gate.tolerance} 以内）"
+    return True, f"macro-F1 {cur['macro_f1']:.4f} → {cand['macro_f1']:.4f}{within}"
 
 
 def fingerprint(corrections: Sequence[Example], base_hash: str) -> str:

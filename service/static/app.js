@@ -95,6 +95,7 @@ function logout(message) {
   state.token = "";
   state.cards = [];
   sessionStorage.removeItem("triage-cards");
+  sessionStorage.removeItem("triage-filters");
   $("#token-input").value = "";
   $("#messages").replaceChildren();  // the next person at a shared computer must not see residents' words
   $("#app").hidden = true;
@@ -364,7 +365,7 @@ const COMMANDS = [
     const s = await api(`/api/stats?${new URLSearchParams({ date_from: span, date_to: span })}`);
     const canvas = el("canvas", { width: 520, height: 260 });
     botNode(el("div", { text: `${year}年${month}月受理 ${s.total} 条：办结率 ${pct(s.rates.closed)}，按时办结率 ${pct(s.rates.on_time)}，`
-      + `满意率 ${pct(s.rates.satisfied)}（回访 ${s.rates.visited} 次）；仍逾期 ${s.overdue.red} 条。下图按类别统计；`
+      + `满意率 ${pct(s.rates.satisfied)}（回访 ${s.rates.visited} 条）；仍逾期 ${s.overdue.red} 条。下图按类别统计；`
       + `在“台账”页选好日期后点“导出台账”，可下载本月明细和汇总。` }), canvas);
     barChart(canvas, s.by_category);
   }],
@@ -495,8 +496,15 @@ function fillFilters() {
   for (const st of STATUSES) s.append(el("option", { value: st, text: st }));
   for (const c of state.taxonomy.categories) $("#f-category").append(el("option", { value: c.code, text: c.name }));
   for (const o of OWNERS) $("#f-owner").append(el("option", { value: o, text: o }));
+  try {
+    const kept = JSON.parse(sessionStorage.getItem("triage-filters") || "[]");
+    FILTER_IDS.forEach((id, i) => { if (kept[i]) $(id).value = kept[i]; });
+  } catch (err) { sessionStorage.removeItem("triage-filters"); }
 }
+const FILTER_IDS = ["#f-status", "#f-category", "#f-owner", "#f-overdue", "#f-q", "#f-from", "#f-to"];
 function ledgerFilters(params = new URLSearchParams()) {  // what the ledger page shows is what 导出 exports
+  // kept for this tab, so a reload shows the same selection (gone with the tab or on 退出)
+  sessionStorage.setItem("triage-filters", JSON.stringify(FILTER_IDS.map((id) => $(id).value)));
   for (const [id, key] of [["#f-status", "status"], ["#f-category", "category"], ["#f-owner", "owner"], ["#f-overdue", "overdue"],
     ["#f-q", "q"], ["#f-from", "date_from"], ["#f-to", "date_to"]]) {
     if ($(id).value) params.set(key, $(id).value);
@@ -609,8 +617,8 @@ function historyLine(h) {
 }
 async function changeStatus(entry, select) {
   const body = { status: select.value, seen: entry.updated };  // a colleague's change in between → 409, not overwritten
-  if (select.value === "已办结" && !(entry.response || "").trim()) {  // closing needs a result
-    const result = window.prompt("办理结果（怎么解决的，将记入办理情况）：", "");
+  if (select.value === "已办结") {  // closing needs a result; a second closing after a reopen has its own
+    const result = window.prompt("办理结果（怎么解决的，将记入办理情况）：", entry.response || "");
     if (!result || !result.trim()) { select.value = entry.status; return; }
     body.note = result.trim();
   }
