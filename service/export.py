@@ -9,6 +9,7 @@ from triage.ledger import write_xlsx
 
 from .convert import local, overdue_level
 from .settings import FIELD_NAMES
+from .store import DONE, STATUSES
 
 __all__ = ["LEDGER_HEADER", "ledger_xlsx"]
 
@@ -56,9 +57,6 @@ def _last(history: list[dict], status: str) -> str | None:
     return next((h["at"] for h in reversed(history) if h["field"] == "status" and h["to_value"] == status), None)
 
 
-DONE = ("已办结", "已回访", "已销号")
-
-
 def _problem(entry: dict) -> str:
     """问题内容: the whole text when the summary only cuts it short (a printed 台账 has no broken sentences)."""
     summary, text = entry.get("summary") or "", entry["text"]
@@ -80,7 +78,7 @@ def _summary(entries: list[dict], history: dict[int, list[dict]], now: dt.dateti
     late = [e for e in closed if _late(e, _last(history.get(e["id"], []), "已办结"), now)]
     visited = [e for e in live if e.get("satisfaction")]
     share = lambda part, whole: f"{part / whole:.1%}" if whole else "—"
-    statuses = ("待派单", "已派单", "办理中", "已办结", "已回访", "已销号")
+    statuses = tuple(st for st in STATUSES if st != "已作废")
     lines: list[list] = [
         ["统计范围：", scope or "全部台账（未筛选）"],
         ["导出时间：", _when(now.isoformat(), tz)],

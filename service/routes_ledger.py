@@ -21,7 +21,7 @@ from .convert import entry_from_issue, local, overdue_level, received_between, u
 from .deps import EntryId, ModelDep, Staff, StoreDep, Viewer
 from .schemas import CorrectionIn, EntryOut, EntryPatch, SaveIn, StatusIn
 from .settings import FIELD_NAMES
-from .store import CLOSED, NUMERALS, STATUSES, text_key
+from .store import CLOSED, DONE, NUMERALS, STATUSES, text_key
 
 router = APIRouter(prefix="/api", tags=["台账 ledger"])
 
@@ -186,12 +186,12 @@ class Filters:
         # the range as the file name and the 汇总 say it, from the parsed dates (never the raw text)
         span = "至".join(_day_text(x) for x in (start, end)) if (start or end) else ""
         # what the file name says was selected: 问题台账-物业服务企业-办理中-2026-11-20261125.xlsx
-        self.parts = [x for x in (owner, status, name, {"red": "已逾期", "yellow": "将逾期", "any": "逾期或将逾期"}
-                                  .get(overdue or ""), span, f"搜索“{q}”" if q else "") if x]
-        self.label = "-".join(p for p in self.parts if not p.startswith("搜索"))
-        date_from, date_to = start, end
+        named = [x for x in (owner, status, name, {"red": "已逾期", "yellow": "将逾期", "any": "逾期或将逾期"}
+                             .get(overdue or ""), span) if x]
+        self.label = "-".join(named)  # the file name
+        self.parts = named + ([f"搜索“{q}”"] if q else [])  # the 汇总's 统计范围 also says the search
         self.now = _now()
-        self.clause, self.params = _filter_sql(status, category, owner, urgent, overdue, q, date_from, date_to,
+        self.clause, self.params = _filter_sql(status, category, owner, urgent, overdue, q, start, end,
                                                needs_review, self.now)
         self.where = f" WHERE {self.clause}" if self.clause else ""
 
@@ -359,11 +359,10 @@ def stats(model: ModelDep, store: StoreDep, caller: Viewer, filters: Annotated[F
 
 def _rates(db, live: str, params: list, total: int) -> dict:
     """The shares a monthly report asks for: 办结率, 按时办结率 (of those closed), 满意率 (4–5 of 5)."""
-    done = ("已办结", "已回访", "已销号")
     closed = list(db.query(
         f"SELECT entries.deadline AS deadline, max(h.at) AS at FROM entries JOIN history h ON h.entry_id = entries.id "
-        f"AND h.field = 'status' AND h.to_value = '已办结' WHERE entries.status IN (?, ?, ?) AND {live} "
-        f"GROUP BY entries.id", [*done, *params]))
+        f"AND h.field = 'status' AND h.to_value = '已办结' WHERE entries.status IN ({','.join('?' * len(DONE))}) "
+        f"AND {live} GROUP BY entries.id", [*DONE, *params]))
     on_time = sum(1 for r in closed if not r["deadline"] or r["at"] <= r["deadline"])
     # every visit's last score counts, also one that sent the entry back (an unhappy resident is not left out)
     visits = next(db.query(f"SELECT count(satisfaction) AS n, sum(satisfaction >= 4) AS good FROM entries "

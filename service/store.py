@@ -24,11 +24,12 @@ from triage.normalize import normalize
 from .errors import StoreError
 from .settings import ROLES
 
-__all__ = ["ROLES", "SCHEMA_VERSION", "STATUSES", "Store", "StoreError", "hash_token", "text_key"]
+__all__ = ["DONE", "ROLES", "SCHEMA_VERSION", "STATUSES", "Store", "StoreError", "hash_token", "text_key"]
 
 SCHEMA_VERSION = 6
 STATUSES = ("待派单", "已派单", "办理中", "已办结", "已回访", "已销号", "已作废")
-CLOSED = ("已办结", "已回访", "已销号", "已作废")
+DONE = ("已办结", "已回访", "已销号")  # handled: the 办结率 counts these
+CLOSED = (*DONE, "已作废")
 FINAL = ("已销号", "已作废")  # the record is archived: no more edits (已作废 can only be restored to 待派单)
 # Allowed status moves; an unsatisfied 回访 sends the entry back to 办理中 (see `set_status`).
 # 已作废 voids a duplicate or a row entered by mistake (a reason is required); it is never deleted.
@@ -103,8 +104,7 @@ def _migrate_3(db: sqlite_utils.Database) -> None:
     for column in ("text_key", "ref", "contact"):
         if column not in db["entries"].columns_dict:
             db["entries"].add_column(column, str)
-    for row in list(db.query("SELECT id, text FROM entries")):
-        db["entries"].update(row["id"], {"text_key": text_key(row["text"])})
+    _rekey(db)
     db["entries"].create_index(["text_key"], if_not_exists=True)
     db["entries"].create_index(["ref"], if_not_exists=True)
     for column, kind in (("result", str), ("saved_new", int), ("saved_already", int)):
@@ -130,6 +130,11 @@ def _migrate_5(db: sqlite_utils.Database) -> None:
 
 def _migrate_6(db: sqlite_utils.Database) -> None:
     # text_key now also leaves out "来电人再次反映" and "又": recompute it for the rows already there
+    _rekey(db)
+
+
+def _rekey(db: sqlite_utils.Database) -> None:
+    """Compute every entry's `text_key` afresh (after `text_key` itself changed)."""
     for row in list(db.query("SELECT id, text FROM entries")):
         db["entries"].update(row["id"], {"text_key": text_key(row["text"])})
 
@@ -345,10 +350,9 @@ class Store:
                                 "SELECT entry_id FROM repeats WHERE ref = ? LIMIT 1", [ref, ref]), None)
             if row is not None:
                 return row["id"]
-        done = [s for s in CLOSED if s != "已作废"]
         row = next(db.query(
-            f"SELECT id FROM entries WHERE text_key = ? AND (status NOT IN ({', '.join('?' * len(done))}) "
-            "OR substr(received_at, 1, 10) = substr(?, 1, 10)) ORDER BY id LIMIT 1", [key, *done, received or ""]), None)
+            f"SELECT id FROM entries WHERE text_key = ? AND (status NOT IN ({', '.join('?' * len(DONE))}) "
+            "OR substr(received_at, 1, 10) = substr(?, 1, 10)) ORDER BY id LIMIT 1", [key, *DONE, received or ""]), None)
         return row["id"] if row is not None else None
 
     def get_entry(self, entry_id: int) -> dict:
@@ -416,18 +420,17 @@ class Store:
             current = self.get_entry(entry_id)
             self._unchanged_since(current, seen)
             old = current["status"]
+            changes: dict[str, Any] = {"status": status}
             if status in REOPEN.get(old, ()):
                 if not admin:
                     raise StoreError(f"“{old}”的记录只有管理员可以重新打开。", 403)
                 if not note:
                     raise StoreError("重新打开需要写明原因（例如：误销号、居民再次反映）。")
                 # the problem is back: the old 回访 no longer stands (it stays in the 办理记录)
+                changes.update(satisfaction=None, feedback=None)
             elif status not in MOVES[old]:
                 allowed = "、".join(MOVES[old]) or "（已销号，不能再变更）"
                 raise StoreError(f"不能从“{old}”直接改为“{status}”。当前可改为：{allowed}", 409)
-            changes: dict[str, Any] = {"status": status}
-            if status in REOPEN.get(old, ()):
-                changes.update(satisfaction=None, feedback=None)
             if status == "已办结":
                 if note:  # the result of this closing (a second one after a reopen replaces the first)
                     changes["response"] = note
