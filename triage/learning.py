@@ -77,22 +77,26 @@ def _compare(cand: dict, cur: dict, gate: Gate, base: tuple[dict, dict] | None =
     """
     if cand["macro_f1"] < cur["macro_f1"] - gate.tolerance:
         return False, f"macro-F1 下降：候选 {cand['macro_f1']:.4f} < 当前 {cur['macro_f1']:.4f}"
-    for code, m in cand["per_class"].items():
-        before = cur["per_class"][code]
-        if before["support"] and before["f1"] - m["f1"] > gate.max_class_drop:
-            return False, f"类别 {code} 的 F1 下降过多：{before['f1']:.3f} → {m['f1']:.3f}"
+    if drop := _class_drop(cand, cur, gate.max_class_drop):
+        return False, drop
     if base is not None:
         b_cand, b_cur = base
         if b_cand["macro_f1"] < b_cur["macro_f1"] - gate.base_tolerance:
             return False, (f"在按分类标准标注的留出样本上 macro-F1 下降：{b_cur['macro_f1']:.4f} → {b_cand['macro_f1']:.4f}"
                            "（更正或导入的样本里可能有标错的）")
-        for code, m in b_cand["per_class"].items():
-            before = b_cur["per_class"][code]
-            if before["support"] and before["f1"] - m["f1"] > gate.base_class_drop:
-                return False, (f"在按分类标准标注的留出样本上，类别 {code} 的 F1 下降过多：{before['f1']:.3f} → "
-                               f"{m['f1']:.3f}（更正或导入的样本里可能有标错的）")
+        if drop := _class_drop(b_cand, b_cur, gate.base_class_drop):
+            return False, f"在按分类标准标注的留出样本上，{drop}（更正或导入的样本里可能有标错的）"
     within = "" if cand["macro_f1"] >= cur["macro_f1"] else f"（下降在允许的 {gate.tolerance} 以内）"
     return True, f"macro-F1 {cur['macro_f1']:.4f} → {cand['macro_f1']:.4f}{within}"
+
+
+def _class_drop(cand: dict, cur: dict, limit: float) -> str:
+    """The first category whose F1 falls by more than `limit`, said in words; "" when none does."""
+    for code, m in cand["per_class"].items():
+        before = cur["per_class"][code]
+        if before["support"] and before["f1"] - m["f1"] > limit:
+            return f"类别 {code} 的 F1 下降过多：{before['f1']:.3f} → {m['f1']:.3f}"
+    return ""
 
 
 def fingerprint(corrections: Sequence[Example], base_hash: str) -> str:

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field, replace
 
 from .model import Model, json_ready
 from .normalize import normalize, strip_pinyin
-from .places import find_places, place_keys, places_conflict
+from .places import cn_number, find_places, place_keys, places_conflict
 from .route import route
 from .segment import words
 from .utterances import Utterance, split_utterances
@@ -439,8 +439,6 @@ _CLOCK = re.compile(r"^[^\d一二三四五六七八九十]{0,8}?(?P<half>上午|
 
 def _meeting_clock(after: str) -> tuple[int, int]:
     """(hour, minute) of a time written just after the meeting's date; 09:00 when there is none."""
-    from .places import cn_number
-
     m = _CLOCK.match(re.sub(r"^\s*[（(]?(?:周|星期|礼拜)[一二三四五六日天][）)]?", "", after))  # "（周二）下午三点"
     hour = cn_number(m.group("h")) if m else None
     if hour is None or hour > 23:
