@@ -4,9 +4,7 @@
 
 const state = { token: localStorage.getItem("triage-token") || "", taxonomy: null, cards: [], statuses: [] };
 const STATUSES = ["待派单", "已派单", "办理中", "已办结", "已回访", "已销号", "已作废"];
-const OWNERS = ["物业服务企业", "社区居委会", "社区人民调解委员会", "网格员", "公安派出所", "消防救援机构",
-  "充电桩运营企业", "园林绿化部门", "市政部门", "城管/环卫部门", "生态环境部门", "供水公司", "供电公司",
-  "燃气公司", "热力公司", "街道/住建物业管理部门", "开发商"];
+const OWNERS = [];  // the owners the server accepts, from /api/taxonomy at login
 const HELP = [
   "您可以：",
   "· 粘贴板凳会/议事会纪要、巡查日志或工单汇总 → 我列出其中的问题；",
@@ -76,8 +74,8 @@ async function api(path, options = {}) {
 async function login(token) {
   state.token = token;
   state.taxonomy = await api("/api/taxonomy");
-  // the owners the server accepts: every owner the taxonomy routes to, plus its `owners` list
-  if (state.taxonomy.owners && state.taxonomy.owners.length) OWNERS.splice(0, OWNERS.length, ...state.taxonomy.owners);
+  // every owner the taxonomy routes to, plus its `owners` list
+  OWNERS.splice(0, OWNERS.length, ...state.taxonomy.owners);
   localStorage.setItem("triage-token", token);
   $("#login").hidden = true;
   $("#app").hidden = false;
@@ -501,12 +499,14 @@ function fillFilters() {
     FILTER_IDS.forEach((id, i) => { if (kept[i]) $(id).value = kept[i]; });
   } catch (err) { sessionStorage.removeItem("triage-filters"); }
 }
-const FILTER_IDS = ["#f-status", "#f-category", "#f-owner", "#f-overdue", "#f-q", "#f-from", "#f-to"];
+// each 台账 filter and its query parameter
+const FILTERS = [["#f-status", "status"], ["#f-category", "category"], ["#f-owner", "owner"], ["#f-overdue", "overdue"],
+  ["#f-q", "q"], ["#f-from", "date_from"], ["#f-to", "date_to"]];
+const FILTER_IDS = FILTERS.map(([id]) => id);
 function ledgerFilters(params = new URLSearchParams()) {  // what the ledger page shows is what 导出 exports
   // kept for this tab, so a reload shows the same selection (gone with the tab or on 退出)
   sessionStorage.setItem("triage-filters", JSON.stringify(FILTER_IDS.map((id) => $(id).value)));
-  for (const [id, key] of [["#f-status", "status"], ["#f-category", "category"], ["#f-owner", "owner"], ["#f-overdue", "overdue"],
-    ["#f-q", "q"], ["#f-from", "date_from"], ["#f-to", "date_to"]]) {
+  for (const [id, key] of FILTERS) {
     if ($(id).value) params.set(key, $(id).value);
   }
   return params;
@@ -652,7 +652,7 @@ async function changeStatus(entry, select) {
 $("#f-go").addEventListener("click", loadLedger);
 $("#s-owner").addEventListener("change", loadStats);
 $("#s-month").addEventListener("change", loadStats);
-for (const id of ["#f-status", "#f-category", "#f-owner", "#f-overdue", "#f-from", "#f-to"]) $(id).addEventListener("change", loadLedger);
+for (const id of FILTER_IDS) if (id !== "#f-q") $(id).addEventListener("change", loadLedger);  // the search box waits for Enter
 $("#f-q").addEventListener("keydown", (e) => { if (e.key === "Enter") { e.preventDefault(); loadLedger(); } });
 $("#f-q").addEventListener("search", loadLedger);  // the × that clears the box shows everything again
 // a 办理情况 typed and not saved is not lost without a word
