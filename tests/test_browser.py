@@ -220,7 +220,7 @@ def test_stats_tab_draws_its_charts(page, server):
     total = lambda: int(page.locator("#stat-cards .stat b").first.inner_text())
     everyone = total()
     page.select_option("#s-owner", "网格员")  # one owner's figures: nobody routes these notes to 网格员 alone
-    page.wait_for_function(f"document.querySelector('#stat-cards .stat b').textContent !== '{everyone}'")
+    page.wait_for_function(f"((b) => !!b && b.textContent !== '{everyone}')(document.querySelector('#stat-cards .stat b'))")
     assert total() < everyone
     page.click('.tab[data-view="chat"]')
     send(page, "本周统计")
@@ -375,7 +375,7 @@ def test_a_month_in_the_ledger_the_statistics_and_the_chat(page, server):
     page.click('.tab[data-view="stats"]')
     page.fill("#s-month", "2026-10")
     page.dispatch_event("#s-month", "change")
-    page.wait_for_function("document.querySelector('#stat-cards .stat b').textContent === '1'")
+    page.wait_for_function("(document.querySelector('#stat-cards .stat b') || {}).textContent === '1'")
     page.click('.tab[data-view="chat"]')
     send(page, "10月统计")
     page.wait_for_selector(".bot >> text=/年10月受理 \\d+ 条：办结率/")
