@@ -158,10 +158,18 @@ def _roles(model: Model, texts: list[str]) -> list[dict]:
     return [dict(zip(labels, map(float, row))) for row in proba]
 
 
+def _place_only(text: str) -> bool:
+    """"14号楼1单元门口，" only says where the next clause happens."""
+    rest = text
+    for place in find_places(text):
+        rest = rest.replace(place, "")
+    return len(re.findall(r"[\u4e00-\u9fff]", rest)) < 3
+
+
 def _is_issue(utt: Utterance, text: str, role: dict, category: str, confidence: float, fallback: str | None) -> bool:
     """Role model first; a confident problem category tips terse fault reports ("踏板脱落，无法使用")."""
     p_issue = role.get("issue", 0.0)
-    if utt.notice or _REMINDER.match(text):
+    if utt.notice or _REMINDER.match(text) or _place_only(text):
         return False
     if _ALL_CLEAR.search(text) and p_issue < 0.9:
         return False
@@ -175,7 +183,7 @@ def _is_issue(utt: Utterance, text: str, role: dict, category: str, confidence: 
         return False
     if _RAISED.match(text):
         return True
-    listed = utt.item is not None or utt.ticket
+    listed = utt.item is not None or utt.ticket or utt.listed
     # Items of a walk log or ticket list are reports by construction; elsewhere ask for some role evidence.
     return (confidence >= 0.8 and p_issue >= 0.3) or (listed and confidence >= 0.6)
 
@@ -207,7 +215,7 @@ def extract(text: str, model: Model, received_at: dt.datetime) -> list[Issue]:
         if agrees or _is_issue(utt, norm, role, cat.category, cat.confidence, fallback):
             if not utt.staff and raised is None:
                 raised = (utt, cat.category)
-            whole_item = utt.ticket or utt.item is not None
+            whole_item = utt.ticket or utt.item is not None or utt.listed
             same_turn = current is not None and current.utt is utt
             strong = cat.confidence >= 0.5
             if same_turn and (whole_item or not strong or cat.category == current_cat):
@@ -318,7 +326,7 @@ def _merge(mentions: list[_Mention], replies, model: Model, received_at: dt.date
             if not (same or unsure) or places_conflict(g["keys"], keys):
                 continue
             shared = g["topic"] & topic
-            listed = m.utt.item is not None or m.utt.ticket  # items of a log or ticket list are separate reports
+            listed = m.utt.item is not None or m.utt.ticket or m.utt.listed  # items of a log or ticket list are separate reports
             akin = bool(_thing_chars(things) & _thing_chars(g["things"]))  # 暖气 and 暖气片, 遛狗 and 大黄狗
             if same and g is last and (shared or akin or (not listed and (not things or not g["things"]))):
                 # straight after a mention of the same kind and not about a different thing (电梯 then

@@ -36,6 +36,9 @@ _INLINE = re.compile(rf"(?<=[\s。；;！？!?”」，,])(?=(?:(?:居民|业主
 _VOICE_SPEAKER = re.compile(rf"^(?:主持人|物业|社区|居民|业主)?(?:[\u4e00-\u9fff]{{0,2}}{_PERSON}|[老小][\u4e00-\u9fff]|[\u4e00-\u9fff][姐哥叔婶姨])$")
 _TICKET = re.compile(r"^\s*[【\[](?P<tag>[^】\]]{0,8}(?:工单|工單|诉求|訴求|来电|來電|投诉|投訴|热线|熱線)[^】\]]{0,8})[】\]]\s*(?P<body>.*)$")
 _NUMBERED = re.compile(r"^\s*(?:(?P<n1>\d{1,2})\s*[\.、．)）]|[（(](?P<n2>\d{1,2}|[一二三四五六七八九十]{1,3})[)）]|(?P<n3>[一二三四五六七八九十]{1,3})、)\s*(?P<body>\S.*)$")
+# "· 8:50 北门消防通道……", "- 9:30 …", "• …", "10:20 南区垃圾站……": one entry of a walk or duty log
+_BULLET = re.compile(r"^\s*(?:[·•●○◆◇▪■□▶►*＊\-－—]\s*(?:(?:上午|下午|晚上|早上)?\d{1,2}[:：]\d{2}\s+)?"
+                     r"|(?:上午|下午|晚上|早上)?\d{1,2}[:：]\d{2}\s+)(?P<body>(?!\d{1,2}[:：]\d)[^\s:：].*)$")
 _ITEM_REPLY = re.compile(r"^\s*第(?P<nums>[\d一二三四五六七八九十、，,和及至\-~]+)(?:项|条|个问题)[：:，,]?\s*(?P<body>.*)$")
 _REPLY_LABEL = re.compile(r"^\s*(?:处理情况|办理情况|处理结果|办理结果|处置情况|答复|回复|反馈|處理情況|辦理情況|處理結果|辦理結果|處置情況|答覆|回覆|反饋)(?:[（(][^）)]{1,12}[）)])?\s*[：:]\s*(?P<body>\S.*)$")
 _PLACE_IN_WHO = re.compile(r"[（(](?P<inner>[^）)]{1,12})[）)]")
@@ -55,6 +58,7 @@ class Utterance:
     line: int = 0
     ticket: bool = False
     notice: bool = False
+    listed: bool = False  # a bullet or time-stamped line of a log: a report of its own, like a numbered item
     sentences: list[str] = field(default_factory=list)
 
 
@@ -309,6 +313,15 @@ def _utterance(line: str, n: int) -> Utterance:
         inner = _utterance(m.group("body"), n)
         inner.item = cn_number(num)
         return inner
+    m = _BULLET.match(line)
+    if m:
+        inner = _utterance(m.group("body"), n)
+        if inner.speaker is None and not inner.staff and not inner.refers_to:
+            inner.listed = True
+            return inner
+        if not re.match(r"\s*(?:上午|下午|晚上|早上)?\d", line):
+            return inner  # "· 张阿姨：……" is a turn, bullet or not
+        # "08:20 来电人：……" is a duty-log caller line: read whole below
     m = _SAYS.match(line)
     if m:
         name, place, staff = _speaker(m.group("who"))
