@@ -64,36 +64,10 @@ def start(settings: Settings, model: Model, rows: list[dict], header: list[str],
     return job_id
 
 
-def _given_deadline(value, day_end: dt.time) -> dt.datetime | None:
-    """The hotline centre's own 办理时限 from its export, if the cell holds one (a date alone ends at day_end)."""
-    if value is None or not str(value).strip():
-        return None
-    when, readable = read_time(value, dt.datetime.min)
-    if not readable:
-        return None
-    if isinstance(value, str):
-        clock = bool(re.search(r"\d\s*[:：]\s*\d|\d\s*[点時时]", value))
-    elif isinstance(value, dt.datetime):
-        clock = value.time() != dt.time(0, 0)
-    else:  # a date, or an Excel serial number whose fraction is the time of day
-        clock = isinstance(value, (int, float)) and float(value) % 1 != 0
-    if not clock:
-        when = dt.datetime.combine(when.date(), day_end, tzinfo=when.tzinfo)  # "2026-11-30": that whole day
-    return when
-
-
-def _entry(row: dict, text: str, received: dt.datetime, version: str, extra: dict[str, str | None],
-           day_end: dt.time = dt.time(18, 0)) -> dict:
+def _entry(row: dict, text: str, received: dt.datetime, version: str, extra: dict[str, str | None]) -> dict:
+    # the deadline is the tagged row's: the centre's own when its export gives a plausible one (tag_rows)
     deadline = dt.datetime.fromisoformat(row["deadline"]) if row.get("deadline") else None
     notes = [n for n in str(row.get("notes") or "").split("；") if n]
-    given = _given_deadline(row.get(extra["deadline"]), day_end) if extra.get("deadline") else None
-    naive = received.replace(tzinfo=None)
-    if given is not None and not (naive - dt.timedelta(days=1) <= given.replace(tzinfo=None) <= naive + dt.timedelta(days=400)):
-        notes.append(f"工单的办理时限“{str(row.get(extra['deadline'])).strip()[:20]}”不合理，已按分类规则计算")
-        given = None  # before the call, or more than a year after it: a typo, not a deadline
-    if given is not None:  # the centre set the deadline: the ledger keeps the centre's, not ours
-        deadline = given
-        notes.append("办理时限取自工单（热线中心给定）")
     places = find_places(text)
     ref, contact, reply = (_cell(row.get(extra[k])) if extra[k] else None for k in ("ref", "contact", "response"))
     if ref and len(ref) < 6:
@@ -119,8 +93,6 @@ EXTRA_COLUMNS = {
     "ref": ("工单编号", "工单号", "受理编号", "编号", "单号", "流水号", "ticket_id", "id"),
     "contact": ("来电人", "联系人", "诉求人", "反映人", "caller"),
     "response": ("回复内容", "办理情况", "处理情况", "答复内容", "办理结果", "处理意见"),
-    # the centre's own deadline; our tagged file calls its computed one 办理时限 too, which is the same value
-    "deadline": ("办结时限", "办理时限", "处理时限", "承办时限", "办理期限", "办结期限", "回复时限", "截止时间"),
 }
 
 
@@ -152,7 +124,7 @@ def _run(settings, model, job_id, rows, header, column, out_path: Path, who, sav
         if save:
             extra = extra_columns(header)
             entries = [_entry(r, str(r.get(column)), parse_time(r.get(time_column), now) if time_column else now,
-                              model.version, extra, model.taxonomy.day_end)
+                              model.version, extra)
                        for r in tagged if str(r.get(column) or "").strip()]
             reused: set[int] = set()  # the same file uploaded twice: each ticket is entered once
             ids = store.add_entries(entries, who, reused=reused)

@@ -32,6 +32,12 @@ def test_every_command_has_help():
                 assert action.help, f"{name} {action.dest} has no help"
 
 
+@pytest.mark.parametrize("when", ["2026/11/25 9:30", "2026年11月25日 9:30", "2026-11-25 09:30"])
+def test_received_at_takes_the_forms_exports_use(capsys, when):
+    code, out, _ = run(capsys, "classify", TICKETS[0], "--received-at", when)
+    assert code == 0 and json.loads(out)["deadline"] == "2026-11-26T09:30:00+08:00"  # urgent: 24 h from then
+
+
 def test_classify_prints_one_json_result(capsys):
     code, out, _ = run(capsys, "classify", TICKETS[0], "--received-at", RECEIVED)
     result = json.loads(out)

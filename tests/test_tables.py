@@ -247,3 +247,53 @@ def test_a_zip_bomb_is_refused_before_unpacking(tmp_path, monkeypatch):
     monkeypatch.setattr("triage._sheets.MAX_UNPACKED_BYTES", 10_000)  # pretend it unpacks too far
     with pytest.raises(TableError, match="不是有效的 Excel"):
         read_table(tmp_path / "big.xlsx")
+
+
+HEAD = "工单编号,来电时间,诉求内容,办结时限\n"
+
+
+@pytest.mark.parametrize("body", [
+    # the quote opened in GD1's text is never closed: GD2 would end up inside GD1's text
+    'GD1,2026/11/3 14:05,"来电人反映：1号楼电梯坏了三天,2026/11/10\nGD2,2026/11/4 09:00,来电人反映：2号楼停水,2026/11/11\n'
+    "GD3,2026/11/4 10:00,来电人反映：3号楼路灯不亮,2026/11/12\n",
+    # the same quote running to the end of the file
+    'GD1,2026/11/3 14:05,来电人反映：1号楼电梯坏了三天,2026/11/10\nGD2,2026/11/4 09:00,"来电人反映：2号楼停水,2026/11/11\n'
+    "GD3,2026/11/4 10:00,来电人反映：3号楼路灯不亮,2026/11/12\n",
+])
+def test_an_unclosed_quote_is_refused_not_a_ticket_lost(tmp_path, body):
+    (tmp_path / "q.csv").write_text(HEAD + body, encoding="utf-8")
+    with pytest.raises(TableError, match="引号没有配对") as caught:
+        read_table(tmp_path / "q.csv")
+    assert re.search(r"第 [23] 行", str(caught.value))
+
+
+def test_a_line_break_inside_a_quoted_cell_is_still_one_ticket(tmp_path):
+    (tmp_path / "ok.csv").write_text(HEAD + 'GD1,2026/11/3 14:05,"来电人反映：1号楼电梯\n坏了三天, 没人修",2026/11/10\n'
+                                     "GD2,2026/11/4 09:00,来电人反映：2号楼停水,2026/11/11\n", encoding="utf-8")
+    rows, _ = read_table(tmp_path / "ok.csv")
+    assert [r["工单编号"] for r in rows] == ["GD1", "GD2"] and "\n坏了三天" in rows[0]["诉求内容"]
+
+
+def test_a_file_cut_in_the_middle_of_a_character_says_so(tmp_path):
+    raw = "工单编号,诉求内容\nA1,小区电梯坏了\nA2,门口垃圾没人清理".encode("gbk")
+    (tmp_path / "cut.csv").write_bytes(raw[:-1])
+    with pytest.raises(TableError, match="截断"):
+        read_table(tmp_path / "cut.csv")
+
+
+def test_every_sheet_with_tickets_is_read(tmp_path):
+    book = Workbook()
+    book.active.title = "说明"
+    book.active["A1"] = "本表为12345工单导出"
+    for name, refs in (("11月上半月", ["GD1", "GD2", "GD3"]), ("11月下半月", ["GD4", "GD5"])):
+        sheet = book.create_sheet(name)
+        sheet.append(["工单编号", "诉求内容"] + (["来电人"] if name.endswith("下半月") else []))
+        for ref in refs:
+            sheet.append([ref, f"来电人反映：{ref}所在楼电梯坏了"] + (["王先生"] if name.endswith("下半月") else []))
+    book.save(tmp_path / "two.xlsx")
+    notes = []
+    rows, header = read_table(tmp_path / "two.xlsx", notes=notes)
+    assert [r["工单编号"] for r in rows] == ["GD1", "GD2", "GD3", "GD4", "GD5"]
+    assert header == ["工作表", "工单编号", "诉求内容", "来电人"]
+    assert rows[0]["工作表"] == "11月上半月" and rows[0]["来电人"] == "" and rows[4]["来电人"] == "王先生"
+    assert any("2 个工作表" in n and "“11月下半月”2 行" in n for n in notes)

@@ -186,3 +186,18 @@ def test_a_batch_row_says_when_holiday_data_is_missing_and_a_future_time_is_flag
     late, ok = tag_rows(model, rows, "text", NOW, "受理时间")
     assert late["needs_review"] and "晚于今天" in late["notes"] and "节假日数据暂缺" in late["notes"]
     assert "晚于今天" not in ok["notes"]
+
+
+def test_the_centres_own_deadline_goes_into_the_tagged_row(model):
+    rows = [
+        {"诉求内容": "小区3号楼北侧的树枝挡住窗户，请修剪", "受理时间": "2026-11-04 10:00", "办结时限": "2026/11/11"},
+        {"诉求内容": "小区3号楼北侧的树枝挡住窗户，请修剪", "受理时间": "2026-11-04 10:00", "办结时限": "2026/11/9 16:30"},
+        {"诉求内容": "小区3号楼北侧的树枝挡住窗户，请修剪", "受理时间": "2026-11-04 10:00", "办结时限": "2025/11/11"},
+        {"诉求内容": "小区3号楼北侧的树枝挡住窗户，请修剪", "受理时间": "2026-11-04 10:00", "办结时限": ""},
+    ]
+    tagged = tag_rows(model, rows, "诉求内容", NOW, "受理时间")
+    assert tagged[0]["deadline"] == "2026-11-11T18:00:00+08:00"  # a date alone: the end of that working day
+    assert tagged[1]["deadline"] == "2026-11-09T16:30:00+08:00"
+    assert "热线中心给定" in tagged[0]["notes"] and "热线中心给定" in tagged[1]["notes"]
+    assert tagged[2]["deadline"] == tagged[3]["deadline"] == "2026-11-18T18:00:00+08:00"  # ours: 10 working days
+    assert "不合理" in tagged[2]["notes"] and "热线中心" not in tagged[3]["notes"]

@@ -15,10 +15,13 @@ __all__ = ["main"]
 
 def _now(args) -> dt.datetime:
     if getattr(args, "received_at", None):
-        try:
-            return dt.datetime.fromisoformat(args.received_at)
-        except ValueError:
-            raise ValueError(f"--received-at 的时间格式无法识别：{args.received_at}（例：2026-11-25T09:30+08:00）") from None
+        from .tagging import read_time
+
+        when, readable = read_time(args.received_at, dt.datetime.min)  # the forms a ticket table's cells take
+        if not readable or when == dt.datetime.min:
+            raise ValueError(f"--received-at 的时间格式无法识别：{args.received_at}"
+                             "（例：2026-11-25 09:30、2026/11/25 9:30、2026年11月25日）")
+        return when
     return dt.datetime.now().astimezone().replace(microsecond=0)
 
 

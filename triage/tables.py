@@ -53,6 +53,14 @@ def decode_bytes(raw: bytes, name: str = "文件") -> str:
             return raw.decode(encoding)
         except UnicodeDecodeError:
             continue
+    for encoding in ("utf-8-sig", "gb18030"):  # a file cut off in the middle of its last character
+        for cut in (1, 2, 3):
+            try:
+                text = raw[:-cut].decode(encoding)
+            except UnicodeDecodeError:
+                continue
+            raise TableError(f"{name} 在文件末尾被截断（最后一个字不完整），可能没有下载或复制完整。"
+                             f"请重新导出或下载后再试；截断前的内容共 {text.count(chr(10)) + 1} 行。")
     raise TableError(f"{name} 的编码无法识别（不是 UTF-8 也不是 GBK）。请在 Excel/WPS 中另存为“CSV UTF-8”后重试。")
 
 
@@ -137,22 +145,43 @@ def _from_workbook(data: bytes, name: str, say) -> tuple[list[dict], list[str]]:
 
 
 def _from_grids(grids, name: str, say) -> tuple[list[dict], list[str]]:
-    best = None  # (grid, rows, header, notes): each sheet is read once
-    for grid in grids:  # the sheet that opens first, unless another one clearly holds the tickets
+    """The ticket sheet; several sheets with tickets (one per half-month, per 街道…) are read together.
+
+    A sheet holds tickets when its header has a known text column (诉求内容, 来电内容…); without any
+    such sheet, the first sheet with rows is read. Rows of several sheets get a 工作表 column.
+    """
+    read = []  # (grid, rows, header, notes): each sheet is read once
+    for grid in grids:
         notes: list[str] = []
         rows, header = _rows_from_grid(grid.rows, name, notes.append)
-        if rows and any(clean_name(h) in TEXT_COLUMNS for h in header):
-            best = (grid, rows, header, notes)
-            break
-        if rows and best is None:
-            best = (grid, rows, header, notes)
-    if best is None:
+        if rows:
+            read.append((grid, rows, header, notes))
+    if not read:
         return [], []
-    grid, rows, header, notes = best
-    if len(grids) > 1 or not grid.active:
-        say(f"读取工作表“{grid.name}”。")
-    for note in notes:
-        say(note)
+    tickets = [r for r in read if any(clean_name(h) in TEXT_COLUMNS for h in r[2])]
+    if len(tickets) <= 1:
+        grid, rows, header, notes = tickets[0] if tickets else read[0]
+        if len(grids) > 1 or not grid.active:
+            say(f"读取工作表“{grid.name}”。")
+        for note in notes:
+            say(f"{note}")
+        return rows, header
+    sheet_column = next(c for c in ("工作表", "工作表名", "sheet") if all(c not in r[2] for r in tickets))
+    header: list[str] = [sheet_column]
+    rows = []
+    for grid, part, head, notes in tickets:
+        header += [h for h in head if h not in header]
+        rows += [{sheet_column: grid.name, **row} for row in part]
+        for note in notes:
+            say(f"工作表“{grid.name}”：{note}")
+    said = "、".join(f"“{grid.name}”{len(part)} 行" for grid, part, _, _ in tickets)
+    say(f"读取了 {len(tickets)} 个工作表：{said}，共 {len(rows)} 行；“{sheet_column}”列注明每行来自哪个工作表。")
+    skipped = [grid.name for grid, *_ in read if all(grid is not t[0] for t in tickets)]
+    if skipped:
+        say(f"工作表“{'”“'.join(skipped)}”没有诉求内容列，未读取。")
+    for row in rows:  # every row has every column, as in a single sheet
+        for h in header:
+            row.setdefault(h, "")
     return rows, header
 
 
@@ -182,7 +211,31 @@ def _read_delimited(text: str, name: str, say) -> tuple[list[dict], list[str]]:
             lines.append(start)
     except csv.Error as e:
         raise TableError(f"{name} 第 {reader.line_num} 行不是有效的 CSV（{e}）。") from None
+    _check_quotes(grid, lines, delimiter, name)
     return _rows_from_grid(grid, name, say, lines, strict=True)
+
+
+def _check_quotes(grid: list[list[str]], lines: list[int], delimiter: str, name: str) -> None:
+    """Refuse a cell that swallowed whole rows because its opening quote was never closed.
+
+    A quoted cell may hold line breaks; but a line inside it with as many delimiters as the header has
+    columns is a ticket row of its own, and reading on would silently lose it.
+    """
+    at = _header_index(grid)
+    if at is None or len(grid[at]) < 3:
+        return  # with two columns one comma in a cell's text proves nothing
+    need = len(grid[at]) - 1
+    for row, line in zip(grid[at + 1:], lines[at + 1:]):
+        for cell in row:
+            if "\n" not in cell:
+                continue
+            inner = cell.splitlines()
+            hit = next((k for k, part in enumerate(inner[1:], 1) if part.count(delimiter) >= need), None)
+            if hit is not None:
+                start = cell.strip()[:12]
+                raise TableError(
+                    f"{name} 第 {line} 行有一个引号没有配对：以“{start}…”开头的这一格把第 {line + hit} 行整行也包括进去了，"
+                    f"后面的工单会丢失。请在 Excel/WPS 中打开，检查这一格的引号（\"）后另存为 CSV 再试。")
 
 
 def _read_json(text: str, name: str) -> tuple[list[dict], list[str]]:

@@ -11,13 +11,17 @@ from zoneinfo import ZoneInfo
 
 from .model import Model
 
-__all__ = ["TAG_FIELDS", "TAG_FIELDS_ZH", "TIME_COLUMNS", "find_time_column", "for_people", "parse_time", "read_time",
-           "tag_rows"]
+__all__ = ["DEADLINE_COLUMNS", "TAG_FIELDS", "TAG_FIELDS_ZH", "TIME_COLUMNS", "find_deadline_column", "find_time_column",
+           "for_people", "given_deadline", "parse_time", "read_time", "tag_rows"]
 
 # Column names 12345 exports use for when a ticket was received, most specific first:
 # the bare "时间"/"日期" only count when nothing better is there.
 TIME_COLUMNS = ("received_at", "受理时间", "受理日期", "来电时间", "来电日期", "反映时间", "反映日期", "留言时间",
                 "登记时间", "登记日期", "工单创建时间", "创建时间", "派单时间", "派发时间", "提交时间", "时间", "日期")
+
+# Columns in which a hotline centre's export gives its own deadline for the ticket. Our own tagged
+# file calls its deadline 办理时限 too: tagging that file again keeps the same value.
+DEADLINE_COLUMNS = ("办结时限", "办理时限", "处理时限", "承办时限", "办理期限", "办结期限", "回复时限", "截止时间")
 
 TAG_FIELDS = ("category", "category_name", "secondary", "confidence", "needs_review", "urgent",
               "owner", "co_owners", "deadline", "explanation", "notes")
@@ -28,16 +32,21 @@ def _squeeze(name) -> str:
     return re.sub(r"\s+", "", name) if isinstance(name, str) else ""
 
 
-def find_time_column(header) -> str | None:
+def find_time_column(header, names: Sequence[str] = TIME_COLUMNS) -> str | None:
     """The received-time column of a ticket table, if it has one, as the header spells it."""
     cells = list(header)
-    for name in TIME_COLUMNS:
+    for name in names:
         if name in cells:
             return name
         found = next((cell for cell in cells if _squeeze(cell) == name), None)
         if found is not None:
             return found
     return None
+
+
+def find_deadline_column(header) -> str | None:
+    """The column with the hotline centre's own deadline (办结时限), if the table has one."""
+    return find_time_column(header, DEADLINE_COLUMNS)
 
 
 # Excel stores days since 1899-12-30 (the date that makes its 1900 leap-year bug come out right).
@@ -158,6 +167,31 @@ def _unreadable_note(value) -> str:
     return f"受理时间“{shown}”无法识别，已按当前时间计算期限"
 
 
+def given_deadline(value, received: dt.datetime, day_end: dt.time) -> tuple[dt.datetime | None, str | None]:
+    """The centre's own deadline from its export, and a note for the row.
+
+    A date alone ends at `day_end`. A value before the call or more than 400 days after it is a typo,
+    not a deadline: (None, a note saying so). A blank or non-time cell: (None, None).
+    """
+    if _is_blank(value):
+        return None, None
+    when, readable = read_time(value, dt.datetime.min)
+    if not readable:
+        return None, None
+    if isinstance(value, str):
+        clock = bool(re.search(r"\d\s*[:：]\s*\d|\d\s*[点時时]", value))
+    elif isinstance(value, dt.datetime):
+        clock = value.time() != dt.time(0, 0)
+    else:  # a date, or an Excel serial number whose fraction is the time of day
+        clock = isinstance(value, (int, float)) and float(value) % 1 != 0
+    if not clock:
+        when = dt.datetime.combine(when.date(), day_end, tzinfo=when.tzinfo)  # "2026-11-30": that whole day
+    naive, start = when.replace(tzinfo=None), received.replace(tzinfo=None)
+    if not start - dt.timedelta(days=1) <= naive <= start + dt.timedelta(days=400):
+        return None, f"工单的办理时限“{str(value).strip()[:20]}”不合理，已按分类规则计算"
+    return when, "办理时限取自工单（热线中心给定）"
+
+
 def _later_than(when: dt.datetime, limit: dt.datetime) -> bool:
     # a time typed without a zone is read in the clock's zone (the community's)
     if (when.tzinfo is None) != (limit.tzinfo is None):
@@ -171,10 +205,14 @@ def tag_rows(model: Model, rows: Sequence[dict], text_column: str, now: dt.datet
     """Classify each row's text; blank texts and unreadable times are kept and marked for review.
 
     `memory` (a `triage.memory.CorrectionMemory`) gives repeats of corrected messages their corrected category.
+    When the table has the centre's own deadline (a DEADLINE_COLUMNS column), a plausible one replaces ours,
+    so the tagged file says what the ledger will keep.
     """
     out: list[dict] = []
+    zone = ZoneInfo(model.taxonomy.timezone)
     for start in range(0, len(rows), chunk):
         part = rows[start:start + chunk]
+        deadline_column = find_deadline_column(part[0].keys()) if part else None
         texts = [str(r.get(text_column) or "") for r in part]
         read = [read_time(r.get(received_column), now) if received_column else (now, True) for r in part]
         times = [when for when, _ in read]
@@ -185,6 +223,12 @@ def tag_rows(model: Model, rows: Sequence[dict], text_column: str, now: dt.datet
                 tagged[key] = d[key]
             # routing notes (a rule that fired, holiday data missing for that year) go with the row
             tagged["notes"] = "；".join(d["notes"])
+            if deadline_column and ok:
+                given, note = given_deadline(row.get(deadline_column), when, model.taxonomy.day_end)
+                if given is not None:
+                    tagged["deadline"] = (given if given.tzinfo else given.replace(tzinfo=zone)).isoformat()
+                if note:
+                    tagged["notes"] = f"{tagged['notes']}；{note}" if tagged["notes"] else note
             if ok and received_column and _later_than(when, now + dt.timedelta(days=1)):
                 tagged["needs_review"] = True  # a receipt time in the future is a typing mistake
                 future = f"受理时间 {when:%Y-%m-%d} 晚于今天，请核对"
