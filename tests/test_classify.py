@@ -76,3 +76,43 @@ def test_explanations_are_words_staff_can_read(model, text, word):
 def test_compact_coefficients_are_laid_out_for_fast_scoring(model):
     # features @ coef.T is fast only when coef.T is C-contiguous; ridge's coef_ comes the other way round
     assert model.engine.coef.flags["F_CONTIGUOUS"] and model.engine.coef.T.flags["C_CONTIGUOUS"]
+
+
+def test_nb_svm_folds_into_one_linear_model():
+    """NBSVC's single coef_ scores exactly what the plain SVM plus the rescaled NB-SVMs score."""
+    from scipy import sparse
+    from sklearn.svm import LinearSVC
+
+    from triage.nbsvm import NBSVC
+
+    rng = np.random.default_rng(0)
+    x = sparse.random(120, 40, density=0.2, random_state=1, format="csr")
+    y = np.array(["a", "b", "c"])[rng.integers(0, 3, 120)]
+    weight = rng.uniform(0.5, 3, 120)
+    model = NBSVC(nb_weight=0.5).fit(x, y, sample_weight=weight)
+    plain = LinearSVC(C=0.5, class_weight="balanced").fit(x, y, sample_weight=weight)
+    present = (x > 0).astype(float)
+    expected = plain.decision_function(x)
+    for k, label in enumerate(model.classes_):
+        mine = y == label
+        pos = present[mine].T @ weight[mine] + 1
+        neg = present[~mine].T @ weight[~mine] + 1
+        ratio = np.log((pos / pos.sum()) / (neg / neg.sum()))
+        nb = LinearSVC(C=0.5, class_weight="balanced", max_iter=5000)
+        nb.fit(x.multiply(ratio).tocsr(), mine.astype(int), sample_weight=weight)
+        expected[:, k] += 0.5 * nb.decision_function(x.multiply(ratio).tocsr())
+    assert np.allclose(model.decision_function(x), expected)
+    assert list(model.predict(x)) == list(model.classes_[expected.argmax(1)])
+    two = NBSVC().fit(x, np.where(y == "a", "a", "b"))  # two classes: one score, as LinearSVC gives
+    assert two.decision_function(x).shape == (120,) and set(two.predict(x)) <= {"a", "b"}
+
+
+def test_the_shipped_model_is_the_nb_svm_pair(model):
+    import gzip
+    import pickle
+
+    from triage.nbsvm import NBSVC
+
+    with gzip.open(model.path / "model.pkl.gz", "rb") as f:
+        pipeline = pickle.load(f)
+    assert isinstance(pipeline.named_steps["clf"].calibrated_classifiers_[0].estimator, NBSVC)

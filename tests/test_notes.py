@@ -4,7 +4,7 @@ import datetime as dt
 
 import pytest
 
-from triage.notes import meeting_date
+from triage.notes import extract, meeting_date
 
 from .conftest import NOW  # Wednesday 2026-11-25 09:30 in Beijing
 
@@ -99,6 +99,14 @@ def test_a_resident_with_a_role_and_a_space_before_the_name_is_a_speaker():
     ("还有小区东门的路灯坏了", ["东门"]),
     ("另外小区南门的道闸坏了", ["南门"]),
     ("幸福花园小区3号楼漏水", ["幸福花园小区", "3号楼"]),
+    # from a 12345 batch trial: names starting with 和 / 本, a 街道 before the estate, a time word
+    ("来电人反映：和平路17号院3号楼电梯坏了", ["和平路", "17号院", "3号楼"]),
+    ("新华街道红旗小区4号楼三单元", ["红旗小区", "4号楼三单元"]),
+    ("和谐家园小区东门", ["和谐家园小区", "东门"]),
+    ("本街道东湖社区的路灯", ["东湖社区"]),
+    ("福源小区目前小区没人打扫", ["福源小区"]),
+    ("我们小区和红旗小区之间的路", ["红旗小区"]),
+    ("3号楼和5号楼之间", ["3号楼", "5号楼"]),
 ])
 def test_a_bare_小区_is_not_a_place(text, places):
     from triage.places import find_places
@@ -283,3 +291,25 @@ def test_two_problems_sharing_only_a_word_like_hen_da_stay_apart(model):
 袁阿姨反映，楼下火锅店晚上油烟很大，一直开到凌晨一点，吵得睡不着。"""
     issues = _extract(text, model)
     assert len(issues) == 3 and all(i.mentions == 1 for i in issues)
+
+
+def test_a_walk_log_of_bullet_lines_and_minutes_with_sections(model):
+    """Each "· 9:10 …" line of a walk log is a report of its own; a section title, the 落实情况 of last
+    month's decisions, a place alone and a staff work arrangement are not problems; a grid worker's
+    "巡查中发现" is a report although she is staff."""
+    log = ("桂花里社区第二网格 巡查日志\n网格员：吴娟\n\n11月3日（周二）\n"
+           "· 8:40 到岗，查看群消息。\n"
+           "· 9:10 西门口消防通道停了两辆私家车，通道被堵死。已电话通知物业。\n"
+           "· 10:05 6号楼单元门门禁刷卡没反应，门一直关不上。已报物业工程部。\n"
+           "· 11:30 3号楼整栋停水，供水公司称下午两点恢复。\n"
+           "· 15:00 参加街道例会。\n")
+    got = extract(log, model, NOW)
+    assert [i.category for i in got] == ["safety", "facilities", "utilities"]
+    minutes = ("居委会—物业联席会议纪要\n主持：居委会主任 林芳\n出席：林芳（居委会）、周凯（网格员）\n\n"
+               "一、上月议定事项落实情况\n1. 4号楼电梯更换已完成验收。\n2. 南门道闸已修好。\n\n"
+               "二、居民反映问题\n（一）居民代表唐阿姨反映：8号楼地下室下水道堵了，污水漫到楼梯口，臭味往楼上窜。\n"
+               "（二）周凯反映：巡查中发现北区草坪被人挖开种了葱，草皮毁了一大片。\n\n"
+               "三、其他事项\n1. 本周五社区组织消防演练，请各网格提前通知居民。\n")
+    got = extract(minutes, model, NOW)
+    assert [i.category for i in got] == ["environment", "greening"]
+    assert not any("居民反映问题" in q or "落实" in q for i in got for q in i.quotes)

@@ -131,3 +131,32 @@ def test_what_is_outside_the_estate_is_led_by_the_city(model, text, owner):
     from .conftest import NOW
 
     assert model.classify(text, NOW).owner == owner
+
+
+# From a spot check of 150 resident messages and a 12345 batch trial (2026-11-26): (code, text, owner, urgent,
+# working days, the reason shown)
+RULES_FROM_TRIALS = [
+    ("greening", "小区3号楼北边绿化带里的树枝挡住了窗户", "物业服务企业", False, 10, None),
+    ("greening", "马路边绿化带的树倒了一棵", "园林绿化部门", False, 10, "公共绿地/行道树"),
+    ("charging", "能不能在东门装几个充电桩", "物业服务企业", False, 20, "新建/增设充电桩"),
+    ("parking", "南区再建一个车棚吧，车都停不下", "物业服务企业", False, 20, "新增车位/车棚"),
+    ("utilities", "热力公司说我们欠了两年暖气费，再不交就停暖", "热力公司", False, 5, "欠费催缴"),
+    ("utilities", "7号楼停水了，一滴水都没有", "供水公司", True, 0, "停水停电停气停暖：紧急"),
+    ("environment", "废品收购站天天露天焚烧垃圾，黑烟滚滚", "生态环境部门", False, 5, "污染：生态环境部门"),
+    ("facilities", "楼道门禁坏了，开发商说保修期已经过了", "物业服务企业", False, 5, "已过保修期"),
+    ("facilities", "楼道门禁坏了，还在保修期内", "开发商", False, 5, "保修期内"),
+    ("facilities", "小区主干道的路灯都不亮了，这是小区内部的设施", "物业服务企业", False, 5, "小区内部"),
+    ("property", "请问业委会选举什么时候开始", "街道/住建物业管理部门", False, 5, "业委会"),
+]
+
+
+@pytest.mark.parametrize("code, text, owner, urgent, days, reason", RULES_FROM_TRIALS)
+def test_rules_found_by_trials(taxonomy, code, text, owner, urgent, days, reason):
+    r = route(code, text, BEFORE_NATIONAL_DAY, taxonomy)
+    assert (r.owner, r.urgent, r.deadline_days) == (owner, urgent, days)
+    if reason:
+        assert any(reason in why for why in r.reasons), r.reasons
+    # only rules that decided something are named: no "紧急" reason on a deadline that is not urgent
+    assert urgent or not any("紧急" in why for why in r.reasons)
+    if "小区内部" in text:
+        assert not any("市政" in why for why in r.reasons)

@@ -26,7 +26,7 @@ def tokenize(text: str) -> list[str]:
     return words(text)
 
 
-def build_pipeline(linear: str = "svm"):
+def build_pipeline(linear: str = "nbsvm"):
     """An unfitted pipeline: word 1–2-grams + character 1–3-grams → a calibrated linear classifier.
 
     `linear` is "svm" (LinearSVC, C 0.5) or "ridge" (least-squares, alpha 0.5); both balanced by class.
@@ -44,10 +44,14 @@ def build_pipeline(linear: str = "svm"):
         ("char", TfidfVectorizer(analyzer="char", lowercase=False, ngram_range=(1, 3),
                                  min_df=2, sublinear_tf=True, max_features=60000)),
     ])
-    if linear not in ("ridge", "svm"):
+    if linear not in ("ridge", "svm", "nbsvm"):
         raise ValueError(f"unknown linear classifier {linear!r}")
-    scorer = (RidgeClassifier(alpha=0.5, class_weight="balanced") if linear == "ridge"
-              else LinearSVC(C=0.5, class_weight="balanced"))
+    if linear == "nbsvm":
+        from .nbsvm import NBSVC
+        scorer = NBSVC(C=0.5, nb_C=0.5)
+    else:
+        scorer = (RidgeClassifier(alpha=0.5, class_weight="balanced") if linear == "ridge"
+                  else LinearSVC(C=0.5, class_weight="balanced"))
     # ensemble=False keeps one linear model (fitted on all data) so the saved model stays small.
     classifier = CalibratedClassifierCV(scorer, method="sigmoid", cv=3, ensemble=False)
     return Pipeline([("features", features), ("clf", classifier)])
@@ -55,7 +59,7 @@ def build_pipeline(linear: str = "svm"):
 
 def train_pipeline(texts: Sequence[str], labels: Sequence[str], *, cv: int = 5,
                    progress: Callable[[str], None] | None = None,
-                   weights: Sequence[float] | None = None, linear: str = "svm") -> tuple:
+                   weights: Sequence[float] | None = None, linear: str = "nbsvm") -> tuple:
     """Fit on normalised texts (optionally weighted); also return cross-validated metrics (cv=0 skips)."""
     from sklearn.model_selection import StratifiedKFold, cross_val_predict
 

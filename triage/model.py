@@ -293,7 +293,7 @@ def train_model(examples: Sequence[Example], taxonomy: Taxonomy, *, cv: int = 5,
         if progress:
             progress(f"训练会议纪要语句角色模型（{len(role_examples)} 条）…")
         roles, role_metrics = train_pipeline([normalize(e.text) for e in role_examples],
-                                             [e.label for e in role_examples], cv=cv)
+                                             [e.label for e in role_examples], cv=cv, linear="svm")
     created = (now or dt.datetime.now(dt.timezone.utc)).astimezone(dt.timezone.utc)
     counts = {code: labels.count(code) for code in taxonomy.codes}
     card = {

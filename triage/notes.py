@@ -66,7 +66,12 @@ _ALL_CLEAR = re.compile(r"(?:未|没有?)(?:发现|见)(?:异常|问题|隐患)|
 _CLOSING = re.compile(r"^(?:好[的吧]?[,，!！]?)?(?:那)?(?:今天(?:的会)?(?:就)?(?:先)?(?:开)?到这|散会|谢谢大家|感谢大家|大家辛苦了"
                       r"|以上(?:问题|几个问题|几件事|事项|这些问题)[,，]?(?:请|由)?各)")
 # Reminders to residents ("请大家注意用电安全") are notices, not problems.
-_REMINDER = re.compile(r"^(?:请大家|请各位|请居民|请广大|提醒大家|温馨提示|各位居民请|希望大家)")
+# a grid worker reporting what a walk turned up speaks as a resident would: "巡查中发现中心花园草坪被……"
+_FOUND = re.compile(r"^(?:今天|今早|上午|下午|昨天)?(?:巡查|巡检|走访|入户)(?:中|时|过程中)?发现")
+_REMINDER = re.compile(r"^(?:请大家|请各位|请居民|请广大|提醒大家|温馨提示|各位居民请|希望大家)"
+                       # a work arrangement for staff: "本周六社区开展消防演练，请各网格提前通知居民"
+                       r"|^(?:本周|下周|本月|下月|明天|后天|周[一二三四五六日末]|[\d一二三四五六七八九十]+月[\d一二三四五六七八九十]+日)"
+                       r"[^，,。]{0,16}(?:开展|组织|举办|召开)[^。]*请各")
 _FILLER = re.compile(r"^(?:来电人|市民|居民)?(?:反映|称|来电反映|来电称)[：:，,]?|^(?:我先说一个|我先说|我说个|我说一下|我说两句|我反映个事|我反映一下|我想反映|还有一个|还有个事|另外|还有|就是|那个|嗯|呃|哎)[。，,！!：:\s]*")
 _STOP = {"很大", "很多", "太大", "特别", "严重", "厉害", "好几天", "晚上", "白天", "我们", "你们", "他们", "这个", "那个", "问题", "小区", "居民", "一下", "现在", "还是", "已经", "没有", "就是", "什么",
          "大家", "反映", "希望", "社区", "物业", "时候", "一个", "这些", "那些", "事情", "情况", "来电人", "来电", "每天",
@@ -175,7 +180,7 @@ def _is_issue(utt: Utterance, text: str, role: dict, category: str, confidence: 
         return False
     if _INQUIRY.search(text) and p_issue < 0.7:
         return False
-    if utt.staff or _ANSWERED.match(text):
+    if (utt.staff and not _FOUND.match(text)) or _ANSWERED.match(text):
         return p_issue >= 0.85 and not utt.refers_to
     if p_issue >= 0.5 or p_issue >= max(v for k, v in role.items() if k != "issue"):
         return True
@@ -218,7 +223,9 @@ def extract(text: str, model: Model, received_at: dt.datetime) -> list[Issue]:
             whole_item = utt.ticket or utt.item is not None or utt.listed
             same_turn = current is not None and current.utt is utt
             strong = cat.confidence >= 0.5
-            if same_turn and (whole_item or not strong or cat.category == current_cat):
+            # a sentence naming no thing of its own ("小孩子天天在那儿玩") says more about the one before
+            plain = same_turn and not _things(_topic(norm)) and not find_places(sentence)
+            if same_turn and (whole_item or not strong or cat.category == current_cat or plain):
                 current.parts.append(sentence)
             else:
                 current = _Mention(utt, i)

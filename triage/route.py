@@ -93,21 +93,25 @@ def route(category: Category | str, text: str, received_at: dt.datetime, taxonom
     cat = taxonomy.get(category) if isinstance(category, str) else category
     owner, co_owners = cat.owner, list(cat.co_owners)
     urgent, days = cat.urgent, cat.deadline_days
-    owner_set = days_set = False
+    owner_set = days_set = urgent_set = False
     reasons = []
     for rule in cat.rules:
         if not rule.matches(text):
             continue
-        reasons.append(rule.note or "/".join(rule.when_any[:3] or rule.when_all[0][:3]))
-        if rule.urgent:
-            urgent = True
+        used = False  # a rule whose fields were all set by earlier rules is not named as a reason
+        if rule.urgent is not None and not urgent_set:  # `urgent = false` lets an earlier rule say "not an outage"
+            urgent, urgent_set, used = rule.urgent, True, True
         if rule.deadline_days is not None and not days_set:
-            days, days_set = rule.deadline_days, True
+            days, days_set, used = rule.deadline_days, True, True
         if rule.owner and not owner_set:
-            owner, owner_set = rule.owner, True
+            owner, owner_set, used = rule.owner, True, True
             if rule.co_owners is not None:
                 co_owners = list(rule.co_owners)
-        co_owners += [c for c in rule.add_co_owners if c not in co_owners]
+        added = [c for c in rule.add_co_owners if c not in co_owners]
+        co_owners += added
+        if used or added or not (rule.urgent is not None or rule.deadline_days is not None or rule.owner
+                                 or rule.add_co_owners):
+            reasons.append(rule.note or "/".join(rule.when_any[:3] or rule.when_all[0][:3]))
     co_owners = [c for c in co_owners if c != owner]
     received = _aware(received_at, taxonomy)
     note = ""

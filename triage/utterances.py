@@ -159,7 +159,8 @@ _SECTION = re.compile(r"^\s*[一二三四五六七八九十]{1,3}\s*[、.．]\s*
 # A duty log names the caller on a line of its own, then what they said: "来电人：8栋 覃大爷" / "内容：……"
 _CALLER = re.compile(r"^\s*(?:来电人|来访人|来电|来访|反映人)\s*[：:]\s*(?P<who>[^，。！？,!?：:；;]{1,16}?)\s*$")
 _CONTENT = re.compile(r"^\s*(?:内容|来电内容|来访内容|反映内容|诉求|诉求内容|问题)\s*[：:]\s*(?P<body>\S.*)$")
-_HEADING_NOTICE = re.compile(r"通报|通知|提示|公告|告知|下一步|工作安排|注意事项")
+# also what was done or decided: "上月议定事项落实情况", "四、议定事项" list actions, not new problems
+_HEADING_NOTICE = re.compile(r"通报|通知|提示|公告|告知|下一步|工作安排|注意事项|落实情况|完成情况|办理情况|进展情况|议定事项|决定事项|会议决定")
 _HEADING_ISSUES = re.compile(r"问题|说事|反映|意见|诉求|议事|建议|巡查")
 
 
@@ -246,6 +247,8 @@ def split_utterances(text: str) -> list[Utterance]:
             notice = kind == "notice"
         elif notice and _SECTION.match(normalize(line)):
             notice = False  # "二、楼栋长发言": the announcements are over
+        if _SECTION.match(normalize(line)) and not re.search(r"\d", line):
+            continue  # "一、居民来访接待" names the section; what was raised is in its lines
         caller = _CALLER.match(line)
         if caller:  # "来电人：8栋 覃大爷" heads a duty-log entry; its "内容：" line is what that caller said
             pending = _speaker(caller.group("who"))
