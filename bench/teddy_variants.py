@@ -86,14 +86,23 @@ def main() -> int:
                     shift[k] = max(grid, key=f)
         return (macro(ya, classes[(cv_scores + shift).argmax(1)]), macro(yb, classes[(test_scores + shift).argmax(1)]))
 
+    from triage.nbsvm import NBSVC
+
+    nbsvm = lambda **kw: (lambda: NBSVC(**kw))
     variants = [
-        ("shipped: word 1–2 + char 1–3 (60k), linear SVM C 0.5", join(word12, char13), [svm()], False),
+        ("shipped: word 1–2 + char 1–3 (60k), linear SVM + NB-SVM folded (C 0.5)", join(word12, char13), [nbsvm()], False),
+        ("plain linear SVM C 0.5 (shipped until 2026-11-26)", join(word12, char13), [svm()], False),
         ("linear SVM C 1.0", join(word12, char13), [svm(1.0)], False),
-        ("char 1–4, all n-grams", join(word12, char14), [svm()], False),
-        ("word unigrams + char 1–3", join(word1, char13), [svm()], False),
+        ("NB-SVM alone (plain SVM weighed 1e-6)", join(word12, char13), [nbsvm(nb_weight=1e6)], False),
+        ("NB-SVM weighed 0.5", join(word12, char13), [nbsvm(nb_weight=0.5)], False),
+        ("NB-SVM weighed 0.3", join(word12, char13), [nbsvm(nb_weight=0.3)], False),
+        ("NB-SVM weighed 2", join(word12, char13), [nbsvm(nb_weight=2)], False),
+        ("NB-SVM smoothing 0.25 instead of 1", join(word12, char13), [nbsvm(alpha=0.25)], False),
+        ("char 1–4, all n-grams (plain SVM)", join(word12, char14), [svm()], False),
+        ("word unigrams + char 1–3 (plain SVM)", join(word1, char13), [svm()], False),
         ("ridge instead of SVM", join(word12, char13), [ridge], False),
         ("SVM and ridge, scores averaged", join(word12, char13), [svm(), ridge], False),
-        ("shipped + per-class offsets tuned on CV", join(word12, char13), [svm()], True),
+        ("shipped + per-class offsets tuned on CV", join(word12, char13), [nbsvm()], True),
     ]
     lines = []
     for name, feats, makes, bias in variants:

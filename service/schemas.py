@@ -178,4 +178,5 @@ class JobOut(BaseModel):
     result: dict | None = None  # retrain: the gate's outcome
     saved: int | None = None  # upload with 存入台账: new entries
     already: int | None = None  # …and rows already in the ledger (same 工单编号 or text), not entered twice
+    repeat: int | None = None  # …and repeat calls about an open entry (new 工单编号 or another day), joined to it
     notes: list[str] = []  # on upload: title rows, 合计 rows, the sheet or text column that was guessed

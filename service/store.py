@@ -20,13 +20,14 @@ from typing import Any, Iterator
 import sqlite_utils
 
 from triage.normalize import normalize
+from triage.places import find_places, place_keys, places_conflict
 
 from .errors import StoreError
 from .settings import ROLES
 
 __all__ = ["DONE", "ROLES", "SCHEMA_VERSION", "STATUSES", "Store", "StoreError", "hash_token", "text_key"]
 
-SCHEMA_VERSION = 6
+SCHEMA_VERSION = 7
 STATUSES = ("待派单", "已派单", "办理中", "已办结", "已回访", "已销号", "已作废")
 DONE = ("已办结", "已回访", "已销号")  # handled: the 办结率 counts these
 CLOSED = (*DONE, "已作废")
@@ -50,6 +51,19 @@ JSON_FIELDS = ("secondary", "co_owners", "speakers", "quotes", "notes")
 def hash_token(token: str) -> str:
     """Tokens are stored as SHA-256 only; the plain token is shown once at creation."""
     return hashlib.sha256(token.encode("utf-8")).hexdigest()
+
+
+def _local_minute(stamp: str, zone: str = "Asia/Shanghai") -> str:
+    """"2026-11-20T02:12:00+00:00" → "2026-11-20 10:12" in the community's time, for a history note."""
+    from zoneinfo import ZoneInfo
+
+    try:
+        when = dt.datetime.fromisoformat(stamp)
+    except (TypeError, ValueError):
+        return str(stamp)[:16]
+    if when.tzinfo is not None:
+        when = when.astimezone(ZoneInfo(zone))
+    return when.strftime("%Y-%m-%d %H:%M")
 
 
 def _now() -> str:
@@ -139,7 +153,13 @@ def _rekey(db: sqlite_utils.Database) -> None:
         db["entries"].update(row["id"], {"text_key": text_key(row["text"])})
 
 
-MIGRATIONS = {1: _migrate_1, 2: _migrate_2, 3: _migrate_3, 4: _migrate_4, 5: _migrate_5, 6: _migrate_6}
+def _migrate_7(db: sqlite_utils.Database) -> None:
+    # an upload counts the tickets that joined an open entry as repeat calls apart from those already there
+    if "saved_repeat" not in db["jobs"].columns_dict:
+        db["jobs"].add_column("saved_repeat", int)
+
+
+MIGRATIONS = {1: _migrate_1, 2: _migrate_2, 3: _migrate_3, 4: _migrate_4, 5: _migrate_5, 6: _migrate_6, 7: _migrate_7}
 
 
 NUMERALS = "0123456789零一二三四五六七八九十"  # a search term starting with one of these must match whole
@@ -164,6 +184,93 @@ SOURCE_NAMES = {"extract": "纪要", "classify": "单条登记", "tag": "工单�
 # How a repeat is told, not what it is about: a hotline operator's "来电人再次反映：" and "又"/"再次"
 _TELLING = re.compile(r"^(?:市民|来电人|来电市民|来电者|群众|居民|业主)?(?:再次|又|多次|第[二三四五六七八九十\d]次)?(?:来电)?"
                       r"(?:反映|反应|投诉|求助|表示|称)?|再次|又一次|多次|又")
+
+
+# A caller saying the problem is still there: a repeat call in new words ("还是没有修好，已经打过12345")
+_STILL = re.compile(r"再次|又一次|还是没|仍然没|仍未|依然没|至今没|至今未|还没有?(?:修|解决|处理|人管)|已经打过|打过12345|多次反映"
+                    r"|多次来电|上次反映|之前反映|之前打过|反映过|催办")
+SIMILAR = 0.6  # overlap of the words around the place (character pairs) that makes two texts one problem
+
+
+def _bare(text: str | None) -> str:
+    """The text without its places and numbers: what is said about the place."""
+    plain = normalize(text or "")
+    for place in find_places(plain):
+        plain = plain.replace(place, "")
+    return re.sub(r"\d+", "", text_key(plain))
+
+
+def _bigrams(key: str) -> frozenset[str]:
+    return frozenset(key[i:i + 2] for i in range(len(key) - 1))
+
+
+def _overlap(a: frozenset[str], b: frozenset[str]) -> float:
+    return len(a & b) / len(a | b) if a and b else 0.0
+
+
+class _OpenProblems:
+    """The open entries of one write, indexed by (category, building/place key), for repeats told in new words.
+
+    Only an entry of the same category that names the same building or place (and no conflicting one:
+    another estate, another building) is compared, so a 5,000-row upload compares each row with a few.
+    Joined: nearly the same words (SIMILAR), or the same object (电梯, 路灯) when the caller says it is a
+    repeat. The same object without saying so: entered, and flagged for a person to judge.
+    """
+
+    def __init__(self, db: sqlite_utils.Database):
+        self.db = db
+        self.by_key: dict[tuple[str, str], list[tuple[int, str, set[str]]]] | None = None
+        self._said: dict[int, tuple[frozenset[str], frozenset[str]]] = {}
+
+    def _load(self) -> None:
+        self.by_key = {}
+        rows = self.db.query(f"SELECT id, category, text FROM entries WHERE status NOT IN "
+                             f"({', '.join('?' * len(CLOSED))})", list(CLOSED))
+        for row in rows:
+            self.add(row["id"], row["category"], row["text"])
+
+    def add(self, entry_id: int, category: str | None, text: str | None) -> None:
+        if self.by_key is None:
+            return  # loaded on first use, with this entry in it
+        keys = place_keys(find_places(normalize(text or "")))
+        for k in keys:
+            self.by_key.setdefault((category or "", k), []).append((entry_id, text or "", keys))
+
+    def _what(self, entry_id: int | None, text: str) -> tuple[frozenset[str], frozenset[str]]:
+        """(character pairs, object characters) of what a text says about its place; cached per entry."""
+        from triage.notes import _thing_chars, _things, _topic
+
+        if entry_id is not None and entry_id in self._said:
+            return self._said[entry_id]
+        bare = _bare(text)
+        said = (_bigrams(bare), frozenset(_thing_chars(_things(_topic(bare)))))
+        if entry_id is not None:
+            self._said[entry_id] = said
+        return said
+
+    def find(self, entry: dict) -> tuple[int | None, int | None]:
+        """(id to join, id that looks alike but is left for staff to judge)."""
+        if self.by_key is None:
+            self._load()
+        text = entry.get("text") or ""
+        keys = place_keys(find_places(normalize(text)))
+        candidates: dict[int, str] = {}
+        for k in keys:
+            for entry_id, other, where in self.by_key.get((entry.get("category") or "", k), []):
+                if entry_id not in candidates and not places_conflict(keys, where):
+                    candidates[entry_id] = other
+        if not candidates:
+            return None, None
+        grams, things = self._what(None, text)
+        told = bool(_STILL.search(normalize(text)))
+        alike = None
+        for entry_id, other in sorted(candidates.items()):
+            their_grams, their_things = self._what(entry_id, other)
+            if _overlap(grams, their_grams) >= SIMILAR or (told and things & their_things):
+                return entry_id, None
+            if alike is None and things & their_things:
+                alike = entry_id
+        return None, alike
 
 
 def text_key(text: str | None) -> str:
@@ -287,33 +394,47 @@ class Store:
             out[key] = bool(out.get(key))
         return out
 
-    def add_entries(self, entries: list[dict], who: str, *, reused: set[int] | None = None) -> list[int]:
+    def add_entries(self, entries: list[dict], who: str, *, reused: set[int] | None = None,
+                    repeated: list[int] | None = None, zone: str = "Asia/Shanghai") -> list[int]:
         """Insert ledger entries (status 待派单) in one transaction; returns their ids.
 
         Nothing is entered twice, on any path (notes, single messages, uploads, Open311): an entry whose
         ticket number (`ref`) is already in the ledger, or whose text (punctuation aside) is there still
         open, voided, or received the same day (the same meeting saved again), keeps its existing id,
-        which is added to `reused` when given. A closed entry raised again on a later day is a new
-        report: the problem came back.
+        which is added to `reused` when given. So does a repeat told in new words (`_OpenProblems`): an
+        open entry of the same category at the same place, said in nearly the same words, or about the
+        same object when the new text says it is a repeat ("还是没有修好"); the same object without that
+        is entered, flagged for review with the entry it resembles. Each repeat recorded (a new ticket number, another day) appends its
+        entry's id to `repeated`. A closed entry raised again on a later day is a new report: the problem came back.
         """
         reused = set() if reused is None else reused
+        repeated = [] if repeated is None else repeated
         now = _now()
         ids = []
         made: set[int] = set()  # entered by this call: a later row of the same batch joining one is not "already"
         with self.write() as db:
+            open_problems = _OpenProblems(db)
             for entry in entries:
                 key = text_key(entry["text"])
                 existing = self._same(db, entry.get("ref"), key, entry.get("received_at"))
+                alike = None
+                if existing is None:
+                    existing, alike = open_problems.find(entry)
                 if existing is not None:
-                    self._repeat(db, existing, entry, who, now)
+                    if self._repeat(db, existing, entry, who, now, zone):
+                        repeated.append(existing)
                     ids.append(existing)
                     if existing not in made:
                         reused.add(existing)
                     continue
+                if alike is not None:  # close, but not close enough to join without a person looking
+                    entry = {**entry, "needs_review": True,
+                             "notes": [*(entry.get("notes") or []), f"疑似重复：与台账第 {alike} 条相近（同一地点、同一类别），请核对"]}
                 row = self._encode({**entry, "text_key": key, "status": "待派单", "created": now, "updated": now,
                                     "corrected": 0})
                 row.pop("id", None)
                 new_id = db["entries"].insert(row).last_pk
+                open_problems.add(new_id, entry.get("category"), entry.get("text"))
                 made.add(new_id)
                 db["history"].insert({"entry_id": new_id, "at": now, "who": who, "field": "status", "from_value": None,
                                       "to_value": "待派单",
@@ -322,26 +443,31 @@ class Store:
         return ids
 
     @staticmethod
-    def _repeat(db: sqlite_utils.Database, entry_id: int, entry: dict, who: str, now: str) -> None:
+    def _repeat(db: sqlite_utils.Database, entry_id: int, entry: dict, who: str, now: str,
+                zone: str = "Asia/Shanghai") -> bool:
         """Record a repeat report of an entry: a new ticket number, or the problem raised on another day.
 
-        The same ticket or the same meeting saved again is not a repeat.
+        The same ticket or the same meeting saved again is not a repeat (False).
         """
         have = next(db.query("SELECT ref, received_at FROM entries WHERE id = ?", [entry_id]))
         ref, day = entry.get("ref"), (entry.get("received_at") or now)[:10]
+        # when the call came in, as the file gives it (the history's own time is when it was recorded)
+        called = f"，来电 {_local_minute(entry['received_at'], zone)}" if entry.get("received_at") else ""
         if ref:
             if ref == have["ref"] or next(db.query("SELECT 1 FROM repeats WHERE ref = ?", [ref]), None):
-                return
-            what = f"重复来电：工单 {ref}" + (f"（来电人 {entry['contact']}）" if entry.get("contact") else "")
+                return False
+            what = f"重复来电：工单 {ref}" + (f"（来电人 {entry['contact']}{called}）" if entry.get("contact")
+                                              else f"（{called[1:]}）" if called else "")
         else:
             if day == (have["received_at"] or "")[:10] or next(db.query(
                     "SELECT 1 FROM repeats WHERE entry_id = ? AND day = ? AND ref IS NULL", [entry_id, day]), None):
-                return
-            what = f"再次反映（{SOURCE_NAMES.get(entry.get('source'), entry.get('source') or '录入')}）"
+                return False
+            what = f"再次反映（{SOURCE_NAMES.get(entry.get('source'), entry.get('source') or '录入')}{called}）"
         db["repeats"].insert({"entry_id": entry_id, "ref": ref, "contact": entry.get("contact"), "day": day, "at": now,
                               "source": entry.get("source")})
         db["history"].insert({"entry_id": entry_id, "at": now, "who": who, "field": "repeat", "from_value": None,
                               "to_value": ref or day, "note": what})
+        return True
 
     @staticmethod
     def _same(db: sqlite_utils.Database, ref: str | None, key: str, received: str | None) -> int | None:

@@ -116,15 +116,15 @@ def test_a_repeat_call_with_a_new_ticket_number_is_kept_on_the_open_entry(client
                               headers=client.hdr()).json()["id"])
     repeat = ("工单编号,来电人,受理时间,诉求内容\n"
               "GD20261124011,王阿姨,2026-11-24 08:40,5号楼楼道里有人养鸡，天天打鸣还臭\n").encode("utf-8")
-    for _ in range(2):  # the same repeat file twice: one repeat, not two
+    for counts in ((0, 1, 0), (0, 0, 1)):  # the same repeat file twice: one repeat call, then "already there"
         job = _wait(client, client.post("/api/jobs", files={"file": ("催办.csv", repeat)}, data={"save": "true"},
                                         headers=client.hdr()).json()["id"])
-        assert job["saved"] == 0 and job["already"] == 1
+        assert (job["saved"], job["repeat"], job["already"]) == counts
     items = client.get("/api/entries", params={"q": "GD20261124011"}, headers=client.hdr()).json()["items"]
     assert [i["ref"] for i in items] == ["GD20261101001"]  # the new number finds the entry it repeats
     history = client.get(f"/api/entries/{items[0]['id']}/history", headers=client.hdr()).json()
     repeats = [h["note"] for h in history if h["field"] == "repeat"]
-    assert repeats == ["重复来电：工单 GD20261124011（来电人 王阿姨）"]
+    assert repeats == ["重复来电：工单 GD20261124011（来电人 王阿姨，来电 2026-11-24 08:40）"]
     sheet = load_workbook(io.BytesIO(client.get("/api/ledger.xlsx", params={"q": "GD20261124011"},
                                                 headers=client.hdr()).content)).active
     header = [c.value for c in sheet[1]]
@@ -438,7 +438,7 @@ def test_a_batch_repeating_itself_counts_right_and_a_closed_entrys_deadline_stay
             "GD20261101103,2026-11-03 09:00,来电人再次反映：10号楼门口的垃圾桶满了没人清\n").encode()
     job = _wait(client, client.post("/api/jobs", files={"file": ("工单.csv", data)}, data={"save": "true"},
                                     headers=client.hdr()).json()["id"])
-    assert job["saved"] == 2 and job["already"] == 1  # two entries, one repeat within the batch
+    assert (job["saved"], job["repeat"], job["already"]) == (2, 1, 0)  # two entries, one repeat call within the batch
     entry = next(i for i in client.get("/api/entries", headers=client.hdr()).json()["items"] if "声控灯" in i["text"])
     for status, extra in (("已派单", {}), ("办理中", {}), ("已办结", {"note": "换了灯泡"})):
         client.post(f"/api/entries/{entry['id']}/status", json={"status": status, **extra}, headers=client.hdr())
@@ -512,3 +512,37 @@ def test_a_handover_needs_a_reason_and_leaves_no_double_owner_and_a_second_close
     reopened = client.post(f"/api/entries/{entry}/status", json={"status": "办理中", "note": "又有人拉线"},
                            headers=client.hdr("admin")).json()
     assert reopened["status"] == "办理中" and reopened["satisfaction"] is None  # that visit no longer stands
+
+
+def test_a_repeat_call_in_new_words_joins_the_open_entry(tmp_path):
+    """From the 12345 trial: a second call about the same lift, told differently, joined nothing."""
+    from service.store import Store
+
+    first = {"text": "来电人反映：长青小区12号楼电梯坏了四次，物业一直没有彻底修好，老人上下楼很困难。",
+             "category": "facilities", "source": "tag", "ref": "GD20261103000101",
+             "received_at": "2026-11-03T02:00:00+00:00"}
+    with Store(tmp_path / "l.db") as store:
+        store.migrate()
+        [entry] = store.add_entries([first], "坐席")
+        repeated: list[int] = []
+        ids = store.add_entries([
+            # the same words but one: the same problem
+            {**first, "text": first["text"].replace("四次", "五次"), "ref": "GD20261105000103",
+             "received_at": "2026-11-05T01:00:00+00:00"},
+            # new words, and the caller says it is a repeat
+            {**first, "text": "来电人再次反映：长青小区12号楼电梯还是没有修好，11月初已经打过12345。",
+             "ref": "GD20261120000401", "received_at": "2026-11-20T02:12:00+00:00"},
+            # the same building and kind, another problem
+            {**first, "text": "来电人反映：长青小区12号楼单元门禁刷卡打不开，外卖员进不来。", "ref": "GD20261120000402"},
+            # another estate's building 12
+            {**first, "text": "来电人反映：幸福小区12号楼电梯坏了四次，物业一直没有彻底修好。", "ref": "GD20261120000403"},
+        ], "坐席", repeated=repeated)
+        assert ids[:2] == [entry, entry] and repeated == [entry, entry]
+        assert entry not in ids[2:] and ids[2] != ids[3]
+        notes = [h["note"] for h in store.history(entry) if h["field"] == "repeat"]
+        assert notes[1] == "重复来电：工单 GD20261120000401（来电 2026-11-20 10:12）"
+        # alike, but without saying it is a repeat and not close enough: entered, flagged for a person
+        [maybe] = store.add_entries([{**first, "text": "长青小区12号楼电梯老坏，物业修了也没用，希望换新电梯。",
+                                      "ref": "GD20261121000001"}], "坐席")
+        row = store.get_entry(maybe)
+        assert maybe != entry and row["needs_review"] and any(f"与台账第 {entry} 条相近" in n for n in row["notes"])

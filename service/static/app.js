@@ -452,7 +452,9 @@ $("#file").addEventListener("change", async (e) => {
     if (job.status !== "done") throw new Error(job.error || "处理失败");
     bar.style.width = "100%";
     label.textContent = `完成：${job.total} 条，其中 ${job.review} 条需要人工复核（结果表中“需人工复核”为“是”的行）。`
-      + (job.saved == null ? "" : `已存入台账 ${job.saved} 条` + (job.already ? `；${job.already} 条台账中已有（同一工单编号或内容），没有重复登记` : "") + "。");
+      + (job.saved == null ? "" : `已存入台账 ${job.saved} 条`
+        + (job.repeat ? `；${job.repeat} 条是对台账中未办结问题的重复来电，已并入原条目（见办理记录）` : "")
+        + (job.already ? `；${job.already} 条台账中已有（同一工单编号或内容），没有重复登记` : "") + "。");
     const link = el("button", { class: "secondary download-job", text: "下载分类结果",
       onclick: () => download(job.download, file.name) });
     node.append(link);
