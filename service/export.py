@@ -83,6 +83,8 @@ def _summary(entries: list[dict], history: dict[int, list[dict]], now: dt.dateti
         ["统计范围：", scope or "全部台账（未筛选）"],
         ["导出时间：", _when(now.isoformat(), tz)],
         ["受理（不含已作废）", len(live)],
+        # the calls and meetings that raised these problems again (a new 工单编号, another day)
+        ["重复来电/再次反映（并入以上条目）", sum(h["field"] == "repeat" for e in live for h in history.get(e["id"], []))],
         ["办结（已办结/已回访/已销号）", len(closed)], ["办结率", share(len(closed), len(live))],
         ["按时办结率（办结中）", share(len(closed) - len(late), len(closed))],
         ["回访", len(visited)],

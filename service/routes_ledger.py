@@ -319,6 +319,8 @@ def stats(model: ModelDep, store: StoreDep, caller: Viewer, filters: Annotated[F
             f"SELECT {column} AS k, count(*) AS n FROM entries WHERE {where} GROUP BY k ORDER BY n DESC", params)}
 
     total = next(db.query(f"SELECT count(*) AS n FROM entries WHERE {live}", params))["n"]
+    repeats = next(db.query(f"SELECT count(*) AS n FROM repeats WHERE entry_id IN (SELECT id FROM entries WHERE {live})",
+                            params))["n"]
     corrected = next(db.query(f"SELECT count(*) AS n FROM entries WHERE corrected = 1 AND {live}", params))["n"]
     sat = next(db.query(f"SELECT avg(satisfaction) AS a, count(satisfaction) AS n FROM entries WHERE {live}", params))
     tz = ZoneInfo(model.taxonomy.timezone)
@@ -344,6 +346,8 @@ def stats(model: ModelDep, store: StoreDep, caller: Viewer, filters: Annotated[F
     names = {c.code: c.name for c in model.taxonomy.categories}
     return {
         "total": total,
+        # repeat calls and meetings joined to these entries: total + repeat_calls is how often they were raised
+        "repeat_calls": repeats,
         "by_category": {names.get(k, k): v for k, v in count("category").items()},
         "by_owner": count("owner"),
         "by_status": count("status", chosen),

@@ -129,6 +129,11 @@ def test_a_repeat_call_with_a_new_ticket_number_is_kept_on_the_open_entry(client
                                                 headers=client.hdr()).content)).active
     header = [c.value for c in sheet[1]]
     assert "重复来电：工单 GD20261124011" in sheet.cell(2, header.index("办理记录") + 1).value
+    stats = client.get("/api/stats", params={"q": "养鸡"}, headers=client.hdr()).json()
+    assert (stats["total"], stats["repeat_calls"]) == (1, 1)  # one problem, raised twice
+    summary = load_workbook(io.BytesIO(client.get("/api/ledger.xlsx", headers=client.hdr()).content))["汇总"]
+    lines = {row[0]: row[1] for row in summary.iter_rows(values_only=True) if row and row[0]}
+    assert lines["重复来电/再次反映（并入以上条目）"] == 1
 
 
 def test_a_file_without_a_text_column_is_refused_not_guessed(client):
