@@ -71,7 +71,7 @@ def _late(entry: dict, closed: str | None, now: dt.datetime) -> str:
 
 
 def _summary(entries: list[dict], history: dict[int, list[dict]], now: dt.datetime, scope: str,
-             tz: str) -> list[list]:
+             tz: str, repeat_calls: int | None = None) -> list[list]:
     """The 汇总 sheet a monthly report is built from: rates, category × status, one line per owner."""
     live = [e for e in entries if e["status"] != "已作废"]
     closed = [e for e in live if e["status"] in DONE]
@@ -83,8 +83,9 @@ def _summary(entries: list[dict], history: dict[int, list[dict]], now: dt.dateti
         ["统计范围：", scope or "全部台账（未筛选）"],
         ["导出时间：", _when(now.isoformat(), tz)],
         ["受理（不含已作废）", len(live)],
-        # the calls and meetings that raised these problems again (a new 工单编号, another day)
-        ["重复来电/再次反映（并入以上条目）", sum(h["field"] == "repeat" for e in live for h in history.get(e["id"], []))],
+        # the calls and meetings in the period that raised an open problem again (a new 工单编号, another day)
+        ["重复来电/再次反映（本期，并入已有条目）", repeat_calls if repeat_calls is not None else
+         sum(h["field"] == "repeat" for e in live for h in history.get(e["id"], []))],
         ["办结（已办结/已回访/已销号）", len(closed)], ["办结率", share(len(closed), len(live))],
         ["按时办结率（办结中）", share(len(closed) - len(late), len(closed))],
         ["回访", len(visited)],
@@ -109,7 +110,7 @@ def _summary(entries: list[dict], history: dict[int, list[dict]], now: dt.dateti
 
 
 def ledger_xlsx(entries: list[dict], history: dict[int, list[dict]], tz: str, now: dt.datetime,
-                scope: str = "") -> bytes:
+                scope: str = "", repeat_calls: int | None = None) -> bytes:
     """Bytes of an .xlsx with one row per entry and a 汇总 sheet; opens cleanly in Excel and WPS."""
     rows = []
     for n, e in enumerate(entries, 1):
@@ -130,5 +131,5 @@ def ledger_xlsx(entries: list[dict], history: dict[int, list[dict]], tz: str, no
             _when(_last(past, "已销号") if e["status"] == "已销号" else None, tz), "是" if e.get("needs_review") else ""))
     buf = io.BytesIO()
     write_xlsx(LEDGER_HEADER, rows, buf, [w for _, w in COLUMNS], filters=True,
-               extra=[("汇总", _summary(entries, history, now, scope, tz))])
+               extra=[("汇总", _summary(entries, history, now, scope, tz, repeat_calls))])
     return buf.getvalue()

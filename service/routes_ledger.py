@@ -193,6 +193,10 @@ class Filters:
         self.now = _now()
         self.clause, self.params = _filter_sql(status, category, owner, urgent, overdue, q, start, end,
                                                needs_review, self.now)
+        # the same without the dates: a repeat call is counted in the period it came in, whenever its entry did
+        self.undated, self.undated_params = _filter_sql(status, category, owner, urgent, overdue, q, None, None,
+                                                        needs_review, self.now)
+        self.start, self.end = (utc(x) if x else None for x in (start, end))
         self.where = f" WHERE {self.clause}" if self.clause else ""
 
 
@@ -319,8 +323,7 @@ def stats(model: ModelDep, store: StoreDep, caller: Viewer, filters: Annotated[F
             f"SELECT {column} AS k, count(*) AS n FROM entries WHERE {where} GROUP BY k ORDER BY n DESC", params)}
 
     total = next(db.query(f"SELECT count(*) AS n FROM entries WHERE {live}", params))["n"]
-    repeats = next(db.query(f"SELECT count(*) AS n FROM repeats WHERE entry_id IN (SELECT id FROM entries WHERE {live})",
-                            params))["n"]
+    repeats = repeat_calls(db, filters)
     corrected = next(db.query(f"SELECT count(*) AS n FROM entries WHERE corrected = 1 AND {live}", params))["n"]
     sat = next(db.query(f"SELECT avg(satisfaction) AS a, count(satisfaction) AS n FROM entries WHERE {live}", params))
     tz = ZoneInfo(model.taxonomy.timezone)
@@ -361,6 +364,16 @@ def stats(model: ModelDep, store: StoreDep, caller: Viewer, filters: Annotated[F
     }
 
 
+def repeat_calls(db, filters: Filters) -> int:
+    """Repeat calls and meetings that came in within the filters' dates, about entries the other filters select."""
+    when = "COALESCE(received_at, day)"  # rows from before schema 7 know only the day
+    period = [f"{when} >= ?"] * bool(filters.start) + [f"{when} <= ?"] * bool(filters.end)
+    where = " AND ".join([f"entry_id IN (SELECT id FROM entries WHERE status != '已作废' AND {filters.undated or '1'})",
+                          *period])
+    return next(db.query(f"SELECT count(*) AS n FROM repeats WHERE {where}",
+                         [*filters.undated_params, *(x for x in (filters.start, filters.end) if x)]))["n"]
+
+
 def _rates(db, live: str, params: list, total: int) -> dict:
     """The shares a monthly report asks for: 办结率, 按时办结率 (of those closed), 满意率 (4–5 of 5)."""
     closed = list(db.query(
@@ -389,7 +402,7 @@ def export_ledger(model: ModelDep, store: StoreDep, caller: Viewer, filters: Ann
                             "ORDER BY h.id", filters.params):
         history.setdefault(h["entry_id"], []).append(h)
     tz = model.taxonomy.timezone
-    data = ledger_xlsx(rows, history, tz, filters.now, "，".join(filters.parts))
+    data = ledger_xlsx(rows, history, tz, filters.now, "，".join(filters.parts), repeat_calls(store.db, filters))
     stamp = filters.now.astimezone(ZoneInfo(tz)).strftime("%Y%m%d")
     name = "-".join(x for x in ("问题台账", filters.label, stamp) if x).replace("/", "、")
     return Response(data, media_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",

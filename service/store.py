@@ -154,9 +154,17 @@ def _rekey(db: sqlite_utils.Database) -> None:
 
 
 def _migrate_7(db: sqlite_utils.Database) -> None:
-    # an upload counts the tickets that joined an open entry as repeat calls apart from those already there
+    # an upload counts the tickets that joined an open entry as repeat calls apart from those already there;
+    # place_key: every place an entry names, indexed, to find a repeat told in other words quickly
     if "saved_repeat" not in db["jobs"].columns_dict:
         db["jobs"].add_column("saved_repeat", int)
+    if "received_at" not in db["repeats"].columns_dict:  # when a repeat call came in, for the month it counts in
+        db["repeats"].add_column("received_at", str)
+    if "place_key" not in db["entries"].columns_dict:
+        db["entries"].add_column("place_key", str)
+    for row in list(db.query("SELECT id, text FROM entries")):
+        db["entries"].update(row["id"], {"place_key": place_key(row["text"])})
+    db["entries"].create_index(["place_key", "category"], if_not_exists=True)
 
 
 MIGRATIONS = {1: _migrate_1, 2: _migrate_2, 3: _migrate_3, 4: _migrate_4, 5: _migrate_5, 6: _migrate_6, 7: _migrate_7}
@@ -189,7 +197,18 @@ _TELLING = re.compile(r"^(?:市民|来电人|来电市民|来电者|群众|居�
 # A caller saying the problem is still there: a repeat call in new words ("还是没有修好，已经打过12345")
 _STILL = re.compile(r"再次|又一次|还是没|仍然没|仍未|依然没|至今没|至今未|还没有?(?:修|解决|处理|人管)|已经打过|打过12345|多次反映"
                     r"|多次来电|上次反映|之前反映|之前打过|反映过|催办")
-SIMILAR = 0.6  # overlap of the words around the place (character pairs) that makes two texts one problem
+SIMILAR = 0.6  # overlap of what is said around the place (character pairs) that makes two texts one problem
+# Numbers that say where (502室, 5楼, 15号, 二楼): two texts naming different ones are about different spots
+_SPOT = re.compile(r"(\d+|[一二三四五六七八九十]{1,3})\s*(室|楼|层|号|户|单元|栋|幢|座)")
+
+
+def place_key(text: str | None) -> str:
+    """Every place a text names (estate, building, gate, road), as one comparable key; "" when none."""
+    return "|".join(sorted(place_keys(find_places(normalize(text or "")))))
+
+
+def _spots(text: str) -> frozenset[str]:
+    return frozenset(m.group(1) + m.group(2) for m in _SPOT.finditer(normalize(text or "")))
 
 
 def _bare(text: str | None) -> str:
@@ -208,69 +227,45 @@ def _overlap(a: frozenset[str], b: frozenset[str]) -> float:
     return len(a & b) / len(a | b) if a and b else 0.0
 
 
-class _OpenProblems:
-    """The open entries of one write, indexed by (category, building/place key), for repeats told in new words.
+def _what(text: str) -> tuple[frozenset[str], frozenset[str], frozenset[str]]:
+    """(character pairs, object words, spots) of what a text says about its place."""
+    from triage.notes import _things, _topic
 
-    Only an entry of the same category that names the same building or place (and no conflicting one:
-    another estate, another building) is compared, so a 5,000-row upload compares each row with a few.
-    Joined: nearly the same words (SIMILAR), or the same object (电梯, 路灯) when the caller says it is a
-    repeat. The same object without saying so: entered, and flagged for a person to judge.
+    bare = _bare(text)
+    return _bigrams(bare), frozenset(_things(_topic(bare))), _spots(text)
+
+
+def _repeat_of(db: sqlite_utils.Database, entry: dict, key: str) -> tuple[int | None, int | None]:
+    """An open entry this one repeats in other words: (id to join, id that looks alike for staff to judge).
+
+    Only an open entry of the same category naming exactly the same places (estate, building, gate, road:
+    `place_key`, indexed) is compared, and none naming another room, floor or house number. It is the
+    same problem when it is said in nearly the same words (SIMILAR), or when the new text names the same
+    object (电梯, 路灯) and says it is a repeat ("还是没有修好"). An urgent report never disappears into an
+    entry that is not urgent: it is entered and flagged instead, like the same object said without
+    repeat words.
     """
-
-    def __init__(self, db: sqlite_utils.Database):
-        self.db = db
-        self.by_key: dict[tuple[str, str], list[tuple[int, str, set[str]]]] | None = None
-        self._said: dict[int, tuple[frozenset[str], frozenset[str]]] = {}
-
-    def _load(self) -> None:
-        self.by_key = {}
-        rows = self.db.query(f"SELECT id, category, text FROM entries WHERE status NOT IN "
-                             f"({', '.join('?' * len(CLOSED))})", list(CLOSED))
-        for row in rows:
-            self.add(row["id"], row["category"], row["text"])
-
-    def add(self, entry_id: int, category: str | None, text: str | None) -> None:
-        if self.by_key is None:
-            return  # loaded on first use, with this entry in it
-        keys = place_keys(find_places(normalize(text or "")))
-        for k in keys:
-            self.by_key.setdefault((category or "", k), []).append((entry_id, text or "", keys))
-
-    def _what(self, entry_id: int | None, text: str) -> tuple[frozenset[str], frozenset[str]]:
-        """(character pairs, object characters) of what a text says about its place; cached per entry."""
-        from triage.notes import _thing_chars, _things, _topic
-
-        if entry_id is not None and entry_id in self._said:
-            return self._said[entry_id]
-        bare = _bare(text)
-        said = (_bigrams(bare), frozenset(_thing_chars(_things(_topic(bare)))))
-        if entry_id is not None:
-            self._said[entry_id] = said
-        return said
-
-    def find(self, entry: dict) -> tuple[int | None, int | None]:
-        """(id to join, id that looks alike but is left for staff to judge)."""
-        if self.by_key is None:
-            self._load()
-        text = entry.get("text") or ""
-        keys = place_keys(find_places(normalize(text)))
-        candidates: dict[int, str] = {}
-        for k in keys:
-            for entry_id, other, where in self.by_key.get((entry.get("category") or "", k), []):
-                if entry_id not in candidates and not places_conflict(keys, where):
-                    candidates[entry_id] = other
-        if not candidates:
-            return None, None
-        grams, things = self._what(None, text)
-        told = bool(_STILL.search(normalize(text)))
-        alike = None
-        for entry_id, other in sorted(candidates.items()):
-            their_grams, their_things = self._what(entry_id, other)
-            if _overlap(grams, their_grams) >= SIMILAR or (told and things & their_things):
-                return entry_id, None
-            if alike is None and things & their_things:
-                alike = entry_id
-        return None, alike
+    where = entry.get("place_key")
+    if not where:
+        return None, None  # no place named: nothing to tell two reports apart by
+    rows = list(db.query(f"SELECT id, text, urgent FROM entries WHERE place_key = ? AND category = ? AND status NOT IN "
+                         f"({', '.join('?' * len(CLOSED))}) ORDER BY id LIMIT 50",
+                         [where, entry.get("category") or "", *CLOSED]))
+    if not rows:
+        return None, None
+    grams, things, spots = _what(entry.get("text") or "")
+    told = bool(_STILL.search(normalize(entry.get("text") or "")))
+    alike = None
+    for row in rows:
+        their_grams, their_things, their_spots = _what(row["text"])
+        if spots != their_spots:
+            continue  # 3号楼502室 and 3号楼301室, 和平路15号 and 和平路88号
+        same = _overlap(grams, their_grams) >= SIMILAR or (told and things & their_things)
+        if same and not (entry.get("urgent") and not row["urgent"]):
+            return row["id"], None
+        if alike is None and (same or things & their_things):
+            alike = row["id"]
+    return None, alike
 
 
 def text_key(text: str | None) -> str:
@@ -401,10 +396,8 @@ class Store:
         Nothing is entered twice, on any path (notes, single messages, uploads, Open311): an entry whose
         ticket number (`ref`) is already in the ledger, or whose text (punctuation aside) is there still
         open, voided, or received the same day (the same meeting saved again), keeps its existing id,
-        which is added to `reused` when given. So does a repeat told in new words (`_OpenProblems`): an
-        open entry of the same category at the same place, said in nearly the same words, or about the
-        same object when the new text says it is a repeat ("还是没有修好"); the same object without that
-        is entered, flagged for review with the entry it resembles. Each repeat recorded (a new ticket number, another day) appends its
+        which is added to `reused` when given. So does a repeat told in new words (`_repeat_of`); a
+        likeness too weak to join on is entered, flagged for review with the entry it resembles. Each repeat recorded (a new ticket number, another day) appends its
         entry's id to `repeated`. A closed entry raised again on a later day is a new report: the problem came back.
         """
         reused = set() if reused is None else reused
@@ -413,13 +406,13 @@ class Store:
         ids = []
         made: set[int] = set()  # entered by this call: a later row of the same batch joining one is not "already"
         with self.write() as db:
-            open_problems = _OpenProblems(db)
             for entry in entries:
                 key = text_key(entry["text"])
+                entry = {**entry, "place_key": place_key(entry["text"])}
                 existing = self._same(db, entry.get("ref"), key, entry.get("received_at"))
                 alike = None
                 if existing is None:
-                    existing, alike = open_problems.find(entry)
+                    existing, alike = _repeat_of(db, entry, key)
                 if existing is not None:
                     if self._repeat(db, existing, entry, who, now, zone):
                         repeated.append(existing)
@@ -434,7 +427,6 @@ class Store:
                                     "corrected": 0})
                 row.pop("id", None)
                 new_id = db["entries"].insert(row).last_pk
-                open_problems.add(new_id, entry.get("category"), entry.get("text"))
                 made.add(new_id)
                 db["history"].insert({"entry_id": new_id, "at": now, "who": who, "field": "status", "from_value": None,
                                       "to_value": "待派单",
@@ -464,7 +456,7 @@ class Store:
                 return False
             what = f"再次反映（{SOURCE_NAMES.get(entry.get('source'), entry.get('source') or '录入')}{called}）"
         db["repeats"].insert({"entry_id": entry_id, "ref": ref, "contact": entry.get("contact"), "day": day, "at": now,
-                              "source": entry.get("source")})
+                              "source": entry.get("source"), "received_at": entry.get("received_at") or now})
         db["history"].insert({"entry_id": entry_id, "at": now, "who": who, "field": "repeat", "from_value": None,
                               "to_value": ref or day, "note": what})
         return True

@@ -133,7 +133,19 @@ def test_a_repeat_call_with_a_new_ticket_number_is_kept_on_the_open_entry(client
     assert (stats["total"], stats["repeat_calls"]) == (1, 1)  # one problem, raised twice
     summary = load_workbook(io.BytesIO(client.get("/api/ledger.xlsx", headers=client.hdr()).content))["汇总"]
     lines = {row[0]: row[1] for row in summary.iter_rows(values_only=True) if row and row[0]}
-    assert lines["重复来电/再次反映（并入以上条目）"] == 1
+    assert lines["重复来电/再次反映（本期，并入已有条目）"] == 1
+
+
+def test_a_repeat_call_counts_in_the_month_it_came_in(client):
+    for ref, when in (("GD20261020001", "2026-10-20 09:00"), ("GD20261105001", "2026-11-05 09:00"),
+                      ("GD20261106001", "2026-11-06 09:00")):
+        data = f"工单编号,受理时间,诉求内容\n{ref},{when},6号楼门口的路灯坏了半个月没人修\n".encode()
+        _wait(client, client.post("/api/jobs", files={"file": ("工单.csv", data)}, data={"save": "true"},
+                                  headers=client.hdr()).json()["id"])
+    for month, counts in (("2026-10", (1, 0)), ("2026-11", (0, 2)), (None, (1, 2))):
+        params = {"date_from": month, "date_to": month} if month else {}
+        stats = client.get("/api/stats", params=params, headers=client.hdr()).json()
+        assert (stats["total"], stats["repeat_calls"]) == counts, month
 
 
 def test_a_file_without_a_text_column_is_refused_not_guessed(client):
@@ -546,6 +558,20 @@ def test_a_repeat_call_in_new_words_joins_the_open_entry(tmp_path):
         assert entry not in ids[2:] and ids[2] != ids[3]
         notes = [h["note"] for h in store.history(entry) if h["field"] == "repeat"]
         assert notes[1] == "重复来电：工单 GD20261120000401（来电 2026-11-20 10:12）"
+        # different spots, places, objects or urgency are never joined (from a review of the first version)
+        pairs = [("幸福小区3号楼502室楼上漏水，天花板都泡了", "幸福小区3号楼301室楼上漏水，天花板都泡了", "dispute", False),
+                 ("和平路15号门口井盖松动，车一过就响", "和平路88号门口井盖松动，车一过就响", "facilities", False),
+                 ("和平路与建设路交口的路灯不亮", "和平路与解放路交口的路灯不亮，还是没修好", "facilities", False),
+                 ("阳光小区3号楼电梯坏了，上下楼很难", "3号楼电梯坏了，上下楼很难", "facilities", False),
+                 ("幸福小区3号楼门口路灯不亮", "幸福小区3号楼楼道灯还是没修好", "facilities", False),
+                 ("幸福小区5号楼电梯有异响", "幸福小区5号楼电梯刚才又困人了，之前反映过一直没修好", "facilities", True)]
+        for old, new, category, urgent in pairs:
+            [a] = store.add_entries([{"text": old, "category": category, "source": "tag"}], "坐席")
+            [b] = store.add_entries([{"text": new, "category": category, "source": "tag", "urgent": urgent,
+                                      "received_at": "2026-11-22T02:00:00+00:00"}], "坐席")
+            assert a != b, (old, new)
+        flagged = store.get_entry(b)  # the urgent call: its own entry, marked for a person to look at
+        assert flagged["urgent"] and flagged["needs_review"] and any("疑似重复" in n for n in flagged["notes"])
         # alike, but without saying it is a repeat and not close enough: entered, flagged for a person
         [maybe] = store.add_entries([{**first, "text": "长青小区12号楼电梯老坏，物业修了也没用，希望换新电梯。",
                                       "ref": "GD20261121000001"}], "坐席")

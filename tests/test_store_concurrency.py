@@ -11,8 +11,9 @@ def _writer(path: str, n: int) -> int:
     done = 0
     with Store(path) as store:
         for i in range(WRITES):
-            # no place named: distinct rows, never taken for repeats of each other
-            entry_id = store.add_entries([{"text": f"写入者{n}第{i}条：电梯坏了", "category": "facilities",
+            # one building, a different room each: distinct problems, never taken for repeats of each other
+            entry_id = store.add_entries([{"text": f"写入者{n}第{i}条：3号楼{n * WRITES + i + 1}室门口的灯坏了",
+                                           "category": "facilities",
                                            "source": "test"}], who=f"w{n}")[0]
             if i % 20 == 0:  # mix in status changes so writers contend on existing rows too
                 store.set_status(entry_id, "已派单", who=f"w{n}")

@@ -297,3 +297,50 @@ def test_every_sheet_with_tickets_is_read(tmp_path):
     assert header == ["工作表", "工单编号", "诉求内容", "来电人"]
     assert rows[0]["工作表"] == "11月上半月" and rows[0]["来电人"] == "" and rows[4]["来电人"] == "王先生"
     assert any("2 个工作表" in n and "“11月下半月”2 行" in n for n in notes)
+
+
+def test_legitimate_multi_line_cells_are_not_taken_for_broken_quotes(tmp_path):
+    import csv
+
+    with open(tmp_path / "py.csv", "w", encoding="utf-8", newline="") as f:  # quoted as Excel quotes
+        w = csv.writer(f)
+        w.writerow(["编号", "诉求内容", "电话"])
+        w.writerow(["1", "1、楼道灯坏了\n2、电梯异响,门关不上,已报修三次", "138"])
+        w.writerow(["2", "地址\n幸福小区,3号楼,2单元,401", "139"])
+    rows, _ = read_table(tmp_path / "py.csv")
+    assert [r["编号"] for r in rows] == ["1", "2"]
+    # two columns, and a quote that closes somewhere later: still caught
+    (tmp_path / "two.csv").write_text('编号,诉求内容\n1,"楼道灯坏了\n2,垃圾没清\n3,噪音\n', encoding="utf-8")
+    with pytest.raises(TableError, match="引号没有配对"):
+        read_table(tmp_path / "two.csv")
+    (tmp_path / "late.csv").write_text('编号,诉求内容,电话\n1,"楼道灯坏了,138\n2,"垃圾没清",139\n3,噪音,137\n',
+                                       encoding="utf-8")
+    with pytest.raises(TableError, match="引号没有配对"):
+        read_table(tmp_path / "late.csv")
+
+
+def test_a_utf8_file_cut_short_is_not_read_as_gbk(tmp_path):
+    raw = "工单编号,诉求内容\nA1,小区电梯坏了\nA2,门口垃圾没人清理".encode("utf-8")
+    (tmp_path / "cut.csv").write_bytes(raw[:-2])
+    with pytest.raises(TableError, match="截断"):
+        read_table(tmp_path / "cut.csv")
+
+
+def test_sheets_naming_their_columns_differently_and_a_summary_sheet(tmp_path):
+    book = Workbook()
+    book.active.title = "A"
+    book.active.append(["工单编号", "诉求内容", "受理时间"])
+    book.active.append(["GD1", "来电人反映：3号楼电梯坏了三天没人修", "2026-11-03 10:00"])
+    sheet = book.create_sheet("B")
+    sheet.append(["工单编号", "来电内容", "来电时间", "工作表"])
+    sheet.append(["GD2", "来电人反映：5号楼楼道灯坏了一个月了", "2026-11-04 10:00", "x"])
+    summary = book.create_sheet("汇总")
+    summary.append(["问题分类", "问题内容", "件数"])
+    summary.append(["设施", "电梯故障", 3])
+    book.save(tmp_path / "m.xlsx")
+    notes = []
+    rows, header = read_table(tmp_path / "m.xlsx", notes=notes)
+    assert header == ["工作表_2", "工单编号", "诉求内容", "受理时间", "工作表"]
+    assert [(r["工作表_2"], r["诉求内容"][-6:], r["受理时间"]) for r in rows] == [
+        ("A", "了三天没人修", "2026-11-03 10:00"), ("B", "坏了一个月了", "2026-11-04 10:00")]
+    assert any("汇总" in n and "未读取" in n for n in notes)

@@ -201,3 +201,8 @@ def test_the_centres_own_deadline_goes_into_the_tagged_row(model):
     assert "热线中心给定" in tagged[0]["notes"] and "热线中心给定" in tagged[1]["notes"]
     assert tagged[2]["deadline"] == tagged[3]["deadline"] == "2026-11-18T18:00:00+08:00"  # ours: 10 working days
     assert "不合理" in tagged[2]["notes"] and "热线中心" not in tagged[3]["notes"]
+    # before the call is a typo; without the call's own time the centre's deadline is kept
+    early = tag_rows(model, [{**rows[0], "办结时限": "2026-11-04 09:00"}], "诉求内容", NOW, "受理时间")[0]
+    assert early["deadline"] == "2026-11-18T18:00:00+08:00" and "不合理" in early["notes"]
+    blank = tag_rows(model, [{**rows[0], "受理时间": ""}], "诉求内容", NOW, "受理时间")[0]
+    assert blank["deadline"] == "2026-11-11T18:00:00+08:00" and "热线中心给定" in blank["notes"]

@@ -66,6 +66,7 @@ _ALL_CLEAR = re.compile(r"(?:未|没有?)(?:发现|见)(?:异常|问题|隐患)|
 _CLOSING = re.compile(r"^(?:好[的吧]?[,，!！]?)?(?:那)?(?:今天(?:的会)?(?:就)?(?:先)?(?:开)?到这|散会|谢谢大家|感谢大家|大家辛苦了"
                       r"|以上(?:问题|几个问题|几件事|事项|这些问题)[,，]?(?:请|由)?各)")
 # Reminders to residents ("请大家注意用电安全") are notices, not problems.
+_OWN_ACTION = re.compile(r"^(?:协调|联系|通知|督促|配合|参加|组织|陪同|走访|入户|发放|宣传|复查|回访|召开|已)")
 # a grid worker reporting what a walk turned up speaks as a resident would: "巡查中发现中心花园草坪被……"
 _FOUND = re.compile(r"^(?:今天|今早|上午|下午|昨天)?(?:巡查|巡检|走访|入户)(?:中|时|过程中)?发现")
 _REMINDER = re.compile(r"^(?:请大家|请各位|请居民|请广大|提醒大家|温馨提示|各位居民请|希望大家)"
@@ -163,12 +164,15 @@ def _roles(model: Model, texts: list[str]) -> list[dict]:
     return [dict(zip(labels, map(float, row))) for row in proba]
 
 
+_WHERE_WORDS = re.compile(r"门口|门前|旁边|附近|前面|后面|楼下|楼上|这边|那边|里面|外面|对面|一带|周边|[东南西北]侧|这里|那里|处|的|在")
+
+
 def _place_only(text: str) -> bool:
-    """"14号楼1单元门口，" only says where the next clause happens."""
+    """"14号楼1单元门口，" only says where the next clause happens ("地库积水" says what happens there)."""
     rest = text
     for place in find_places(text):
         rest = rest.replace(place, "")
-    return len(re.findall(r"[\u4e00-\u9fff]", rest)) < 3
+    return bool(find_places(text)) and not re.search(r"[\u4e00-\u9fff]", _WHERE_WORDS.sub("", rest))
 
 
 def _is_issue(utt: Utterance, text: str, role: dict, category: str, confidence: float, fallback: str | None) -> bool:
@@ -188,7 +192,8 @@ def _is_issue(utt: Utterance, text: str, role: dict, category: str, confidence: 
         return False
     if _RAISED.match(text):
         return True
-    listed = utt.item is not None or utt.ticket or utt.listed
+    # a walk log's own actions ("协调物业清理了东门的垃圾") are not reports, though listed like them
+    listed = (utt.item is not None or utt.ticket or utt.listed) and not _OWN_ACTION.match(text)
     # Items of a walk log or ticket list are reports by construction; elsewhere ask for some role evidence.
     return (confidence >= 0.8 and p_issue >= 0.3) or (listed and confidence >= 0.6)
 

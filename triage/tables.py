@@ -48,19 +48,29 @@ def decode_bytes(raw: bytes, name: str = "文件") -> str:
             pass
     if b"\x00" in raw[:4096]:
         raise TableError(f"{name} 看起来是二进制文件，不是文本表格。请上传 CSV、Excel (.xlsx) 或 JSONL 文件。")
+    try:
+        return raw.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        pass
+    # A UTF-8 file cut off in the middle of its last character (an interrupted download) is checked before
+    # GB18030, which would read the broken end as some other characters without complaint.
     for encoding in ("utf-8-sig", "gb18030"):
-        try:
-            return raw.decode(encoding)
-        except UnicodeDecodeError:
-            continue
-    for encoding in ("utf-8-sig", "gb18030"):  # a file cut off in the middle of its last character
         for cut in (1, 2, 3):
             try:
                 text = raw[:-cut].decode(encoding)
             except UnicodeDecodeError:
                 continue
+            if encoding == "gb18030":
+                try:
+                    return raw.decode("gb18030")  # a whole GBK file whose last character is fine
+                except UnicodeDecodeError:
+                    pass
             raise TableError(f"{name} 在文件末尾被截断（最后一个字不完整），可能没有下载或复制完整。"
                              f"请重新导出或下载后再试；截断前的内容共 {text.count(chr(10)) + 1} 行。")
+    try:
+        return raw.decode("gb18030")
+    except UnicodeDecodeError:
+        pass
     raise TableError(f"{name} 的编码无法识别（不是 UTF-8 也不是 GBK）。请在 Excel/WPS 中另存为“CSV UTF-8”后重试。")
 
 
@@ -144,12 +154,27 @@ def _from_workbook(data: bytes, name: str, say) -> tuple[list[dict], list[str]]:
     return _from_grids(grids, name, say)
 
 
+def _text_column_of(header: Sequence[str]) -> str | None:
+    names = {clean_name(h): h for h in header}
+    return next((names[c] for c in TEXT_COLUMNS if c in names), None)
+
+
+def _wordy(rows: list[dict], column: str) -> bool:
+    """Tickets, not a summary table: the text column holds sentences (a 汇总 sheet's 问题内容 holds "电梯故障")."""
+    sizes = sorted(len(re.findall(r"[\u4e00-\u9fff]", str(r.get(column) or ""))) for r in rows)
+    return bool(sizes) and sizes[len(sizes) // 2] >= 8
+
+
 def _from_grids(grids, name: str, say) -> tuple[list[dict], list[str]]:
     """The ticket sheet; several sheets with tickets (one per half-month, per 街道…) are read together.
 
-    A sheet holds tickets when its header has a known text column (诉求内容, 来电内容…); without any
-    such sheet, the first sheet with rows is read. Rows of several sheets get a 工作表 column.
+    A sheet holds tickets when its header has a known text column (诉求内容, 来电内容…) holding sentences;
+    without any such sheet, the first sheet with rows is read. Rows of several sheets get a 工作表 column,
+    and each sheet's text and time columns are renamed to the first ticket sheet's, so 来电内容 on one sheet
+    and 诉求内容 on the next are read as the same column.
     """
+    from .tagging import find_time_column
+
     read = []  # (grid, rows, header, notes): each sheet is read once
     for grid in grids:
         notes: list[str] = []
@@ -158,27 +183,37 @@ def _from_grids(grids, name: str, say) -> tuple[list[dict], list[str]]:
             read.append((grid, rows, header, notes))
     if not read:
         return [], []
-    tickets = [r for r in read if any(clean_name(h) in TEXT_COLUMNS for h in r[2])]
+    with_column = [r for r in read if _text_column_of(r[2]) is not None]
+    tickets = [r for r in with_column if _wordy(r[1], _text_column_of(r[2]))]
     if len(tickets) <= 1:
-        grid, rows, header, notes = tickets[0] if tickets else read[0]
+        grid, rows, header, notes = (tickets or with_column or read)[0]
         if len(grids) > 1 or not grid.active:
             say(f"读取工作表“{grid.name}”。")
         for note in notes:
-            say(f"{note}")
+            say(note)
         return rows, header
-    sheet_column = next(c for c in ("工作表", "工作表名", "sheet") if all(c not in r[2] for r in tickets))
+    sheet_column = _names([*sorted({h for t in tickets for h in t[2]}), "工作表"])[-1]  # "工作表", or 工作表_2 if taken
+    text_column, time_column = _text_column_of(tickets[0][2]), find_time_column(tickets[0][2])
     header: list[str] = [sheet_column]
     rows = []
     for grid, part, head, notes in tickets:
+        rename = {_text_column_of(head): text_column}
+        theirs = find_time_column(head)
+        if time_column and theirs and theirs != time_column and time_column not in head:
+            rename[theirs] = time_column
+        head = [rename.get(h, h) for h in head]
         header += [h for h in head if h not in header]
-        rows += [{sheet_column: grid.name, **row} for row in part]
+        rows += [{sheet_column: grid.name, **{rename.get(k, k): v for k, v in row.items()}} for row in part]
         for note in notes:
             say(f"工作表“{grid.name}”：{note}")
+        if len(rename) > 1 or next(iter(rename)) != text_column:
+            said = "、".join(f"“{a}”" for a in rename)
+            say(f"工作表“{grid.name}”的{said}列按“{'”“'.join(rename.values())}”读取。")
     said = "、".join(f"“{grid.name}”{len(part)} 行" for grid, part, _, _ in tickets)
     say(f"读取了 {len(tickets)} 个工作表：{said}，共 {len(rows)} 行；“{sheet_column}”列注明每行来自哪个工作表。")
     skipped = [grid.name for grid, *_ in read if all(grid is not t[0] for t in tickets)]
     if skipped:
-        say(f"工作表“{'”“'.join(skipped)}”没有诉求内容列，未读取。")
+        say(f"工作表“{'”“'.join(skipped)}”不是工单明细（没有诉求内容列，或只是汇总），未读取。")
     for row in rows:  # every row has every column, as in a single sheet
         for h in header:
             row.setdefault(h, "")
@@ -215,24 +250,33 @@ def _read_delimited(text: str, name: str, say) -> tuple[list[dict], list[str]]:
     return _rows_from_grid(grid, name, say, lines, strict=True)
 
 
+def _shape(value: str) -> str:
+    """"GD20261103000101" → "GD00000000000000": what a column's values look like, digits aside."""
+    return re.sub(r"\d", "0", value.strip())
+
+
 def _check_quotes(grid: list[list[str]], lines: list[int], delimiter: str, name: str) -> None:
     """Refuse a cell that swallowed whole rows because its opening quote was never closed.
 
-    A quoted cell may hold line breaks; but a line inside it with as many delimiters as the header has
-    columns is a ticket row of its own, and reading on would silently lose it.
+    A quoted cell may hold line breaks, commas and tabs. But a line inside it that starts like a row of
+    its own (its first field shaped like the first column's values: a ticket number, a row number) and
+    goes on with the delimiter is a ticket row, and reading on would silently fold it into this one.
     """
     at = _header_index(grid)
-    if at is None or len(grid[at]) < 3:
-        return  # with two columns one comma in a cell's text proves nothing
-    need = len(grid[at]) - 1
+    if at is None or len(grid) <= at + 1:
+        return
+    firsts = {_shape(row[0]) for row in grid[at + 1:] if row and row[0].strip() and "\n" not in row[0]}
+    if not firsts:
+        return
     for row, line in zip(grid[at + 1:], lines[at + 1:]):
         for cell in row:
             if "\n" not in cell:
                 continue
             inner = cell.splitlines()
-            hit = next((k for k, part in enumerate(inner[1:], 1) if part.count(delimiter) >= need), None)
+            hit = next((k for k, part in enumerate(inner[1:], 1)
+                        if delimiter in part and _shape(part.split(delimiter, 1)[0]) in firsts), None)
             if hit is not None:
-                start = cell.strip()[:12]
+                start = inner[0].strip()[:12]
                 raise TableError(
                     f"{name} 第 {line} 行有一个引号没有配对：以“{start}…”开头的这一格把第 {line + hit} 行整行也包括进去了，"
                     f"后面的工单会丢失。请在 Excel/WPS 中打开，检查这一格的引号（\"）后另存为 CSV 再试。")

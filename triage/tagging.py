@@ -167,11 +167,14 @@ def _unreadable_note(value) -> str:
     return f"受理时间“{shown}”无法识别，已按当前时间计算期限"
 
 
-def given_deadline(value, received: dt.datetime, day_end: dt.time) -> tuple[dt.datetime | None, str | None]:
+def given_deadline(value, received: dt.datetime, day_end: dt.time,
+                   received_known: bool = True) -> tuple[dt.datetime | None, str | None]:
     """The centre's own deadline from its export, and a note for the row.
 
     A date alone ends at `day_end`. A value before the call or more than 400 days after it is a typo,
-    not a deadline: (None, a note saying so). A blank or non-time cell: (None, None).
+    not a deadline: (None, a note saying so). Without the call's own time (`received_known` False,
+    `received` is then today) only a value more than 400 days away is refused. A blank or non-time
+    cell: (None, None).
     """
     if _is_blank(value):
         return None, None
@@ -187,7 +190,8 @@ def given_deadline(value, received: dt.datetime, day_end: dt.time) -> tuple[dt.d
     if not clock:
         when = dt.datetime.combine(when.date(), day_end, tzinfo=when.tzinfo)  # "2026-11-30": that whole day
     naive, start = when.replace(tzinfo=None), received.replace(tzinfo=None)
-    if not start - dt.timedelta(days=1) <= naive <= start + dt.timedelta(days=400):
+    earliest = start if received_known else start - dt.timedelta(days=400)
+    if not earliest <= naive <= start + dt.timedelta(days=400):
         return None, f"工单的办理时限“{str(value).strip()[:20]}”不合理，已按分类规则计算"
     return when, "办理时限取自工单（热线中心给定）"
 
@@ -224,7 +228,8 @@ def tag_rows(model: Model, rows: Sequence[dict], text_column: str, now: dt.datet
             # routing notes (a rule that fired, holiday data missing for that year) go with the row
             tagged["notes"] = "；".join(d["notes"])
             if deadline_column and ok:
-                given, note = given_deadline(row.get(deadline_column), when, model.taxonomy.day_end)
+                known = bool(received_column) and not _is_blank(row.get(received_column))
+                given, note = given_deadline(row.get(deadline_column), when, model.taxonomy.day_end, known)
                 if given is not None:
                     tagged["deadline"] = (given if given.tzinfo else given.replace(tzinfo=zone)).isoformat()
                 if note:

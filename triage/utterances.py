@@ -160,6 +160,8 @@ _SECTION = re.compile(r"^\s*[一二三四五六七八九十]{1,3}\s*[、.．]\s*
 _CALLER = re.compile(r"^\s*(?:来电人|来访人|来电|来访|反映人)\s*[：:]\s*(?P<who>[^，。！？,!?：:；;]{1,16}?)\s*$")
 _CONTENT = re.compile(r"^\s*(?:内容|来电内容|来访内容|反映内容|诉求|诉求内容|问题)\s*[：:]\s*(?P<body>\S.*)$")
 # also what was done or decided: "上月议定事项落实情况", "四、议定事项" list actions, not new problems
+# What a section title ends with ("一、居民来访接待", "三、其他事项", "二、近期居民反映问题")
+_SECTION_TITLE = re.compile(r"(?:情况|事项|接待|来访|发言|讨论|议题|汇报|通报|安排|其他|问题|部署|总结|议程|意见|建议|说明)\s*[：:]?\s*$")
 _HEADING_NOTICE = re.compile(r"通报|通知|提示|公告|告知|下一步|工作安排|注意事项|落实情况|完成情况|办理情况|进展情况|议定事项|决定事项|会议决定")
 _HEADING_ISSUES = re.compile(r"问题|说事|反映|意见|诉求|议事|建议|巡查")
 
@@ -247,8 +249,8 @@ def split_utterances(text: str) -> list[Utterance]:
             notice = kind == "notice"
         elif notice and _SECTION.match(normalize(line)):
             notice = False  # "二、楼栋长发言": the announcements are over
-        if _SECTION.match(normalize(line)) and not re.search(r"\d", line):
-            continue  # "一、居民来访接待" names the section; what was raised is in its lines
+        if _SECTION.match(normalize(line)) and _SECTION_TITLE.search(normalize(line)) and not re.search(r"\d", line):
+            continue  # "一、居民来访接待" names the section; what was raised is in its lines ("一、东门道闸坏了" is not a title)
         caller = _CALLER.match(line)
         if caller:  # "来电人：8栋 覃大爷" heads a duty-log entry; its "内容：" line is what that caller said
             pending = _speaker(caller.group("who"))
