@@ -32,6 +32,8 @@ _RAISED = re.compile(r"^[“\"]?(?:另有|还有|也有|有)?(?:[\u4e00-\u9fff]{
 _REPEAT = re.compile(r"再说一句|再补一句|再补充|还是那个|还是上次|上次说的|之前说的|上个月就说|又来了|我再说"
                      r"|还是没|仍然|依然|到现在还|至今还|还没")
 # Words that mark a problem raised again, by anyone: "又", "+1", "同意", "刚才说的".
+# A speaker pointing back at their own earlier problem
+_MY_OWN = re.compile(r"我(?:刚才|刚刚|前面|上回|昨天|一开始|开头)(?:说|讲|提|反映)(?:的|过的)")
 _AGAIN = re.compile(r"又|\+1|附议|同意|刚才说的|昨天说的|前面说的|上回说的|还是老样子|还是没人|还在|再次|依旧|照样")
 # A resident pointing back at what someone said before ("可不是嘛", "我跟严阿姨一个意思", "刚才邱师傅说那个",
 # "他也说充电桩的事", "+1"): the same problem said again, even from another building or in other words.
@@ -72,7 +74,7 @@ _FOUND = re.compile(r"^(?:今天|今早|上午|下午|昨天)?(?:巡查|巡检|�
 _REMINDER = re.compile(r"^(?:请大家|请各位|请居民|请广大|提醒大家|温馨提示|各位居民请|希望大家)"
                        # a work arrangement for staff: "本周六社区开展消防演练，请各网格提前通知居民"
                        r"|^(?:本周|下周|本月|下月|明天|后天|周[一二三四五六日末]|[\d一二三四五六七八九十]+月[\d一二三四五六七八九十]+日)"
-                       r"[^，,。]{0,16}(?:开展|组织|举办|召开)[^。]*请各")
+                       r"[^，,。]{0,16}(?:开展|组织|举办|召开)[^。]*(?:请各|演练|活动|培训|讲座|会议|宣传|义诊|体检)")
 _FILLER = re.compile(r"^(?:来电人|市民|居民)?(?:反映|称|来电反映|来电称)[：:，,]?|^(?:我先说一个|我先说|我说个|我说一下|我说两句|我反映个事|我反映一下|我想反映|还有一个|还有个事|另外|还有|就是|那个|嗯|呃|哎)[。，,！!：:\s]*")
 _STOP = {"很大", "很多", "太大", "特别", "严重", "厉害", "好几天", "晚上", "白天", "我们", "你们", "他们", "这个", "那个", "问题", "小区", "居民", "一下", "现在", "还是", "已经", "没有", "就是", "什么",
          "大家", "反映", "希望", "社区", "物业", "时候", "一个", "这些", "那些", "事情", "情况", "来电人", "来电", "每天",
@@ -348,9 +350,12 @@ def _merge(mentions: list[_Mention], replies, model: Model, received_at: dt.date
             if same and repeat and (g["keys"] & keys):
                 target = g  # "都十二点了3栋还是没水": same place, same kind, said again
                 break
+            speaker = m.utt.speaker and any(x.utt.speaker == m.utt.speaker for x in g["mentions"])
+            if same and speaker and _MY_OWN.search(plain) and (akin or (g["keys"] & keys)):
+                target = g  # "还有我刚才说的那个事，3号楼晚上黑灯瞎火的": the speaker's own earlier problem
+                break
             if not shared:
                 continue
-            speaker = m.utt.speaker and any(x.utt.speaker == m.utt.speaker for x in g["mentions"])
             if same and (repeat or speaker or _AGAIN.search(plain)):
                 target = g  # "电梯还是没人来啊" from the one who reported the lift, or "狗又叫了"
                 break
