@@ -62,6 +62,29 @@ def bench_real_dev(rows: list) -> None:
     rows.append(("shipped model 5-fold CV macro-F1 (own training data)", f"{model.card['metrics']['macro_f1']:.3f}", "—"))
 
 
+def bench_urgency(rows: list) -> None:
+    """How often the taxonomy's keyword rules give a charging example the urgency our labels give it
+    (飞线/楼道/入户充电 urgent; "只能拎回家充" a shortage, not a present hazard)."""
+    from triage.examples import default_training_files
+    from triage.normalize import normalize
+    from triage.route import route
+    from triage.taxonomy import load_taxonomy
+
+    tax = load_taxonomy()
+    agree = total = missed = 0
+    for path in default_training_files():
+        for line in Path(path).read_text(encoding="utf-8").splitlines():
+            r = json.loads(line) if line.strip() else {}
+            if r.get("label") != "charging":
+                continue
+            got = route("charging", normalize(r["text"]), NOW, tax).urgent
+            total += 1
+            agree += got == bool(r.get("urgent"))
+            missed += bool(r.get("urgent")) and not got
+    rows.append((f"charging urgency: keyword rules agree with the labelled examples ({total}; urgent ones missed: {missed})",
+                 f"{agree / total:.3f}", "—"))
+
+
 def bench_teddy(rows: list) -> None:
     from triage.classify import build_pipeline, evaluate_predictions
     from triage.normalize import normalize
@@ -319,7 +342,7 @@ def bench_retrain(rows: list) -> None:
         rows.append((f"retrain (fit + calibration) on {n:,} examples", f"{time.perf_counter() - start:.1f} s", "—"))
 
 
-SECTIONS = {"cold": bench_cold_start, "accuracy": bench_real_dev, "teddy": bench_teddy, "speed": bench_speed, "parallel": bench_parallel,
+SECTIONS = {"cold": bench_cold_start, "accuracy": bench_real_dev, "urgency": bench_urgency, "teddy": bench_teddy, "speed": bench_speed, "parallel": bench_parallel,
             "notes": bench_notes, "api": bench_api, "retrain": bench_retrain}
 
 

@@ -155,6 +155,12 @@ RULES_FROM_TRIALS = [
     ("parking", "新增的车位被外来车辆占了", "物业服务企业", False, 5, None),
     ("parking", "有人在车位上私自搭个棚子", "物业服务企业", False, 5, None),
     ("facilities", "电梯保修期刚过就坏了", "物业服务企业", False, 5, "已过保修期"),
+    # charging: a hazard now is urgent in many wordings; carrying batteries home for want of piles is a shortage
+    ("charging", "充电桩坏了一半，大家只能把电瓶拎回家充电", "物业服务企业", False, 3, "充电设施不足"),
+    ("charging", "7栋四楼又往下吊电线给电动车充电", "物业服务企业", True, 0, "飞线/楼道充电"),
+    ("charging", "有人把电动车停在消防前室充电", "物业服务企业", True, 0, "飞线/楼道充电"),
+    ("charging", "隔壁老人天天在客厅给电瓶充电", "物业服务企业", True, 0, "飞线/楼道充电"),
+    ("charging", "楼上那户把电池拿回家充电，晚上在阳台上冒烟", "物业服务企业", True, 0, None),
 ]
 
 

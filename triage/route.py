@@ -98,6 +98,8 @@ def route(category: Category | str, text: str, received_at: dt.datetime, taxonom
     for rule in cat.rules:
         if not rule.matches(text):
             continue
+        if rule.urgent is not None and urgent_set and rule.urgent != urgent:
+            continue  # overruled: "只能把电瓶拎回家充" is no hazard, so the 入户充电 rule adds no 消防 either
         used = False  # a rule whose fields were all set by earlier rules is not named as a reason
         if rule.urgent is not None and not urgent_set:  # `urgent = false` lets an earlier rule say "not an outage"
             urgent, urgent_set, used = rule.urgent, True, True
