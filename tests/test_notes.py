@@ -313,3 +313,19 @@ def test_a_walk_log_of_bullet_lines_and_minutes_with_sections(model):
     got = extract(minutes, model, NOW)
     assert [i.category for i in got] == ["environment", "greening"]
     assert not any("居民反映问题" in q or "落实" in q for i in got for q in i.quotes)
+
+
+def test_a_chat_export_with_day_rules_replies_and_a_resident_coming_back(model):
+    """A day separator is not speech; "@老周 那车我也注意到了" is about 老周's post; the same resident back at the
+    same building with no other object ("今天都不敢从3栋底下过") is the same problem."""
+    chat = ("“和园二期业主群”聊天记录\n"
+            "—————— 2025年3月2日 ——————\n"
+            "老周 08:01\n东门口那辆白色面包车停了快一年了，轮胎都没气了，占着车位\n"
+            "小雨 08:05\n3栋楼上又扔下来一个酒瓶，碎了一地，差点砸到人\n"
+            "物业小王 08:10\n收到，马上调监控\n"
+            "—————— 2025年3月3日 ——————\n"
+            "阿杰 09:00\n@老周 那车我也注意到了，车窗上的灰都一指厚了\n"
+            "小雨 09:20\n扔酒瓶那家查到了没有？今天都不敢从3栋底下过\n")
+    got = extract(chat, model, NOW)
+    assert [(i.category, i.mentions) for i in got] == [("parking", 2), ("safety", 2)]
+    assert not any("2025年3月3日" in q for i in got for q in i.quotes)

@@ -51,6 +51,8 @@ _POINT_BACK = re.compile(
     # "我接着刚才消防通道说", "保安这个我也补一句", "我补充一下车棚": more on a matter already raised
     r"|接着(?:刚才|前面|上面|他|她)|也?补(?:充)?一句|我补充一下(?![，,\s]*(?:还有|另外|别的))"
     r"|(?:再次|又一次|第二次|又)来电|再次反映|又打电话"
+    # "那车我也注意到了": the speaker saw the same thing
+    r"|我(?:们)?也(?:注意到|看到|发现|碰到|遇到|见到|看见)了?"
     # "唐丽说得没错": the speaker named in full
     r"|^(?P<d>[\u4e00-\u9fff]{2,3}?)(?:说得|讲得|说的)(?:没错|对|在理|是)")
 _LEAD_TOPIC = re.compile(r"^(?P<what>[\u4e00-\u9fff]{2,6}?)(?:这个|这事|这块|的事|那个事|那事)")
@@ -61,7 +63,8 @@ _ATTRIBUTION = re.compile(r"(?:家住|住在)?[^，。]{0,12}?的?(?:居民|业�
 _ANSWERED = re.compile(r"^[”\"]?(?![^，,]{0,6}(?:居民|业主|群众|大家|住户|有人))[\u4e00-\u9fff]{2,8}?(?:当场|当即|随即)?"
                        r"(?:表示|回应|答复|承诺|解释)")
 # Asking how an earlier matter went ("上回那个事后来怎么样了？") is a follow-up question, not a new problem.
-_INQUIRY = re.compile(r"(?:后来|现在)?怎么样了[？?]*$|进展(?:如何|怎样|怎么样)|有(?:结果|消息|回音)了?(?:吗|没有)|办得怎么样|处理得怎么样")
+_INQUIRY = re.compile(r"(?:后来|现在)?怎么样了[？?]*$|进展(?:如何|怎样|怎么样)|有(?:结果|消息|回音)了?(?:吗|没有)|办得怎么样|处理得怎么样"
+                      r"|(?:找|查|抓|逮)(?:到|着)了?(?:吗|没有|没)[？?]")
 # Routine all-clear lines in walk logs ("消防通道畅通，未发现异常") are not problems.
 _ALL_CLEAR = re.compile(r"(?:未|没有?)(?:发现|见)(?:异常|问题|隐患)|(?:运行|使用|值守|开放|秩序|通行)(?:正常|良好)|一切正常|无异常|畅通")
 # The chair closing the meeting ("好，今天就到这儿，散会。") is never part of an answer.
@@ -281,6 +284,12 @@ def _pointed_at(m: "_Mention", groups: list[dict], last: dict | None, topic: set
             return last  # "可不是嘛，那狗……" right after the dog: agreeing with what was just said
         if text.startswith("+") and m.index - last["mentions"][-1].index <= 4:
             return last  # "+1 昨天我家孩子差点踩上去": a chat reply to the post just above
+    if m.utt.to and not m.utt.staff:  # "@老李头 那车我也注意到了": a chat reply about 老李头's post
+        theirs = [g for g in reversed(groups) if any(x.utt.speaker == m.utt.to for x in g["mentions"])]
+        if theirs and not _NEW_TOPIC.search(text[:14]) and (
+                theirs[0]["category"] == category or theirs[0]["topic"] & topic
+                or _thing_chars(theirs[0]["things"]) & _thing_chars(things) or _POINT_BACK.search(text[:40])):
+            return theirs[0]
     found = _POINT_BACK.search(text[:40])
     if not found:
         return None
@@ -353,6 +362,9 @@ def _merge(mentions: list[_Mention], replies, model: Model, received_at: dt.date
             speaker = m.utt.speaker and any(x.utt.speaker == m.utt.speaker for x in g["mentions"])
             if same and speaker and _MY_OWN.search(plain) and (akin or (g["keys"] & keys)):
                 target = g  # "还有我刚才说的那个事，3号楼晚上黑灯瞎火的": the speaker's own earlier problem
+                break
+            if same and speaker and (g["keys"] & keys) and (akin or not (things and g["things"])):
+                target = g  # the same resident, the same place, the same kind, no other object: "今天我都不敢从5栋底下走了"
                 break
             if not shared:
                 continue

@@ -59,6 +59,7 @@ class Utterance:
     ticket: bool = False
     notice: bool = False
     listed: bool = False  # a bullet or time-stamped line of a log: a report of its own, like a numbered item
+    to: str | None = None  # a chat message addressed "@老李头 …": who it answers
     sentences: list[str] = field(default_factory=list)
 
 
@@ -186,6 +187,7 @@ _CHAT_SENDER = re.compile(rf"^\s*(?:{_CHAT_TIME}\s+(?P<a>[^\s，。！？!?：:]
                           rf"|(?P<tag>[【\[][^】\]]{{1,6}}[】\]])?\s*(?P<b>(?:未知)?(?:说话人|发言人|讲话人|[Ss]peaker)\s\d{{1,2}}"
                           rf"|[^\s，。！？!?：:【\[]{{1,24}})\s+{_CHAT_TIME})\s*$")
 _CHAT_QUOTE = re.compile(r"^\s*[\[【「]?\s*(?:引用|回复|回覆)\s*[:：]?\s*\S{1,24}?[：:]")
+_DAY_RULE = re.compile(r"^[—\-=－_~～\s]{2,}\s*\d{4}\s*[年/.\-]\s*\d{1,2}\s*[月/.\-]\s*\d{1,2}\s*日?\s*(?:星期.|周.)?\s*[—\-=－_~～\s]*$")
 _AT = re.compile(r"^(?:@\S{1,24}\s*)+|^\s*[\[【](?:语音转文字|语音转文本|转文字|语音)[\]】]\s*")
 # A transcription app cuts one speaker's turn into segments; a segment that does not end a sentence
 # goes on in the next one from the same speaker, unless that opens a new matter ("还有…").
@@ -224,14 +226,15 @@ def split_utterances(text: str) -> list[Utterance]:
         if sender is not None and _CHAT_QUOTE.match(raw_line):
             continue  # "[引用 6栋-阿飞：……]" repeats an earlier message; the reply is on its own line
         line = _STAMP.sub("", strip_pinyin(raw_line)).strip()
-        if not line:
-            continue
+        if not line or _DAY_RULE.match(line):
+            continue  # "—————— 2024年11月23日 ——————" separates a chat export's days
         if META_LINE.match(normalize(line)):
             # "主持：社区居委会主任 严慧芳", "列席：物业经理 卜志强，网格员 熊磊": later "严慧芳：" lines are staff
             staff_names.update(m.group("name") for m in _STAFF_IN_HEADER.finditer(line))
             continue
         if sender is not None:
             body = _AT.sub("", line).strip() or line
+            at = re.match(r"@(\S{1,24}?)(?:\s|$)", line)
             name, place, staff = sender
             last = out[-1] if out else None
             if (last is not None and last.speaker == name and last.line == segment_line
@@ -240,7 +243,8 @@ def split_utterances(text: str) -> list[Utterance]:
                 segment_line = n
                 continue
             segment_line = n
-            u = Utterance(text=body, speaker=name, speaker_place=place, staff=staff or name in staff_names, line=n)
+            u = Utterance(text=body, speaker=name, speaker_place=place, staff=staff or name in staff_names, line=n,
+                          to=at.group(1) if at else None)
             if u.staff:
                 staff_names.add(name)
             out.append(u)
