@@ -329,3 +329,12 @@ def test_a_chat_export_with_day_rules_replies_and_a_resident_coming_back(model):
     got = extract(chat, model, NOW)
     assert [(i.category, i.mentions) for i in got] == [("parking", 2), ("safety", 2)]
     assert not any("2025年3月3日" in q for i in got for q in i.quotes)
+
+
+def test_back_to_a_matter_by_its_name(model):
+    notes = ("发言人1：我说个要紧的，6号楼2单元楼道里一股煤气味，好几天了，一进单元门就闻到。\n"
+             "发言人2：我们那边的路灯坏了两个，晚上黑乎乎的。\n"
+             "发言人3：刚才那个煤气的事我再说一下，我今天早上出门又闻到了，三楼最明显。\n")
+    got = extract(notes, model, NOW)
+    gas = next(i for i in got if any("煤气味" in q for q in i.quotes))
+    assert gas.category == "safety" and gas.mentions == 2 and len(got) == 2

@@ -53,6 +53,8 @@ _POINT_BACK = re.compile(
     r"|(?:再次|又一次|第二次|又)来电|再次反映|又打电话"
     # "那车我也注意到了": the speaker saw the same thing
     r"|我(?:们)?也(?:注意到|看到|发现|碰到|遇到|见到|看见)了?"
+    # "刚才那个煤气的事啊，我再说一下": back to a matter by its name
+    r"|^(?:刚才|刚刚|前面|上面)(?:那个|说的那个|提的那个|说的)[\u4e00-\u9fff]{1,6}?(?:的事|的问题|那事)"
     # "唐丽说得没错": the speaker named in full
     r"|^(?P<d>[\u4e00-\u9fff]{2,3}?)(?:说得|讲得|说的)(?:没错|对|在理|是)")
 _LEAD_TOPIC = re.compile(r"^(?P<what>[\u4e00-\u9fff]{2,6}?)(?:这个|这事|这块|的事|那个事|那事)")
@@ -300,8 +302,9 @@ def _pointed_at(m: "_Mention", groups: list[dict], last: dict | None, topic: set
         if by_them:
             return by_them[0]
     lead = _LEAD_TOPIC.match(text)
-    if lead:  # "保安这个我也补一句": the matter named first is the one meant
-        named = [g for g in candidates if any(lead.group("what") in normalize(x.text) for x in g["mentions"])]
+    if lead:  # "保安这个我也补一句", "刚才那个煤气的事": the matter named first is the one meant
+        what = re.sub(r"^(?:刚才|刚刚|前面|上面)?(?:说的那个|提的那个|那个|说的)?", "", lead.group("what")) or lead.group("what")
+        named = [g for g in candidates if any(what in normalize(x.text) for x in g["mentions"])]
         if named:
             return named[0]
     if name:
