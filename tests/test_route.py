@@ -174,3 +174,12 @@ def test_rules_found_by_trials(taxonomy, code, text, owner, urgent, days, reason
     assert urgent or not any("紧急" in why for why in r.reasons)
     if "小区内部" in text:
         assert not r.reasons
+
+
+@pytest.mark.parametrize("text, category", [
+    ("18号楼五楼到六楼那段楼梯扶手螺丝掉了，一推就晃", "safety"),  # a broken railing: rule 1
+    ("健身区漫步机的扶手螺丝掉了两颗，一转就响", "facilities"),  # a fitness machine's handle is not a railing
+])
+def test_a_loose_stair_railing_is_a_danger_a_loose_machine_handle_is_not(model, text, category):
+    assert model.predict([text])[0].category == category
+

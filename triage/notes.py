@@ -50,7 +50,7 @@ _POINT_BACK = re.compile(
     r"|也(?:说|提|反映|来说)了?(?![个件点下]|一个|一件|一下|两个)|我插一?句"
     # "我接着刚才消防通道说", "保安这个我也补一句", "我补充一下车棚": more on a matter already raised
     r"|接着(?:刚才|前面|上面|他|她)|也?补(?:充)?一句|我补充一下(?![，,\s]*(?:还有|另外|别的))"
-    r"|(?:再次|又一次|第二次|又)来电|再次反映|又打电话"
+    r"|(?:再次|又一次|第二次|又)来电|再次反映|又打电话|又打来|再次打来|又来电话"
     # "那车我也注意到了": the speaker saw the same thing
     r"|我(?:们)?也(?:注意到|看到|发现|碰到|遇到|见到|看见)了?"
     # "刚才那个煤气的事啊，我再说一下": back to a matter by its name
@@ -282,8 +282,8 @@ def _pointed_at(m: "_Mention", groups: list[dict], last: dict | None, topic: set
             and not _NEW_TOPIC.search(text[:14])):
         mine, theirs = _thing_chars(things), _thing_chars(last["things"])
         other_thing = mine and theirs and not (mine & theirs)  # 电梯 then 路灯: something else
-        if last["topic"] & topic or (last["category"] == category and not other_thing):
-            return last  # "可不是嘛，那狗……" right after the dog: agreeing with what was just said
+        if last["topic"] & topic or (last["category"] == category and not other_thing) or (mine & theirs):
+            return last  # "可不是嘛，那狗……" right after the dog, "对，我们家也没电" after a power cut
         if text.startswith("+") and m.index - last["mentions"][-1].index <= 4:
             return last  # "+1 昨天我家孩子差点踩上去": a chat reply to the post just above
     if m.utt.to and not m.utt.staff:  # "@老李头 那车我也注意到了": a chat reply about 老李头's post
