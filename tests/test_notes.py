@@ -338,3 +338,19 @@ def test_back_to_a_matter_by_its_name(model):
     got = extract(notes, model, NOW)
     gas = next(i for i in got if any("煤气味" in q for q in i.quotes))
     assert gas.category == "safety" and gas.mentions == 2 and len(got) == 2
+
+
+def test_a_visit_praise_a_plus_one_about_something_else_and_a_closing_line(model):
+    """From a week-long trial: the worker's own visit is not a problem and does not swallow the next line;
+    praise is not a problem; "+1" naming another thing joins that thing; "大家提的问题我们都记下来了" closes."""
+    log = ("9:35 入户走访6号楼2单元独居老人陈奶奶，身体还好，帮她把药盒整理了一下。\n"
+           "10:05 北门口的路灯坏了两盏。\n")
+    assert [(i.category, i.quotes) for i in extract(log, model, NOW)] == [("facilities", ("北门口的路灯坏了两盏。",))]
+    meeting = ("刘大爷（10号楼）：先说个好的，上周物业把我们楼下的垃圾桶换新了，挺好。\n"
+               "王阿姨（7号楼）：车库入口那儿天天被外来车堵着，我们的车出不去。\n"
+               "张叔（8号楼）：8号楼楼下那个烧烤摊，油烟大得很。\n"
+               "郑大姐（7号楼）：+1，车库入口那儿确实天天被外来车堵着。\n"
+               "李书记：好的，今天大家提的问题我们都记下来了，会后逐一落实。\n")
+    got = extract(meeting, model, NOW)
+    assert [(i.category, i.mentions) for i in got] == [("parking", 2), ("environment", 1)]
+    assert not any(i.response and "记下来了" in i.response for i in got)

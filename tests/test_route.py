@@ -161,6 +161,11 @@ RULES_FROM_TRIALS = [
     ("charging", "有人把电动车停在消防前室充电", "物业服务企业", True, 0, "飞线/楼道充电"),
     ("charging", "隔壁老人天天在客厅给电瓶充电", "物业服务企业", True, 0, "飞线/楼道充电"),
     ("charging", "楼上那户把电池拿回家充电，晚上在阳台上冒烟", "物业服务企业", True, 0, None),
+    # a week-long trial: anyone shut in a lift is urgent, however it is said; bikes on the pavement outside
+    ("facilities", "1号楼电梯卡在5楼和6楼之间，里面关着一位老人，按警铃没人应", "物业服务企业", True, 0, "电梯困人"),
+    ("facilities", "电梯突然停了，我妈在里面出不来", "物业服务企业", True, 0, "电梯困人"),
+    ("facilities", "电梯门关不上", "物业服务企业", False, 5, None),
+    ("parking", "小区东门外马路边共享单车乱堆乱放，占用盲道", "城管/环卫部门", False, 5, "城管"),
 ]
 
 

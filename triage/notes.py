@@ -71,9 +71,14 @@ _INQUIRY = re.compile(r"(?:后来|现在)?怎么样了[？?]*$|进展(?:如何|�
 _ALL_CLEAR = re.compile(r"(?:未|没有?)(?:发现|见)(?:异常|问题|隐患)|(?:运行|使用|值守|开放|秩序|通行)(?:正常|良好)|一切正常|无异常|畅通")
 # The chair closing the meeting ("好，今天就到这儿，散会。") is never part of an answer.
 _CLOSING = re.compile(r"^(?:好[的吧]?[,，!！]?)?(?:那)?(?:今天(?:的会)?(?:就)?(?:先)?(?:开)?到这|散会|谢谢大家|感谢大家|大家辛苦了"
-                      r"|以上(?:问题|几个问题|几件事|事项|这些问题)[,，]?(?:请|由)?各)")
+                      r"|以上(?:问题|几个问题|几件事|事项|这些问题)[,，]?(?:请|由)?各"
+                      r"|(?:今天)?大家(?:提|说|反映)的(?:问题|事|事情)?(?:我们)?都(?:记下|记录|记))")
 # Reminders to residents ("请大家注意用电安全") are notices, not problems.
-_OWN_ACTION = re.compile(r"^(?:协调|联系|通知|督促|配合|参加|组织|陪同|走访|入户|发放|宣传|复查|回访|召开|已)")
+_OWN_ACTION = re.compile(r"^(?:协调|联系|通知|督促|配合|参加|组织|陪同|走访|入户|发放|宣传|复查|回访|召开|已(?!经))")
+# ... and, on any line, the worker's own errands (a 回访 or 复查 line may report the problem still there)
+_OWN_VISIT = re.compile(r"^(?:入户走访|走访|参加|组织|发放|宣传|召开|陪同|配合)")
+# Praise is not a problem: "先说个好的，上周物业把垃圾桶换新了，挺好"
+_PRAISE = re.compile(r"^(?:先说(?:个|一个|件)?好(?:的|事)|表扬一下|先表扬|点个赞|给[^，,。]{1,8}点(?:个)?赞|要感谢|感谢[^，,。]{1,8}(?:帮|给|把))")
 # a grid worker reporting what a walk turned up speaks as a resident would: "巡查中发现中心花园草坪被……"
 _FOUND = re.compile(r"^(?:今天|今早|上午|下午|昨天)?(?:巡查|巡检|走访|入户)(?:中|时|过程中)?发现")
 _REMINDER = re.compile(r"^(?:请大家|请各位|请居民|请广大|提醒大家|温馨提示|各位居民请|希望大家)"
@@ -185,8 +190,10 @@ def _place_only(text: str) -> bool:
 def _is_issue(utt: Utterance, text: str, role: dict, category: str, confidence: float, fallback: str | None) -> bool:
     """Role model first; a confident problem category tips terse fault reports ("踏板脱落，无法使用")."""
     p_issue = role.get("issue", 0.0)
-    if utt.notice or _REMINDER.match(text) or _place_only(text):
+    if utt.notice or _REMINDER.match(text) or _place_only(text) or _PRAISE.match(text):
         return False
+    if _OWN_VISIT.match(text) and not utt.speaker and p_issue < 0.9:
+        return False  # "入户走访6号楼独居老人陈奶奶……": the worker's own visit, not a report
     if _ALL_CLEAR.search(text) and p_issue < 0.9:
         return False
     if _INQUIRY.search(text) and p_issue < 0.7:
@@ -285,6 +292,10 @@ def _pointed_at(m: "_Mention", groups: list[dict], last: dict | None, topic: set
         if last["topic"] & topic or (last["category"] == category and not other_thing) or (mine & theirs):
             return last  # "可不是嘛，那狗……" right after the dog, "对，我们家也没电" after a power cut
         if text.startswith("+") and m.index - last["mentions"][-1].index <= 4:
+            if other_thing:  # "+1，车库入口那儿确实天天被堵" after the 烧烤摊: the 车库 problem it names
+                named = next((g for g in reversed(groups) if g is not last and _thing_chars(g["things"]) & mine), None)
+                if named is not None:
+                    return named
             return last  # "+1 昨天我家孩子差点踩上去": a chat reply to the post just above
     if m.utt.to and not m.utt.staff:  # "@老李头 那车我也注意到了": a chat reply about 老李头's post
         theirs = [g for g in reversed(groups) if any(x.utt.speaker == m.utt.to for x in g["mentions"])]
