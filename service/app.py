@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 import time
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -97,7 +98,9 @@ def _field_message(err: dict) -> str:
     if kind in ("string_type", "string_too_short"):
         return f"{where} 应填文字" if kind == "string_type" else f"{where} 不能为空"
     if kind in ("enum", "literal_error"):
-        return f"{where} 只能是：{ctx.get('expected', '')}"
+        # pydantic says "'yellow', 'red' or 'any'": 只能是：yellow、red、any
+        choices = re.findall(r"'([^']*)'", str(ctx.get("expected", ""))) or [str(ctx.get("expected", ""))]
+        return f"{where} 只能是：{'、'.join(choices)}"
     return f"{where} 的值不正确"
 
 

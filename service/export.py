@@ -18,7 +18,7 @@ COLUMNS = (("序号", 6), ("台账编号", 9), ("工单编号", 16), ("问题内
            ("协办单位", 22), ("受理时间", 17), ("办理时限", 17), ("紧急程度", 9), ("逾期", 10), ("地点", 14),
            ("提出人/来电人", 14),
            ("原话", 48), ("办理情况", 30), ("办理记录", 48), ("状态", 9), ("办结时间", 17), ("回访满意度", 10),
-           ("回访意见", 30), ("销号时间", 17), ("需人工复核", 10))
+           ("回访意见", 30), ("销号时间", 17), ("需人工复核", 10), ("备注", 30))
 LEDGER_HEADER = tuple(c for c, _ in COLUMNS)
 OVERDUE = {"red": "已逾期", "yellow": "将逾期", "": ""}
 
@@ -77,7 +77,7 @@ def _summary(entries: list[dict], history: dict[int, list[dict]], now: dt.dateti
     closed = [e for e in live if e["status"] in DONE]
     late = [e for e in closed if _late(e, _last(history.get(e["id"], []), "已办结"), now)]
     visited = [e for e in live if e.get("satisfaction")]
-    share = lambda part, whole: f"{part / whole:.1%}" if whole else "—"
+    share = lambda part, whole: part / whole if whole else "—"  # a real number, shown as 0.0 % (write_xlsx)
     statuses = tuple(st for st in STATUSES if st != "已作废")
     lines: list[list] = [
         ["统计范围：", scope or "全部台账（未筛选）"],
@@ -98,6 +98,7 @@ def _summary(entries: list[dict], history: dict[int, list[dict]], now: dt.dateti
     for name in sorted({e.get("category_name") or e["category"] for e in live}):
         mine = [e for e in live if (e.get("category_name") or e["category"]) == name]
         lines.append([name, *(sum(e["status"] == st for e in mine) for st in statuses), len(mine)])
+    lines.append(["合计", *(sum(e["status"] == st for e in live) for st in statuses), len(live)])
     lines += [[], ["责任主体", "牵头", "办结", "办结率", "仍逾期", "回访", "满意率"]]
     for owner in sorted({e.get("owner") or "" for e in live}):
         mine = [e for e in live if (e.get("owner") or "") == owner]
@@ -128,7 +129,9 @@ def ledger_xlsx(entries: list[dict], history: dict[int, list[dict]], tz: str, no
             "\n".join(f"“{q}”" for q in e.get("quotes") or []), e.get("response") or "", _record(shown, tz),
             # the last 回访, also one whose low score sent the entry back (the statistics count it too)
             e["status"], _when(closed, tz), e.get("satisfaction") or "", e.get("feedback") or "",
-            _when(_last(past, "已销号") if e["status"] == "已销号" else None, tz), "是" if e.get("needs_review") else ""))
+            _when(_last(past, "已销号") if e["status"] == "已销号" else None, tz), "是" if e.get("needs_review") else "",
+            # what the reading noted: a rule that set the owner, 疑似重复 with the entry it resembles, the centre's 时限
+            "；".join(e.get("notes") or [])))
     buf = io.BytesIO()
     write_xlsx(LEDGER_HEADER, rows, buf, [w for _, w in COLUMNS], filters=True,
                extra=[("汇总", _summary(entries, history, now, scope, tz, repeat_calls))])

@@ -123,6 +123,7 @@ class EntryOut(BaseModel):
     feedback: str | None
     ref: str | None = None  # 12345 工单编号
     contact: str | None = None  # 来电人 / 联系方式, for 回访
+    notes: list[str] = []  # what the reading noted: a routing rule, "疑似重复：与台账第 N 条相近", the centre's 时限
     overdue: Literal["", "yellow", "red"] = ""
     already: bool = False  # on save: this text was already in the ledger (open), not entered again
 
@@ -150,6 +151,11 @@ class StatusIn(BaseModel):
     satisfaction: int | None = Field(None, ge=1, le=5, description="回访满意度 1–5")
     feedback: str | None = Field(None, max_length=2000)
     seen: dt.datetime | None = Field(None, description="可选：您看到的这条记录的 updated；期间被他人改过则返回 409")
+
+    @field_validator("status")
+    @classmethod
+    def _trimmed(cls, value: str) -> str:
+        return value.strip()  # "已派单 " with the space an input method left
 
 
 class CorrectionIn(BaseModel):
@@ -179,4 +185,5 @@ class JobOut(BaseModel):
     saved: int | None = None  # upload with 存入台账: new entries
     already: int | None = None  # …and rows already in the ledger (same 工单编号 or text), not entered twice
     repeat: int | None = None  # …and repeat calls about an open entry (new 工单编号 or another day), joined to it
+    alike: int | None = None  # …of the new entries, those that look like an open one (疑似重复, marked 待复核)
     notes: list[str] = []  # on upload: title rows, 合计 rows, the sheet or text column that was guessed

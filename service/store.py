@@ -27,7 +27,7 @@ from .settings import ROLES
 
 __all__ = ["DONE", "ROLES", "SCHEMA_VERSION", "STATUSES", "Store", "StoreError", "hash_token", "text_key"]
 
-SCHEMA_VERSION = 7
+SCHEMA_VERSION = 8
 STATUSES = ("待派单", "已派单", "办理中", "已办结", "已回访", "已销号", "已作废")
 DONE = ("已办结", "已回访", "已销号")  # handled: the 办结率 counts these
 CLOSED = (*DONE, "已作废")
@@ -167,7 +167,14 @@ def _migrate_7(db: sqlite_utils.Database) -> None:
     db["entries"].create_index(["place_key", "category"], if_not_exists=True)
 
 
-MIGRATIONS = {1: _migrate_1, 2: _migrate_2, 3: _migrate_3, 4: _migrate_4, 5: _migrate_5, 6: _migrate_6, 7: _migrate_7}
+def _migrate_8(db: sqlite_utils.Database) -> None:
+    # an upload also says how many new entries look like an open one (疑似重复, flagged for a person)
+    if "saved_alike" not in db["jobs"].columns_dict:
+        db["jobs"].add_column("saved_alike", int)
+
+
+MIGRATIONS = {1: _migrate_1, 2: _migrate_2, 3: _migrate_3, 4: _migrate_4, 5: _migrate_5, 6: _migrate_6, 7: _migrate_7,
+              8: _migrate_8}
 
 
 NUMERALS = "0123456789零一二三四五六七八九十"  # a search term starting with one of these must match whole
@@ -390,7 +397,8 @@ class Store:
         return out
 
     def add_entries(self, entries: list[dict], who: str, *, reused: set[int] | None = None,
-                    repeated: list[int] | None = None, zone: str = "Asia/Shanghai") -> list[int]:
+                    repeated: list[int] | None = None, alike: list[int] | None = None,
+                    zone: str = "Asia/Shanghai") -> list[int]:
         """Insert ledger entries (status 待派单) in one transaction; returns their ids.
 
         Nothing is entered twice, on any path (notes, single messages, uploads, Open311): an entry whose
@@ -402,6 +410,7 @@ class Store:
         """
         reused = set() if reused is None else reused
         repeated = [] if repeated is None else repeated
+        alike = [] if alike is None else alike
         now = _now()
         ids = []
         made: set[int] = set()  # entered by this call: a later row of the same batch joining one is not "already"
@@ -410,9 +419,9 @@ class Store:
                 key = text_key(entry["text"])
                 entry = {**entry, "place_key": place_key(entry["text"])}
                 existing = self._same(db, entry.get("ref"), key, entry.get("received_at"))
-                alike = None
+                resembles = None
                 if existing is None:
-                    existing, alike = _repeat_of(db, entry, key)
+                    existing, resembles = _repeat_of(db, entry, key)
                 if existing is not None:
                     if self._repeat(db, existing, entry, who, now, zone):
                         repeated.append(existing)
@@ -420,14 +429,16 @@ class Store:
                     if existing not in made:
                         reused.add(existing)
                     continue
-                if alike is not None:  # close, but not close enough to join without a person looking
+                if resembles is not None:  # close, but not close enough to join without a person looking
                     entry = {**entry, "needs_review": True,
-                             "notes": [*(entry.get("notes") or []), f"疑似重复：与台账第 {alike} 条相近（同一地点、同一类别），请核对"]}
+                             "notes": [*(entry.get("notes") or []), f"疑似重复：与台账第 {resembles} 条相近（同一地点、同一类别），请核对"]}
                 row = self._encode({**entry, "text_key": key, "status": "待派单", "created": now, "updated": now,
                                     "corrected": 0})
                 row.pop("id", None)
                 new_id = db["entries"].insert(row).last_pk
                 made.add(new_id)
+                if resembles is not None:
+                    alike.append(new_id)
                 db["history"].insert({"entry_id": new_id, "at": now, "who": who, "field": "status", "from_value": None,
                                       "to_value": "待派单",
                                       "note": f"录入（来源：{SOURCE_NAMES.get(entry.get('source'), entry.get('source') or '')}）"})

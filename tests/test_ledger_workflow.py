@@ -395,8 +395,9 @@ def test_an_entry_reopened_after_closing_shows_no_close_times_or_old_visit(clien
 def test_the_hotline_centres_own_deadline_is_kept(client):
     data = ("工单编号,受理时间,办结时限,诉求内容\n"
             "GD20261120001,2026-11-20 09:00,2026-11-30,6号楼楼道的灯坏了一个礼拜\n"
-            "GD20261120002,2026-11-20 10:00,2026-11-21 17:00,7号楼门口有个井盖松了踩上去晃\n"
-            "GD20261120003,2026-11-20 11:00,,8号楼电梯按钮失灵\n").encode("gbk")
+            "GD20261120002,2026-11-20 10:00,2026-11-21 17:00,7号楼门口的垃圾桶满了好几天没人清\n"
+            "GD20261120003,2026-11-20 11:00,,8号楼电梯按钮失灵\n"
+            "GD20261120004,2026-11-20 12:00,2026-11-27,9号楼门口有个井盖松了踩上去晃\n").encode("gbk")
     _wait(client, client.post("/api/jobs", files={"file": ("工单.csv", data)}, data={"save": "true"},
                               headers=client.hdr()).json()["id"])
     got = {i["ref"]: i for i in client.get("/api/entries", headers=client.hdr()).json()["items"]}
@@ -405,6 +406,8 @@ def test_the_hotline_centres_own_deadline_is_kept(client):
     assert "办理时限取自工单（热线中心给定）" in got["GD20261120001"]["notes"]
     assert not any("热线中心" in n for n in got["GD20261120003"]["notes"])  # none given: ours, counted from 受理时间
     assert got["GD20261120003"]["deadline"] > "2026-11-20T11:00"
+    # a danger keeps its 24 hours although the centre allows a week
+    assert got["GD20261120004"]["urgent"] and got["GD20261120004"]["deadline"].startswith("2026-11-21T12:00")
 
 
 def test_the_monthly_rates(client):
@@ -474,8 +477,13 @@ def test_the_export_has_a_summary_for_the_monthly_report(client):
     assert book.sheetnames == ["问题台账", "汇总"]
     lines = {row[0]: row[1:] for row in book["汇总"].iter_rows(values_only=True) if row and row[0]}
     assert "2026-11" in lines["统计范围："][0]
-    assert lines["受理（不含已作废）"][0] == 3 and lines["办结率"][0] == "33.3%" and lines["满意率（4–5 分）"][0] == "100.0%"
+    # shares are numbers shown as percentages, so a report can sum, sort and chart them
+    assert lines["受理（不含已作废）"][0] == 3 and lines["办结率"][0] == pytest.approx(1 / 3)
+    assert lines["满意率（4–5 分）"][0] == 1.0
+    rate = next(row[1] for row in book["汇总"].iter_rows() if row[0].value == "办结率")
+    assert rate.number_format == "0.0%"
     assert lines["物业服务企业"][:2] == (3, 1)  # 牵头 3, 办结 1
+    assert lines["合计"][-1] == 3  # the category × status table has a total row
 
 
 @pytest.mark.parametrize("params", [{"date_from": "0001-01"}, {"date_to": "9999-12-31"}, {"date_to": "9999-12"},
@@ -572,6 +580,10 @@ def test_a_repeat_call_in_new_words_joins_the_open_entry(tmp_path):
             assert a != b, (old, new)
         flagged = store.get_entry(b)  # the urgent call: its own entry, marked for a person to look at
         assert flagged["urgent"] and flagged["needs_review"] and any("疑似重复" in n for n in flagged["notes"])
+        from service.routes_ledger import view
+        from service.schemas import EntryOut
+
+        assert any("疑似重复" in n for n in EntryOut(**view(flagged, "Asia/Shanghai")).notes)  # the API shows it
         # alike, but without saying it is a repeat and not close enough: entered, flagged for a person
         [maybe] = store.add_entries([{**first, "text": "长青小区12号楼电梯老坏，物业修了也没用，希望换新电梯。",
                                       "ref": "GD20261121000001"}], "坐席")

@@ -107,6 +107,7 @@ def test_a_resident_with_a_role_and_a_space_before_the_name_is_a_speaker():
     ("福源小区目前小区没人打扫", ["福源小区"]),
     ("我们小区和红旗小区之间的路", ["红旗小区"]),
     ("3号楼和5号楼之间", ["3号楼", "5号楼"]),
+    ("丰和苑6号楼电梯坏了", ["丰和苑", "6号楼"]),  # 和 inside a name
 ])
 def test_a_bare_小区_is_not_a_place(text, places):
     from triage.places import find_places

@@ -493,3 +493,11 @@ def test_open311_speaks_georeport_v2(client):
     assert got["service_code"] == "greening"
     r = client.get("/open311/v2/requests.json", params={"service_code": "外星人"}, headers=client.hdr())
     assert r.status_code == 400 and r.json()[0]["code"] == 400 and "未知的 service_code" in r.json()[0]["description"]
+
+
+def test_a_status_with_a_trailing_space_and_a_wrong_choice_get_plain_answers(client):
+    made = client.post("/api/classify", json={"text": "7号楼楼道灯坏了", "save": True}, headers=client.hdr()).json()
+    r = client.post(f"/api/entries/{made['entry_id']}/status", json={"status": "已派单 "}, headers=client.hdr())
+    assert r.status_code == 200 and r.json()["status"] == "已派单"
+    r = client.get("/api/entries", params={"overdue": "blue"}, headers=client.hdr())
+    assert r.status_code in (400, 422) and "yellow、red、any" in r.json()["detail"] and " or " not in r.json()["detail"]

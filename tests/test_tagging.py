@@ -206,3 +206,6 @@ def test_the_centres_own_deadline_goes_into_the_tagged_row(model):
     assert early["deadline"] == "2026-11-18T18:00:00+08:00" and "不合理" in early["notes"]
     blank = tag_rows(model, [{**rows[0], "受理时间": ""}], "诉求内容", NOW, "受理时间")[0]
     assert blank["deadline"] == "2026-11-11T18:00:00+08:00" and "热线中心给定" in blank["notes"]
+    # an urgent ticket keeps its 24 hours when the centre allows longer
+    gas = tag_rows(model, [{**rows[0], "诉求内容": "5号楼2单元楼道里一股很浓的煤气味"}], "诉求内容", NOW, "受理时间")[0]
+    assert gas["urgent"] and gas["deadline"] == "2026-11-05T10:00:00+08:00" and "24 小时" in gas["notes"]

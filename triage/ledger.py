@@ -99,6 +99,8 @@ def write_xlsx(header: Sequence[str], rows: Sequence[Sequence], target, widths: 
         for cells in more.iter_rows():
             for cell in cells:
                 as_text(cell)
+                if isinstance(cell.value, float):
+                    cell.number_format = "0.0%"  # the shares of a 汇总 (办结率…): numbers a report can sum and chart
                 if isinstance(cell.value, str) and cell.value.endswith("：") or cell.column == 1 and cell.value in (
                         "类别", "责任主体"):
                     cell.font = Font(bold=True)  # the heading of each block

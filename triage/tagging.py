@@ -231,7 +231,13 @@ def tag_rows(model: Model, rows: Sequence[dict], text_column: str, now: dt.datet
                 known = bool(received_column) and not _is_blank(row.get(received_column))
                 given, note = given_deadline(row.get(deadline_column), when, model.taxonomy.day_end, known)
                 if given is not None:
-                    tagged["deadline"] = (given if given.tzinfo else given.replace(tzinfo=zone)).isoformat()
+                    given = given if given.tzinfo else given.replace(tzinfo=zone)
+                    ours = dt.datetime.fromisoformat(tagged["deadline"]) if tagged.get("deadline") else None
+                    if tagged.get("urgent") and ours is not None and ours < given:
+                        # a danger (gas, someone in a lift) is handled within 24 h, whatever the ticket allows
+                        note = f"紧急事项按 {model.taxonomy.urgent_hours} 小时处置（热线中心时限 {given:%m-%d %H:%M}）"
+                    else:
+                        tagged["deadline"] = given.isoformat()
                 if note:
                     tagged["notes"] = f"{tagged['notes']}；{note}" if tagged["notes"] else note
             if ok and received_column and _later_than(when, now + dt.timedelta(days=1)):

@@ -454,7 +454,8 @@ $("#file").addEventListener("change", async (e) => {
     label.textContent = `完成：${job.total} 条，其中 ${job.review} 条需要人工复核（结果表中“需人工复核”为“是”的行）。`
       + (job.saved == null ? "" : `已存入台账 ${job.saved} 条`
         + (job.repeat ? `；${job.repeat} 条是对台账中未办结问题的重复来电，已并入原条目（见办理记录）` : "")
-        + (job.already ? `；${job.already} 条台账中已有（同一工单编号或内容），没有重复登记` : "") + "。");
+        + (job.already ? `；${job.already} 条台账中已有（同一工单编号或内容），没有重复登记` : "")
+        + (job.alike ? `；新登记的条目中有 ${job.alike} 条与台账中未办结的问题相近（疑似重复），已标为待复核，请核对` : "") + "。");
     const link = el("button", { class: "secondary download-job", text: "下载分类结果",
       onclick: () => download(job.download, file.name) });
     node.append(link);
@@ -584,6 +585,9 @@ async function toggleDetail(entry, row) {
       el("p", {}, el("strong", { text: "原文：" }), entry.text),
       (entry.quotes || []).length ? el("p", {}, el("strong", { text: "居民原话：" }), entry.quotes.map((q) => `“${q}”`).join(" ")) : null,
       el("p", {}, el("strong", { text: "协办：" }), (entry.co_owners || []).join("、") || "无"),
+      entry.ref ? el("p", {}, el("strong", { text: "工单编号：" }), entry.ref) : null,
+      entry.contact ? el("p", {}, el("strong", { text: "来电人：" }), entry.contact) : null,
+      (entry.notes || []).length ? el("p", {}, el("strong", { text: "备注：" }), entry.notes.join("；")) : null,
       archived ? el("p", { class: "muted", text: `这条记录${entry.status}，已归档，只能查看。` }) : null,
       archived ? null : el("div", { class: "detail-row" }, reply, el("button", { text: "保存办理情况", onclick: () => {
         if (!reply.value.trim()) return window.alert("办理情况不能为空。");
