@@ -65,3 +65,14 @@ def test_shipped_model_is_trained_on_the_current_data():
     examples = load_examples(default_training_files(), load_taxonomy())
     assert model.card["data_sha256"] == data_hash(examples), "training_data changed: run `triage train`"
     assert model.roles is not None
+
+
+def test_the_benchmark_sets_are_not_in_the_training_data():
+    """bench/*.jsonl measure the model on text it has never seen: none of their messages may be trained on."""
+    from triage.normalize import normalize
+
+    trained = {normalize(e.text) for e in load_examples(default_training_files())}
+    for path in sorted((ROOT / "bench").glob("*.jsonl")):
+        texts = [json.loads(line)["text"] for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+        # a two-character reply such as "收到" may be in both; a message is not
+        assert texts and not [t[:30] for t in texts if len(t) >= 8 and normalize(t) in trained], path.name
