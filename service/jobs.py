@@ -5,7 +5,6 @@ from __future__ import annotations
 import datetime as dt
 import json
 import logging
-import re
 import threading
 import uuid
 from pathlib import Path
@@ -13,7 +12,7 @@ from pathlib import Path
 from triage import Model, write_table
 from triage.places import find_places
 from triage.tables import clean_name
-from triage.tagging import for_people, find_time_column, parse_time, read_time, tag_rows
+from triage.tagging import for_people, find_time_column, parse_time, tag_rows
 
 from .convert import local, utc
 from .settings import Settings

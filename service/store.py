@@ -20,7 +20,7 @@ from typing import Any, Iterator
 import sqlite_utils
 
 from triage.normalize import normalize
-from triage.places import find_places, place_keys, places_conflict
+from triage.places import find_places, place_keys
 
 from .errors import StoreError
 from .settings import ROLES
