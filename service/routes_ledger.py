@@ -64,6 +64,7 @@ def save_entries(body: SaveIn, model: ModelDep, store: StoreDep, caller: Staff) 
 
 def _filter_sql(status, category, owner, urgent, overdue, q, date_from, date_to, needs_review, now) -> tuple[str, list]:
     clauses, params = [], []
+    status = (status or "").strip() or None  # "办理中 " with the space an input method left
     if status:
         if status not in STATUSES:
             raise HTTPException(400, f"未知状态“{status}”，可用：{'、'.join(STATUSES)}")

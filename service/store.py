@@ -171,6 +171,8 @@ def _migrate_8(db: sqlite_utils.Database) -> None:
     # an upload also says how many new entries look like an open one (疑似重复, flagged for a person)
     if "saved_alike" not in db["jobs"].columns_dict:
         db["jobs"].add_column("saved_alike", int)
+    for row in list(db.query("SELECT id, text FROM entries")):  # places are read better now (丰和苑)
+        db["entries"].update(row["id"], {"place_key": place_key(row["text"])})
 
 
 MIGRATIONS = {1: _migrate_1, 2: _migrate_2, 3: _migrate_3, 4: _migrate_4, 5: _migrate_5, 6: _migrate_6, 7: _migrate_7,

@@ -355,3 +355,22 @@ def test_a_visit_praise_a_plus_one_about_something_else_and_a_closing_line(model
     got = extract(meeting, model, NOW)
     assert [(i.category, i.mentions) for i in got] == [("parking", 2), ("environment", 1)]
     assert not any(i.response and "记下来了" in i.response for i in got)
+
+
+@pytest.mark.parametrize("notes, expected", [
+    # a complaint that opens with praise or thanks is still a complaint
+    ("刘大爷（10号楼）：先说个好的，物业把垃圾桶换新了，就是新桶正好摆在我家窗户底下，臭得晚上不敢开窗。", ["environment"]),
+    # a resident's "下周社区组织消防演练，可是…" is a problem, not an arrangement
+    ("王阿姨（7号楼）：下周社区组织消防演练，可是我们7号楼的消防栓都是空的，打开一点水都没有。", ["safety"]),
+    # a visit that brings back a report keeps it
+    ("9:10 走访5号楼3单元王大爷家，老人说卫生间天花板一直往下渗水，楼上602一直不开门。\n10:05 北门口的路灯坏了两盏。",
+     ["dispute", "facilities"]),
+    # a heading that names problems, with 工作 in it, lists problems
+    ("一、本周工作中发现的问题\n1. 5号楼北侧的雨水井盖碎了，一脚踩下去就是个坑。\n2. 东门垃圾站满溢，三天没人清运。",
+     ["facilities", "environment"]),
+    # "刚才那个X的事" about a matter nobody raised is its own issue
+    ("发言人1：北门的路灯坏了两个，晚上黑乎乎的。\n发言人2：刚才那个垃圾的事谁管？东门垃圾站三天没清了。",
+     ["facilities", "environment"]),
+])
+def test_what_a_review_of_the_late_rules_found(model, notes, expected):
+    assert [i.category for i in extract(notes, model, NOW)] == expected

@@ -166,6 +166,15 @@ RULES_FROM_TRIALS = [
     ("facilities", "电梯突然停了，我妈在里面出不来", "物业服务企业", True, 0, "电梯困人"),
     ("facilities", "电梯门关不上", "物业服务企业", False, 5, None),
     ("parking", "小区东门外马路边共享单车乱堆乱放，占用盲道", "城管/环卫部门", False, 5, "城管"),
+    # and from a review of those: what they must not catch
+    ("charging", "充电桩太少，没办法只能把电瓶拎回家充，昨天晚上电瓶在家里冒烟起火了", "物业服务企业", True, 0, "起火"),
+    ("charging", "充电棚里的插排坏了好几个，充不了电", "物业服务企业", False, 3, None),
+    ("charging", "电梯口旁边的充电桩坏了，电瓶充不进去", "物业服务企业", False, 3, None),
+    ("facilities", "电梯被关停了，物业说年检没过", "物业服务企业", False, 5, None),
+    ("facilities", "3号楼电梯老是卡在五楼不动", "物业服务企业", False, 5, None),
+    ("facilities", "电梯坏了一个礼拜，楼上的老人出不来门", "物业服务企业", False, 5, None),
+    ("parking", "小区外来车辆乱停乱放，业主自己的车位都被占了", "物业服务企业", False, 5, None),
+    ("parking", "小区里靠马路边那一排车位天天被外来车占着", "物业服务企业", False, 5, None),
 ]
 
 
@@ -184,6 +193,7 @@ def test_rules_found_by_trials(taxonomy, code, text, owner, urgent, days, reason
 @pytest.mark.parametrize("text, category", [
     ("18号楼五楼到六楼那段楼梯扶手螺丝掉了，一推就晃", "safety"),  # a broken railing: rule 1
     ("健身区漫步机的扶手螺丝掉了两颗，一转就响", "facilities"),  # a fitness machine's handle is not a railing
+    ("楼梯扶手的油漆都掉了，锈迹斑斑的，请物业刷一下", "facilities"),  # paint is not a loose railing
 ])
 def test_a_loose_stair_railing_is_a_danger_a_loose_machine_handle_is_not(model, text, category):
     assert model.predict([text])[0].category == category

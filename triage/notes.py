@@ -77,18 +77,21 @@ _CLOSING = re.compile(r"^(?:好[的吧]?[,，!！]?)?(?:那)?(?:今天(?:的会)
 _OWN_ACTION = re.compile(r"^(?:协调|联系|通知|督促|配合|参加|组织|陪同|走访|入户|发放|宣传|复查|回访|召开|已(?!经))")
 # ... and, on any line, the worker's own errands (a 回访 or 复查 line may report the problem still there)
 _OWN_VISIT = re.compile(r"^(?:入户走访|走访|参加|组织|发放|宣传|召开|陪同|配合)")
+_HEARD = re.compile(r"说|反映|称|提到|提出|诉求|问题|投诉")  # "走访…王大爷家，老人说卫生间一直渗水" is a report
 # Praise is not a problem: "先说个好的，上周物业把垃圾桶换新了，挺好"
 _PRAISE = re.compile(r"^(?:先说(?:个|一个|件)?好(?:的|事)|表扬一下|先表扬|点个赞|给[^，,。]{1,8}点(?:个)?赞|要感谢|感谢[^，,。]{1,8}(?:帮|给|把))")
 # a grid worker reporting what a walk turned up speaks as a resident would: "巡查中发现中心花园草坪被……"
 _FOUND = re.compile(r"^(?:今天|今早|上午|下午|昨天)?(?:巡查|巡检|走访|入户)(?:中|时|过程中)?发现")
-_REMINDER = re.compile(r"^(?:请大家|请各位|请居民|请广大|提醒大家|温馨提示|各位居民请|希望大家)"
-                       # a work arrangement for staff: "本周六社区开展消防演练，请各网格提前通知居民"
-                       r"|^(?:本周|下周|本月|下月|明天|后天|周[一二三四五六日末]|[\d一二三四五六七八九十]+月[\d一二三四五六七八九十]+日)"
-                       r"[^，,。]{0,16}(?:开展|组织|举办|召开)[^。]*(?:请各|演练|活动|培训|讲座|会议|宣传|义诊|体检)")
+_REMINDER = re.compile(r"^(?:请大家|请各位|请居民|请广大|提醒大家|温馨提示|各位居民请|希望大家)")
+# A work arrangement: "本周六社区开展消防演练，请各网格提前通知居民" (not when a resident goes on "可是…")
+_ARRANGEMENT = re.compile(r"^(?:本周|下周|本月|下月|明天|后天|周[一二三四五六日末]|[\d一二三四五六七八九十]+月[\d一二三四五六七八九十]+日)"
+                          r"[^，,。]{0,16}(?:开展|组织|举办|召开)[^。]*(?:请各|演练|活动|培训|讲座|会议|宣传|义诊|体检)")
+_BUT = re.compile(r"可是|但是|但|就是|不过|只是|还是|又|却")
 _FILLER = re.compile(r"^(?:来电人|市民|居民)?(?:反映|称|来电反映|来电称)[：:，,]?|^(?:我先说一个|我先说|我说个|我说一下|我说两句|我反映个事|我反映一下|我想反映|还有一个|还有个事|另外|还有|就是|那个|嗯|呃|哎)[。，,！!：:\s]*")
 _STOP = {"很大", "很多", "太大", "特别", "严重", "厉害", "好几天", "晚上", "白天", "我们", "你们", "他们", "这个", "那个", "问题", "小区", "居民", "一下", "现在", "还是", "已经", "没有", "就是", "什么",
          "大家", "反映", "希望", "社区", "物业", "时候", "一个", "这些", "那些", "事情", "情况", "来电人", "来电", "每天",
-         "一直", "好几", "几天", "今天", "昨天", "晚上", "白天", "不是", "可以", "能够", "怎么", "真的", "非常", "特别", "再说"}
+         "一直", "好几", "几天", "今天", "昨天", "不是", "可以", "能够", "怎么", "真的", "非常", "再说",
+         "刚才", "刚刚", "前面", "上面"}
 
 
 class _Mention:
@@ -140,6 +143,7 @@ def strip_web_noise(text: str) -> str:
 
 # Single characters that name the thing a complaint is about (狗叫, 没水, 灯不亮); most other single
 # characters are grammar or verbs shared by unrelated complaints (坏, 了, 又).
+_PLACE_CHARS = set("门路")  # also in place names (北门, 和平路): too weak alone to tie two remarks together
 _THING_CHARS = set("狗猫鼠蚊虫蟑水电气暖灯树草油烟味臭车门锁窗墙顶桶井路梯闸桩棚")
 
 
@@ -190,9 +194,11 @@ def _place_only(text: str) -> bool:
 def _is_issue(utt: Utterance, text: str, role: dict, category: str, confidence: float, fallback: str | None) -> bool:
     """Role model first; a confident problem category tips terse fault reports ("踏板脱落，无法使用")."""
     p_issue = role.get("issue", 0.0)
-    if utt.notice or _REMINDER.match(text) or _place_only(text) or _PRAISE.match(text):
+    if utt.notice or _REMINDER.match(text) or _place_only(text):
         return False
-    if _OWN_VISIT.match(text) and not utt.speaker and p_issue < 0.9:
+    if (_ARRANGEMENT.match(text) or _PRAISE.match(text)) and not _BUT.search(text):
+        return False  # "先说个好的，……挺好" / "下周三社区组织消防演练"; "…，可是消防栓是空的" is a problem
+    if _OWN_VISIT.match(text) and not utt.speaker and p_issue < 0.9 and not _HEARD.search(text):
         return False  # "入户走访6号楼独居老人陈奶奶……": the worker's own visit, not a report
     if _ALL_CLEAR.search(text) and p_issue < 0.9:
         return False
@@ -289,19 +295,25 @@ def _pointed_at(m: "_Mention", groups: list[dict], last: dict | None, topic: set
             and not _NEW_TOPIC.search(text[:14])):
         mine, theirs = _thing_chars(things), _thing_chars(last["things"])
         other_thing = mine and theirs and not (mine & theirs)  # 电梯 then 路灯: something else
-        if last["topic"] & topic or (last["category"] == category and not other_thing) or (mine & theirs):
+        if last["topic"] & topic or (last["category"] == category and not other_thing) or (mine & theirs) - _PLACE_CHARS:
             return last  # "可不是嘛，那狗……" right after the dog, "对，我们家也没电" after a power cut
         if text.startswith("+") and m.index - last["mentions"][-1].index <= 4:
             if other_thing:  # "+1，车库入口那儿确实天天被堵" after the 烧烤摊: the 车库 problem it names
-                named = next((g for g in reversed(groups) if g is not last and _thing_chars(g["things"]) & mine), None)
+                named = next((g for g in reversed(groups) if g is not last and g["things"] & things), None)
                 if named is not None:
                     return named
             return last  # "+1 昨天我家孩子差点踩上去": a chat reply to the post just above
-    if m.utt.to and not m.utt.staff:  # "@老李头 那车我也注意到了": a chat reply about 老李头's post
-        theirs = [g for g in reversed(groups) if any(x.utt.speaker == m.utt.to for x in g["mentions"])]
-        if theirs and not _NEW_TOPIC.search(text[:14]) and (
-                theirs[0]["category"] == category or theirs[0]["topic"] & topic
-                or _thing_chars(theirs[0]["things"]) & _thing_chars(things) or _POINT_BACK.search(text[:40])):
+    own = normalize(m.text)
+    if m.utt.to and not m.utt.staff and m.parts[0] == m.utt.sentences[0] and not _NEW_TOPIC.search(own[:14]):
+        # "@老李头 那车我也注意到了": a chat reply about one of 老李头's posts, the one it shares most with
+        here = place_keys(find_places(m.text))  # "我们6栋门口也有一辆" is another car than the one at 东门
+        theirs = [g for g in reversed(groups) if any(x.utt.speaker == m.utt.to for x in g["mentions"])
+                  and not places_conflict(g["keys"], here)]
+        about = [g for g in theirs if g["topic"] & topic or g["things"] & things
+                 or (_thing_chars(g["things"]) & _thing_chars(things)) - _PLACE_CHARS]
+        if about:
+            return about[0]
+        if theirs and (theirs[0]["category"] == category or _POINT_BACK.search(own[:40])):
             return theirs[0]
     found = _POINT_BACK.search(text[:40])
     if not found:
@@ -318,6 +330,8 @@ def _pointed_at(m: "_Mention", groups: list[dict], last: dict | None, topic: set
         named = [g for g in candidates if any(what in normalize(x.text) for x in g["mentions"])]
         if named:
             return named[0]
+        if re.match(r"(?:刚才|刚刚|前面|上面)", text):
+            return None  # "刚才那个垃圾的事谁管？" about a matter nobody raised: its own issue
     if name:
         by_them = [g for g in candidates if any((x.utt.speaker or "").startswith(name) for x in g["mentions"])]
         if len(by_them) == 1:
@@ -374,11 +388,15 @@ def _merge(mentions: list[_Mention], replies, model: Model, received_at: dt.date
                 target = g  # "都十二点了3栋还是没水": same place, same kind, said again
                 break
             speaker = m.utt.speaker and any(x.utt.speaker == m.utt.speaker for x in g["mentions"])
-            if same and speaker and _MY_OWN.search(plain) and (akin or (g["keys"] & keys)):
+            if (same and speaker and _MY_OWN.search(plain) and (akin or (g["keys"] & keys))
+                    and not re.search(r"更要紧|更重要|另一个|再一个", plain)):
                 target = g  # "还有我刚才说的那个事，3号楼晚上黑灯瞎火的": the speaker's own earlier problem
                 break
-            if same and speaker and (g["keys"] & keys) and (akin or not (things and g["things"])):
-                target = g  # the same resident, the same place, the same kind, no other object: "今天我都不敢从5栋底下走了"
+            if (same and speaker and (g["keys"] & (place_keys(said) if said else keys if _AGAIN.search(plain) else set()))
+                    and (akin or not (things and g["things"])) and not re.search(r"也|还有|另外|再说", plain)):
+                # the same resident, the same kind, at the place they name ("今天我都不敢从5栋底下走了"), or at home
+                # when they say it is still so ("报了八百回了，还是老样子")
+                target = g
                 break
             if not shared:
                 continue

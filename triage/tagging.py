@@ -235,7 +235,8 @@ def tag_rows(model: Model, rows: Sequence[dict], text_column: str, now: dt.datet
                     ours = dt.datetime.fromisoformat(tagged["deadline"]) if tagged.get("deadline") else None
                     if tagged.get("urgent") and ours is not None and ours < given:
                         # a danger (gas, someone in a lift) is handled within 24 h, whatever the ticket allows
-                        note = f"紧急事项按 {model.taxonomy.urgent_hours} 小时处置（热线中心时限 {given:%m-%d %H:%M}）"
+                        note = (f"紧急事项按 {model.taxonomy.urgent_hours} 小时处置"
+                                f"（热线中心时限 {given.astimezone(zone):%m-%d %H:%M}）")
                     else:
                         tagged["deadline"] = given.isoformat()
                 if note:

@@ -173,8 +173,9 @@ def _heading(line: str) -> str | None:
     bare = _NUMBERED.sub(lambda m: m.group("body"), line).strip().rstrip("：:")
     if len(bare) > 14 or re.search(r"[，。！？,!?；;：:]", bare):
         return None
-    if _HEADING_NOTICE.search(bare):
-        return "notice"
+    if _HEADING_NOTICE.search(bare) and not (re.search(r"问题|反映|诉求", bare)
+                                             and not re.search(r"落实|完成|办理|整改|进展", bare)):
+        return "notice"  # "一、本周工作中发现的问题" lists problems, "上月问题整改落实情况" does not
     if _HEADING_ISSUES.search(bare):
         return "issues"
     return None
@@ -187,7 +188,8 @@ _CHAT_SENDER = re.compile(rf"^\s*(?:{_CHAT_TIME}\s+(?P<a>[^\s，。！？!?：:]
                           rf"|(?P<tag>[【\[][^】\]]{{1,6}}[】\]])?\s*(?P<b>(?:未知)?(?:说话人|发言人|讲话人|[Ss]peaker)\s\d{{1,2}}"
                           rf"|[^\s，。！？!?：:【\[]{{1,24}})\s+{_CHAT_TIME})\s*$")
 _CHAT_QUOTE = re.compile(r"^\s*[\[【「]?\s*(?:引用|回复|回覆)\s*[:：]?\s*\S{1,24}?[：:]")
-_DAY_RULE = re.compile(r"^[—\-=－_~～\s]{2,}\s*\d{4}\s*[年/.\-]\s*\d{1,2}\s*[月/.\-]\s*\d{1,2}\s*日?\s*(?:星期.|周.)?\s*[—\-=－_~～\s]*$")
+_DAY_RULE = re.compile(r"^[—\-=－_~～\s]{2,}\s*(?:\d{4}\s*[年/.\-]\s*)?\d{1,2}\s*[月/.\-]\s*\d{1,2}\s*日?\s*(?:星期.|周.)?"
+                       r"\s*[—\-=－_~～\s]*$")
 _AT = re.compile(r"^(?:@\S{1,24}\s*)+|^\s*[\[【](?:语音转文字|语音转文本|转文字|语音)[\]】]\s*")
 # A transcription app cuts one speaker's turn into segments; a segment that does not end a sentence
 # goes on in the next one from the same speaker, unless that opens a new matter ("还有…").
