@@ -71,7 +71,7 @@ def _late(entry: dict, closed: str | None, now: dt.datetime) -> str:
 
 
 def _summary(entries: list[dict], history: dict[int, list[dict]], now: dt.datetime, scope: str,
-             tz: str, repeat_calls: int | None = None) -> list[list]:
+             tz: str, repeat_calls: int) -> list[list]:
     """The 汇总 sheet a monthly report is built from: rates, category × status, one line per owner."""
     live = [e for e in entries if e["status"] != "已作废"]
     closed = [e for e in live if e["status"] in DONE]
@@ -84,8 +84,7 @@ def _summary(entries: list[dict], history: dict[int, list[dict]], now: dt.dateti
         ["导出时间：", _when(now.isoformat(), tz)],
         ["受理（不含已作废）", len(live)],
         # the calls and meetings in the period that raised an open problem again (a new 工单编号, another day)
-        ["重复来电/再次反映（本期，并入已有条目）", repeat_calls if repeat_calls is not None else
-         sum(h["field"] == "repeat" for e in live for h in history.get(e["id"], []))],
+        ["重复来电/再次反映（本期，并入已有条目）", repeat_calls],
         ["办结（已办结/已回访/已销号）", len(closed)], ["办结率", share(len(closed), len(live))],
         ["按时办结率（办结中）", share(len(closed) - len(late), len(closed))],
         ["回访", len(visited)],
@@ -111,8 +110,11 @@ def _summary(entries: list[dict], history: dict[int, list[dict]], now: dt.dateti
 
 
 def ledger_xlsx(entries: list[dict], history: dict[int, list[dict]], tz: str, now: dt.datetime,
-                scope: str = "", repeat_calls: int | None = None) -> bytes:
-    """Bytes of an .xlsx with one row per entry and a 汇总 sheet; opens cleanly in Excel and WPS."""
+                scope: str, repeat_calls: int) -> bytes:
+    """Bytes of an .xlsx with one row per entry and a 汇总 sheet; opens cleanly in Excel and WPS.
+
+    `repeat_calls` is counted by the caller over the filters' period (`routes_ledger.repeat_calls`).
+    """
     rows = []
     for n, e in enumerate(entries, 1):
         past = history.get(e["id"], [])

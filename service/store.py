@@ -118,7 +118,7 @@ def _migrate_3(db: sqlite_utils.Database) -> None:
     for column in ("text_key", "ref", "contact"):
         if column not in db["entries"].columns_dict:
             db["entries"].add_column(column, str)
-    _rekey(db)
+    _recompute(db, "text_key", text_key)
     db["entries"].create_index(["text_key"], if_not_exists=True)
     db["entries"].create_index(["ref"], if_not_exists=True)
     for column, kind in (("result", str), ("saved_new", int), ("saved_already", int)):
@@ -144,13 +144,13 @@ def _migrate_5(db: sqlite_utils.Database) -> None:
 
 def _migrate_6(db: sqlite_utils.Database) -> None:
     # text_key now also leaves out "来电人再次反映" and "又": recompute it for the rows already there
-    _rekey(db)
+    _recompute(db, "text_key", text_key)
 
 
-def _rekey(db: sqlite_utils.Database) -> None:
-    """Compute every entry's `text_key` afresh (after `text_key` itself changed)."""
+def _recompute(db: sqlite_utils.Database, column: str, of) -> None:
+    """Compute every entry's derived `column` afresh from its text (after `of` itself changed)."""
     for row in list(db.query("SELECT id, text FROM entries")):
-        db["entries"].update(row["id"], {"text_key": text_key(row["text"])})
+        db["entries"].update(row["id"], {column: of(row["text"])})
 
 
 def _migrate_7(db: sqlite_utils.Database) -> None:
@@ -162,8 +162,7 @@ def _migrate_7(db: sqlite_utils.Database) -> None:
         db["repeats"].add_column("received_at", str)
     if "place_key" not in db["entries"].columns_dict:
         db["entries"].add_column("place_key", str)
-    for row in list(db.query("SELECT id, text FROM entries")):
-        db["entries"].update(row["id"], {"place_key": place_key(row["text"])})
+    _recompute(db, "place_key", place_key)
     db["entries"].create_index(["place_key", "category"], if_not_exists=True)
 
 
@@ -171,8 +170,7 @@ def _migrate_8(db: sqlite_utils.Database) -> None:
     # an upload also says how many new entries look like an open one (疑似重复, flagged for a person)
     if "saved_alike" not in db["jobs"].columns_dict:
         db["jobs"].add_column("saved_alike", int)
-    for row in list(db.query("SELECT id, text FROM entries")):  # places are read better now (丰和苑)
-        db["entries"].update(row["id"], {"place_key": place_key(row["text"])})
+    _recompute(db, "place_key", place_key)  # places are read better now (丰和苑)
 
 
 MIGRATIONS = {1: _migrate_1, 2: _migrate_2, 3: _migrate_3, 4: _migrate_4, 5: _migrate_5, 6: _migrate_6, 7: _migrate_7,
@@ -244,7 +242,7 @@ def _what(text: str) -> tuple[frozenset[str], frozenset[str], frozenset[str]]:
     return _bigrams(bare), frozenset(_things(_topic(bare))), _spots(text)
 
 
-def _repeat_of(db: sqlite_utils.Database, entry: dict, key: str) -> tuple[int | None, int | None]:
+def _repeat_of(db: sqlite_utils.Database, entry: dict) -> tuple[int | None, int | None]:
     """An open entry this one repeats in other words: (id to join, id that looks alike for staff to judge).
 
     Only an open entry of the same category naming exactly the same places (estate, building, gate, road:
@@ -407,8 +405,10 @@ class Store:
         ticket number (`ref`) is already in the ledger, or whose text (punctuation aside) is there still
         open, voided, or received the same day (the same meeting saved again), keeps its existing id,
         which is added to `reused` when given. So does a repeat told in new words (`_repeat_of`); a
-        likeness too weak to join on is entered, flagged for review with the entry it resembles. Each repeat recorded (a new ticket number, another day) appends its
-        entry's id to `repeated`. A closed entry raised again on a later day is a new report: the problem came back.
+        likeness too weak to join on is entered, flagged for review with the entry it resembles, and its
+        new id appended to `alike`. Each repeat recorded (a new ticket number, another day) appends its
+        entry's id to `repeated`. A closed entry raised again on a later day is a new report: the problem
+        came back.
         """
         reused = set() if reused is None else reused
         repeated = [] if repeated is None else repeated
@@ -423,7 +423,7 @@ class Store:
                 existing = self._same(db, entry.get("ref"), key, entry.get("received_at"))
                 resembles = None
                 if existing is None:
-                    existing, resembles = _repeat_of(db, entry, key)
+                    existing, resembles = _repeat_of(db, entry)
                 if existing is not None:
                     if self._repeat(db, existing, entry, who, now, zone):
                         repeated.append(existing)

@@ -29,7 +29,9 @@ def tokenize(text: str) -> list[str]:
 def build_pipeline(linear: str = "nbsvm"):
     """An unfitted pipeline: word 1–2-grams + character 1–3-grams → a calibrated linear classifier.
 
-    `linear` is "svm" (LinearSVC, C 0.5) or "ridge" (least-squares, alpha 0.5); both balanced by class.
+    `linear` is "nbsvm" (the shipped scorer: a LinearSVC plus per-class NB-SVM folded into one linear model,
+    `triage.nbsvm`), "svm" (LinearSVC, C 0.5; the notes role model) or "ridge" (least-squares, alpha 0.5);
+    all balanced by class.
     Ridge was measured as the product model and not kept: corrections taught it nothing (README, Benchmarks).
     """
     from sklearn.calibration import CalibratedClassifierCV

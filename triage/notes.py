@@ -31,9 +31,9 @@ _RAISED = re.compile(r"^[“\"]?(?:另有|还有|也有|有)?(?:[\u4e00-\u9fff]{
 # A follow-up that points back at an earlier problem ("纸箱的事我再说一句", "5单元也是一样").
 _REPEAT = re.compile(r"再说一句|再补一句|再补充|还是那个|还是上次|上次说的|之前说的|上个月就说|又来了|我再说"
                      r"|还是没|仍然|依然|到现在还|至今还|还没")
-# Words that mark a problem raised again, by anyone: "又", "+1", "同意", "刚才说的".
 # A speaker pointing back at their own earlier problem
 _MY_OWN = re.compile(r"我(?:刚才|刚刚|前面|上回|昨天|一开始|开头)(?:说|讲|提|反映)(?:的|过的)")
+# Words that mark a problem raised again, by anyone: "又", "+1", "同意", "刚才说的".
 _AGAIN = re.compile(r"又|\+1|附议|同意|刚才说的|昨天说的|前面说的|上回说的|还是老样子|还是没人|还在|再次|依旧|照样")
 # A resident pointing back at what someone said before ("可不是嘛", "我跟严阿姨一个意思", "刚才邱师傅说那个",
 # "他也说充电桩的事", "+1"): the same problem said again, even from another building or in other words.
@@ -73,7 +73,7 @@ _ALL_CLEAR = re.compile(r"(?:未|没有?)(?:发现|见)(?:异常|问题|隐患)|
 _CLOSING = re.compile(r"^(?:好[的吧]?[,，!！]?)?(?:那)?(?:今天(?:的会)?(?:就)?(?:先)?(?:开)?到这|散会|谢谢大家|感谢大家|大家辛苦了"
                       r"|以上(?:问题|几个问题|几件事|事项|这些问题)[,，]?(?:请|由)?各"
                       r"|(?:今天)?大家(?:提|说|反映)的(?:问题|事|事情)?(?:我们)?都(?:记下|记录|记))")
-# Reminders to residents ("请大家注意用电安全") are notices, not problems.
+# A walk log's own actions ("协调物业清理了东门的垃圾") are not reports, though listed like them ...
 _OWN_ACTION = re.compile(r"^(?:协调|联系|通知|督促|配合|参加|组织|陪同|走访|入户|发放|宣传|复查|回访|召开|已(?!经))")
 # ... and, on any line, the worker's own errands (a 回访 or 复查 line may report the problem still there)
 _OWN_VISIT = re.compile(r"^(?:入户走访|走访|参加|组织|发放|宣传|召开|陪同|配合)")
@@ -82,6 +82,7 @@ _HEARD = re.compile(r"说|反映|称|提到|提出|诉求|问题|投诉")  # "�
 _PRAISE = re.compile(r"^(?:先说(?:个|一个|件)?好(?:的|事)|表扬一下|先表扬|点个赞|给[^，,。]{1,8}点(?:个)?赞|要感谢|感谢[^，,。]{1,8}(?:帮|给|把))")
 # a grid worker reporting what a walk turned up speaks as a resident would: "巡查中发现中心花园草坪被……"
 _FOUND = re.compile(r"^(?:今天|今早|上午|下午|昨天)?(?:巡查|巡检|走访|入户)(?:中|时|过程中)?发现")
+# Reminders to residents ("请大家注意用电安全") are notices, not problems.
 _REMINDER = re.compile(r"^(?:请大家|请各位|请居民|请广大|提醒大家|温馨提示|各位居民请|希望大家)")
 # A work arrangement: "本周六社区开展消防演练，请各网格提前通知居民" (not when a resident goes on "可是…")
 _ARRANGEMENT = re.compile(r"^(?:本周|下周|本月|下月|明天|后天|周[一二三四五六日末]|[\d一二三四五六七八九十]+月[\d一二三四五六七八九十]+日)"
@@ -185,10 +186,10 @@ _WHERE_WORDS = re.compile(r"门口|门前|旁边|附近|前面|后面|楼下|楼
 
 def _place_only(text: str) -> bool:
     """"14号楼1单元门口，" only says where the next clause happens ("地库积水" says what happens there)."""
-    rest = text
-    for place in find_places(text):
+    places, rest = find_places(text), text
+    for place in places:
         rest = rest.replace(place, "")
-    return bool(find_places(text)) and not re.search(r"[\u4e00-\u9fff]", _WHERE_WORDS.sub("", rest))
+    return bool(places) and not re.search(r"[\u4e00-\u9fff]", _WHERE_WORDS.sub("", rest))
 
 
 def _is_issue(utt: Utterance, text: str, role: dict, category: str, confidence: float, fallback: str | None) -> bool:
@@ -212,7 +213,6 @@ def _is_issue(utt: Utterance, text: str, role: dict, category: str, confidence: 
         return False
     if _RAISED.match(text):
         return True
-    # a walk log's own actions ("协调物业清理了东门的垃圾") are not reports, though listed like them
     listed = (utt.item is not None or utt.ticket or utt.listed) and not _OWN_ACTION.match(text)
     # Items of a walk log or ticket list are reports by construction; elsewhere ask for some role evidence.
     return (confidence >= 0.8 and p_issue >= 0.3) or (listed and confidence >= 0.6)

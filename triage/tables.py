@@ -155,6 +155,7 @@ def _from_workbook(data: bytes, name: str, say) -> tuple[list[dict], list[str]]:
 
 
 def _text_column_of(header: Sequence[str]) -> str | None:
+    """The header cell named exactly as a known ticket-text column (诉求内容, 来电内容…), if any."""
     names = {clean_name(h): h for h in header}
     return next((names[c] for c in TEXT_COLUMNS if c in names), None)
 
@@ -175,29 +176,29 @@ def _from_grids(grids, name: str, say) -> tuple[list[dict], list[str]]:
     """
     from .tagging import find_time_column
 
-    read = []  # (grid, rows, header, notes): each sheet is read once
+    read = []  # (grid, rows, header, notes, text column): each sheet is read once
     for grid in grids:
         notes: list[str] = []
         rows, header = _rows_from_grid(grid.rows, name, notes.append)
         if rows:
-            read.append((grid, rows, header, notes))
+            read.append((grid, rows, header, notes, _text_column_of(header)))
     if not read:
         return [], []
-    with_column = [r for r in read if _text_column_of(r[2]) is not None]
-    tickets = [r for r in with_column if _wordy(r[1], _text_column_of(r[2]))]
+    with_column = [r for r in read if r[4] is not None]
+    tickets = [r for r in with_column if _wordy(r[1], r[4])]
     if len(tickets) <= 1:
-        grid, rows, header, notes = (tickets or with_column or read)[0]
+        grid, rows, header, notes, _ = (tickets or with_column or read)[0]
         if len(grids) > 1 or not grid.active:
             say(f"读取工作表“{grid.name}”。")
         for note in notes:
             say(note)
         return rows, header
     sheet_column = _names([*sorted({h for t in tickets for h in t[2]}), "工作表"])[-1]  # "工作表", or 工作表_2 if taken
-    text_column, time_column = _text_column_of(tickets[0][2]), find_time_column(tickets[0][2])
+    text_column, time_column = tickets[0][4], find_time_column(tickets[0][2])
     header: list[str] = [sheet_column]
     rows = []
-    for grid, part, head, notes in tickets:
-        rename = {_text_column_of(head): text_column}
+    for grid, part, head, notes, theirs_text in tickets:
+        rename = {theirs_text: text_column}
         theirs = find_time_column(head)
         if time_column and theirs and theirs != time_column and time_column not in head:
             rename[theirs] = time_column
@@ -209,7 +210,7 @@ def _from_grids(grids, name: str, say) -> tuple[list[dict], list[str]]:
         if len(rename) > 1 or next(iter(rename)) != text_column:
             said = "、".join(f"“{a}”" for a in rename)
             say(f"工作表“{grid.name}”的{said}列按“{'”“'.join(rename.values())}”读取。")
-    said = "、".join(f"“{grid.name}”{len(part)} 行" for grid, part, _, _ in tickets)
+    said = "、".join(f"“{grid.name}”{len(part)} 行" for grid, part, *_ in tickets)
     say(f"读取了 {len(tickets)} 个工作表：{said}，共 {len(rows)} 行；“{sheet_column}”列注明每行来自哪个工作表。")
     skipped = [grid.name for grid, *_ in read if all(grid is not t[0] for t in tickets)]
     if skipped:
@@ -369,9 +370,9 @@ def find_text_column(header: Sequence[str], wanted: str | None = None, rows: Seq
     if wanted and (wanted in header or clean_name(wanted) in names):
         return wanted if wanted in header else names[clean_name(wanted)]
     if not wanted or wanted == "text":
-        for known in TEXT_COLUMNS:
-            if known in names:
-                return names[known]
+        exact = _text_column_of(header)
+        if exact is not None:
+            return exact
         for known in TEXT_COLUMNS[1:]:  # "诉求内容（必填）", "问题描述(详细)"
             for clean, h in names.items():
                 if known in clean and not _REPLY.search(clean):

@@ -160,9 +160,10 @@ _SECTION = re.compile(r"^\s*[一二三四五六七八九十]{1,3}\s*[、.．]\s*
 # A duty log names the caller on a line of its own, then what they said: "来电人：8栋 覃大爷" / "内容：……"
 _CALLER = re.compile(r"^\s*(?:来电人|来访人|来电|来访|反映人)\s*[：:]\s*(?P<who>[^，。！？,!?：:；;]{1,16}?)\s*$")
 _CONTENT = re.compile(r"^\s*(?:内容|来电内容|来访内容|反映内容|诉求|诉求内容|问题)\s*[：:]\s*(?P<body>\S.*)$")
-# also what was done or decided: "上月议定事项落实情况", "四、议定事项" list actions, not new problems
 # What a section title ends with ("一、居民来访接待", "三、其他事项", "二、近期居民反映问题")
 _SECTION_TITLE = re.compile(r"(?:情况|事项|接待|来访|发言|讨论|议题|汇报|通报|安排|其他|问题|部署|总结|议程|意见|建议|说明)\s*[：:]?\s*$")
+# Announcements, and also what was done or decided: "上月议定事项落实情况", "四、议定事项" list actions,
+# "一、物业本周工作汇报" the 物业's own work, not new problems
 _HEADING_NOTICE = re.compile(r"通报|通知|提示|公告|告知|下一步|工作安排|注意事项|落实情况|完成情况|办理情况|进展情况|议定事项|决定事项|会议决定"
                              r"|工作汇报|工作总结|工作报告|工作情况|本周工作|上周工作|本月工作")
 _HEADING_ISSUES = re.compile(r"问题|说事|反映|意见|诉求|议事|建议|巡查")
