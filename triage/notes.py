@@ -41,9 +41,10 @@ _AGREE_START = re.compile(r"^(?:\+1|\+\d|可不是|可不咋的|没错|对对|�
                           r"|我(?:家|们)?也是[，,！!])")
 # "对，还有个事……" agrees and then raises something else
 _NEW_TOPIC = re.compile(r"还有|另外|再说个|我说个|还想说|别的事|另一个")
-_TITLE = r"(?:阿姨|师傅|大爷|大妈|大娘|大姐|大哥|姐|哥|叔|婶|老师|奶奶|爷爷|先生|女士|经理)"
+_TITLE = r"(?:阿姨|师傅|大爷|大妈|大娘|大姐|大哥|姐|哥|叔|婶|老师|奶奶|爷爷|先生|女士|小姐|经理|伯|太|生)"  # 黄生, 李太: Cantonese
 _POINT_BACK = re.compile(
-    rf"(?:跟|和|同)(?P<a>老?[\u4e00-\u9fff]{{1,2}}?{_TITLE}?)(?:是)?(?:一个意思|说的一样|想的一样|一样的意思|说的是一回事)"
+    rf"(?:跟|和|同)(?:上午|下午|早上|昨天|刚才|刚刚|前面|之前)?(?P<a>老?[\u4e00-\u9fff]{{1,2}}?{_TITLE}?)(?:是)?"
+    r"(?:一个意思|(?:说|讲|想)(?:的|得|嘅)?一样|一样的意思|说的是一回事)"
     rf"|(?:刚才|刚刚|前面|上面|方才)(?P<b>老?[\u4e00-\u9fff]{{1,2}}?{_TITLE})(?:说|讲|提)"
     rf"|(?P<c>老?[\u4e00-\u9fff]{{1,2}}?{_TITLE})(?:刚才|刚刚)?(?:说的那个|说那个|提的那个|说的那事|说的事)"
     # "我也说个10号楼的事" opens a new topic; "他也说充电桩的事", "我也说一嘴" go back to one
@@ -333,7 +334,7 @@ def _pointed_at(m: "_Mention", groups: list[dict], last: dict | None, topic: set
         if re.match(r"(?:刚才|刚刚|前面|上面)", text):
             return None  # "刚才那个垃圾的事谁管？" about a matter nobody raised: its own issue
     if name:
-        by_them = [g for g in candidates if any((x.utt.speaker or "").startswith(name) for x in g["mentions"])]
+        by_them = [g for g in candidates if any(normalize(x.utt.speaker or "").startswith(name) for x in g["mentions"])]
         if len(by_them) == 1:
             return by_them[0]  # "我跟严阿姨一个意思": the one thing 严阿姨 raised so far
         candidates = by_them or candidates
@@ -341,6 +342,19 @@ def _pointed_at(m: "_Mention", groups: list[dict], last: dict | None, topic: set
         if g["things"] & things:
             return g
     return next((g for g in candidates if g["topic"] & topic or g["category"] == category), None)
+
+
+def _one_incident(group: dict, keys: set[str], things: set[str], plain: str, tax, received_at: dt.datetime) -> bool:
+    """"我们单元从昨晚也一直停着电" after a power cut in another unit of the same building: an urgent outage or
+    leak of the supply (电, 水, 气, 暖) reaches several units, so the same building is enough when the speaker
+    says 也. Clutter in two stairwells stays two problems."""
+    buildings = {k for k in keys if k.startswith("楼")}
+    if not buildings or buildings != {k for k in group["keys"] if k.startswith("楼")} or "也" not in plain:
+        return False
+    if not (_thing_chars(things) & _thing_chars(group["things"]) & set("电水气暖")):
+        return False
+    return route(group["category"], plain, received_at, tax).urgent and any(
+        route(group["category"], normalize(x.text), received_at, tax).urgent for x in group["mentions"][:1])
 
 
 def _merge(mentions: list[_Mention], replies, model: Model, received_at: dt.datetime, utts) -> list[Issue]:
@@ -374,7 +388,12 @@ def _merge(mentions: list[_Mention], replies, model: Model, received_at: dt.date
             # An explicit repeat ("又说门禁还是没修") may join across categories too, when it shares
             # two topic words and the place with the issue (checked below).
             unsure = (p.confidence < 0.5 and g["category"] in p.scores) or repeat
-            if not (same or unsure) or places_conflict(g["keys"], keys):
+            if not (same or unsure):
+                continue
+            if places_conflict(g["keys"], keys):
+                if same and _one_incident(g, keys, things, plain, tax, received_at):
+                    target = g
+                    break
                 continue
             shared = g["topic"] & topic
             listed = m.utt.item is not None or m.utt.ticket or m.utt.listed  # items of a log or ticket list are separate reports

@@ -40,7 +40,9 @@ _NUMBERED = re.compile(r"^\s*(?:(?P<n1>\d{1,2})\s*[\.、．)）]|[（(](?P<n2>\d
 _BULLET = re.compile(r"^\s*(?:[·•●○◆◇▪■□▶►*＊\-－—]\s*(?:(?:上午|下午|晚上|早上)?\d{1,2}[:：]\d{2}\s+)?"
                      r"|(?:上午|下午|晚上|早上)?\d{1,2}[:：]\d{2}\s+)(?P<body>(?!\d{1,2}[:：]\d)[^\s:：].*)$")
 _ITEM_REPLY = re.compile(r"^\s*第(?P<nums>[\d一二三四五六七八九十、，,和及至\-~]+)(?:项|条|个问题)[：:，,]?\s*(?P<body>.*)$")
-_REPLY_LABEL = re.compile(r"^\s*(?:处理情况|办理情况|处理结果|办理结果|处置情况|答复|回复|反馈|處理情況|辦理情況|處理結果|辦理結果|處置情況|答覆|回覆|反饋)(?:[（(][^）)]{1,12}[）)])?\s*[：:]\s*(?P<body>\S.*)$")
+_REPLY_LABEL = re.compile(r"^\s*(?:处理情况|办理情况|处理结果|办理结果|处置情况|处理意见|办理意见|答复意见|回复意见|答复|回复|反馈|处理|处置"
+                          r"|處理情況|辦理情況|處理結果|辦理結果|處置情況|處理意見|辦理意見|答覆意見|答覆|回覆|反饋)"
+                          r"(?:[（(][^）)]{1,12}[）)])?\s*(?:[：:]|\t+)\s*(?P<body>\S.*)$")
 _PLACE_IN_WHO = re.compile(r"[（(](?P<inner>[^）)]{1,12})[）)]")
 _SENTENCE = re.compile(r"[^。！？!?；;\n]+[。！？!?；;]*[”’」』\"]?")
 
@@ -88,6 +90,15 @@ def _speaker(who: str) -> tuple[str, str | None, bool]:
     if title:  # "许大爷接过话头" → 许大爷
         name = name[:title.end()]
     return name, place, staff
+
+
+def _form_person(value: str) -> tuple[str, str | None, bool]:
+    """"韩桂芳（女，76岁）" → 韩桂芳; "刘大爷（幸福里小区12号楼，退休教师）" → 刘大爷 of 12号楼; "8栋 覃大爷" → 覃大爷 of 8栋."""
+    inner = " ".join(m.group("inner") for m in re.finditer(r"[（(](?P<inner>[^）)]*)[）)]", value))
+    outer = re.sub(r"[（(][^）)]*[）)]", " ", value).strip() or value
+    name, place, staff = _speaker(re.split(r"[，,；;、]", outer)[0].strip())
+    inside = find_places(inner) if inner else []
+    return name, place or (inside[0] if inside else None), staff
 
 
 def _looks_like_speaker(who: str) -> bool:
@@ -157,9 +168,19 @@ META_LINE = re.compile(r"^\s*(?:列席|缺席|请假|议题[一二三四五六�
                        # what transcription apps put above the text: file, length, keywords, their own summary
                        r"|文件名|转写时间|转写结果|音频时长|录音时长|会议时长|时长|关键词|摘要|智能纪要|章节|文字记录|发言人数|说话人数)\s*[：:]")
 _SECTION = re.compile(r"^\s*[一二三四五六七八九十]{1,3}\s*[、.．]\s*[^，。！？,!?：:；;]{2,12}\s*$")
-# A duty log names the caller on a line of its own, then what they said: "来电人：8栋 覃大爷" / "内容：……"
-_CALLER = re.compile(r"^\s*(?:来电人|来访人|来电|来访|反映人)\s*[：:]\s*(?P<who>[^，。！？,!?：:；;]{1,16}?)\s*$")
-_CONTENT = re.compile(r"^\s*(?:内容|来电内容|来访内容|反映内容|诉求|诉求内容|问题)\s*[：:]\s*(?P<body>\S.*)$")
+# A form, a duty log or a visit record names the person on a field of its own, then what they said:
+# "来电人：8栋 覃大爷" / "内容：……", or pasted from a Word table with tabs: "走访对象\t韩桂芳（女，76岁）" /
+# "住址\t5号楼1单元302" / "反映诉求\t……" / "处理意见\t……". Fields about the household are not problems.
+_FIELD = re.compile(r"^\s*(?P<label>[\u4e00-\u9fff]{2,6})\s*(?:[：:]|\t+|\u3000+|\s{2,})\s*(?P<value>\S.*)$")
+_FIELD_PERSON = {"来电人", "来访人", "来电", "来访", "反映人", "走访对象", "来访对象", "来访者", "受访人", "受访对象",
+                 "被走访人", "户主", "当事人", "诉求人"}
+_FIELD_PLACE = {"住址", "家庭住址", "居住地址", "现住址", "地址", "房号", "门牌号"}
+_FIELD_SAID = {"内容", "来电内容", "来访内容", "反映内容", "诉求", "诉求内容", "问题", "反映诉求", "反映问题", "事由",
+               "来访事由", "主要诉求", "群众诉求", "居民诉求", "存在问题", "问题描述"}
+_FIELD_OTHER = {"家庭情况", "家庭成员", "健康状况", "身体状况", "序号", "编号", "走访人", "走访日期", "走访时间", "走访片区",
+                "走访方式", "接待人", "接待时间", "走访小结", "接待小结", "巡查小结", "小结", "备注", "年龄", "性别", "民族",
+                "工作单位", "人员类别", "户籍", "户籍地", "家庭类型", "困难类型", "政治面貌", "身份证号", "交接人", "接班人",
+                "巡查时间", "巡查人员", "巡查路线", "检查时间", "检查人员", "联系电话", "电话", "联系方式"}
 # What a section title ends with ("一、居民来访接待", "三、其他事项", "二、近期居民反映问题")
 _SECTION_TITLE = re.compile(r"(?:情况|事项|接待|来访|发言|讨论|议题|汇报|通报|安排|其他|问题|部署|总结|议程|意见|建议|说明)\s*[：:]?\s*$")
 # Announcements, and also what was done or decided: "上月议定事项落实情况", "四、议定事项" list actions,
@@ -220,7 +241,8 @@ def split_utterances(text: str) -> list[Utterance]:
     items: set[int] = set()  # item numbers seen so far
     sender: tuple[str, str | None, bool] | None = None  # of a chat export: applies to the lines below it
     segment_line = -1  # the line of the last sender's segment, to tell a cut turn from a new one
-    pending: tuple[str, str | None, bool] | None = None  # a duty log's caller, waiting for the 内容 line
+    pending: tuple[str, str | None, bool] | None = None  # the person of a form or duty-log entry
+    entry: int | None = None  # that entry's number, when the person's line is numbered
     for n, raw_line in enumerate(text.splitlines(), 1):
         chat = _chat_sender(strip_pinyin(raw_line))
         if chat is not None:
@@ -259,15 +281,26 @@ def split_utterances(text: str) -> list[Utterance]:
             notice = False  # "二、楼栋长发言": the announcements are over
         if _SECTION.match(normalize(line)) and _SECTION_TITLE.search(normalize(line)) and not re.search(r"\d", line):
             continue  # "一、居民来访接待" names the section; what was raised is in its lines ("一、东门道闸坏了" is not a title)
-        caller = _CALLER.match(line)
-        if caller:  # "来电人：8栋 覃大爷" heads a duty-log entry; its "内容：" line is what that caller said
-            pending = _speaker(caller.group("who"))
+        numbered = _NUMBERED.match(line)
+        field_ = _FIELD.match(_STAMP.sub("", numbered.group("body")) if numbered else line)
+        label = field_.group("label") if field_ else ""
+        if label in _FIELD_PERSON:  # "来电人：8栋 覃大爷" / "3. 10:40 来电人：…" / "走访对象\t韩桂芳（女，76岁）" heads an entry
+            pending = _form_person(field_.group("value"))
+            entry = cn_number(numbered.group("n1") or numbered.group("n2") or numbered.group("n3")) if numbered else None
             continue
-        said = _CONTENT.match(line)
-        if said and pending is not None:
-            name, place, staff = pending
-            pending = None
-            out.append(Utterance(text=said.group("body"), speaker=name, speaker_place=place, staff=staff, line=n))
+        if label in _FIELD_PLACE:  # "住址\t5号楼1单元302": where that person lives
+            places = find_places(field_.group("value"))
+            if pending is not None and places:
+                pending = (pending[0], places[0], pending[2])
+            continue
+        if label in _FIELD_OTHER:
+            continue
+        if label in _FIELD_SAID:  # what the person of the entry said (a form's own problem field without one)
+            name, place, staff = pending or (None, None, False)
+            out.append(Utterance(text=field_.group("value"), speaker=name, speaker_place=place, staff=staff, line=n,
+                                 item=entry, listed=pending is None, notice=notice))
+            if entry is not None:
+                items.add(entry)
             continue
         for u in (r for piece in _split_voice(line) or _split_inline(line) for r in _read_out(_utterance(piece, n))):
             if u.refers_to and u.refers_to != (-1,) and not items & set(u.refers_to):
