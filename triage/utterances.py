@@ -77,8 +77,11 @@ def _speaker(who: str) -> tuple[str, str | None, bool]:
             name = inner  # 主持人（社区李书记）
         elif re.search(r"\d|[一二三四五六七八九十]", inner) or any(k in inner for k in ("楼", "栋", "单元", "门", "小区", "院")):
             place = inner
-    # "网格员巡查：…" / "巡查发现：…" is a problem found on a walk, not a staff answer
-    staff = any(t in who for t in STAFF_TITLES) and not re.search(r"巡查|发现|巡检", who)
+    # "网格员巡查：…" / "巡查发现：…" is a problem found on a walk, not a staff answer; "陳經理回應" is 陈经理
+    plain = normalize(who)
+    # "邓委员提出：…" raises a matter, whoever says it
+    staff = any(t in plain for t in STAFF_TITLES) and not re.search(r"巡查|发现|巡检|(?:提出|反映|投诉)$", plain)
+    name = re.sub(r"(?<=.{2})(?:回应|回應|答复|答覆|回复|回覆)$", "", name)
     if place is None:
         found = find_places(name)
         place = found[0] if found else None
@@ -90,6 +93,17 @@ def _speaker(who: str) -> tuple[str, str | None, bool]:
     if title:  # "许大爷接过话头" → 许大爷
         name = name[:title.end()]
     return name, place, staff
+
+
+_NAMED = re.compile(r"(?P<place>\S{1,16}?)\s+(?P<name>[\u4e00-\u9fff]{1,3}|[A-Za-z][A-Za-z .]{1,19})")
+
+
+def _heading_speaker(text: str) -> tuple[str, str | None] | None:
+    """(name, place) when an item's whole text names a resident: "8座 黃先生", "10座 Kelvin", "3号楼 王阿姨"."""
+    m = _NAMED.fullmatch(normalize(text).strip())
+    if not m or not find_places(m.group("place")) or re.search(r"[坏漏堵臭吵乱脏停]", m.group("name")):
+        return None
+    return text.strip().split()[-1], find_places(m.group("place"))[0]
 
 
 def _form_person(value: str) -> tuple[str, str | None, bool]:
@@ -219,8 +233,15 @@ _ENDS_SENTENCE = re.compile(r"[。！？!?…~～）)”」\]】]\s*$")
 _OPENS_MATTER = re.compile(r"^(?:还有|另外|另一个|再说个|我再说|对了|还想说|第[二三四五六七八九十\d])")
 
 
+# What the chat app itself writes: '"王哥"撤回了一条消息', 'xx邀请yy加入了群聊', 'xx拍了拍yy'
+_CHAT_SYSTEM = re.compile(r"撤回了一条消息|邀请.{1,40}加入了?群聊|加入了群聊|退出了群聊|移出了?群聊|拍了拍|修改群名为"
+                          r"|以上是历史消息|以下是新消息|与群里其他人都不是(?:微信)?朋友关系")
+
+
 def _chat_sender(line: str) -> tuple[str, str | None, bool] | None:
     """(name, place, staff) of a chat export's sender line, else None."""
+    if _CHAT_SYSTEM.search(line):
+        return None
     m = _CHAT_SENDER.match(line)
     if not m:
         return None
@@ -243,6 +264,7 @@ def split_utterances(text: str) -> list[Utterance]:
     segment_line = -1  # the line of the last sender's segment, to tell a cut turn from a new one
     pending: tuple[str, str | None, bool] | None = None  # the person of a form or duty-log entry
     entry: int | None = None  # that entry's number, when the person's line is numbered
+    heading: tuple[str, str | None, int] | None = None  # "（一）8座 黃先生": the speaker of the lines below, and the item
     for n, raw_line in enumerate(text.splitlines(), 1):
         chat = _chat_sender(strip_pinyin(raw_line))
         if chat is not None:
@@ -253,6 +275,10 @@ def split_utterances(text: str) -> list[Utterance]:
         line = _STAMP.sub("", strip_pinyin(raw_line)).strip()
         if not line or _DAY_RULE.match(line):
             continue  # "—————— 2024年11月23日 ——————" separates a chat export's days
+        if len(line) <= 60 and _CHAT_SYSTEM.search(line):
+            continue
+        if sender is not None and _STAMP.match(raw_line) and _SPEAKER.match(line):
+            sender = None  # "09:31 王哥：……": this export names the sender on each message's own line
         if META_LINE.match(normalize(line)):
             # "主持：社区居委会主任 严慧芳", "列席：物业经理 卜志强，网格员 熊磊": later "严慧芳：" lines are staff
             staff_names.update(m.group("name") for m in _STAFF_IN_HEADER.finditer(line))
@@ -302,7 +328,16 @@ def split_utterances(text: str) -> list[Utterance]:
             if entry is not None:
                 items.add(entry)
             continue
+        if kind or _SECTION.match(normalize(line)):
+            heading = None
         for u in (r for piece in _split_voice(line) or _split_inline(line) for r in _read_out(_utterance(piece, n))):
+            if u.item is not None and u.speaker is None and not u.staff:
+                who = _heading_speaker(u.text)
+                if who is not None:  # "（一）8座 黃先生": what follows, up to the next such line, is theirs
+                    heading = (*who, u.item)
+                    continue
+            if heading is not None and u.speaker is None and not u.staff and u.item is None and not u.refers_to:
+                u.speaker, u.speaker_place, u.item = heading
             if u.refers_to and u.refers_to != (-1,) and not items & set(u.refers_to):
                 # "第1条：……" with no item 1 above it numbers a message (a voice memo, a chat export);
                 # only under a numbered list is it the answer to that item
