@@ -59,7 +59,8 @@ _POINT_BACK = re.compile(
     # "唐丽说得没错": the speaker named in full
     r"|^(?P<d>[\u4e00-\u9fff]{2,3}?)(?:说得|讲得|说的)(?:没错|对|在理|是)")
 _LEAD_TOPIC = re.compile(r"^(?P<what>[\u4e00-\u9fff]{2,6}?)(?:这个|这事|这块|的事|那个事|那事)")
-_SAME_AS = re.compile(r"也是一样|也一样|同样的问题|一样的问题|也有这个问题|也是这样|也有人(?:这么|这样|那么|那样)(?:干|弄|搞|做)")
+_SAME_AS = re.compile(r"也是一样|也一样|同样的问题|一样的问题|也有这个问题|也是这样|也是这个情况|也是这种情况|也是这情况"
+                      r"|也有人(?:这么|这样|那么|那样)(?:干|弄|搞|做)")
 # News style puts the speaker after the quote: "住在3号楼的居民蒋先生说起这件事仍心有余悸。"
 _ATTRIBUTION = re.compile(r"(?:家住|住在)?[^，。]{0,12}?的?(?:居民|业主|村民|老人|退休教师)(?P<name>[\u4e00-\u9fff]{1,2}(?:大爷|大妈|阿姨|大姐|大哥|师傅|女士|先生|老师|奶奶|爷爷))")
 # "马丽表示，……" / "物业当场回应……": a staff answer in reported speech.
@@ -71,6 +72,7 @@ _INQUIRY = re.compile(r"(?:后来|现在)?怎么样了[？?]*$|进展(?:如何|�
 # Routine all-clear lines in walk logs ("消防通道畅通，未发现异常") are not problems.
 _ALL_CLEAR = re.compile(r"(?:未|没有?)(?:发现|见)(?:异常|问题|隐患)|(?:运行|使用|值守|开放|秩序|通行)(?:正常|良好)|一切正常|无异常|畅通")
 # The chair closing the meeting ("好，今天就到这儿，散会。") is never part of an answer.
+_LAUGHTER = re.compile(r"[（(](?:众笑|大家笑|全场笑|哄笑|大笑|笑)[）)]")
 _CLOSING = re.compile(r"^(?:好[的吧]?[,，!！]?)?(?:那)?(?:今天(?:的会)?(?:就)?(?:先)?(?:开)?到这|散会|谢谢大家|感谢大家|大家辛苦了"
                       r"|以上(?:问题|几个问题|几件事|事项|这些问题)[,，]?(?:请|由)?各"
                       r"|(?:今天)?大家(?:提|说|反映)的(?:问题|事|事情)?(?:我们)?都(?:记下|记录|记))")
@@ -149,9 +151,12 @@ _PLACE_CHARS = set("门路")  # also in place names (北门, 和平路): too wea
 _THING_CHARS = set("狗猫鼠蚊虫蟑水电气暖灯树草油烟味臭车门锁窗墙顶桶井路梯闸桩棚")
 
 
+_NOT_THINGS = {"打电话", "来电", "来电话", "打来电话", "部门", "专门"}  # calling someone, not a phone that is broken
+
+
 def _things(topic: set[str]) -> set[str]:
     """The topic words that name an object (电梯, 路灯, 水压, 狗), to tell two faults of one kind apart."""
-    return {w for w in topic if any(c in _THING_CHARS for c in w)}
+    return {w for w in topic if any(c in _THING_CHARS for c in w) and w not in _NOT_THINGS}
 
 
 def _thing_chars(things: set[str]) -> set[str]:
@@ -161,6 +166,12 @@ def _thing_chars(things: set[str]) -> set[str]:
 
 def _topic(text: str) -> set[str]:
     return {w for w in words(text) if (len(w) >= 2 or w in _THING_CHARS) and w not in _STOP and not w.isdigit()}
+
+
+def _shared(a: set[str], b: set[str]) -> set[str]:
+    """Topic words two remarks share, a word inside a longer one included (车库 and 地下车库, 充电 and 充电桩)."""
+    return (a & b) | {w for w in a if len(w) >= 2 and any(w in x for x in b)} | {
+        w for w in b if len(w) >= 2 and any(w in x for x in a)}
 
 
 def _summary(quote: str) -> str:
@@ -202,8 +213,8 @@ def _is_issue(utt: Utterance, text: str, role: dict, category: str, confidence: 
         return False  # "先说个好的，……挺好" / "下周三社区组织消防演练"; "…，可是消防栓是空的" is a problem
     if _OWN_VISIT.match(text) and not utt.speaker and p_issue < 0.9 and not _HEARD.search(text):
         return False  # "入户走访6号楼独居老人陈奶奶……": the worker's own visit, not a report
-    if _ALL_CLEAR.search(text) and p_issue < 0.9:
-        return False
+    if (_ALL_CLEAR.search(text) or _LAUGHTER.search(text)) and p_issue < 0.9:
+        return False  # "就是灯笼得早点收，别挂到五一去。（众笑）" is a joke
     if _INQUIRY.search(text) and p_issue < 0.7:
         return False
     if (utt.staff and not _FOUND.match(text)) or _ANSWERED.match(text):
@@ -243,7 +254,10 @@ def extract(text: str, model: Model, received_at: dt.datetime) -> list[Issue]:
                        or bool(_SAME_AS.search(norm))))  # "对，3号楼那边也有人这么干"
         if not utt.staff and utt.sentences[0] == sentence and raised is not None and raised[0] is not utt:
             raised = None  # another resident turn came in between
-        if agrees or _is_issue(utt, norm, role, cat.category, cat.confidence, fallback):
+        # "充电桩的事业委会也收到不少意见": a matter already raised, named first, heard again
+        lead = _LEAD_TOPIC.match(_FILLER.sub("", norm)) if utt.sentences[0] == sentence and "也" in norm else None
+        echoes = lead is not None and any(lead.group("what") in normalize(" ".join(x.parts)) for x in mentions)
+        if agrees or echoes or _is_issue(utt, norm, role, cat.category, cat.confidence, fallback):
             if not utt.staff and raised is None:
                 raised = (utt, cat.category)
             whole_item = utt.ticket or utt.item is not None or utt.listed
@@ -395,7 +409,7 @@ def _merge(mentions: list[_Mention], replies, model: Model, received_at: dt.date
                     target = g
                     break
                 continue
-            shared = g["topic"] & topic
+            shared = _shared(g["topic"], topic)
             listed = m.utt.item is not None or m.utt.ticket or m.utt.listed  # items of a log or ticket list are separate reports
             akin = bool(_thing_chars(things) & _thing_chars(g["things"]))  # 暖气 and 暖气片, 遛狗 and 大黄狗
             if same and g is last and (shared or akin or (not listed and (not things or not g["things"]))):

@@ -176,8 +176,11 @@ def _split_voice(line: str) -> list[str] | None:
 _STAMP = re.compile(r"^\s*[\[【(（]?\s*(?:\d{4}[-/.年]\d{1,2}[-/.月]\d{1,2}日?\s*)?\d{1,2}[:：]\d{2}(?:[:：]\d{2})?\s*[\]】)）]?\s*")
 # Lines such as "时间：…", "地点：…", "参会人员：…" describe the meeting, they are never problems.
 # A name after a staff title in the record's header lines; the titles are STAFF_TITLES plus a header's own.
-_STAFF_IN_HEADER = re.compile(rf"(?:{'|'.join(STAFF_TITLES + ('干事', '主管', '主持', '记录人', '记录'))})"
-                              r"[\s：:]*(?P<name>[\u4e00-\u9fff]{2,3})(?=$|[\s，,、；;（(）)])")
+# "客服主管 宁丹" is one title; "网格员 蔡晓燕、曹勇" names two; "业委会副主任 谭国庆" speaks for the owners.
+_HEADER_TITLES = "|".join(STAFF_TITLES + ("干事", "主管", "主持", "记录人", "记录"))
+_STAFF_IN_HEADER = re.compile(rf"(?P<org>业委会|业主委员会|業委會)?[\u4e00-\u9fff]?(?:{_HEADER_TITLES})+[\s：:]*"
+                              rf"(?P<name>[\u4e00-\u9fff]{{2,3}}(?:、(?!{_HEADER_TITLES})[\u4e00-\u9fff]{{2,3}}(?=$|[\s，,、；;（(）)]))*)"
+                              r"(?=$|[\s，,、；;（(）)])")
 META_LINE = re.compile(r"^\s*(?:列席|缺席|请假|议题[一二三四五六七八九十\d]*|议程|时间|日期|地点|地址|参会人员|参加人员|出席人员|参会|参加|出席|记录人|记录|主持人?|群名称|导出时间|承办单位|巡查人|网格|天气|来源|作者|编辑"
                        # what transcription apps put above the text: file, length, keywords, their own summary
                        r"|文件名|转写时间|转写结果|音频时长|录音时长|会议时长|时长|关键词|摘要|智能纪要|章节|文字记录|发言人数|说话人数)\s*[：:]")
@@ -281,7 +284,8 @@ def split_utterances(text: str) -> list[Utterance]:
             sender = None  # "09:31 王哥：……": this export names the sender on each message's own line
         if META_LINE.match(normalize(line)):
             # "主持：社区居委会主任 严慧芳", "列席：物业经理 卜志强，网格员 熊磊": later "严慧芳：" lines are staff
-            staff_names.update(m.group("name") for m in _STAFF_IN_HEADER.finditer(line))
+            staff_names.update(name for m in _STAFF_IN_HEADER.finditer(line) if not m.group("org")
+                               for name in m.group("name").split("、"))
             continue
         if sender is not None:
             body = _AT.sub("", line).strip() or line
