@@ -72,6 +72,8 @@ _INQUIRY = re.compile(r"(?:后来|现在)?怎么样了[？?]*$|进展(?:如何|�
 # Routine all-clear lines in walk logs ("消防通道畅通，未发现异常") are not problems.
 _ALL_CLEAR = re.compile(r"(?:未|没有?)(?:发现|见)(?:异常|问题|隐患)|(?:运行|使用|值守|开放|秩序|通行)(?:正常|良好)|一切正常|无异常|畅通")
 # The chair closing the meeting ("好，今天就到这儿，散会。") is never part of an answer.
+_FORWARDED = re.compile(r"反映上去|报上去|报(?:给)?街道|上报|报区|向[^，。,]{1,12}反映|反映给|通过12345|转(?:交|给|办)"
+                        r"|帮(?:您|你|他|她)?(?:问问|反映|联系|打听)|整理一下报")
 _LAUGHTER = re.compile(r"[（(](?:众笑|大家笑|全场笑|哄笑|大笑|笑)[）)]")
 _CLOSING = re.compile(r"^(?:好[的吧]?[,，!！]?)?(?:那)?(?:今天(?:的会)?(?:就)?(?:先)?(?:开)?到这|散会|谢谢大家|感谢大家|大家辛苦了"
                       r"|以上(?:问题|几个问题|几件事|事项|这些问题)[,，]?(?:请|由)?各"
@@ -213,7 +215,7 @@ def _is_issue(utt: Utterance, text: str, role: dict, category: str, confidence: 
         return False  # "先说个好的，……挺好" / "下周三社区组织消防演练"; "…，可是消防栓是空的" is a problem
     if _OWN_VISIT.match(text) and not utt.speaker and p_issue < 0.9 and not _HEARD.search(text):
         return False  # "入户走访6号楼独居老人陈奶奶……": the worker's own visit, not a report
-    if (_ALL_CLEAR.search(text) or _LAUGHTER.search(text)) and p_issue < 0.9:
+    if (_ALL_CLEAR.search(text) or _LAUGHTER.search(utt.text)) and p_issue < 0.9:
         return False  # "就是灯笼得早点收，别挂到五一去。（众笑）" is a joke
     if _INQUIRY.search(text) and p_issue < 0.7:
         return False
@@ -221,8 +223,8 @@ def _is_issue(utt: Utterance, text: str, role: dict, category: str, confidence: 
         return p_issue >= 0.85 and not utt.refers_to
     if p_issue >= 0.5 or p_issue >= max(v for k, v in role.items() if k != "issue"):
         return True
-    if category == fallback:
-        return False
+    if category == fallback:  # a visitor's 事由 beyond the community is kept while staff may pass it on (`_merge`)
+        return utt.listed and utt.speaker is not None and p_issue >= 0.3
     if _RAISED.match(text):
         return True
     listed = (utt.item is not None or utt.ticket or utt.listed) and not _OWN_ACTION.match(text)
@@ -383,8 +385,7 @@ def _merge(mentions: list[_Mention], replies, model: Model, received_at: dt.date
         if (last is not None and _SAME_AS.search(plain) and _AGREE_START.match(_FILLER.sub("", plain))
                 and last["mentions"][-1].utt is not m.utt):
             p = replace(p, category=last["category"])  # "对，3号楼那边也有人这么干": the same thing, said again
-        if p.category == fallback and p.confidence >= 0.5:
-            continue
+        held = p.category == fallback and p.confidence >= 0.5  # beyond the community: kept only if staff pass it on
         said = find_places(m.text)
         places = (said or ([m.utt.speaker_place] if m.utt.speaker_place else [])
                   or (m.attribution[1] if m.attribution else []))
@@ -445,7 +446,7 @@ def _merge(mentions: list[_Mention], replies, model: Model, received_at: dt.date
                 break
         if target is None:
             target = {"category": p.category, "mentions": [], "preds": [], "places": [], "keys": set(),
-                      "topic": set(), "things": set(), "responses": [], "first": m.index}
+                      "topic": set(), "things": set(), "responses": [], "first": m.index, "held": held}
             groups.append(target)
         else:  # someone repeating a problem: where they live is not where the problem is
             places, keys = said, place_keys(said)
@@ -458,6 +459,9 @@ def _merge(mentions: list[_Mention], replies, model: Model, received_at: dt.date
         last = target
         by_utt[id(m.utt)] = target
     _attach_replies(groups, replies, by_utt, utts)
+    # A school place, a bus route, a clinic moved away: not community business, but when staff say they will
+    # pass it on ("我们帮您把情况反映上去", "通过12345向交通部门反映") it goes into the ledger to be followed up.
+    groups = [g for g in groups if not g["held"] or _FORWARDED.search(normalize(" ".join(g["responses"])))]
     issues = []
     for g in groups:
         quotes = tuple(m.text.strip() for m in g["mentions"])
@@ -516,7 +520,7 @@ def _attach_replies(groups: list[dict], replies, by_utt: dict, utts: list[Uttera
             keys, topic = place_keys(find_places(text)), _topic(text)
             best, best_score = None, 0.0
             for g in before:
-                score = 2.0 * bool(keys and g["keys"] & keys) + len(g["topic"] & topic)
+                score = 2.0 * bool(keys and g["keys"] & keys) + len(_shared(g["topic"], topic))
                 if keys and g["keys"] and places_conflict(g["keys"], keys):
                     score = -1
                 score += 0.5 * (g is adjacent)

@@ -328,7 +328,7 @@ def split_utterances(text: str) -> list[Utterance]:
         if label in _FIELD_SAID:  # what the person of the entry said (a form's own problem field without one)
             name, place, staff = pending or (None, None, False)
             out.append(Utterance(text=field_.group("value"), speaker=name, speaker_place=place, staff=staff, line=n,
-                                 item=entry, listed=pending is None, notice=notice))
+                                 item=entry, listed=True, notice=notice))
             if entry is not None:
                 items.add(entry)
             continue
