@@ -206,6 +206,23 @@ def _place_only(text: str) -> bool:
     return bool(places) and not re.search(r"[\u4e00-\u9fff]", _WHERE_WORDS.sub("", rest))
 
 
+# What a log line did about its finding: "…门关不上也锁不住，已用铁丝临时绑住，明日报修。"
+_ACTION_CLAUSE = re.compile(r"^(?:已(?!经坏|经[^，,]{0,4}(?:了|天))|立即|当场|马上|随即|随后|明日|明天|次日|稍后|现已)")
+
+
+def _report_head(text: str) -> str:
+    """The finding without the clauses after it that say what was done, for the role model; the whole
+    line reads like a reply when the actions are long."""
+    clauses = re.split(r"(?<=[,，])", text)
+    keep = list(clauses)
+    while len(keep) > 1 and _ACTION_CLAUSE.match(keep[-1].strip()):
+        keep.pop()
+    head = "".join(keep).rstrip(",，")
+    if len(keep) == len(clauses) or re.search(r"已|当即|立即|马上|当场|随即", head):
+        return text  # "物业当即断电并贴了停用标识，已通知…" is an answer from its first word
+    return head + "。"
+
+
 def _is_issue(utt: Utterance, text: str, role: dict, category: str, confidence: float, fallback: str | None) -> bool:
     """Role model first; a confident problem category tips terse fault reports ("踏板脱落，无法使用")."""
     p_issue = role.get("issue", 0.0)
@@ -240,7 +257,7 @@ def extract(text: str, model: Model, received_at: dt.datetime) -> list[Issue]:
     if not flat:
         return []
     fallback = model.taxonomy.fallback.code if model.taxonomy.fallback else None
-    roles = _roles(model, [n for _, _, n in flat])
+    roles = _roles(model, [n if u.staff else _report_head(n) for u, _, n in flat])
     cats = model.predict([n for _, _, n in flat], normalized=True)
     mentions: list[_Mention] = []
     replies: list[tuple[int, Utterance, str]] = []
