@@ -49,6 +49,7 @@ _POINT_BACK = re.compile(
     rf"|(?P<c>老?[\u4e00-\u9fff]{{1,2}}?{_TITLE})(?:刚才|刚刚)?(?:说的那个|说那个|提的那个|说的那事|说的事)"
     # "我也说个10号楼的事" opens a new topic; "他也说充电桩的事", "我也说一嘴" go back to one
     r"|也(?:说|提|反映|来说)了?(?![个件点下]|一个|一件|一下|两个)|我插一?句"
+    r"|也(?:跟|和|向|同)(?:我|我们|社区)(?:说起|提起|提到|说到|反映)"
     # "我接着刚才消防通道说", "保安这个我也补一句", "我补充一下车棚": more on a matter already raised
     r"|接着(?:刚才|前面|上面|他|她)|也?补(?:充)?一句|我补充一下(?![，,\s]*(?:还有|另外|别的))"
     r"|(?:再次|又一次|第二次|又)来电|再次反映|又打电话|又打来|再次打来|又来电话"
@@ -74,6 +75,8 @@ _ALL_CLEAR = re.compile(r"(?:未|没有?)(?:发现|见)(?:异常|问题|隐患)|
 # The chair closing the meeting ("好，今天就到这儿，散会。") is never part of an answer.
 _FORWARDED = re.compile(r"反映上去|报上去|报(?:给)?街道|上报|报区|向[^，。,]{1,12}反映|反映给|通过12345|转(?:交|给|办)"
                         r"|帮(?:您|你|他|她)?(?:问问|反映|联系|打听)|整理一下报")
+_EXPLAINS = re.compile(r"^(?:原来|过去一看|上去一看|下去一看|到(?:现场|那儿|那里|那边)一看|进去一看|一看才知道|一问才知道"
+                       r"|仔细一问|经了解|经核实|据了解)")
 _LAUGHTER = re.compile(r"[（(](?:众笑|大家笑|全场笑|哄笑|大笑|笑)[）)]")
 _CLOSING = re.compile(r"^(?:好[的吧]?[,，!！]?)?(?:那)?(?:今天(?:的会)?(?:就)?(?:先)?(?:开)?到这|散会|谢谢大家|感谢大家|大家辛苦了"
                       r"|以上(?:问题|几个问题|几件事|事项|这些问题)[,，]?(?:请|由)?各"
@@ -97,7 +100,7 @@ _FILLER = re.compile(r"^(?:来电人|市民|居民)?(?:反映|称|来电反映|�
 _STOP = {"很大", "很多", "太大", "特别", "严重", "厉害", "好几天", "晚上", "白天", "我们", "你们", "他们", "这个", "那个", "问题", "小区", "居民", "一下", "现在", "还是", "已经", "没有", "就是", "什么",
          "大家", "反映", "希望", "社区", "物业", "时候", "一个", "这些", "那些", "事情", "情况", "来电人", "来电", "每天",
          "一直", "好几", "几天", "今天", "昨天", "不是", "可以", "能够", "怎么", "真的", "非常", "再说",
-         "刚才", "刚刚", "前面", "上面"}
+         "刚才", "刚刚", "前面", "上面", "意见", "整理", "不少", "一次", "两次", "几次", "多次", "每次", "一回", "两回", "争取"}
 
 
 class _Mention:
@@ -281,6 +284,13 @@ def extract(text: str, model: Model, received_at: dt.datetime) -> list[Issue]:
                 raised = (utt, cat.category)
             whole_item = utt.ticket or utt.item is not None or utt.listed
             same_turn = current is not None and current.utt is utt
+            # a diary's next line that says what lay behind it ("原来是…", "过去一看，…") is the same problem
+            explains = (current is not None and not same_turn and utt.sentences[0] == sentence and not utt.staff
+                        and utt.speaker == current.utt.speaker and utt.line == current.utt.line + 1
+                        and bool(_EXPLAINS.match(norm)))
+            if explains:
+                current.parts.append(sentence)
+                continue
             strong = cat.confidence >= 0.5
             # a sentence naming no thing of its own ("小孩子天天在那儿玩") says more about the one before
             plain = same_turn and not _things(_topic(norm)) and not find_places(sentence)
