@@ -44,10 +44,11 @@ def view(entry: dict, tz: str, now: dt.datetime | None = None) -> dict:
 @router.post("/entries", response_model=list[EntryOut], status_code=201)
 def save_entries(body: SaveIn, model: ModelDep, store: StoreDep, caller: Staff) -> list[dict]:
     """Save reviewed issues (e.g. from /api/extract, after corrections) as ledger entries."""
-    codes = set(model.taxonomy.codes)
-    for issue in body.issues:
-        if issue.category not in codes:
-            raise HTTPException(400, f"未知类别“{issue.category}”，可用：{'、'.join(c.name for c in model.taxonomy.categories)}")
+    for issue in body.issues:  # a code or the Chinese name ("宠物管理")
+        try:
+            issue.category = model.taxonomy.resolve(issue.category).code
+        except KeyError as err:
+            raise HTTPException(400, str(err.args[0])) from None
     for issue in body.issues:
         # only what the taxonomy knows enters the ledger: owners by their names, the category by its own name
         issue.category_name = model.taxonomy.get(issue.category).name

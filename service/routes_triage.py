@@ -101,8 +101,9 @@ def extract_issues(body: ExtractIn, request: Request, model: ModelDep, store: St
                                 reused=reused)
         for d, entry_id in zip(out, ids):
             d["entry_id"], d["already"] = entry_id, entry_id in reused
+    zone = ZoneInfo(model.taxonomy.timezone)  # in the community's time, like every other time the API shows
     return {"issues": out, "model_version": model.version, "markdown": issues_markdown(issues),
-            "received_at": received}
+            "received_at": received.astimezone(zone) if received.tzinfo else received.replace(tzinfo=zone)}
 
 
 @router.post("/extract/file", response_model=ExtractOut)

@@ -173,8 +173,13 @@ def _migrate_8(db: sqlite_utils.Database) -> None:
     _recompute(db, "place_key", place_key)  # places are read better now (丰和苑)
 
 
+def _migrate_9(db: sqlite_utils.Database) -> None:
+    # place_key leaves the estate out when a building or gate is named: a ticket's "幸福里小区9号楼" is the notes' "9号楼"
+    _recompute(db, "place_key", place_key)
+
+
 MIGRATIONS = {1: _migrate_1, 2: _migrate_2, 3: _migrate_3, 4: _migrate_4, 5: _migrate_5, 6: _migrate_6, 7: _migrate_7,
-              8: _migrate_8}
+              8: _migrate_8, 9: _migrate_9}
 
 
 NUMERALS = "0123456789零一二三四五六七八九十"  # a search term starting with one of these must match whole
@@ -209,9 +214,21 @@ SIMILAR = 0.6  # overlap of what is said around the place (character pairs) that
 _SPOT = re.compile(r"(\d+|[一二三四五六七八九十]{1,3})\s*(室|楼|层|号|户|单元|栋|幢|座)")
 
 
+_ESTATE_KEY = re.compile(r"(?:小区|花园|家园|新村|公寓|苑|社区|大院)$")
+
+
 def place_key(text: str | None) -> str:
-    """Every place a text names (estate, building, gate, road), as one comparable key; "" when none."""
-    return "|".join(sorted(place_keys(find_places(normalize(text or "")))))
+    """Every place a text names (building, gate, road), as one comparable key; "" when none.
+
+    The estate is left out when something more precise is named: a 12345 ticket says "幸福里小区9号楼" where
+    the community's own notes say "9号楼". `_estates` keeps two estates' 9号楼 apart.
+    """
+    keys = place_keys(find_places(normalize(text or "")))
+    return "|".join(sorted({k for k in keys if not _ESTATE_KEY.search(k)} or keys))
+
+
+def _estates(text: str | None) -> set[str]:
+    return {k for k in place_keys(find_places(normalize(text or ""))) if _ESTATE_KEY.search(k)}
 
 
 def _spots(text: str) -> frozenset[str]:
@@ -245,8 +262,9 @@ def _what(text: str) -> tuple[frozenset[str], frozenset[str], frozenset[str]]:
 def _repeat_of(db: sqlite_utils.Database, entry: dict) -> tuple[int | None, int | None]:
     """An open entry this one repeats in other words: (id to join, id that looks alike for staff to judge).
 
-    Only an open entry of the same category naming exactly the same places (estate, building, gate, road:
-    `place_key`, indexed) is compared, and none naming another room, floor or house number. It is the
+    Only an open entry of the same category naming exactly the same places (building, gate, road:
+    `place_key`, indexed; the estate when both name one; when only one names it, the texts are only
+    flagged as alike) is compared, and none naming another room, floor or house number. It is the
     same problem when it is said in nearly the same words (SIMILAR), or when the new text names the same
     object (电梯, 路灯) and says it is a repeat ("还是没有修好"). An urgent report never disappears into an
     entry that is not urgent: it is entered and flagged instead, like the same object said without
@@ -262,13 +280,20 @@ def _repeat_of(db: sqlite_utils.Database, entry: dict) -> tuple[int | None, int 
         return None, None
     grams, things, spots = _what(entry.get("text") or "")
     told = bool(_STILL.search(normalize(entry.get("text") or "")))
+    estates = _estates(entry.get("text"))
     alike = None
     for row in rows:
         their_grams, their_things, their_spots = _what(row["text"])
         if spots != their_spots:
             continue  # 3号楼502室 and 3号楼301室, 和平路15号 and 和平路88号
+        theirs = _estates(row["text"])
+        if estates and theirs and not estates & theirs:
+            continue  # 幸福里小区9号楼 and 阳光小区9号楼
         same = _overlap(grams, their_grams) >= SIMILAR or (told and things & their_things)
-        if same and not (entry.get("urgent") and not row["urgent"]):
+        # "幸福里小区9号楼…" (a ticket) and "9号楼…" (the notes) may be one problem, or another estate's 9号楼
+        # where the community has several: a person decides
+        sure = bool(estates) == bool(theirs)
+        if same and sure and not (entry.get("urgent") and not row["urgent"]):
             return row["id"], None
         if alike is None and (same or things & their_things):
             alike = row["id"]

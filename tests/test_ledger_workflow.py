@@ -589,3 +589,34 @@ def test_a_repeat_call_in_new_words_joins_the_open_entry(tmp_path):
                                       "ref": "GD20261121000001"}], "坐席")
         row = store.get_entry(maybe)
         assert maybe != entry and row["needs_review"] and any(f"与台账第 {entry} 条相近" in n for n in row["notes"])
+
+
+def test_a_ticket_naming_the_estate_is_linked_to_the_notes_entry_without_it(tmp_path, client):
+    """From a director's trial: 12345 tickets say "幸福里小区9号楼", the community's notes say "9号楼"; the
+    ticket repeating an open entry was entered as a new problem with no link. It is now flagged 疑似重复 (the
+    community may have two estates with a 9号楼, so a person decides); another estate's is not linked."""
+    from service.store import Store
+
+    with Store(tmp_path / "l.db") as store:
+        store.migrate()
+        [entry] = store.add_entries([{"text": "9号楼暖气不热，屋里才十五度", "category": "utilities", "source": "extract"}],
+                                    "网格员")
+        ticket = {"text": "来电人再次反映：幸福里小区9号楼暖气还是不热，已经打过12345", "category": "utilities",
+                  "source": "tag", "ref": "GD20261125000001"}
+        [new] = store.add_entries([ticket], "坐席")
+        row = store.get_entry(new)
+        assert new != entry and row["needs_review"] and any(f"与台账第 {entry} 条相近" in n for n in row["notes"])
+        [other] = store.add_entries([{**ticket, "text": "来电人再次反映：阳光小区9号楼暖气还是不热，已经打过12345",
+                                      "ref": "GD20261125000002"}], "坐席")
+        notes = store.get_entry(other)["notes"]
+        assert other not in (entry, new) and not any(f"第 {new} 条" in n for n in notes)  # never the 幸福里 ticket
+
+
+def test_entries_take_a_category_by_its_name(client):
+    """From a director's trial: "宠物管理" was refused with a message listing 宠物管理."""
+    [issue] = client.post("/api/extract", json={"text": "5号楼有条狗天天半夜叫，吵得睡不着"}, headers=client.hdr()).json()["issues"]
+    r = client.post("/api/entries", json={"issues": [{**issue, "category": "宠物管理"}]}, headers=client.hdr())
+    assert r.status_code == 201, r.text
+    assert r.json()[0]["category"] == "pets"
+    r = client.post("/api/entries", json={"issues": [{**issue, "category": "设施"}]}, headers=client.hdr())
+    assert r.status_code == 400 and "充电设施、公共设施" in r.json()["detail"]

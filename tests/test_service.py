@@ -83,6 +83,12 @@ def test_extract_then_save_then_list(client):
     assert client.get("/api/entries", params={"q": "%"}, headers=client.hdr("viewer")).json()["total"] == 0
 
 
+def test_extract_without_a_date_answers_in_local_time(client):
+    """From a director's trial: notes without a date got received_at in UTC ("…Z"), unlike every other time."""
+    r = client.post("/api/extract", json={"text": NOTES}, headers=client.hdr("viewer"))
+    assert r.status_code == 200 and r.json()["received_at"].endswith("+08:00")
+
+
 def test_extract_too_long_and_empty(client):
     assert client.post("/api/extract", json={"text": "字" * 100_001}, headers=client.hdr()).status_code == 413
     assert client.post("/api/extract", json={"text": ""}, headers=client.hdr()).status_code == 400

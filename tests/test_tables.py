@@ -1,3 +1,4 @@
+import datetime as dt
 import io
 import json
 import re
@@ -47,6 +48,8 @@ BAD = [
     ("bad.jsonl", b'{"text": "ok"}\n{not json}\n', "第 2 行"),
     ("list.jsonl", b'["a"]\n', "JSON 对象"),
     ("wide.csv", "内容\n电梯坏了,多出来,一列\n".encode(), "列数"),
+    # a ledger with an opening password (a director's trial: it was called a damaged .xls)
+    ("ledger.xlsx", (Path(__file__).parent / "data" / "ledger_password.xlsx").read_bytes(), "设置了打开密码"),
 ]
 
 
@@ -162,6 +165,9 @@ def test_wrong_sheet_size_written_by_some_systems(tmp_path, monkeypatch, stream)
 def test_old_xls_and_web_page_xls(tmp_path):
     rows, header = read_table(DATA / "tickets_old.xls")
     assert "诉求内容" in header and len(rows) == 8
+    # a date cell shown without a time is a date, as in .xlsx (it was read as midnight: a director's trial)
+    rows, header = read_table(DATA / "ledger_sept_old.xls")
+    assert rows[0]["反映日期"] == dt.date(2026, 9, 2) and rows[1]["反映日期"] == "9月5日"
     page = ("<html><body><table><tr><th>序号</th><th>事项描述</th></tr>"
             f"<tr><td>1</td><td>{TICKET_A}</td></tr><tr><td>2</td><td>{TICKET_B}<br>已催办</td></tr></table></body></html>")
     (tmp_path / "export.xls").write_text(page, encoding="utf-8")

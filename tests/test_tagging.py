@@ -47,10 +47,21 @@ GOLDEN = [
     (20261102211000, dt.datetime(2026, 11, 2, 21, 10)),
     (dt.datetime(2026, 11, 2, 9, 28, 48), dt.datetime(2026, 11, 2, 9, 28, 48)),
     (dt.date(2026, 11, 4), dt.datetime(2026, 11, 4, 9, 0)),
+    # an office's own ledger (a director's trial): no year means the latest such day up to today
+    ("5月8日", dt.datetime(2026, 5, 8, 9, 0)),
+    ("5月8号 下午3点", dt.datetime(2026, 5, 8, 15, 0)),
+    ("5月8日下午", dt.datetime(2026, 5, 8, 14, 0)),
+    ("11/3 14:05", dt.datetime(2026, 11, 3, 14, 5)),
+    ("5.12", dt.datetime(2026, 5, 12, 9, 0)),
+    ("12月28日", dt.datetime(2025, 12, 28, 9, 0)),  # typed on 25 November: last December
+    ("2026年5月12号", dt.datetime(2026, 5, 12, 9, 0)),
+    ("2026-5-12 上午", dt.datetime(2026, 5, 12, 9, 0)),
+    ("2026.5.15", dt.datetime(2026, 5, 15, 9, 0)),
 ]
 
 # Cells that are not blank but are no time: read as NOW, and said so.
-UNREADABLE = ["明天上午", "9:15", "2026-02-30", "2026-11-03 25:00", "26/11/3", 12, 123456.5, True, dt.time(9, 15)]
+UNREADABLE = ["明天上午", "9:15", "2026-02-30", "2026-11-03 25:00", "26/11/3", 12, 123456.5, True, dt.time(9, 15),
+              "13月40日", "2月30日"]
 
 BLANK = [None, "", "   ", "\u3000", float("nan")]
 

@@ -140,9 +140,12 @@ def read_xls(raw: bytes) -> list[Grid]:
                 cell = sheet.cell(r, c)
                 if cell.ctype == xlrd.XL_CELL_DATE:
                     try:
-                        row.append(xlrd.xldate.xldate_as_datetime(cell.value, book.datemode))
+                        value = xlrd.xldate.xldate_as_datetime(cell.value, book.datemode)
                     except (ValueError, OverflowError):
                         row.append(cell.value)
+                        continue
+                    shown = book.format_map.get(book.xf_list[cell.xf_index].format_key) if cell.xf_index is not None else None
+                    row.append(_date_only(value, shown.format_str if shown else None))  # as for .xlsx
                 elif cell.ctype in (xlrd.XL_CELL_EMPTY, xlrd.XL_CELL_BLANK):
                     row.append(None)
                 elif cell.ctype == xlrd.XL_CELL_NUMBER and float(cell.value).is_integer():

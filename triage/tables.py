@@ -146,6 +146,9 @@ def _from_workbook(data: bytes, name: str, say) -> tuple[list[dict], list[str]]:
     from ._sheets import WorkbookError, read_xls, read_xlsx
 
     old = data.startswith(_OLE2)
+    if old and "EncryptedPackage".encode("utf-16-le") in data:  # Excel keeps a password-protected .xlsx in an OLE2 box
+        raise TableError(f"{name} 设置了打开密码，无法读取：请在 Excel/WPS 中取消密码（文件 → 信息 → 保护工作簿，"
+                         f"或“文档加密”）后另存，再上传。")
     try:
         grids = read_xls(data) if old else read_xlsx(data)
     except WorkbookError:

@@ -69,6 +69,13 @@ _DATE_TIME = re.compile(r"""
     )?
     \s* (?P<tz>Z|[+-]\d{2}:?\d{2})?
 """, re.VERBOSE | re.IGNORECASE)
+# A date without its year, as offices type it: "5月8日", "5月8号 下午3点", "11/3 14:05", "5.12"
+_NO_YEAR = re.compile(r"""
+    (?P<m>\d{1,2}) \s* (?:月|/|\.) \s* (?P<d>\d{1,2}) \s* (?:日|号)?
+    (?: (?:\s*) (?P<half>上午|早上|凌晨|中午|下午|晚上)? \s*
+        (?: (?P<H>\d{1,2}) \s* (?: [:时点] \s* (?P<M>\d{1,2})? \s* 分? )? )?
+    )?
+""", re.VERBOSE)
 _COMPACT = re.compile(r"(?P<y>\d{4})(?P<m>\d{2})(?P<d>\d{2})(?:(?P<H>\d{2})(?P<M>\d{2})(?P<S>\d{2})?)?")
 _SERIAL = re.compile(r"\d{5}(?:\.\d+)?")
 
@@ -111,8 +118,13 @@ def _from_parts(match: re.Match) -> dt.datetime:
     return when.replace(tzinfo=_zone(parts["tz"])) if parts.get("tz") else when
 
 
-def _read_text(text: str) -> dt.datetime | None:
+def _read_text(text: str, now: dt.datetime | None = None) -> dt.datetime | None:
     text = unicodedata.normalize("NFKC", text).strip()
+    text = re.sub(r"(\d)\s*号(?=\s|$|[上下早晚中凌]|\d)", r"\1日", text)  # 2026年5月12号
+    half = re.search(r"(?<=[\d日])\s*(上午|早上|中午|下午|晚上)$", text)
+    if half:  # "2026-5-12 上午": that half of the day, the hour not written
+        text = text[:half.start()] + " " + {"上午": "9:00", "早上": "9:00", "中午": "12:00", "下午": "14:00"}.get(
+            half.group(1), "19:00")
     try:
         if _SERIAL.fullmatch(text):
             return _from_serial(float(text))
@@ -120,9 +132,27 @@ def _read_text(text: str) -> dt.datetime | None:
             match = pattern.fullmatch(text)
             if match:
                 return _from_parts(match)
+        match = _NO_YEAR.fullmatch(text)
+        if match and now is not None:
+            return _without_year(match, now)
         return dt.datetime.fromisoformat(text)  # whatever else ISO 8601 allows
     except ValueError:  # 2026-02-30, 25:00 …
         return None
+
+
+def _without_year(match: re.Match, now: dt.datetime) -> dt.datetime:
+    """"5月8日" is the latest 5 May not after today (a ledger kept in November means this year's May;
+    one typed in January, "12月28日", means last December)."""
+    half = match.group("half") or ""
+    if match.group("H") is None:
+        hour, minute = (14, 0) if half in ("下午", "晚上") else (9, 0)  # "5月8日下午": an afternoon, time unknown
+    else:
+        hour, minute = _hour(int(match.group("H")), half), int(match.group("M") or 0)
+    today = now.replace(tzinfo=None)
+    when = dt.datetime(today.year, int(match.group("m")), int(match.group("d")), hour, minute)
+    if when.date() > today.date():
+        when = when.replace(year=today.year - 1)
+    return when
 
 
 def _is_blank(value) -> bool:
@@ -152,7 +182,7 @@ def read_time(value, default: dt.datetime) -> tuple[dt.datetime, bool]:
         if when is None and number.is_integer():
             when = _read_text(str(int(number)))  # 20261102211000 typed as a number
     elif isinstance(value, str):
-        when = _read_text(value)
+        when = _read_text(value, default)
     return (when, True) if when is not None else (default, False)
 
 

@@ -133,9 +133,11 @@ class Taxonomy:
         for c in self.categories:
             if text in (c.code, c.name) or text.lower() == c.code.lower():
                 return c
-        for c in self.categories:  # "宠物" → 宠物管理
-            if len(text) >= 2 and text in c.name:
-                return c
+        found = [c for c in self.categories if len(text) >= 2 and text in c.name]  # "宠物" → 宠物管理
+        if len(found) == 1:
+            return found[0]
+        if found:  # "设施" is 充电设施 or 公共设施: never guess
+            raise KeyError(f"“{text}”可以是{'、'.join(c.name for c in found)}，请写全称")
         raise KeyError(f"未知类别 {code_or_name!r}，可用类别：{'、'.join(c.name for c in self.categories)}")
 
 

@@ -289,9 +289,11 @@ const CATEGORY_WORDS = [
 function resolveCategory(word) {
   const w = word.trim();
   const cats = state.taxonomy.categories;
-  const found = cats.find((c) => c.code === w || c.name === w) ||
-    cats.find((c) => w.length >= 2 && (c.name.includes(w) || w.includes(c.name.slice(0, 2))));
-  if (found) return found.code;
+  const exact = cats.find((c) => c.code === w || c.name === w);
+  if (exact) return exact.code;
+  const partial = cats.filter((c) => w.length >= 2 && (c.name.includes(w) || w.includes(c.name.slice(0, 2))));
+  if (partial.length > 1) throw new Error(`“${w}”可以是${partial.map((c) => c.name).join("、")}，请写全称。`);
+  if (partial.length === 1) return partial[0].code;
   const hinted = CATEGORY_WORDS.find(([re, code]) => re.test(w) && cats.some((c) => c.code === code));
   if (hinted) return hinted[1];
   throw new Error(`不认识类别“${w}”。可用：${cats.map((c) => c.name).join("、")}`);
