@@ -244,6 +244,9 @@ def known_owner(name: str, taxonomy) -> str:
     owners = taxonomy.owners
     if typed in owners:
         return typed
+    alias = dict(taxonomy.owner_aliases).get(typed)
+    if alias:  # "物业公司", "自来水公司", "社区": what staff call them (the taxonomy's owner_aliases)
+        return alias
     # "城管" is 城管/环卫部门 and "市政" 市政部门: the start of one owner's name (or of a part between /);
     # a fragment inside a name ("居委", "12") is not taken, it is suggested
     holding = [o for o in owners if len(re.findall(r"[\u4e00-\u9fff]", typed)) >= 2

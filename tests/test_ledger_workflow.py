@@ -275,7 +275,7 @@ def test_a_walk_finding_a_voided_score_and_an_open311_place(client):
 def test_owners_are_checked_and_handing_over_keeps_the_reason(client):
     entry = client.post("/api/classify", json={"text": "东门外马路边的路灯坏了好几盏", "save": True},
                         headers=client.hdr()).json()["entry_id"]
-    r = client.patch(f"/api/entries/{entry}", json={"owner": "物业公 司"}, headers=client.hdr())
+    r = client.patch(f"/api/entries/{entry}", json={"owner": "物业公寓"}, headers=client.hdr())
     assert r.status_code == 400 and "物业服务企业" in r.json()["detail"] and "不认识责任主体" in r.json()["detail"]
     r = client.patch(f"/api/entries/{entry}", json={"owner": "城管", "note": "占道问题归城管"}, headers=client.hdr())
     assert r.status_code == 200 and r.json()["owner"] == "城管/环卫部门"  # one known owner holds the word
@@ -427,7 +427,8 @@ def test_the_monthly_rates(client):
 @pytest.mark.parametrize("params, status, words", [
     ({"date_from": "2026-11-30", "date_to": "2026-11-01"}, 400, "请对调"),
     ({"date_from": "2026-11-31"}, 400, "2026-11（整月）"),
-    ({"owner": "物业公司"}, 400, "物业服务企业"),
+    ({"owner": "物业公寓"}, 400, "物业服务企业"),
+    ({"owner": "物业公司"}, 200, ""),  # an owner alias
     ({"date_from": "2026-11", "date_to": "2026-11"}, 200, ""),
     ({"date_from": "2026/11/01", "date_to": "2026年11月30日"}, 200, ""),
     ({"date_from": "2026-11-01T00:00:00+08:00", "date_to": "2026-11-30"}, 200, ""),
@@ -620,3 +621,14 @@ def test_entries_take_a_category_by_its_name(client):
     assert r.json()[0]["category"] == "pets"
     r = client.post("/api/entries", json={"issues": [{**issue, "category": "设施"}]}, headers=client.hdr())
     assert r.status_code == 400 and "充电设施、公共设施" in r.json()["detail"]
+
+
+def test_owners_by_the_names_staff_use(client):
+    """What staff and old ledgers call an owner (the taxonomy's owner_aliases; from a director's trial)."""
+    entry = client.post("/api/classify", json={"text": "5号楼楼道灯坏了", "save": True},
+                        headers=client.hdr()).json()["entry_id"]
+    for said, owner in (("物业公 司", "物业服务企业"), ("自来水公司", "供水公司"), ("社区", "社区居委会"),
+                        ("充电桩公司", "充电桩运营企业"), ("环卫所", "城管/环卫部门")):
+        r = client.patch(f"/api/entries/{entry}", json={"owner": said, "note": "核实"}, headers=client.hdr())
+        assert r.status_code == 200 and r.json()["owner"] == owner, said
+    assert client.get("/api/taxonomy", headers=client.hdr()).json()["owner_aliases"]["物业公司"] == "物业服务企业"

@@ -82,3 +82,13 @@ def test_known_owners_are_those_routed_to_plus_the_owners_list(tmp_path):
     path = _write(tmp_path, "[taxonomy]\nowners=['街道综合执法队']\n[[category]]\ncode='a'\nname='A'\nowner='x'\n"
                             "[[category.rule]]\nwhen_any=['井盖']\nowner='市政'\n[[category]]\ncode='b'\nname='B'\nowner='y'\n")
     assert load_taxonomy(path).owners == ("x", "y", "市政", "街道综合执法队")
+
+
+def test_an_owner_alias_must_name_a_known_owner(tmp_path):
+    from triage.taxonomy import TaxonomyError
+
+    text = (Path(__file__).resolve().parents[1] / "triage" / "data" / "taxonomy.toml").read_text(encoding="utf-8")
+    bad = tmp_path / "t.toml"
+    bad.write_text(text.replace('"自来水公司" = "供水公司"', '"自来水公司" = "自来水厂"'), encoding="utf-8")
+    with pytest.raises(TaxonomyError, match="owner_aliases.自来水公司"):
+        load_taxonomy(bad)

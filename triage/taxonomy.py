@@ -10,7 +10,7 @@ import datetime as dt
 import hashlib
 import os
 import tomllib
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from importlib import resources
 from pathlib import Path
@@ -95,6 +95,7 @@ class Taxonomy:
     extra_holidays: frozenset[dt.date] = field(default_factory=frozenset)
     extra_workdays: frozenset[dt.date] = field(default_factory=frozenset)
     extra_owners: tuple[str, ...] = ()
+    owner_aliases: tuple[tuple[str, str], ...] = ()  # (everyday name, owner): 物业公司 → 物业服务企业
     source: str = ""
     sha256: str = ""
 
@@ -231,7 +232,7 @@ def parse_taxonomy(data: dict, path: Path) -> Taxonomy:
     head = data.get("taxonomy", {})
     if not isinstance(head, dict):
         raise TaxonomyError(path, "taxonomy", "应为表 (a table)")
-    _check_keys(head, {"name", "timezone", "review_threshold", "secondary_threshold", "urgent_hours", "day_end", "extra_holidays", "extra_workdays", "owners"}, path, "taxonomy")
+    _check_keys(head, {"name", "timezone", "review_threshold", "secondary_threshold", "urgent_hours", "day_end", "extra_holidays", "extra_workdays", "owners", "owner_aliases"}, path, "taxonomy")
     raw = data.get("category")
     if not isinstance(raw, list) or len(raw) < 2:
         raise TaxonomyError(path, "category", "至少需要两个 [[category]] (at least two categories)")
@@ -296,7 +297,7 @@ def parse_taxonomy(data: dict, path: Path) -> Taxonomy:
         ZoneInfo(timezone)
     except Exception:
         raise TaxonomyError(path, "taxonomy.timezone", f"未知时区 {timezone!r}") from None
-    return Taxonomy(
+    tax = Taxonomy(
         name=str(head.get("name", path.stem)),
         categories=tuple(cats),
         precedence=tuple(precedence),
@@ -310,6 +311,13 @@ def parse_taxonomy(data: dict, path: Path) -> Taxonomy:
         extra_owners=_strings(head.get("owners", []), path, "taxonomy.owners"),
         source=str(path),
     )
+    aliases = head.get("owner_aliases", {})
+    if not isinstance(aliases, dict):
+        raise TaxonomyError(path, "taxonomy.owner_aliases", "应为表：常用叫法 = 责任主体")
+    for said, owner in aliases.items():
+        if owner not in tax.owners:
+            raise TaxonomyError(path, f"taxonomy.owner_aliases.{said}", f"“{owner}”不是已知的责任主体")
+    return replace(tax, owner_aliases=tuple((str(k), str(v)) for k, v in aliases.items()))
 
 
 @lru_cache(maxsize=16)

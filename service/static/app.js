@@ -300,7 +300,8 @@ function resolveCategory(word) {
 }
 function resolveOwner(word) {  // one of the owners the ledger already uses, so statistics stay together
   const w = word.trim();
-  const found = OWNERS.find((o) => o === w) || OWNERS.find((o) => o.includes(w))
+  const aliases = (state.taxonomy && state.taxonomy.owner_aliases) || {};
+  const found = OWNERS.find((o) => o === w) || aliases[w.replace(/\s+/g, "")] || OWNERS.find((o) => o.includes(w))
     || OWNERS.find((o) => w.length >= 2 && o.split(/[/、]/).some((part) => part.includes(w.slice(0, 2))));
   if (!found) throw new Error(`不认识责任主体“${w}”。可用：${OWNERS.join("、")}`);
   return found;
