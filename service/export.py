@@ -75,7 +75,8 @@ def _summary(entries: list[dict], history: dict[int, list[dict]], now: dt.dateti
     """The 汇总 sheet a monthly report is built from: rates, category × status, one line per owner."""
     live = [e for e in entries if e["status"] != "已作废"]
     closed = [e for e in live if e["status"] in DONE]
-    late = [e for e in closed if _late(e, _last(history.get(e["id"], []), "已办结"), now)]
+    dated = [e for e in closed if _last(history.get(e["id"], []), "已办结")]  # an undated import is not 按时 or late
+    late = [e for e in dated if _late(e, _last(history.get(e["id"], []), "已办结"), now)]
     visited = [e for e in live if e.get("satisfaction")]
     share = lambda part, whole: part / whole if whole else "—"  # a real number, shown as 0.0 % (write_xlsx)
     statuses = tuple(st for st in STATUSES if st != "已作废")
@@ -86,7 +87,7 @@ def _summary(entries: list[dict], history: dict[int, list[dict]], now: dt.dateti
         # the calls and meetings in the period that raised an open problem again (a new 工单编号, another day)
         ["重复来电/再次反映（本期，并入已有条目）", repeat_calls],
         ["办结（已办结/已回访/已销号）", len(closed)], ["办结率", share(len(closed), len(live))],
-        ["按时办结率（办结中）", share(len(closed) - len(late), len(closed))],
+        ["按时办结率（办结中）", share(len(dated) - len(late), len(dated))],
         ["回访", len(visited)],
         ["满意率（4–5 分）", share(sum(e["satisfaction"] >= 4 for e in visited), len(visited))],
         ["仍逾期（未办结且过时限）", sum(overdue_level(e, now) == "red" for e in live)],

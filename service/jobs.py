@@ -5,14 +5,17 @@ from __future__ import annotations
 import datetime as dt
 import json
 import logging
+import re
 import threading
 import uuid
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 from triage import Model, write_table
+from triage.normalize import normalize
 from triage.places import find_places
 from triage.tables import clean_name
-from triage.tagging import for_people, find_time_column, parse_time, tag_rows
+from triage.tagging import for_people, find_time_column, parse_time, read_time, tag_rows
 
 from .convert import local, utc
 from .settings import Settings
@@ -37,7 +40,7 @@ def describe(job: dict, settings: Settings, tz: str = "Asia/Shanghai") -> dict:
             "created": local(job.get("created"), tz), "finished": local(job.get("finished"), tz),
             "result": json.loads(job["result"]) if job.get("result") else None,
             "saved": job.get("saved_new"), "already": job.get("saved_already"), "repeat": job.get("saved_repeat"),
-            "alike": job.get("saved_alike"),
+            "alike": job.get("saved_alike"), "past": job.get("saved_past"),
             "notes": json.loads(job["notes"]) if job.get("notes") else [],
             "download": f"/api/jobs/{job['id']}/download" if job["status"] == "done" and job.get("output_path") else None}
 
@@ -64,7 +67,8 @@ def start(settings: Settings, model: Model, rows: list[dict], header: list[str],
     return job_id
 
 
-def _entry(row: dict, text: str, received: dt.datetime, version: str, extra: dict[str, str | None]) -> dict:
+def _entry(row: dict, text: str, received: dt.datetime, model: Model, extra: dict[str, str | None],
+           now: dt.datetime) -> dict:
     # the deadline is the tagged row's: the centre's own when its export gives a plausible one (tag_rows)
     deadline = dt.datetime.fromisoformat(row["deadline"]) if row.get("deadline") else None
     notes = [n for n in str(row.get("notes") or "").split("；") if n]
@@ -72,12 +76,100 @@ def _entry(row: dict, text: str, received: dt.datetime, version: str, extra: dic
     ref, contact, reply = (_cell(row.get(extra[k])) if extra[k] else None for k in ("ref", "contact", "response"))
     if ref and len(ref) < 6:
         ref = None  # a row number (1, 2, 3…), not a hotline ticket number: it would match other files' rows
-    return {"text": text, "summary": text[:60], "category": row["category"], "category_name": row["category_name"],
-            "secondary": row["secondary"], "owner": row["owner"], "co_owners": row["co_owners"],
-            "urgent": row["urgent"], "deadline": utc(deadline), "received_at": utc(received),
-            "confidence": row["confidence"], "needs_review": row["needs_review"], "model_version": version,
-            "source": "tag", "quotes": [text], "speakers": [], "location": "、".join(places[:2]) or None,
-            "ref": ref, "contact": contact, "response": reply, "notes": notes}
+    phone = _phone(row.get(extra["phone"])) if extra["phone"] else None
+    if phone:  # 回访 needs it: "张桂兰 13812345678"
+        contact = f"{contact} {phone}" if contact and phone not in contact else contact or phone
+    entry = {"text": text, "summary": text[:60], "category": row["category"], "category_name": row["category_name"],
+             "secondary": row["secondary"], "owner": row["owner"], "co_owners": row["co_owners"],
+             "urgent": row["urgent"], "deadline": utc(deadline), "received_at": utc(received),
+             "confidence": row["confidence"], "needs_review": row["needs_review"], "model_version": model.version,
+             "source": "tag", "quotes": [text], "speakers": [], "location": "、".join(places[:2]) or None,
+             "ref": ref, "contact": contact, "response": reply, "notes": notes}
+    return _as_kept(entry, row, extra, model, received, now)
+
+
+def _phone(value) -> str | None:
+    """A phone number as typed: 13812345678 (a number cell, or 1.38123E+10 from a CSV Excel saved) or 0571-8888…"""
+    if value is None or isinstance(value, bool):
+        return None
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    text = re.sub(r"\s", "", str(value))
+    if re.fullmatch(r"\d(?:\.\d+)?[Ee]\+\d+", text):
+        return None  # "1.38123E+10": the digits were lost when the file was saved; nothing to call
+    return text[:40] if re.search(r"\d{7,}|\d{3,4}-\d{7,8}", text) else None
+
+
+# An office's own ledger (问题台账) kept in Excel before: what became of each problem
+_CLOSED_WORDS = re.compile(r"^(?:是|已?办结|已?完成|已?处理|已?解决|已办|已?结案|办毕|已?销号|已回访|√|✓|y|yes|true|1)$", re.I)
+_OPEN_WORDS = re.compile(r"^(?:否|未办结|未完成|未处理|未解决|办理中|在办|处理中|正在办理|正在处理|跟进中|待办|待处理|×|✗|n|no|false|0)$",
+                         re.I)
+_VISIT_SCORES = ((r"非常不满意|很不满意", 1), (r"不满意", 2), (r"基本满意|比较满意", 4), (r"非常满意|很满意|满意", 5),
+                 (r"一般", 3))
+
+
+def _satisfaction(value) -> int | None:
+    """满意 5, 基本满意 4, 一般 3, 不满意 2, 非常不满意 1, or the score itself ("4", "4分")."""
+    text = str(value or "").strip()
+    number = re.fullmatch(r"([1-5])(?:\.0)?\s*分?", text)
+    if number:
+        return int(number.group(1))
+    return next((score for words, score in _VISIT_SCORES if re.search(words, text)), None)
+
+
+def _as_kept(entry: dict, row: dict, extra: dict[str, str | None], model: Model, received: dt.datetime,
+             now: dt.datetime) -> dict:
+    """What the old ledger already says about a row: its category and 责任单位 (when they are names the
+    taxonomy knows), whether it was closed and when, and the 回访. Kept in `entry["past"]` for the store."""
+    from triage.route import route
+
+    from .routes_ledger import known_owner  # the owner names and aliases the API accepts
+
+    said = {k: row.get(extra[k]) if extra[k] else None for k in ("state", "closed_at", "visit", "owner_said",
+                                                                 "category_said", "closed_flag")}
+    notes = entry["notes"]
+    category = str(said["category_said"] or "").strip()
+    if category:
+        try:
+            cat = model.taxonomy.resolve(category)
+        except KeyError:
+            notes.append(f"原台账类别“{category[:20]}”无法对应，已按模型分类")
+        else:
+            if cat.code != entry["category"]:
+                routing = route(cat, normalize(entry["text"]), received, model.taxonomy)
+                entry.update(category=cat.code, category_name=cat.name, owner=routing.owner,
+                             co_owners=list(routing.co_owners), urgent=routing.urgent,
+                             deadline=utc(routing.deadline) if not entry["deadline"] or cat.code != row["category"] else entry["deadline"])
+            entry["needs_review"] = False  # a person filed it under this category
+    owner = str(said["owner_said"] or "").strip()
+    if owner:
+        try:
+            entry["owner"] = known_owner(owner, model.taxonomy)
+            entry["co_owners"] = [o for o in entry["co_owners"] if o != entry["owner"]]
+        except Exception:  # noqa: BLE001 - an owner the taxonomy does not know stays in the notes
+            notes.append(f"原台账责任单位：{owner[:30]}（不是已知的责任主体，已按分类规则派给{entry['owner']}）")
+    state = re.sub(r"\s", "", str(said["state"] or ""))
+    closed = bool(_CLOSED_WORDS.match(state)) or "办结" in state and "未" not in state
+    if not state or not (closed or _OPEN_WORDS.match(state) or "未" in state):
+        return entry  # no column saying what became of it: a new problem, 待派单
+    when, readable = read_time(said["closed_at"], now) if said["closed_at"] not in (None, "") else (None, False)
+    if when is not None and readable:
+        zone = ZoneInfo(model.taxonomy.timezone)  # a time typed without a zone is the community's
+        aware = lambda t: t if t.tzinfo else t.replace(tzinfo=zone)  # noqa: E731
+        when = max(min(aware(when), aware(now)), aware(received))  # a closing date before the problem came in is a typo
+    else:
+        when = None
+    score = _satisfaction(said["visit"])
+    flag = re.sub(r"\s", "", str(said["closed_flag"] or ""))
+    cancelled = "销号" in state or bool(_CLOSED_WORDS.match(flag))
+    status = ("已销号" if cancelled and score and score >= 3 else "已回访" if score and score >= 3
+              else "办理中" if score else "已办结") if closed else ("办理中" if entry["response"] else "待派单")
+    told = "；".join(f"{name}“{str(value).strip()[:20]}”" for name, value in
+                    (("状态", said["state"]), ("办结", said["closed_at"]), ("回访", said["visit"])) if value not in (None, ""))
+    entry["past"] = {"status": status, "closed": closed, "closed_at": utc(when) if when else None,
+                     "satisfaction": score, "feedback": str(said["visit"]).strip()[:200] if score else None,
+                     "note": f"按原台账：{told}" + ("" if when or not closed else "（办结时间不详，不计入按时办结率）")}
+    return entry
 
 
 def _cell(value) -> str | None:
@@ -91,8 +183,16 @@ def _cell(value) -> str | None:
 # hotline system and is never entered twice), the caller (for 回访) and any reply already given.
 EXTRA_COLUMNS = {
     "ref": ("工单编号", "工单号", "受理编号", "编号", "单号", "流水号", "ticket_id", "id"),
-    "contact": ("来电人", "联系人", "诉求人", "反映人", "caller"),
-    "response": ("回复内容", "办理情况", "处理情况", "答复内容", "办理结果", "处理意见"),
+    "contact": ("来电人", "联系人", "诉求人", "反映人", "来访人", "caller"),
+    "phone": ("联系电话", "电话", "联系方式", "手机", "手机号", "电话号码"),
+    "response": ("回复内容", "办理情况", "处理情况", "答复内容", "办理结果", "处理结果", "处理意见"),
+    # an office's own 问题台账: what became of each problem
+    "state": ("是否办结", "办结情况", "办理状态", "处理状态", "状态", "完成情况", "是否完成"),
+    "closed_at": ("办结日期", "办结时间", "完成时间", "完成日期", "销号日期", "销号时间"),
+    "closed_flag": ("是否销号",),
+    "visit": ("回访情况", "回访结果", "回访满意度", "满意度", "群众满意度", "回访"),
+    "owner_said": ("责任单位", "责任主体", "承办单位", "处理单位", "办理单位"),
+    "category_said": ("问题类别", "问题类型", "问题分类", "类别"),
 }
 
 
@@ -124,7 +224,7 @@ def _run(settings, model, job_id, rows, header, column, out_path: Path, who, sav
         if save:
             extra = extra_columns(header)
             entries = [_entry(r, str(r.get(column)), parse_time(r.get(time_column), now) if time_column else now,
-                              model.version, extra)
+                              model, extra, now)
                        for r in tagged if str(r.get(column) or "").strip()]
             reused: set[int] = set()  # the same file uploaded twice: each ticket is entered once
             repeated: list[int] = []  # another call about an open entry: joined to it, counted apart
@@ -133,8 +233,9 @@ def _run(settings, model, job_id, rows, header, column, out_path: Path, who, sav
                                     zone=model.taxonomy.timezone)
             new = len(set(ids) - reused)
             joined = len(repeated)
+            kept = {i for e, i in zip(entries, ids) if e.get("past") and e["past"]["status"] != "待派单"} - reused
             counts = {"saved_new": new, "saved_already": len(ids) - new - joined, "saved_repeat": joined,
-                      "saved_alike": len(alike)}
+                      "saved_alike": len(alike), "saved_past": len(kept)}
         review = sum(bool(r["needs_review"]) for r in tagged)
         with store.write() as db:
             db["jobs"].update(job_id, {"status": "done", "done": len(rows), "review": review, **counts,

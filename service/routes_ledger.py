@@ -382,16 +382,18 @@ def repeat_calls(db, filters: Filters) -> int:
 def _rates(db, live: str, params: list, total: int) -> dict:
     """The shares a monthly report asks for: 办结率, 按时办结率 (of those closed), 满意率 (4–5 of 5)."""
     closed = list(db.query(
-        f"SELECT entries.deadline AS deadline, max(h.at) AS at FROM entries JOIN history h ON h.entry_id = entries.id "
+        f"SELECT entries.deadline AS deadline, max(h.at) AS at FROM entries LEFT JOIN history h ON h.entry_id = entries.id "
         f"AND h.field = 'status' AND h.to_value = '已办结' WHERE entries.status IN ({','.join('?' * len(DONE))}) "
         f"AND {live} GROUP BY entries.id", [*DONE, *params]))
-    on_time = sum(1 for r in closed if not r["deadline"] or r["at"] <= r["deadline"])
+    # 按时 only where the 办结 time is known (an old ledger imported without its 办结日期 is not)
+    dated = [r for r in closed if r["at"]]
+    on_time = sum(1 for r in dated if not r["deadline"] or r["at"] <= r["deadline"])
     # every visit's last score counts, also one that sent the entry back (an unhappy resident is not left out)
     visits = next(db.query(f"SELECT count(satisfaction) AS n, sum(satisfaction >= 4) AS good FROM entries "
                            f"WHERE {live}", params))
     share = lambda part, whole: round(part / whole, 4) if whole else None
     return {"closed": share(len(closed), total), "closed_count": len(closed),
-            "on_time": share(on_time, len(closed)), "satisfied": share(visits["good"] or 0, visits["n"]),
+            "on_time": share(on_time, len(dated)), "satisfied": share(visits["good"] or 0, visits["n"]),
             "visited": visits["n"]}
 
 

@@ -186,4 +186,5 @@ class JobOut(BaseModel):
     already: int | None = None  # …and rows already in the ledger (same 工单编号 or text), not entered twice
     repeat: int | None = None  # …and repeat calls about an open entry (new 工单编号 or another day), joined to it
     alike: int | None = None  # …of the new entries, those that look like an open one (疑似重复, marked 待复核)
+    past: int | None = None  # …of the new entries, those an old 问题台账 gave a state (办结, 回访), kept
     notes: list[str] = []  # on upload: title rows, 合计 rows, the sheet or text column that was guessed

@@ -27,7 +27,7 @@ from .settings import ROLES
 
 __all__ = ["DONE", "ROLES", "SCHEMA_VERSION", "STATUSES", "Store", "StoreError", "hash_token", "text_key"]
 
-SCHEMA_VERSION = 8
+SCHEMA_VERSION = 10  # the last of MIGRATIONS (a test checks)
 STATUSES = ("待派单", "已派单", "办理中", "已办结", "已回访", "已销号", "已作废")
 DONE = ("已办结", "已回访", "已销号")  # handled: the 办结率 counts these
 CLOSED = (*DONE, "已作废")
@@ -178,8 +178,14 @@ def _migrate_9(db: sqlite_utils.Database) -> None:
     _recompute(db, "place_key", place_key)
 
 
+def _migrate_10(db: sqlite_utils.Database) -> None:
+    # an upload of an office's old 问题台账 says how many rows kept the state the ledger gave them (办结, 回访)
+    if "saved_past" not in db["jobs"].columns_dict:
+        db["jobs"].add_column("saved_past", int)
+
+
 MIGRATIONS = {1: _migrate_1, 2: _migrate_2, 3: _migrate_3, 4: _migrate_4, 5: _migrate_5, 6: _migrate_6, 7: _migrate_7,
-              8: _migrate_8, 9: _migrate_9}
+              8: _migrate_8, 9: _migrate_9, 10: _migrate_10}
 
 
 NUMERALS = "0123456789零一二三四五六七八九十"  # a search term starting with one of these must match whole
@@ -444,10 +450,12 @@ class Store:
         with self.write() as db:
             for entry in entries:
                 key = text_key(entry["text"])
-                entry = {**entry, "place_key": place_key(entry["text"])}
+                past = entry.get("past")  # an old ledger's row: what became of it (jobs._as_kept)
+                entry = {k: v for k, v in entry.items() if k != "past"}
+                entry["place_key"] = place_key(entry["text"])
                 existing = self._same(db, entry.get("ref"), key, entry.get("received_at"))
                 resembles = None
-                if existing is None:
+                if existing is None and not (past and past["closed"]):  # a closed old problem repeats nothing
                     existing, resembles = _repeat_of(db, entry)
                 if existing is not None:
                     if self._repeat(db, existing, entry, who, now, zone):
@@ -469,8 +477,36 @@ class Store:
                 db["history"].insert({"entry_id": new_id, "at": now, "who": who, "field": "status", "from_value": None,
                                       "to_value": "待派单",
                                       "note": f"录入（来源：{SOURCE_NAMES.get(entry.get('source'), entry.get('source') or '')}）"})
+                if past and past["status"] != "待派单":
+                    self._as_kept(db, new_id, past, who, now)
                 ids.append(new_id)
         return ids
+
+    @staticmethod
+    def _as_kept(db: sqlite_utils.Database, entry_id: int, past: dict, who: str, now: str) -> None:
+        """Give an imported row the state the old ledger records: closed (on its 办结日期), visited, 销号.
+
+        The 办理记录 says it came from the old ledger. A closing date the ledger does not give is not made
+        up: the row is closed without a 办结 time, so it does not count towards the 按时办结率.
+        """
+        at = past["closed_at"] or now
+        steps = [("已办结", past["note"])] if past["closed"] else [(past["status"], past["note"])]
+        if past["closed"] and past["satisfaction"] is not None:
+            visited = "已回访" if past["satisfaction"] >= 3 else "办理中"
+            steps.append((visited, f"按原台账回访：{past['feedback']}（{past['satisfaction']} 分）"))
+            if past["status"] == "已销号":
+                steps.append(("已销号", "按原台账销号"))
+        before = "待派单"
+        for status, note in steps:
+            # a status change the history can date counts as one; an undated 办结 is only noted
+            field = "status" if past["closed_at"] or not past["closed"] else "import"
+            db["history"].insert({"entry_id": entry_id, "at": at, "who": who, "field": field, "from_value": before,
+                                  "to_value": status, "note": note})
+            before = status
+        changes = {"status": past["status"], "updated": now}
+        if past["satisfaction"] is not None:
+            changes.update(satisfaction=past["satisfaction"], feedback=past["feedback"])
+        db["entries"].update(entry_id, changes)
 
     @staticmethod
     def _repeat(db: sqlite_utils.Database, entry_id: int, entry: dict, who: str, now: str,

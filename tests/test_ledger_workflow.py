@@ -632,3 +632,54 @@ def test_owners_by_the_names_staff_use(client):
         r = client.patch(f"/api/entries/{entry}", json={"owner": said, "note": "核实"}, headers=client.hdr())
         assert r.status_code == 200 and r.json()["owner"] == owner, said
     assert client.get("/api/taxonomy", headers=client.hdr()).json()["owner_aliases"]["物业公司"] == "物业服务企业"
+
+
+def _old_ledger() -> bytes:
+    """An office's hand-kept 问题台账 as Excel files come: a title row, its own categories, owner names and states."""
+    from openpyxl import Workbook
+
+    wb = Workbook()
+    ws = wb.active
+    ws.append(["东园社区问题台账（2026年5月—10月）"])
+    ws.append(["序号", "反映日期", "反映人", "联系电话", "问题内容", "问题类别", "责任单位", "办理情况", "是否办结",
+               "办结日期", "回访情况"])
+    ws.append([1, "2026-05-06", "何阿姨", 13800001111, "3号楼门口垃圾桶满了好几天没人清，味道很大", "环境", "物业公司",
+               "已通知保洁每日清运两次", "是", "2026-05-08", "满意"])
+    ws.append([2, "2026-06-10", "邹师傅", None, "8号楼后面那棵枯树一刮风就掉树枝", "绿化", "园林", "已砍除枯枝", "是", None,
+               "基本满意"])
+    ws.append([3, "2026-09-15", "吕女士", None, "南门道闸坏了，车进出都要保安手动抬杆", "设施", "物业公司", "已报厂家维修",
+               "否", None, None])
+    ws.append([4, "2026-07-02", "钟大爷", None, "12号楼楼上装修天天早上七点就打电钻", "纠纷", "社区", "已上门调解", "是",
+               "2026-07-20", "不满意"])
+    ws.append([5, "2026-10-28", "柯先生", None, "地下车库入口的减速带松了，压过去咣咣响", "设施", "物业", None, "否", None,
+               None])
+    ws.append(["合计", None, None, None, "共 5 件"])
+    out = io.BytesIO()
+    wb.save(out)
+    return out.getvalue()
+
+
+def test_an_old_ledger_keeps_what_became_of_each_problem(client):
+    """From a director's trial: bringing in the hand-kept 问题台账 opened every closed problem, dropped the
+    owner, the 回访 and the phone, and counted old closures as late. The old state is now kept."""
+    files = {"file": ("东园社区问题台账.xlsx", _old_ledger())}
+    job = _wait(client, client.post("/api/jobs", files=files, data={"save": "true"}, headers=client.hdr()).json()["id"])
+    assert job["status"] == "done" and (job["saved"], job["past"]) == (5, 4)
+    items = {e["text"][:4]: e for e in client.get("/api/entries", headers=client.hdr()).json()["items"]}
+    rubbish, tree, gate, noise, bump = (items[k] for k in ("3号楼门", "8号楼后", "南门道闸", "12号楼", "地下车库"))
+    assert (rubbish["status"], rubbish["satisfaction"], rubbish["owner"]) == ("已回访", 5, "物业服务企业")
+    assert rubbish["category"] == "environment" and rubbish["contact"] == "何阿姨 13800001111"
+    assert rubbish["received_at"].startswith("2026-05-06")
+    assert (tree["status"], tree["satisfaction"], tree["owner"]) == ("已回访", 4, "园林绿化部门")
+    assert gate["status"] == "办理中" and gate["category"] != "charging"  # 设施 is 充电设施 or 公共设施: the model's
+    assert any("原台账类别“设施”" in n for n in gate["notes"])
+    assert (noise["status"], noise["satisfaction"], noise["owner"]) == ("办理中", 2, "社区居委会")  # unhappy: reopened
+    assert bump["status"] == "待派单"
+    history = client.get(f"/api/entries/{rubbish['id']}/history", headers=client.hdr()).json()
+    closing = [h for h in history if h["to_value"] == "已办结"]
+    assert closing and closing[0]["at"].startswith("2026-05-08") and "按原台账" in closing[0]["note"]
+    rates = client.get("/api/stats", headers=client.hdr()).json()["rates"]
+    # rubbish and tree closed (the unhappy one went back); only the rubbish has a 办结日期: on time
+    assert rates["closed_count"] == 2 and rates["on_time"] == 1.0 and rates["visited"] == 3
+    again = _wait(client, client.post("/api/jobs", files=files, data={"save": "true"}, headers=client.hdr()).json()["id"])
+    assert (again["saved"], again["already"], again["repeat"]) == (0, 5, 0)  # the same ledger twice: nothing new
