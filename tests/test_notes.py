@@ -374,3 +374,43 @@ def test_a_visit_praise_a_plus_one_about_something_else_and_a_closing_line(model
 ])
 def test_what_a_review_of_the_late_rules_found(model, notes, expected):
     assert [i.category for i in extract(notes, model, NOW)] == expected
+
+
+def test_a_visit_form_pasted_from_word(model):
+    """Tab fields: the person and their address say who spoke and where; household facts are not problems;
+    a question beyond the community answered on the spot is dropped, one staff pass on is kept."""
+    form = ("序号\t1\n走访对象\t常桂兰（女，81岁）\n住址\t4号楼2单元101\n家庭情况\t独居，女儿每周来一次。\n"
+            "反映诉求\t卫生间下水道返臭，晚上熏得睡不着。另外想问高龄津贴什么时候发。\n"
+            "处理意见\t下水道已报物业疏通；高龄津贴每月10日前发放，已告知。\n\n"
+            "序号\t2\n走访对象\t彭志远（男，52岁）\n住址\t6号楼1单元502\n家庭情况\t一家三口。\n"
+            "反映诉求\t孩子上学的公交线路取消了，每天要走二十分钟去坐车。\n"
+            "处理意见\t已记录，通过12345向交通部门反映。\n")
+    got = extract(form, model, NOW)
+    assert [(i.category, i.speakers, i.location) for i in got] == [
+        ("environment", ("常桂兰",), "4号楼2单元"), ("other", ("彭志远",), "6号楼1单元")]
+    assert "12345" in got[1].response and not any("家庭情况" in q or "独居" in q for i in got for q in i.quotes)
+
+
+@pytest.mark.parametrize("notes, expected", [
+    # a patrol line whose every clause is in order is no problem
+    ("1. 11:20 中心广场路灯全部正常，健身器材正常。\n2. 11:40 西门铁门锁扣掉了，门关不上，已用铁丝绑住，明日报修。",
+     ["facilities"]),
+    # a chat app's own lines are not senders: the messages after them keep their own names
+    ('09:30 "王哥"撤回了一条消息\n09:31 王哥：地下车库B2我的车位又被人占了，这个月第三次了\n'
+     "09:33 物业客服-小周：保安已经去核实了\n09:40 Lily：11栋楼下草坪上又有狗屎", ["parking", "pets"]),
+    # a diary's next line saying what lay behind it is the same problem; "他也跟我说起那家X" points back
+    ("走到7号楼，刘奶奶说她这半个月夜里总睡不好。\n原来是楼下门面房开了家麻将馆，天天打到后半夜，吵得不行。\n"
+     "中午在网格站吃了饭。\n下班时碰到7号楼的小孙，他也跟我说起那家麻将馆，说孩子半夜总被吵醒。", ["environment"]),
+])
+def test_what_the_fourteenth_blind_set_taught(model, notes, expected):
+    got = extract(notes, model, NOW)
+    assert [i.category for i in got] == expected, [(i.category, i.quotes) for i in got]
+
+
+def test_a_lift_that_has_trapped_someone_and_a_lone_elder_not_seen(model):
+    from triage.route import route
+
+    tax = model.taxonomy
+    assert route("facilities", "3号楼电梯又停了，里面还困过一个送外卖的小伙子", NOW, tax).urgent
+    elder = route("safety", "18号楼二单元有个独居老人，最近几天没见他下楼，敲门也没人应", NOW, tax)
+    assert elder.urgent and elder.owner == "社区居委会" and "公安派出所" in elder.co_owners

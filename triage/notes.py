@@ -77,6 +77,7 @@ _FORWARDED = re.compile(r"反映上去|报上去|报(?:给)?街道|上报|报区
                         r"|帮(?:您|你|他|她)?(?:问问|反映|联系|打听)|整理一下报")
 _EXPLAINS = re.compile(r"^(?:原来|过去一看|上去一看|下去一看|到(?:现场|那儿|那里|那边)一看|进去一看|一看才知道|一问才知道"
                        r"|仔细一问|经了解|经核实|据了解)")
+_ANONYMOUS = re.compile(r"(?:未知)?(?:说话人|发言人|讲话人|[Ss]peaker)\s*\d*$|来电人$")
 _LAUGHTER = re.compile(r"[（(](?:众笑|大家笑|全场笑|哄笑|大笑|笑)[）)]")
 _CLOSING = re.compile(r"^(?:好[的吧]?[,，!！]?)?(?:那)?(?:今天(?:的会)?(?:就)?(?:先)?(?:开)?到这|散会|谢谢大家|感谢大家|大家辛苦了"
                       r"|以上(?:问题|几个问题|几件事|事项|这些问题)[,，]?(?:请|由)?各"
@@ -198,7 +199,8 @@ def _roles(model: Model, texts: list[str]) -> list[dict]:
     return [dict(zip(labels, map(float, row))) for row in proba]
 
 
-_WHERE_WORDS = re.compile(r"门口|门前|旁边|附近|前面|后面|楼下|楼上|这边|那边|里面|外面|对面|一带|周边|[东南西北]侧|这里|那里|处|的|在")
+_WHERE_WORDS = re.compile(r"门口|门前|旁边|附近|前面|后面|楼下|楼上|这边|那边|里面|外面|对面|一带|周边|[东南西北]侧|这里|那里|处|的|在"
+                          r"|走到|来到|到了|路过|经过|巡查到|巡到|转到")  # "走到14号楼，" only says where the walk got to
 
 
 def _place_only(text: str) -> bool:
@@ -226,6 +228,13 @@ def _report_head(text: str) -> str:
     return head + "。"
 
 
+def _all_fine(text: str) -> bool:
+    """Every clause of a patrol line says something is in order: "路灯全部正常，健身器材正常，灭火器在有效期内"."""
+    clauses = [c for c in re.split(r"[,，;；、。.!！]", text) if c.strip()]
+    return bool(clauses) and all(re.search(r"(?:正常|完好|良好|无异常|畅通|在有效期内|齐全|在岗|到位)$", c.strip())
+                                 for c in clauses)
+
+
 def _is_issue(utt: Utterance, text: str, role: dict, category: str, confidence: float, fallback: str | None) -> bool:
     """Role model first; a confident problem category tips terse fault reports ("踏板脱落，无法使用")."""
     p_issue = role.get("issue", 0.0)
@@ -237,6 +246,8 @@ def _is_issue(utt: Utterance, text: str, role: dict, category: str, confidence: 
         return False  # "入户走访6号楼独居老人陈奶奶……": the worker's own visit, not a report
     if (_ALL_CLEAR.search(text) or _LAUGHTER.search(utt.text)) and p_issue < 0.9:
         return False  # "就是灯笼得早点收，别挂到五一去。（众笑）" is a joke
+    if _all_fine(text):
+        return False  # "中心广场路灯全部正常，健身器材正常。"
     if _INQUIRY.search(text) and p_issue < 0.7:
         return False
     if (utt.staff and not _FOUND.match(text)) or _ANSWERED.match(text):
@@ -279,6 +290,8 @@ def extract(text: str, model: Model, received_at: dt.datetime) -> list[Issue]:
         # "充电桩的事业委会也收到不少意见": a matter already raised, named first, heard again
         lead = _LEAD_TOPIC.match(_FILLER.sub("", norm)) if utt.sentences[0] == sentence and "也" in norm else None
         echoes = lead is not None and any(lead.group("what") in normalize(" ".join(x.parts)) for x in mentions)
+        # a named resident (not "说话人3" of a transcript, whose role is unknown)
+        resident = bool(utt.speaker) and not utt.staff and not _ANONYMOUS.match(utt.speaker)
         if agrees or echoes or _is_issue(utt, norm, role, cat.category, cat.confidence, fallback):
             if not utt.staff and raised is None:
                 raised = (utt, cat.category)
@@ -286,7 +299,7 @@ def extract(text: str, model: Model, received_at: dt.datetime) -> list[Issue]:
             same_turn = current is not None and current.utt is utt
             # a diary's next line that says what lay behind it ("原来是…", "过去一看，…") is the same problem
             explains = (current is not None and not same_turn and utt.sentences[0] == sentence and not utt.staff
-                        and utt.speaker == current.utt.speaker and utt.line == current.utt.line + 1
+                        and utt.speaker in (None, current.utt.speaker) and utt.line == current.utt.line + 1
                         and bool(_EXPLAINS.match(norm)))
             if explains:
                 current.parts.append(sentence)
@@ -306,6 +319,11 @@ def extract(text: str, model: Model, received_at: dt.datetime) -> list[Issue]:
         else:
             if _CLOSING.match(norm):
                 pass  # "散会。" after a reply is the chair closing the meeting, not part of the answer
+            elif (resident and current is not None and current.utt is utt and not _ANSWERED.match(norm)
+                    and not re.match(r"(?:我|已|答复|回复|当即|当场|马上)", norm)):
+                # "…老伴都感冒了。打物业电话说是热力公司的事。": the resident goes on, it is not the reply
+                # ("邱女士说…。我答应明天上午陪她上楼去看。" in a worker's log is the worker's answer)
+                pass
             elif (role.get("reply", 0.0) >= max(role.values()) or (utt.staff and role.get("chatter", 0) < 0.6)
                     or _ANSWERED.match(norm)):
                 replies.append((i, utt, sentence))
