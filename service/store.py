@@ -182,6 +182,7 @@ def _migrate_10(db: sqlite_utils.Database) -> None:
     # an upload of an office's old 问题台账 says how many rows kept the state the ledger gave them (办结, 回访)
     if "saved_past" not in db["jobs"].columns_dict:
         db["jobs"].add_column("saved_past", int)
+    _recompute(db, "place_key", place_key)  # estates named without 小区 (碧桂园5号楼) are places now
 
 
 MIGRATIONS = {1: _migrate_1, 2: _migrate_2, 3: _migrate_3, 4: _migrate_4, 5: _migrate_5, 6: _migrate_6, 7: _migrate_7,
@@ -220,7 +221,7 @@ SIMILAR = 0.6  # overlap of what is said around the place (character pairs) that
 _SPOT = re.compile(r"(\d+|[一二三四五六七八九十]{1,3})\s*(室|楼|层|号|户|单元|栋|幢|座)")
 
 
-_ESTATE_KEY = re.compile(r"(?:小区|花园|家园|新村|公寓|苑|社区|大院)$")
+_ESTATE_KEY = re.compile(r"(?:小区|花园|家园|新村|公寓|苑|社区|大院|园|城|里|庭|府|湾|郡|邸|居|阁|轩|坊|院|庄|村|岸|汇|荟|墅|公馆)$")
 
 
 def place_key(text: str | None) -> str:
@@ -454,11 +455,12 @@ class Store:
                 entry = {k: v for k, v in entry.items() if k != "past"}
                 entry["place_key"] = place_key(entry["text"])
                 existing = self._same(db, entry.get("ref"), key, entry.get("received_at"))
-                resembles = None
+                resembles, worded = None, False
                 if existing is None and not (past and past["closed"]):  # a closed old problem repeats nothing
                     existing, resembles = _repeat_of(db, entry)
+                    worded = existing is not None  # told in other words: its text is kept with the repeat
                 if existing is not None:
-                    if self._repeat(db, existing, entry, who, now, zone):
+                    if self._repeat(db, existing, entry, who, now, zone, worded):
                         repeated.append(existing)
                     ids.append(existing)
                     if existing not in made:
@@ -510,25 +512,27 @@ class Store:
 
     @staticmethod
     def _repeat(db: sqlite_utils.Database, entry_id: int, entry: dict, who: str, now: str,
-                zone: str = "Asia/Shanghai") -> bool:
+                zone: str = "Asia/Shanghai", worded: bool = False) -> bool:
         """Record a repeat report of an entry: a new ticket number, or the problem raised on another day.
 
-        The same ticket or the same meeting saved again is not a repeat (False).
+        The same ticket or the same meeting saved again is not a repeat (False). A repeat told in other words
+        (`worded`) is recorded even on the same day, with its text: it would otherwise be lost.
         """
         have = next(db.query("SELECT ref, received_at FROM entries WHERE id = ?", [entry_id]))
         ref, day = entry.get("ref"), (entry.get("received_at") or now)[:10]
         # when the call came in, as the file gives it (the history's own time is when it was recorded)
         called = f"，来电 {_local_minute(entry['received_at'], zone)}" if entry.get("received_at") else ""
+        said = f"：{entry['text'].strip()[:200]}" if worded and (entry.get("text") or "").strip() else ""
         if ref:
             if ref == have["ref"] or next(db.query("SELECT 1 FROM repeats WHERE ref = ?", [ref]), None):
                 return False
             what = f"重复来电：工单 {ref}" + (f"（来电人 {entry['contact']}{called}）" if entry.get("contact")
-                                              else f"（{called[1:]}）" if called else "")
+                                              else f"（{called[1:]}）" if called else "") + said
         else:
-            if day == (have["received_at"] or "")[:10] or next(db.query(
-                    "SELECT 1 FROM repeats WHERE entry_id = ? AND day = ? AND ref IS NULL", [entry_id, day]), None):
+            if not worded and (day == (have["received_at"] or "")[:10] or next(db.query(
+                    "SELECT 1 FROM repeats WHERE entry_id = ? AND day = ? AND ref IS NULL", [entry_id, day]), None)):
                 return False
-            what = f"再次反映（{SOURCE_NAMES.get(entry.get('source'), entry.get('source') or '录入')}{called}）"
+            what = f"再次反映（{SOURCE_NAMES.get(entry.get('source'), entry.get('source') or '录入')}{called}）{said}"
         db["repeats"].insert({"entry_id": entry_id, "ref": ref, "contact": entry.get("contact"), "day": day, "at": now,
                               "source": entry.get("source"), "received_at": entry.get("received_at") or now})
         db["history"].insert({"entry_id": entry_id, "at": now, "who": who, "field": "repeat", "from_value": None,

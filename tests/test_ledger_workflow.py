@@ -566,7 +566,9 @@ def test_a_repeat_call_in_new_words_joins_the_open_entry(tmp_path):
         assert ids[:2] == [entry, entry] and repeated == [entry, entry]
         assert entry not in ids[2:] and ids[2] != ids[3]
         notes = [h["note"] for h in store.history(entry) if h["field"] == "repeat"]
-        assert notes[1] == "重复来电：工单 GD20261120000401（来电 2026-11-20 10:12）"
+        # told in other words: its text is kept with the repeat (an audit found it was lost)
+        assert notes[1] == ("重复来电：工单 GD20261120000401（来电 2026-11-20 10:12）："
+                            "来电人再次反映：长青小区12号楼电梯还是没有修好，11月初已经打过12345。")
         # different spots, places, objects or urgency are never joined (from a review of the first version)
         pairs = [("幸福小区3号楼502室楼上漏水，天花板都泡了", "幸福小区3号楼301室楼上漏水，天花板都泡了", "dispute", False),
                  ("和平路15号门口井盖松动，车一过就响", "和平路88号门口井盖松动，车一过就响", "facilities", False),
@@ -683,3 +685,25 @@ def test_an_old_ledger_keeps_what_became_of_each_problem(client):
     assert rates["closed_count"] == 2 and rates["on_time"] == 1.0 and rates["visited"] == 3
     again = _wait(client, client.post("/api/jobs", files=files, data={"save": "true"}, headers=client.hdr()).json()["id"])
     assert (again["saved"], again["already"], again["repeat"]) == (0, 5, 0)  # the same ledger twice: nothing new
+
+
+def test_another_estates_building_is_never_joined_and_a_same_day_repeat_keeps_its_words(tmp_path):
+    """From an audit: "万科城5号楼…还是没有修好" joined "碧桂园5号楼…" (estates without 小区 were no places),
+    and a repeat in other words on the same day left no trace at all."""
+    from service.store import Store
+
+    with Store(tmp_path / "l.db") as store:
+        store.migrate()
+        [first] = store.add_entries([{"text": "碧桂园5号楼电梯坏了，三天没人修", "category": "facilities",
+                                      "source": "classify", "received_at": "2026-11-20T01:00:00+00:00"}], "坐席")
+        [other] = store.add_entries([{"text": "来电人反映：万科城5号楼电梯还是没有修好，已经打过12345",
+                                      "category": "facilities", "source": "classify",
+                                      "received_at": "2026-11-20T03:00:00+00:00"}], "坐席")
+        assert other != first
+        repeated: list[int] = []
+        [again] = store.add_entries([{"text": "碧桂园5号楼电梯还是没有修好，已经打过12345", "category": "facilities",
+                                      "source": "classify", "received_at": "2026-11-20T05:00:00+00:00"}], "坐席",
+                                    repeated=repeated)
+        assert again == first and repeated == [first]
+        notes = [h["note"] for h in store.history(first) if h["field"] == "repeat"]
+        assert notes and notes[0].endswith("碧桂园5号楼电梯还是没有修好，已经打过12345")

@@ -399,6 +399,9 @@ def test_a_visit_form_pasted_from_word(model):
     ('09:30 "王哥"撤回了一条消息\n09:31 王哥：地下车库B2我的车位又被人占了，这个月第三次了\n'
      "09:33 物业客服-小周：保安已经去核实了\n09:40 Lily：11栋楼下草坪上又有狗屎", ["parking", "pets"]),
     # a diary's next line saying what lay behind it is the same problem; "他也跟我说起那家X" points back
+    # estates named without 小区 are places: two estates' 5号楼 are two problems (from an audit)
+    ("【工单1】来电人反映：碧桂园5号楼电梯坏了，三天没人修。\n【工单2】来电人反映：万科城5号楼电梯还是没有修好。",
+     ["facilities", "facilities"]),
     ("走到7号楼，刘奶奶说她这半个月夜里总睡不好。\n原来是楼下门面房开了家麻将馆，天天打到后半夜，吵得不行。\n"
      "中午在网格站吃了饭。\n下班时碰到7号楼的小孙，他也跟我说起那家麻将馆，说孩子半夜总被吵醒。", ["environment"]),
 ])
