@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import re
 import time
@@ -51,6 +52,77 @@ class AccessLog:
                      (time.perf_counter() - start) * 1000)
 
 
+
+
+class BodyGuard:
+    """Pure ASGI guard for JSON bodies: over `limit` bytes is 413 before anything parses it (a 300 MB body
+    cost 900 MB of memory), and a lone surrogate escape ("\\ud800"), which no text can hold, is 400 instead of
+    failing later. Multipart uploads are left to their endpoints, which spool them to disk and check sizes."""
+
+    def __init__(self, app, limit: int):
+        self.app = app
+        self.limit = limit
+
+    async def __call__(self, scope, receive, send):
+        headers = dict(scope.get("headers") or ()) if scope["type"] == "http" else {}
+        if scope["type"] != "http" or b"json" not in headers.get(b"content-type", b""):
+            return await self.app(scope, receive, send)
+        if int(headers.get(b"content-length", b"0") or 0) > self.limit:
+            return await self._refuse(scope, send, 413, f"内容太长（太大）：一次最多 {self.limit // (1024 * 1024)} MB，请分段提交。")
+        chunks, size, more = [], 0, True
+        while more:
+            message = await receive()
+            if message["type"] == "http.disconnect":
+                return
+            chunks.append(message.get("body", b""))
+            size += len(chunks[-1])
+            more = message.get("more_body", False)
+            if size > self.limit:
+                return await self._refuse(scope, send, 413, f"内容太长（太大）：一次最多 {self.limit // (1024 * 1024)} MB，请分段提交。")
+        body = b"".join(chunks)
+        if re.search(rb"\\u[dD][89a-fA-F]", body) and _lone_surrogate(body):
+            return await self._refuse(scope, send, 400, "内容里有无法识别的字符（可能是复制时带进来的乱码），请删去后再试。")
+        sent = False
+
+        async def replay():
+            nonlocal sent
+            if sent:
+                return await receive()
+            sent = True
+            return {"type": "http.request", "body": body, "more_body": False}
+
+        return await self.app(scope, replay, send)
+
+    @staticmethod
+    async def _refuse(scope, send, status: int, detail: str):
+        if scope["path"].startswith("/open311/"):
+            payload = json.dumps([{"code": status, "description": detail}], ensure_ascii=False)
+        else:
+            payload = json.dumps({"detail": detail}, ensure_ascii=False)
+        data = payload.encode("utf-8")
+        await send({"type": "http.response.start", "status": status,
+                    "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(data)).encode())]})
+        await send({"type": "http.response.body", "body": data})
+
+
+def _lone_surrogate(body: bytes) -> bool:
+    """True when the JSON holds a string with a surrogate that is not part of a pair."""
+    try:
+        data = json.loads(body)
+    except (ValueError, RecursionError):
+        return False  # not JSON: the endpoint says so
+    stack = [data]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, str):
+            if any(0xD800 <= ord(c) <= 0xDFFF for c in item):
+                return True
+        elif isinstance(item, dict):
+            stack.extend(item.keys())
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
+    return False
 
 
 def _field_named(loc) -> str:
@@ -127,6 +199,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                   description="居民诉求分类、派单、办理时限、会议纪要提取、问题台账。写操作需要访问令牌。")
     app.state.settings = settings
 
+    # a JSON body holds at most the notes limit, escaped (\uXXXX is 6 bytes a character), and some fields
+    app.add_middleware(BodyGuard, limit=max(4 * 1024 * 1024, 8 * settings.max_notes_chars))
     app.add_middleware(AccessLog)
 
     @app.exception_handler(StoreError)

@@ -20,7 +20,7 @@ from triage.tables import TableError, find_text_column, read_table
 from . import jobs
 from .convert import entry_from_issue, entry_from_result
 from .deps import ModelDep, StoreDep, Viewer, Staff
-from .schemas import ClassifyIn, ClassifyOut, ExtractIn, ExtractOut, JobOut
+from .schemas import ClassifyIn, ClassifyOut, ExtractIn, ExtractOut, JobOut, has_words
 from .settings import ROLE_NAMES
 from .store import ROLES
 
@@ -80,6 +80,8 @@ async def classify(body: ClassifyIn, request: Request, model: ModelDep, store: S
     out["location"] = "、".join(find_places(text)[:2]) or None  # 楼栋/门/车棚 named in the message
     if body.save:
         _need_staff(caller, store)
+        if not has_words(text):  # "😡😡😡", "？？？": answered (其他, 待复核), but there is nothing to file
+            raise HTTPException(400, "内容里没有文字，不能存入台账：请写明要反映的问题。")
         entry = {**entry_from_result(result, received, "classify"), "location": out["location"]}
         reused: set[int] = set()
         ids = await run_in_threadpool(lambda: store.add_entries([entry], caller.name, reused=reused))

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 from typing import Literal
 
 from typing import Annotated
 
-from pydantic import AfterValidator, BaseModel, Field, field_validator
+from pydantic import AfterValidator, BaseModel, Field, field_validator, model_validator
 
 
 def _sane_time(value: dt.datetime) -> dt.datetime:
@@ -85,8 +86,40 @@ class ExtractOut(BaseModel):
     received_at: dt.datetime | None = None  # the clock deadlines count from: given, the record's date, or now
 
 
+def has_words(text: str | None) -> bool:
+    """Some letter, digit or Chinese character: "？？？", "😀😀" or zero-width spaces say nothing to file."""
+    return bool(text) and re.search(r"[^\W_]", text) is not None
+
+
+Line = Annotated[str, Field(max_length=5000)]
+Short = Annotated[str, Field(max_length=200)]
+
+
 class SaveIssue(IssueOut):
+    """An issue sent back to be saved: the same fields as /api/extract gives, within the limits a ledger row has."""
+
     received_at: ReceivedAt | None = Field(None, description="受理时间：纪要写明的会议日期等；默认现在")
+    summary: str = Field(max_length=500)
+    category: str = Field(max_length=40)
+    category_name: str = Field(max_length=40)
+    secondary: list[Short] = Field(max_length=20)
+    owner: str = Field(max_length=100)
+    co_owners: list[Short] = Field(max_length=20)
+    location: str | None = Field(None, max_length=200)
+    speakers: list[Short] = Field(max_length=100)
+    mentions: int = Field(ge=1, le=10_000)
+    quotes: list[Line] = Field(max_length=200)
+    response: str | None = Field(None, max_length=5000)
+    confidence: float = Field(ge=0, le=1)
+    notes: list[Line] = Field(max_length=50)
+
+    @model_validator(mode="after")
+    def _says_something(self):
+        if not (has_words(self.summary) or any(has_words(q) for q in self.quotes)):
+            raise ValueError("问题内容为空：摘要和原话里都没有文字")
+        if sum(map(len, self.quotes)) > 100_000:
+            raise ValueError("原话太长（合计最多 100000 字）")
+        return self
 
 
 class SaveIn(BaseModel):

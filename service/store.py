@@ -546,6 +546,8 @@ class Store:
                                 "SELECT entry_id FROM repeats WHERE ref = ? LIMIT 1", [ref, ref]), None)
             if row is not None:
                 return row["id"]
+        if not key:
+            return None  # a text of punctuation or symbols only is the same as nothing else
         row = next(db.query(
             f"SELECT id FROM entries WHERE text_key = ? AND (status NOT IN ({', '.join('?' * len(DONE))}) "
             "OR substr(received_at, 1, 10) = substr(?, 1, 10)) ORDER BY id LIMIT 1", [key, *DONE, received or ""]), None)

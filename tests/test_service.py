@@ -507,3 +507,26 @@ def test_a_status_with_a_trailing_space_and_a_wrong_choice_get_plain_answers(cli
     assert r.status_code == 200 and r.json()["status"] == "已派单"
     r = client.get("/api/entries", params={"overdue": "blue"}, headers=client.hdr())
     assert r.status_code in (400, 422) and "yellow、red、any" in r.json()["detail"] and " or " not in r.json()["detail"]
+
+
+def test_what_an_audit_sent_is_a_clear_4xx(client):
+    """From an audit: each of these was a 500 with a traceback, or saved a text that says nothing."""
+    hdr = {**client.hdr(), "Content-Type": "application/json"}
+    for path, body in (("/api/classify", '{"text": "\\ud800电梯坏了"}'), ("/api/extract", '{"text": "9号楼垃圾没人清\\udc00"}')):
+        r = client.post(path, content=body, headers=hdr)
+        assert r.status_code == 400 and "无法识别的字符" in r.json()["detail"], path
+    r = client.post("/api/classify", content=b'{"text": "' + b"a" * (5 * 1024 * 1024) + b'"}', headers=hdr)
+    assert r.status_code == 413 and "太大" in r.json()["detail"]
+    for text in ("？？？", "😀😀", "\u200b\u200b"):  # answered, but nothing to file
+        assert client.post("/api/classify", json={"text": text}, headers=client.hdr()).status_code == 200
+        r = client.post("/api/classify", json={"text": text, "save": True}, headers=client.hdr())
+        assert r.status_code == 400 and "没有文字" in r.json()["detail"]
+    for params in ({"start_date": "0001-01-01T00:00:00"}, {"end_date": "9999-12-31T00:00:00"}):
+        assert client.get("/open311/v2/requests.json", params=params, headers=client.hdr()).status_code == 200
+    [issue] = client.post("/api/extract", json={"text": NOTES.splitlines()[1]}, headers=client.hdr()).json()["issues"]
+    r = client.post("/api/entries", json={"issues": [{**issue, "received_at": "2026-11-20T09:00:00"}]}, headers=client.hdr())
+    assert r.status_code == 201 and r.json()[0]["received_at"].startswith("2026-11-20T09:00:00+08:00")
+    for bad in ({"quotes": ["字" * 6000]}, {"summary": "x" * 600}, {"confidence": 5}, {"summary": "", "quotes": ["？？"]},
+                {"notes": ["n"] * 60}):
+        r = client.post("/api/entries", json={"issues": [{**issue, **bad}]}, headers=client.hdr())
+        assert r.status_code == 422, bad
