@@ -116,3 +116,49 @@ def test_the_shipped_model_is_the_nb_svm_pair(model):
     with gzip.open(model.path / "model.pkl.gz", "rb") as f:
         pipeline = pickle.load(f)
     assert isinstance(pipeline.named_steps["clf"].calibrated_classifiers_[0].estimator, NBSVC)
+
+
+def test_two_categories_have_a_compact_form_too():
+    """One row of weights for two classes, as scikit-learn keeps it; the answers are scikit-learn's."""
+    from triage.classify import build_pipeline
+
+    texts = [f"第{i}段马路坑洼积水" for i in range(12)] + [f"第{i}家饭店夜里吵闹到凌晨" for i in range(12)]
+    pipeline = build_pipeline().fit(texts, ["road"] * 12 + ["noise"] * 12)
+    engine = export(pipeline)
+    probe = ["马路上有个大坑", "饭店半夜还在吵", "不相干的话"]
+    assert np.allclose(engine.proba(engine.features(probe)), pipeline.predict_proba(probe), atol=1e-12)
+
+
+def test_a_model_file_cannot_run_code_when_loaded(tmp_path, model):
+    """From an audit: a pickle swapped in with a matching hash in card.json ran its payload. Answering
+    reads plain arrays now (allow_pickle=False), and a pickle-only folder loads only through the registry."""
+    import json
+    import pickle
+    import shutil
+
+    from triage import Model, ModelError
+    from triage.model import file_sha256
+
+    folder = tmp_path / "m"
+    shutil.copytree(model.path, folder)
+    marker = tmp_path / "ran.txt"
+
+    class Payload:
+        def __reduce__(self):
+            return (open, (str(marker), "w"))
+
+    (folder / "compact.npz").write_bytes(pickle.dumps(Payload()))
+    card = json.loads((folder / "card.json").read_text(encoding="utf-8"))
+    card["files"]["compact.npz"] = file_sha256(folder / "compact.npz")
+    (folder / "card.json").write_text(json.dumps(card), encoding="utf-8")
+    with pytest.raises(ModelError, match="无法读取"):
+        Model.load(folder)
+    del card["files"]["compact.npz"]  # an old layout: the pipelines only
+    (folder / "card.json").write_text(json.dumps(card), encoding="utf-8")
+    with pytest.raises(ModelError, match="旧格式"):
+        Model.load(folder)
+    assert not marker.exists()
+    for bad in ([], {"files": ["model.pkl.gz"]}, {"files": {"model.pkl.gz": "x"}, "labels": 3}):
+        (folder / "card.json").write_text(json.dumps(bad), encoding="utf-8")
+        with pytest.raises(ModelError, match="格式不对"):
+            Model.load(folder)

@@ -241,7 +241,7 @@ def test_a_damaged_active_model_does_not_stop_the_service(settings, model, capsy
         store.migrate()
     _register_copy(settings, model, "vgood", "retired")
     bad = _register_copy(settings, model, "vbad", "active")
-    _flip(bad / "compact.pkl.gz")
+    _flip(bad / "compact.npz")
     # the admin can still look at the registry and roll back from the command line
     assert service_main(["models", "list", "--data-dir", str(settings.data_dir)]) == 0
     assert "vbad" in capsys.readouterr().out

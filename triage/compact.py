@@ -85,6 +85,8 @@ class Compact:
         """Calibrated class probabilities (one-vs-rest sigmoids, normalised), as CalibratedClassifierCV."""
         scores = np.asarray(features @ self.coef.T) + self.intercept
         p = 1.0 / (1.0 + np.exp(self.cal_a * scores + self.cal_b))
+        if len(self.classes) == 2 and p.shape[1] == 1:  # two categories: one score, for the second class
+            return np.hstack([1.0 - p, p])
         total = p.sum(axis=1, keepdims=True)
         return np.where(total == 0, 1.0 / p.shape[1], p / np.where(total == 0, 1.0, total))
 
@@ -108,7 +110,8 @@ class Compact:
         in when fewer than two words weigh in, and never with punctuation in them.
         """
         indices, data = row if isinstance(row, tuple) else (row.indices, row.data)
-        contrib = data * self.coef[label_index][indices]
+        weights = self.coef[label_index] if len(self.coef) > 1 else self.coef[0] * (1 if label_index else -1)
+        contrib = data * weights[indices]
         names = self.names()
         words_end = len(self.blocks[0][1]) if self.blocks and self.blocks[0][0] == "word12" else 0
         positive = np.flatnonzero(contrib > 0)
@@ -125,13 +128,59 @@ class Compact:
         return tuple(picked)
 
 
+def to_arrays(engines: dict[str, "Compact | None"]) -> dict[str, np.ndarray]:
+    """Plain numeric and text arrays for `np.savez_compressed`: loading them runs no code (unlike pickle)."""
+    out: dict[str, np.ndarray] = {}
+    for name, c in engines.items():
+        if c is None:
+            continue
+        out[f"{name}/classes"] = np.array(c.classes, dtype=str)
+        for key in ("coef", "intercept", "cal_a", "cal_b"):
+            out[f"{name}/{key}"] = np.asarray(getattr(c, key), dtype=np.float64)
+        out[f"{name}/analyzers"] = np.array([key for key, _, _ in c.blocks], dtype=str)
+        for i, (_, vocab, idf) in enumerate(c.blocks):
+            terms = np.empty(len(vocab), dtype=object)
+            for term, j in vocab.items():
+                terms[j] = term
+            out[f"{name}/vocab{i}"] = terms.astype(str)
+            out[f"{name}/idf{i}"] = np.asarray(idf, dtype=np.float64)
+    return out
+
+
+def from_arrays(arrays) -> dict[str, "Compact | None"]:
+    """The engines `to_arrays` wrote; ValueError when an array is missing or of the wrong shape."""
+    names = {key.split("/", 1)[0] for key in arrays.files}
+    engines: dict[str, Compact | None] = {"model": None, "roles": None}
+    for name in names:
+        get = lambda key: arrays[f"{name}/{key}"]  # noqa: E731
+        analyzers = [str(a) for a in get("analyzers")]
+        if any(a not in ANALYZERS for a in analyzers):
+            raise ValueError(f"unknown analyzer in {name}")
+        blocks = []
+        for i, key in enumerate(analyzers):
+            terms, idf = get(f"vocab{i}"), get(f"idf{i}")
+            if idf.ndim != 1 or len(idf) != len(terms):
+                raise ValueError(f"{name}: vocabulary and idf differ in length")
+            blocks.append((key, dict(zip(terms.tolist(), range(len(terms)))), idf))
+        classes = [str(c) for c in get("classes")]
+        coef, intercept, cal_a, cal_b = (get(k) for k in ("coef", "intercept", "cal_a", "cal_b"))
+        width = sum(len(v) for _, v, _ in blocks)
+        rows = 1 if len(classes) == 2 else len(classes)  # two categories: one row of weights
+        if coef.shape != (rows, width) or any(a.shape != (rows,) for a in (intercept, cal_a, cal_b)):
+            raise ValueError(f"{name}: array shapes do not fit {len(classes)} classes × {width} features")
+        engines[name] = Compact(classes, blocks, np.asfortranarray(coef), intercept, cal_a, cal_b)
+    if engines["model"] is None:
+        raise ValueError("no model engine")
+    return engines
+
+
 def export(pipeline) -> Compact:
     """The numbers of a fitted `triage.classify.build_pipeline()`; ValueError for any other shape."""
     from .classify import tokenize
 
     union, clf = pipeline.named_steps["features"], pipeline.named_steps["clf"]
     if union.transformer_weights or len(clf.calibrated_classifiers_) != 1 or clf.method != "sigmoid" \
-            or len(clf.classes_) < 3:
+            or len(clf.classes_) < 2:
         raise ValueError("pipeline shape not supported by the compact form")
     blocks = []
     for _, vec in union.transformer_list:

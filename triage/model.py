@@ -2,14 +2,17 @@
 
 Layout of a model folder::
 
-    model.pkl.gz   the fitted sklearn Pipeline (pickle protocol 5, gzip)
-    roles.pkl.gz   the utterance-role Pipeline for meeting notes
-    compact.pkl.gz both pipelines' fitted numbers for answering without importing sklearn
+    model.pkl.gz   the fitted sklearn Pipeline (pickle protocol 5, gzip), for retraining
+    roles.pkl.gz   the utterance-role Pipeline for meeting notes, for retraining
+    compact.npz    both pipelines' fitted numbers as plain arrays, for answering
     card.json      labels, taxonomy, training-data hash, metrics, library versions, file hashes
 
-Plain pickle rather than joblib: the C unpickler loads our vocabularies ~5× faster (cold start).
-Pickle runs code when loaded, so the file's SHA-256 must match its card before we touch it,
-and a model trained with another scikit-learn or for other labels is refused, not guessed at.
+Answering reads only compact.npz, with `allow_pickle=False`: a tampered file cannot run code, it can
+only fail to load. The pipelines are pickles (the C unpickler is fast and sklearn has no other format)
+and are unpickled only by training code, after the file's SHA-256 matched its card; a model registry
+also compares the card with the hashes it recorded (`expected_files`). Old folders whose answering
+part is a pickle (compact.pkl.gz) load only through such a registry. A model trained with another
+scikit-learn or for other labels is refused, not guessed at.
 """
 
 from __future__ import annotations
@@ -22,14 +25,16 @@ import os
 import pickle
 import platform
 import tempfile
+import zipfile
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Iterable, Sequence
 
 import jieba
+import numpy as np
 
 from .classify import Prediction, predict, train_pipeline
-from .compact import Compact, engine_for
+from .compact import Compact, engine_for, from_arrays, to_arrays
 from .examples import Example, data_hash
 from .normalize import normalize
 from .route import Routing, route
@@ -39,12 +44,29 @@ __all__ = ["COMPACT_FILE", "MODEL_FILE", "CARD_FILE", "Model", "ModelError", "Re
 
 MODEL_FILE = "model.pkl.gz"
 ROLES_FILE = "roles.pkl.gz"
-COMPACT_FILE = "compact.pkl.gz"
+COMPACT_FILE = "compact.npz"
+LEGACY_COMPACT = "compact.pkl.gz"  # before 2026-11-26: a pickle
 CARD_FILE = "card.json"
 
 
 class ModelError(RuntimeError):
     """The model folder is missing, damaged, stale or for another taxonomy."""
+
+
+def _check_card(card, path: Path) -> None:
+    """The card's shape, before any value in it is trusted: a hand-edited card gets a sentence, not a traceback."""
+    problem = None
+    if not isinstance(card, dict):
+        problem = "不是一个 JSON 对象"
+    elif not isinstance(card.get("files", {}), dict) or not all(
+            isinstance(k, str) and isinstance(v, str) for k, v in card.get("files", {}).items()):
+        problem = "files 应为 文件名 → 哈希"
+    elif not isinstance(card.get("versions", {}), dict):
+        problem = "versions 应为 库名 → 版本"
+    elif not isinstance(card.get("labels", []), list) or not all(isinstance(x, str) for x in card.get("labels", [])):
+        problem = "labels 应为类别代码的列表"
+    if problem:
+        raise ModelError(f"模型说明文件 {path} 格式不对（{problem}），拒绝加载。请重新运行 `triage train`。")
 
 
 def _read(path: Path):
@@ -165,6 +187,7 @@ class Model:
             card = json.loads(card_path.read_text(encoding="utf-8"))
         except (json.JSONDecodeError, UnicodeDecodeError) as e:
             raise ModelError(f"模型说明文件损坏：{card_path} ({e})") from None
+        _check_card(card, card_path)
         files = card.get("files") or {}
         if MODEL_FILE not in files:
             raise ModelError(f"模型说明文件 {card_path} 缺少文件哈希，拒绝加载。请重新运行 `triage train`。")
@@ -184,9 +207,22 @@ class Model:
                 f"模型与分类配置不一致：模型类别 {sorted(card.get('labels', []))}，配置 {taxonomy.source} 的类别 "
                 f"{sorted(taxonomy.codes)}。请用这份配置重新训练。")
         if COMPACT_FILE in files:
-            return cls(None, taxonomy, card, folder, engines=_read(folder / COMPACT_FILE))
-        roles = _read(folder / ROLES_FILE) if ROLES_FILE in files else None
-        return cls(_read(model_path), taxonomy, card, folder, roles)
+            try:
+                with np.load(folder / COMPACT_FILE, allow_pickle=False) as arrays:
+                    engines = from_arrays(arrays)
+            except (ValueError, KeyError, OSError, EOFError, zipfile.BadZipFile) as e:
+                raise ModelError(f"模型文件 {folder / COMPACT_FILE} 无法读取（{type(e).__name__}），拒绝加载。"
+                                 f"请重新运行 `triage train`。") from None
+            return cls(None, taxonomy, card, folder, engines=engines)
+        if expected_files is None:  # a pickle runs code: only what a registry recorded is unpickled to answer
+            raise ModelError(f"{folder} 是旧格式的模型（答题部分为 pickle），只能通过模型登记加载。请重新运行 `triage train`。")
+        try:
+            if LEGACY_COMPACT in files:
+                return cls(None, taxonomy, card, folder, engines=_read(folder / LEGACY_COMPACT))
+            roles = _read(folder / ROLES_FILE) if ROLES_FILE in files else None
+            return cls(_read(model_path), taxonomy, card, folder, roles)
+        except (EOFError, OSError, AttributeError, ImportError, pickle.UnpicklingError, ValueError) as e:
+            raise ModelError(f"模型文件无法读取（{type(e).__name__}），拒绝加载。请重新运行 `triage train`。") from None
 
     def save(self, folder: str | Path) -> Path:
         """Write model and card atomically (a crash leaves the old files in place)."""
@@ -200,7 +236,10 @@ class Model:
             if obj is None:
                 continue
             with tempfile.NamedTemporaryFile(dir=folder, suffix=".tmp", delete=False) as tmp:
-                tmp.write(gzip.compress(pickle.dumps(obj, protocol=5), compresslevel=6, mtime=0))
+                if name == COMPACT_FILE:
+                    np.savez_compressed(tmp, **to_arrays(obj))
+                else:
+                    tmp.write(gzip.compress(pickle.dumps(obj, protocol=5), compresslevel=6, mtime=0))
             staged[name], files[name] = tmp.name, file_sha256(Path(tmp.name))
         card = {**self.card, "files": files}
         card_tmp = folder / (CARD_FILE + ".tmp")
