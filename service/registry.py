@@ -121,7 +121,8 @@ def activate(store: Store, version: str, taxonomy: Taxonomy, reason: str = "手�
         raise StoreError(f"找不到模型版本 {version}。", 404)
     _load(row, taxonomy)  # refuse a damaged, replaced or stale file before switching
     _set_active(store, version, reason)
-    return next(store.db.query("SELECT version, status, activated, reason FROM models WHERE version = ?", [version]))
+    row = next(store.db.query("SELECT version, status, activated, reason FROM models WHERE version = ?", [version]))
+    return {**row, "activated": local(row["activated"], taxonomy.timezone)}  # the community's time, as elsewhere
 
 
 def rollback(store: Store, taxonomy: Taxonomy) -> dict:

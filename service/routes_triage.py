@@ -93,6 +93,8 @@ async def classify(body: ClassifyIn, request: Request, model: ModelDep, store: S
 def extract_issues(body: ExtractIn, request: Request, model: ModelDep, store: StoreDep, caller: Viewer) -> dict:
     """Turn meeting notes into distinct issues; `save` also adds them to the ledger."""
     text = _check_text(body.text, request.app.state.settings.max_notes_chars, "纪要")
+    if body.save:
+        _need_staff(caller, store)  # refused whether or not the notes hold a problem
     # deadlines count from the meeting date the record states ("板凳会（11月24日）"), else from now
     received = body.received_at or meeting_date(text, _now().astimezone(ZoneInfo(model.taxonomy.timezone))) or _now()
     issues = extract(text, model, received)

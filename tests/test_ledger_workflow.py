@@ -707,3 +707,10 @@ def test_another_estates_building_is_never_joined_and_a_same_day_repeat_keeps_it
         assert again == first and repeated == [first]
         notes = [h["note"] for h in store.history(first) if h["field"] == "repeat"]
         assert notes and notes[0].endswith("碧桂园5号楼电梯还是没有修好，已经打过12345")
+
+
+def test_saving_from_extract_needs_staff_whatever_the_notes_hold(client):
+    """From an audit: a viewer's save:true was refused only when the notes held a problem."""
+    for text in ("5号楼门口垃圾没人清", "大家好，谢谢"):
+        r = client.post("/api/extract", json={"text": text, "save": True}, headers=client.hdr("viewer"))
+        assert r.status_code == 403
