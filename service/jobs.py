@@ -48,9 +48,27 @@ def describe(job: dict, settings: Settings, tz: str = "Asia/Shanghai") -> dict:
 OUTPUT_SUFFIX = {".xls": ".xlsx", ".xlsm": ".xlsx", ".tsv": ".csv", ".txt": ".csv", ".json": ".jsonl"}
 
 
+def clean_old(settings: Settings, now: dt.datetime) -> int:
+    """Remove tagged files older than `job_keep_days` (they hold residents' words and phone numbers), and
+    results a job left behind when it failed; returns how many. The ledger keeps what was saved."""
+    if not settings.jobs_dir.is_dir():
+        return 0
+    cutoff = now.timestamp() - settings.job_keep_days * 86400
+    removed = 0
+    for path in settings.jobs_dir.iterdir():
+        try:
+            if path.is_file() and path.stat().st_mtime < cutoff:
+                path.unlink()
+                removed += 1
+        except OSError:  # another process removed it first
+            continue
+    return removed
+
+
 def start(settings: Settings, model: Model, rows: list[dict], header: list[str], column: str, name: str,
           who: str, save: bool, now: dt.datetime, memory_cache=None, notes: list[str] | None = None) -> str:
     """Record a job and start tagging it in a background thread; returns the job id."""
+    clean_old(settings, now)
     job_id = uuid.uuid4().hex[:12]
     suffix = Path(name).suffix.lower()
     suffix = OUTPUT_SUFFIX.get(suffix, suffix)  # results go out in a format we write
@@ -242,6 +260,7 @@ def _run(settings, model, job_id, rows, header, column, out_path: Path, who, sav
                                        "finished": utc(dt.datetime.now().astimezone())})
     except Exception as e:  # a job must end in a state staff can see, never hang as "running"
         log.exception("任务 %s 失败", job_id)
+        out_path.unlink(missing_ok=True)  # no download is offered: do not keep residents' words
         with store.write() as db:
             db["jobs"].update(job_id, {"status": "failed", "error": f"处理失败：{type(e).__name__}",
                                        "finished": utc(dt.datetime.now().astimezone())})

@@ -166,7 +166,7 @@ def job_status(job_id: str, request: Request, store: StoreDep, model: ModelDep, 
 
 @router.get("/jobs/{job_id}/download")
 def job_download(job_id: str, request: Request, store: StoreDep, caller: Viewer):
-    """The tagged file, in the format of the upload."""
+    """The tagged file, in the format of the upload (kept `job_keep_days` days)."""
     job = jobs.get(store, job_id)
     if job["status"] != "done":
         raise HTTPException(409, "任务还没有完成，请稍后再下载。")
@@ -174,5 +174,5 @@ def job_download(job_id: str, request: Request, store: StoreDep, caller: Viewer)
         raise HTTPException(404, "这个任务没有结果文件（重新训练的结果见任务状态）。")
     path = Path(job["output_path"])
     if not path.is_file():
-        raise HTTPException(410, "结果文件已被清理，请重新上传。")
+        raise HTTPException(410, f"结果文件已按规定清理（保留 {request.app.state.settings.job_keep_days} 天），请重新上传。")
     return FileResponse(path, filename=job["output_name"])

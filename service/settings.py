@@ -41,6 +41,8 @@ class Settings:
     max_notes_chars: int = field(default_factory=lambda: _int_env("TRIAGE_MAX_NOTES_CHARS", 100_000))
     max_upload_bytes: int = field(default_factory=lambda: _int_env("TRIAGE_MAX_UPLOAD_MB", 20) * 1024 * 1024)
     max_upload_rows: int = field(default_factory=lambda: _int_env("TRIAGE_MAX_UPLOAD_ROWS", 50_000))
+    # tagged files hold residents' words and phone numbers: removed this many days after the upload
+    job_keep_days: int = field(default_factory=lambda: _int_env("TRIAGE_JOB_KEEP_DAYS", 30))
     models_path: Path | None = field(default_factory=lambda: Path(p) if (p := os.environ.get("TRIAGE_MODELS_DIR")) else None)
     promote_tolerance: float = field(default_factory=lambda: float(os.environ.get("TRIAGE_PROMOTE_TOLERANCE", 0.005)))
     max_class_drop: float = field(default_factory=lambda: float(os.environ.get("TRIAGE_MAX_CLASS_DROP", 0.05)))

@@ -714,3 +714,19 @@ def test_saving_from_extract_needs_staff_whatever_the_notes_hold(client):
     for text in ("5号楼门口垃圾没人清", "大家好，谢谢"):
         r = client.post("/api/extract", json={"text": text, "save": True}, headers=client.hdr("viewer"))
         assert r.status_code == 403
+
+
+def test_tagged_files_are_removed_after_the_keep_days(client, settings):
+    """From an audit: tagged files (residents' words, phone numbers) stayed in data/jobs/ for ever."""
+    import datetime as dt
+    import os
+
+    from service import jobs
+
+    job = _wait(client, client.post("/api/jobs", files={"file": ("工单.csv", TICKETS)}, headers=client.hdr()).json()["id"])
+    path = next(settings.jobs_dir.iterdir())
+    old = dt.datetime.now().timestamp() - (settings.job_keep_days + 1) * 86400
+    os.utime(path, (old, old))
+    assert jobs.clean_old(settings, dt.datetime.now()) == 1 and not path.exists()
+    r = client.get(job["download"], headers=client.hdr())
+    assert r.status_code == 410 and "保留 30 天" in r.json()["detail"]
