@@ -233,7 +233,8 @@ def bench_notes(rows: list) -> None:
             ("notes_blind8", "tenth set, transcription-app exports written blind; first run P 0.549 R 0.800, then its misses were studied"),
             ("notes_blind9", "eleventh set, typical records written blind after the fourth session's changes; first run P 0.784 R 0.806, then studied"),
             ("notes_blind10", "twelfth set, varied records written blind in the fifth session; first run P 0.617 R 0.725, then studied"),
-            ("notes_blind11", "thirteenth set, everyday records written blind after the fifth session's other changes; first run P 0.795 R 0.946, then studied"))
+            ("notes_blind11", "thirteenth set, everyday records written blind after the fifth session's other changes; first run P 0.795 R 0.946, then studied"),
+            ("notes_blind12", "fourteenth set, layouts not seen before (forms, registers, diary, 繁體 forum), written blind in the sixth session; first run P 0.660 R 0.795, then studied"))
     for folder, what in sets:
         correct, predicted, expected = notes_score(model, folder)
         n = len(glob.glob(str(ROOT / "tests" / folder / "*.txt")))
