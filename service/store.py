@@ -34,9 +34,11 @@ CLOSED = (*DONE, "已作废")
 FINAL = ("已销号", "已作废")  # the record is archived: no more edits (已作废 can only be restored to 待派单)
 # Allowed status moves; an unsatisfied 回访 sends the entry back to 办理中 (see `set_status`).
 # 已作废 voids a duplicate or a row entered by mistake (a reason is required); it is never deleted.
+# A problem answered on the spot (a question settled on the phone, 即办件) may be closed straight away,
+# with its result, like any 办结.
 MOVES = {
-    "待派单": ("已派单", "办理中", "已作废"),
-    "已派单": ("办理中", "待派单", "已作废"),
+    "待派单": ("已派单", "办理中", "已办结", "已作废"),
+    "已派单": ("办理中", "待派单", "已办结", "已作废"),
     "办理中": ("已办结", "已派单", "已作废"),
     "已办结": ("已回访", "办理中", "已作废"),
     "已回访": ("已销号", "办理中"),

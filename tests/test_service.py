@@ -103,7 +103,9 @@ def test_status_lifecycle_to_closed_with_history(client):
     entry_id = _new_entry(client)
     move = lambda status, **kw: client.post(f"/api/entries/{entry_id}/status", json={"status": status, **kw},
                                            headers=client.hdr())
-    assert move("已办结").status_code == 409  # cannot skip steps
+    assert move("已回访").status_code == 409  # cannot skip steps
+    r = move("已办结")  # answered on the spot is allowed, with its result (a director's trial)
+    assert r.status_code == 400 and "办理结果" in r.json()["detail"]
     for status in ("已派单", "办理中", "已办结"):
         assert move(status, note="测试").json()["status"] == status
     assert move("已回访").status_code == 400  # satisfaction required
@@ -530,3 +532,10 @@ def test_what_an_audit_sent_is_a_clear_4xx(client):
                 {"notes": ["n"] * 60}):
         r = client.post("/api/entries", json={"issues": [{**issue, **bad}]}, headers=client.hdr())
         assert r.status_code == 422, bad
+
+
+def test_a_problem_answered_on_the_spot_is_closed_in_one_step(client):
+    entry_id = _new_entry(client, "5号楼王阿姨问垃圾分类的桶放在哪里")
+    r = client.post(f"/api/entries/{entry_id}/status", json={"status": "已办结", "note": "电话当场答复：放在北门垃圾房"},
+                    headers=client.hdr())
+    assert r.status_code == 200 and r.json()["status"] == "已办结" and r.json()["response"].startswith("电话当场答复")
