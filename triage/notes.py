@@ -72,13 +72,17 @@ _INQUIRY = re.compile(r"(?:后来|现在)?怎么样了[？?]*$|进展(?:如何|�
                       r"|(?:找|查|抓|逮)(?:到|着)了?(?:吗|没有|没)[？?]")
 # Routine all-clear lines in walk logs ("消防通道畅通，未发现异常") are not problems.
 _ALL_CLEAR = re.compile(r"(?:未|没有?)(?:发现|见)(?:异常|问题|隐患)|(?:运行|使用|值守|开放|秩序|通行)(?:正常|良好)|一切正常|无异常|畅通")
-# The chair closing the meeting ("好，今天就到这儿，散会。") is never part of an answer.
+# A staff answer that passes a matter on: "我们帮您把情况反映上去", "报街道", "通过12345向交通部门反映"
 _FORWARDED = re.compile(r"反映上去|报上去|报(?:给)?街道|上报|报区|向[^，。,]{1,12}反映|反映给|通过12345|转(?:交|给|办)"
                         r"|帮(?:您|你|他|她)?(?:问问|反映|联系|打听)|整理一下报")
+# A diary's next line saying what lay behind the one before: "原来是…", "过去一看，…"
 _EXPLAINS = re.compile(r"^(?:原来|过去一看|上去一看|下去一看|到(?:现场|那儿|那里|那边)一看|进去一看|一看才知道|一问才知道"
                        r"|仔细一问|经了解|经核实|据了解)")
+# A transcript's unnamed speakers and a hotline's caller: their role is unknown
 _ANONYMOUS = re.compile(r"(?:未知)?(?:说话人|发言人|讲话人|[Ss]peaker)\s*\d*$|来电人$")
+# "（众笑）" after a remark: a joke
 _LAUGHTER = re.compile(r"[（(](?:众笑|大家笑|全场笑|哄笑|大笑|笑)[）)]")
+# The chair closing the meeting ("好，今天就到这儿，散会。") is never part of an answer.
 _CLOSING = re.compile(r"^(?:好[的吧]?[,，!！]?)?(?:那)?(?:今天(?:的会)?(?:就)?(?:先)?(?:开)?到这|散会|谢谢大家|感谢大家|大家辛苦了"
                       r"|以上(?:问题|几个问题|几件事|事项|这些问题)[,，]?(?:请|由)?各"
                       r"|(?:今天)?大家(?:提|说|反映)的(?:问题|事|事情)?(?:我们)?都(?:记下|记录|记))")
