@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from openpyxl import Workbook, load_workbook
 
-from triage.tables import TableError, decode_bytes, find_text_column, read_table, write_table
+from triage.tables import TableError, TooManyRowsError, decode_bytes, find_text_column, read_table, write_table
 
 DATA = Path(__file__).parent / "data"
 CSV = "编号,内容,received_at\n1,3号楼电梯坏了两天,2026-11-20T10:00:00+08:00\n2,\"东门车棚漏雨，电动车都淋湿了\",\n"
@@ -251,7 +251,7 @@ def test_a_zip_bomb_is_refused_before_unpacking(tmp_path, monkeypatch):
     book.save(tmp_path / "big.xlsx")
     assert read_table(tmp_path / "big.xlsx")[0]  # fine under the real limit
     monkeypatch.setattr("triage._sheets.MAX_UNPACKED_BYTES", 10_000)  # pretend it unpacks too far
-    with pytest.raises(TableError, match="不是有效的 Excel"):
+    with pytest.raises(TableError, match="解压后太大"):  # too big, not "damaged"
         read_table(tmp_path / "big.xlsx")
 
 
@@ -350,3 +350,228 @@ def test_sheets_naming_their_columns_differently_and_a_summary_sheet(tmp_path):
     assert [(r["工作表_2"], r["诉求内容"][-6:], r["受理时间"]) for r in rows] == [
         ("A", "了三天没人修", "2026-11-03 10:00"), ("B", "坏了一个月了", "2026-11-04 10:00")]
     assert any("汇总" in n and "未读取" in n for n in notes)
+
+
+# ---------- defects from the file-reading audit ----------
+
+@pytest.mark.parametrize("text", [
+    # the audit's file: the text comes first, and its quote opened on the first row is never closed
+    ('诉求内容,工单编号\n"3号楼电梯坏了三天了没人修,GD20261101001\n小区门口垃圾堆满了没人清,GD20261101002\n'
+     "楼道灯坏了一个星期,GD20261101003\n"),
+    # one column only: no delimiter at all inside the swallowed lines
+    '内容\n"电梯坏了三天了\n楼道灯坏了一个星期\n门口垃圾没人清\n',
+    # the text first, and a quote further down closes it: the swallowed lines end like ticket rows
+    '诉求内容,工单编号\n"3号楼电梯坏了,GD20261101001\n小区门口垃圾,GD20261101002\n"楼道灯坏了",GD20261101003\n',
+])
+def test_an_unclosed_quote_in_the_first_column_of_the_first_row_is_refused(tmp_path, text):
+    (tmp_path / "q.csv").write_text(text, encoding="utf-8")
+    with pytest.raises(TableError, match="第 2 行有一个引号没有配对"):
+        read_table(tmp_path / "q.csv")
+
+
+def test_a_first_column_text_with_a_line_break_and_commas_is_not_refused(tmp_path):
+    (tmp_path / "ok.csv").write_text('诉求内容,电话\n"我是3号楼的住户\n请回电,13800000000",13900000000\n'
+                                     '楼道灯坏了,13700000000\n"最后一件\n没写完"\n', encoding="utf-8")
+    rows, _ = read_table(tmp_path / "ok.csv")
+    assert [r["电话"] for r in rows] == ["13900000000", "13700000000", ""]
+
+
+TRADITIONAL = "三號樓電梯壞了三天了沒人修"
+
+
+@pytest.mark.parametrize("raw", [
+    f"編號,內容\n1,{TRADITIONAL}\n2,社區門口垃圾堆滿了\n".encode("big5"),  # Taiwan / Hong Kong software
+    f"編號,內容\n1,{TRADITIONAL}\n2,社區門口垃圾堆滿了\n".encode("gbk"),  # traditional characters typed in GBK
+])
+def test_traditional_characters_in_big5_or_gbk_are_read_not_garbled(raw):
+    assert decode_bytes(raw).splitlines()[1] == f"1,{TRADITIONAL}"
+
+
+def test_a_file_mixing_utf8_and_gbk_lines_is_read_line_by_line(tmp_path):
+    raw = f"编号,内容\n1,{TICKET_A}\n".encode() + f"2,{TICKET_B}\n".encode("gbk")
+    (tmp_path / "mixed.csv").write_bytes(raw)
+    rows, _ = read_table(tmp_path / "mixed.csv")
+    assert [r["内容"] for r in rows] == [TICKET_A, TICKET_B]
+
+
+@pytest.mark.parametrize("encoding", ["utf-16-le", "utf-16-be"])
+def test_utf16_without_a_byte_order_mark_is_not_called_binary(tmp_path, encoding):
+    (tmp_path / "t.csv").write_bytes(f"编号\t问题描述\n1\t{TICKET_A}\n2\t{TICKET_B}\n".encode(encoding))
+    rows, _ = read_table(tmp_path / "t.csv")
+    assert [r["问题描述"] for r in rows] == [TICKET_A, TICKET_B]
+
+
+def test_bytes_that_are_no_chinese_in_any_encoding_are_refused():
+    raw = "编号,内容\n1,".encode() + TRADITIONAL.encode("big5") + b"\n2," + TICKET_A.encode("gbk")
+    with pytest.raises(TableError, match="编码无法识别.*另存为 UTF-8"):
+        decode_bytes(raw, "t.csv")
+    with pytest.raises(TableError, match="编码无法识别"):  # Shift-JIS: valid GB18030 bytes, but kana and rare characters
+        decode_bytes("番号,内容\n1,エレベーターが故障しています\n".encode("shift_jis"), "t.csv")
+
+
+def test_header_cells_are_guarded_like_data_cells(tmp_path):
+    columns = ['=HYPERLINK("http://evil","点我")', "+SUM(1)", "-2", "@SUM(A1)", "内容\x01\x1f"]
+    rows = [dict.fromkeys(columns, "=1+1")]
+    write_table(rows, columns, tmp_path / "o.csv")
+    header = (tmp_path / "o.csv").read_text(encoding="utf-8-sig").splitlines()[0]
+    assert header.startswith("\"'=HYPERLINK(") and ",'+SUM(1),'-2,'@SUM(A1)," in header
+    write_table(rows, columns, tmp_path / "o.xlsx")  # a control character is dropped, not IllegalCharacterError
+    sheet = load_workbook(tmp_path / "o.xlsx").active
+    assert [c.value for c in sheet[1]] == columns[:4] + ["内容"]
+    assert all(c.data_type == "s" for c in sheet[1])
+    with zipfile.ZipFile(tmp_path / "o.xlsx") as z:
+        assert "<f>" not in z.read("xl/worksheets/sheet1.xml").decode()
+
+
+def _patched_workbook(path, old: bytes, new: bytes, part="xl/worksheets/sheet1.xml"):
+    book = Workbook()
+    book.active.append(["内容"])
+    book.active.append([TICKET_A])
+    raw = io.BytesIO()
+    book.save(raw)
+    with zipfile.ZipFile(raw) as src, zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as dst:
+        for info in src.infolist():
+            data = src.read(info)
+            dst.writestr(info, data.replace(old, new, 1) if info.filename == part else data)
+
+
+@pytest.mark.parametrize("old, new", [
+    (b"</sheetData>", b"</sheetData><!--" + b" " * 100_000 + b"-->"),  # expat: quadratic in a comment's length
+    (b"</sheetData>", b"</sheetData><?x " + b"-" * 100_000 + b"?>"),  # ...an instruction's
+    (b"<sheetData>", b"<sheetData" + b" " * 300_000 + b">"),  # ...or a tag's
+    (b"<sheetData>", b'<!DOCTYPE x [<!ENTITY a "b">]><sheetData>'),
+])
+def test_xml_no_spreadsheet_program_writes_is_refused_before_parsing(tmp_path, old, new):
+    _patched_workbook(tmp_path / "odd.xlsx", old, new)
+    with pytest.raises(TableError, match="不是正常导出的 Excel 文件"):
+        read_table(tmp_path / "odd.xlsx")
+
+
+def test_a_short_comment_and_a_long_cell_are_still_read(tmp_path):
+    _patched_workbook(tmp_path / "ok.xlsx", b"</sheetData>", b"</sheetData><!-- written by an export tool -->")
+    assert read_table(tmp_path / "ok.xlsx")[0] == [{"内容": TICKET_A}]
+    book = Workbook()
+    book.active.append(["内容"])
+    book.active.append(["电梯" * 16_000])  # 32,000 characters: Excel's most, 96 KB between two "<"
+    book.save(tmp_path / "long.xlsx")
+    assert len(read_table(tmp_path / "long.xlsx")[0][0]["内容"]) == 32_000
+
+
+def _row_bomb(rows: int) -> bytes:
+    """A workbook of `rows` one-letter rows, a few KB packed, as the audit built one of a million."""
+    book = Workbook()
+    book.active.append(["text"])
+    raw = io.BytesIO()
+    book.save(raw)
+    out = io.BytesIO()
+    with zipfile.ZipFile(raw) as src, zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as dst:
+        for info in src.infolist():
+            data = src.read(info)
+            if info.filename == "xl/worksheets/sheet1.xml":
+                data = data.replace(b"</sheetData>", b'<row><c t="inlineStr"><is><t>a</t></is></c></row>' * rows
+                                    + b"</sheetData>")
+            dst.writestr(info, data)
+    return out.getvalue()
+
+
+def test_too_many_rows_stop_the_reading_and_say_so(tmp_path, monkeypatch):
+    import triage._sheets
+
+    raw = _row_bomb(3000)
+    read = []
+    real_value = triage._sheets._value
+    monkeypatch.setattr(triage._sheets, "_value", lambda cell: read.append(1) or real_value(cell))
+    with pytest.raises(TooManyRowsError, match="行数太多：超过了 100 行的上限"):
+        read_table("rows.xlsx", raw, max_rows=100)
+    assert len(read) < 200  # stopped soon after the limit, not after 3,000 rows
+    monkeypatch.setenv("TRIAGE_MAX_UPLOAD_ROWS", "1000")  # uploaded bytes are held to the service's limit
+    with pytest.raises(TooManyRowsError, match="超过了 1000 行的上限"):
+        read_table("rows.xlsx", raw)
+    (tmp_path / "rows.xlsx").write_bytes(raw)  # a file on disk (the command line) is read whole
+    assert len(read_table(tmp_path / "rows.xlsx")[0]) == 3000
+    (tmp_path / "rows.csv").write_text("text\n" + "a\n" * 1001, encoding="utf-8")
+    with pytest.raises(TooManyRowsError):
+        read_table("rows.csv", (tmp_path / "rows.csv").read_bytes())
+
+
+def test_a_sheet_spanning_the_whole_grid_is_read_row_by_row(tmp_path):
+    book = Workbook()
+    book.active.append(["内容"])
+    book.active.append([TICKET_A])
+    book.active.cell(200_000, 16_384, "x")  # in full mode openpyxl would make 3 billion cells
+    book.save(tmp_path / "span.xlsx")
+    rows, _ = read_table(tmp_path / "span.xlsx")
+    assert rows[0]["内容"] == TICKET_A
+
+
+def test_rows_made_wide_by_one_empty_cell_far_right_are_refused(tmp_path, monkeypatch):
+    monkeypatch.setattr("triage._sheets._MAX_CELLS", 1_000_000)  # 20 million in earnest
+    _patched_workbook(tmp_path / "wide.xlsx", b"</sheetData>", b'<row><c r="XFD1"/></row>' * 100 + b"</sheetData>")
+    with pytest.raises(TableError, match="解压后太大"):  # each such row is 16,384 cells when streamed
+        read_table("wide.xlsx", (tmp_path / "wide.xlsx").read_bytes(), max_rows=10)
+
+
+def test_thousands_of_repeated_column_names_stay_distinct():
+    from triage.tables import _names
+
+    names = _names(["a"] * 4000 + ["a_2", None])  # was cubic: 4,000 columns took 68 s
+    assert len(set(names)) == 4002 and names[:3] == ["a", "a_2", "a_3"] and names[-2:] == ["a_2_2", "列4002"]
+
+
+def test_the_delimiter_sniffer_sees_a_bounded_sample(tmp_path, monkeypatch):
+    import csv
+
+    seen = []
+    real_sniff = csv.Sniffer.sniff
+    monkeypatch.setattr(csv.Sniffer, "sniff", lambda self, sample, delimiters=None: seen.append(len(sample))
+                        or real_sniff(self, sample, delimiters))
+    (tmp_path / "s.csv").write_text("a" + '"b,' * 3000 + "\n" + "内容,编号\n" * 5, encoding="utf-8")
+    with pytest.raises(TableError):
+        read_table(tmp_path / "s.csv")
+    assert seen and max(seen) <= 4096
+
+
+@pytest.mark.parametrize("name, data, words", [
+    ("deep.json", b"[" * 200_000 + b"]" * 200_000, "嵌套太深"),
+    ("deep.jsonl", b'{"text": ' + b"[" * 200_000 + b"]" * 200_000 + b"}\n", "第 1 行嵌套太深"),
+    ("deep2.jsonl", b'{"text": "ok"}\n{"text": ' + b"[" * 500 + b"]" * 500 + b"}\n", "第 2 行嵌套太深"),
+    ("big.jsonl", '{"text": "电梯坏了", "n": '.encode() + b"1" * 5000 + b"}\n", "长达几千位的数字"),
+])
+def test_json_python_cannot_hold_is_one_sentence(name, data, words):
+    with pytest.raises(TableError, match=words):
+        read_table(name, data)
+
+
+def test_jsonl_strings_may_hold_unicode_line_separators():
+    rows, _ = read_table("t.jsonl", '{"text": "电梯坏了\u2028三天了"}\n'.encode("utf-8"))
+    assert rows == [{"text": "电梯坏了\u2028三天了"}]
+
+
+def test_a_link_pipe_or_device_given_as_output_is_written_not_replaced(tmp_path):
+    import os
+    import stat
+    import threading
+
+    rows = [{"内容": TICKET_A}]
+    (tmp_path / "target.csv").write_text("old", encoding="utf-8")
+    (tmp_path / "link.csv").symlink_to(tmp_path / "target.csv")
+    write_table(rows, ["内容"], tmp_path / "link.csv")
+    assert (tmp_path / "link.csv").is_symlink() and TICKET_A in (tmp_path / "target.csv").read_text(encoding="utf-8-sig")
+    os.mkfifo(tmp_path / "pipe.csv")
+    got = []
+    reader = threading.Thread(target=lambda: got.append((tmp_path / "pipe.csv").read_bytes()))
+    reader.start()
+    write_table(rows, ["内容"], tmp_path / "pipe.csv")
+    reader.join(timeout=10)
+    assert TICKET_A in got[0].decode("utf-8-sig") and stat.S_ISFIFO(os.lstat(tmp_path / "pipe.csv").st_mode)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["link.csv", "pipe.csv", "target.csv"]  # no .part left
+
+
+@pytest.mark.skipif(not Path("/dev/full").is_char_device(), reason="needs Linux's /dev/full")
+@pytest.mark.parametrize("fmt", ["csv", "xlsx"])
+def test_a_device_that_cannot_take_the_output_is_one_sentence(tmp_path, fmt):
+    # through a link in tmp_path: were the device replaced by a file, only the link would be
+    (tmp_path / f"full.{fmt}").symlink_to("/dev/full")
+    with pytest.raises(TableError, match="无法写入.*磁盘已满"):
+        write_table([{"内容": TICKET_A}] * 1000, ["内容"], tmp_path / f"full.{fmt}")
+    assert (tmp_path / f"full.{fmt}").is_symlink() and Path("/dev/full").is_char_device()

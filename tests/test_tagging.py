@@ -57,11 +57,17 @@ GOLDEN = [
     ("2026年5月12号", dt.datetime(2026, 5, 12, 9, 0)),
     ("2026-5-12 上午", dt.datetime(2026, 5, 12, 9, 0)),
     ("2026.5.15", dt.datetime(2026, 5, 15, 9, 0)),
+    # the range a ticket's time may have
+    ("2000-01-01", dt.datetime(2000, 1, 1, 9, 0)),
+    ("2100-12-31 23:59", dt.datetime(2100, 12, 31, 23, 59)),
 ]
 
 # Cells that are not blank but are no time: read as NOW, and said so.
 UNREADABLE = ["明天上午", "9:15", "2026-02-30", "2026-11-03 25:00", "26/11/3", 12, 123456.5, True, dt.time(9, 15),
-              "13月40日", "2月30日"]
+              "13月40日", "2月30日",
+              # no ticket's time: 9999-12-31 stands for "no date"; deadlines counted from them overflowed
+              "9999-12-31 23:00", "9999-12-31T23:00:00-10:00", "0001-01-01", "0001-01-01T00:00:00+08:00",
+              "1999-12-31 23:59", "2101-01-01", 99991231235959, 30000, dt.datetime(9999, 12, 31), dt.date(1, 1, 1)]
 
 BLANK = [None, "", "   ", "\u3000", float("nan")]
 
@@ -220,3 +226,15 @@ def test_the_centres_own_deadline_goes_into_the_tagged_row(model):
     # an urgent ticket keeps its 24 hours when the centre allows longer
     gas = tag_rows(model, [{**rows[0], "诉求内容": "5号楼2单元楼道里一股很浓的煤气味"}], "诉求内容", NOW, "受理时间")[0]
     assert gas["urgent"] and gas["deadline"] == "2026-11-05T10:00:00+08:00" and "24 小时" in gas["notes"]
+
+
+def test_a_time_outside_any_ticket_is_flagged_per_row_and_nothing_overflows(model):
+    rows = [{"诉求内容": "3号楼电梯坏了三天了没人修", "受理时间": "9999-12-31 23:00", "办结时限": ""},
+            {"诉求内容": "5号楼楼道灯坏了一周了", "受理时间": "0001-01-01 00:00", "办结时限": ""},
+            {"诉求内容": "8号楼门口垃圾堆满了没人清", "受理时间": "2026-11-20 09:00", "办结时限": "9999-12-31"},
+            {"诉求内容": "9号楼门口垃圾堆满了没人清", "受理时间": "2026-11-20 09:00", "办结时限": "0001-01-01"}]
+    tagged = tag_rows(model, rows, "诉求内容", NOW, "受理时间")
+    assert [r["needs_review"] for r in tagged[:2]] == [True, True]
+    assert "受理时间“9999-12-31 23:00”无法识别" in tagged[0]["explanation"]
+    assert "不合理" in tagged[2]["notes"] and "不合理" in tagged[3]["notes"]  # the centre's is a typo: ours stands
+    assert tagged[2]["deadline"] == tagged[3]["deadline"] == "2026-11-27T18:00:00+08:00"

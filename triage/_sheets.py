@@ -16,12 +16,15 @@ import zipfile
 from dataclasses import dataclass
 from html.parser import HTMLParser
 
-__all__ = ["Grid", "MAX_UNPACKED_BYTES", "WorkbookError", "check_unpacked_size", "read_html", "read_xls", "read_xlsx"]
+__all__ = ["Grid", "MAX_UNPACKED_BYTES", "TooManyRows", "UnusualWorkbook", "WorkbookError", "WorkbookTooBig",
+           "check_unpacked_size", "read_html", "read_xls", "read_xlsx"]
 
 # Number formats that show a date although Excel's built-in date list (which openpyxl knows) lacks them.
 _DATE_FORMAT = re.compile(r"[yd年月日]|m+/d|d+/m", re.IGNORECASE)
 # Above this, a workbook is read in streaming mode (less memory; merged cells are not filled then).
 _STREAM_BYTES = 8 * 1024 * 1024  # a 5.7 MB workbook (15k tickets) peaks at ~100 MB in full mode
+# The same by unpacked size, as 1M rows of one letter pack into 165 KB.
+_STREAM_UNPACKED = 64 * 1024 * 1024
 
 
 @dataclass
@@ -57,10 +60,31 @@ def _date_only(value, fmt: str | None):
 
 # A 20 MB upload may unpack to gigabytes (a "zip bomb"); real exports unpack to ~10× their size.
 MAX_UNPACKED_BYTES = 400 * 1024 * 1024
+# Expat, which openpyxl reads sheets with, parses one markup token (a comment, an instruction, a tag)
+# in time growing with the square of its length: a 20 MB comment takes 17 s, 390 MB hours. Excel and WPS
+# write no comments, no instruction but the XML declaration, and never 128 KB without a "<" (a cell holds
+# at most 32,767 characters, ~100 KB). Whether some aligned block of _BLOCK bytes lacks a "<" is what is
+# checked: any longer stretch fills one.
+_MAX_COMMENT = 4096
+_BLOCK = 128 * 1024
+_MARKUP = re.compile(rb"<(?:!--|\?|!DOCTYPE|!ENTITY)")
+_ROW_TAGS = (b"<row ", b"<row>", b":row ", b":row>")
+
+
+class WorkbookTooBig(WorkbookError):
+    """The workbook unpacks to more than MAX_UNPACKED_BYTES."""
+
+
+class TooManyRows(WorkbookError):
+    """The sheets hold more rows than the caller allowed; reading stopped there."""
+
+
+class UnusualWorkbook(WorkbookError):
+    """The workbook holds XML that no spreadsheet program writes (large comments, DTDs, UTF-16 parts)."""
 
 
 def check_unpacked_size(raw: bytes, limit: int | None = None) -> None:
-    """WorkbookError when a zip container (.xlsx, .docx) would unpack to more than `limit` bytes."""
+    """WorkbookTooBig when a zip container (.xlsx, .docx) would unpack to more than `limit` bytes."""
     limit = MAX_UNPACKED_BYTES if limit is None else limit
     try:
         with zipfile.ZipFile(io.BytesIO(raw)) as z:
@@ -68,36 +92,124 @@ def check_unpacked_size(raw: bytes, limit: int | None = None) -> None:
     except (zipfile.BadZipFile, OSError, ValueError) as e:
         raise WorkbookError(str(e)) from e
     if total > limit:
-        raise WorkbookError(f"unpacks to {total} bytes")
+        raise WorkbookTooBig(f"unpacks to {total} bytes")
 
 
-def read_xlsx(raw: bytes) -> list[Grid]:
-    """Every visible worksheet of an .xlsx/.xlsm, active sheet first."""
+def _inspect(raw: bytes) -> tuple[int, int]:
+    """(bytes unpacked, <row> tags) of an .xlsx, after checking every XML part before openpyxl parses it."""
+    check_unpacked_size(raw)
+    rows = 0
+    try:
+        with zipfile.ZipFile(io.BytesIO(raw)) as z:
+            infos = z.infolist()
+            for info in infos:
+                with z.open(info) as part:
+                    rows += _check_part(part, info.filename)
+    except WorkbookError:
+        raise
+    except Exception as e:  # zipfile raises several kinds on damaged or encrypted members
+        raise WorkbookError(str(e)) from e
+    return sum(info.file_size for info in infos), rows
+
+
+def _check_part(part, filename: str) -> int:
+    """<row> tags in one zip member; UnusualWorkbook when it holds markup that would stall the parser."""
+    chunk = part.read(8 * _BLOCK)  # whole blocks, so that they stay aligned from one chunk to the next
+    start = chunk.lstrip(b"\xef\xbb\xbf \t\r\n")
+    if chunk.startswith((b"\xff\xfe", b"\xfe\xff", b"<\x00", b"\x00<")):
+        raise UnusualWorkbook(f"{filename}: UTF-16 XML")
+    if start and not start.startswith(b"<"):
+        return 0  # a picture or other binary part: openpyxl does not parse it as XML
+    rows, edge, carry = 0, b"", b""
+    while chunk:
+        following = part.read(8 * _BLOCK)
+        if any(chunk.find(b"<", i, i + _BLOCK) < 0 for i in range(0, len(chunk) - _BLOCK + 1, _BLOCK)):
+            raise UnusualWorkbook(f"{filename}: {_BLOCK} bytes without markup")
+        rows += sum((edge + chunk).count(tag) for tag in _ROW_TAGS)
+        edge = chunk[-4:]
+        carry = _check_markup(carry + chunk, filename, last=not following)
+        chunk = following
+    return rows
+
+
+def _check_markup(data: bytes, filename: str, last: bool) -> bytes:
+    """Comments and instructions of at most _MAX_COMMENT bytes, no DTD; returns what to look at again."""
+    pos = 0
+    while (found := _MARKUP.search(data, pos)) is not None:
+        opening = found.group()
+        if opening in (b"<!DOCTYPE", b"<!ENTITY"):
+            raise UnusualWorkbook(f"{filename}: a DTD")
+        closing = b"-->" if opening == b"<!--" else b"?>"
+        end = data.find(closing, found.end(), found.start() + _MAX_COMMENT)
+        if end < 0:
+            if len(data) - found.start() < _MAX_COMMENT and not last:
+                return data[found.start():]  # it may close in the next chunk
+            raise UnusualWorkbook(f"{filename}: a comment or instruction of over {_MAX_COMMENT} bytes")
+        pos = end + len(closing)
+    return data[max(pos, len(data) - 8):]  # an opening cut by the chunk's end
+
+
+# In full mode openpyxl makes a cell for every position of a sheet's span when its rows are read; in
+# streaming mode a row is as long as its last cell, empty ones included. 50,000 tickets of 40 columns
+# are 2 million cells; tiny rows each holding one empty cell in column XFD would be 16,384 each.
+_MAX_SPAN = 10_000_000
+_MAX_CELLS = 20_000_000
+_TITLE_ROWS = 25  # rows a sheet may have besides tickets, for max_rows: a title, the header, a 合计 row
+
+
+def read_xlsx(raw: bytes, max_rows: int | None = None) -> list[Grid]:
+    """Every visible worksheet of an .xlsx/.xlsm, active sheet first.
+
+    With `max_rows`, TooManyRows as soon as the sheets hold more filled rows than that (a header and
+    title rows on each sheet aside), before a million-row sheet is read into memory.
+    """
+    unpacked, row_tags = _inspect(raw)
+    stream = len(raw) > _STREAM_BYTES or unpacked > _STREAM_UNPACKED or (max_rows is not None and row_tags > max_rows)
+    grids = _read_book(raw, stream, max_rows)
+    if grids is None:  # cells at A1 and XFD1048576 span 17 billion: streaming reads only the rows there are
+        grids = _read_book(raw, True, max_rows)
+    return sorted(grids, key=lambda g: not g.active)
+
+
+def _read_book(raw: bytes, stream: bool, max_rows: int | None) -> list[Grid] | None:
+    """The visible sheets; None when full mode finds a sheet whose span is too large to walk cell by cell."""
     from openpyxl import load_workbook
 
-    check_unpacked_size(raw)
-    stream = len(raw) > _STREAM_BYTES
     try:
         book = load_workbook(io.BytesIO(raw), read_only=stream, data_only=True)
     except (zipfile.BadZipFile, KeyError, OSError, ValueError, TypeError) as e:
         raise WorkbookError(str(e)) from e
     try:
         active = book.active.title if book.active is not None else None
-        grids = []
+        grids, filled, cells = [], 0, 0
         for sheet in book.worksheets:
             if getattr(sheet, "sheet_state", "visible") != "visible":
                 continue
             if stream:
                 sheet.reset_dimensions()  # some systems write A1 as the size: read every row there is
-            rows = [[_value(c) for c in row] for row in sheet.iter_rows()]
+            elif sheet.max_row * sheet.max_column > _MAX_SPAN:
+                return None
+            rows = []
+            for row in sheet.iter_rows():
+                cells += len(row)
+                if cells > _MAX_CELLS:
+                    raise WorkbookTooBig(f"over {_MAX_CELLS} cells")
+                rows.append([_value(c) for c in row])
+                if max_rows is not None and any(v is not None for v in rows[-1]):
+                    filled += 1
+                    if filled > max_rows + _TITLE_ROWS * (len(grids) + 1):
+                        raise TooManyRows(f"over {max_rows} rows")
             if not stream:  # streaming mode does not see merged ranges
                 _fill_merged(rows, [(r.min_row, r.max_row, r.min_col) for r in sheet.merged_cells.ranges])
             grids.append(Grid(sheet.title, rows, sheet.title == active))
+    except WorkbookError:
+        raise
     except Exception as e:  # openpyxl raises many kinds on a damaged sheet
         raise WorkbookError(str(e)) from e
     finally:
         book.close()
-    return sorted(grids, key=lambda g: not g.active)
+    return grids
+
 
 
 def _value(cell):

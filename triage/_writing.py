@@ -28,7 +28,7 @@ def _cell(value):
 def write_csv(rows: Iterable[dict], columns: Sequence[str], fh: IO[str]) -> None:
     """Comma-separated, header first; cells Excel would run as formulas are made text."""
     writer = csv.writer(fh)
-    writer.writerow(columns)
+    writer.writerow([_csv_safe(_cell(c)) for c in columns])  # a header cell from the upload is as untrusted as a cell
     for row in rows:
         writer.writerow([_csv_safe(_cell(row.get(c))) for c in columns])
 
@@ -49,18 +49,24 @@ def _csv_safe(value):
 
 
 def write_xlsx(rows: Iterable[dict], columns: Sequence[str], target) -> None:
-    """One sheet, header first; text stays text (no formulas), datetimes become Excel dates."""
+    """One sheet, header first; text stays text (no formulas), datetimes become Excel dates.
+
+    The header row is written as the cells are: its names come from the uploaded file too.
+    """
     from openpyxl import Workbook
     from openpyxl.cell import WriteOnlyCell
+    from openpyxl.utils.exceptions import IllegalCharacterError
 
     values = [[excel_safe(_cell(row.get(c))) for c in columns] for row in rows]  # fail before the file opens
     book = Workbook(write_only=True)
     sheet = book.create_sheet("结果")
-    sheet.append(list(columns))
-    for line in values:
+    for line in ([excel_safe(_cell(c)) for c in columns], *values):
         cells = []
         for value in line:
-            cell = WriteOnlyCell(sheet, value)
+            try:
+                cell = WriteOnlyCell(sheet, value)
+            except IllegalCharacterError as e:  # not a ValueError: write_table words ValueErrors for people
+                raise ValueError(str(e)) from None
             as_text(cell)
             if isinstance(value, dt.datetime):
                 cell.number_format = "yyyy-mm-dd hh:mm"

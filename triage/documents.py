@@ -8,9 +8,10 @@ from __future__ import annotations
 
 import io
 import zipfile
+import zlib
 from pathlib import Path
 
-from .tables import TableError, decode_bytes
+from .tables import TableError, _utf16_without_bom, decode_bytes
 
 __all__ = ["DocumentError", "NOTE_SUFFIXES", "read_notes"]
 
@@ -35,7 +36,7 @@ def read_notes(name: str, data: bytes) -> str:
         raise DocumentError(f"{name} 不是有效的 Word (.docx) 文件，可能已损坏：请用 Word/WPS 打开后另存为 .docx。")
     if suffix not in NOTE_SUFFIXES:
         raise DocumentError(f"不支持的纪要文件类型 {suffix or '(无后缀)'}：请上传 Word (.docx) 或文本 (.txt) 文件。")
-    if b"\x00" in data[:4096] and not data.startswith((b"\xff\xfe", b"\xfe\xff")):
+    if b"\x00" in data[:4096] and not data.startswith((b"\xff\xfe", b"\xfe\xff")) and _utf16_without_bom(data) is None:
         raise DocumentError(f"{name} 看起来是二进制文件，不是文本。请上传 Word (.docx) 或文本 (.txt) 文件。")
     try:
         return decode_bytes(data, name)
@@ -43,33 +44,64 @@ def read_notes(name: str, data: bytes) -> str:
         raise DocumentError(str(e)) from None
 
 
-def _docx_text(name: str, data: bytes) -> str:
-    from docx import Document
-    from docx.table import Table
-    from docx.text.paragraph import Paragraph
+# The XML python-docx parses, document.xml above all. A record of 100,000 characters (the most the
+# extractor takes) is 1–4 MB of it as Word or WPS format it; 100 MB of empty paragraphs took 153 s and
+# 2.5 GB to read.
+_MAX_XML_BYTES = 8 * 1024 * 1024
 
-    from ._sheets import WorkbookError, check_unpacked_size
+
+def _check_zip(name: str, data: bytes) -> None:
+    """Refuse, before parsing, a zip that unpacks too far, holds too much XML, or is a workbook."""
+    from ._sheets import check_unpacked_size
 
     try:
         check_unpacked_size(data)
-    except WorkbookError:
+        with zipfile.ZipFile(io.BytesIO(data)) as z:
+            infos = z.infolist()
+            if any(info.filename == "xl/workbook.xml" for info in infos):
+                raise DocumentError(f"{name} 是 Excel 表格，不是会议纪要：工单表请用“上传工单表”；"
+                                    "纪要请上传 Word (.docx) 或文本 (.txt) 文件。")
+            xml = 0
+            for info in infos:
+                with z.open(info) as part:
+                    head = part.read(64).lstrip(b"\xef\xbb\xbf \t\r\n")
+                if head.startswith((b"<", b"\xff\xfe", b"\xfe\xff")) or b"\x00<" in head[:2]:
+                    xml += info.file_size  # pictures are left out: they may be large, and are not parsed
+    except DocumentError:
+        raise
+    except (zipfile.BadZipFile, ValueError, OSError, EOFError, RuntimeError, NotImplementedError, zlib.error):
+        # WorkbookError (a ValueError), and what zipfile raises on damaged, encrypted or oddly packed members
         raise DocumentError(f"{name} 解压后过大或已损坏，无法读取：请检查文件后重新保存为 .docx。") from None
-    try:
-        if "xl/workbook.xml" in zipfile.ZipFile(io.BytesIO(data)).namelist():
-            raise DocumentError(f"{name} 是 Excel 表格，不是会议纪要：工单表请用“上传工单表”；"
-                                "纪要请上传 Word (.docx) 或文本 (.txt) 文件。")
-    except zipfile.BadZipFile:
-        pass  # Document() below says it in a worker's words
+    if xml > _MAX_XML_BYTES:
+        raise DocumentError(f"{name} 文件内容太大（文字和格式解压后超过 {_MAX_XML_BYTES // 2**20} MB），不像是一次会议的纪要："
+                            f"请把纪要正文另存为新的 .docx 或 .txt 后再上传。")
+
+
+def _docx_text(name: str, data: bytes) -> str:
+    from docx import Document
+    from docx.oxml.ns import qn
+    from docx.table import Table
+    from docx.text.paragraph import Paragraph
+
+    _check_zip(name, data)
     try:
         doc = Document(io.BytesIO(data))
     except (zipfile.BadZipFile, KeyError, ValueError) as e:
         # a workbook or another zip named .docx, or a damaged file
         raise DocumentError(f"{name} 不是有效的 Word (.docx) 文件：请用 Word/WPS 打开后另存为 .docx。") from e
+    except Exception as e:  # lxml refusing the XML (cut short, an undefined entity), python-docx a missing part
+        raise DocumentError(f"{name} 文件已损坏，无法读取其中的文字：请用 Word/WPS 打开后另存为 .docx 再上传。") from e
+    body = doc.element.body
+    if body is None:
+        raise DocumentError(f"{name} 文件已损坏，无法读取其中的文字：请用 Word/WPS 打开后另存为 .docx 再上传。")
+    runs = {qn("w:r"), qn("w:hyperlink")}
     lines: list[str] = []
-    for child in doc.element.body.iterchildren():
-        tag = child.tag.rsplit("}", 1)[-1]
+    for child in body.iterchildren():
+        tag = child.tag.rsplit("}", 1)[-1] if isinstance(child.tag, str) else ""
         if tag == "p":
-            lines.append(Paragraph(child, doc).text)
+            # Paragraph.text reads only the runs and links; one without them is an empty line, and skipping
+            # python-docx's query for it keeps a document of many empty paragraphs fast
+            lines.append(Paragraph(child, doc).text if any(c.tag in runs for c in child) else "")
         elif tag == "tbl":
             rows = []
             for row in Table(child, doc).rows:

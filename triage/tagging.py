@@ -166,24 +166,41 @@ def _is_blank(value) -> bool:
         return True
 
 
+# Times a ticket can have. Outside them a cell is a typing mistake (9999-12-31 as "no date", 0001-01-01),
+# and is unreadable like a non-time: deadline arithmetic and time-zone conversion near year 1 or 9999
+# overflow, and one such cell failed a whole upload.
+_EARLIEST, _LATEST = dt.datetime(2000, 1, 1), dt.datetime(2101, 1, 1)
+
+
 def read_time(value, default: dt.datetime) -> tuple[dt.datetime, bool]:
-    """(time, True) for a readable or blank cell (blank → `default`); (`default`, False) for a non-time."""
+    """(time, True) for a readable or blank cell (blank → `default`); (`default`, False) for a non-time.
+
+    A time before 2000 or after 2100 counts as a non-time.
+    """
     if _is_blank(value):
         return default, True
-    when = None
+    when = _any_time(value, default)
+    if when is None or not _EARLIEST <= when.replace(tzinfo=None) < _LATEST:
+        return default, False
+    return when, True
+
+
+def _any_time(value, now: dt.datetime) -> dt.datetime | None:
+    """The time a cell holds, whatever its year; None for a non-time."""
     if isinstance(value, dt.datetime):
-        when = value
-    elif isinstance(value, dt.date):
-        when = dt.datetime.combine(value, dt.time(9, 0))
-    elif isinstance(value, numbers.Real) and not isinstance(value, bool):
+        return value
+    if isinstance(value, dt.date):
+        return dt.datetime.combine(value, dt.time(9, 0))
+    if isinstance(value, numbers.Real) and not isinstance(value, bool):
         # zh-CN date formats such as yyyy"年"m"月"d"日" reach openpyxl as plain numbers
         number = float(value)
         when = _from_serial(number)
         if when is None and number.is_integer():
             when = _read_text(str(int(number)))  # 20261102211000 typed as a number
-    elif isinstance(value, str):
-        when = _read_text(value, default)
-    return (when, True) if when is not None else (default, False)
+        return when
+    if isinstance(value, str):
+        return _read_text(value, now)
+    return None
 
 
 def parse_time(value, default: dt.datetime) -> dt.datetime:
@@ -208,8 +225,8 @@ def given_deadline(value, received: dt.datetime, day_end: dt.time,
     """
     if _is_blank(value):
         return None, None
-    when, readable = read_time(value, dt.datetime.min)
-    if not readable:
+    when = _any_time(value, dt.datetime.min)  # 9999-12-31 is read, to be called implausible below
+    if when is None:
         return None, None
     if isinstance(value, str):
         clock = bool(re.search(r"\d\s*[:：]\s*\d|\d\s*[点時时]", value))
