@@ -15,7 +15,7 @@ from triage.documents import DocumentError, read_notes
 from triage.ledger import issues_markdown
 from triage.places import find_places
 from triage.notes import extract, meeting_date
-from triage.tables import TableError, find_text_column, read_table
+from triage.tables import TableError, TooManyRowsError, find_text_column, read_table
 
 from . import jobs
 from .convert import entry_from_issue, entry_from_result
@@ -146,8 +146,10 @@ async def create_job(request: Request, model: ModelDep, store: StoreDep, caller:
     name = Path(file.filename or "upload.csv").name
     notes: list[str] = []  # what the reader skipped or guessed (title rows, 合计 rows, which sheet/column)
     try:  # parsing a 20 MB workbook takes seconds: keep it off the event loop
-        rows, header = await run_in_threadpool(read_table, name, data, notes)
+        rows, header = await run_in_threadpool(lambda: read_table(name, data, notes, max_rows=settings.max_upload_rows))
         text_column = find_text_column(header, column, rows, notes)
+    except TooManyRowsError as e:  # reading stopped as soon as the limit was passed
+        raise HTTPException(413, str(e)) from None
     except TableError as e:  # the command-line hint means nothing on a web page
         raise HTTPException(400, _for_web(str(e))) from None
     notes = [_for_web(n) for n in notes]
