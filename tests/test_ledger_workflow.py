@@ -730,3 +730,14 @@ def test_tagged_files_are_removed_after_the_keep_days(client, settings):
     assert jobs.clean_old(settings, dt.datetime.now()) == 1 and not path.exists()
     r = client.get(job["download"], headers=client.hdr())
     assert r.status_code == 410 and "保留 30 天" in r.json()["detail"]
+
+
+def test_the_ledger_is_searched_by_who_raised_it(client):
+    """From a director's trial: 反映人 was kept but could not be found (?q=张桂兰 gave nothing)."""
+    files = {"file": ("东园社区问题台账.xlsx", _old_ledger())}
+    _wait(client, client.post("/api/jobs", files=files, data={"save": "true"}, headers=client.hdr()).json()["id"])
+    found = client.get("/api/entries", params={"q": "何阿姨"}, headers=client.hdr()).json()["items"]
+    assert [e["contact"] for e in found] == ["何阿姨 13800001111"]
+    assert client.get("/api/entries", params={"q": "13800001111"}, headers=client.hdr()).json()["total"] == 1
+    _save_meeting(client)
+    assert client.get("/api/entries", params={"q": "钱阿姨"}, headers=client.hdr()).json()["total"] >= 1
