@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import datetime as dt
 import io
+from collections import Counter
 
 from triage.ledger import write_xlsx
 
 from .convert import local, overdue_level
 from .settings import FIELD_NAMES
-from .store import DONE, STATUSES
+from .store import DONE, SOURCE_NAMES, STATUSES
 
 __all__ = ["LEDGER_HEADER", "ledger_xlsx"]
 
@@ -70,6 +71,12 @@ def _late(entry: dict, closed: str | None, now: dt.datetime) -> str:
     return OVERDUE[overdue_level(entry, now)]
 
 
+def _mean_days(closed: list[dict], history: dict[int, list[dict]]) -> float:
+    spans = [(dt.datetime.fromisoformat(_last(history[e["id"]], "已办结")) - dt.datetime.fromisoformat(e["received_at"]))
+             .total_seconds() / 86400 for e in closed if e.get("received_at")]
+    return round(sum(spans) / len(spans), 1) if spans else "—"
+
+
 def _summary(entries: list[dict], history: dict[int, list[dict]], now: dt.datetime, scope: str,
              tz: str, repeat_calls: int) -> list[list]:
     """The 汇总 sheet a monthly report is built from: rates, category × status, one line per owner."""
@@ -92,6 +99,11 @@ def _summary(entries: list[dict], history: dict[int, list[dict]], now: dt.dateti
         ["满意率（4–5 分）", share(sum(e["satisfaction"] >= 4 for e in visited), len(visited))],
         ["仍逾期（未办结且过时限）", sum(overdue_level(e, now) == "red" for e in live)],
         ["已作废", len(entries) - len(live)],
+        ["紧急件", sum(bool(e.get("urgent")) for e in live)],
+        # from 受理 to 办结, in days, over those whose 办结 time is known
+        ["平均办理天数（办结）", _mean_days(dated, history) if dated else "—"],
+        *([f"来源：{SOURCE_NAMES.get(src, src or '其他')}", n] for src, n in
+          sorted(Counter(e.get("source") or "" for e in live).items(), key=lambda kv: -kv[1])),
         [],
         ["类别", *statuses, "合计"],
     ]

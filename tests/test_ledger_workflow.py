@@ -485,6 +485,9 @@ def test_the_export_has_a_summary_for_the_monthly_report(client):
     assert rate.number_format == "0.0%"
     assert lines["物业服务企业"][:2] == (3, 1)  # 牵头 3, 办结 1
     assert lines["合计"][-1] == 3  # the category × status table has a total row
+    # what a 街道 also asks for (a director's trial): urgent items, days to close, where problems came from
+    assert lines["紧急件"][0] == 0 and lines["来源：单条登记"][0] == 3
+    assert isinstance(lines["平均办理天数（办结）"][0], float)
 
 
 @pytest.mark.parametrize("params", [{"date_from": "0001-01"}, {"date_to": "9999-12-31"}, {"date_to": "9999-12"},
