@@ -28,7 +28,7 @@ from run import SHARED, machine  # noqa: E402
 def main() -> int:
     from scipy import sparse
     from sklearn.feature_extraction.text import TfidfVectorizer
-    from sklearn.linear_model import RidgeClassifier
+    from sklearn.linear_model import LogisticRegression, RidgeClassifier
     from sklearn.metrics import f1_score
     from sklearn.model_selection import StratifiedKFold
     from sklearn.svm import LinearSVC
@@ -47,11 +47,13 @@ def main() -> int:
     folds = list(StratifiedKFold(5, shuffle=True, random_state=0).split(xa, ya))
     macro = lambda y, g: f1_score(y, g, average="macro")
 
-    def block(**kw):  # fitted on the training texts only
-        vec = TfidfVectorizer(lowercase=False, sublinear_tf=True, min_df=2, **kw)
+    def block(min_df=2, **kw):  # fitted on the training texts only
+        vec = TfidfVectorizer(lowercase=False, sublinear_tf=True, min_df=min_df, **kw)
         return vec.fit_transform(xa), vec.transform(xb)
 
     word12 = block(tokenizer=tokenize, token_pattern=None, ngram_range=(1, 2))
+    word13 = block(tokenizer=tokenize, token_pattern=None, ngram_range=(1, 3))
+    word12_all = block(min_df=1, tokenizer=tokenize, token_pattern=None, ngram_range=(1, 2))
     word1 = block(tokenizer=tokenize, token_pattern=None, ngram_range=(1, 1))
     char13 = block(analyzer="char", ngram_range=(1, 3), max_features=60000)
     char14 = block(analyzer="char", ngram_range=(1, 4))
@@ -59,6 +61,7 @@ def main() -> int:
 
     svm = lambda c=0.5: (lambda: LinearSVC(C=c, class_weight="balanced"))
     ridge = lambda: RidgeClassifier(alpha=0.5, class_weight="balanced")
+    logreg = lambda: LogisticRegression(C=20, class_weight="balanced", max_iter=2000)
 
     def scores(make, a, y, b):
         model = make().fit(a, y)
@@ -103,6 +106,13 @@ def main() -> int:
         ("ridge instead of SVM", join(word12, char13), [ridge], False),
         ("SVM and ridge, scores averaged", join(word12, char13), [svm(), ridge], False),
         ("shipped + per-class offsets tuned on CV", join(word12, char13), [nbsvm()], True),
+        # tried in the sixth session (2026-11-26), none better in CV
+        ("NB-SVM, its SVM part C 1 (nb_C)", join(word12, char13), [nbsvm(nb_C=1.0)], False),
+        ("NB-SVM, word 1–3-grams", join(word13, char13), [nbsvm()], False),
+        ("NB-SVM, words seen once kept (min_df 1)", join(word12_all, char13), [nbsvm()], False),
+        ("three NB-SVMs averaged (smoothing 1 and 0.25, nb_C 1)", join(word12, char13),
+         [nbsvm(), nbsvm(alpha=0.25), nbsvm(nb_C=1.0)], False),
+        ("logistic regression C 20", join(word12, char13), [logreg], False),
     ]
     lines = []
     for name, feats, makes, bias in variants:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import logging
 import re
@@ -65,9 +66,10 @@ class BodyGuard:
 
     async def __call__(self, scope, receive, send):
         headers = dict(scope.get("headers") or ()) if scope["type"] == "http" else {}
-        if scope["type"] != "http" or b"json" not in headers.get(b"content-type", b""):
+        if scope["type"] != "http" or b"json" not in headers.get(b"content-type", b"").lower():
             return await self.app(scope, receive, send)
-        if int(headers.get(b"content-length", b"0") or 0) > self.limit:
+        declared = headers.get(b"content-length", b"0").strip() or b"0"
+        if declared.isdigit() and int(declared) > self.limit:
             return await self._refuse(scope, send, 413, f"内容太长（太大）：一次最多 {self.limit // (1024 * 1024)} MB，请分段提交。")
         chunks, size, more = [], 0, True
         while more:
@@ -190,6 +192,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         with Store(settings.database) as store:
             store.migrate()
         clean_partial(settings)
+        from .jobs import clean_old
+
+        clean_old(settings, dt.datetime.now())  # tagged files past their keep days, also when nobody uploads
         app.state.models = ModelHolder(load_active_model(settings, taxonomy), settings)
         app.state.memory = MemoryCache(settings)
         log.info("模型 %s 已加载，数据库 %s", app.state.models.current.version, settings.database)

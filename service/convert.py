@@ -29,8 +29,8 @@ def received_between(start: dt.datetime | None, end: dt.datetime | None) -> tupl
     """
     clauses, params = [], []
     # 0001-01-01 or 9999-12-31 as a bound means "no bound"; converting them to UTC would overflow
-    start = None if start and start.year < 1900 else start
-    end = None if end and end.year > 2200 else end
+    start = None if start and (start.year < 1900 or start.year > 2200) else start
+    end = None if end and (end.year < 1900 or end.year > 2200) else end
     if start:
         clauses.append("received_at >= ?")
         params.append(utc(start))

@@ -122,8 +122,8 @@ def _phone(value) -> str | None:
 _CLOSED_WORDS = re.compile(r"^(?:是|已?办结|已?完成|已?处理|已?解决|已办|已?结案|办毕|已?销号|已回访|√|✓|y|yes|true|1)$", re.I)
 _OPEN_WORDS = re.compile(r"^(?:否|未办结|未完成|未处理|未解决|办理中|在办|处理中|正在办理|正在处理|跟进中|待办|待处理|×|✗|n|no|false|0)$",
                          re.I)
-_VISIT_SCORES = ((r"非常不满意|很不满意", 1), (r"不满意", 2), (r"基本满意|比较满意", 4), (r"非常满意|很满意|满意", 5),
-                 (r"一般", 3))
+_VISIT_SCORES = ((r"非常不满意|很不满意", 1), (r"不满意|不太满意|不是很满意|不怎么满意|不够满意|不大满意|不满", 2),
+                 (r"一般|还行|凑合", 3), (r"基本满意|比较满意|较满意", 4), (r"非常满意|很满意|满意", 5))
 
 
 def _satisfaction(value) -> int | None:
@@ -157,7 +157,8 @@ def _as_kept(entry: dict, row: dict, extra: dict[str, str | None], model: Model,
                 routing = route(cat, normalize(entry["text"]), received, model.taxonomy)
                 entry.update(category=cat.code, category_name=cat.name, owner=routing.owner,
                              co_owners=list(routing.co_owners), urgent=routing.urgent,
-                             deadline=utc(routing.deadline) if not entry["deadline"] or cat.code != row["category"] else entry["deadline"])
+                             # the hotline centre's own 时限, when the file gave one, stands whatever the category
+                             deadline=entry["deadline"] if any("热线中心给定" in n for n in notes) else utc(routing.deadline))
             entry["needs_review"] = False  # a person filed it under this category
     owner = str(said["owner_said"] or "").strip()
     if owner:
@@ -167,10 +168,12 @@ def _as_kept(entry: dict, row: dict, extra: dict[str, str | None], model: Model,
         except Exception:  # noqa: BLE001 - an owner the taxonomy does not know stays in the notes
             notes.append(f"原台账责任单位：{owner[:30]}（不是已知的责任主体，已按分类规则派给{entry['owner']}）")
     state = re.sub(r"\s", "", str(said["state"] or ""))
-    closed = bool(_CLOSED_WORDS.match(state)) or "办结" in state and "未" not in state
-    if not state or not (closed or _OPEN_WORDS.match(state) or "未" in state):
-        return entry  # no column saying what became of it: a new problem, 待派单
     when, readable = read_time(said["closed_at"], now) if said["closed_at"] not in (None, "") else (None, False)
+    # "已办结，未回访" is closed; "未办结" is not; a 办结日期 alone says it was closed
+    closed = (bool(_CLOSED_WORDS.match(state)) or ("办结" in state and "未办结" not in state)
+              or (not state and readable and extra["state"] is None))
+    if not closed and not (_OPEN_WORDS.match(state) or "未办结" in state or "未完成" in state):
+        return entry  # nothing says what became of it: a new problem, 待派单
     if when is not None and readable:
         zone = ZoneInfo(model.taxonomy.timezone)  # a time typed without a zone is the community's
         aware = lambda t: t if t.tzinfo else t.replace(tzinfo=zone)  # noqa: E731
@@ -179,7 +182,7 @@ def _as_kept(entry: dict, row: dict, extra: dict[str, str | None], model: Model,
         when = None
     score = _satisfaction(said["visit"])
     flag = re.sub(r"\s", "", str(said["closed_flag"] or ""))
-    cancelled = "销号" in state or bool(_CLOSED_WORDS.match(flag))
+    cancelled = ("销号" in state and "未销号" not in state) or bool(_CLOSED_WORDS.match(flag))
     status = ("已销号" if cancelled and score and score >= 3 else "已回访" if score and score >= 3
               else "办理中" if score else "已办结") if closed else ("办理中" if entry["response"] else "待派单")
     told = "；".join(f"{name}“{str(value).strip()[:20]}”" for name, value in
@@ -241,6 +244,7 @@ def _run(settings, model, job_id, rows, header, column, out_path: Path, who, sav
         counts = {}
         if save:
             extra = extra_columns(header)
+            now = now.astimezone(ZoneInfo(model.taxonomy.timezone)) if now.tzinfo else now  # dates typed without a year
             entries = [_entry(r, str(r.get(column)), parse_time(r.get(time_column), now) if time_column else now,
                               model, extra, now)
                        for r in tagged if str(r.get(column) or "").strip()]

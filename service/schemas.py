@@ -91,7 +91,7 @@ def has_words(text: str | None) -> bool:
     return bool(text) and re.search(r"[^\W_]", text) is not None
 
 
-Line = Annotated[str, Field(max_length=5000)]
+Line = Annotated[str, Field(max_length=100_000)]  # a quote of an unpunctuated transcript can be long
 Short = Annotated[str, Field(max_length=200)]
 
 

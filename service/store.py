@@ -457,6 +457,8 @@ class Store:
                 entry = {k: v for k, v in entry.items() if k != "past"}
                 entry["place_key"] = place_key(entry["text"])
                 existing = self._same(db, entry.get("ref"), key, entry.get("received_at"))
+                if existing is not None and past and past["closed"] and not self._same_report(db, existing, entry):
+                    existing = None  # an old ledger's closed problem is its own record, not a repeat of an open one
                 resembles, worded = None, False
                 if existing is None and not (past and past["closed"]):  # a closed old problem repeats nothing
                     existing, resembles = _repeat_of(db, entry)
@@ -513,6 +515,13 @@ class Store:
         db["entries"].update(entry_id, changes)
 
     @staticmethod
+    def _same_report(db: sqlite_utils.Database, entry_id: int, entry: dict) -> bool:
+        """The same ticket number, or received the same day: the same report brought in again."""
+        have = next(db.query("SELECT ref, received_at FROM entries WHERE id = ?", [entry_id]))
+        return bool(entry.get("ref") and entry["ref"] == have["ref"]) or (
+            (entry.get("received_at") or "")[:10] == (have["received_at"] or "")[:10])
+
+    @staticmethod
     def _repeat(db: sqlite_utils.Database, entry_id: int, entry: dict, who: str, now: str,
                 zone: str = "Asia/Shanghai", worded: bool = False) -> bool:
         """Record a repeat report of an entry: a new ticket number, or the problem raised on another day.
@@ -535,6 +544,9 @@ class Store:
                     "SELECT 1 FROM repeats WHERE entry_id = ? AND day = ? AND ref IS NULL", [entry_id, day]), None)):
                 return False
             what = f"再次反映（{SOURCE_NAMES.get(entry.get('source'), entry.get('source') or '录入')}{called}）{said}"
+            if worded and next(db.query("SELECT 1 FROM history WHERE entry_id = ? AND field = 'repeat' AND note = ?",
+                                        [entry_id, what]), None):
+                return False  # the same file uploaded again: this repeat is recorded already
         db["repeats"].insert({"entry_id": entry_id, "ref": ref, "contact": entry.get("contact"), "day": day, "at": now,
                               "source": entry.get("source"), "received_at": entry.get("received_at") or now})
         db["history"].insert({"entry_id": entry_id, "at": now, "who": who, "field": "repeat", "from_value": None,

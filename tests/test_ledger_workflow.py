@@ -744,3 +744,35 @@ def test_the_ledger_is_searched_by_who_raised_it(client):
     assert client.get("/api/entries", params={"q": "13800001111"}, headers=client.hdr()).json()["total"] == 1
     _save_meeting(client)
     assert client.get("/api/entries", params={"q": "钱阿姨"}, headers=client.hdr()).json()["total"] >= 1
+
+
+def test_what_a_review_of_the_ledger_changes_found(tmp_path, client):
+    """A review of the sixth session's changes: the same file again does not repeat a repeat, a closed old
+    problem is its own record, unhappy visits in other words are unhappy, and 已办结，未回访 is closed."""
+    from service.jobs import _satisfaction
+    from service.store import Store
+
+    for said, score in (("不太满意", 2), ("不是很满意", 2), ("满意度一般", 3), ("基本满意", 4), ("满意", 5), ("非常不满意", 1)):
+        assert _satisfaction(said) == score, said
+    with Store(tmp_path / "l.db") as store:
+        store.migrate()
+        first = {"text": "碧桂园5号楼电梯坏了，三天没人修", "category": "facilities", "source": "tag",
+                 "received_at": "2026-11-20T01:00:00+00:00"}
+        again = {**first, "text": "碧桂园5号楼电梯还是没有修好，已经打过12345", "received_at": "2026-11-22T01:00:00+00:00"}
+        for _ in range(3):  # the same batch uploaded three times
+            ids = store.add_entries([first, again], "坐席")
+        assert ids[0] == ids[1]
+        assert len([h for h in store.history(ids[0]) if h["field"] == "repeat"]) == 1
+        old = {**first, "received_at": "2026-05-03T01:00:00+00:00",
+               "past": {"status": "已回访", "closed": True, "closed_at": "2026-05-06T01:00:00+00:00", "satisfaction": 5,
+                        "feedback": "满意", "note": "按原台账：状态“是”"}}
+        [kept] = store.add_entries([old], "导入")
+        assert kept != ids[0] and store.get_entry(kept)["status"] == "已回访"
+    rows = ("问题内容,反映日期,是否办结,回访情况\n"
+            "3号楼门口垃圾桶满了没人清,2026-05-06,已办结，未回访,\n"
+            "4号楼楼道灯坏了,2026-05-07,未办结,\n").encode("utf-8")
+    job = _wait(client, client.post("/api/jobs", files={"file": ("台账.csv", rows)}, data={"save": "true"},
+                                    headers=client.hdr()).json()["id"])
+    assert job["past"] == 1  # the open one without a 办理情况 is simply 待派单
+    states = {e["text"][:3]: e["status"] for e in client.get("/api/entries", headers=client.hdr()).json()["items"]}
+    assert states == {"3号楼": "已办结", "4号楼": "待派单"}

@@ -417,3 +417,28 @@ def test_a_lift_that_has_trapped_someone_and_a_lone_elder_not_seen(model):
     assert route("facilities", "3号楼电梯又停了，里面还困过一个送外卖的小伙子", NOW, tax).urgent
     elder = route("safety", "18号楼二单元有个独居老人，最近几天没见他下楼，敲门也没人应", NOW, tax)
     assert elder.urgent and elder.owner == "社区居委会" and "公安派出所" in elder.co_owners
+
+
+@pytest.mark.parametrize("notes, expected", [
+    # a negated "in order" is a finding: 不正常, 不在岗, 没恢复正常, 不畅通
+    ("1. 3号楼电梯运行不正常，按了没反应。\n2. 南门保安不在岗。\n3. 8号楼停电后一直没恢复正常。\n4. 5号楼消防通道不畅通，堆满杂物。",
+     ["facilities", "property", "utilities", "safety"]),
+    # a 来电 field that goes on to say what was raised keeps it
+    ("1. 09:10 来电：8栋住户反映楼道灯坏了一个星期，晚上上下楼看不见", ["facilities"]),
+    ("来电人：8栋覃大爷，楼道灯坏了一个星期了，晚上看不见", ["facilities"]),
+    # advice or a refusal does not pass a school-place question on
+    ("唐阿姨（7号楼）：我孙子在咱们这片的小学排不上号，得去三公里外上学。\n贺主任：这个您可以自己向区教育局反映。", []),
+    # "2. 经了解，…" is the next item of a list, not what lay behind item 1
+    ("1. 5号楼楼道堆放杂物，过不去人。\n2. 经了解，7号楼有住户在绿地里种菜。", ["safety", "greening"]),
+    # a heading "7栋 油烟" is an item, not a resident called 油烟
+    ("1. 7栋 油烟\n2. 8栋 垃圾桶满了没人清", ["environment", "environment"]),
+])
+def test_what_a_review_of_the_sixth_session_found(model, notes, expected):
+    got = extract(notes, model, NOW)
+    assert [i.category for i in got] == expected, [(i.category, i.quotes) for i in got]
+
+
+def test_a_form_entry_ends_at_a_blank_line(model):
+    form = "来访人：王大爷（3号楼）\n事由：3号楼电梯坏了三天。\n\n问题：地下车库的排风扇坏了，里面闷得很"
+    got = extract(form, model, NOW)
+    assert [i.speakers for i in got] == [("王大爷",), ()]

@@ -528,7 +528,7 @@ def test_what_an_audit_sent_is_a_clear_4xx(client):
     [issue] = client.post("/api/extract", json={"text": NOTES.splitlines()[1]}, headers=client.hdr()).json()["issues"]
     r = client.post("/api/entries", json={"issues": [{**issue, "received_at": "2026-11-20T09:00:00"}]}, headers=client.hdr())
     assert r.status_code == 201 and r.json()[0]["received_at"].startswith("2026-11-20T09:00:00+08:00")
-    for bad in ({"quotes": ["字" * 6000]}, {"summary": "x" * 600}, {"confidence": 5}, {"summary": "", "quotes": ["？？"]},
+    for bad in ({"quotes": ["字" * 100_001]}, {"summary": "x" * 600}, {"confidence": 5}, {"summary": "", "quotes": ["？？"]},
                 {"notes": ["n"] * 60}):
         r = client.post("/api/entries", json={"issues": [{**issue, **bad}]}, headers=client.hdr())
         assert r.status_code == 422, bad
@@ -539,3 +539,16 @@ def test_a_problem_answered_on_the_spot_is_closed_in_one_step(client):
     r = client.post(f"/api/entries/{entry_id}/status", json={"status": "已办结", "note": "电话当场答复：放在北门垃圾房"},
                     headers=client.hdr())
     assert r.status_code == 200 and r.json()["status"] == "已办结" and r.json()["response"].startswith("电话当场答复")
+
+
+def test_what_a_review_of_the_guards_found(client):
+    """Open311 bounds with an offset, a JSON content type in capitals, a long transcript quote saved back."""
+    for params in ({"start_date": "9999-12-31T23:00:00-10:00"}, {"end_date": "0001-01-01T05:00:00+08:00"}):
+        assert client.get("/open311/v2/requests.json", params=params, headers=client.hdr()).status_code == 200
+    hdr = {**client.hdr(), "Content-Type": "Application/JSON"}
+    r = client.post("/api/classify", content='{"text": "\\ud800电梯坏了", "save": true}', headers=hdr)
+    assert r.status_code == 400
+    line = "说话人1 " + "三号楼的电梯又坏了 老人下不了楼 " * 300  # a transcript with no punctuation
+    issues = client.post("/api/extract", json={"text": line}, headers=client.hdr()).json()["issues"]
+    assert issues and max(len(q) for i in issues for q in i["quotes"]) > 5000
+    assert client.post("/api/entries", json={"issues": issues}, headers=client.hdr()).status_code == 201

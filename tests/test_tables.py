@@ -575,3 +575,26 @@ def test_a_device_that_cannot_take_the_output_is_one_sentence(tmp_path, fmt):
     with pytest.raises(TableError, match="无法写入.*磁盘已满"):
         write_table([{"内容": TICKET_A}] * 1000, ["内容"], tmp_path / f"full.{fmt}")
     assert (tmp_path / f"full.{fmt}").is_symlink() and Path("/dev/full").is_char_device()
+
+
+def test_full_width_letters_in_a_gbk_file_are_not_taken_for_garbage():
+    """A review found a GBK file with "ＷＩＦＩ坏了" refused as an unknown encoding."""
+    raw = "内容\n5号楼的ＷＩＦＩ坏了，物业说不归他们管\n３号楼电梯停了\n".encode("gbk")
+    rows, _ = read_table("t.csv", raw)
+    assert [r["内容"][:6] for r in rows] == ["5号楼的ＷＩ", "３号楼电梯停"]
+
+
+def test_the_row_limit_counts_each_sheet_not_the_workbook():
+    """A ticket sheet under the limit beside a 字典 sheet is read; one sheet over the limit stops the reading."""
+    book = Workbook()
+    book.active.title = "工单"
+    book.active.append(["内容"])
+    for i in range(80):
+        book.active.append([f"{i}号楼电梯坏了，老人下不了楼"])
+    codes = book.create_sheet("字典")
+    for i in range(80):
+        codes.append([f"代码{i}", f"类别{i}"])
+    raw = io.BytesIO()
+    book.save(raw)
+    rows, _ = read_table("t.xlsx", raw.getvalue(), max_rows=100)
+    assert len(rows) == 80

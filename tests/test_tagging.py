@@ -238,3 +238,10 @@ def test_a_time_outside_any_ticket_is_flagged_per_row_and_nothing_overflows(mode
     assert "受理时间“9999-12-31 23:00”无法识别" in tagged[0]["explanation"]
     assert "不合理" in tagged[2]["notes"] and "不合理" in tagged[3]["notes"]  # the centre's is a typo: ours stands
     assert tagged[2]["deadline"] == tagged[3]["deadline"] == "2026-11-27T18:00:00+08:00"
+
+
+def test_a_date_without_its_year_is_the_communitys_day(model):
+    """At 01:30 in Beijing the server's UTC clock still says the day before: "11月25日" is today, not last year."""
+    now = dt.datetime(2026, 11, 24, 17, 30, tzinfo=dt.UTC)  # 2026-11-25 01:30 +08:00
+    [row] = tag_rows(model, [{"text": "5号楼电梯坏了", "received_at": "11月25日 00:30"}], "text", now, "received_at")
+    assert row["deadline"].startswith("2026-1"), row["deadline"]

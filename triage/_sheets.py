@@ -181,7 +181,7 @@ def _read_book(raw: bytes, stream: bool, max_rows: int | None) -> list[Grid] | N
         raise WorkbookError(str(e)) from e
     try:
         active = book.active.title if book.active is not None else None
-        grids, filled, cells = [], 0, 0
+        grids, cells = [], 0
         for sheet in book.worksheets:
             if getattr(sheet, "sheet_state", "visible") != "visible":
                 continue
@@ -189,7 +189,7 @@ def _read_book(raw: bytes, stream: bool, max_rows: int | None) -> list[Grid] | N
                 sheet.reset_dimensions()  # some systems write A1 as the size: read every row there is
             elif sheet.max_row * sheet.max_column > _MAX_SPAN:
                 return None
-            rows = []
+            rows, filled = [], 0  # counted per sheet: a 字典 sheet beside the tickets is not a ticket
             for row in sheet.iter_rows():
                 cells += len(row)
                 if cells > _MAX_CELLS:
@@ -197,7 +197,7 @@ def _read_book(raw: bytes, stream: bool, max_rows: int | None) -> list[Grid] | N
                 rows.append([_value(c) for c in row])
                 if max_rows is not None and any(v is not None for v in rows[-1]):
                     filled += 1
-                    if filled > max_rows + _TITLE_ROWS * (len(grids) + 1):
+                    if filled > max_rows + _TITLE_ROWS:
                         raise TooManyRows(f"over {max_rows} rows")
             if not stream:  # streaming mode does not see merged ranges
                 _fill_merged(rows, [(r.min_row, r.max_row, r.min_col) for r in sheet.merged_cells.ranges])

@@ -71,13 +71,13 @@ _ANSWERED = re.compile(r"^[”\"]?(?![^，,]{0,6}(?:居民|业主|群众|大家|
 _INQUIRY = re.compile(r"(?:后来|现在)?怎么样了[？?]*$|进展(?:如何|怎样|怎么样)|有(?:结果|消息|回音)了?(?:吗|没有)|办得怎么样|处理得怎么样"
                       r"|(?:找|查|抓|逮)(?:到|着)了?(?:吗|没有|没)[？?]")
 # Routine all-clear lines in walk logs ("消防通道畅通，未发现异常") are not problems.
-_ALL_CLEAR = re.compile(r"(?:未|没有?)(?:发现|见)(?:异常|问题|隐患)|(?:运行|使用|值守|开放|秩序|通行)(?:正常|良好)|一切正常|无异常|畅通")
+_ALL_CLEAR = re.compile(r"(?:未|没有?)(?:发现|见)(?:异常|问题|隐患)|(?:运行|使用|值守|开放|秩序|通行)(?:正常|良好)|一切正常|无异常|(?<![不没未欠])畅通")
 # A staff answer that passes a matter on: "我们帮您把情况反映上去", "报街道", "通过12345向交通部门反映"
 _FORWARDED = re.compile(r"反映上去|报上去|报(?:给)?街道|上报|报区|向[^，。,]{1,12}反映|反映给|通过12345|转(?:交|给|办)"
                         r"|帮(?:您|你|他|她)?(?:问问|反映|联系|打听)|整理一下报")
 # A diary's next line saying what lay behind the one before: "原来是…", "过去一看，…"
 _EXPLAINS = re.compile(r"^(?:原来|过去一看|上去一看|下去一看|到(?:现场|那儿|那里|那边)一看|进去一看|一看才知道|一问才知道"
-                       r"|仔细一问|经了解|经核实|据了解)")
+                       r"|仔细一问)")
 # A transcript's unnamed speakers and a hotline's caller: their role is unknown
 _ANONYMOUS = re.compile(r"(?:未知)?(?:说话人|发言人|讲话人|[Ss]peaker)\s*\d*$|来电人$")
 # "（众笑）" after a remark: a joke
@@ -233,10 +233,11 @@ def _report_head(text: str) -> str:
 
 
 def _all_fine(text: str) -> bool:
-    """Every clause of a patrol line says something is in order: "路灯全部正常，健身器材正常，灭火器在有效期内"."""
-    clauses = [c for c in re.split(r"[,，;；、。.!！]", text) if c.strip()]
-    return bool(clauses) and all(re.search(r"(?:正常|完好|良好|无异常|畅通|在有效期内|齐全|在岗|到位)$", c.strip())
-                                 for c in clauses)
+    """Every clause of a patrol line says something is in order: "路灯全部正常，健身器材正常，灭火器在有效期内"
+    ("电梯运行不正常", "保安不在岗", "一直没恢复正常" are not)."""
+    clauses = [c.strip() for c in re.split(r"[,，;；、。.!！]", text) if c.strip()]
+    return bool(clauses) and all(re.search(r"(?:正常|完好|良好|无异常|畅通|在有效期内|齐全|在岗|到位)$", c)
+                                 and not re.search(r"不|没|未|无法|尚未|缺", re.sub(r"无异常$", "", c)) for c in clauses)
 
 
 def _is_issue(utt: Utterance, text: str, role: dict, category: str, confidence: float, fallback: str | None) -> bool:
@@ -250,7 +251,7 @@ def _is_issue(utt: Utterance, text: str, role: dict, category: str, confidence: 
         return False  # "入户走访6号楼独居老人陈奶奶……": the worker's own visit, not a report
     if (_ALL_CLEAR.search(text) or _LAUGHTER.search(utt.text)) and p_issue < 0.9:
         return False  # "就是灯笼得早点收，别挂到五一去。（众笑）" is a joke
-    if _all_fine(text):
+    if _all_fine(text) and p_issue < 0.9:
         return False  # "中心广场路灯全部正常，健身器材正常。"
     if _INQUIRY.search(text) and p_issue < 0.7:
         return False
@@ -304,6 +305,7 @@ def extract(text: str, model: Model, received_at: dt.datetime) -> list[Issue]:
             # a diary's next line that says what lay behind it ("原来是…", "过去一看，…") is the same problem
             explains = (current is not None and not same_turn and utt.sentences[0] == sentence and not utt.staff
                         and utt.speaker in (None, current.utt.speaker) and utt.line == current.utt.line + 1
+                        and utt.item == current.utt.item  # "2. 经了解，…" is the next item of a list
                         and bool(_EXPLAINS.match(norm)))
             if explains:
                 current.parts.append(sentence)
@@ -409,6 +411,15 @@ def _pointed_at(m: "_Mention", groups: list[dict], last: dict | None, topic: set
     return next((g for g in candidates if g["topic"] & topic or g["category"] == category), None)
 
 
+def _forwarded(reply: str) -> bool:
+    """Staff say they pass the matter on themselves: "我们帮您把情况反映上去", not "您可以自己向区教育局反映"
+    or "不用上报了"."""
+    if re.search(r"(?:不用|不必|无需|不需要|没法|无法|不能|不会)(?:再)?(?:帮)?(?:上报|反映|转|报)"
+                 r"|(?:您|你)(?:可以|自己|最好|得)[^，。,]{0,12}反映|自行[^，。,]{0,8}反映", reply):
+        return False
+    return bool(_FORWARDED.search(reply))
+
+
 def _one_incident(group: dict, keys: set[str], things: set[str], plain: str, tax, received_at: dt.datetime) -> bool:
     """"我们单元从昨晚也一直停着电" after a power cut in another unit of the same building: an urgent outage or
     leak of the supply (电, 水, 气, 暖) reaches several units, so the same building is enough when the speaker
@@ -510,7 +521,7 @@ def _merge(mentions: list[_Mention], replies, model: Model, received_at: dt.date
     _attach_replies(groups, replies, by_utt, utts)
     # A school place, a bus route, a clinic moved away: not community business, but when staff say they will
     # pass it on ("我们帮您把情况反映上去", "通过12345向交通部门反映") it goes into the ledger to be followed up.
-    groups = [g for g in groups if not g["held"] or _FORWARDED.search(normalize(" ".join(g["responses"])))]
+    groups = [g for g in groups if not g["held"] or _forwarded(normalize(" ".join(g["responses"])))]
     issues = []
     for g in groups:
         quotes = tuple(m.text.strip() for m in g["mentions"])

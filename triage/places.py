@@ -63,6 +63,10 @@ def find_places(text: str) -> list[str]:
             continue
         if simple.endswith(("路", "街")) and (simple[-2] in "到在过走上下条马道公小修铁岔山出进停" or "的" in simple):
             continue
+        if simple.endswith("里") and (len(simple) < 3 or simple[-2] in "子梯库群月楼道区院家屋这那哪心夜间车店室房城村"):
+            continue  # 群里, 院子里, 电梯里, 这个月里: where, not an estate (和平里, 幸福里 are)
+        if simple in ("邻居", "街坊", "老街坊", "新居", "故居", "民居", "同居", "独居"):
+            continue
         if any(place in p for p in out):
             continue
         out = [p for p in out if p not in place] + [place]

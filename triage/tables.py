@@ -201,7 +201,7 @@ def _rare_share(text: str) -> tuple[float, int]:
     common = _common_characters()
     usual = rare = 0
     for char in text:
-        if char < "\x80":
+        if char < "\x80" or "\uff01" <= char <= "\uff5e":  # ASCII, and its full-width forms (ＷＩＦＩ, ２号楼)
             continue
         if char in common:
             usual += 1

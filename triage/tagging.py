@@ -261,6 +261,8 @@ def tag_rows(model: Model, rows: Sequence[dict], text_column: str, now: dt.datet
     """
     out: list[dict] = []
     zone = ZoneInfo(model.taxonomy.timezone)
+    if now.tzinfo is not None:
+        now = now.astimezone(zone)  # "11月25日" is the community's calendar day, not the server's
     for start in range(0, len(rows), chunk):
         part = rows[start:start + chunk]
         deadline_column = find_deadline_column(part[0].keys()) if part else None

@@ -95,7 +95,12 @@ def _speaker(who: str) -> tuple[str, str | None, bool]:
     return name, place, staff
 
 
-_NAMED = re.compile(r"(?P<place>\S{1,16}?)\s+(?P<name>[\u4e00-\u9fff]{1,3}|[A-Za-z][A-Za-z .]{1,19})")
+# "8座 黃先生", "3号楼 王阿姨", "10座 Kelvin", "5号楼 老周": a place, then a person (a title, 老/小, or a Latin name)
+_NAMED = re.compile(r"(?P<place>\S{1,16}?)\s+(?P<name>[\u4e00-\u9fff]{1,2}(?:先生|女士|小姐|太太|太|伯|阿姨|大爷|大妈|奶奶"
+                    r"|爷爷|师傅|老师|大姐|大哥|姐|哥|叔|婶|姨)|[老小][\u4e00-\u9fff]|[A-Za-z][A-Za-z .]{1,19})")
+# a person field that goes on to say what they raised: "8栋住户反映楼道灯坏了…", "8栋覃大爷，楼道灯坏了一个星期"
+_PERSON_SAYS = re.compile(r"^(?P<who>[^，,。；;：:（(]{1,16}?)(?:(?:[，,]\s*)?(?:来电)?(?:反映|称|说|投诉|表示)[：:，,]?|[，,])"
+                          r"\s*(?P<said>\S.{5,})$")
 
 
 def _heading_speaker(text: str) -> tuple[str, str | None] | None:
@@ -111,6 +116,8 @@ def _form_person(value: str) -> tuple[str, str | None, bool]:
     inner = " ".join(m.group("inner") for m in re.finditer(r"[（(](?P<inner>[^）)]*)[）)]", value))
     outer = re.sub(r"[（(][^）)]*[）)]", " ", value).strip() or value
     name, place, staff = _speaker(re.split(r"[，,；;、]", outer)[0].strip())
+    if place and name.startswith(place) and len(name) > len(place):
+        name = name[len(place):].strip()  # "8栋覃大爷" → 覃大爷 of 8栋
     inside = find_places(inner) if inner else []
     return name, place or (inside[0] if inside else None), staff
 
@@ -276,16 +283,20 @@ def split_utterances(text: str) -> list[Utterance]:
         if sender is not None and _CHAT_QUOTE.match(raw_line):
             continue  # "[引用 6栋-阿飞：……]" repeats an earlier message; the reply is on its own line
         line = _STAMP.sub("", strip_pinyin(raw_line)).strip()
-        if not line or _DAY_RULE.match(line):
-            continue  # "—————— 2024年11月23日 ——————" separates a chat export's days
-        if len(line) <= 60 and _CHAT_SYSTEM.search(line):
+        if not line:
+            pending = entry = None  # a blank line ends a form's or a duty log's entry
             continue
+        if _DAY_RULE.match(line):
+            continue  # "—————— 2024年11月23日 ——————" separates a chat export's days
+        if len(line) <= 60 and _CHAT_SYSTEM.search(line) and not _SPEAKER.match(line):
+            continue  # '"王哥"撤回了一条消息'; "王阿姨：昨晚有人拍了拍我家门就跑" is speech
         if sender is not None and _STAMP.match(raw_line) and _SPEAKER.match(line):
             sender = None  # "09:31 王哥：……": this export names the sender on each message's own line
         if META_LINE.match(normalize(line)):
             # "主持：社区居委会主任 严慧芳", "列席：物业经理 卜志强，网格员 熊磊": later "严慧芳：" lines are staff
             staff_names.update(name for m in _STAFF_IN_HEADER.finditer(line) if not m.group("org")
-                               for name in m.group("name").split("、"))
+                               for name in m.group("name").split("、")
+                               if not re.search(r"(?:大爷|大妈|阿姨|奶奶|爷爷|师傅|大姐|大哥|叔|婶)$", name))
             continue
         if sender is not None:
             body = _AT.sub("", line).strip() or line
@@ -315,8 +326,18 @@ def split_utterances(text: str) -> list[Utterance]:
         field_ = _FIELD.match(_STAMP.sub("", numbered.group("body")) if numbered else line)
         label = field_.group("label") if field_ else ""
         if label in _FIELD_PERSON:  # "来电人：8栋 覃大爷" / "3. 10:40 来电人：…" / "走访对象\t韩桂芳（女，76岁）" heads an entry
-            pending = _form_person(field_.group("value"))
+            value = field_.group("value")
             entry = cn_number(numbered.group("n1") or numbered.group("n2") or numbered.group("n3")) if numbered else None
+            told = _PERSON_SAYS.match(value)
+            if told:  # "来电：8栋住户反映楼道灯坏了…", "来电人：8栋覃大爷，反映…": the person and what they said
+                pending = _form_person(told.group("who"))
+                name, place, staff = pending
+                out.append(Utterance(text=told.group("said"), speaker=name, speaker_place=place, staff=staff, line=n,
+                                     item=entry, listed=True, notice=notice))
+                if entry is not None:
+                    items.add(entry)
+            else:
+                pending = _form_person(value)
             continue
         if label in _FIELD_PLACE:  # "住址\t5号楼1单元302": where that person lives
             places = find_places(field_.group("value"))
