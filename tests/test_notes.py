@@ -442,3 +442,12 @@ def test_a_form_entry_ends_at_a_blank_line(model):
     form = "来访人：王大爷（3号楼）\n事由：3号楼电梯坏了三天。\n\n问题：地下车库的排风扇坏了，里面闷得很"
     got = extract(form, model, NOW)
     assert [i.speakers for i in got] == [("王大爷",), ()]
+
+
+def test_asking_after_a_problem_already_raised_is_a_mention_of_it(model):
+    chat = ("07:35 老杨-9栋：9栋2单元电梯里关了人，卡在5楼和6楼中间！\n"
+            "07:38 物业客服-小周：维保已经在路上了\n"
+            "12:40 Lily：11栋楼下草坪上又有狗屎\n"
+            "13:05 9栋-张姐：下午了有没有人知道电梯修好了没有，我九楼实在爬不动了\n")
+    got = extract(chat, model, NOW)
+    assert [(i.category, i.mentions) for i in got] == [("facilities", 2), ("pets", 1)]

@@ -75,6 +75,9 @@ _ALL_CLEAR = re.compile(r"(?:未|没有?)(?:发现|见)(?:异常|问题|隐患)|
 # A staff answer that passes a matter on: "我们帮您把情况反映上去", "报街道", "通过12345向交通部门反映"
 _FORWARDED = re.compile(r"反映上去|报上去|报(?:给)?街道|上报|报区|向[^，。,]{1,12}反映|反映给|通过12345|转(?:交|给|办)"
                         r"|帮(?:您|你|他|她)?(?:问问|反映|联系|打听)|整理一下报")
+# Asking after a matter: "修好了没有", "什么时候能修好", "到底有没有人管"
+_CHASING = re.compile(r"(?:修|弄|处理|解决|清)好了?(?:没有|没|吗)|什么时候(?:能|才能|可以)?(?:修好|修|处理|解决|恢复|来)"
+                      r"|到底(?:有没有人|谁)管")
 # A diary's next line saying what lay behind the one before: "原来是…", "过去一看，…"
 _EXPLAINS = re.compile(r"^(?:原来|过去一看|上去一看|下去一看|到(?:现场|那儿|那里|那边)一看|进去一看|一看才知道|一问才知道"
                        r"|仔细一问)")
@@ -105,7 +108,8 @@ _FILLER = re.compile(r"^(?:来电人|市民|居民)?(?:反映|称|来电反映|�
 _STOP = {"很大", "很多", "太大", "特别", "严重", "厉害", "好几天", "晚上", "白天", "我们", "你们", "他们", "这个", "那个", "问题", "小区", "居民", "一下", "现在", "还是", "已经", "没有", "就是", "什么",
          "大家", "反映", "希望", "社区", "物业", "时候", "一个", "这些", "那些", "事情", "情况", "来电人", "来电", "每天",
          "一直", "好几", "几天", "今天", "昨天", "不是", "可以", "能够", "怎么", "真的", "非常", "再说",
-         "刚才", "刚刚", "前面", "上面", "意见", "整理", "不少", "一次", "两次", "几次", "多次", "每次", "一回", "两回", "争取"}
+         "刚才", "刚刚", "前面", "上面", "意见", "整理", "不少", "一次", "两次", "几次", "多次", "每次", "一回", "两回", "争取",
+         "上午", "下午", "中午", "早上", "凌晨", "半夜", "夜里", "明天", "后天", "前天", "昨晚", "今晚"}  # times are no topic
 
 
 class _Mention:
@@ -295,6 +299,11 @@ def extract(text: str, model: Model, received_at: dt.datetime) -> list[Issue]:
         # "充电桩的事业委会也收到不少意见": a matter already raised, named first, heard again
         lead = _LEAD_TOPIC.match(_FILLER.sub("", norm)) if utt.sentences[0] == sentence and "也" in norm else None
         echoes = lead is not None and any(lead.group("what") in normalize(" ".join(x.parts)) for x in mentions)
+        # "电梯修好了没有？我九楼实在爬不动了": a resident asking after a matter already raised says it again
+        chased = (not utt.staff and bool(_INQUIRY.search(norm) or _CHASING.search(norm)) and bool(mentions)
+                  and bool(_things(_topic(norm)) & set().union(*(_things(_topic(normalize(" ".join(x.parts))))
+                                                                  for x in mentions[-6:]))))
+        echoes = echoes or chased
         # a named resident (not "说话人3" of a transcript, whose role is unknown)
         resident = bool(utt.speaker) and not utt.staff and not _ANONYMOUS.match(utt.speaker)
         if agrees or echoes or _is_issue(utt, norm, role, cat.category, cat.confidence, fallback):
