@@ -95,6 +95,8 @@ def _entry(row: dict, text: str, received: dt.datetime, model: Model, extra: dic
     if ref and len(ref) < 6:
         ref = None  # a row number (1, 2, 3…), not a hotline ticket number: it would match other files' rows
     phone = _phone(row.get(extra["phone"])) if extra["phone"] else None
+    if extra["phone"] and re.fullmatch(r"\d(?:\.\d+)?[Ee]\+\d+", str(row.get(extra["phone"]) or "").strip()):
+        notes.append(f"联系电话“{str(row.get(extra['phone'])).strip()}”的位数已丢失（文件被存成了科学计数法），请补录")
     if phone:  # 回访 needs it: "张桂兰 13812345678"
         contact = f"{contact} {phone}" if contact and phone not in contact else contact or phone
     entry = {"text": text, "summary": text[:60], "category": row["category"], "category_name": row["category_name"],
@@ -115,13 +117,15 @@ def _phone(value) -> str | None:
     text = re.sub(r"\s", "", str(value))
     if re.fullmatch(r"\d(?:\.\d+)?[Ee]\+\d+", text):
         return None  # "1.38123E+10": the digits were lost when the file was saved; nothing to call
-    return text[:40] if re.search(r"\d{7,}|\d{3,4}-\d{7,8}", text) else None
+    return text[:40] if len(re.sub(r"\D", "", text)) >= 7 else None  # 13812345678, 139-1234-5603, 0571-88881234
 
 
 # An office's own ledger (问题台账) kept in Excel before: what became of each problem
 _CLOSED_WORDS = re.compile(r"^(?:是|已?办结|已?完成|已?处理|已?解决|已办|已?结案|办毕|已?销号|已回访|√|✓|y|yes|true|1)$", re.I)
 _OPEN_WORDS = re.compile(r"^(?:否|未办结|未完成|未处理|未解决|办理中|在办|处理中|正在办理|正在处理|跟进中|待办|待处理|×|✗|n|no|false|0)$",
                          re.I)
+_DONE_WORDS = re.compile(r"完成|解决|办结|办完|处理完|结案|办毕|销号|回访|已处理|[√✓✔]|^已?结$")
+_STILL_OPEN = re.compile(r"[未没](?!回访|销号)|部分|正在|中$|待办|待处理|待解决|跟进")  # "已办结，未回访" is closed
 _VISIT_SCORES = ((r"非常不满意|很不满意", 1), (r"不满意|不太满意|不是很满意|不怎么满意|不够满意|不大满意|不满", 2),
                  (r"一般|还行|凑合", 3), (r"基本满意|比较满意|较满意", 4), (r"非常满意|很满意|满意", 5))
 
@@ -169,18 +173,26 @@ def _as_kept(entry: dict, row: dict, extra: dict[str, str | None], model: Model,
             notes.append(f"原台账责任单位：{owner[:30]}（不是已知的责任主体，已按分类规则派给{entry['owner']}）")
     state = re.sub(r"\s", "", str(said["state"] or ""))
     when, readable = read_time(said["closed_at"], now) if said["closed_at"] not in (None, "") else (None, False)
-    # "已办结，未回访" is closed; "未办结" is not; a 办结日期 alone says it was closed
-    closed = (bool(_CLOSED_WORDS.match(state)) or ("办结" in state and "未办结" not in state)
-              or (not state and readable and extra["state"] is None))
-    if not closed and not (_OPEN_WORDS.match(state) or "未办结" in state or "未完成" in state):
+    # "已办结，未回访", "已完成待回访", "√" are closed; "未办结", "部分解决", "办理中" are not; a 办结日期 alone is closed
+    still = bool(_STILL_OPEN.search(state)) or bool(_OPEN_WORDS.match(state))
+    closed = not still and (bool(_CLOSED_WORDS.match(state)) or bool(_DONE_WORDS.search(state)) or (not state and readable))
+    if state and not closed and not still:  # a word nobody taught us: entered as new, and said so
+        notes.append(f"原台账状态“{state[:20]}”无法识别，已按待派单登记，请核对")
+        entry["needs_review"] = True
+        return entry
+    if not closed and not still:
         return entry  # nothing says what became of it: a new problem, 待派单
-    if when is not None and readable:
+    if when is not None and readable and closed:
         zone = ZoneInfo(model.taxonomy.timezone)  # a time typed without a zone is the community's
         aware = lambda t: t if t.tzinfo else t.replace(tzinfo=zone)  # noqa: E731
-        when = max(min(aware(when), aware(now)), aware(received))  # a closing date before the problem came in is a typo
+        if not aware(received) <= aware(when) <= aware(now):  # before the problem came in, or in the future
+            notes.append(f"原台账办结日期“{str(said['closed_at']).strip()[:20]}”"
+                         f"{'早于反映日期' if aware(when) < aware(received) else '晚于今天'}，请核对")
+            entry["needs_review"] = True
+            when = None
     else:
         when = None
-    score = _satisfaction(said["visit"])
+    score = _satisfaction(said["visit"]) if closed else None  # a 回访 of an open problem is not kept
     flag = re.sub(r"\s", "", str(said["closed_flag"] or ""))
     cancelled = ("销号" in state and "未销号" not in state) or bool(_CLOSED_WORDS.match(flag))
     status = ("已销号" if cancelled and score and score >= 3 else "已回访" if score and score >= 3
@@ -213,7 +225,7 @@ EXTRA_COLUMNS = {
     "closed_flag": ("是否销号",),
     "visit": ("回访情况", "回访结果", "回访满意度", "满意度", "群众满意度", "回访"),
     "owner_said": ("责任单位", "责任主体", "承办单位", "处理单位", "办理单位"),
-    "category_said": ("问题类别", "问题类型", "问题分类", "类别"),
+    "category_said": ("问题类别", "问题类型", "问题分类", "所属类别", "类别", "类型"),
 }
 
 

@@ -598,3 +598,22 @@ def test_the_row_limit_counts_each_sheet_not_the_workbook():
     book.save(raw)
     rows, _ = read_table("t.xlsx", raw.getvalue(), max_rows=100)
     assert len(rows) == 80
+
+
+def test_a_two_row_header_is_read_as_one():
+    """A hand-kept ledger with group headings over the column names (a director's second trial: the lower row
+    became a ticket, the columns 列3, 列4 …)."""
+    book = Workbook()
+    ws = book.active
+    ws.append(["幸福里社区问题台账"])
+    ws.append(["序号", "群众反映情况", None, None, "办理情况", None, "回访情况"])
+    ws.append([None, "反映日期", "反映人", "问题内容", "责任单位", "是否办结", None])
+    ws.append([1, "2026-05-06", "张桂兰", "12号楼2单元楼道灯坏了半个月", "物业公司", "是", "满意"])
+    for cells in ("A2:A3", "B2:D2", "E2:F2", "G2:G3"):
+        ws.merge_cells(cells)
+    raw = io.BytesIO()
+    book.save(raw)
+    notes: list[str] = []
+    rows, header = read_table("t.xlsx", raw.getvalue(), notes)
+    assert header[:6] == ["序号", "反映日期", "反映人", "问题内容", "责任单位", "是否办结"]
+    assert len(rows) == 1 and rows[0]["问题内容"].startswith("12号楼") and any("两行" in n for n in notes)

@@ -241,6 +241,17 @@ def _header_index(rows: Sequence[Sequence]) -> int | None:
     return next(i for i, n in enumerate(counts) if n >= need)
 
 
+_COLUMN_WORD = re.compile(r"(?:日期|时间|电话|内容|类别|单位|时限|结果|情况|办结|地址|姓名|反映人|来电人|编号|序号|备注|主体)$")
+
+
+def _sub_header(row: Sequence) -> bool:
+    """A row under the header that is itself column names: short texts, two or more of them like 问题内容, 反映日期."""
+    cells = [v for v in row if _filled(v)]
+    if len(cells) < 2 or not all(isinstance(v, str) and len(v.strip()) <= 12 for v in cells):
+        return False
+    return sum(1 for v in cells if clean_name(v) in _HEADER_WORDS or _COLUMN_WORD.search(clean_name(v))) >= 2
+
+
 def _names(header: Sequence) -> list[str]:
     """Column names from a header row: blank cells named 列N, a repeated name numbered (备注, 备注_2)."""
     names: list[str] = []
@@ -266,7 +277,14 @@ def _rows_from_grid(grid: Sequence[Sequence], name: str, say, lines: Sequence[in
     line = (lambda i: lines[i]) if lines else (lambda i: i + 1)
     if at:
         say(f"表头在第 {line(at)} 行，上面的 {at} 行（标题等）已跳过。")
-    header = _names(grid[at])
+    top = list(grid[at])
+    if at + 1 < len(grid) and _sub_header(grid[at + 1]):
+        # a two-row header ("群众反映情况" over 反映日期, 问题内容 …): the lower row names the columns
+        below = list(grid[at + 1]) + [None] * max(0, len(top) - len(grid[at + 1]))
+        top = [b if _filled(b) else t for t, b in zip(top + [None] * (len(below) - len(top)), below)]
+        say(f"表头占第 {line(at)}–{line(at + 1)} 两行，已合并读取。")
+        at += 1
+    header = _names(top)
     out = []
     for i in range(at + 1, len(grid)):
         values = list(grid[i])
