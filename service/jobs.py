@@ -166,10 +166,18 @@ def _as_kept(entry: dict, row: dict, extra: dict[str, str | None], model: Model,
             entry["needs_review"] = False  # a person filed it under this category
     owner = str(said["owner_said"] or "").strip()
     if owner:
-        try:
-            entry["owner"] = known_owner(owner, model.taxonomy)
-            entry["co_owners"] = [o for o in entry["co_owners"] if o != entry["owner"]]
-        except Exception:  # noqa: BLE001 - an owner the taxonomy does not know stays in the notes
+        named = []  # "物业、城管": the first leads, the others assist
+        for part in [owner, *re.split(r"[、,，/和及与；;]+", owner)] if re.search(r"[、,，/和及与；;]", owner) else [owner]:
+            try:
+                named.append(known_owner(part, model.taxonomy))
+            except Exception:  # noqa: BLE001 - known_owner answers an HTTP 400 for a name it does not know
+                continue
+            if part == owner:
+                break  # the whole cell is one known owner
+        if named:
+            entry["owner"] = named[0]
+            entry["co_owners"] = list(dict.fromkeys([*named[1:], *(o for o in entry["co_owners"] if o not in named)]))
+        else:  # an owner the taxonomy does not know stays in the notes
             notes.append(f"原台账责任单位：{owner[:30]}（不是已知的责任主体，已按分类规则派给{entry['owner']}）")
     state = re.sub(r"\s", "", str(said["state"] or ""))
     when, readable = read_time(said["closed_at"], now) if said["closed_at"] not in (None, "") else (None, False)

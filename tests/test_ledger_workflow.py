@@ -781,18 +781,19 @@ def test_what_a_review_of_the_ledger_changes_found(tmp_path, client):
 def test_what_a_second_trial_of_the_old_ledger_found(client):
     """From a director's second trial: unknown state words, a 办结日期 alone, impossible 办结日期, dashed
     phone numbers and a 所属类别 column."""
-    rows = ("问题内容,反映日期,是否办结,办结日期,联系电话,所属类别\n"
-            "1号楼门口垃圾桶满了没人清,2026-05-06,已完成待回访,2026-05-09,139-1234-5603,环境\n"
-            "2号楼楼道灯坏了,2026-05-07,部分解决,,,\n"
-            "3号楼电梯异响,2026-05-08,,2026-05-12,,\n"
-            "4号楼北侧路面塌了一块,2026-09-20,是,2026-09-02,,\n"
-            "5号楼消防栓漏水,2026-05-10,搁置,,1.38123E+10,\n").encode("utf-8")
+    rows = ("问题内容,反映日期,是否办结,办结日期,联系电话,所属类别,责任单位\n"
+            "1号楼门口垃圾桶满了没人清,2026-05-06,已完成待回访,2026-05-09,139-1234-5603,环境,物业、城管\n"
+            "2号楼楼道灯坏了,2026-05-07,部分解决,,,,\n"
+            "3号楼电梯异响,2026-05-08,,2026-05-12,,,\n"
+            "4号楼北侧路面塌了一块,2026-09-20,是,2026-09-02,,,\n"
+            "5号楼消防栓漏水,2026-05-10,搁置,,1.38123E+10,,\n").encode("utf-8")
     job = _wait(client, client.post("/api/jobs", files={"file": ("台账.csv", rows)}, data={"save": "true"},
                                     headers=client.hdr()).json()["id"])
     assert job["saved"] == 5
     got = {e["text"][:2]: e for e in client.get("/api/entries", headers=client.hdr()).json()["items"]}
     assert got["1号"]["status"] == "已办结" and got["1号"]["contact"] == "139-1234-5603"
-    assert got["1号"]["category"] == "environment"
+    assert got["1号"]["category"] == "environment" and got["1号"]["owner"] == "物业服务企业"
+    assert "城管/环卫部门" in got["1号"]["co_owners"]  # "物业、城管": the first leads, the other assists
     assert got["2号"]["status"] == "待派单"  # 部分解决: still open, nothing done written down
     assert got["3号"]["status"] == "已办结"  # a 办结日期 alone says it was closed
     assert got["4号"]["status"] == "已办结" and got["4号"]["needs_review"]
