@@ -451,3 +451,27 @@ def test_asking_after_a_problem_already_raised_is_a_mention_of_it(model):
             "13:05 9栋-张姐：下午了有没有人知道电梯修好了没有，我九楼实在爬不动了\n")
     got = extract(chat, model, NOW)
     assert [(i.category, i.mentions) for i in got] == [("facilities", 2), ("pets", 1)]
+
+
+@pytest.mark.parametrize("notes, expected", [
+    # a chat export whose sender lines carry the flat first: "8-1-201 陈姐 07:12"
+    ("8-1-201 陈姐 07:12\n8号楼东边那部电梯又停在5楼不动了，里面好像有人在喊！\n物业-小何 07:15\n收到，维保马上过去\n"
+     "8-3-602 阿强 08:02\n有人晚上把电瓶车的电线从三楼窗户吊下来充电，线都垂到地上了", ["facilities", "charging"]),
+    # a register in traditional characters: 來訪人 names who speaks, 反映 is what they said, their letter below is theirs,
+    # and "跟林老太太說的一樣" joins her problem of that kind
+    ("【1】\n來訪人：林老太太（9號樓2單元）\n以下為林老太太親筆所寫意見：\n「近兩個月自來水一開就是黃色的，燒水壺底一層銹。\n"
+     "另外，樓下新開的麻辣燙店，排風口正對我家窗戶，油煙嗆人。」\n答复：联系自来水公司取样检测。\n\n【2】\n"
+     "來訪人：謝伯伯（9號樓2單元）\n反映：跟林老太太說的一樣，我家水龍頭放出來也是黃水，已經快兩個月了。",
+     ["utilities", "environment"]),
+    # "（二）保洁与保安" heads a topic; "二、本期收集的居民诉求" a section
+    ("二、本期收集的居民诉求\n（一）地下车库\n1. 许阿姨反映：地下车库好多车位被外面的人包月租走了，业主租不到。\n"
+     "（二）保洁与保安\n老蒋反映：保安经常不在岗，晚上门岗一个人都没有。", ["parking", "property"]),
+    # "▲301 何奶奶（独居，82岁）" heads her turn
+    ("走访范围：南苑小区2号楼3单元（重点关注独居老人、低保户）\n\n▲301 何奶奶（独居，82岁）\n"
+     "她说卫生间顶上一直往下滴水，是楼上401洗澡间漏下来的，跟楼上说了两回没用。", ["dispute"]),
+])
+def test_what_the_fifteenth_blind_set_taught(model, notes, expected):
+    got = extract(notes, model, NOW)
+    assert [i.category for i in got] == expected, [(i.category, i.speakers, i.quotes) for i in got]
+    if "謝伯伯" in notes:
+        assert got[0].mentions == 2

@@ -41,7 +41,7 @@ _AGREE_START = re.compile(r"^(?:\+1|\+\d|可不是|可不咋的|没错|对对|�
                           r"|我(?:家|们)?也是[，,！!])")
 # "对，还有个事……" agrees and then raises something else
 _NEW_TOPIC = re.compile(r"还有|另外|再说个|我说个|还想说|别的事|另一个")
-_TITLE = r"(?:阿姨|师傅|大爷|大妈|大娘|大姐|大哥|姐|哥|叔|婶|老师|奶奶|爷爷|先生|女士|小姐|经理|伯|太|生)"  # 黄生, 李太: Cantonese
+_TITLE = r"(?:阿姨|师傅|大爷|大妈|大娘|大姐|大哥|姐|哥|叔|婶|老师|奶奶|爷爷|先生|女士|小姐|经理|老太太|太太|伯伯|婆婆|阿婆|伯|太|生)"  # 黄生, 李太: Cantonese
 _POINT_BACK = re.compile(
     rf"(?:跟|和|同)(?:上午|下午|早上|昨天|刚才|刚刚|前面|之前)?(?P<a>老?[\u4e00-\u9fff]{{1,2}}?{_TITLE}?)(?:是)?"
     r"(?:一个意思|(?:说|讲|想)(?:的|得|嘅)?一样|一样的意思|说的是一回事)"
@@ -409,13 +409,17 @@ def _pointed_at(m: "_Mention", groups: list[dict], last: dict | None, topic: set
             return named[0]
         if re.match(r"(?:刚才|刚刚|前面|上面)", text):
             return None  # "刚才那个垃圾的事谁管？" about a matter nobody raised: its own issue
+    named_them = False
     if name:
         by_them = [g for g in candidates if any(normalize(x.utt.speaker or "").startswith(name) for x in g["mentions"])]
         if len(by_them) == 1:
             return by_them[0]  # "我跟严阿姨一个意思": the one thing 严阿姨 raised so far
-        candidates = by_them or candidates
+        candidates, named_them = by_them or candidates, bool(by_them)
     for g in candidates:  # the latest issue it shares a thing (电梯, 狗) or, failing that, a word with
         if g["things"] & things:
+            return g
+    for g in (candidates if named_them else []):  # "跟林老太太说的一样": of her problems, the one of that kind (水)
+        if (_thing_chars(g["things"]) & _thing_chars(things)) - _PLACE_CHARS:
             return g
     return next((g for g in candidates if g["topic"] & topic or g["category"] == category), None)
 

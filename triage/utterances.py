@@ -37,7 +37,7 @@ _VOICE_SPEAKER = re.compile(rf"^(?:主持人|物业|社区|居民|业主)?(?:[\u
 _TICKET = re.compile(r"^\s*[【\[](?P<tag>[^】\]]{0,8}(?:工单|工單|诉求|訴求|来电|來電|投诉|投訴|热线|熱線)[^】\]]{0,8})[】\]]\s*(?P<body>.*)$")
 _NUMBERED = re.compile(r"^\s*(?:(?P<n1>\d{1,2})\s*[\.、．)）]|[（(](?P<n2>\d{1,2}|[一二三四五六七八九十]{1,3})[)）]|(?P<n3>[一二三四五六七八九十]{1,3})、)\s*(?P<body>\S.*)$")
 # "· 8:50 北门消防通道……", "- 9:30 …", "• …", "10:20 南区垃圾站……": one entry of a walk or duty log
-_BULLET = re.compile(r"^\s*(?:[·•●○◆◇▪■□▶►*＊\-－—]\s*(?:(?:上午|下午|晚上|早上)?\d{1,2}[:：]\d{2}\s+)?"
+_BULLET = re.compile(r"^\s*(?:[·•●○◆◇▪■□▶►▲△★☆*＊\-－—]\s*(?:(?:上午|下午|晚上|早上)?\d{1,2}[:：]\d{2}\s+)?"
                      r"|(?:上午|下午|晚上|早上)?\d{1,2}[:：]\d{2}\s+)(?P<body>(?!\d{1,2}[:：]\d)[^\s:：].*)$")
 _ITEM_REPLY = re.compile(r"^\s*第(?P<nums>[\d一二三四五六七八九十、，,和及至\-~]+)(?:项|条|个问题)[：:，,]?\s*(?P<body>.*)$")
 _REPLY_LABEL = re.compile(r"^\s*(?:处理情况|办理情况|处理结果|办理结果|处置情况|处理意见|办理意见|答复意见|回复意见|答复|回复|反馈|处理|处置"
@@ -105,10 +105,15 @@ _PERSON_SAYS = re.compile(r"^(?P<who>[^，,。；;：:（(]{1,16}?)(?:(?:[，,]\
 
 def _heading_speaker(text: str) -> tuple[str, str | None] | None:
     """(name, place) when an item's whole text names a resident: "8座 黃先生", "10座 Kelvin", "3号楼 王阿姨"."""
-    m = _NAMED.fullmatch(normalize(text).strip())
-    if not m or not find_places(m.group("place")) or re.search(r"[坏漏堵臭吵乱脏停]", m.group("name")):
+    bare = re.sub(r"[（(][^）)]*[）)]", "", normalize(text)).strip()  # "301 何奶奶（独居，82岁）"
+    m = _NAMED.fullmatch(bare)
+    if not m or re.search(r"[坏漏堵臭吵乱脏停]", m.group("name")):
         return None
-    return text.strip().split()[-1], find_places(m.group("place"))[0]
+    places = find_places(m.group("place"))
+    if not places and not re.fullmatch(r"\d{3,4}室?", m.group("place")):  # a flat number names where too
+        return None
+    name = re.sub(r"[（(][^）)]*[）)]", "", text).strip().split()[-1]
+    return name, places[0] if places else None
 
 
 def _form_person(value: str) -> tuple[str, str | None, bool]:
@@ -200,13 +205,17 @@ _FIELD_PERSON = {"来电人", "来访人", "来电", "来访", "反映人", "走
                  "被走访人", "户主", "当事人", "诉求人"}
 _FIELD_PLACE = {"住址", "家庭住址", "居住地址", "现住址", "地址", "房号", "门牌号"}
 _FIELD_SAID = {"内容", "来电内容", "来访内容", "反映内容", "诉求", "诉求内容", "问题", "反映诉求", "反映问题", "事由",
-               "来访事由", "主要诉求", "群众诉求", "居民诉求", "存在问题", "问题描述"}
+               "来访事由", "主要诉求", "群众诉求", "居民诉求", "存在问题", "问题描述", "反映", "反映情况", "来访事项"}
 _FIELD_OTHER = {"家庭情况", "家庭成员", "健康状况", "身体状况", "序号", "编号", "走访人", "走访日期", "走访时间", "走访片区",
                 "走访方式", "接待人", "接待时间", "走访小结", "接待小结", "巡查小结", "小结", "备注", "年龄", "性别", "民族",
                 "工作单位", "人员类别", "户籍", "户籍地", "家庭类型", "困难类型", "政治面貌", "身份证号", "交接人", "接班人",
-                "巡查时间", "巡查人员", "巡查路线", "检查时间", "检查人员", "联系电话", "电话", "联系方式"}
+                "巡查时间", "巡查人员", "巡查路线", "检查时间", "检查人员", "联系电话", "电话", "联系方式",
+                "走访范围", "走访区域", "巡查范围", "接待人", "接待时间"}
 # What a section title ends with ("一、居民来访接待", "三、其他事项", "二、近期居民反映问题")
-_SECTION_TITLE = re.compile(r"(?:情况|事项|接待|来访|发言|讨论|议题|汇报|通报|安排|其他|问题|部署|总结|议程|意见|建议|说明)\s*[：:]?\s*$")
+_SECTION_TITLE = re.compile(r"(?:情况|事项|接待|来访|发言|讨论|议题|汇报|通报|安排|其他|问题|部署|总结|议程|意见|建议|说明|诉求|需求)\s*[：:]?\s*$")
+# "（二）保洁与保安", "（一）地下车库": a sub-heading naming a topic, not a problem (no word of trouble in it)
+_TOPIC_HEADING = re.compile(r"^\s*[（(][一二三四五六七八九十]{1,3}[)）]\s*[\u4e00-\u9fff、与和及]{2,7}\s*$")
+_TROUBLE = re.compile(r"[坏漏堵臭吵乱占停没不缺满破断松难差贵慢脏掉塌裂锈]")
 # Announcements, and also what was done or decided: "上月议定事项落实情况", "四、议定事项" list actions,
 # "一、物业本周工作汇报" the 物业's own work, not new problems
 _HEADING_NOTICE = re.compile(r"通报|通知|提示|公告|告知|下一步|工作安排|注意事项|落实情况|完成情况|办理情况|进展情况|议定事项|决定事项|会议决定"
@@ -231,7 +240,8 @@ def _heading(line: str) -> str | None:
 # "2025-07-08 07:31  3栋1801-小鱼儿" or "【居民】18栋-老周 08:05"; the message follows on the next lines.
 _CHAT_TIME = r"(?:\d{4}[-/.年]\d{1,2}[-/.月]\d{1,2}日?\s+)?\d{1,2}[:：]\d{2}(?:[:：]\d{2})?"
 _CHAT_SENDER = re.compile(rf"^\s*(?:{_CHAT_TIME}\s+(?P<a>[^\s，。！？!?：:]{{1,24}})"
-                          rf"|(?P<tag>[【\[][^】\]]{{1,6}}[】\]])?\s*(?P<b>(?:未知)?(?:说话人|发言人|讲话人|[Ss]peaker)\s\d{{1,2}}"
+                          rf"|(?P<tag>[【\[][^】\]]{{1,6}}[】\]])?\s*(?P<room>\d{{1,3}}-\d{{1,2}}-\d{{3,4}}\s+)?"
+                          rf"(?P<b>(?:未知)?(?:说话人|发言人|讲话人|[Ss]peaker)\s\d{{1,2}}"
                           rf"|[^\s，。！？!?：:【\[]{{1,24}})\s+{_CHAT_TIME})\s*$")
 _CHAT_QUOTE = re.compile(r"^\s*[\[【「]?\s*(?:引用|回复|回覆)\s*[:：]?\s*\S{1,24}?[：:]")
 _DAY_RULE = re.compile(r"^[—\-=－_~～\s]{2,}\s*(?:\d{4}\s*[年/.\-]\s*)?\d{1,2}\s*[月/.\-]\s*\d{1,2}\s*日?\s*(?:星期.|周.)?"
@@ -260,6 +270,10 @@ def _chat_sender(line: str) -> tuple[str, str | None, bool] | None:
         return None
     head, _, nick = who.rpartition("-")
     places = find_places(head or who)
+    room = (m.group("room") or "").strip()
+    if room and not places:  # "8-1-201 陈姐 07:12": building 8, unit 1, flat 201
+        building, unit, _ = room.split("-")
+        places = [f"{building}号楼{unit}单元"]
     staff = any(t in who or t in tag for t in STAFF_TITLES) or any(t in tag for t in ("社区", "居委"))
     return (nick or who), (places[0] if places else None), staff
 
@@ -324,7 +338,7 @@ def split_utterances(text: str) -> list[Utterance]:
             continue  # "一、居民来访接待" names the section; what was raised is in its lines ("一、东门道闸坏了" is not a title)
         numbered = _NUMBERED.match(line)
         field_ = _FIELD.match(_STAMP.sub("", numbered.group("body")) if numbered else line)
-        label = field_.group("label") if field_ else ""
+        label = normalize(field_.group("label")) if field_ else ""  # 來訪人 is 来访人
         if label in _FIELD_PERSON:  # "来电人：8栋 覃大爷" / "3. 10:40 来电人：…" / "走访对象\t韩桂芳（女，76岁）" heads an entry
             value = field_.group("value")
             entry = cn_number(numbered.group("n1") or numbered.group("n2") or numbered.group("n3")) if numbered else None
@@ -355,14 +369,20 @@ def split_utterances(text: str) -> list[Utterance]:
             continue
         if kind or _SECTION.match(normalize(line)):
             heading = None
+        if _TOPIC_HEADING.match(line) and not _TROUBLE.search(line):
+            heading = None
+            continue
         for u in (r for piece in _split_voice(line) or _split_inline(line) for r in _read_out(_utterance(piece, n))):
-            if u.item is not None and u.speaker is None and not u.staff:
+            if (u.item is not None or u.listed) and u.speaker is None and not u.staff:
                 who = _heading_speaker(u.text)
                 if who is not None:  # "（一）8座 黃先生": what follows, up to the next such line, is theirs
                     heading = (*who, u.item)
                     continue
             if heading is not None and u.speaker is None and not u.staff and u.item is None and not u.refers_to:
                 u.speaker, u.speaker_place, u.item = heading
+                u.listed = False  # a line of the resident's turn, not a log entry of its own
+            elif pending is not None and u.speaker is None and not u.staff and not u.refers_to:
+                u.speaker, u.speaker_place = pending[0], pending[1]  # "来访人：林老太太" … her letter, copied below
             if u.refers_to and u.refers_to != (-1,) and not items & set(u.refers_to):
                 # "第1条：……" with no item 1 above it numbers a message (a voice memo, a chat export);
                 # only under a numbered list is it the answer to that item
