@@ -485,7 +485,8 @@ def _merge(mentions: list[_Mention], replies, model: Model, received_at: dt.date
                 continue
             shared = _shared(g["topic"], topic)
             listed = m.utt.item is not None or m.utt.ticket or m.utt.listed  # items of a log or ticket list are separate reports
-            akin = bool(_thing_chars(things) & _thing_chars(g["things"]))  # 暖气 and 暖气片, 遛狗 and 大黄狗
+            # 暖气 and 暖气片, 遛狗 and 大黄狗; not 路面 and 马路 (路 and 门 are in place names too)
+            akin = bool((_thing_chars(things) & _thing_chars(g["things"])) - _PLACE_CHARS)
             if same and g is last and (shared or akin or (not listed and (not things or not g["things"]))):
                 # straight after a mention of the same kind and not about a different thing (电梯 then
                 # 楼道灯 stay apart): a follow-up in a chat, a second call about the same fault
