@@ -346,8 +346,12 @@ def stats(model: ModelDep, store: StoreDep, caller: Viewer, filters: Annotated[F
     weeks = Counter(week(r["received_at"]) for r in db.query(
         f"SELECT received_at FROM entries WHERE received_at IS NOT NULL AND {live}", params))
     scores: dict[str, list[int]] = {}
-    for r in db.query(f"SELECT updated, satisfaction FROM entries WHERE satisfaction IS NOT NULL AND {live}", params):
-        scores.setdefault(week(r["updated"]), []).append(r["satisfaction"])
+    # the week of the 回访 itself (an old ledger's, on its own date), not of the entry's last change
+    visited = ("COALESCE((SELECT max(h.at) FROM history h WHERE h.entry_id = entries.id AND h.field = 'status' "
+               "AND h.to_value = '已回访'), updated)")
+    for r in db.query(f"SELECT {visited} AS at, satisfaction FROM entries WHERE satisfaction IS NOT NULL AND {live}",
+                      params):
+        scores.setdefault(week(r["at"]), []).append(r["satisfaction"])
     weeks = dict(sorted(weeks.items()))
     sat_weeks = {k: round(sum(v) / len(v), 2) for k, v in sorted(scores.items())}
     this_week = week(now.isoformat())

@@ -683,9 +683,11 @@ def test_an_old_ledger_keeps_what_became_of_each_problem(client):
     history = client.get(f"/api/entries/{rubbish['id']}/history", headers=client.hdr()).json()
     closing = [h for h in history if h["to_value"] == "已办结"]
     assert closing and closing[0]["at"].startswith("2026-05-08") and "按原台账" in closing[0]["note"]
-    rates = client.get("/api/stats", headers=client.hdr()).json()["rates"]
+    stats = client.get("/api/stats", headers=client.hdr()).json()
+    rates = stats["rates"]
     # rubbish and tree closed (the unhappy one went back); only the rubbish has a 办结日期: on time
     assert rates["closed_count"] == 2 and rates["on_time"] == 1.0 and rates["visited"] == 3
+    assert "2026-W19" in stats["satisfaction"]["by_week"]  # the rubbish's 回访, in May, not in the import's week
     again = _wait(client, client.post("/api/jobs", files=files, data={"save": "true"}, headers=client.hdr()).json()["id"])
     assert (again["saved"], again["already"], again["repeat"]) == (0, 5, 0)  # the same ledger twice: nothing new
 
