@@ -19,6 +19,7 @@ from triage.tagging import for_people, find_time_column, parse_time, read_time, 
 
 from .convert import local, utc
 from .settings import Settings
+from .owners import known_owner
 from .store import Store, StoreError
 
 __all__ = ["describe", "get", "start"]
@@ -145,8 +146,6 @@ def _as_kept(entry: dict, row: dict, extra: dict[str, str | None], model: Model,
     taxonomy knows), whether it was closed and when, and the 回访. Kept in `entry["past"]` for the store."""
     from triage.route import route
 
-    from .routes_ledger import known_owner  # the owner names and aliases the API accepts
-
     said = {k: row.get(extra[k]) if extra[k] else None for k in ("state", "closed_at", "visit", "owner_said",
                                                                  "category_said", "closed_flag")}
     notes = entry["notes"]
@@ -170,7 +169,7 @@ def _as_kept(entry: dict, row: dict, extra: dict[str, str | None], model: Model,
         for part in [owner, *re.split(r"[、,，/和及与；;]+", owner)] if re.search(r"[、,，/和及与；;]", owner) else [owner]:
             try:
                 named.append(known_owner(part, model.taxonomy))
-            except Exception:  # noqa: BLE001 - known_owner answers an HTTP 400 for a name it does not know
+            except StoreError:  # a name the taxonomy does not know
                 continue
             if part == owner:
                 break  # the whole cell is one known owner
