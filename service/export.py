@@ -71,8 +71,8 @@ def _late(entry: dict, closed: str | None, now: dt.datetime) -> str:
     return OVERDUE[overdue_level(entry, now)]
 
 
-def _mean_days(closed: list[dict], history: dict[int, list[dict]]) -> float:
-    spans = [(dt.datetime.fromisoformat(_last(history[e["id"]], "已办结")) - dt.datetime.fromisoformat(e["received_at"]))
+def _mean_days(closed: list[dict], closed_at: dict[int, str]) -> float | str:
+    spans = [(dt.datetime.fromisoformat(closed_at[e["id"]]) - dt.datetime.fromisoformat(e["received_at"]))
              .total_seconds() / 86400 for e in closed if e.get("received_at")]
     return round(sum(spans) / len(spans), 1) if spans else "—"
 
@@ -82,8 +82,9 @@ def _summary(entries: list[dict], history: dict[int, list[dict]], now: dt.dateti
     """The 汇总 sheet a monthly report is built from: rates, category × status, one line per owner."""
     live = [e for e in entries if e["status"] != "已作废"]
     closed = [e for e in live if e["status"] in DONE]
-    dated = [e for e in closed if _last(history.get(e["id"], []), "已办结")]  # an undated import is not 按时 or late
-    late = [e for e in dated if _late(e, _last(history.get(e["id"], []), "已办结"), now)]
+    closed_at = {e["id"]: _last(history.get(e["id"], []), "已办结") for e in closed}
+    dated = [e for e in closed if closed_at[e["id"]]]  # an undated import is not 按时 or late
+    late = [e for e in dated if _late(e, closed_at[e["id"]], now)]
     visited = [e for e in live if e.get("satisfaction")]
     share = lambda part, whole: part / whole if whole else "—"  # a real number, shown as 0.0 % (write_xlsx)
     statuses = tuple(st for st in STATUSES if st != "已作废")
@@ -101,7 +102,7 @@ def _summary(entries: list[dict], history: dict[int, list[dict]], now: dt.dateti
         ["已作废", len(entries) - len(live)],
         ["紧急件", sum(bool(e.get("urgent")) for e in live)],
         # from 受理 to 办结, in days, over those whose 办结 time is known
-        ["平均办理天数（办结）", _mean_days(dated, history) if dated else "—"],
+        ["平均办理天数（办结）", _mean_days(dated, closed_at)],
         *([f"来源：{SOURCE_NAMES.get(src, src or '其他')}", n] for src, n in
           sorted(Counter(e.get("source") or "" for e in live).items(), key=lambda kv: -kv[1])),
         [],

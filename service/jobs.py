@@ -9,17 +9,17 @@ import re
 import threading
 import uuid
 from pathlib import Path
-from zoneinfo import ZoneInfo
 
 from triage import Model, write_table
 from triage.normalize import normalize
 from triage.places import find_places
+from triage.route import community_time, route
 from triage.tables import clean_name
 from triage.tagging import for_people, find_time_column, parse_time, read_time, tag_rows
 
 from .convert import local, utc
-from .settings import Settings
 from .owners import known_owner
+from .settings import Settings
 from .store import Store, StoreError
 
 __all__ = ["describe", "get", "start"]
@@ -96,7 +96,7 @@ def _entry(row: dict, text: str, received: dt.datetime, model: Model, extra: dic
     if ref and len(ref) < 6:
         ref = None  # a row number (1, 2, 3…), not a hotline ticket number: it would match other files' rows
     phone = _phone(row.get(extra["phone"])) if extra["phone"] else None
-    if extra["phone"] and re.fullmatch(r"\d(?:\.\d+)?[Ee]\+\d+", str(row.get(extra["phone"]) or "").strip()):
+    if extra["phone"] and _LOST_DIGITS.fullmatch(str(row.get(extra["phone"]) or "").strip()):
         notes.append(f"联系电话“{str(row.get(extra['phone'])).strip()}”的位数已丢失（文件被存成了科学计数法），请补录")
     if phone:  # 回访 needs it: "张桂兰 13812345678"
         contact = f"{contact} {phone}" if contact and phone not in contact else contact or phone
@@ -109,6 +109,10 @@ def _entry(row: dict, text: str, received: dt.datetime, model: Model, extra: dic
     return _as_kept(entry, row, extra, model, received, now)
 
 
+# "1.38123E+10": a phone number Excel turned into a float, its last digits gone
+_LOST_DIGITS = re.compile(r"\d(?:\.\d+)?[Ee]\+\d+")
+
+
 def _phone(value) -> str | None:
     """A phone number as typed: 13812345678 (a number cell, or 1.38123E+10 from a CSV Excel saved) or 0571-8888…"""
     if value is None or isinstance(value, bool):
@@ -116,7 +120,7 @@ def _phone(value) -> str | None:
     if isinstance(value, float) and value.is_integer():
         value = int(value)
     text = re.sub(r"\s", "", str(value))
-    if re.fullmatch(r"\d(?:\.\d+)?[Ee]\+\d+", text):
+    if _LOST_DIGITS.fullmatch(text):
         return None  # "1.38123E+10": the digits were lost when the file was saved; nothing to call
     return text[:40] if len(re.sub(r"\D", "", text)) >= 7 else None  # 13812345678, 139-1234-5603, 0571-88881234
 
@@ -144,8 +148,6 @@ def _as_kept(entry: dict, row: dict, extra: dict[str, str | None], model: Model,
              now: dt.datetime) -> dict:
     """What the old ledger already says about a row: its category and 责任单位 (when they are names the
     taxonomy knows), whether it was closed and when, and the 回访. Kept in `entry["past"]` for the store."""
-    from triage.route import route
-
     said = {k: row.get(extra[k]) if extra[k] else None for k in ("state", "closed_at", "visit", "owner_said",
                                                                  "category_said", "closed_flag")}
     notes = entry["notes"]
@@ -190,11 +192,10 @@ def _as_kept(entry: dict, row: dict, extra: dict[str, str | None], model: Model,
     if not closed and not still:
         return entry  # nothing says what became of it: a new problem, 待派单
     if when is not None and readable and closed:
-        zone = ZoneInfo(model.taxonomy.timezone)  # a time typed without a zone is the community's
-        aware = lambda t: t if t.tzinfo else t.replace(tzinfo=zone)  # noqa: E731
-        if not aware(received) <= aware(when) <= aware(now):  # before the problem came in, or in the future
+        when, start = community_time(when, model.taxonomy), community_time(received, model.taxonomy)
+        if not start <= when <= community_time(now, model.taxonomy):  # before the problem came in, or in the future
             notes.append(f"原台账办结日期“{str(said['closed_at']).strip()[:20]}”"
-                         f"{'早于反映日期' if aware(when) < aware(received) else '晚于今天'}，请核对")
+                         f"{'早于反映日期' if when < start else '晚于今天'}，请核对")
             entry["needs_review"] = True
             when = None
     else:
@@ -263,7 +264,7 @@ def _run(settings, model, job_id, rows, header, column, out_path: Path, who, sav
         counts = {}
         if save:
             extra = extra_columns(header)
-            now = now.astimezone(ZoneInfo(model.taxonomy.timezone)) if now.tzinfo else now  # dates typed without a year
+            now = community_time(now, model.taxonomy)  # the community's day, for dates typed without a year
             entries = [_entry(r, str(r.get(column)), parse_time(r.get(time_column), now) if time_column else now,
                               model, extra, now)
                        for r in tagged if str(r.get(column) or "").strip()]

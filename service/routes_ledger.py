@@ -13,7 +13,7 @@ from fastapi import APIRouter, Depends, HTTPException, Query, Request
 from fastapi.responses import Response
 
 from triage.places import search_variants
-from triage.route import route
+from triage.route import community_time, route
 from triage.normalize import normalize
 
 from .convert import entry_from_issue, local, overdue_level, received_between, utc
@@ -44,10 +44,9 @@ def view(entry: dict, tz: str, now: dt.datetime | None = None) -> dict:
 @router.post("/entries", response_model=list[EntryOut], status_code=201)
 def save_entries(body: SaveIn, model: ModelDep, store: StoreDep, caller: Staff) -> list[dict]:
     """Save reviewed issues (e.g. from /api/extract, after corrections) as ledger entries."""
-    zone = ZoneInfo(model.taxonomy.timezone)
     for issue in body.issues:  # a code or the Chinese name ("宠物管理")
-        if issue.received_at is not None and issue.received_at.tzinfo is None:
-            issue.received_at = issue.received_at.replace(tzinfo=zone)  # a time without a zone is the community's
+        if issue.received_at is not None:  # a time without a zone is the community's
+            issue.received_at = community_time(issue.received_at, model.taxonomy)
         try:
             issue.category = model.taxonomy.resolve(issue.category).code
         except KeyError as err:

@@ -14,6 +14,7 @@ from fastapi.responses import FileResponse
 from triage.documents import DocumentError, read_notes
 from triage.ledger import issues_markdown
 from triage.places import find_places
+from triage.route import community_time
 from triage.notes import extract, meeting_date
 from triage.tables import TableError, TooManyRowsError, find_text_column, read_table
 
@@ -106,9 +107,8 @@ def extract_issues(body: ExtractIn, request: Request, model: ModelDep, store: St
                                 reused=reused)
         for d, entry_id in zip(out, ids):
             d["entry_id"], d["already"] = entry_id, entry_id in reused
-    zone = ZoneInfo(model.taxonomy.timezone)  # in the community's time, like every other time the API shows
     return {"issues": out, "model_version": model.version, "markdown": issues_markdown(issues),
-            "received_at": received.astimezone(zone) if received.tzinfo else received.replace(tzinfo=zone)}
+            "received_at": community_time(received, model.taxonomy)}  # local, like every other time the API shows
 
 
 @router.post("/extract/file", response_model=ExtractOut)

@@ -226,18 +226,22 @@ _SPOT = re.compile(r"(\d+|[一二三四五六七八九十]{1,3})\s*(室|楼|层|
 _ESTATE_KEY = re.compile(r"(?:小区|花园|家园|新村|公寓|苑|社区|大院|园|城|里|庭|府|湾|郡|邸|居|阁|轩|坊|院|庄|村|岸|汇|荟|墅|公馆)$")
 
 
+def _place_set(text: str | None) -> set[str]:
+    return place_keys(find_places(normalize(text or "")))
+
+
 def place_key(text: str | None) -> str:
     """Every place a text names (building, gate, road), as one comparable key; "" when none.
 
     The estate is left out when something more precise is named: a 12345 ticket says "幸福里小区9号楼" where
     the community's own notes say "9号楼". `_estates` keeps two estates' 9号楼 apart.
     """
-    keys = place_keys(find_places(normalize(text or "")))
+    keys = _place_set(text)
     return "|".join(sorted({k for k in keys if not _ESTATE_KEY.search(k)} or keys))
 
 
 def _estates(text: str | None) -> set[str]:
-    return {k for k in place_keys(find_places(normalize(text or ""))) if _ESTATE_KEY.search(k)}
+    return {k for k in _place_set(text) if _ESTATE_KEY.search(k)}
 
 
 def _spots(text: str) -> frozenset[str]:
@@ -484,12 +488,12 @@ class Store:
                                       "to_value": "待派单",
                                       "note": f"录入（来源：{SOURCE_NAMES.get(entry.get('source'), entry.get('source') or '')}）"})
                 if past and past["status"] != "待派单":
-                    self._as_kept(db, new_id, past, who, now)
+                    self._record_past(db, new_id, past, who, now)
                 ids.append(new_id)
         return ids
 
     @staticmethod
-    def _as_kept(db: sqlite_utils.Database, entry_id: int, past: dict, who: str, now: str) -> None:
+    def _record_past(db: sqlite_utils.Database, entry_id: int, past: dict, who: str, now: str) -> None:
         """Give an imported row the state the old ledger records: closed (on its 办结日期), visited, 销号.
 
         The 办理记录 says it came from the old ledger. A closing date the ledger does not give is not made

@@ -11,7 +11,7 @@ import zipfile
 import zlib
 from pathlib import Path
 
-from .tables import TableError, _utf16_without_bom, decode_bytes
+from .tables import BinaryFileError, TableError, decode_bytes
 
 __all__ = ["DocumentError", "NOTE_SUFFIXES", "read_notes"]
 
@@ -36,10 +36,10 @@ def read_notes(name: str, data: bytes) -> str:
         raise DocumentError(f"{name} 不是有效的 Word (.docx) 文件，可能已损坏：请用 Word/WPS 打开后另存为 .docx。")
     if suffix not in NOTE_SUFFIXES:
         raise DocumentError(f"不支持的纪要文件类型 {suffix or '(无后缀)'}：请上传 Word (.docx) 或文本 (.txt) 文件。")
-    if b"\x00" in data[:4096] and not data.startswith((b"\xff\xfe", b"\xfe\xff")) and _utf16_without_bom(data) is None:
-        raise DocumentError(f"{name} 看起来是二进制文件，不是文本。请上传 Word (.docx) 或文本 (.txt) 文件。")
     try:
         return decode_bytes(data, name)
+    except BinaryFileError:
+        raise DocumentError(f"{name} 看起来是二进制文件，不是文本。请上传 Word (.docx) 或文本 (.txt) 文件。") from None
     except TableError as e:
         raise DocumentError(str(e)) from None
 

@@ -16,7 +16,7 @@ import chinese_calendar
 
 from .taxonomy import Category, Taxonomy
 
-__all__ = ["Routing", "add_working_days", "is_workday", "route"]
+__all__ = ["Routing", "add_working_days", "community_time", "is_workday", "route"]
 
 
 @dataclass(frozen=True)
@@ -75,7 +75,8 @@ class _Calendar:
     extra_workdays: frozenset
 
 
-def _aware(when: dt.datetime, taxonomy: Taxonomy) -> dt.datetime:
+def community_time(when: dt.datetime, taxonomy: Taxonomy) -> dt.datetime:
+    """The time in the community's zone; one typed without a zone is taken as already the community's."""
     tz = _zone(taxonomy.timezone)
     return when.replace(tzinfo=tz) if when.tzinfo is None else when.astimezone(tz)
 
@@ -115,7 +116,7 @@ def route(category: Category | str, text: str, received_at: dt.datetime, taxonom
                                  or rule.add_co_owners):
             reasons.append(rule.note or "/".join(rule.when_any[:3] or rule.when_all[0][:3]))
     co_owners = [c for c in co_owners if c != owner]
-    received = _aware(received_at, taxonomy)
+    received = community_time(received_at, taxonomy)
     note = ""
     if urgent:
         deadline = received + dt.timedelta(hours=taxonomy.urgent_hours)

@@ -21,7 +21,7 @@ from typing import Iterable, Sequence
 
 from ._writing import as_text, excel_safe, write_csv, write_jsonl, write_xlsx
 
-__all__ = ["TEXT_COLUMNS", "TableError", "TooManyRowsError", "as_text", "clean_name", "decode_bytes", "excel_safe",
+__all__ = ["TEXT_COLUMNS", "BinaryFileError", "TableError", "TooManyRowsError", "as_text", "clean_name", "decode_bytes", "excel_safe",
            "find_text_column", "read_table", "write_table"]
 
 SUFFIXES = (".jsonl", ".json", ".csv", ".tsv", ".txt", ".xlsx", ".xlsm", ".xls")
@@ -41,6 +41,10 @@ _ZIP, _OLE2 = b"PK\x03\x04", b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 
 class TableError(ValueError):
     """An input or output table cannot be used; the message is for a community worker."""
+
+
+class BinaryFileError(TableError):
+    """The bytes are no text in any encoding we read (NULs, and not UTF-16): a binary file."""
 
 
 class TooManyRowsError(TableError):
@@ -74,7 +78,7 @@ def decode_bytes(raw: bytes, name: str = "文件") -> str:
     if text is not None:
         return text
     if b"\x00" in raw[:4096]:
-        raise TableError(f"{name} 看起来是二进制文件，不是文本表格。请上传 CSV、Excel (.xlsx) 或 JSONL 文件。")
+        raise BinaryFileError(f"{name} 看起来是二进制文件，不是文本表格。请上传 CSV、Excel (.xlsx) 或 JSONL 文件。")
     try:
         return raw.decode("utf-8-sig")
     except UnicodeDecodeError:
