@@ -160,8 +160,8 @@ _TITLE_ROWS = 25  # rows a sheet may have besides tickets, for max_rows: a title
 def read_xlsx(raw: bytes, max_rows: int | None = None) -> list[Grid]:
     """Every visible worksheet of an .xlsx/.xlsm, active sheet first.
 
-    With `max_rows`, TooManyRows as soon as the sheets hold more filled rows than that (a header and
-    title rows on each sheet aside), before a million-row sheet is read into memory.
+    With `max_rows`, TooManyRows as soon as one sheet holds more filled rows than that (its header and
+    title rows aside), before a million-row sheet is read into memory.
     """
     unpacked, row_tags = _inspect(raw)
     stream = len(raw) > _STREAM_BYTES or unpacked > _STREAM_UNPACKED or (max_rows is not None and row_tags > max_rows)

@@ -93,13 +93,8 @@ class Compact:
     def names(self) -> np.ndarray:
         """Feature names, built on first use (only explanations need them)."""
         if self._names is None:
-            names = np.empty(self.width, dtype=object)
-            offset = 0
-            for key, vocab, _ in self.blocks:
-                for gram, i in vocab.items():
-                    names[offset + i] = gram
-                offset += len(vocab)
-            self._names = names
+            self._names = (np.concatenate([_terms(vocab) for _, vocab, _ in self.blocks]) if self.blocks
+                           else np.empty(0, dtype=object))
         return self._names
 
     def explain(self, row, label_index: int, top: int = 5) -> tuple[str, ...]:
@@ -128,6 +123,14 @@ class Compact:
         return tuple(picked)
 
 
+def _terms(vocab: dict) -> np.ndarray:
+    """A vocabulary's terms in column order (the vocabulary maps term → column)."""
+    terms = np.empty(len(vocab), dtype=object)
+    for term, column in vocab.items():
+        terms[column] = term
+    return terms
+
+
 def to_arrays(engines: dict[str, "Compact | None"]) -> dict[str, np.ndarray]:
     """Plain numeric and text arrays for `np.savez_compressed`: loading them runs no code (unlike pickle)."""
     out: dict[str, np.ndarray] = {}
@@ -139,10 +142,7 @@ def to_arrays(engines: dict[str, "Compact | None"]) -> dict[str, np.ndarray]:
             out[f"{name}/{key}"] = np.asarray(getattr(c, key), dtype=np.float64)
         out[f"{name}/analyzers"] = np.array([key for key, _, _ in c.blocks], dtype=str)
         for i, (_, vocab, idf) in enumerate(c.blocks):
-            terms = np.empty(len(vocab), dtype=object)
-            for term, j in vocab.items():
-                terms[j] = term
-            out[f"{name}/vocab{i}"] = terms.astype(str)
+            out[f"{name}/vocab{i}"] = _terms(vocab).astype(str)
             out[f"{name}/idf{i}"] = np.asarray(idf, dtype=np.float64)
     return out
 

@@ -143,11 +143,11 @@ def _read_text(text: str, now: dt.datetime | None = None) -> dt.datetime | None:
 def _without_year(match: re.Match, now: dt.datetime) -> dt.datetime:
     """"5月8日" is the latest 5 May not after today (a ledger kept in November means this year's May;
     one typed in January, "12月28日", means last December)."""
-    half = match.group("half") or ""
+    # a trailing 上午/下午 without an hour was made a clock time already (`_read_text`)
     if match.group("H") is None:
-        hour, minute = (14, 0) if half in ("下午", "晚上") else (9, 0)  # "5月8日下午": an afternoon, time unknown
+        hour, minute = 9, 0  # a date alone: the start of the working day
     else:
-        hour, minute = _hour(int(match.group("H")), half), int(match.group("M") or 0)
+        hour, minute = _hour(int(match.group("H")), match.group("half") or ""), int(match.group("M") or 0)
     today = now.replace(tzinfo=None)
     when = dt.datetime(today.year, int(match.group("m")), int(match.group("d")), hour, minute)
     if when.date() > today.date():
