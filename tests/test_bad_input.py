@@ -238,3 +238,13 @@ def test_cli_writes_through_a_link_and_into_a_pipe_and_reads_an_html_xls_with_od
     assert "3号楼电梯坏了" in got[0].decode("utf-8-sig")
     assert main(["tag", str(page), "--received-at", "2026-11-25T09:30+08:00", "-o", str(tmp_path / "o.xlsx")]) == 0
     capsys.readouterr()
+
+
+def test_an_office_file_with_a_password_sent_as_notes_says_so():
+    from pathlib import Path
+
+    from triage.documents import DocumentError, read_notes
+
+    data = (Path(__file__).parent / "data" / "ledger_password.xlsx").read_bytes()
+    with pytest.raises(DocumentError, match="设置了打开密码"):
+        read_notes("台账.xlsx", data)

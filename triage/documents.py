@@ -28,7 +28,11 @@ def read_notes(name: str, data: bytes) -> str:
     suffix = Path(name).suffix.lower()
     if not data.strip():
         raise DocumentError(f"{name} 是空文件。")
-    if data.startswith(_OLE2):
+    if data.startswith(_OLE2):  # an old Word or Excel file, or any Office file with an opening password
+        if "EncryptedPackage".encode("utf-16-le") in data:
+            raise DocumentError(f"{name} 设置了打开密码，无法读取：请取消密码后另存，再上传。")
+        if suffix in (".xls", ".xlsx", ".et"):
+            raise DocumentError(f"{name} 是 Excel 表格，不是会议纪要：工单表请用“上传工单表”。")
         raise DocumentError(f"{name} 是旧版 Word (.doc) 文件：请在 Word/WPS 中“另存为” .docx 后再上传。")
     if data.startswith(b"PK\x03\x04"):
         return _docx_text(name, data)
