@@ -19,7 +19,7 @@ from triage.normalize import normalize
 from .convert import entry_from_issue, local, overdue_level, received_between, utc
 from .deps import EntryId, ModelDep, Staff, StoreDep, Viewer
 from .owners import known_owner
-from .schemas import CorrectionIn, EntryOut, EntryPatch, SaveIn, StatusIn
+from .schemas import CorrectionIn, EntryOut, EntryPatch, MergeIn, SaveIn, StatusIn
 from .settings import FIELD_NAMES
 from .store import CLOSED, DONE, NUMERALS, STATUSES, text_key
 
@@ -269,6 +269,17 @@ def change_status(entry_id: EntryId, body: StatusIn, model: ModelDep, store: Sto
     entry = store.set_status(entry_id, body.status, caller.name, body.note or "", body.satisfaction, body.feedback,
                              body.seen, admin=caller.role == "admin")
     return view(entry, model.taxonomy.timezone)
+
+
+@router.post("/entries/{entry_id}/merge", response_model=EntryOut)
+def merge_entry(entry_id: EntryId, body: MergeIn, model: ModelDep, store: StoreDep, caller: Staff) -> dict:
+    """并入: this entry is the same problem as entry `into` (e.g. a 疑似重复 checked by a person).
+
+    `into` records it as a repeat (its words, ticket number, caller); this entry becomes 已作废 with a note.
+    Returns `into`.
+    """
+    merged = store.merge_entry(entry_id, body.into, caller.name, body.seen, model.taxonomy.timezone)
+    return view(merged, model.taxonomy.timezone)
 
 
 @router.post("/entries/{entry_id}/correct", response_model=EntryOut)

@@ -22,7 +22,7 @@ ReceivedAt = Annotated[dt.datetime, AfterValidator(_sane_time)]
 
 __all__ = [
     "ClassifyIn", "ClassifyOut", "CorrectionIn", "EntryOut", "EntryPatch", "ExtractIn", "ReceivedAt", "ExtractOut",
-    "IssueOut", "JobOut", "SaveIn", "SaveIssue", "StatusIn", "TokenIn",
+    "IssueOut", "JobOut", "MergeIn", "SaveIn", "SaveIssue", "StatusIn", "TokenIn",
 ]
 
 
@@ -176,6 +176,11 @@ class EntryPatch(BaseModel):
             raise ValueError({"owner": "责任主体不能为空",
                               "response": "办理情况不能为空：要更正，请直接写上新的办理情况"}[info.field_name])
         return value.strip() if value else value
+
+
+class MergeIn(BaseModel):
+    into: int = Field(ge=1, le=2**53, description="并入哪一条：台账编号")
+    seen: dt.datetime | None = Field(None, description="可选：您看到的这条记录的 updated；期间被他人改过则返回 409")
 
 
 class StatusIn(BaseModel):

@@ -560,8 +560,10 @@ class Store:
     @staticmethod
     def _same(db: sqlite_utils.Database, ref: str | None, key: str, received: str | None) -> int | None:
         if ref:
-            row = next(db.query("SELECT id FROM entries WHERE ref = ? UNION ALL "
-                                "SELECT entry_id FROM repeats WHERE ref = ? LIMIT 1", [ref, ref]), None)
+            # a ticket merged into another entry (并入) is that entry's, not the voided row's
+            row = next(db.query("SELECT id FROM entries WHERE ref = ? AND status != '已作废' UNION ALL "
+                                "SELECT entry_id FROM repeats WHERE ref = ? UNION ALL "
+                                "SELECT id FROM entries WHERE ref = ? LIMIT 1", [ref, ref, ref]), None)
             if row is not None:
                 return row["id"]
         if not key:
@@ -665,6 +667,38 @@ class Store:
             elif status == "已作废" and not note.strip():
                 raise StoreError("作废需要写明原因（例如：重复登记、录入错误）。")
             return self.update_entry(entry_id, changes, who, note)
+
+    def merge_entry(self, entry_id: int, into: int, who: str, seen: dt.datetime | None = None,
+                    zone: str = "Asia/Shanghai") -> dict:
+        """并入: entry `entry_id` is the same problem as `into`, entered twice (a 疑似重复 a person checked).
+
+        In one transaction `into` records it as a repeat report, with its words, ticket number and caller,
+        and takes over the repeats it had; `entry_id` is voided (已作废, never deleted) with a note saying
+        where it went. Refused for an archived entry, for an entry into itself, and into a problem already
+        closed: one raised again after closing is a new report. Returns `into` as it is now.
+        """
+        if entry_id == into:
+            raise StoreError("不能把一条记录并入它自己。")
+        with self.write() as db:
+            current = self.get_entry(entry_id)
+            self._unchanged_since(current, seen)
+            self._editable(current)
+            if current["status"] in DONE:
+                raise StoreError(f"编号 {entry_id} 已{current['status'].removeprefix('已')}，办过的记录不能并入别的记录。", 409)
+            target = self.get_entry(into)
+            if target["status"] in CLOSED:
+                raise StoreError(f"编号 {into} 已{target['status'].removeprefix('已')}，不能再并入；"
+                                 "问题办结后再次反映的，请作为新问题办理。", 409)
+            now = _later_than(max(current["updated"], target["updated"]))
+            moved = db.execute("UPDATE repeats SET entry_id = ? WHERE entry_id = ?", [into, entry_id]).rowcount
+            self._repeat(db, into, current, who, now, zone, worded=True)
+            if moved:
+                db["history"].insert({"entry_id": into, "at": now, "who": who, "field": "repeat", "from_value": None,
+                                      "to_value": str(entry_id),
+                                      "note": f"编号 {entry_id} 的 {moved} 次重复反映一并转入"})
+            db["entries"].update(into, {"updated": now})
+            self.update_entry(entry_id, {"status": "已作废"}, who, f"并入编号 {into}（同一问题重复登记）")
+        return self.get_entry(into)
 
     def correct(self, entry_id: int, category: str, category_name: str, owner: str, co_owners: list[str],
                 deadline: str | None, urgent: bool, who: str, seen: dt.datetime | None = None, note: str = "") -> dict:

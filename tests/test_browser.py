@@ -317,6 +317,32 @@ def test_an_owner_works_through_its_items_in_the_ledger(page, server):
     assert not dialogs
 
 
+def test_a_suspected_repeat_is_merged_from_the_ledger_and_from_the_chat(page, server):
+    first = _api(server, "/api/classify", {"text": "长青小区12号楼电梯坏了，老人下不了楼", "save": True})["entry_id"]
+    second = _api(server, "/api/classify", {"text": "长青小区12号楼电梯老坏，物业修了也没用，希望换新电梯。",
+                                            "save": True})["entry_id"]
+    assert second != first and any(f"第 {first} 条" in n for n in _api(server, f"/api/entries/{second}")["notes"])
+    dialogs = []
+    page.on("dialog", lambda d: (dialogs.append(d.message), d.accept()))
+    page.click('.tab[data-view="ledger"]')
+    row = page.locator("#ledger-table tbody tr", has_text="希望换新电梯")
+    row.locator("button", has_text="办理").click()
+    detail = page.locator("tr.detail")
+    assert detail.locator("input[aria-label='并入的编号']").input_value() == str(first)  # the entry it resembles
+    detail.locator("button", has_text="并入").click()
+    page.wait_for_function("!document.querySelector('tr.detail')")
+    assert dialogs and f"并入编号 {first}" in dialogs[0]
+    assert _api(server, f"/api/entries/{second}")["status"] == "已作废"
+    assert any("希望换新电梯" in h["note"] for h in _api(server, f"/api/entries/{first}/history") if h["field"] == "repeat")
+    third = _api(server, "/api/classify", {"text": "长青小区12号楼电梯门关不上", "save": True})["entry_id"]
+    page.click('.tab[data-view="chat"]')
+    send(page, f"{third}号并入{first}号")
+    page.wait_for_selector(f".msg.bot:has-text('已把编号 {third} 并入编号 {first}')")
+    assert _api(server, f"/api/entries/{third}")["status"] == "已作废"
+    send(page, f"{third}号并入{first}号")  # twice: the second says why not
+    page.wait_for_selector(".msg.bot:has-text('已归档')")
+
+
 def test_a_grid_worker_handles_an_entry_on_a_phone(browser, server):
     entry = _api(server, "/api/classify", {"text": "11号楼二单元的声控灯坏了，晚上上楼全靠手机照明", "save": True})["entry_id"]
     context = browser.new_context(viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True, locale="zh-CN")

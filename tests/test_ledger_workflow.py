@@ -802,3 +802,46 @@ def test_what_a_second_trial_of_the_old_ledger_found(client):
     assert any("早于反映日期" in n for n in got["4号"]["notes"])
     assert got["5号"]["status"] == "待派单" and got["5号"]["needs_review"]
     assert any("无法识别" in n for n in got["5号"]["notes"]) and any("位数已丢失" in n for n in got["5号"]["notes"])
+
+
+def test_a_suspected_repeat_is_merged_into_the_entry_it_resembles(client, settings):
+    """并入: the 疑似重复 a person checked. The original keeps the repeat with its words and ticket number;
+    the second entry is voided, never deleted, and says where it went."""
+    from service.store import Store
+
+    ticket = {"text": "来电人再次反映：幸福里小区9号楼暖气还是不热，已经打过12345", "category": "utilities",
+              "source": "tag", "ref": "GD20261125000009", "contact": "周女士"}
+    with Store(settings.database) as store:  # notes first, then the hotline's ticket, as an upload enters them
+        [first] = store.add_entries([{"text": "9号楼暖气不热，屋里才十五度", "category": "utilities",
+                                      "source": "extract"}], "网格员")
+        [second_id] = store.add_entries([ticket], "坐席")
+    second = client.get(f"/api/entries/{second_id}", headers=client.hdr()).json()
+    assert second_id != first and second["needs_review"]
+    url = f"/api/entries/{second['id']}/merge"
+    assert client.post(url, json={"into": first}).status_code == 401  # a write: token needed
+    r = client.post(url, json={"into": second["id"]}, headers=client.hdr())
+    assert r.status_code == 400 and "它自己" in r.json()["detail"]
+    r = client.post(url, json={"into": 999999}, headers=client.hdr())
+    assert r.status_code == 404
+    r = client.post(url, json={"into": first, "seen": "2020-01-01T00:00:00+00:00"}, headers=client.hdr())
+    assert r.status_code == 409  # changed since the caller looked
+    r = client.post(url, json={"into": first, "seen": second["updated"]}, headers=client.hdr())
+    assert r.status_code == 200, r.text
+    assert r.json()["id"] == first and r.json()["status"] == "待派单"
+    voided = client.get(f"/api/entries/{second['id']}", headers=client.hdr()).json()
+    assert voided["status"] == "已作废"
+    assert any(f"并入编号 {first}" in h["note"] for h in client.get(f"/api/entries/{second['id']}/history",
+                                                                     headers=client.hdr()).json())
+    [repeat] = [h for h in client.get(f"/api/entries/{first}/history", headers=client.hdr()).json() if h["field"] == "repeat"]
+    assert "GD20261125000009" in repeat["note"] and "周女士" in repeat["note"] and "幸福里小区9号楼" in repeat["note"]
+    with Store(settings.database) as store:  # the ticket number is the original's now: uploaded again, it joins it
+        reused: set[int] = set()
+        assert store.add_entries([ticket], "坐席", reused=reused) == [first] and reused == {first}
+    # a voided entry cannot be merged again, and nothing merges into a closed problem
+    r = client.post(url, json={"into": first}, headers=client.hdr())
+    assert r.status_code == 409 and "归档" in r.json()["detail"]
+    third = client.post("/api/classify", json={"text": "3号楼门口的路灯不亮", "save": True},
+                        headers=client.hdr()).json()["entry_id"]
+    client.post(f"/api/entries/{first}/status", json={"status": "已办结", "note": "已修好"}, headers=client.hdr())
+    r = client.post(f"/api/entries/{third}/merge", json={"into": first}, headers=client.hdr())
+    assert r.status_code == 409 and "新问题" in r.json()["detail"]

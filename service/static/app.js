@@ -21,6 +21,7 @@ const HELP = [
   "· 逾期 —— 查看逾期和将要逾期的问题",
   "· 本周统计 —— 查看统计图表；本月统计 / 上月统计 / 11月统计 —— 当月办结率、满意率",
   "· 待审核 —— 列出模型最没把握、最值得人工确认的记录",
+  "· 12号并入8号 —— 台账编号12与编号8是同一问题：12作废，内容记为8的一次重复反映",
   "· 帮助 —— 显示本说明",
 ].join("\n");
 
@@ -383,6 +384,10 @@ const COMMANDS = [
     if (!items.length) return botText("没有需要审核的记录。");
     botNode(el("div", { text: "以下记录模型最没把握，请优先确认类别：类别不对就直接在表中改选，会重新派单并记录更正。" }), entryTable(items, true));
   }],
+  [/^(?:把)?\s*(?:编号|台账)?\s*(\d+)\s*号?\s*(?:并入|合并到|合并进)\s*(?:编号|台账)?\s*(\d+)\s*号?$/, async (m) => {
+    const into = await mergeEntries(Number(m[1]), Number(m[2]));
+    botText(`已把编号 ${m[1]} 并入编号 ${into.id}：编号 ${m[1]} 已作废（记录保留），它的内容记为编号 ${into.id} 的一次重复反映，见办理记录。`);
+  }],
   [/^(帮助|help|\?|？|怎么用)$/i, async () => botText(HELP)],
 ];
 
@@ -602,11 +607,34 @@ async function toggleDetail(entry, row) {
         if (!reason.value.trim()) return window.alert("请写明转交原因，例如：属市政道路，不在物业管理范围。");
         save({ owner: owner.value }, reason.value.trim());
       } })),
+      archived || DONE_STATUSES.includes(entry.status) ? null : mergeRow(entry, cell),
       el("strong", { text: "办理记录" }),
       el("ol", { class: "history" }, ...history.filter((h) => !HIDDEN_FIELDS.includes(h.field)).map((h) => el("li", { text: historyLine(h) })))]
       .filter(Boolean));
     row.nextElementSibling.scrollIntoView({ block: "nearest" });
   } catch (err) { cell.textContent = err.message; }
+}
+// 并入: this entry is the same problem as another (a 疑似重复 names the one it resembles, so that is offered).
+const DONE_STATUSES = ["已办结", "已回访", "已销号"];
+function mergeRow(entry, cell) {
+  const like = (entry.notes || []).map((n) => /疑似重复：与台账第 (\d+) 条相近/.exec(n)).find(Boolean);
+  const into = el("input", { type: "number", min: "1", step: "1", "aria-label": "并入的编号", placeholder: "编号", class: "narrow" });
+  if (like) into.value = like[1];
+  return el("div", { class: "detail-row" }, el("span", { text: like ? "与编号 " + like[1] + " 是同一问题？并入" : "重复登记？并入编号" }), into,
+    el("button", { class: "secondary", text: "并入", onclick: async (ev) => {
+      const target = Number(into.value);
+      if (!Number.isInteger(target) || target < 1) return window.alert("请填写要并入的台账编号。");
+      if (!window.confirm(`把编号 ${entry.id} 并入编号 ${target}？编号 ${entry.id} 将作废（保留记录），它的内容记为编号 ${target} 的一次重复反映。`)) return;
+      ev.target.disabled = true;
+      try {
+        await mergeEntries(entry.id, target, entry.updated);
+        cell.closest("tr").remove();
+        loadLedger();
+      } catch (err) { window.alert(err.message); ev.target.disabled = false; }
+    } }));
+}
+async function mergeEntries(from, into, seen) {
+  return api(`/api/entries/${from}/merge`, { method: "POST", json: seen ? { into, seen } : { into } });
 }
 // One line of the 办理记录 in words: no codes, JSON or ISO stamps.
 const FIELD_LABELS = { response: "办理情况", owner: "责任主体", location: "地点", summary: "问题内容", category_name: "类别",
