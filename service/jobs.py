@@ -41,7 +41,7 @@ def describe(job: dict, settings: Settings, tz: str = "Asia/Shanghai") -> dict:
             "created": local(job.get("created"), tz), "finished": local(job.get("finished"), tz),
             "result": json.loads(job["result"]) if job.get("result") else None,
             "saved": job.get("saved_new"), "already": job.get("saved_already"), "repeat": job.get("saved_repeat"),
-            "alike": job.get("saved_alike"), "past": job.get("saved_past"),
+            "alike": job.get("saved_alike"), "past": job.get("saved_past"), "advanced": job.get("saved_advanced"),
             "notes": json.loads(job["notes"]) if job.get("notes") else [],
             "download": f"/api/jobs/{job['id']}/download" if job["status"] == "done" and job.get("output_path") else None}
 
@@ -271,13 +271,14 @@ def _run(settings, model, job_id, rows, header, column, out_path: Path, who, sav
             reused: set[int] = set()  # the same file uploaded twice: each ticket is entered once
             repeated: list[int] = []  # another call about an open entry: joined to it, counted apart
             alike: list[int] = []  # new entries that look like an open one: flagged for a person
-            ids = store.add_entries(entries, who, reused=reused, repeated=repeated, alike=alike,
+            advanced: list[int] = []  # an updated old ledger again: entries it moved on (办结, 回访)
+            ids = store.add_entries(entries, who, reused=reused, repeated=repeated, alike=alike, advanced=advanced,
                                     zone=model.taxonomy.timezone)
             new = len(set(ids) - reused)
             joined = len(repeated)
             kept = {i for e, i in zip(entries, ids) if e.get("past") and e["past"]["status"] != "待派单"} - reused
             counts = {"saved_new": new, "saved_already": len(ids) - new - joined, "saved_repeat": joined,
-                      "saved_alike": len(alike), "saved_past": len(kept)}
+                      "saved_alike": len(alike), "saved_past": len(kept), "saved_advanced": len(set(advanced))}
         review = sum(bool(r["needs_review"]) for r in tagged)
         with store.write() as db:
             db["jobs"].update(job_id, {"status": "done", "done": len(rows), "review": review, **counts,

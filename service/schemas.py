@@ -225,4 +225,5 @@ class JobOut(BaseModel):
     repeat: int | None = None  # …and repeat calls about an open entry (new 工单编号 or another day), joined to it
     alike: int | None = None  # …of the new entries, those that look like an open one (疑似重复, marked 待复核)
     past: int | None = None  # …of the new entries, those an old 问题台账 gave a state (办结, 回访), kept
+    advanced: int | None = None  # …rows of an updated old 问题台账 uploaded again that moved their entry on (办结, 回访)
     notes: list[str] = []  # on upload: title rows, 合计 rows, the sheet or text column that was guessed

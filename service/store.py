@@ -27,8 +27,9 @@ from .settings import ROLES
 
 __all__ = ["DONE", "ROLES", "SCHEMA_VERSION", "STATUSES", "Store", "StoreError", "hash_token", "text_key"]
 
-SCHEMA_VERSION = 10  # the last of MIGRATIONS (a test checks)
+SCHEMA_VERSION = 11  # the last of MIGRATIONS (a test checks)
 STATUSES = ("待派单", "已派单", "办理中", "已办结", "已回访", "已销号", "已作废")
+_RANK = {"待派单": 0, "已派单": 1, "办理中": 2, "已办结": 3, "已回访": 4, "已销号": 5}  # how far along (作废 aside)
 DONE = ("已办结", "已回访", "已销号")  # handled: the 办结率 counts these
 CLOSED = (*DONE, "已作废")
 FINAL = ("已销号", "已作废")  # the record is archived: no more edits (已作废 can only be restored to 待派单)
@@ -187,8 +188,14 @@ def _migrate_10(db: sqlite_utils.Database) -> None:
     _recompute(db, "place_key", place_key)  # estates named without 小区 (碧桂园5号楼) are places now
 
 
+def _migrate_11(db: sqlite_utils.Database) -> None:
+    # an updated old 问题台账 uploaded again says how many entries it moved on (办结, 回访 since the last upload)
+    if "saved_advanced" not in db["jobs"].columns_dict:
+        db["jobs"].add_column("saved_advanced", int)
+
+
 MIGRATIONS = {1: _migrate_1, 2: _migrate_2, 3: _migrate_3, 4: _migrate_4, 5: _migrate_5, 6: _migrate_6, 7: _migrate_7,
-              8: _migrate_8, 9: _migrate_9, 10: _migrate_10}
+              8: _migrate_8, 9: _migrate_9, 10: _migrate_10, 11: _migrate_11}
 
 
 NUMERALS = "0123456789零一二三四五六七八九十"  # a search term starting with one of these must match whole
@@ -436,7 +443,7 @@ class Store:
 
     def add_entries(self, entries: list[dict], who: str, *, reused: set[int] | None = None,
                     repeated: list[int] | None = None, alike: list[int] | None = None,
-                    zone: str = "Asia/Shanghai") -> list[int]:
+                    advanced: list[int] | None = None, zone: str = "Asia/Shanghai") -> list[int]:
         """Insert ledger entries (status 待派单) in one transaction; returns their ids.
 
         Nothing is entered twice, on any path (notes, single messages, uploads, Open311): an entry whose
@@ -444,13 +451,15 @@ class Store:
         open, voided, or received the same day (the same meeting saved again), keeps its existing id,
         which is added to `reused` when given. So does a repeat told in new words (`_repeat_of`); a
         likeness too weak to join on is entered, flagged for review with the entry it resembles, and its
-        new id appended to `alike`. Each repeat recorded (a new ticket number, another day) appends its
+        new id appended to `alike`. An old ledger's row uploaded again (the same report) moves its entry on
+        when the ledger is further along now (`_advance`); such ids go to `advanced`. Each repeat recorded (a new ticket number, another day) appends its
         entry's id to `repeated`. A closed entry raised again on a later day is a new report: the problem
         came back.
         """
         reused = set() if reused is None else reused
         repeated = [] if repeated is None else repeated
         alike = [] if alike is None else alike
+        advanced = [] if advanced is None else advanced
         now = _now()
         ids = []
         made: set[int] = set()  # entered by this call: a later row of the same batch joining one is not "already"
@@ -467,6 +476,10 @@ class Store:
                 if existing is None and not (past and past["closed"]):  # a closed old problem repeats nothing
                     existing, resembles = _repeat_of(db, entry)
                     worded = existing is not None  # told in other words: its text is kept with the repeat
+                if existing is not None and past and self._same_report(db, existing, entry):
+                    # the office's ledger uploaded again after it was updated: what it says now moves the entry on
+                    if self._advance(db, existing, past, entry.get("response"), who):
+                        advanced.append(existing)
                 if existing is not None:
                     if self._repeat(db, existing, entry, who, now, zone, worded):
                         repeated.append(existing)
@@ -517,6 +530,56 @@ class Store:
         if past["satisfaction"] is not None:
             changes.update(satisfaction=past["satisfaction"], feedback=past["feedback"])
         db["entries"].update(entry_id, changes)
+
+    def _advance(self, db: sqlite_utils.Database, entry_id: int, past: dict, response: str | None, who: str) -> bool:
+        """An old ledger's row, uploaded again: take what it says now when that is further along (办结, 回访, 销号).
+
+        Only forward: a state the ledger is behind on (staff moved the entry on here) is left, and so are voided
+        and 销号 entries, an entry visited here, and a 回访 already taken (an unhappy one reopened the entry, which
+        stays open until the ledger records another). The 办结
+        is dated by the ledger's 办结日期, as on the first import (without one it does not count towards the
+        按时办结率). The ledger's 办理情况 is taken when it closes the entry or the entry had none.
+        True when anything moved.
+        """
+        current = self.get_entry(entry_id)
+        status, score = current["status"], past["satisfaction"]
+        if status in FINAL:
+            return False
+        if past["closed"] and current.get("satisfaction") is not None and (
+                score is None or (score, past["feedback"]) == (current["satisfaction"], current.get("feedback"))):
+            return False  # visited here already, or this very 回访 was taken (an unhappy one reopened the entry)
+        now = _later_than(current["updated"])
+        changes: dict[str, Any] = {}
+        steps: list[tuple[str, str, str]] = []  # (status, note, history field)
+        if past["closed"] and status not in DONE:
+            steps.append(("已办结", f"按更新后的原台账：{past['note'].removeprefix('按原台账：')}",
+                          "status" if past["closed_at"] else "import"))
+        elif not past["closed"] and _RANK.get(past["status"], 0) > _RANK.get(status, 0):
+            steps.append((past["status"], f"按更新后的原台账：{past['note'].removeprefix('按原台账：')}", "status"))
+        if past["closed"] and score is not None and (steps[-1][0] if steps else status) == "已办结":
+            changes.update(satisfaction=score, feedback=past["feedback"])
+            if score >= 3:
+                steps.append(("已回访", f"按原台账回访：{past['feedback']}（{score} 分）", "status"))
+                if past["status"] == "已销号":
+                    steps.append(("已销号", "按原台账销号", "status"))
+            else:
+                steps.append(("办理中", f"按原台账回访不满意（{score} 分），重新办理", "status"))
+        if not steps:
+            return False
+        said = (response or "").strip()
+        if said and said != (current.get("response") or "").strip() and (
+                not (current.get("response") or "").strip() or steps[0][0] == "已办结"):
+            changes["response"] = said
+            db["history"].insert({"entry_id": entry_id, "at": now, "who": who, "field": "response",
+                                  "from_value": current.get("response"), "to_value": said, "note": "按更新后的原台账"})
+        before = status
+        for to, note, field in steps:
+            at = past["closed_at"] if to == "已办结" and past["closed_at"] else now
+            db["history"].insert({"entry_id": entry_id, "at": at, "who": who, "field": field, "from_value": before,
+                                  "to_value": to, "note": note})
+            before = to
+        db["entries"].update(entry_id, {**changes, "status": before, "updated": now})
+        return True
 
     @staticmethod
     def _same_report(db: sqlite_utils.Database, entry_id: int, entry: dict) -> bool:

@@ -692,6 +692,45 @@ def test_an_old_ledger_keeps_what_became_of_each_problem(client):
     assert (again["saved"], again["already"], again["repeat"]) == (0, 5, 0)  # the same ledger twice: nothing new
 
 
+def test_an_updated_old_ledger_uploaded_again_moves_its_entries_on(client):
+    """From a director's second trial: offices keep their Excel ledger for a while after they start, and
+    uploading it again after marking problems 办结 changed nothing here. Now it moves entries forward, never back."""
+    from openpyxl import load_workbook
+
+    files = {"file": ("东园社区问题台账.xlsx", _old_ledger())}
+    _wait(client, client.post("/api/jobs", files=files, data={"save": "true"}, headers=client.hdr()).json()["id"])
+    items = {e["text"][:4]: e for e in client.get("/api/entries", headers=client.hdr()).json()["items"]}
+    bump = items["地下车库"]
+    # meanwhile a colleague dispatched the speed bump here; the office's Excel does not say so
+    assert client.post(f"/api/entries/{bump['id']}/status", json={"status": "已派单"}, headers=client.hdr()).status_code == 200
+    wb = load_workbook(io.BytesIO(_old_ledger()))
+    ws = wb.active
+    ws["I5"], ws["J5"], ws["K5"] = "是", "2026-10-01", "满意"  # 南门道闸: closed on 10-01, resident happy
+    ws["H7"] = "已联系施工队"  # 减速带: a reply, still open
+    out = io.BytesIO()
+    wb.save(out)
+    files = {"file": ("东园社区问题台账（更新）.xlsx", out.getvalue())}
+    job = _wait(client, client.post("/api/jobs", files=files, data={"save": "true"}, headers=client.hdr()).json()["id"])
+    assert (job["saved"], job["advanced"]) == (0, 2), job
+    after = {e["text"][:4]: e for e in client.get("/api/entries", headers=client.hdr()).json()["items"]}
+    gate, bump = after["南门道闸"], after["地下车库"]
+    assert (gate["status"], gate["satisfaction"], gate["response"]) == ("已回访", 5, "已报厂家维修")
+    closing = [h for h in client.get(f"/api/entries/{gate['id']}/history", headers=client.hdr()).json()
+               if h["to_value"] == "已办结"]
+    assert closing[0]["at"].startswith("2026-10-01") and "按更新后的原台账" in closing[0]["note"]
+    assert (bump["status"], bump["response"]) == ("办理中", "已联系施工队")
+    # the unhappy 回访 reopened the 装修 complaint: the same words again do not close it
+    assert after["12号楼"]["status"] == "办理中"
+    assert after["3号楼门"]["status"] == "已回访"
+    again = _wait(client, client.post("/api/jobs", files=files, data={"save": "true"}, headers=client.hdr()).json()["id"])
+    assert (again["saved"], again["advanced"]) == (0, 0)
+    # the first, older file again never moves an entry back
+    old = _wait(client, client.post("/api/jobs", files={"file": ("台账.xlsx", _old_ledger())}, data={"save": "true"},
+                                    headers=client.hdr()).json()["id"])
+    assert old["advanced"] == 0
+    assert client.get(f"/api/entries/{gate['id']}", headers=client.hdr()).json()["status"] == "已回访"
+
+
 def test_another_estates_building_is_never_joined_and_a_same_day_repeat_keeps_its_words(tmp_path):
     """From an audit: "万科城5号楼…还是没有修好" joined "碧桂园5号楼…" (estates without 小区 were no places),
     and a repeat in other words on the same day left no trace at all."""

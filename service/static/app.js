@@ -464,7 +464,8 @@ $("#file").addEventListener("change", async (e) => {
         + (job.repeat ? `；${job.repeat} 条是对台账中未办结问题的重复来电，已并入原条目（见办理记录）` : "")
         + (job.already ? `；${job.already} 条台账中已有（同一工单编号或内容），没有重复登记` : "")
         + (job.alike ? `；新登记的条目中有 ${job.alike} 条与台账中未办结的问题相近（疑似重复），已标为待复核，请核对` : "")
-        + (job.past ? `；${job.past} 条按原台账记下了办理状态（办结、回访）` : "") + "。");
+        + (job.past ? `；${job.past} 条按原台账记下了办理状态（办结、回访）` : "")
+        + (job.advanced ? `；${job.advanced} 条已有记录按更新后的台账改了办理状态（办结、回访，见办理记录）` : "") + "。");
     const link = el("button", { class: "secondary download-job", text: "下载分类结果",
       onclick: () => download(job.download, file.name) });
     node.append(link);
