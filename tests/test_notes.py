@@ -475,3 +475,26 @@ def test_what_the_fifteenth_blind_set_taught(model, notes, expected):
     assert [i.category for i in got] == expected, [(i.category, i.speakers, i.quotes) for i in got]
     if "謝伯伯" in notes:
         assert got[0].mentions == 2
+
+
+def test_a_log_line_saying_who_else_has_it_a_thing_named_again_and_the_same_object_filed_apart(model):
+    """General rules from the fifteenth blind set's remaining misses (written here in other words)."""
+    log = ("08:10 7号楼西单元门口的雨棚塌了半边，挂在门头上晃。已报物业，先拉了警戒线。\n"
+           "09:00 3号楼周大爷说他家自来水从前天起水压特别小，隔壁几家也一样。\n"
+           "11:20 3号楼又问了一下水压，还是很小，做饭都接不满一锅水。\n"
+           "13:00 接到电话，6号楼楼道里有很大的煤气味。马上通知燃气公司，我也到现场开窗，提醒住户别开灯别打火。\n")
+    got = extract(log, model, NOW)
+    # "隔壁几家也一样" says who else has the low water pressure: not "the same as the canopy before"
+    # "又…还是很小" at the same building is that problem again; "马上通知…" is what was done, not a problem
+    assert [(i.category, i.mentions) for i in got] == [("safety", 1), ("utilities", 2), ("safety", 1)], \
+        [(i.category, i.quotes) for i in got]
+    assert "马上通知燃气公司" in (got[2].response or "")
+    chat = ("09:12 王姐：有人把电动车的充电线从四楼阳台放下来，一直拖到5单元门口\n"
+            "09:30 物业-小刘：收到，今天去5单元核实\n"
+            "21:05 李哥：昨天说的那根线今天晚上又放下来了，物业管了没有\n")
+    assert [(i.category, i.mentions) for i in extract(chat, model, NOW)] == [("charging", 2)]
+    tickets = ("1. 工单号GD001\n诉求：来电人反映，9号楼后面草坪上有很多流浪猫，有人天天喂，猫在楼道里随地大小便。\n"
+               "2. 工单号GD002\n诉求：来电人反映，西门外的公交站牌被撤了，老人出门很不方便。\n"
+               "3. 工单号GD003\n诉求：来电人反映，9号楼附近野猫越来越多，夜里叫得吵人睡不着。\n")
+    cats = [i for i in extract(tickets, model, NOW) if any("猫" in q for q in i.quotes)]
+    assert len(cats) == 1 and cats[0].mentions == 2  # the same cats at the same building, whatever each was filed as

@@ -59,6 +59,10 @@ _POINT_BACK = re.compile(
     r"|^(?:刚才|刚刚|前面|上面)(?:那个|说的那个|提的那个|说的)[\u4e00-\u9fff]{1,6}?(?:的事|的问题|那事)"
     # "唐丽说得没错": the speaker named in full
     r"|^(?P<d>[\u4e00-\u9fff]{2,3}?)(?:说得|讲得|说的)(?:没错|对|在理|是)")
+# "昨天说的那根线今晚又挂出来了", "上次说的那个井盖还是没修": back to a matter by the thing named then
+_SAID_BEFORE = re.compile(r"^(?:昨天|前天|今早|上午|下午|早上|刚才|刚刚|前面|之前|上次|上回|前几天)(?:我|有人|大家)?"
+                          r"(?:说|讲|提|反映|发)(?:的|过的)(?:那|这)(?:个|根|辆|只|条|件|台|块|几个|些|堆)?"
+                          r"(?P<what>[\u4e00-\u9fff]{1,4}?)(?=[今又还也都已就仍到，,。！!？?]|$)")
 _LEAD_TOPIC = re.compile(r"^(?P<what>[\u4e00-\u9fff]{2,6}?)(?:这个|这事|这块|的事|那个事|那事)")
 _SAME_AS = re.compile(r"也是一样|也一样|同样的问题|一样的问题|也有这个问题|也是这样|也是这个情况|也是这种情况|也是这情况"
                       r"|也有人(?:这么|这样|那么|那样)(?:干|弄|搞|做)")
@@ -165,6 +169,9 @@ _PLACE_CHARS = set("门路")  # also in place names (北门, 和平路): too wea
 _THING_CHARS = set("狗猫鼠蚊虫蟑水电气暖灯树草油烟味臭车门锁窗墙顶桶井路梯闸桩棚")
 
 
+# things specific enough that the same one at the same place is one problem, whatever category each remark got
+# (not 水 电 气 车 门 路, nor 车棚 and 充电桩, places of several problems: a full shed and its broken sockets)
+_SPECIFIC_THINGS = set("狗猫鼠蚊虫蟑灯树井梯闸锁窗桶")
 _NOT_THINGS = {"打电话", "来电", "来电话", "打来电话", "部门", "专门"}  # calling someone, not a phone that is broken
 
 
@@ -259,6 +266,8 @@ def _is_issue(utt: Utterance, text: str, role: dict, category: str, confidence: 
         return False  # "中心广场路灯全部正常，健身器材正常。"
     if _INQUIRY.search(text) and p_issue < 0.7:
         return False
+    if _ACTION_CLAUSE.match(text) and p_issue < 0.9:
+        return False  # "马上打燃气抢修电话，我也赶到现场开窗通风": what was done about the finding before it
     if (utt.staff and not _FOUND.match(text)) or _ANSWERED.match(text):
         return p_issue >= 0.85 and not utt.refers_to
     if p_issue >= 0.5 or p_issue >= max(v for k, v in role.items() if k != "issue"):
@@ -392,6 +401,12 @@ def _pointed_at(m: "_Mention", groups: list[dict], last: dict | None, topic: set
             return about[0]
         if theirs and (theirs[0]["category"] == category or _POINT_BACK.search(own[:40])):
             return theirs[0]
+    before = _SAID_BEFORE.match(text)
+    if before:
+        named = next((g for g in reversed(groups) if g["mentions"][0].utt is not m.utt
+                      and any(before.group("what") in normalize(x.text) for x in g["mentions"])), None)
+        if named is not None:
+            return named
     found = _POINT_BACK.search(text[:40])
     if not found:
         return None
@@ -463,8 +478,9 @@ def _merge(mentions: list[_Mention], replies, model: Model, received_at: dt.date
         places = (said or ([m.utt.speaker_place] if m.utt.speaker_place else [])
                   or (m.attribution[1] if m.attribution else []))
         keys, topic = place_keys(places), _topic(plain)
-        if groups and _SAME_AS.search(plain) and groups[-1]["category"] in p.scores:
-            # "5单元也是一样……": the same kind of problem as the one just raised, maybe elsewhere
+        if groups and _SAME_AS.search(re.split(r"[，。,；;！!？?]", plain, maxsplit=1)[0]) and groups[-1]["category"] in p.scores:
+            # "5单元也是一样……": the same kind of problem as the one just raised, maybe elsewhere; not
+            # "…水龙头出水跟线一样细，楼上几家也一样", which says who else has the problem it describes
             p = replace(p, category=groups[-1]["category"])
         repeat = bool(_REPEAT.search(plain))
         things = _things(topic)
@@ -476,6 +492,12 @@ def _merge(mentions: list[_Mention], replies, model: Model, received_at: dt.date
             # An explicit repeat ("又说门禁还是没修") may join across categories too, when it shares
             # two topic words and the place with the issue (checked below).
             unsure = (p.confidence < 0.5 and g["category"] in p.scores) or repeat
+            if ((same or g["category"] in p.scores) and (g["keys"] & keys) and not places_conflict(g["keys"], keys)
+                    and _thing_chars(things) & _thing_chars(g["things"]) & _SPECIFIC_THINGS):
+                # the same object at the same place, even filed differently: "4号楼后面小花园里有好几只流浪猫" (宠物)
+                # and "4号楼附近野猫越来越多，半夜叫春" (环境), "单元门口那个井盖松了" and "单元门口那块井盖一踩就响"
+                target = g
+                break
             if not (same or unsure):
                 continue
             if places_conflict(g["keys"], keys):
@@ -492,8 +514,9 @@ def _merge(mentions: list[_Mention], replies, model: Model, received_at: dt.date
                 # 楼道灯 stay apart): a follow-up in a chat, a second call about the same fault
                 target = g
                 break
-            if same and repeat and (g["keys"] & keys):
-                target = g  # "都十二点了3栋还是没水": same place, same kind, said again
+            if same and (repeat or (akin and _AGAIN.search(plain))) and (g["keys"] & keys):
+                # "都十二点了3栋还是没水": same place, same kind, said again; "又去4号楼看水压，还是很小"
+                target = g
                 break
             speaker = m.utt.speaker and any(x.utt.speaker == m.utt.speaker for x in g["mentions"])
             if (same and speaker and _MY_OWN.search(plain) and (akin or (g["keys"] & keys))
