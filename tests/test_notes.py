@@ -498,3 +498,29 @@ def test_a_log_line_saying_who_else_has_it_a_thing_named_again_and_the_same_obje
                "3. 工单号GD003\n诉求：来电人反映，9号楼附近野猫越来越多，夜里叫得吵人睡不着。\n")
     cats = [i for i in extract(tickets, model, NOW) if any("猫" in q for q in i.quotes)]
     assert len(cats) == 1 and cats[0].mentions == 2  # the same cats at the same building, whatever each was filed as
+
+
+def test_the_host_of_a_transcript_with_numbered_voices_is_staff(model):
+    """A transcription app names voices 说话人1, 说话人2…: the one who opens, answers the others and takes a third
+    of the turns is the host, so its answers are replies, not problems ("广场舞这个我们之前也协调过")."""
+    from triage.utterances import split_utterances
+
+    text = ("【转写】文件：议事会.m4a\n"
+            "说话人1 00:00:03\n好我们开始吧大家有什么说什么\n"
+            "说话人2 00:00:15\n我是三号楼的我们三号楼那个垃圾桶天天满出来臭得很\n"
+            "说话人1 00:00:40\n嗯垃圾桶这个我们之前也跟物业说过我们再催一下让他们一天清两次\n"
+            "说话人3 00:01:02\n五号楼门口那个路灯坏了一个多月了晚上黑乎乎的\n"
+            "说话人1 00:01:20\n好路灯我们明天报修\n"
+            "说话人4 00:01:40\n我想问一下老年卡在哪里办\n"
+            "说话人1 00:01:50\n在街道便民服务中心一楼\n")
+    utts = split_utterances(text)
+    assert {u.speaker for u in utts if u.staff} == {"说话人1"}
+    got = extract(text, model, NOW)
+    assert [(i.category, i.mentions) for i in got] == [("environment", 1), ("facilities", 1)], [i.quotes for i in got]
+    assert "一天清两次" in (got[0].response or "")
+    # a resident who talks a lot is not made staff: voices that do not answer the others
+    chat = "\n".join(f"说话人{n} 00:0{k}:10\n{t}" for k, (n, t) in enumerate(
+        [(1, "三号楼垃圾桶满了"), (1, "臭得很"), (1, "还有狗屎"), (2, "五号楼路灯坏了"), (3, "电梯也坏了"),
+         (1, "楼道堆满杂物"), (1, "没人管"), (4, "车棚满了")]))
+    utts = split_utterances(chat)
+    assert len({u.speaker for u in utts}) == 4 and not any(u.staff for u in utts)

@@ -306,7 +306,8 @@ def extract(text: str, model: Model, received_at: dt.datetime) -> list[Issue]:
         if not utt.staff and utt.sentences[0] == sentence and raised is not None and raised[0] is not utt:
             raised = None  # another resident turn came in between
         # "充电桩的事业委会也收到不少意见": a matter already raised, named first, heard again
-        lead = _LEAD_TOPIC.match(_FILLER.sub("", norm)) if utt.sentences[0] == sentence and "也" in norm else None
+        lead = (_LEAD_TOPIC.match(_FILLER.sub("", norm)) if utt.sentences[0] == sentence and "也" in norm
+                and not utt.staff else None)  # "广场舞这个我们之前也协调过" from the host is an answer
         echoes = lead is not None and any(lead.group("what") in normalize(" ".join(x.parts)) for x in mentions)
         # "电梯修好了没有？我九楼实在爬不动了": a resident asking after a matter already raised says it again
         chased = (not utt.staff and bool(_INQUIRY.search(norm) or _CHASING.search(norm)) and bool(mentions)

@@ -395,9 +395,35 @@ def split_utterances(text: str) -> list[Utterance]:
             elif u.speaker in staff_names:  # "孙晓东（社区主任）" once, then just "孙晓东"
                 u.staff = True
             out.append(u)
+    _find_host(out)
     for u in out:
         u.sentences = sentences(u.text)
     return [u for u in out if u.sentences]
+
+
+_NUMBERED_VOICE = re.compile(r"^(?:未知)?(?:说话人|发言人|讲话人|[Ss]peaker)\s*\d+$")
+
+
+def _find_host(out: list[Utterance]) -> None:
+    """A transcription app names voices "说话人1", "说话人2"…, so nobody is known as staff. The host of a meeting
+    speaks first or second, answers most of the others and takes at least a third of the turns: that voice is
+    staff. Only when no voice is known as staff already and at least three others speak."""
+    named = [u for u in out if u.speaker]
+    turns = [u for u in named if _NUMBERED_VOICE.match(u.speaker)]  # not the app's "录音文件：…" header
+    if len(turns) < 6 or len(turns) < 0.8 * len(named) or any(u.staff for u in named):
+        return
+    counts: dict[str, int] = {}
+    for u in turns:
+        counts[u.speaker] = counts.get(u.speaker, 0) + 1
+    host, many = max(counts.items(), key=lambda kv: kv[1])
+    if len(counts) < 4 or many < len(turns) / 3 or host not in {u.speaker for u in turns[:2]}:
+        return
+    after_others = sum(1 for a, b in zip(turns, turns[1:]) if b.speaker == host and a.speaker != host)
+    if after_others * 2 < many:
+        return  # not answering the others: one resident who talks a lot
+    for u in turns:
+        if u.speaker == host:
+            u.staff = True
 
 
 # A host reading out what a resident reported: "第三条，8号楼楼长史红报的：保洁只扫主路……"
