@@ -524,3 +524,22 @@ def test_the_host_of_a_transcript_with_numbered_voices_is_staff(model):
          (1, "楼道堆满杂物"), (1, "没人管"), (4, "车棚满了")]))
     utts = split_utterances(chat)
     assert len({u.speaker for u in utts}) == 4 and not any(u.staff for u in utts)
+
+
+def test_an_owners_group_pasted_with_the_flat_before_each_name(model):
+    """"9-502 老陈：又停电了" is 老陈 speaking (the flat is not a place of the remark), and so is
+    "7-803 王先生：@管家小周 …"; names of an estate after "市民反映" do not carry the verb ("兰亭苑", not "民反映兰亭苑")."""
+    from triage.places import find_places
+    from triage.utterances import split_utterances
+
+    chat = ("6-1201 周姐：又停水了！6号楼从早上七点停到现在，饭都做不了\n"
+            "管家小林：收到，已经联系自来水公司，说是管道抢修，下午两点前恢复\n"
+            "6-303 老何：对，我们家也没水，马桶都冲不了\n"
+            "2-801 陆先生：@管家小林 2号楼电梯又困人了，赶紧派人\n"
+            "6-1201 周姐：都三点了还是没来水，到底什么时候好？\n")
+    utts = split_utterances(chat)
+    assert [u.speaker for u in utts] == ["周姐", "管家小林", "老何", "陆先生", "周姐"]
+    got = extract(chat, model, NOW)
+    assert [(i.category, i.mentions) for i in got] == [("utilities", 3), ("facilities", 1)], [i.quotes for i in got]
+    assert find_places("市民反映兰亭苑停电到现在") == ["兰亭苑"]
+    assert find_places("来电人称清风苑12栋车棚的充电桩坏了") == ["清风苑", "12栋", "车棚"]

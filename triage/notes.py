@@ -171,7 +171,7 @@ _THING_CHARS = set("狗猫鼠蚊虫蟑水电气暖灯树草油烟味臭车门锁
 
 # things specific enough that the same one at the same place is one problem, whatever category each remark got
 # (not 水 电 气 车 门 路, nor 车棚 and 充电桩, places of several problems: a full shed and its broken sockets)
-_SPECIFIC_THINGS = set("狗猫鼠蚊虫蟑灯树井梯闸锁窗桶")
+_SPECIFIC_THINGS = set("狗猫鼠蚊虫蟑灯树井梯闸桩锁窗桶")
 _NOT_THINGS = {"打电话", "来电", "来电话", "打来电话", "部门", "专门"}  # calling someone, not a phone that is broken
 
 

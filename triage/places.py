@@ -45,6 +45,7 @@ _PLACE = re.compile(_both(
     r"|[\u4e00-\u9fff]{2,4}(?:路|街|大道|巷)(?=[\d一二三四五六七八九十东南西北口与和交段边旁上附的，,。]|$)"
 ))
 _BAD_PREFIX = re.compile(_both(r"^(?:和(?![平谐美顺兴盛睦悦])|晚上|早上|白天|夜里|半夜|中午|下午|上午|每天|天天|平时|还有|另外|就是|咨询一下|咨询|请问|问一下|想问|人称|反映|投诉|来电|家住|住在|位于|我们|咱们|他们|你们|这个|那个|整个|我家|本|该|在|到|从|对|给|把|住|是|的|个|与|及|附近|旁边|门口|前面|后面|楼下|里面|目前|现在|当前|最近|今年|去年|所在|整个|原来|原先|以前|之前|其实|因为|而且|但是|所以)+"))
+_SAID_BEFORE_NAME = re.compile(_both(r"^[^，,。]*(?:反映|投诉|来电|咨询|报修|家住|住在|位于|人称|称|说)"))
 _GENERIC = ("小区", "社区", "花园", "公寓", "家园", "本小区", "我们小区")  # no place named: "还有小区东门"
 _BAD_NAME = ("马路", "道路", "公路", "小路", "走路", "过路", "上路", "修路", "一条路", "那里", "这里", "哪里", "心里", "家里", "夜里", "城里", "村里", "屋里", "院里", "社区里",
              "楼道里", "小区里", "单元里", "大院里", "公园", "幼儿园", "校园", "医院", "学院", "进城", "县城")
@@ -56,6 +57,8 @@ def find_places(text: str) -> list[str]:
     out: list[str] = []
     for m in _PLACE.finditer(text):
         place = _BAD_PREFIX.sub("", m.group().strip())
+        # "市民反映兰亭苑", "来电人称清风苑12栋": the name starts after what the caller did
+        place = _SAID_BEFORE_NAME.sub("", place)
         if re.search(_both("街道|镇"), place[:-2]) and re.search(_both("(?:小区|花园|家园|新村|公寓|苑|社区)$"), place):
             place = re.split(_both("街道|镇"), place)[-1]  # "新华街道红旗小区": the estate is 红旗小区
         simple = to_simplified(place)

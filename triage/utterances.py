@@ -154,7 +154,8 @@ def sentences(text: str) -> list[str]:
 
 def _split_inline(line: str) -> list[str]:
     """Voice transcripts run speakers together: cut before '王阿姨说' inside a line."""
-    cuts = [m.start() for m in _INLINE.finditer(line) if m.start() > 0]
+    cuts = [m.start() for m in _INLINE.finditer(line)
+            if m.start() > 0 and not _FLAT_WHO.match(line[:m.start()] + "x")]  # not after "7-803 "
     if not cuts:
         return [line]
     parts, last = [], 0
@@ -447,7 +448,17 @@ def _read_out(u: Utterance) -> list[Utterance]:
             if before else []) + [read]
 
 
+# An owners' group pasted as "9-502 老陈：又停电了" or "3-2-301 小刘：…": the flat first, then the speaker
+_FLAT_WHO = re.compile(r"^(?P<flat>\d{1,3}(?:-\d{1,4}){1,2})\s+(?P<rest>[^\d\s].*)$")
+
+
 def _utterance(line: str, n: int) -> Utterance:
+    flat = _FLAT_WHO.match(line.strip())
+    if flat:
+        inner = _utterance(flat.group("rest"), n)
+        if inner.speaker and not inner.ticket and inner.item is None:
+            # where they live is not taken for where their remark is: "8-1-302 陈姐：高空抛物太吓人了" is about 2栋
+            return inner
     plain = normalize(line)
     m = _ITEM_REPLY.match(line)
     if m and m.group("body"):
