@@ -43,6 +43,7 @@ def describe(job: dict, settings: Settings, tz: str = "Asia/Shanghai") -> dict:
             "saved": job.get("saved_new"), "already": job.get("saved_already"), "repeat": job.get("saved_repeat"),
             "alike": job.get("saved_alike"), "past": job.get("saved_past"), "advanced": job.get("saved_advanced"),
             "notes": json.loads(job["notes"]) if job.get("notes") else [],
+            "undone": local(job.get("undone"), tz),
             "download": f"/api/jobs/{job['id']}/download" if job["status"] == "done" and job.get("output_path") else None}
 
 
@@ -273,7 +274,7 @@ def _run(settings, model, job_id, rows, header, column, out_path: Path, who, sav
             alike: list[int] = []  # new entries that look like an open one: flagged for a person
             advanced: list[int] = []  # an updated old ledger again: entries it moved on (办结, 回访)
             ids = store.add_entries(entries, who, reused=reused, repeated=repeated, alike=alike, advanced=advanced,
-                                    zone=model.taxonomy.timezone)
+                                    zone=model.taxonomy.timezone, job_id=job_id)
             new = len(set(ids) - reused)
             joined = len(repeated)
             kept = {i for e, i in zip(entries, ids) if e.get("past") and e["past"]["status"] != "待派单"} - reused

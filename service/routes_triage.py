@@ -166,6 +166,20 @@ def job_status(job_id: str, request: Request, store: StoreDep, model: ModelDep, 
     return jobs.describe(jobs.get(store, job_id), request.app.state.settings, model.taxonomy.timezone)
 
 
+@router.post("/jobs/{job_id}/undo")
+def job_undo(job_id: str, store: StoreDep, caller: Staff) -> dict:
+    """撤销导入: the entries an upload entered become 已作废 (never deleted), except those worked on since.
+
+    Allowed to whoever uploaded the file, and to administrators.
+    """
+    job = jobs.get(store, job_id)
+    if job["status"] != "done" or not job.get("saved"):
+        raise HTTPException(409, "这个任务没有把工单存入台账，没有可撤销的内容。")
+    if caller.role != "admin" and job.get("who") != caller.name:
+        raise HTTPException(403, f"只有上传人（{job.get('who') or '未知'}）或管理员可以撤销这次导入。")
+    return store.undo_upload(job, caller.name)
+
+
 @router.get("/jobs/{job_id}/download")
 def job_download(job_id: str, request: Request, store: StoreDep, caller: Viewer):
     """The tagged file, in the format of the upload (kept `job_keep_days` days)."""

@@ -226,4 +226,5 @@ class JobOut(BaseModel):
     alike: int | None = None  # …of the new entries, those that look like an open one (疑似重复, marked 待复核)
     past: int | None = None  # …of the new entries, those an old 问题台账 gave a state (办结, 回访), kept
     advanced: int | None = None  # …rows of an updated old 问题台账 uploaded again that moved their entry on (办结, 回访)
+    undone: dt.datetime | None = None  # 撤销导入: when the entries this upload entered were voided
     notes: list[str] = []  # on upload: title rows, 合计 rows, the sheet or text column that was guessed

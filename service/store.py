@@ -27,7 +27,7 @@ from .settings import ROLES
 
 __all__ = ["DONE", "ROLES", "SCHEMA_VERSION", "STATUSES", "Store", "StoreError", "hash_token", "text_key"]
 
-SCHEMA_VERSION = 11  # the last of MIGRATIONS (a test checks)
+SCHEMA_VERSION = 12  # the last of MIGRATIONS (a test checks)
 STATUSES = ("待派单", "已派单", "办理中", "已办结", "已回访", "已销号", "已作废")
 _RANK = {"待派单": 0, "已派单": 1, "办理中": 2, "已办结": 3, "已回访": 4, "已销号": 5}  # how far along (作废 aside)
 DONE = ("已办结", "已回访", "已销号")  # handled: the 办结率 counts these
@@ -194,8 +194,17 @@ def _migrate_11(db: sqlite_utils.Database) -> None:
         db["jobs"].add_column("saved_advanced", int)
 
 
+def _migrate_12(db: sqlite_utils.Database) -> None:
+    # the upload an entry came from, so a wrong file can be taken back (撤销导入) as a whole
+    if "job_id" not in db["entries"].columns_dict:
+        db["entries"].add_column("job_id", str)
+    db["entries"].create_index(["job_id"], if_not_exists=True)
+    if "undone" not in db["jobs"].columns_dict:
+        db["jobs"].add_column("undone", str)
+
+
 MIGRATIONS = {1: _migrate_1, 2: _migrate_2, 3: _migrate_3, 4: _migrate_4, 5: _migrate_5, 6: _migrate_6, 7: _migrate_7,
-              8: _migrate_8, 9: _migrate_9, 10: _migrate_10, 11: _migrate_11}
+              8: _migrate_8, 9: _migrate_9, 10: _migrate_10, 11: _migrate_11, 12: _migrate_12}
 
 
 NUMERALS = "0123456789零一二三四五六七八九十"  # a search term starting with one of these must match whole
@@ -443,7 +452,8 @@ class Store:
 
     def add_entries(self, entries: list[dict], who: str, *, reused: set[int] | None = None,
                     repeated: list[int] | None = None, alike: list[int] | None = None,
-                    advanced: list[int] | None = None, zone: str = "Asia/Shanghai") -> list[int]:
+                    advanced: list[int] | None = None, zone: str = "Asia/Shanghai",
+                    job_id: str | None = None) -> list[int]:
         """Insert ledger entries (status 待派单) in one transaction; returns their ids.
 
         Nothing is entered twice, on any path (notes, single messages, uploads, Open311): an entry whose
@@ -491,7 +501,7 @@ class Store:
                     entry = {**entry, "needs_review": True,
                              "notes": [*(entry.get("notes") or []), f"疑似重复：与台账第 {resembles} 条相近（同一地点、同一类别），请核对"]}
                 row = self._encode({**entry, "text_key": key, "status": "待派单", "created": now, "updated": now,
-                                    "corrected": 0})
+                                    "corrected": 0, **({"job_id": job_id} if job_id else {})})
                 row.pop("id", None)
                 new_id = db["entries"].insert(row).last_pk
                 made.add(new_id)
@@ -622,18 +632,22 @@ class Store:
 
     @staticmethod
     def _same(db: sqlite_utils.Database, ref: str | None, key: str, received: str | None) -> int | None:
+        # a row voided with its whole upload (撤销导入) is as if never entered: the right file brings it in again
+        taken_back = ("NOT (status = '已作废' AND job_id IS NOT NULL AND job_id IN "
+                      "(SELECT id FROM jobs WHERE undone IS NOT NULL))")
         if ref:
             # a ticket merged into another entry (并入) is that entry's, not the voided row's
-            row = next(db.query("SELECT id FROM entries WHERE ref = ? AND status != '已作废' UNION ALL "
-                                "SELECT entry_id FROM repeats WHERE ref = ? UNION ALL "
-                                "SELECT id FROM entries WHERE ref = ? LIMIT 1", [ref, ref, ref]), None)
+            row = next(db.query(f"SELECT id FROM entries WHERE ref = ? AND status != '已作废' UNION ALL "
+                                f"SELECT entry_id FROM repeats WHERE ref = ? UNION ALL "
+                                f"SELECT id FROM entries WHERE ref = ? AND {taken_back} LIMIT 1", [ref, ref, ref]), None)
             if row is not None:
                 return row["id"]
         if not key:
             return None  # a text of punctuation or symbols only is the same as nothing else
         row = next(db.query(
             f"SELECT id FROM entries WHERE text_key = ? AND (status NOT IN ({', '.join('?' * len(DONE))}) "
-            "OR substr(received_at, 1, 10) = substr(?, 1, 10)) ORDER BY id LIMIT 1", [key, *DONE, received or ""]), None)
+            f"OR substr(received_at, 1, 10) = substr(?, 1, 10)) AND {taken_back} ORDER BY id LIMIT 1",
+            [key, *DONE, received or ""]), None)
         return row["id"] if row is not None else None
 
     def get_entry(self, entry_id: int) -> dict:
@@ -730,6 +744,35 @@ class Store:
             elif status == "已作废" and not note.strip():
                 raise StoreError("作废需要写明原因（例如：重复登记、录入错误）。")
             return self.update_entry(entry_id, changes, who, note)
+
+    def undo_upload(self, job: dict, who: str) -> dict:
+        """撤销导入: void (已作废, never delete) the entries an upload entered, in one transaction.
+
+        An entry someone has worked on since (its status moved, a reply, a correction, a merge) is kept and
+        counted, so nothing done by hand is lost; nor are repeats and state changes the upload recorded on
+        entries that were there before (they are counted for a person to check). Refused when done already.
+        """
+        if job.get("undone"):
+            raise StoreError(f"这次导入已于 {_local_minute(job['undone'])} 撤销过了。", 409)
+        with self.write() as db:
+            rows = list(db.query("SELECT id, status, updated, created, response, corrected FROM entries "
+                                 "WHERE job_id = ? ORDER BY id", [job["id"]]))
+            voided, kept = [], []
+            for row in rows:
+                touched = next(db.query("SELECT 1 FROM history WHERE entry_id = ? AND at > ? LIMIT 1",
+                                        [row["id"], row["created"]]), None)
+                if row["status"] == "已作废":
+                    continue
+                if touched or row["corrected"]:
+                    kept.append(row["id"])
+                    continue
+                self.update_entry(row["id"], {"status": "已作废"}, who,
+                                  f"撤销导入：{job.get('input_name') or '上传的文件'}（整批撤回）")
+                voided.append(row["id"])
+            now = _now()
+            db["jobs"].update(job["id"], {"undone": now})
+        return {"voided": len(voided), "kept": kept, "repeats": job.get("saved_repeat") or 0,
+                "advanced": job.get("saved_advanced") or 0}
 
     def merge_entry(self, entry_id: int, into: int, who: str, seen: dt.datetime | None = None,
                     zone: str = "Asia/Shanghai") -> dict:

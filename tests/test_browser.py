@@ -121,6 +121,21 @@ def test_upload_csv_progress_and_download(page, tmp_path):
     assert info.value.suggested_filename == "工单_已分类.csv"  # never the upload's own name
 
 
+def test_a_wrong_upload_is_taken_back_from_the_chat(page, server, tmp_path):
+    csv = tmp_path / "错的表.csv"
+    csv.write_bytes("编号,诉求内容\n1,19号楼的单元门禁坏了一个星期\n2,19号楼后面的垃圾桶好几天没人清\n".encode("gbk"))
+    dialogs = []
+    page.on("dialog", lambda d: (dialogs.append(d.message), d.accept()))
+    page.check("#upload-save")
+    page.set_input_files("#file", str(csv))
+    page.wait_for_selector("text=已存入台账 2 条")
+    page.click(".undo-job")
+    page.wait_for_selector("text=已撤销：2 条作废")
+    assert dialogs and "错的表.csv" in dialogs[0]
+    found = [e for e in _api(server, "/api/entries?limit=200")["items"] if "19号楼" in e["text"]]
+    assert len(found) == 2 and {e["status"] for e in found} == {"已作废"}
+
+
 def test_script_in_a_message_is_shown_as_text(page):
     dialogs = []
     page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))

@@ -884,3 +884,33 @@ def test_a_suspected_repeat_is_merged_into_the_entry_it_resembles(client, settin
     client.post(f"/api/entries/{first}/status", json={"status": "已办结", "note": "已修好"}, headers=client.hdr())
     r = client.post(f"/api/entries/{third}/merge", json={"into": first}, headers=client.hdr())
     assert r.status_code == 409 and "新问题" in r.json()["detail"]
+
+
+def test_a_wrong_upload_is_taken_back_as_a_whole_keeping_what_was_worked_on(client):
+    """From the second ledger trial: a wrong file saved into the ledger could only be voided row by row."""
+    r = client.post("/api/jobs", files={"file": ("工单.csv", TICKETS)}, data={"save": "true"}, headers=client.hdr())
+    job = _wait(client, r.json()["id"])
+    assert job["saved"] == 3 and job["undone"] is None
+    items = client.get("/api/entries", headers=client.hdr()).json()["items"]
+    worked = next(e for e in items if "下水道井盖" in e["text"])
+    client.post(f"/api/entries/{worked['id']}/status", json={"status": "已派单"}, headers=client.hdr())
+    url = f"/api/jobs/{job['id']}/undo"
+    assert client.post(url, headers=client.hdr("viewer")).status_code == 403
+    r = client.post(url, headers=client.hdr())
+    assert r.status_code == 200, r.text
+    assert r.json()["voided"] == 2 and r.json()["kept"] == [worked["id"]]
+    states = {e["text"][:8]: e["status"] for e in client.get("/api/entries", headers=client.hdr()).json()["items"]}
+    assert sorted(states.values()) == ["已作废", "已作废", "已派单"]
+    voided = next(e for e in client.get("/api/entries", headers=client.hdr()).json()["items"] if e["status"] == "已作废")
+    notes = [h["note"] for h in client.get(f"/api/entries/{voided['id']}/history", headers=client.hdr()).json()]
+    assert any("撤销导入：工单.csv" in n for n in notes)
+    again = client.post(url, headers=client.hdr())
+    assert again.status_code == 409 and "撤销过了" in again.json()["detail"]
+    assert client.get(f"/api/jobs/{job['id']}", headers=client.hdr()).json()["undone"]
+    # a file only tagged (not saved) has nothing to take back
+    tagged = _wait(client, client.post("/api/jobs", files={"file": ("工单.csv", TICKETS)}, headers=client.hdr()).json()["id"])
+    assert client.post(f"/api/jobs/{tagged['id']}/undo", headers=client.hdr()).status_code == 409
+    # the right file uploaded after the undo enters the tickets again (the one worked on is already there)
+    right = _wait(client, client.post("/api/jobs", files={"file": ("工单.csv", TICKETS)}, data={"save": "true"},
+                                      headers=client.hdr()).json()["id"])
+    assert (right["saved"], right["already"]) == (2, 1)

@@ -469,6 +469,20 @@ $("#file").addEventListener("change", async (e) => {
     const link = el("button", { class: "secondary download-job", text: "下载分类结果",
       onclick: () => download(job.download, file.name) });
     node.append(link);
+    if (job.saved) {  // a wrong file saved: take the whole batch back (voided, never deleted)
+      const undo = el("button", { class: "secondary undo-job", text: "撤销本次导入", onclick: async () => {
+        if (!window.confirm(`撤销“${file.name}”的导入？本次新登记的 ${job.saved} 条将作废（记录保留，可在台账按“已作废”查看）；已有人办理过的条目会保留。`)) return;
+        undo.disabled = true;
+        try {
+          const out = await api(`/api/jobs/${job.id}/undo`, { method: "POST" });
+          undo.remove();
+          node.append(el("div", { class: "note", text: `已撤销：${out.voided} 条作废。`
+            + (out.kept.length ? `编号 ${out.kept.join("、")} 已有人办理或更正，保留未动，请人工核对。` : "")
+            + (out.repeats || out.advanced ? `本次记入原有条目的 ${out.repeats} 次重复来电、${out.advanced} 条状态更新仍在其办理记录中，如有误请逐条处理。` : "") }));
+        } catch (err) { undo.disabled = false; window.alert(err.message); }
+      } });
+      node.append(undo);
+    }
   } catch (err) { label.textContent = `上传失败：${err.message}`; }
 });
 
