@@ -64,6 +64,7 @@ def taxonomy(model: ModelDep, caller: Viewer) -> dict:
     """Categories with their Chinese names, owners and deadlines."""
     return {"name": model.taxonomy.name, "timezone": model.taxonomy.timezone, "owners": list(model.taxonomy.owners),
             "owner_aliases": dict(model.taxonomy.owner_aliases),
+            "category_aliases": dict(model.taxonomy.category_aliases),
             "categories": [
         {"code": c.code, "name": c.name, "owner": c.owner, "co_owners": list(c.co_owners),
          "deadline_days": c.deadline_days, "urgent": c.urgent} for c in model.taxonomy.categories]}

@@ -837,6 +837,14 @@ def test_what_a_second_trial_of_the_old_ledger_found(client):
     assert "城管/环卫部门" in got["1号"]["co_owners"]  # "物业、城管": the first leads, the other assists
     assert got["2号"]["status"] == "待派单"  # 部分解决: still open, nothing done written down
     assert got["3号"]["status"] == "已办结"  # a 办结日期 alone says it was closed
+    rows = ("问题内容,反映日期,问题类别\n"
+            "6号楼电梯三天两头停,2026-05-06,电梯\n"
+            "6号楼后门那堆建筑垃圾没人清,2026-05-07,垃圾清运\n").encode("utf-8")
+    job = _wait(client, client.post("/api/jobs", files={"file": ("台账2.csv", rows)}, data={"save": "true"},
+                                    headers=client.hdr()).json()["id"])
+    six = {e["text"][:5]: e for e in client.get("/api/entries", headers=client.hdr()).json()["items"]}
+    assert six["6号楼电梯"]["category"] == "facilities" and six["6号楼后门"]["category"] == "environment"
+    assert not any("无法对应" in n for n in six["6号楼电梯"]["notes"] + six["6号楼后门"]["notes"])
     assert got["4号"]["status"] == "已办结" and got["4号"]["needs_review"]
     assert any("早于反映日期" in n for n in got["4号"]["notes"])
     assert got["5号"]["status"] == "待派单" and got["5号"]["needs_review"]

@@ -92,3 +92,22 @@ def test_an_owner_alias_must_name_a_known_owner(tmp_path):
     bad.write_text(text.replace('"自来水公司" = "供水公司"', '"自来水公司" = "自来水厂"'), encoding="utf-8")
     with pytest.raises(TaxonomyError, match="owner_aliases.自来水公司"):
         load_taxonomy(bad)
+
+
+def test_category_aliases_are_the_words_staff_use_and_must_name_a_category(tmp_path):
+    """From the second ledger trial: an old ledger's 问题类别 "电梯" or "垃圾清运" was not understood."""
+    from triage.taxonomy import TaxonomyError
+
+    tax = load_taxonomy()
+    assert [tax.resolve(w).code for w in ("垃圾", "电梯维修", "路灯不亮", "宠物", "其它")] == \
+        ["environment", "facilities", "facilities", "pets", "other"]
+    for ambiguous in ("设施", "消防通道停车"):  # two categories named: refused, never guessed
+        with pytest.raises(KeyError, match="请写全称"):
+            tax.resolve(ambiguous)
+    with pytest.raises(KeyError, match="未知类别"):
+        tax.resolve("学校")
+    text = (Path(__file__).resolve().parents[1] / "triage" / "data" / "taxonomy.toml").read_text(encoding="utf-8")
+    bad = tmp_path / "t.toml"
+    bad.write_text(text.replace('"电梯" = "facilities"', '"电梯" = "lifts"'), encoding="utf-8")
+    with pytest.raises(TaxonomyError, match="category_aliases.电梯"):
+        load_taxonomy(bad)

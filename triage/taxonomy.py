@@ -96,6 +96,7 @@ class Taxonomy:
     extra_workdays: frozenset[dt.date] = field(default_factory=frozenset)
     extra_owners: tuple[str, ...] = ()
     owner_aliases: tuple[tuple[str, str], ...] = ()  # (everyday name, owner): 物业公司 → 物业服务企业
+    category_aliases: tuple[tuple[str, str], ...] = ()  # (everyday word, code): 垃圾 → environment, 电梯 → facilities
     source: str = ""
     sha256: str = ""
 
@@ -139,6 +140,16 @@ class Taxonomy:
             return found[0]
         if found:  # "设施" is 充电设施 or 公共设施: never guess
             raise KeyError(f"“{text}”可以是{'、'.join(c.name for c in found)}，请写全称")
+        # the words staff and old ledgers use (category_aliases): "垃圾", "电梯维修", "停车难"
+        exact = dict(self.category_aliases).get(text)
+        if exact:
+            return self.get(exact)
+        named = {code for word, code in self.category_aliases if word in text}
+        if len(named) == 1:
+            return self.get(named.pop())
+        if named:  # "电梯充电" names two kinds: never guess
+            names = "、".join(c.name for c in self.categories if c.code in named)
+            raise KeyError(f"“{text}”可以是{names}，请写全称")
         raise KeyError(f"未知类别 {code_or_name!r}，可用类别：{'、'.join(c.name for c in self.categories)}")
 
 
@@ -232,7 +243,7 @@ def parse_taxonomy(data: dict, path: Path) -> Taxonomy:
     head = data.get("taxonomy", {})
     if not isinstance(head, dict):
         raise TaxonomyError(path, "taxonomy", "应为表 (a table)")
-    _check_keys(head, {"name", "timezone", "review_threshold", "secondary_threshold", "urgent_hours", "day_end", "extra_holidays", "extra_workdays", "owners", "owner_aliases"}, path, "taxonomy")
+    _check_keys(head, {"name", "timezone", "review_threshold", "secondary_threshold", "urgent_hours", "day_end", "extra_holidays", "extra_workdays", "owners", "owner_aliases", "category_aliases"}, path, "taxonomy")
     raw = data.get("category")
     if not isinstance(raw, list) or len(raw) < 2:
         raise TaxonomyError(path, "category", "至少需要两个 [[category]] (at least two categories)")
@@ -317,7 +328,14 @@ def parse_taxonomy(data: dict, path: Path) -> Taxonomy:
     for said, owner in aliases.items():
         if owner not in tax.owners:
             raise TaxonomyError(path, f"taxonomy.owner_aliases.{said}", f"“{owner}”不是已知的责任主体")
-    return replace(tax, owner_aliases=tuple((str(k), str(v)) for k, v in aliases.items()))
+    words = head.get("category_aliases", {})
+    if not isinstance(words, dict):
+        raise TaxonomyError(path, "taxonomy.category_aliases", "应为表：常用叫法 = 类别代码")
+    for said, code in words.items():
+        if code not in tax.codes:
+            raise TaxonomyError(path, f"taxonomy.category_aliases.{said}", f"“{code}”不是已知的类别代码")
+    return replace(tax, owner_aliases=tuple((str(k), str(v)) for k, v in aliases.items()),
+                   category_aliases=tuple((str(k).strip(), str(v)) for k, v in words.items() if str(k).strip()))
 
 
 @lru_cache(maxsize=16)

@@ -279,14 +279,6 @@ function cardByNumber(n) {
   }
   return card;
 }
-// Everyday words staff use for a category (the default taxonomy's codes; other taxonomies use names).
-const CATEGORY_WORDS = [
-  [/垃圾|卫生|保洁|臭|油烟|噪音|蚊|老鼠|污水|下水道/, "environment"], [/停车|车位|僵尸车|占道停/, "parking"],
-  [/充电|飞线/, "charging"], [/狗|猫|宠物|动物/, "pets"], [/树|草|绿化|花坛/, "greening"],
-  [/水电|停水|停电|燃气|暖气|供暖|水压/, "utilities"], [/电梯|路灯|设施|门禁|楼道灯|健身器材/, "facilities"],
-  [/安全|消防|隐患|高空/, "safety"], [/物业|物业费|保安|服务/, "property"], [/纠纷|邻居|邻里|吵架/, "dispute"],
-  [/其他|其它|不是问题/, "other"],
-];
 function resolveCategory(word) {
   const w = word.trim();
   const cats = state.taxonomy.categories;
@@ -295,8 +287,13 @@ function resolveCategory(word) {
   const partial = cats.filter((c) => w.length >= 2 && (c.name.includes(w) || w.includes(c.name.slice(0, 2))));
   if (partial.length > 1) throw new Error(`“${w}”可以是${partial.map((c) => c.name).join("、")}，请写全称。`);
   if (partial.length === 1) return partial[0].code;
-  const hinted = CATEGORY_WORDS.find(([re, code]) => re.test(w) && cats.some((c) => c.code === code));
-  if (hinted) return hinted[1];
+  // the words staff use (the taxonomy's category_aliases, as the server reads them): "垃圾", "电梯维修"
+  const words = Object.entries(state.taxonomy.category_aliases || {});
+  const said = words.find(([alias]) => alias === w);
+  if (said) return said[1];
+  const named = [...new Set(words.filter(([alias]) => w.includes(alias)).map(([, code]) => code))];
+  if (named.length > 1) throw new Error(`“${w}”可以是${named.map(catName).join("、")}，请写全称。`);
+  if (named.length === 1) return named[0];
   throw new Error(`不认识类别“${w}”。可用：${cats.map((c) => c.name).join("、")}`);
 }
 function resolveOwner(word) {  // one of the owners the ledger already uses, so statistics stay together
