@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import re
 import sys
 import time
 from pathlib import Path
@@ -47,9 +48,10 @@ def main() -> int:
     folds = list(StratifiedKFold(5, shuffle=True, random_state=0).split(xa, ya))
     macro = lambda y, g: f1_score(y, g, average="macro")
 
-    def block(min_df=2, **kw):  # fitted on the training texts only
+    def block(min_df=2, texts=None, **kw):  # fitted on the training texts only
         vec = TfidfVectorizer(lowercase=False, sublinear_tf=True, min_df=min_df, **kw)
-        return vec.fit_transform(xa), vec.transform(xb)
+        ta, tb = texts or (xa, xb)
+        return vec.fit_transform(ta), vec.transform(tb)
 
     word12 = block(tokenizer=tokenize, token_pattern=None, ngram_range=(1, 2))
     word13 = block(tokenizer=tokenize, token_pattern=None, ngram_range=(1, 3))
@@ -57,6 +59,13 @@ def main() -> int:
     word1 = block(tokenizer=tokenize, token_pattern=None, ngram_range=(1, 1))
     char13 = block(analyzer="char", ngram_range=(1, 3), max_features=60000)
     char14 = block(analyzer="char", ngram_range=(1, 4))
+    char24 = block(analyzer="char", ngram_range=(2, 4))
+    # the opening of a letter, after the greeting ("尊敬的…：您好！"), as a title-like block of its own
+    greeting = re.compile(r"^(?:尊敬的[^，。：:！!]{0,20}[：:，,！!]?\s*)?(?:(?:你|您)好[！!，,。]?\s*)?")
+    heads = tuple([greeting.sub("", t)[:60] for t in xs] for xs in (xa, xb))
+    head12 = block(texts=heads, tokenizer=tokenize, token_pattern=None, ngram_range=(1, 2))
+    head13 = block(texts=heads, analyzer="char", ngram_range=(1, 3), max_features=60000)
+    half = lambda blk: tuple(m * 0.5 for m in blk)
     join = lambda *blocks: tuple(sparse.hstack([b[i] for b in blocks]).tocsr() for i in (0, 1))
 
     svm = lambda c=0.5: (lambda: LinearSVC(C=c, class_weight="balanced"))
@@ -69,14 +78,16 @@ def main() -> int:
         return model.classes_, (s - s.mean()) / s.std()
 
     def measure(feats, makes, bias=False):
-        """CV macro-F1 on train and test macro-F1; `makes` are averaged (standardised decision scores)."""
-        a, b = feats
+        """CV macro-F1 on train and test macro-F1; `makes` are averaged (standardised decision scores).
+
+        An element of `makes` may be (features, make): that model sees its own features instead of `feats`."""
+        parts = [m if isinstance(m, tuple) else (feats, m) for m in makes]
         cv_scores = np.zeros((len(ya), len(np.unique(ya))))
         for tr, va in folds:
-            for make in makes:
+            for (a, _), make in parts:
                 classes, s = scores(make, a[tr], ya[tr], a[va])
-                cv_scores[va] += s / len(makes)
-        test_scores = sum(scores(make, a, ya, b)[1] for make in makes) / len(makes)
+                cv_scores[va] += s / len(parts)
+        test_scores = sum(scores(make, a, ya, b)[1] for (a, b), make in parts) / len(parts)
         shift = np.zeros(len(classes))
         if bias:  # per-class offsets that maximise CV macro-F1 (coordinate search on the CV scores)
             grid = np.linspace(-0.5, 0.5, 21)
@@ -113,6 +124,12 @@ def main() -> int:
         ("three NB-SVMs averaged (smoothing 1 and 0.25, nb_C 1)", join(word12, char13),
          [nbsvm(), nbsvm(alpha=0.25), nbsvm(nb_C=1.0)], False),
         ("logistic regression C 20", join(word12, char13), [logreg], False),
+        # tried in the seventh session (2026-11-26), none better in CV
+        ("an NB-SVM on words and one on characters, averaged", None, [(word12, nbsvm()), (char13, nbsvm())], False),
+        ("shipped + a linear SVM on char 2–4-grams, averaged", join(word12, char13),
+         [nbsvm(), (char24, svm())], False),
+        ("shipped features + the letter's first 60 characters as a block of their own (weight 0.5)",
+         join(word12, char13, half(head12), half(head13)), [nbsvm()], False),
     ]
     lines = []
     for name, feats, makes, bias in variants:

@@ -543,3 +543,17 @@ def test_an_owners_group_pasted_with_the_flat_before_each_name(model):
     assert [(i.category, i.mentions) for i in got] == [("utilities", 3), ("facilities", 1)], [i.quotes for i in got]
     assert find_places("市民反映兰亭苑停电到现在") == ["兰亭苑"]
     assert find_places("来电人称清风苑12栋车棚的充电桩坏了") == ["清风苑", "12栋", "车棚"]
+
+
+@pytest.mark.parametrize("turn, expected", [
+    ("王阿姨（3号楼）：我们楼道灯坏了一个星期，还有楼下那个垃圾桶好几天没人清，臭死了", ["facilities", "environment"]),
+    ("李大爷：5号楼门口老有人乱停车，另外楼上那家的狗天天半夜叫", ["parking", "pets"]),
+    ("赵姐：车棚充电桩坏了好几个，顺便说一下物业费今年又涨了也没开业主大会", ["charging", "property"]),
+    # voice input without commas, the speaker numbering two faults of one kind
+    ("说话人2 00:01:00\n我说两个事啊一个是我们单元电梯老是坏另一个是小区东门那边晚上路灯不亮黑乎乎的", ["facilities", "facilities"]),
+    # one kind of fault, more of it: one problem
+    ("小吴：东边健身区那个漫步机卡住了，转不动，还有一个扭腰器的转盘也掉了，麻烦找人修一下", ["facilities"]),
+])
+def test_two_matters_in_one_sentence_are_two_problems(model, turn, expected):
+    got = extract(turn, model, NOW)
+    assert [i.category for i in got] == expected, [(i.category, i.quotes) for i in got]

@@ -281,9 +281,58 @@ def _is_issue(utt: Utterance, text: str, role: dict, category: str, confidence: 
     return (confidence >= 0.8 and p_issue >= 0.3) or (listed and confidence >= 0.6)
 
 
+# Where a resident turns to another matter inside one sentence: "楼道灯坏了一个星期，还有楼下垃圾桶没人清",
+# "一个是电梯老坏另一个是东门路灯不亮" (voice input has no commas)
+_SWITCH = re.compile(r"(?:(?:[，,；;]\s*|\s+)(?=(?:还有|另外|再一个|再就是|顺便说一下|顺便说下|顺便提一下|第二个|二是)"
+                     r"[，,：:\s]*[\u4e00-\u9fff])"
+                     r"|(?<=[\u4e00-\u9fff])(?=(?:还有就是|还有一个是|另一个是|再一个是|顺便说一下|第二个是)[\u4e00-\u9fff]))")
+_ENUMERATED = re.compile(r"^(?:另一个|再一个|第二个|二是)")  # "一个是…另一个是…": two matters, said so
+
+
+def _pieces(sentence: str) -> list[str]:
+    cuts = [m.end() for m in _SWITCH.finditer(sentence) if m.start() >= 4]
+    if not cuts:
+        return [sentence]
+    bounds = [0, *cuts, len(sentence)]
+    return [sentence[a:b].strip(" ，,；;") for a, b in zip(bounds, bounds[1:]) if sentence[a:b].strip(" ，,；;")]
+
+
+def _split_switches(utts: list[Utterance], model: Model) -> set[tuple[int, str]]:
+    """Cut a resident's sentence that raises two matters ("楼道灯坏了，还有垃圾桶没人清") into two, when each
+    part says enough on its own (six characters or more, a confident category) and the parts are of
+    different kinds, or the speaker numbers them ("一个是…另一个是…") and they name different things.
+    "漫步机卡住了，还有一个扭腰器的转盘也掉了" stays one: the same kind of fault."""
+    found, later = [], set()  # later: (utterance, piece) of each part after the first, a matter of its own
+    for u in utts:
+        if u.staff or u.ticket:
+            continue
+        for s in u.sentences:
+            pieces = _pieces(s)
+            if len(pieces) > 1 and all(len(re.findall(r"[\u4e00-\u9fff]", p)) >= 6 for p in pieces):
+                found.append((u, s, pieces))
+    if not found:
+        return later
+    preds = model.predict([normalize(p) for _, _, ps in found for p in ps])
+    k = 0
+    for u, s, pieces in found:
+        got, k = preds[k:k + len(pieces)], k + len(pieces)
+        if any(p.confidence < 0.5 for p in got):
+            continue
+        apart = all(a.category != b.category or (
+            _ENUMERATED.match(_FILLER.sub("", normalize(y)))
+            and not (_things(_topic(normalize(x))) & _things(_topic(normalize(y)))))
+            for a, b, x, y in zip(got, got[1:], pieces, pieces[1:]))
+        if apart and s in u.sentences:
+            at = u.sentences.index(s)
+            u.sentences[at:at + 1] = pieces
+            later.update((id(u), p) for p in pieces[1:])
+    return later
+
+
 def extract(text: str, model: Model, received_at: dt.datetime) -> list[Issue]:
     """Distinct problems in meeting notes, walk logs or ticket batches, in order raised."""
     utts = split_utterances(strip_web_noise(text or ""))
+    switched = _split_switches(utts, model)
     flat = [(u, s, normalize(s)) for u in utts for s in u.sentences]
     flat = [(u, s, n) for u, s, n in flat if re.search(r"[\u4e00-\u9fff]{2}", n)]
     if not flat:
@@ -332,7 +381,8 @@ def extract(text: str, model: Model, received_at: dt.datetime) -> list[Issue]:
             strong = cat.confidence >= 0.5
             # a sentence naming no thing of its own ("小孩子天天在那儿玩") says more about the one before
             plain = same_turn and not _things(_topic(norm)) and not find_places(sentence)
-            if same_turn and (whole_item or not strong or cat.category == current_cat or plain):
+            if same_turn and (id(utt), sentence) not in switched and (
+                    whole_item or not strong or cat.category == current_cat or plain):
                 current.parts.append(sentence)
             else:
                 current = _Mention(utt, i)
