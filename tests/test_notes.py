@@ -498,6 +498,11 @@ def test_a_log_line_saying_who_else_has_it_a_thing_named_again_and_the_same_obje
                "3. 工单号GD003\n诉求：来电人反映，9号楼附近野猫越来越多，夜里叫得吵人睡不着。\n")
     cats = [i for i in extract(tickets, model, NOW) if any("猫" in q for q in i.quotes)]
     assert len(cats) == 1 and cats[0].mentions == 2  # the same cats at the same building, whatever each was filed as
+    log = ("1. 9:10 5号楼2单元门禁坏了，刷卡没反应，门一直开着。\n"
+           "2. 10:00 东门外的公交站牌被撤了。\n"
+           "3. 15:30 回访5号楼，刘阿姨又说门禁还是没修，晚上老有陌生人进楼道。\n")
+    doors = [i for i in extract(log, model, NOW) if any("门禁" in q for q in i.quotes)]
+    assert len(doors) == 1 and doors[0].mentions == 2  # 门禁: one object, though 门 alone names places
 
 
 def test_the_host_of_a_transcript_with_numbered_voices_is_staff(model):

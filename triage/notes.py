@@ -172,6 +172,7 @@ _THING_CHARS = set("狗猫鼠蚊虫蟑水电气暖灯树草油烟味臭车门锁
 # things specific enough that the same one at the same place is one problem, whatever category each remark got
 # (not 水 电 气 车 门 路, nor 车棚 and 充电桩, places of several problems: a full shed and its broken sockets)
 _SPECIFIC_THINGS = set("狗猫鼠蚊虫蟑灯树井梯闸桩锁窗桶")
+_SPECIFIC_WORDS = {"门禁", "单元门", "防盗门", "门锁", "岗亭", "防水层", "暖气片"}  # named by 门 or 水, yet one object
 _NOT_THINGS = {"打电话", "来电", "来电话", "打来电话", "部门", "专门"}  # calling someone, not a phone that is broken
 
 
@@ -544,7 +545,8 @@ def _merge(mentions: list[_Mention], replies, model: Model, received_at: dt.date
             # two topic words and the place with the issue (checked below).
             unsure = (p.confidence < 0.5 and g["category"] in p.scores) or repeat
             if ((same or g["category"] in p.scores) and (g["keys"] & keys) and not places_conflict(g["keys"], keys)
-                    and _thing_chars(things) & _thing_chars(g["things"]) & _SPECIFIC_THINGS):
+                    and (_thing_chars(things) & _thing_chars(g["things"]) & _SPECIFIC_THINGS
+                         or _shared(g["topic"], topic) & _SPECIFIC_WORDS)):
                 # the same object at the same place, even filed differently: "4号楼后面小花园里有好几只流浪猫" (宠物)
                 # and "4号楼附近野猫越来越多，半夜叫春" (环境), "单元门口那个井盖松了" and "单元门口那块井盖一踩就响"
                 target = g
