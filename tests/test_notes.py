@@ -179,7 +179,8 @@ def test_names_in_the_record_header_mark_staff_and_agenda_lines_are_not_speakers
 邬红梅：先请代表发言。
 代表 褚国庆（3号楼）：3号楼的车棚太小了。"""
     us = split_utterances(text)
-    assert [(u.speaker, u.staff) for u in us[1:]] == [("邬红梅", True), ("褚国庆", False)]
+    # the title line "居民议事会记录" heads the record and is not an utterance
+    assert [(u.speaker, u.staff) for u in us] == [("邬红梅", True), ("褚国庆", False)]
 
 
 def test_a_longer_closing_is_not_a_reply_and_a_time_word_is_not_a_place(model):
@@ -562,3 +563,36 @@ def test_an_owners_group_pasted_with_the_flat_before_each_name(model):
 def test_two_matters_in_one_sentence_are_two_problems(model, turn, expected):
     got = extract(turn, model, NOW)
     assert [i.category for i in got] == expected, [(i.category, i.quotes) for i in got]
+
+
+def test_what_the_sixteenth_blind_set_taught(model):
+    """General rules from notes_blind14's first run (P 0.750, R 0.750), in other words."""
+    from triage.utterances import split_utterances
+
+    # a table copied from Excel: each row a ticket, its 办理情况 the reply; two tickets beyond the community stay apart
+    table = ("序号\t工单号\t诉求内容\t办理情况\n"
+             "1\tA001\t来电人反映5幢楼下车棚满了，电动车停到人行道上\t已联系物业清理僵尸车\n"
+             "2\tA002\t来电人咨询医保报销比例\t已告知来电人咨询区医保局，退回\n"
+             "3\tA003\t来电人反映孩子入学划片有疑问\t社区已帮来电人联系区教育局，已回电\n")
+    got = extract(table, model, NOW)
+    assert [(i.category, i.quotes[0][:8]) for i in got] == [("parking", "来电人反映5幢楼"), ("other", "来电人反映孩子入")]
+    assert got[0].response == "已联系物业清理僵尸车"
+    # a joint meeting's form: a 民警 or 网格员 as 反映人 raises a problem; 责任单位 and 讨论 are nobody's words
+    form = ("议题1\n反映人：\t社区民警 老周\n问题描述：\t车棚里近期丢了两块电瓶，都是夜里丢的。\n责任单位：\t物业 / 派出所\n"
+            "处理意见：\t车棚夜间上锁。\n议题2\n反映人：\t居民代表 许先生\n问题描述：\t北门外的路灯坏了三盏。\n"
+            "讨论：\t有成员担心换灯要动用维修基金。\n")
+    assert [i.category for i in extract(form, model, NOW)] == ["safety", "facilities"]
+    # a transcript segment with a time and no voice label is nobody's, not the speaker above it
+    voice = "说话人2 00:00:10\n我们楼电梯老坏\n\n00:00:30\n电梯这个我们下午就报维保\n"
+    assert [u.speaker for u in split_utterances(voice)] == ["说话人2", None]
+    # chat senders written "7栋 晴天 09:47" or "小雨妈妈 7-2-1101 09:52"; the first line a title
+    chat = ("三期业主群的事\n7栋 晴天 09:47\n谁的车天天堵在7栋地库出口\n小雨妈妈 7-2-1101 09:52\n同感，我也出不去\n"
+            "7栋 晴天 16:08\n今天那辆车又来了，还是堵在出口\n")
+    utts = split_utterances(chat)
+    assert [(u.speaker, u.speaker_place) for u in utts] == [("晴天", "7栋"), ("小雨妈妈", "7号楼2单元"), ("晴天", "7栋")]
+    # "还是那个水压啊" goes back to the water pressure; "再一个就是…" opens a matter of its own
+    talk = ("说话人2 00:00:10\n我们12栋早上水压特别小，洗脸都不够\n说话人3 00:01:00\n车库B2的灯一半不亮\n"
+            "说话人2 00:02:00\n嗯，还是那个水压啊，我再说一下，拖了好久了\n")
+    assert [(i.category, i.mentions) for i in extract(talk, model, NOW)] == [("utilities", 2), ("facilities", 1)]
+    two = "李师傅（5号楼）：一个是我们单元电梯这个月停了三回了，吓人；再一个就是楼下草坪被人圈起来种菜了，还浇粪水。"
+    assert [i.category for i in extract(two, model, NOW)] == ["facilities", "greening"]

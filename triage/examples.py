@@ -67,7 +67,7 @@ def load_examples(paths: Iterable[Path | str], taxonomy: Taxonomy | None = None,
                     raise TrainingDataError(f"{where}: 缺少 {label_key}")
                 if codes is not None and label not in codes:
                     try:  # a centre's own data often carries the Chinese name (城乡建设) instead of the code
-                        label = taxonomy.resolve(label).code
+                        label = taxonomy.resolve(label, words=False).code
                     except KeyError:
                         names = "、".join(f"{c.name}（{c.code}）" for c in taxonomy.categories)
                         raise TrainingDataError(f"{where}: 未知类别 {label!r}，可用：{names}") from None
@@ -117,7 +117,7 @@ def labelled_pairs(rows: list[dict], header: list[str], taxonomy: Taxonomy,
     label_map = label_map or {}
     for theirs, ours in label_map.items():
         try:
-            taxonomy.resolve(ours)
+            taxonomy.resolve(ours, words=False)
         except KeyError:
             raise TrainingDataError(f"类别对照“{theirs}={ours}”中的“{ours}”不是本系统的类别。可用："
                                     f"{'、'.join(c.name for c in taxonomy.categories)}") from None
@@ -129,7 +129,7 @@ def labelled_pairs(rows: list[dict], header: list[str], taxonomy: Taxonomy,
             continue
         label = label_map.get(label, label)
         try:
-            pairs.append((text, taxonomy.resolve(label).code))
+            pairs.append((text, taxonomy.resolve(label, words=False).code))
         except KeyError:
             unknown.setdefault(label, []).append(n)
     if unknown:

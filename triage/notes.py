@@ -62,7 +62,9 @@ _POINT_BACK = re.compile(
 # "昨天说的那根线今晚又挂出来了", "上次说的那个井盖还是没修": back to a matter by the thing named then
 _SAID_BEFORE = re.compile(r"^(?:昨天|前天|今早|上午|下午|早上|刚才|刚刚|前面|之前|上次|上回|前几天)(?:我|有人|大家)?"
                           r"(?:说|讲|提|反映|发)(?:的|过的)(?:那|这)(?:个|根|辆|只|条|件|台|块|几个|些|堆)?"
-                          r"(?P<what>[\u4e00-\u9fff]{1,4}?)(?=[今又还也都已就仍到，,。！!？?]|$)")
+                          r"(?P<what>[\u4e00-\u9fff]{1,4}?)(?=[今又还也都已就仍到，,。！!？?]|$)"
+                          # "还是那个水压啊，我再说一下": the matter named, raised again
+                          r"|^(?:还是|又是)(?:刚才|刚刚|上次|之前)?那个(?P<again>[\u4e00-\u9fff]{1,4}?)(?=[啊呀的事问，,。！!？?]|$)")
 _LEAD_TOPIC = re.compile(r"^(?P<what>[\u4e00-\u9fff]{2,6}?)(?:这个|这事|这块|的事|那个事|那事)")
 _SAME_AS = re.compile(r"也是一样|也一样|同样的问题|一样的问题|也有这个问题|也是这样|也是这个情况|也是这种情况|也是这情况"
                       r"|也有人(?:这么|这样|那么|那样)(?:干|弄|搞|做)")
@@ -78,7 +80,7 @@ _INQUIRY = re.compile(r"(?:后来|现在)?怎么样了[？?]*$|进展(?:如何|�
 _ALL_CLEAR = re.compile(r"(?:未|没有?)(?:发现|见)(?:异常|问题|隐患)|(?:运行|使用|值守|开放|秩序|通行)(?:正常|良好)|一切正常|无异常|(?<![不没未欠])畅通")
 # A staff answer that passes a matter on: "我们帮您把情况反映上去", "报街道", "通过12345向交通部门反映"
 _FORWARDED = re.compile(r"反映上去|报上去|报(?:给)?街道|上报|报区|向[^，。,]{1,12}反映|反映给|通过12345|转(?:交|给|办)"
-                        r"|帮(?:您|你|他|她)?(?:问问|反映|联系|打听)|整理一下报")
+                        r"|帮(?:您|你|他|她|来电人|居民|老人|其)?(?:问问|反映|联系|打听|咨询|对接)|整理一下报|协助办理|代为(?:办理|申请|联系)")
 # Asking after a matter: "修好了没有", "什么时候能修好", "到底有没有人管"
 _CHASING = re.compile(r"(?:修|弄|处理|解决|清)好了?(?:没有|没|吗)|什么时候(?:能|才能|可以)?(?:修好|修|处理|解决|恢复|来)"
                       r"|到底(?:有没有人|谁)管")
@@ -284,10 +286,12 @@ def _is_issue(utt: Utterance, text: str, role: dict, category: str, confidence: 
 
 # Where a resident turns to another matter inside one sentence: "楼道灯坏了一个星期，还有楼下垃圾桶没人清",
 # "一个是电梯老坏另一个是东门路灯不亮" (voice input has no commas)
-_SWITCH = re.compile(r"(?:(?:[，,；;]\s*|\s+)(?=(?:还有|另外|再一个|再就是|顺便说一下|顺便说下|顺便提一下|第二个|二是)"
+_SWITCH = re.compile(r"(?:(?:[，,；;]\s*|\s+)(?=(?:还有(?!人|些|的|点|很多|不少|好多)|另外|再一个|再就是|顺便说一下|顺便说下|顺便提一下|第二个|二是)"
                      r"[，,：:\s]*[\u4e00-\u9fff])"
                      r"|(?<=[\u4e00-\u9fff])(?=(?:还有就是|还有一个是|另一个是|再一个是|顺便说一下|第二个是)[\u4e00-\u9fff]))")
 _ENUMERATED = re.compile(r"^(?:另一个|再一个|第二个|二是)")  # "一个是…另一个是…": two matters, said so
+# a sentence that opens the speaker's next matter: "…吓得直哆嗦；再一个就是楼下那片草坪…"
+_NEXT_MATTER = re.compile(r"^(?:再一个|另一个|另外一个|第二个|第二件|二是|再就是|还有一个事|还有个事|还有一件事|另外一件事)")
 
 
 def _pieces(sentence: str) -> list[str]:
@@ -382,8 +386,8 @@ def extract(text: str, model: Model, received_at: dt.datetime) -> list[Issue]:
             strong = cat.confidence >= 0.5
             # a sentence naming no thing of its own ("小孩子天天在那儿玩") says more about the one before
             plain = same_turn and not _things(_topic(norm)) and not find_places(sentence)
-            if same_turn and (id(utt), sentence) not in switched and (
-                    whole_item or not strong or cat.category == current_cat or plain):
+            opens = (id(utt), sentence) in switched or bool(_NEXT_MATTER.match(_FILLER.sub("", norm)))
+            if same_turn and not opens and (whole_item or not strong or cat.category == current_cat or plain):
                 current.parts.append(sentence)
             else:
                 current = _Mention(utt, i)
@@ -455,8 +459,9 @@ def _pointed_at(m: "_Mention", groups: list[dict], last: dict | None, topic: set
             return theirs[0]
     before = _SAID_BEFORE.match(text)
     if before:
+        what = before.group("what") or before.group("again")
         named = next((g for g in reversed(groups) if g["mentions"][0].utt is not m.utt
-                      and any(before.group("what") in normalize(x.text) for x in g["mentions"])), None)
+                      and any(what in normalize(x.text) for x in g["mentions"])), None)
         if named is not None:
             return named
     found = _POINT_BACK.search(text[:40])
@@ -538,6 +543,8 @@ def _merge(mentions: list[_Mention], replies, model: Model, received_at: dt.date
         things = _things(topic)
         target = _pointed_at(m, groups, last, topic, things, p.category) if m.utt.text.strip() else None
         for g in ([] if target is not None else reversed(groups)):
+            if g["category"] == fallback:
+                continue  # matters beyond the community share no kind: a pension and a school place are two
             same = g["category"] == p.category
             # An unsure follow-up ("纸箱的事我再说一句") may join an issue it clearly repeats,
             # if that issue's category is among its top guesses.
@@ -562,6 +569,10 @@ def _merge(mentions: list[_Mention], replies, model: Model, received_at: dt.date
             listed = m.utt.item is not None or m.utt.ticket or m.utt.listed  # items of a log or ticket list are separate reports
             # 暖气 and 暖气片, 遛狗 and 大黄狗; not 路面 and 马路 (路 and 门 are in place names too)
             akin = bool((_thing_chars(things) & _thing_chars(g["things"])) - _PLACE_CHARS)
+            if (not same and repeat and akin and g["category"] in p.scores and m.utt.speaker
+                    and any(x.utt.speaker == m.utt.speaker for x in g["mentions"])):
+                target = g  # "今天那辆车又来了，还是堵在出口": who reported the car, about it again, however it reads
+                break
             if same and g is last and (shared or akin or (not listed and (not things or not g["things"]))):
                 # straight after a mention of the same kind and not about a different thing (电梯 then
                 # 楼道灯 stay apart): a follow-up in a chat, a second call about the same fault

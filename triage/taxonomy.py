@@ -129,8 +129,11 @@ class Taxonomy:
                 return c
         raise KeyError(f"未知类别 {code!r}，可用类别：{', '.join(self.codes)}")
 
-    def resolve(self, code_or_name: str) -> Category:
-        """Find a category by code or Chinese name (staff type names, data carries codes)."""
+    def resolve(self, code_or_name: str, *, words: bool = True) -> Category:
+        """Find a category by code or Chinese name (staff type names, data carries codes).
+
+        `words` also takes the everyday words of `category_aliases` ("垃圾", "电梯维修"); training labels are
+        read without them (words=False), so a centre's own category name is never guessed into ours."""
         text = code_or_name.strip().replace("其它", "其他")  # both spellings are in everyday use
         for c in self.categories:
             if text in (c.code, c.name) or text.lower() == c.code.lower():
@@ -141,10 +144,10 @@ class Taxonomy:
         if found:  # "设施" is 充电设施 or 公共设施: never guess
             raise KeyError(f"“{text}”可以是{'、'.join(c.name for c in found)}，请写全称")
         # the words staff and old ledgers use (category_aliases): "垃圾", "电梯维修", "停车难"
-        exact = dict(self.category_aliases).get(text)
+        exact = dict(self.category_aliases).get(text) if words else None
         if exact:
             return self.get(exact)
-        named = {code for word, code in self.category_aliases if word in text}
+        named = {code for word, code in self.category_aliases if words and word in text}
         if len(named) == 1:
             return self.get(named.pop())
         if named:  # "电梯充电" names two kinds: never guess

@@ -203,7 +203,7 @@ _SECTION = re.compile(r"^\s*[一二三四五六七八九十]{1,3}\s*[、.．]\s*
 # "住址\t5号楼1单元302" / "反映诉求\t……" / "处理意见\t……". Fields about the household are not problems.
 _FIELD = re.compile(r"^\s*(?P<label>[\u4e00-\u9fff]{2,6})\s*(?:[：:]|\t+|\u3000+|\s{2,})\s*(?P<value>\S.*)$")
 _FIELD_PERSON = {"来电人", "来访人", "来电", "来访", "反映人", "走访对象", "来访对象", "来访者", "受访人", "受访对象",
-                 "被走访人", "户主", "当事人", "诉求人"}
+                 "被走访人", "户主", "当事人", "诉求人", "提出人", "通报人"}
 _FIELD_PLACE = {"住址", "家庭住址", "居住地址", "现住址", "地址", "房号", "门牌号"}
 _FIELD_SAID = {"内容", "来电内容", "来访内容", "反映内容", "诉求", "诉求内容", "问题", "反映诉求", "反映问题", "事由",
                "来访事由", "主要诉求", "群众诉求", "居民诉求", "存在问题", "问题描述", "反映", "反映情况", "来访事项"}
@@ -211,7 +211,12 @@ _FIELD_OTHER = {"家庭情况", "家庭成员", "健康状况", "身体状况", 
                 "走访方式", "接待人", "接待时间", "走访小结", "接待小结", "巡查小结", "小结", "备注", "年龄", "性别", "民族",
                 "工作单位", "人员类别", "户籍", "户籍地", "家庭类型", "困难类型", "政治面貌", "身份证号", "交接人", "接班人",
                 "巡查时间", "巡查人员", "巡查路线", "检查时间", "检查人员", "联系电话", "电话", "联系方式",
-                "走访范围", "走访区域", "巡查范围", "接待人", "接待时间"}
+                "走访范围", "走访区域", "巡查范围", "接待人", "接待时间",
+                # who is to handle it and by when: a joint meeting's form, not anyone's words
+                "责任单位", "责任主体", "责任部门", "责任人", "承办单位", "牵头单位", "配合单位", "协办单位", "办理时限",
+                "完成时限", "时限要求",
+                # minutes of a vote: the members' views on a proposal and the result, not new problems
+                "讨论", "讨论情况", "表决", "表决结果", "决议", "会议决定", "议定"}
 # What a section title ends with ("一、居民来访接待", "三、其他事项", "二、近期居民反映问题")
 _SECTION_TITLE = re.compile(r"(?:情况|事项|接待|来访|发言|讨论|议题|汇报|通报|安排|其他|问题|部署|总结|议程|意见|建议|说明|诉求|需求)\s*[：:]?\s*$")
 # "（二）保洁与保安", "（一）地下车库": a sub-heading naming a topic, not a problem (no word of trouble in it)
@@ -243,7 +248,8 @@ _CHAT_TIME = r"(?:\d{4}[-/.年]\d{1,2}[-/.月]\d{1,2}日?\s+)?\d{1,2}[:：]\d{2}
 _CHAT_SENDER = re.compile(rf"^\s*(?:{_CHAT_TIME}\s+(?P<a>[^\s，。！？!?：:]{{1,24}})"
                           rf"|(?P<tag>[【\[][^】\]]{{1,6}}[】\]])?\s*(?P<room>\d{{1,3}}-\d{{1,2}}-\d{{3,4}}\s+)?"
                           rf"(?P<b>(?:未知)?(?:说话人|发言人|讲话人|[Ss]peaker)\s\d{{1,2}}"
-                          rf"|[^\s，。！？!?：:【\[]{{1,24}})\s+{_CHAT_TIME})\s*$")
+                          # "7栋 晴天 09:47", "小雨妈妈 7-2-1101 09:52": a place or flat beside the name
+                          rf"|[^\s，。！？!?：:【\[]{{1,24}}(?:\s[^\s，。！？!?：:【\[]{{1,12}}){{0,2}})\s+{_CHAT_TIME})\s*$")
 _CHAT_QUOTE = re.compile(r"^\s*[\[【「]?\s*(?:引用|回复|回覆)\s*[:：]?\s*\S{1,24}?[：:]")
 _DAY_RULE = re.compile(r"^[—\-=－_~～\s]{2,}\s*(?:\d{4}\s*[年/.\-]\s*)?\d{1,2}\s*[月/.\-]\s*\d{1,2}\s*日?\s*(?:星期.|周.)?"
                        r"\s*[—\-=－_~～\s]*$")
@@ -269,6 +275,17 @@ def _chat_sender(line: str) -> tuple[str, str | None, bool] | None:
     who, tag = m.group("a") or m.group("b"), m.group("tag") or ""
     if re.fullmatch(r"[\d\s:：.\-/年月日]+", who):
         return None
+    tokens = who.split()
+    if len(tokens) > 1 and not _NUMBERED_VOICE.match(who):  # "7栋 晴天", "小雨妈妈 7-2-1101", "Amy 6-3"
+        flats = [t for t in tokens if re.fullmatch(r"\d{1,3}(?:-\d{1,4}){1,2}", t)]
+        spots = [t for t in tokens if t not in flats and find_places(t) == [t]]
+        names = [t for t in tokens if t not in flats and t not in spots]
+        if len(names) != 1:
+            return None  # words with spaces before a time: not a sender line
+        where = spots[0] if spots else (
+            "{}号楼{}单元".format(*flats[0].split("-")[:2]) if flats else None)
+        staff = any(t in who or t in tag for t in STAFF_TITLES) or any(t in tag for t in ("社区", "居委"))
+        return names[0], where, staff
     head, _, nick = who.rpartition("-")
     places = find_places(head or who)
     room = (m.group("room") or "").strip()
@@ -277,6 +294,41 @@ def _chat_sender(line: str) -> tuple[str, str | None, bool] | None:
         places = [f"{building}号楼{unit}单元"]
     staff = any(t in who or t in tag for t in STAFF_TITLES) or any(t in tag for t in ("社区", "居委"))
     return (nick or who), (places[0] if places else None), staff
+
+
+# The first line of a record naming what follows: "9月份楼里的事", "本周巡查情况", "居民诉求汇总"
+_TITLE_LINE = re.compile(r"(?:的事|的事情|的事儿|情况|汇总|记录|清单|纪要|台账|明细|登记表?|一览)[：:]?\s*$")
+_TABLE_SAID = _FIELD_SAID | {"诉求内容", "来电诉求", "问题内容", "工单内容", "反映问题", "问题及诉求", "具体问题", "情况描述"}
+_TABLE_REPLY = {"办理情况", "处理情况", "处理结果", "办理结果", "处置情况", "处理意见", "办理意见", "答复", "回复", "答复意见",
+                "回复内容", "答复内容", "反馈", "办理反馈", "回访情况"}
+_TABLE_WHO = {"来电人", "反映人", "姓名", "诉求人", "来访人", "提出人"}
+_TABLE_NUMBER = {"序号", "编号", "工单号", "工单编号", "单号"}
+
+
+def _table_header(cells: list[str]) -> dict | None:
+    """The columns of a pasted table's header row (tabs between cells): where the problem, the reply, who
+    raised it and the row number are. None unless one column holds the problem."""
+    names = [re.sub(r"\s", "", c) for c in cells]
+    said = next((i for i, c in enumerate(names) if c in _TABLE_SAID), None)
+    if said is None or sum(bool(c) for c in names) < 3:
+        return None
+    find = lambda labels: next((i for i, c in enumerate(names) if c in labels), None)
+    return {"said": said, "reply": find(_TABLE_REPLY), "who": find(_TABLE_WHO), "number": find({"序号", "编号"})}
+
+
+def _table_row(cells: list[str], table: dict, n: int, seen: int) -> list[Utterance]:
+    """One row of a pasted table: the problem as a ticket of its own, and the reply given to it."""
+    said = cells[table["said"]]
+    if not re.search(r"[\u4e00-\u9fff]{2}", said):
+        return []
+    number = cells[table["number"]] if table["number"] is not None and table["number"] < len(cells) else ""
+    item = int(number) if number.isdigit() else 1000 + seen  # a row without its own number still stands alone
+    who = cells[table["who"]] if table["who"] is not None and table["who"] < len(cells) else ""
+    rows = [Utterance(text=said, speaker=who or "来电人", item=item, line=n, ticket=True)]
+    reply = cells[table["reply"]] if table["reply"] is not None and table["reply"] < len(cells) else ""
+    if re.search(r"[\u4e00-\u9fff]{2}", reply):
+        rows.append(Utterance(text=reply, staff=True, refers_to=(item,), line=n))
+    return rows
 
 
 def split_utterances(text: str) -> list[Utterance]:
@@ -290,10 +342,18 @@ def split_utterances(text: str) -> list[Utterance]:
     pending: tuple[str, str | None, bool] | None = None  # the person of a form or duty-log entry
     entry: int | None = None  # that entry's number, when the person's line is numbered
     heading: tuple[str, str | None, int] | None = None  # "（一）8座 黃先生": the speaker of the lines below, and the item
-    for n, raw_line in enumerate(text.splitlines(), 1):
+    table: dict | None = None  # the columns of a table pasted with tabs (Excel), while its rows go on
+    lines = text.splitlines()
+    first = next((i for i, raw in enumerate(lines, 1) if raw.strip()), 0)  # the record's first line: maybe its title
+    for n, raw_line in enumerate(lines, 1):
         chat = _chat_sender(strip_pinyin(raw_line))
         if chat is not None:
             sender = chat
+            continue
+        if sender is not None and re.fullmatch(r"\s*\d{1,2}[:：]\d{2}(?:[:：]\d{2})?\s*", raw_line):
+            # "00:00:48" alone: the transcription app could not tell whose voice this is, so it is nobody's yet
+            # (not the speaker above it), and a segment of its own
+            sender, segment_line = (None, None, False), -1
             continue
         if sender is not None and _CHAT_QUOTE.match(raw_line):
             continue  # "[引用 6栋-阿飞：……]" repeats an earlier message; the reply is on its own line
@@ -301,6 +361,19 @@ def split_utterances(text: str) -> list[Utterance]:
         if not line:
             pending = entry = None  # a blank line ends a form's or a duty log's entry
             continue
+        cells = [c.strip() for c in raw_line.split("\t")]
+        if len(cells) >= 3:
+            head = _table_header(cells)
+            if head is not None:  # "序号\t工单号\t来电时间\t诉求内容\t办理情况": a table copied from Excel
+                table = head
+                continue
+            if table is not None and len(cells) >= table["said"] + 1:
+                out.extend(_table_row(cells, table, n, len(out)))
+                continue
+        elif table is not None and "\t" not in raw_line:
+            table = None  # the table ended: "备注：…" below it is the record's own text
+        if n == first and _TITLE_LINE.search(normalize(line)) and len(line) <= 30 and n < len(lines):
+            continue  # "2#楼 楼长周桂芳 9月份楼里的事" heads the list below it
         if _DAY_RULE.match(line):
             continue  # "—————— 2024年11月23日 ——————" separates a chat export's days
         if len(line) <= 60 and _CHAT_SYSTEM.search(line) and not _SPEAKER.match(line):
@@ -363,6 +436,8 @@ def split_utterances(text: str) -> list[Utterance]:
             continue
         if label in _FIELD_SAID:  # what the person of the entry said (a form's own problem field without one)
             name, place, staff = pending or (None, None, False)
+            # "反映人：社区民警 杜警官" / "问题描述：车棚电瓶被盗3起": a problem raised, whoever raised it
+            staff = staff and label == "内容"
             out.append(Utterance(text=field_.group("value"), speaker=name, speaker_place=place, staff=staff, line=n,
                                  item=entry, listed=True, notice=notice))
             if entry is not None:
