@@ -325,20 +325,20 @@ def parse_taxonomy(data: dict, path: Path) -> Taxonomy:
         extra_owners=_strings(head.get("owners", []), path, "taxonomy.owners"),
         source=str(path),
     )
-    aliases = head.get("owner_aliases", {})
-    if not isinstance(aliases, dict):
-        raise TaxonomyError(path, "taxonomy.owner_aliases", "应为表：常用叫法 = 责任主体")
-    for said, owner in aliases.items():
-        if owner not in tax.owners:
-            raise TaxonomyError(path, f"taxonomy.owner_aliases.{said}", f"“{owner}”不是已知的责任主体")
-    words = head.get("category_aliases", {})
-    if not isinstance(words, dict):
-        raise TaxonomyError(path, "taxonomy.category_aliases", "应为表：常用叫法 = 类别代码")
-    for said, code in words.items():
-        if code not in tax.codes:
-            raise TaxonomyError(path, f"taxonomy.category_aliases.{said}", f"“{code}”不是已知的类别代码")
-    return replace(tax, owner_aliases=tuple((str(k), str(v)) for k, v in aliases.items()),
-                   category_aliases=tuple((str(k).strip(), str(v)) for k, v in words.items() if str(k).strip()))
+    owners = _aliases(head, "owner_aliases", tax.owners, path, "责任主体")
+    words = _aliases(head, "category_aliases", tax.codes, path, "类别代码")
+    return replace(tax, owner_aliases=owners, category_aliases=words)
+
+
+def _aliases(head: dict, key: str, known: tuple[str, ...], path: Path, what: str) -> tuple[tuple[str, str], ...]:
+    """A table of everyday names ("物业公司" = "物业服务企业", "垃圾" = "environment"), each naming a known one."""
+    table = head.get(key, {})
+    if not isinstance(table, dict):
+        raise TaxonomyError(path, f"taxonomy.{key}", f"应为表：常用叫法 = {what}")
+    for said, meant in table.items():
+        if meant not in known:
+            raise TaxonomyError(path, f"taxonomy.{key}.{said}", f"“{meant}”不是已知的{what}")
+    return tuple((str(k).strip(), str(v)) for k, v in table.items() if str(k).strip())
 
 
 @lru_cache(maxsize=16)
