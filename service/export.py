@@ -43,7 +43,7 @@ def _record(history: list[dict], tz: str) -> str:
         if h["field"] == "status" and h["from_value"] is None:
             continue  # the 录入 line: 受理时间 says it
         value = _minutes(h["to_value"], tz) if h["field"] in ("deadline", "received_at") else h["to_value"]
-        if h["field"] == "repeat":  # 重复来电：工单 GD…（来电人 …）
+        if h["field"] in ("repeat", "repeat_undone"):  # 重复来电：工单 GD…（来电人 …）, or taken back
             lines.append(f"{_minutes(h['at'], tz)} {h['note']}")
             continue
         what = h["to_value"] if h["field"] == "status" else f"{FIELD_NAMES.get(h['field'], h['field'])}改为 {value or '（空）'}"
@@ -133,7 +133,9 @@ def ledger_xlsx(entries: list[dict], history: dict[int, list[dict]], tz: str, no
     for n, e in enumerate(entries, 1):
         past = history.get(e["id"], [])
         # only the changes a person made; category re-routing repeats itself in several fields
-        shown = [h for h in past if h["field"] in ("status", "owner", "response", "location", "category_name", "repeat")]
+        shown = sorted((h for h in past if h["field"] in ("status", "owner", "response", "location", "category_name",
+                                                          "repeat", "repeat_undone")),
+                       key=lambda h: h["at"])  # an old ledger's 办结 is dated before the import: in time order
         # 办结/销号 times only while the entry is in that state: a reopened entry is not done
         closed = _last(past, "已办结") if e["status"] in DONE else None
         rows.append((

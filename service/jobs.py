@@ -35,9 +35,15 @@ def get(store: Store, job_id: str) -> dict:
     return row
 
 
+def recent(store: Store, limit: int = 20) -> list[dict]:
+    """The latest uploads (not retraining runs), newest first: to find one to download or take back."""
+    return list(store.db.query("SELECT * FROM jobs WHERE output_path IS NOT NULL ORDER BY created DESC LIMIT ?",
+                               [limit]))
+
+
 def describe(job: dict, settings: Settings, tz: str = "Asia/Shanghai") -> dict:
     """API view of a job (times in the community's timezone, as everywhere else)."""
-    return {**{k: job.get(k) for k in ("id", "status", "total", "done", "review", "error", "input_name")},
+    return {**{k: job.get(k) for k in ("id", "status", "total", "done", "review", "error", "input_name", "who")},
             "created": local(job.get("created"), tz), "finished": local(job.get("finished"), tz),
             "result": json.loads(job["result"]) if job.get("result") else None,
             "saved": job.get("saved_new"), "already": job.get("saved_already"), "repeat": job.get("saved_repeat"),

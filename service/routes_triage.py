@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Annotated
 from zoneinfo import ZoneInfo
 
-from fastapi import APIRouter, File, Form, HTTPException, Request, UploadFile
+from fastapi import APIRouter, File, Form, HTTPException, Query, Request, UploadFile
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import FileResponse
 
@@ -159,6 +159,13 @@ async def create_job(request: Request, model: ModelDep, store: StoreDep, caller:
     job = await run_in_threadpool(jobs.start, settings, model, rows, header, text_column, name, caller.name, save, _now(),
                                    request.app.state.memory, notes)
     return jobs.describe(await run_in_threadpool(jobs.get, store, job), settings, model.taxonomy.timezone)
+
+
+@router.get("/jobs", response_model=list[JobOut])
+def job_list(request: Request, store: StoreDep, model: ModelDep, caller: Viewer,
+             limit: Annotated[int, Query(ge=1, le=100)] = 20) -> list[dict]:
+    """The latest uploads, newest first (上传记录): each with its counts, download and whether it was taken back."""
+    return [jobs.describe(j, request.app.state.settings, model.taxonomy.timezone) for j in jobs.recent(store, limit)]
 
 
 @router.get("/jobs/{job_id}", response_model=JobOut)

@@ -227,4 +227,5 @@ class JobOut(BaseModel):
     past: int | None = None  # …of the new entries, those an old 问题台账 gave a state (办结, 回访), kept
     advanced: int | None = None  # …rows of an updated old 问题台账 uploaded again that moved their entry on (办结, 回访)
     undone: dt.datetime | None = None  # 撤销导入: when the entries this upload entered were voided
+    who: str | None = None  # who uploaded it (only they or an administrator may take it back)
     notes: list[str] = []  # on upload: title rows, 合计 rows, the sheet or text column that was guessed

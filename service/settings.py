@@ -19,6 +19,7 @@ FIELD_NAMES = {
     "file": "文件", "column": "文本列", "save": "存入台账", "quotes": "原话", "speakers": "提出人", "q": "搜索词",
     "date_from": "开始日期", "date_to": "结束日期", "urgent": "紧急", "overdue": "逾期", "confidence": "把握",
     "role": "角色", "name": "名称", "label": "类别", "source": "来源", "mentions": "提出次数", "repeat": "重复反映",
+    "into": "并入的编号", "seen": "查看时间",
 }
 
 

@@ -27,7 +27,7 @@ from .settings import ROLES
 
 __all__ = ["DONE", "ROLES", "SCHEMA_VERSION", "STATUSES", "Store", "StoreError", "hash_token", "text_key"]
 
-SCHEMA_VERSION = 12  # the last of MIGRATIONS (a test checks)
+SCHEMA_VERSION = 13  # the last of MIGRATIONS (a test checks)
 STATUSES = ("待派单", "已派单", "办理中", "已办结", "已回访", "已销号", "已作废")
 _RANK = {"待派单": 0, "已派单": 1, "办理中": 2, "已办结": 3, "已回访": 4, "已销号": 5}  # how far along (作废 aside)
 DONE = ("已办结", "已回访", "已销号")  # handled: the 办结率 counts these
@@ -203,8 +203,15 @@ def _migrate_12(db: sqlite_utils.Database) -> None:
         db["jobs"].add_column("undone", str)
 
 
+def _migrate_13(db: sqlite_utils.Database) -> None:
+    # a repeat call recorded by an upload, so taking the upload back (撤销导入) takes its repeats back too
+    if "job_id" not in db["repeats"].columns_dict:
+        db["repeats"].add_column("job_id", str)
+
+
 MIGRATIONS = {1: _migrate_1, 2: _migrate_2, 3: _migrate_3, 4: _migrate_4, 5: _migrate_5, 6: _migrate_6, 7: _migrate_7,
-              8: _migrate_8, 9: _migrate_9, 10: _migrate_10, 11: _migrate_11, 12: _migrate_12}
+              8: _migrate_8, 9: _migrate_9, 10: _migrate_10, 11: _migrate_11, 12: _migrate_12,
+              13: _migrate_13}
 
 
 NUMERALS = "0123456789零一二三四五六七八九十"  # a search term starting with one of these must match whole
@@ -491,7 +498,7 @@ class Store:
                     if self._advance(db, existing, past, entry.get("response"), who):
                         advanced.append(existing)
                 if existing is not None:
-                    if self._repeat(db, existing, entry, who, now, zone, worded):
+                    if self._repeat(db, existing, entry, who, now, zone, worded, job_id):
                         repeated.append(existing)
                     ids.append(existing)
                     if existing not in made:
@@ -569,11 +576,11 @@ class Store:
         if past["closed"] and score is not None and (steps[-1][0] if steps else status) == "已办结":
             changes.update(satisfaction=score, feedback=past["feedback"])
             if score >= 3:
-                steps.append(("已回访", f"按原台账回访：{past['feedback']}（{score} 分）", "status"))
+                steps.append(("已回访", f"按更新后的原台账回访：{past['feedback']}（{score} 分）", "status"))
                 if past["status"] == "已销号":
-                    steps.append(("已销号", "按原台账销号", "status"))
+                    steps.append(("已销号", "按更新后的原台账销号", "status"))
             else:
-                steps.append(("办理中", f"按原台账回访不满意（{score} 分），重新办理", "status"))
+                steps.append(("办理中", f"按更新后的原台账回访不满意（{score} 分），重新办理", "status"))
         if not steps:
             return False
         said = (response or "").strip()
@@ -584,7 +591,8 @@ class Store:
                                   "from_value": current.get("response"), "to_value": said, "note": "按更新后的原台账"})
         before = status
         for to, note, field in steps:
-            at = past["closed_at"] if to == "已办结" and past["closed_at"] else now
+            # dated as the ledger dates them (the 回访 on its 办结日期, as on the first import), else now
+            at = past["closed_at"] if past["closed"] and past["closed_at"] else now
             db["history"].insert({"entry_id": entry_id, "at": at, "who": who, "field": field, "from_value": before,
                                   "to_value": to, "note": note})
             before = to
@@ -600,7 +608,7 @@ class Store:
 
     @staticmethod
     def _repeat(db: sqlite_utils.Database, entry_id: int, entry: dict, who: str, now: str,
-                zone: str = "Asia/Shanghai", worded: bool = False) -> bool:
+                zone: str = "Asia/Shanghai", worded: bool = False, job_id: str | None = None) -> bool:
         """Record a repeat report of an entry: a new ticket number, or the problem raised on another day.
 
         The same ticket or the same meeting saved again is not a repeat (False). A repeat told in other words
@@ -625,7 +633,8 @@ class Store:
                                         [entry_id, what]), None):
                 return False  # the same file uploaded again: this repeat is recorded already
         db["repeats"].insert({"entry_id": entry_id, "ref": ref, "contact": entry.get("contact"), "day": day, "at": now,
-                              "source": entry.get("source"), "received_at": entry.get("received_at") or now})
+                              "source": entry.get("source"), "received_at": entry.get("received_at") or now,
+                              **({"job_id": job_id} if job_id else {})})
         db["history"].insert({"entry_id": entry_id, "at": now, "who": who, "field": "repeat", "from_value": None,
                               "to_value": ref or day, "note": what})
         return True
@@ -757,6 +766,11 @@ class Store:
         with self.write() as db:
             rows = list(db.query("SELECT id, status, updated, created, response, corrected FROM entries "
                                  "WHERE job_id = ? ORDER BY id", [job["id"]]))
+            calls = list(db.query("SELECT id, entry_id, ref, day FROM repeats WHERE job_id = ? ORDER BY id", [job["id"]]))
+            if not rows and not calls:
+                raise StoreError("这次上传没有新登记条目，也没有记入重复来电，没有可撤销的内容"
+                                 + (f"；它按更新后的台账改了 {job['saved_advanced']} 条的办理状态，这些请在台账中逐条核对。"
+                                    if job.get("saved_advanced") else "。"), 409)
             voided, kept = [], []
             for row in rows:
                 touched = next(db.query("SELECT 1 FROM history WHERE entry_id = ? AND at > ? LIMIT 1",
@@ -770,9 +784,31 @@ class Store:
                                   f"撤销导入：{job.get('input_name') or '上传的文件'}（整批撤回）")
                 voided.append(row["id"])
             now = _now()
+            for call in calls:  # the repeat calls it recorded on entries that were there before: taken back, said so
+                db["repeats"].delete(call["id"])
+                db["history"].insert({"entry_id": call["entry_id"], "at": _later_than(now), "who": who, "field": "repeat_undone",
+                                      "from_value": call["ref"] or call["day"], "to_value": None,
+                                      "note": f"撤销导入：{job.get('input_name') or '上传的文件'}记入的重复来电"
+                                              + (f"（工单 {call['ref']}）" if call["ref"] else f"（{call['day']}）") + "已撤回"})
             db["jobs"].update(job["id"], {"undone": now})
-        return {"voided": len(voided), "kept": kept, "repeats": job.get("saved_repeat") or 0,
-                "advanced": job.get("saved_advanced") or 0}
+        return {"voided": len(voided), "kept": kept, "repeats": len(calls),
+                "repeat_entries": sorted({c["entry_id"] for c in calls}), "advanced": job.get("saved_advanced") or 0}
+
+    @staticmethod
+    def _same_problem(current: dict, target: dict) -> None:
+        """并入 only what can be one problem: the same category, and no two different places or estates."""
+        a, b = current["id"], target["id"]
+        if current["category"] != target["category"]:
+            raise StoreError(f"编号 {a}（{current.get('category_name') or current['category']}）和编号 {b}"
+                             f"（{target.get('category_name') or target['category']}）类别不同。如果确是同一问题，"
+                             f"请先把编号 {a} 的类别改为“{target.get('category_name') or target['category']}”，再并入。", 409)
+        here, there = _place_set(current["text"]), _place_set(target["text"])
+        estates_a, estates_b = _estates(current["text"]), _estates(target["text"])
+        spots_a, spots_b = here - estates_a, there - estates_b
+        if (estates_a and estates_b and not estates_a & estates_b) or (spots_a and spots_b and not spots_a & spots_b):
+            where = lambda keys: "、".join(sorted(keys)) or "未写地点"
+            raise StoreError(f"编号 {a}（{where(here)}）和编号 {b}（{where(there)}）地点不同，"
+                             "不是同一个问题，不能并入。请核对编号。", 409)
 
     def merge_entry(self, entry_id: int, into: int, who: str, seen: dt.datetime | None = None,
                     zone: str = "Asia/Shanghai") -> dict:
@@ -792,9 +828,15 @@ class Store:
             if current["status"] in DONE:
                 raise StoreError(f"编号 {entry_id} 已{current['status'].removeprefix('已')}，办过的记录不能并入别的记录。", 409)
             target = self.get_entry(into)
+            if target["status"] == "已作废":
+                went = next(db.query("SELECT note FROM history WHERE entry_id = ? AND note LIKE '并入编号%' "
+                                     "ORDER BY id DESC LIMIT 1", [into]), None)
+                raise StoreError(f"编号 {into} 已作废（{went['note']}），不能再并入它。" if went else
+                                 f"编号 {into} 已作废，不能再并入它。", 409)
             if target["status"] in CLOSED:
                 raise StoreError(f"编号 {into} 已{target['status'].removeprefix('已')}，不能再并入；"
                                  "问题办结后再次反映的，请作为新问题办理。", 409)
+            self._same_problem(current, target)
             now = _later_than(max(current["updated"], target["updated"]))
             moved = db.execute("UPDATE repeats SET entry_id = ? WHERE entry_id = ?", [into, entry_id]).rowcount
             self._repeat(db, into, current, who, now, zone, worded=True)
@@ -803,6 +845,17 @@ class Store:
                                       "to_value": str(entry_id),
                                       "note": f"编号 {entry_id} 的 {moved} 次重复反映一并转入"})
             db["entries"].update(into, {"updated": now})
+            taken: dict[str, Any] = {}
+            if current.get("urgent") and not target.get("urgent"):  # the urgent report is not lost in the merge
+                taken["urgent"] = True
+                if current.get("deadline") and (not target.get("deadline") or current["deadline"] < target["deadline"]):
+                    taken["deadline"] = current["deadline"]
+            said = (current.get("response") or "").strip()
+            if said and said not in (target.get("response") or ""):  # what was done on it is kept
+                have = (target.get("response") or "").strip()
+                taken["response"] = f"{have}；编号 {entry_id}：{said}" if have else said
+            if taken:
+                self.update_entry(into, taken, who, f"并入编号 {entry_id}")
             self.update_entry(entry_id, {"status": "已作废"}, who, f"并入编号 {into}（同一问题重复登记）")
         return self.get_entry(into)
 

@@ -134,6 +134,8 @@ def test_a_wrong_upload_is_taken_back_from_the_chat(page, server, tmp_path):
     assert dialogs and "错的表.csv" in dialogs[0]
     found = [e for e in _api(server, "/api/entries?limit=200")["items"] if "19号楼" in e["text"]]
     assert len(found) == 2 and {e["status"] for e in found} == {"已作废"}
+    send(page, "上传记录")  # the upload is listed, taken back already
+    page.wait_for_selector(".job-row:has-text('错的表.csv'):has-text('已于')")
 
 
 def test_script_in_a_message_is_shown_as_text(page):

@@ -712,6 +712,8 @@ def test_an_updated_old_ledger_uploaded_again_moves_its_entries_on(client):
     files = {"file": ("东园社区问题台账（更新）.xlsx", out.getvalue())}
     job = _wait(client, client.post("/api/jobs", files=files, data={"save": "true"}, headers=client.hdr()).json()["id"])
     assert (job["saved"], job["advanced"]) == (0, 2), job
+    r = client.post(f"/api/jobs/{job['id']}/undo", headers=client.hdr())  # nothing entered: nothing to take back
+    assert r.status_code == 409 and "没有可撤销" in r.json()["detail"] and "2 条的办理状态" in r.json()["detail"]
     after = {e["text"][:4]: e for e in client.get("/api/entries", headers=client.hdr()).json()["items"]}
     gate, bump = after["南门道闸"], after["地下车库"]
     assert (gate["status"], gate["satisfaction"], gate["response"]) == ("已回访", 5, "已报厂家维修")
@@ -915,10 +917,53 @@ def test_a_wrong_upload_is_taken_back_as_a_whole_keeping_what_was_worked_on(clie
     again = client.post(url, headers=client.hdr())
     assert again.status_code == 409 and "撤销过了" in again.json()["detail"]
     assert client.get(f"/api/jobs/{job['id']}", headers=client.hdr()).json()["undone"]
+    listed = client.get("/api/jobs", headers=client.hdr("viewer")).json()  # 上传记录: to find an upload again
+    assert listed[0]["id"] == job["id"] and listed[0]["undone"] and listed[0]["input_name"] == "工单.csv"
     # a file only tagged (not saved) has nothing to take back
     tagged = _wait(client, client.post("/api/jobs", files={"file": ("工单.csv", TICKETS)}, headers=client.hdr()).json()["id"])
     assert client.post(f"/api/jobs/{tagged['id']}/undo", headers=client.hdr()).status_code == 409
+    # an upload that only recorded repeat calls: the repeats are taken back, and the entry's record says so
+    repeat = ("工单编号,来电人,受理时间,诉求内容\n"
+              "GD20261101099,周女士,2026-11-22 10:00,5号楼楼道里有人养鸡，天天打鸣还臭\n").encode("gbk")
+    first = next(e for e in client.get("/api/entries", headers=client.hdr()).json()["items"] if "养鸡" in e["text"])
+    client.post(f"/api/entries/{first['id']}/status", json={"status": "待派单"}, headers=client.hdr())
+    # (the voided chicken entry is restored first, so the new ticket repeats an open entry)
+    calls = _wait(client, client.post("/api/jobs", files={"file": ("重复.csv", repeat)}, data={"save": "true"},
+                                      headers=client.hdr()).json()["id"])
+    assert (calls["saved"], calls["repeat"]) == (0, 1)
+    out = client.post(f"/api/jobs/{calls['id']}/undo", headers=client.hdr()).json()
+    assert (out["voided"], out["repeats"], out["repeat_entries"]) == (0, 1, [first["id"]])
+    notes = [h["note"] for h in client.get(f"/api/entries/{first['id']}/history", headers=client.hdr()).json()]
+    assert any("GD20261101099" in n and "已撤回" in n for n in notes)
     # the right file uploaded after the undo enters the tickets again (the one worked on is already there)
     right = _wait(client, client.post("/api/jobs", files={"file": ("工单.csv", TICKETS)}, data={"save": "true"},
                                       headers=client.hdr()).json()["id"])
-    assert (right["saved"], right["already"]) == (2, 1)
+    assert (right["saved"], right["already"]) == (1, 2)  # the restored chicken entry is there already
+
+
+def test_merging_refuses_two_problems_and_keeps_urgency_and_what_was_done(client, settings):
+    """From a user trial: 并入 voided a live entry into another estate's problem (a typo in the number), dropped
+    the urgency of a trapped-in-lift report and lost the 办理情况 of the merged entry."""
+    from service.store import Store
+
+    with Store(settings.database) as store:
+        [lamp, weeds, lift, lift2] = [store.add_entries([e], "网格员")[0] for e in (
+            {"text": "阳光花园东门路灯不亮", "category": "facilities", "source": "extract"},
+            {"text": "幸福里北门绿化带杂草很高", "category": "greening", "source": "extract"},
+            {"text": "幸福里8号楼电梯异响", "category": "facilities", "source": "extract",
+             "deadline": "2026-12-01T10:00:00+00:00"},
+            {"text": "幸福里8号楼电梯刚才困人了，老人在里面", "category": "facilities", "source": "tag", "urgent": True,
+             "deadline": "2026-11-27T02:00:00+00:00", "response": "维保已到场放人"})]
+    r = client.post(f"/api/entries/{lamp}/merge", json={"into": weeds}, headers=client.hdr())
+    assert r.status_code == 409 and "类别不同" in r.json()["detail"] and "先把编号" in r.json()["detail"]
+    r = client.post(f"/api/entries/{lamp}/merge", json={"into": lift}, headers=client.hdr())
+    assert r.status_code == 409 and "地点不同" in r.json()["detail"]
+    assert client.get(f"/api/entries/{lamp}", headers=client.hdr()).json()["status"] == "待派单"  # nothing voided
+    r = client.post(f"/api/entries/{lift2}/merge", json={"into": lift}, headers=client.hdr())
+    assert r.status_code == 200, r.text
+    merged = r.json()
+    assert merged["urgent"] and merged["deadline"].startswith("2026-11-27") and merged["response"] == "维保已到场放人"
+    r = client.post(f"/api/entries/{weeds}/merge", json={"into": lift2}, headers=client.hdr())
+    assert r.status_code == 409 and f"并入编号 {lift}" in r.json()["detail"]  # says where it went
+    r = client.post(f"/api/entries/{weeds}/merge", json={"into": "八"}, headers=client.hdr())
+    assert r.status_code == 422 and "并入的编号" in r.json()["detail"] and "into" not in r.json()["detail"]

@@ -22,6 +22,7 @@ const HELP = [
   "· 本周统计 —— 查看统计图表；本月统计 / 上月统计 / 11月统计 —— 当月办结率、满意率",
   "· 待审核 —— 列出模型最没把握、最值得人工确认的记录",
   "· 12号并入8号 —— 台账编号12与编号8是同一问题：12作废，内容记为8的一次重复反映",
+  "· 上传记录 —— 最近上传的工单表和台账，传错了可以整批撤销",
   "· 帮助 —— 显示本说明",
 ].join("\n");
 
@@ -385,6 +386,17 @@ const COMMANDS = [
     const into = await mergeEntries(Number(m[1]), Number(m[2]));
     botText(`已把编号 ${m[1]} 并入编号 ${into.id}：编号 ${m[1]} 已作废（记录保留），它的内容记为编号 ${into.id} 的一次重复反映，见办理记录。`);
   }],
+  [/^(上传记录|导入记录|最近上传|撤销导入)$/, async () => {
+    const list = await api("/api/jobs?limit=10");
+    if (!list.length) return botText("还没有上传过工单表或台账。");
+    const node = botNode(el("div", { text: "最近的上传（新的在前）：" }));
+    for (const job of list) {
+      const row = el("div", { class: "job-row" }, `${fmtTime(job.created)} ${job.who || ""} “${job.input_name}”：${job.total} 条`
+        + (job.saved == null ? "，只分类未入台账" : `，入台账 ${job.saved} 条`) + (job.undone ? `（已于 ${fmtTime(job.undone)} 撤销）` : ""));
+      if (!job.undone && (job.saved || job.repeat)) row.append(" ", undoButton(job, row));
+      node.append(row);
+    }
+  }],
   [/^(帮助|help|\?|？|怎么用)$/i, async () => botText(HELP)],
 ];
 
@@ -466,22 +478,26 @@ $("#file").addEventListener("change", async (e) => {
     const link = el("button", { class: "secondary download-job", text: "下载分类结果",
       onclick: () => download(job.download, file.name) });
     node.append(link);
-    if (job.saved) {  // a wrong file saved: take the whole batch back (voided, never deleted)
-      const undo = el("button", { class: "secondary undo-job", text: "撤销本次导入", onclick: async () => {
-        if (!window.confirm(`撤销“${file.name}”的导入？本次新登记的 ${job.saved} 条将作废（记录保留，可在台账按“已作废”查看）；已有人办理过的条目会保留。`)) return;
-        undo.disabled = true;
-        try {
-          const out = await api(`/api/jobs/${job.id}/undo`, { method: "POST" });
-          undo.remove();
-          node.append(el("div", { class: "note", text: `已撤销：${out.voided} 条作废。`
-            + (out.kept.length ? `编号 ${out.kept.join("、")} 已有人办理或更正，保留未动，请人工核对。` : "")
-            + (out.repeats || out.advanced ? `本次记入原有条目的 ${out.repeats} 次重复来电、${out.advanced} 条状态更新仍在其办理记录中，如有误请逐条处理。` : "") }));
-        } catch (err) { undo.disabled = false; window.alert(err.message); }
-      } });
-      node.append(undo);
-    }
+    if (job.saved || job.repeat) node.append(undoButton(job, node));
   } catch (err) { label.textContent = `上传失败：${err.message}`; }
 });
+
+// 撤销导入: a wrong file saved into the ledger is taken back as a whole (voided, never deleted)
+function undoButton(job, node) {
+  const undo = el("button", { class: "secondary undo-job", text: "撤销本次导入", onclick: async () => {
+    if (!window.confirm(`撤销“${job.input_name}”的导入？本次新登记的 ${job.saved || 0} 条将作废（记录保留，可在台账按“已作废”查看）；已有人办理过的条目会保留。`)) return;
+    undo.disabled = true;
+    try {
+      const out = await api(`/api/jobs/${job.id}/undo`, { method: "POST" });
+      undo.remove();
+      node.append(el("div", { class: "note", text: `已撤销：${out.voided} 条作废。`
+        + (out.kept.length ? `编号 ${out.kept.join("、")} 已有人办理或更正，保留未动，请人工核对。` : "")
+        + (out.repeats ? `记入原有条目（编号 ${out.repeat_entries.join("、")}）的 ${out.repeats} 次重复来电已撤回。` : "")
+        + (out.advanced ? `按更新后的台账改过的 ${out.advanced} 条办理状态没有撤回，请在台账中逐条核对。` : "") }));
+    } catch (err) { undo.disabled = false; window.alert(err.message); }
+  } });
+  return undo;
+}
 
 // ---------- ledger ----------
 // Correct a saved entry's category in place: it is re-routed (owner, deadline) and the correction is stored.
@@ -654,7 +670,7 @@ const FIELD_LABELS = { response: "办理情况", owner: "责任主体", location
 const HIDDEN_FIELDS = ["category", "corrected", "needs_review"];  // said by 类别 and the 人工更正 note
 const SOURCES = { extract: "纪要", tag: "工单批量导入", classify: "单条登记", open311: "Open311", notes: "纪要" };
 function historyLine(h) {
-  if (h.field === "repeat") return `${fmtTime(h.at)} ${h.note}`;  // 重复来电：工单 GD…
+  if (h.field === "repeat" || h.field === "repeat_undone") return `${fmtTime(h.at)} ${h.note}`;  // 重复来电：工单 GD…
   let value = h.to_value ?? "";
   if (h.field === "co_owners") { try { value = JSON.parse(value || "[]").join("、") || "无"; } catch (err) { /* shown as stored */ } }
   if (h.field === "deadline" && value) value = fmtTime(value);
