@@ -113,6 +113,8 @@ def _entry(row: dict, text: str, received: dt.datetime, model: Model, extra: dic
              "confidence": row["confidence"], "needs_review": row["needs_review"], "model_version": model.version,
              "source": "tag", "quotes": [text], "speakers": [], "location": "、".join(places[:2]) or None,
              "ref": ref, "contact": contact, "response": reply, "notes": notes}
+    if any(extra[k] for k in ("state", "closed_at", "visit", "closed_flag")):
+        entry["source"] = "ledger"  # an office's old 问题台账, not a batch of hotline tickets
     return _as_kept(entry, row, extra, model, received, now)
 
 
@@ -168,6 +170,7 @@ def _as_kept(entry: dict, row: dict, extra: dict[str, str | None], model: Model,
             if cat.code != entry["category"]:
                 routing = route(cat, normalize(entry["text"]), received, model.taxonomy)
                 entry.update(category=cat.code, category_name=cat.name, owner=routing.owner,
+                             secondary=[c for c in entry["secondary"] if c != cat.code],
                              co_owners=list(routing.co_owners), urgent=routing.urgent,
                              # the hotline centre's own 时限, when the file gave one, stands whatever the category
                              deadline=entry["deadline"] if any("热线中心给定" in n for n in notes) else utc(routing.deadline))

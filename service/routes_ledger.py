@@ -293,7 +293,9 @@ def correct_entry(entry_id: EntryId, body: CorrectionIn, request: Request, model
     entry = store.get_entry(entry_id)
     received = dt.datetime.fromisoformat(entry["received_at"]) if entry.get("received_at") else _now()
     routing = route(cat, normalize(entry["text"]), received, model.taxonomy)
-    owner = known_owner(body.owner, model.taxonomy) if body.owner else routing.owner
+    # the same category confirmed: an owner someone set by hand stays (a user trial lost a handover this way)
+    kept = entry.get("owner") if cat.code == entry["category"] and entry.get("owner") else routing.owner
+    owner = known_owner(body.owner, model.taxonomy) if body.owner else kept
     co_owners = [c for c in routing.co_owners if c != owner]
     updated = store.correct(entry_id, cat.code, cat.name, owner, co_owners, utc(routing.deadline), routing.urgent,
                             caller.name, body.seen, body.note or "")

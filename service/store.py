@@ -231,7 +231,7 @@ def has_term(text: str | None, term: str | None) -> int:
 
 
 # Where an entry came from, as staff say it (stored in `source` as the code)
-SOURCE_NAMES = {"extract": "纪要", "classify": "单条登记", "tag": "工单批量导入", "open311": "Open311"}
+SOURCE_NAMES = {"extract": "纪要", "classify": "单条登记", "tag": "工单批量导入", "open311": "Open311", "ledger": "原台账导入"}
 
 # How a repeat is told, not what it is about: a hotline operator's "来电人再次反映：" and "又"/"再次"
 _TELLING = re.compile(r"^(?:市民|来电人|来电市民|来电者|群众|居民|业主)?(?:再次|又|多次|第[二三四五六七八九十\d]次)?(?:来电)?"

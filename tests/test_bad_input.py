@@ -57,7 +57,7 @@ def test_save_with_an_unknown_category_writes_nothing(client):
              "quotes": ["x"], "response": None, "confidence": 0.5, "needs_review": True, "notes": []}
     good = dict(issue, category="pets", category_name="宠物管理")
     r = client.post("/api/entries", json={"issues": [good, issue]}, headers=client.hdr())
-    assert r.status_code == 400 and "未知类别" in r.json()["detail"]
+    assert r.status_code == 400 and "不认识的类别" in r.json()["detail"]
     assert _count(client) == 0  # the good one was not saved either
 
 

@@ -839,6 +839,8 @@ def test_what_a_second_trial_of_the_old_ledger_found(client):
     assert "城管/环卫部门" in got["1号"]["co_owners"]  # "物业、城管": the first leads, the other assists
     assert got["2号"]["status"] == "待派单"  # 部分解决: still open, nothing done written down
     assert got["3号"]["status"] == "已办结"  # a 办结日期 alone says it was closed
+    assert all(e["source"] == "ledger" for e in got.values())  # 原台账导入, not 工单批量导入
+    assert all(e["category"] not in e["secondary"] for e in got.values())
     rows = ("问题内容,反映日期,问题类别\n"
             "6号楼电梯三天两头停,2026-05-06,电梯\n"
             "6号楼后门那堆建筑垃圾没人清,2026-05-07,垃圾清运\n").encode("utf-8")
@@ -967,3 +969,21 @@ def test_merging_refuses_two_problems_and_keeps_urgency_and_what_was_done(client
     assert r.status_code == 409 and f"并入编号 {lift}" in r.json()["detail"]  # says where it went
     r = client.post(f"/api/entries/{weeds}/merge", json={"into": "八"}, headers=client.hdr())
     assert r.status_code == 422 and "并入的编号" in r.json()["detail"] and "into" not in r.json()["detail"]
+
+
+def test_confirming_a_category_keeps_an_owner_set_by_hand(client):
+    """From a user trial: re-correcting an entry to the category it had reset the owner a colleague had set."""
+    entry = client.post("/api/classify", json={"text": "11号楼楼下总有狗屎没人清", "save": True},
+                        headers=client.hdr()).json()["entry_id"]
+    r = client.patch(f"/api/entries/{entry}", json={"owner": "城管", "note": "公共区域"}, headers=client.hdr())
+    assert r.json()["owner"] == "城管/环卫部门"
+    category = r.json()["category"]
+    r = client.post(f"/api/entries/{entry}/correct", json={"category": category}, headers=client.hdr())
+    assert r.status_code == 200 and r.json()["owner"] == "城管/环卫部门"
+    r = client.post(f"/api/entries/{entry}/correct", json={"category": " "}, headers=client.hdr())
+    assert r.status_code == 400 and "请填写类别" in r.json()["detail"]
+    r = client.post(f"/api/entries/{entry}/correct", json={"category": "外星人"}, headers=client.hdr())
+    assert r.status_code == 400 and "不认识的类别“外星人”" in r.json()["detail"] and "'" not in r.json()["detail"]
+    # an urgent word staff use: "经常关人"
+    lift = client.post("/api/classify", json={"text": "6号楼电梯经常关人，物业修了好几次"}, headers=client.hdr()).json()
+    assert lift["urgent"]

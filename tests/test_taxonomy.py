@@ -104,7 +104,7 @@ def test_category_aliases_are_the_words_staff_use_and_must_name_a_category(tmp_p
     for ambiguous in ("设施", "消防通道停车"):  # two categories named: refused, never guessed
         with pytest.raises(KeyError, match="请写全称"):
             tax.resolve(ambiguous)
-    with pytest.raises(KeyError, match="未知类别"):
+    with pytest.raises(KeyError, match="不认识的类别“学校”"):
         tax.resolve("学校")
     text = (Path(__file__).resolve().parents[1] / "triage" / "data" / "taxonomy.toml").read_text(encoding="utf-8")
     bad = tmp_path / "t.toml"

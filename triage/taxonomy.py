@@ -135,6 +135,8 @@ class Taxonomy:
         `words` also takes the everyday words of `category_aliases` ("垃圾", "电梯维修"); training labels are
         read without them (words=False), so a centre's own category name is never guessed into ours."""
         text = code_or_name.strip().replace("其它", "其他")  # both spellings are in everyday use
+        if not text:
+            raise KeyError(f"请填写类别，可用类别：{'、'.join(c.name for c in self.categories)}")
         for c in self.categories:
             if text in (c.code, c.name) or text.lower() == c.code.lower():
                 return c
@@ -153,7 +155,7 @@ class Taxonomy:
         if named:  # "电梯充电" names two kinds: never guess
             names = "、".join(c.name for c in self.categories if c.code in named)
             raise KeyError(f"“{text}”可以是{names}，请写全称")
-        raise KeyError(f"未知类别 {code_or_name!r}，可用类别：{'、'.join(c.name for c in self.categories)}")
+        raise KeyError(f"不认识的类别“{text}”，可用类别：{'、'.join(c.name for c in self.categories)}")
 
 
 def default_taxonomy_path() -> Path:

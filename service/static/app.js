@@ -473,7 +473,7 @@ $("#file").addEventListener("change", async (e) => {
         + (job.repeat ? `；${job.repeat} 条是对台账中未办结问题的重复来电，已并入原条目（见办理记录）` : "")
         + (job.already ? `；${job.already} 条台账中已有（同一工单编号或内容），没有重复登记` : "")
         + (job.alike ? `；新登记的条目中有 ${job.alike} 条与台账中未办结的问题相近（疑似重复），已标为待复核，请核对` : "")
-        + (job.past ? `；${job.past} 条按原台账记下了办理状态（办结、回访）` : "")
+        + (job.past ? `；${job.past} 条记下了原台账的办理状态（办理中、办结、回访）` : "")
         + (job.advanced ? `；${job.advanced} 条已有记录按更新后的台账改了办理状态（办结、回访，见办理记录）` : "") + "。");
     const link = el("button", { class: "secondary download-job", text: "下载分类结果",
       onclick: () => download(job.download, file.name) });
@@ -668,7 +668,7 @@ async function mergeEntries(from, into, seen) {
 const FIELD_LABELS = { response: "办理情况", owner: "责任主体", location: "地点", summary: "问题内容", category_name: "类别",
   co_owners: "协办单位", deadline: "办理时限", urgent: "紧急", satisfaction: "满意度", feedback: "回访意见" };
 const HIDDEN_FIELDS = ["category", "corrected", "needs_review"];  // said by 类别 and the 人工更正 note
-const SOURCES = { extract: "纪要", tag: "工单批量导入", classify: "单条登记", open311: "Open311", notes: "纪要" };
+const SOURCES = { extract: "纪要", tag: "工单批量导入", classify: "单条登记", open311: "Open311", notes: "纪要", ledger: "原台账导入" };
 function historyLine(h) {
   if (h.field === "repeat" || h.field === "repeat_undone") return `${fmtTime(h.at)} ${h.note}`;  // 重复来电：工单 GD…
   let value = h.to_value ?? "";
