@@ -295,6 +295,12 @@ def _what(text: str) -> tuple[frozenset[str], frozenset[str], frozenset[str]]:
     return _bigrams(bare), frozenset(_things(_topic(bare))), _spots(text)
 
 
+def _shared_words(a: frozenset[str], b: frozenset[str]) -> bool:
+    from triage.notes import _shared
+
+    return bool(_shared(set(a), set(b)))
+
+
 def _repeat_of(db: sqlite_utils.Database, entry: dict) -> tuple[int | None, int | None]:
     """An open entry this one repeats in other words: (id to join, id that looks alike for staff to judge).
 
@@ -331,7 +337,8 @@ def _repeat_of(db: sqlite_utils.Database, entry: dict) -> tuple[int | None, int 
         sure = bool(estates) == bool(theirs)
         if same and sure and not (entry.get("urgent") and not row["urgent"]):
             return row["id"], None
-        if alike is None and (same or things & their_things):
+        # alike enough for a person to look: one object word inside the other (飞线充电 and 充电) is flagged, not joined
+        if alike is None and (same or things & their_things or _shared_words(things, their_things)):
             alike = row["id"]
     return None, alike
 

@@ -987,3 +987,19 @@ def test_confirming_a_category_keeps_an_owner_set_by_hand(client):
     # an urgent word staff use: "经常关人"
     lift = client.post("/api/classify", json={"text": "6号楼电梯经常关人，物业修了好几次"}, headers=client.hdr()).json()
     assert lift["urgent"]
+
+
+def test_a_repeat_naming_the_object_in_other_words_is_flagged(tmp_path):
+    """From a user trial: "还是有人飞线充电" after "楼道有人给电动车充电" was entered with no link at all."""
+    from service.store import Store
+
+    with Store(tmp_path / "l.db") as store:
+        store.migrate()
+        [first] = store.add_entries([{"text": "幸福里小区6号楼楼道有人给电动车充电，线从窗户拉下来",
+                                      "category": "charging", "source": "tag"}], "坐席")
+        alike: list[int] = []
+        [again] = store.add_entries([{"text": "来电人再次反映：幸福里小区6号楼楼道还是有人飞线充电，已经打过12345",
+                                      "category": "charging", "source": "tag", "ref": "GD20261120002"}], "坐席",
+                                    alike=alike)
+        assert again != first and alike == [again]
+        assert any(f"与台账第 {first} 条相近" in n for n in store.get_entry(again)["notes"])
