@@ -596,3 +596,16 @@ def test_what_the_sixteenth_blind_set_taught(model):
     assert [(i.category, i.mentions) for i in extract(talk, model, NOW)] == [("utilities", 2), ("facilities", 1)]
     two = "李师傅（5号楼）：一个是我们单元电梯这个月停了三回了，吓人；再一个就是楼下草坪被人圈起来种菜了，还浇粪水。"
     assert [i.category for i in extract(two, model, NOW)] == ["facilities", "greening"]
+
+
+def test_another_matter_after_a_fire_lane_is_its_own_and_a_lone_elder_goes_to_the_community(model):
+    """From a user trial: "还有一个，5号楼有个老人一个人住…" was buried in the parking complaint before it."""
+    text = ("说话人1 00:00:05\n今天开个板凳会，大家说说。\n"
+            "说话人4 00:01:35\n我说一下停车的事，晚上回来根本找不到车位，还有人把车停在消防通道上。\n"
+            "说话人1 00:01:58\n消防通道这个我们会联系物业清理。\n"
+            "说话人3 00:02:10\n还有一个，5号楼有个老人一个人住，好几天没见着了，敲门也没人应。\n"
+            "说话人1 00:02:20\n这个很重要，我会后马上去看看。\n")
+    got = extract(text, model, NOW)
+    elder = next(i for i in got if any("老人" in q for q in i.quotes))
+    assert elder.mentions == 1 and elder.owner == "社区居委会" and elder.urgent
+    assert not any("停车" in q for q in elder.quotes)

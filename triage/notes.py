@@ -40,6 +40,7 @@ _AGAIN = re.compile(r"又|\+1|附议|同意|刚才说的|昨天说的|前面说�
 _AGREE_START = re.compile(r"^(?:\+1|\+\d|可不是|可不咋的|没错|对对|对[，,！!]|就是就是|是啊|是的[，,]|确实|附议|同感"
                           r"|我(?:家|们)?也是[，,！!])")
 # "对，还有个事……" agrees and then raises something else
+_OPENS_ANOTHER = re.compile(r"^(?:还有一个|还有个事|还有件事|还有一件|另外一个|另外一件|另外还有|另一个|再一个|再说个|我再说个|第二个)")
 _NEW_TOPIC = re.compile(r"还有|另外|再说个|我说个|还想说|别的事|另一个")
 _TITLE = r"(?:阿姨|师傅|大爷|大妈|大娘|大姐|大哥|姐|哥|叔|婶|老师|奶奶|爷爷|先生|女士|小姐|经理|老太太|太太|伯伯|婆婆|阿婆|伯|太|生)"  # 黄生, 李太: Cantonese
 _POINT_BACK = re.compile(
@@ -115,7 +116,8 @@ _STOP = {"很大", "很多", "太大", "特别", "严重", "厉害", "好几天"
          "大家", "反映", "希望", "社区", "物业", "时候", "一个", "这些", "那些", "事情", "情况", "来电人", "来电", "每天",
          "一直", "好几", "几天", "今天", "昨天", "不是", "可以", "能够", "怎么", "真的", "非常", "再说",
          "刚才", "刚刚", "前面", "上面", "意见", "整理", "不少", "一次", "两次", "几次", "多次", "每次", "一回", "两回", "争取",
-         "上午", "下午", "中午", "早上", "凌晨", "半夜", "夜里", "明天", "后天", "前天", "昨晚", "今晚"}  # times are no topic
+         "上午", "下午", "中午", "早上", "凌晨", "半夜", "夜里", "明天", "后天", "前天", "昨晚", "今晚",  # times are no topic
+         "还有", "另外", "根本", "好多", "不到", "有个", "回来", "外面", "里面", "那边", "这边"}  # nor linking words
 
 
 class _Mention:
@@ -573,7 +575,8 @@ def _merge(mentions: list[_Mention], replies, model: Model, received_at: dt.date
                     and any(x.utt.speaker == m.utt.speaker for x in g["mentions"])):
                 target = g  # "今天那辆车又来了，还是堵在出口": who reported the car, about it again, however it reads
                 break
-            if same and g is last and (shared or akin or (not listed and (not things or not g["things"]))):
+            opens = bool(_OPENS_ANOTHER.match(plain))  # "还有一个，5号楼有个老人…": a matter of its own
+            if same and g is last and (shared or akin or (not listed and not opens and (not things or not g["things"]))):
                 # straight after a mention of the same kind and not about a different thing (电梯 then
                 # 楼道灯 stay apart): a follow-up in a chat, a second call about the same fault
                 target = g
