@@ -23,6 +23,9 @@ DATES = [
     ("时间：11月23日（周一）晚上七点半\n地点：活动室", dt.datetime(2026, 11, 23, 19, 30)),
     ("议事会 2026.11.23 14:10", dt.datetime(2026, 11, 23, 14, 10)),
     ("2026年11月24日 第3次板凳会", dt.datetime(2026, 11, 24, 9, 0)),  # "第3次" is not a time
+    # a recording app's export: the title, then the date and time alone on a line (from a user trial)
+    ("幸福里社区板凳会 录音转写\n2026-11-24 19:00\n\n说话人1 00:00:05\n大家晚上好", dt.datetime(2026, 11, 24, 19, 0)),
+    ("居民说事\n张阿姨：11月20日那天电梯坏了", None),  # a date inside what someone says stays theirs
 ]
 
 

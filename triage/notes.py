@@ -719,6 +719,10 @@ def _meeting_clock(after: str) -> tuple[int, int]:
     return hour, 30 if minute == "半" else int(minute)
 
 
+_DATE_ONLY = re.compile(r"\s*(?:20\d\d\s*[年./-]\s*)?\d{1,2}\s*[月./-]\s*\d{1,2}\s*[日号]?\s*(?:[（(]?(?:星期|周)[一二三四五六日天][）)]?)?"
+                        r"\s*(?:上午|下午|晚上|早上|中午)?\s*(?:\d{1,2}\s*[:：点]\s*\d{0,2}(?:[:：]\d{2})?)?\s*")
+
+
 def meeting_date(text: str, now: dt.datetime, *, head_lines: int = 4, max_age_days: int = 92) -> dt.datetime | None:
     """The date a record states in its first lines ("板凳会记录（11月24日下午3点）"), if plausible.
 
@@ -729,8 +733,8 @@ def meeting_date(text: str, now: dt.datetime, *, head_lines: int = 4, max_age_da
     """
     lines = [line for line in (text or "").splitlines() if line.strip()][:head_lines]
     for n, line in enumerate(lines):
-        if n and not _HEADER_LINE.search(line):  # a date in what residents say is about something else
-            continue
+        if n and not (_HEADER_LINE.search(line) or _DATE_ONLY.fullmatch(line)):
+            continue  # a date in what residents say is about something else; "2026-11-24 19:00" alone is the record's
         plain = normalize(line)
         for found in _MEETING_DATE.finditer(plain):
             year = int(found["y"]) if found["y"] else now.year
