@@ -91,4 +91,5 @@ def entry_from_issue(issue: Issue | dict, received_at: dt.datetime, model_versio
         "speakers": d.get("speakers", []), "quotes": d.get("quotes", []), "response": d.get("response"),
         "confidence": d.get("confidence"), "needs_review": d.get("needs_review", False),
         "model_version": model_version, "source": source, "notes": d.get("notes", []),
+        **({"ref": str(d["ref"])[:60]} if d.get("ref") else {}),
     }

@@ -75,6 +75,7 @@ class IssueOut(BaseModel):
     confidence: float
     needs_review: bool
     notes: list[str]
+    ref: str | None = None  # 工单号, when the notes are a pasted 12345 table
     entry_id: int | None = None
     already: bool = False  # with save: already in the ledger, not entered again
 
@@ -112,6 +113,7 @@ class SaveIssue(IssueOut):
     response: str | None = Field(None, max_length=5000)
     confidence: float = Field(ge=0, le=1)
     notes: list[Line] = Field(max_length=50)
+    ref: str | None = Field(None, max_length=60)
 
     @model_validator(mode="after")
     def _says_something(self):

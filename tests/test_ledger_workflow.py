@@ -1003,3 +1003,19 @@ def test_a_repeat_naming_the_object_in_other_words_is_flagged(tmp_path):
                                     alike=alike)
         assert again != first and alike == [again]
         assert any(f"与台账第 {first} 条相近" in n for n in store.get_entry(again)["notes"])
+
+
+def test_a_pasted_hotline_table_keeps_its_ticket_numbers(client):
+    """From a user trial: a 12345 table pasted into the chat lost its 工单号, so the same ticket uploaded later
+    was entered twice."""
+    table = ("序号\t工单号\t诉求内容\t办理情况\n"
+             "1\tGD20261118011\t来电人反映7号楼北侧路灯坏了三盏，晚上很黑\t已报物业\n")
+    out = client.post("/api/extract", json={"text": table, "save": True}, headers=client.hdr()).json()
+    [issue] = out["issues"]
+    assert issue["ref"] == "GD20261118011" and issue["response"] == "已报物业"
+    found = client.get("/api/entries", params={"q": "GD20261118011"}, headers=client.hdr()).json()["items"]
+    assert [e["id"] for e in found] == [issue["entry_id"]]
+    csv = "工单编号,诉求内容\nGD20261118011,来电人反映7号楼北侧路灯坏了三盏，晚上很黑\n".encode("gbk")
+    job = _wait(client, client.post("/api/jobs", files={"file": ("工单.csv", csv)}, data={"save": "true"},
+                                    headers=client.hdr()).json()["id"])
+    assert (job["saved"], job["already"]) == (0, 1)

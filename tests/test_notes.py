@@ -612,3 +612,12 @@ def test_another_matter_after_a_fire_lane_is_its_own_and_a_lone_elder_goes_to_th
     elder = next(i for i in got if any("老人" in q for q in i.quotes))
     assert elder.mentions == 1 and elder.owner == "社区居委会" and elder.urgent
     assert not any("停车" in q for q in elder.quotes)
+
+
+def test_an_arrangement_under_decisions_answers_no_ticket_it_follows(model):
+    """From a user trial: "二、议定事项 / 下周组织一次消防安全检查…" was saved as the last ticket's 办理情况."""
+    text = ("一、12345工单办理情况\n序号\t工单号\t诉求内容\t办理情况\n"
+            "1\tGD20261121015\t幸福里小区4号楼供暖不热，室内只有十五度\t已联系热力公司检修\n\n"
+            "二、议定事项\n下周组织一次消防安全检查，请各网格员做好准备。\n")
+    [issue] = extract(text, model, NOW)
+    assert issue.response == "已联系热力公司检修" and issue.ref == "GD20261121015"

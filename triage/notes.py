@@ -150,6 +150,7 @@ class Issue:
     confidence: float
     needs_review: bool
     notes: tuple[str, ...] = field(default=())
+    ref: str | None = None  # the hotline ticket number, when the notes give it (a pasted 12345 table)
 
     def to_dict(self) -> dict:
         """JSON-ready dict with ISO 8601 deadline."""
@@ -652,6 +653,7 @@ def _merge(mentions: list[_Mention], replies, model: Model, received_at: dt.date
             confidence=confidence,
             needs_review=confidence < tax.review_threshold or g["category"] == fallback,
             notes=tuple(n for n in (*routing.reasons, routing.calendar_note) if n),
+            ref=next((m.utt.ref for m in g["mentions"] if m.utt.ref), None),
         ))
     return issues
 
@@ -687,10 +689,12 @@ def _attach_replies(groups: list[dict], replies, by_utt: dict, utts: list[Uttera
                 score = 2.0 * bool(keys and g["keys"] & keys) + len(_shared(g["topic"], topic))
                 if keys and g["keys"] and places_conflict(g["keys"], keys):
                     score = -1
-                score += 0.5 * (g is adjacent)
+                # under a heading of decisions or announcements a line answers the matter it names, not the
+                # one it happens to follow ("二、议定事项 / 下周组织消防安全检查" after a heating ticket)
+                score += 0.5 * (g is adjacent and not utt.notice)
                 if score > best_score:
                     best, best_score = g, score
-            if best is not None and (best_score >= 1 or best is adjacent):
+            if best is not None and (best_score >= 1 or (best is adjacent and not utt.notice)):
                 targets = [best]
         for g in targets:
             g["responses"].append(sentence.strip())

@@ -59,6 +59,7 @@ class Utterance:
     refers_to: tuple[int, ...] = ()
     line: int = 0
     ticket: bool = False
+    ref: str | None = None  # a hotline ticket's number, when a pasted table gives it (工单号)
     notice: bool = False
     listed: bool = False  # a bullet or time-stamped line of a log: a report of its own, like a numbered item
     to: str | None = None  # a chat message addressed "@老李头 …": who it answers
@@ -313,7 +314,8 @@ def _table_header(cells: list[str]) -> dict | None:
     if said is None or sum(bool(c) for c in names) < 3:
         return None
     find = lambda labels: next((i for i, c in enumerate(names) if c in labels), None)
-    return {"said": said, "reply": find(_TABLE_REPLY), "who": find(_TABLE_WHO), "number": find({"序号", "编号"})}
+    return {"said": said, "reply": find(_TABLE_REPLY), "who": find(_TABLE_WHO), "number": find({"序号", "编号"}),
+            "ref": find({"工单号", "工单编号", "单号", "受理编号", "工单"})}
 
 
 def _table_row(cells: list[str], table: dict, n: int, seen: int) -> list[Utterance]:
@@ -324,7 +326,9 @@ def _table_row(cells: list[str], table: dict, n: int, seen: int) -> list[Utteran
     number = cells[table["number"]] if table["number"] is not None and table["number"] < len(cells) else ""
     item = int(number) if number.isdigit() else 1000 + seen  # a row without its own number still stands alone
     who = cells[table["who"]] if table["who"] is not None and table["who"] < len(cells) else ""
-    rows = [Utterance(text=said, speaker=who or "来电人", item=item, line=n, ticket=True)]
+    ref = cells[table["ref"]] if table["ref"] is not None and table["ref"] < len(cells) else ""
+    rows = [Utterance(text=said, speaker=who or "来电人", item=item, line=n, ticket=True,
+                      ref=ref if len(ref) >= 6 else None)]  # a short number is a row number, not a ticket
     reply = cells[table["reply"]] if table["reply"] is not None and table["reply"] < len(cells) else ""
     if re.search(r"[\u4e00-\u9fff]{2}", reply):
         rows.append(Utterance(text=reply, staff=True, refers_to=(item,), line=n))
