@@ -99,7 +99,8 @@ def extract_issues(body: ExtractIn, request: Request, model: ModelDep, store: St
         _need_staff(caller, store)  # refused whether or not the notes hold a problem
     # deadlines count from the meeting date the record states ("板凳会（11月24日）"), else from now
     received = body.received_at or meeting_date(text, _now().astimezone(ZoneInfo(model.taxonomy.timezone))) or _now()
-    issues = extract(text, model, received)
+    beyond: list[str] = []
+    issues = extract(text, model, received, beyond)
     out = [i.to_dict() for i in issues]
     if body.save and issues:
         _need_staff(caller, store)
@@ -109,7 +110,8 @@ def extract_issues(body: ExtractIn, request: Request, model: ModelDep, store: St
         for d, entry_id in zip(out, ids):
             d["entry_id"], d["already"] = entry_id, entry_id in reused
     return {"issues": out, "model_version": model.version, "markdown": issues_markdown(issues),
-            "received_at": community_time(received, model.taxonomy)}  # local, like every other time the API shows
+            "received_at": community_time(received, model.taxonomy),  # local, like every other time the API shows
+            "beyond": beyond}
 
 
 @router.post("/extract/file", response_model=ExtractOut)

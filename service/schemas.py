@@ -85,6 +85,7 @@ class ExtractOut(BaseModel):
     model_version: str
     markdown: str
     received_at: dt.datetime | None = None  # the clock deadlines count from: given, the record's date, or now
+    beyond: list[str] = []  # matters outside the community staff did not pass on (入学, 养老金): not listed as issues
 
 
 def has_words(text: str | None) -> bool:

@@ -552,3 +552,13 @@ def test_what_a_review_of_the_guards_found(client):
     issues = client.post("/api/extract", json={"text": line}, headers=client.hdr()).json()["issues"]
     assert issues and max(len(q) for i in issues for q in i["quotes"]) > 5000
     assert client.post("/api/entries", json={"issues": issues}, headers=client.hdr()).status_code == 201
+
+
+def test_matters_beyond_the_community_are_named_not_dropped_silently(client):
+    """From a user trial: "咨询附近小学招生划片 / 已答复" vanished without a word."""
+    text = ("序号\t工单号\t诉求内容\t办理情况\n"
+            "1\tGD20261120031\t来电人反映3号楼电梯坏了两天了\t已派物业\n"
+            "2\tGD20261120032\t来电人咨询附近小学招生划片\t已答复\n")
+    out = client.post("/api/extract", json={"text": text}, headers=client.hdr()).json()
+    assert [i["category"] for i in out["issues"]] == ["facilities"]
+    assert len(out["beyond"]) == 1 and "划片" in out["beyond"][0]

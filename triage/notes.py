@@ -337,8 +337,11 @@ def _split_switches(utts: list[Utterance], model: Model) -> set[tuple[int, str]]
     return later
 
 
-def extract(text: str, model: Model, received_at: dt.datetime) -> list[Issue]:
-    """Distinct problems in meeting notes, walk logs or ticket batches, in order raised."""
+def extract(text: str, model: Model, received_at: dt.datetime, beyond: list[str] | None = None) -> list[Issue]:
+    """Distinct problems in meeting notes, walk logs or ticket batches, in order raised.
+
+    `beyond`, when given, receives the words of each matter outside the community that staff did not pass
+    on (a pension question, a school place): not a problem for the ledger, but not lost without a word."""
     utts = split_utterances(strip_web_noise(text or ""))
     switched = _split_switches(utts, model)
     flat = [(u, s, normalize(s)) for u in utts for s in u.sentences]
@@ -416,7 +419,7 @@ def extract(text: str, model: Model, received_at: dt.datetime) -> list[Issue]:
                     current.attribution = (found.group("name"), find_places(sentence))
             if current is not None and current.utt is not utt:
                 current = None
-    return _merge(mentions, replies, model, received_at, utts)
+    return _merge(mentions, replies, model, received_at, utts, beyond)
 
 
 def _surname(reference: str | None) -> str | None:
@@ -521,7 +524,8 @@ def _one_incident(group: dict, keys: set[str], things: set[str], plain: str, tax
         route(group["category"], normalize(x.text), received_at, tax).urgent for x in group["mentions"][:1])
 
 
-def _merge(mentions: list[_Mention], replies, model: Model, received_at: dt.datetime, utts) -> list[Issue]:
+def _merge(mentions: list[_Mention], replies, model: Model, received_at: dt.datetime, utts,
+           beyond: list[str] | None = None) -> list[Issue]:
     tax = model.taxonomy
     fallback = tax.fallback.code if tax.fallback else None
     plains = [normalize(m.text) for m in mentions]  # each mention normalised once, for the model and the merge
@@ -626,7 +630,10 @@ def _merge(mentions: list[_Mention], replies, model: Model, received_at: dt.date
     _attach_replies(groups, replies, by_utt, utts)
     # A school place, a bus route, a clinic moved away: not community business, but when staff say they will
     # pass it on ("我们帮您把情况反映上去", "通过12345向交通部门反映") it goes into the ledger to be followed up.
-    groups = [g for g in groups if not g["held"] or _forwarded(normalize(" ".join(g["responses"])))]
+    kept = [g for g in groups if not g["held"] or _forwarded(normalize(" ".join(g["responses"])))]
+    if beyond is not None:
+        beyond.extend(_summary(g["mentions"][0].text.strip()) for g in groups if g not in kept)
+    groups = kept
     issues = []
     for g in groups:
         quotes = tuple(m.text.strip() for m in g["mentions"])

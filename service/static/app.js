@@ -201,6 +201,10 @@ function showExtracted(out, pasted) {
     botText(`纪要写明的日期是 ${fmtTime(received).slice(0, 10)}：受理时间和办理时限从这一天算起。`);
   }
   showIssues(out.issues, received);
+  if ((out.beyond || []).length) {  // not community business and not passed on: said, not silently dropped
+    botText(`另有 ${out.beyond.length} 件不属于社区办理的事项，没有列为问题：` + out.beyond.map((b) => `“${b}”`).join("；")
+      + "。如需登记跟进，请输入“登记：”加内容。");
+  }
 }
 
 async function sendText(text, force = false) {
