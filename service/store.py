@@ -295,6 +295,15 @@ def _what(text: str) -> tuple[frozenset[str], frozenset[str], frozenset[str]]:
     return _bigrams(bare), frozenset(_things(_topic(bare))), _spots(text)
 
 
+def _visit_steps(past: dict, told: str) -> list[tuple[str, str]]:
+    """The status moves an old ledger's 回访 makes, with their notes: 已回访 (and 已销号 when the ledger says so),
+    or back to 办理中 when the resident was unhappy (≤ 2), as on the page."""
+    score, feedback = past["satisfaction"], past["feedback"]
+    if score < 3:
+        return [("办理中", f"{told}回访：{feedback}（{score} 分），重新办理")]
+    return [("已回访", f"{told}回访：{feedback}（{score} 分）")] + ([("已销号", f"{told}销号")] if past["status"] == "已销号" else [])
+
+
 def _shared_words(a: frozenset[str], b: frozenset[str]) -> bool:
     from triage.notes import _shared
 
@@ -494,13 +503,15 @@ class Store:
                 entry = {k: v for k, v in entry.items() if k != "past"}
                 entry["place_key"] = place_key(entry["text"])
                 existing = self._same(db, entry.get("ref"), key, entry.get("received_at"))
-                if existing is not None and past and past["closed"] and not self._same_report(db, existing, entry):
+                report = bool(past) and existing is not None and self._same_report(db, existing, entry)
+                if existing is not None and past and past["closed"] and not report:
                     existing = None  # an old ledger's closed problem is its own record, not a repeat of an open one
                 resembles, worded = None, False
                 if existing is None and not (past and past["closed"]):  # a closed old problem repeats nothing
                     existing, resembles = _repeat_of(db, entry)
                     worded = existing is not None  # told in other words: its text is kept with the repeat
-                if existing is not None and past and self._same_report(db, existing, entry):
+                    report = bool(past) and worded and self._same_report(db, existing, entry)
+                if report:
                     # the office's ledger uploaded again after it was updated: what it says now moves the entry on
                     if self._advance(db, existing, past, entry.get("response"), who):
                         advanced.append(existing)
@@ -539,10 +550,7 @@ class Store:
         at = past["closed_at"] or now
         steps = [("已办结", past["note"])] if past["closed"] else [(past["status"], past["note"])]
         if past["closed"] and past["satisfaction"] is not None:
-            visited = "已回访" if past["satisfaction"] >= 3 else "办理中"
-            steps.append((visited, f"按原台账回访：{past['feedback']}（{past['satisfaction']} 分）"))
-            if past["status"] == "已销号":
-                steps.append(("已销号", "按原台账销号"))
+            steps += _visit_steps(past, "按原台账")
         before = "待派单"
         for status, note in steps:
             # a status change the history can date counts as one; an undated 办结 is only noted
@@ -582,12 +590,7 @@ class Store:
             steps.append((past["status"], f"按更新后的原台账：{past['note'].removeprefix('按原台账：')}", "status"))
         if past["closed"] and score is not None and (steps[-1][0] if steps else status) == "已办结":
             changes.update(satisfaction=score, feedback=past["feedback"])
-            if score >= 3:
-                steps.append(("已回访", f"按更新后的原台账回访：{past['feedback']}（{score} 分）", "status"))
-                if past["status"] == "已销号":
-                    steps.append(("已销号", "按更新后的原台账销号", "status"))
-            else:
-                steps.append(("办理中", f"按更新后的原台账回访不满意（{score} 分），重新办理", "status"))
+            steps += [(to, note, "status") for to, note in _visit_steps(past, "按更新后的原台账")]
         if not steps:
             return False
         said = (response or "").strip()
@@ -780,10 +783,10 @@ class Store:
                                     if job.get("saved_advanced") else "。"), 409)
             voided, kept = [], []
             for row in rows:
-                touched = next(db.query("SELECT 1 FROM history WHERE entry_id = ? AND at > ? LIMIT 1",
-                                        [row["id"], row["created"]]), None)
                 if row["status"] == "已作废":
                     continue
+                touched = next(db.query("SELECT 1 FROM history WHERE entry_id = ? AND at > ? LIMIT 1",
+                                        [row["id"], row["created"]]), None)
                 if touched or row["corrected"]:
                     kept.append(row["id"])
                     continue

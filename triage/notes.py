@@ -40,7 +40,14 @@ _AGAIN = re.compile(r"又|\+1|附议|同意|刚才说的|昨天说的|前面说�
 _AGREE_START = re.compile(r"^(?:\+1|\+\d|可不是|可不咋的|没错|对对|对[，,！!]|就是就是|是啊|是的[，,]|确实|附议|同感"
                           r"|我(?:家|们)?也是[，,！!])")
 # "对，还有个事……" agrees and then raises something else
-_OPENS_ANOTHER = re.compile(r"^(?:还有一个|还有个事|还有件事|还有一件|另外一个|另外一件|另外还有|另一个|再一个|再说个|我再说个|第二个)")
+# A remark that opens the speaker's next matter: "还有一个，5号楼有个老人…", "…吓得直哆嗦；再一个就是楼下那片草坪…"
+_OPENS_ANOTHER = re.compile(r"^(?:还有一个|还有个事|还有件事|还有一件|另外一个|另外一件|另外还有|另一个|再一个|再说个|我再说个"
+                            r"|第二个|第二件|二是|再就是)")
+
+
+def _opens_another(plain: str) -> bool:
+    """Whether a remark opens another matter, said at its start or after a filler ("嗯，再一个就是…")."""
+    return bool(_OPENS_ANOTHER.match(plain) or _OPENS_ANOTHER.match(_FILLER.sub("", plain)))
 _NEW_TOPIC = re.compile(r"还有|另外|再说个|我说个|还想说|别的事|另一个")
 _TITLE = r"(?:阿姨|师傅|大爷|大妈|大娘|大姐|大哥|姐|哥|叔|婶|老师|奶奶|爷爷|先生|女士|小姐|经理|老太太|太太|伯伯|婆婆|阿婆|伯|太|生)"  # 黄生, 李太: Cantonese
 _POINT_BACK = re.compile(
@@ -293,8 +300,6 @@ _SWITCH = re.compile(r"(?:(?:[，,；;]\s*|\s+)(?=(?:还有(?!人|些|的|点|�
                      r"[，,：:\s]*[\u4e00-\u9fff])"
                      r"|(?<=[\u4e00-\u9fff])(?=(?:还有就是|还有一个是|另一个是|再一个是|顺便说一下|第二个是)[\u4e00-\u9fff]))")
 _ENUMERATED = re.compile(r"^(?:另一个|再一个|第二个|二是)")  # "一个是…另一个是…": two matters, said so
-# a sentence that opens the speaker's next matter: "…吓得直哆嗦；再一个就是楼下那片草坪…"
-_NEXT_MATTER = re.compile(r"^(?:再一个|另一个|另外一个|第二个|第二件|二是|再就是|还有一个事|还有个事|还有一件事|另外一件事)")
 
 
 def _pieces(sentence: str) -> list[str]:
@@ -392,7 +397,7 @@ def extract(text: str, model: Model, received_at: dt.datetime, beyond: list[str]
             strong = cat.confidence >= 0.5
             # a sentence naming no thing of its own ("小孩子天天在那儿玩") says more about the one before
             plain = same_turn and not _things(_topic(norm)) and not find_places(sentence)
-            opens = (id(utt), sentence) in switched or bool(_NEXT_MATTER.match(_FILLER.sub("", norm)))
+            opens = (id(utt), sentence) in switched or _opens_another(norm)
             if same_turn and not opens and (whole_item or not strong or cat.category == current_cat or plain):
                 current.parts.append(sentence)
             else:
@@ -580,7 +585,7 @@ def _merge(mentions: list[_Mention], replies, model: Model, received_at: dt.date
                     and any(x.utt.speaker == m.utt.speaker for x in g["mentions"])):
                 target = g  # "今天那辆车又来了，还是堵在出口": who reported the car, about it again, however it reads
                 break
-            opens = bool(_OPENS_ANOTHER.match(plain))  # "还有一个，5号楼有个老人…": a matter of its own
+            opens = _opens_another(plain)  # "还有一个，5号楼有个老人…": a matter of its own
             if same and g is last and (shared or akin or (not listed and not opens and (not things or not g["things"]))):
                 # straight after a mention of the same kind and not about a different thing (电梯 then
                 # 楼道灯 stay apart): a follow-up in a chat, a second call about the same fault

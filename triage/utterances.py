@@ -303,33 +303,33 @@ _TABLE_SAID = _FIELD_SAID | {"诉求内容", "来电诉求", "问题内容", "�
 _TABLE_REPLY = {"办理情况", "处理情况", "处理结果", "办理结果", "处置情况", "处理意见", "办理意见", "答复", "回复", "答复意见",
                 "回复内容", "答复内容", "反馈", "办理反馈", "回访情况"}
 _TABLE_WHO = {"来电人", "反映人", "姓名", "诉求人", "来访人", "提出人"}
-_TABLE_NUMBER = {"序号", "编号", "工单号", "工单编号", "单号"}
+_TABLE_NUMBER = {"序号", "编号"}
+_TABLE_REF = {"工单号", "工单编号", "单号", "受理编号", "工单"}
 
 
 def _table_header(cells: list[str]) -> dict | None:
     """The columns of a pasted table's header row (tabs between cells): where the problem, the reply, who
-    raised it and the row number are. None unless one column holds the problem."""
+    raised it, the row number and the ticket number are. None unless one column holds the problem."""
     names = [re.sub(r"\s", "", c) for c in cells]
-    said = next((i for i, c in enumerate(names) if c in _TABLE_SAID), None)
+    find = lambda labels: next((i for i, c in enumerate(names) if c in labels), None)
+    said = find(_TABLE_SAID)
     if said is None or sum(bool(c) for c in names) < 3:
         return None
-    find = lambda labels: next((i for i, c in enumerate(names) if c in labels), None)
-    return {"said": said, "reply": find(_TABLE_REPLY), "who": find(_TABLE_WHO), "number": find({"序号", "编号"}),
-            "ref": find({"工单号", "工单编号", "单号", "受理编号", "工单"})}
+    return {"said": said, "reply": find(_TABLE_REPLY), "who": find(_TABLE_WHO), "number": find(_TABLE_NUMBER),
+            "ref": find(_TABLE_REF)}
 
 
 def _table_row(cells: list[str], table: dict, n: int, seen: int) -> list[Utterance]:
     """One row of a pasted table: the problem as a ticket of its own, and the reply given to it."""
-    said = cells[table["said"]]
+    cell = lambda column: cells[table[column]] if table[column] is not None and table[column] < len(cells) else ""
+    said = cell("said")
     if not re.search(r"[\u4e00-\u9fff]{2}", said):
         return []
-    number = cells[table["number"]] if table["number"] is not None and table["number"] < len(cells) else ""
+    number, ref = cell("number"), cell("ref")
     item = int(number) if number.isdigit() else 1000 + seen  # a row without its own number still stands alone
-    who = cells[table["who"]] if table["who"] is not None and table["who"] < len(cells) else ""
-    ref = cells[table["ref"]] if table["ref"] is not None and table["ref"] < len(cells) else ""
-    rows = [Utterance(text=said, speaker=who or "来电人", item=item, line=n, ticket=True,
+    rows = [Utterance(text=said, speaker=cell("who") or "来电人", item=item, line=n, ticket=True,
                       ref=ref if len(ref) >= 6 else None)]  # a short number is a row number, not a ticket
-    reply = cells[table["reply"]] if table["reply"] is not None and table["reply"] < len(cells) else ""
+    reply = cell("reply")
     if re.search(r"[\u4e00-\u9fff]{2}", reply):
         rows.append(Utterance(text=reply, staff=True, refers_to=(item,), line=n))
     return rows
