@@ -65,8 +65,12 @@ def save_entries(body: SaveIn, model: ModelDep, store: StoreDep, caller: Staff) 
     return [{**view(store.get_entry(i), model.taxonomy.timezone), "already": i in reused} for i in ids]
 
 
-def _filter_sql(status, category, owner, urgent, overdue, q, date_from, date_to, needs_review, now) -> tuple[str, list]:
+def _filter_sql(status, category, owner, urgent, overdue, q, date_from, date_to, needs_review, now,
+                job=None) -> tuple[str, list]:
     clauses, params = [], []
+    if job:  # the entries one upload entered (撤销导入 uses the same column)
+        clauses.append("job_id = ?")
+        params.append(job)
     status = (status or "").strip() or None  # "办理中 " with the space an input method left
     if status:
         if status not in STATUSES:
@@ -167,16 +171,33 @@ def day_bound(text: str | None, what: str, end: bool = False) -> dt.datetime | N
     return when
 
 
+# every query parameter the ledger list, its 统计 and its export read (a token may come as api_key)
+_FILTER_PARAMS = ("status", "category", "owner", "urgent", "needs_review", "overdue", "q", "date_from", "date_to", "job")
+_SHOWN_PARAMS = (*_FILTER_PARAMS, "limit", "offset")
+_KNOWN_PARAMS = frozenset((*_SHOWN_PARAMS, "api_key"))
+
+
 class Filters:
     """The ledger filters, shared by the list and the Excel export (the export shows what the page shows)."""
 
-    def __init__(self, model: ModelDep,
+    def __init__(self, request: Request, model: ModelDep, store: StoreDep,
                  status: str | None = None, category: str | None = None, owner: str | None = None,
                  urgent: bool | None = None, needs_review: bool | None = None,
                  overdue: Literal["yellow", "red", "any"] | None = None,
                  q: Annotated[str | None, Query(max_length=100, description="全文搜索")] = None,
                  date_from: Annotated[str | None, Query(max_length=40, description="受理时间起：2026-11-01、2026-11（整月）或带时间")] = None,
-                 date_to: Annotated[str | None, Query(max_length=40, description="受理时间止：2026-11-30（含当天）、2026-11（整月）或带时间")] = None):
+                 date_to: Annotated[str | None, Query(max_length=40, description="受理时间止：2026-11-30（含当天）、2026-11（整月）或带时间")] = None,
+                 job: Annotated[str | None, Query(max_length=40, description="上传批次编号：只看这次上传录入的问题")] = None):
+        # a misspelt filter (statu=…) would silently show everything
+        if unknown := sorted(set(request.query_params) - _KNOWN_PARAMS):
+            raise HTTPException(400, f"不认识的筛选条件：{'、'.join(unknown)}。可用：{'、'.join(_SHOWN_PARAMS)}。")
+        job = (job or "").strip() or None
+        upload = ""
+        if job:
+            row = next(store.db.query("SELECT input_name FROM jobs WHERE id = ?", [job]), None)
+            if row is None:
+                raise HTTPException(404, f"没有编号为 {job} 的上传记录（可在“上传记录”里查看）。")
+            upload = f"上传《{row['input_name'] or job}》"
         name = None
         if category:
             try:
@@ -196,13 +217,13 @@ class Filters:
         named = [x for x in (owner, status, name, {"red": "已逾期", "yellow": "将逾期", "any": "逾期或将逾期"}
                              .get(overdue or ""), span) if x]
         self.label = "-".join(named)  # the file name
-        self.parts = named + ([f"搜索“{q}”"] if q else [])  # the 汇总's 统计范围 also says the search
+        self.parts = ([upload] if upload else []) + named + ([f"搜索“{q}”"] if q else [])  # the 汇总's 统计范围 also says the search
         self.now = _now()
         self.clause, self.params = _filter_sql(status, category, owner, urgent, overdue, q, start, end,
-                                               needs_review, self.now)
+                                               needs_review, self.now, job)
         # the same without the dates: a repeat call is counted in the period it came in, whenever its entry did
         self.undated, self.undated_params = _filter_sql(status, category, owner, urgent, overdue, q, None, None,
-                                                        needs_review, self.now)
+                                                        needs_review, self.now, job)
         self.start, self.end = (utc(x) if x else None for x in (start, end))
         self.where = f" WHERE {self.clause}" if self.clause else ""
 

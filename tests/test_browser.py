@@ -136,6 +136,15 @@ def test_a_wrong_upload_is_taken_back_from_the_chat(page, server, tmp_path):
     assert len(found) == 2 and {e["status"] for e in found} == {"已作废"}
     send(page, "上传记录")  # the upload is listed, taken back already
     page.wait_for_selector(".job-row:has-text('错的表.csv'):has-text('已于')")
+    # 在台账中查看: the ledger shows that upload's entries only, until the chip's ✕
+    _api(server, "/api/classify", {"text": "19号楼东边的路灯不亮了", "save": True})
+    page.locator(".job-row:has-text('错的表.csv') .view-job").click()
+    page.wait_for_selector("#f-job-chip:not([hidden]):has-text('错的表.csv')")
+    page.wait_for_selector("#ledger-info:has-text('共 2 条')")
+    assert page.locator("#ledger-table tbody tr").count() == 2
+    page.click("#f-job-clear")
+    page.wait_for_selector("#f-job-chip[hidden]", state="attached")
+    page.wait_for_function("() => !/^共 2 条$/.test(document.querySelector('#ledger-info').textContent)")
 
 
 def test_script_in_a_message_is_shown_as_text(page):

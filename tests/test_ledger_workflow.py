@@ -943,6 +943,30 @@ def test_a_wrong_upload_is_taken_back_as_a_whole_keeping_what_was_worked_on(clie
     assert (right["saved"], right["already"]) == (1, 2)  # the restored chicken entry is there already
 
 
+def test_the_ledger_shows_and_exports_one_uploads_entries_and_refuses_unknown_filters(client):
+    """An upload's entries are found again by its job id (在台账中查看); a misspelt filter is refused, not ignored."""
+    from io import BytesIO
+
+    from openpyxl import load_workbook
+
+    client.post("/api/classify", json={"text": "8号楼楼道堆满了纸箱", "save": True}, headers=client.hdr())
+    job = _wait(client, client.post("/api/jobs", files={"file": ("工单.csv", TICKETS)}, data={"save": "true"},
+                                    headers=client.hdr()).json()["id"])
+    everything = client.get("/api/entries", headers=client.hdr()).json()
+    batch = client.get("/api/entries", params={"job": job["id"]}, headers=client.hdr("viewer")).json()
+    assert everything["total"] == 4 and batch["total"] == job["saved"] == 3
+    assert not any("纸箱" in e["text"] for e in batch["items"])
+    stats = client.get("/api/stats", params={"job": job["id"]}, headers=client.hdr()).json()
+    assert sum(stats["by_category"].values()) == 3
+    book = load_workbook(BytesIO(client.get("/api/ledger.xlsx", params={"job": job["id"]}, headers=client.hdr()).content))
+    assert "上传《工单.csv》" in " ".join(str(c.value) for row in book.worksheets[-1].iter_rows() for c in row if c.value)
+    r = client.get("/api/entries", params={"job": "abc123"}, headers=client.hdr())
+    assert r.status_code == 404 and "上传记录" in r.json()["detail"]
+    r = client.get("/api/entries", params={"statu": "办理中"}, headers=client.hdr())
+    assert r.status_code == 400 and "statu" in r.json()["detail"] and "status" in r.json()["detail"]
+    assert client.get("/api/ledger.xlsx", params={"ownr": "物业"}, headers=client.hdr()).status_code == 400
+
+
 def test_merging_refuses_two_problems_and_keeps_urgency_and_what_was_done(client, settings):
     """From a user trial: 并入 voided a live entry into another estate's problem (a typo in the number), dropped
     the urgency of a trapped-in-lift report and lost the 办理情况 of the merged entry."""

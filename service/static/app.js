@@ -397,6 +397,7 @@ const COMMANDS = [
     for (const job of list) {
       const row = el("div", { class: "job-row" }, `${fmtTime(job.created)} ${job.who || ""} “${job.input_name}”：${job.total} 条`
         + (job.saved == null ? "，只分类未入台账" : `，入台账 ${job.saved} 条`) + (job.undone ? `（已于 ${fmtTime(job.undone)} 撤销）` : ""));
+      if (job.saved) row.append(" ", jobViewButton(job));
       if (!job.undone && (job.saved || job.repeat)) row.append(" ", undoButton(job, row));
       node.append(row);
     }
@@ -482,6 +483,7 @@ $("#file").addEventListener("change", async (e) => {
     const link = el("button", { class: "secondary download-job", text: "下载分类结果",
       onclick: () => download(job.download, file.name) });
     node.append(link);
+    if (job.saved) node.append(jobViewButton(job));
     if (job.saved || job.repeat) node.append(undoButton(job, node));
   } catch (err) { label.textContent = `上传失败：${err.message}`; }
 });
@@ -540,18 +542,36 @@ function fillFilters() {
   for (const o of OWNERS) $("#f-owner").append(el("option", { value: o, text: o }));
   try {
     const kept = JSON.parse(sessionStorage.getItem("triage-filters") || "[]");
-    FILTER_IDS.forEach((id, i) => { if (kept[i]) $(id).value = kept[i]; });
+    FILTER_IDS.forEach((id, i) => { if (kept[i]) setFilter(id, kept[i]); });
   } catch (err) { sessionStorage.removeItem("triage-filters"); }
+  showJobChip();
+}
+// #f-job-name is a label, not an input: it keeps the upload's file name for the chip
+const filterValue = (id) => (id === "#f-job-name" ? $(id).textContent : $(id).value);
+function setFilter(id, value) { if (id === "#f-job-name") $(id).textContent = value; else $(id).value = value; }
+function showJobChip() { $("#f-job-chip").hidden = !$("#f-job").value; }
+// 在台账中查看: the ledger shows only the entries one upload entered (its file name on a chip, ✕ shows all again)
+function showUpload(job) {
+  fillFilters();
+  for (const id of FILTER_IDS) setFilter(id, "");
+  setFilter("#f-job", job.id);
+  setFilter("#f-job-name", `只看上传“${job.input_name}”录入的`);
+  showJobChip();
+  history.pushState(null, "", "#ledger");
+  showView("ledger");
+}
+function jobViewButton(job) {
+  return el("button", { class: "secondary view-job", text: "在台账中查看", onclick: () => showUpload(job) });
 }
 // each 台账 filter and its query parameter
 const FILTERS = [["#f-status", "status"], ["#f-category", "category"], ["#f-owner", "owner"], ["#f-overdue", "overdue"],
-  ["#f-q", "q"], ["#f-from", "date_from"], ["#f-to", "date_to"]];
+  ["#f-q", "q"], ["#f-from", "date_from"], ["#f-to", "date_to"], ["#f-job", "job"], ["#f-job-name", null]];
 const FILTER_IDS = FILTERS.map(([id]) => id);
 function ledgerFilters(params = new URLSearchParams()) {  // what the ledger page shows is what 导出 exports
   // kept for this tab, so a reload shows the same selection (gone with the tab or on 退出)
-  sessionStorage.setItem("triage-filters", JSON.stringify(FILTER_IDS.map((id) => $(id).value)));
+  sessionStorage.setItem("triage-filters", JSON.stringify(FILTER_IDS.map(filterValue)));
   for (const [id, key] of FILTERS) {
-    if ($(id).value) params.set(key, $(id).value);
+    if (key && $(id).value) params.set(key, $(id).value);
   }
   return params;
 }
@@ -722,7 +742,8 @@ async function changeStatus(entry, select) {
 $("#f-go").addEventListener("click", loadLedger);
 $("#s-owner").addEventListener("change", loadStats);
 $("#s-month").addEventListener("change", loadStats);
-for (const id of FILTER_IDS) if (id !== "#f-q") $(id).addEventListener("change", loadLedger);  // the search box waits for Enter
+for (const id of FILTER_IDS) if (!["#f-q", "#f-job", "#f-job-name"].includes(id)) $(id).addEventListener("change", loadLedger);
+$("#f-job-clear").addEventListener("click", () => { setFilter("#f-job", ""); setFilter("#f-job-name", ""); showJobChip(); loadLedger(); });  // the search box waits for Enter
 $("#f-q").addEventListener("keydown", (e) => { if (e.key === "Enter") { e.preventDefault(); loadLedger(); } });
 $("#f-q").addEventListener("search", loadLedger);  // the × that clears the box shows everything again
 // a 办理情况 typed and not saved is not lost without a word
