@@ -431,3 +431,33 @@ def test_a_month_in_the_ledger_the_statistics_and_the_chat(page, server):
     page.click('.tab[data-view="chat"]')
     send(page, "10月统计")
     page.wait_for_selector(".bot >> text=/年10月受理 \\d+ 条：办结率/")
+
+
+def test_an_entry_is_looked_up_moved_on_and_visited_from_the_chat(page, server):
+    """A grid worker on the phone: 查12号, 12号派单, 12号办结：…, 待回访, 12号回访不满意 …, again 满意, 销号."""
+    entry = _api(server, "/api/classify", {"text": "21号楼地下室的排水泵坏了，一下雨就积水", "save": True})["entry_id"]
+    send(page, f"查{entry}号")
+    card = page.locator(".msg.bot", has=page.locator("table.entry-card")).last
+    card.wait_for()
+    assert "21号楼地下室" in card.inner_text() and "待派单" in card.inner_text()
+    send(page, f"{entry}号派单")
+    page.wait_for_selector(f".msg.bot:has-text('编号 {entry} 已改为“已派单”')")
+    send(page, f"{entry}号办结：物业已更换排水泵")
+    page.wait_for_selector(f".msg.bot:has-text('办理情况：物业已更换排水泵')")
+    send(page, "待回访")
+    page.wait_for_selector(f".msg.bot tr:has-text('21号楼地下室'):has-text('物业已更换排水泵')")
+    send(page, f"{entry}号回访不满意 下雨还是积水")
+    page.wait_for_selector(f".msg.bot:has-text('已退回“办理中”')")
+    assert _api(server, f"/api/entries/{entry}")["status"] == "办理中"
+    send(page, f"{entry}号办结 加装了一台备用泵")
+    page.wait_for_selector(f".msg.bot:has-text('办理情况：加装了一台备用泵')")
+    send(page, f"{entry}号回访基本满意")
+    page.wait_for_selector(f".msg.bot:has-text('（4 分）')")
+    send(page, f"{entry}号销号")
+    page.wait_for_selector(f".msg.bot:has-text('编号 {entry} 已改为“已销号”')")
+    got = _api(server, f"/api/entries/{entry}")
+    assert (got["status"], got["satisfaction"]) == ("已销号", 4)
+    send(page, f"{entry}号派单")  # an archived entry cannot go back: the server's sentence is shown
+    page.wait_for_selector(".msg.bot:has-text('不能从“已销号”直接改为“已派单”')")
+    send(page, "查99999号")
+    page.wait_for_selector(".msg.bot:has-text('找不到编号为 99999 的台账记录')")

@@ -23,6 +23,9 @@ const HELP = [
   "· 待审核 —— 列出模型最没把握、最值得人工确认的记录",
   "· 12号并入8号 —— 台账编号12与编号8是同一问题：12作废，内容记为8的一次重复反映",
   "· 上传记录 —— 最近上传的工单表和台账，传错了可以整批撤销",
+  "· 查12号 —— 看台账编号12的状态、办理情况和最近的办理记录",
+  "· 12号派单 / 12号办理中 / 12号办结：已更换水泵 / 12号销号 —— 在聊天里推进办理状态",
+  "· 待回访 —— 已办结、等待回访的问题和反映人；回访后输入：12号回访满意 / 12号回访不满意 还是漏水",
   "· 帮助 —— 显示本说明",
 ].join("\n");
 
@@ -390,6 +393,31 @@ const COMMANDS = [
     const into = await mergeEntries(Number(m[1]), Number(m[2]));
     botText(`已把编号 ${m[1]} 并入编号 ${into.id}：编号 ${m[1]} 已作废（记录保留），它的内容记为编号 ${into.id} 的一次重复反映，见办理记录。`);
   }],
+  // one ledger entry by its 编号, for a grid worker on the phone: 查12号, 12号进展, 编号12怎么样了
+  [/^(?:(?:查|查看|查询|看看?)\s*(?:编号|台账)?\s*(\d+)\s*号?|编号\s*(\d+)\s*号?|(\d+)\s*号)\s*(?:的)?\s*(?:进展|进度|情况|办理情况|怎么样了?|办得怎么样了?|到哪了|记录)?$/, async (m) => {
+    await showEntry(Number(m[1] || m[2] || m[3]));
+  }],
+  // 回访 on the phone: the 已办结 entries waiting for a call, with who to call
+  [/^(待回访|回访|要回访的|回访名单|回访清单)$/, async () => {
+    const data = await api("/api/entries?status=已办结&limit=50");
+    if (!data.items.length) return botText("目前没有等待回访的问题（已办结的都回访过了）。");
+    botNode(el("div", { text: `已办结、等待回访 ${data.total} 条（新的在前）。打完电话输入：12号回访满意、12号回访基本满意、12号回访不满意 还是漏水（不满意会退回重新办理）。` }),
+      entryTable(data.items, false, true));
+  }],
+  [/^(?:编号)?\s*(\d+)\s*号?\s*回访\s*[：:，,]?\s*(非常不满意|很不满意|不满意|非常满意|基本满意|比较满意|满意|一般|([1-5])\s*分)\s*[：:，,。；;\s]*(.*)$/s, async (m) => {
+    const score = m[3] ? Number(m[3]) : VISIT_SCORES[m[2]];
+    const updated = await setStatus(Number(m[1]), { status: "已回访", satisfaction: score, feedback: m[4].trim() });
+    botText(updated.status === "已回访"
+      ? `已记下编号 ${m[1]} 的回访：${m[2]}（${score} 分）${m[4].trim() ? `，意见：${m[4].trim()}` : ""}。可以输入“${m[1]}号销号”。`
+      : `编号 ${m[1]} 回访${m[2]}（${score} 分）：居民不满意，已退回“${updated.status}”，请继续办理。`);
+  }],
+  [/^(?:编号)?\s*(\d+)\s*号?\s*(?:已经?|改为|改成|转)?\s*(派单|已派单|办理中|在办|开始办理|办结|已办结|办完了?|销号|已销号)\s*[：:，,。；;\s]*(.*)$/s, async (m) => {
+    const status = STATUS_WORDS[m[2].replace(/^已/, "").replace(/了$/, "")];
+    const note = m[3].trim();
+    const updated = await setStatus(Number(m[1]), { status, ...(note ? { note } : {}) });
+    botText(`编号 ${m[1]} 已改为“${updated.status}”${status === "已办结" && updated.response ? `，办理情况：${updated.response}` : ""}。`
+      + (status === "已办结" ? `回访后输入“${m[1]}号回访满意”。` : ""));
+  }],
   [/^(上传记录|导入记录|最近上传|撤销导入)$/, async () => {
     const list = await api("/api/jobs?limit=10");
     if (!list.length) return botText("还没有上传过工单表或台账。");
@@ -505,6 +533,26 @@ function undoButton(job, node) {
   return undo;
 }
 
+// ---------- ledger from the chat ----------
+const VISIT_SCORES = { 非常满意: 5, 满意: 5, 比较满意: 4, 基本满意: 4, 一般: 3, 不满意: 2, 很不满意: 1, 非常不满意: 1 };
+const STATUS_WORDS = { 派单: "已派单", 办理中: "办理中", 在办: "办理中", 开始办理: "办理中", 办结: "已办结", 办完: "已办结", 销号: "已销号" };
+async function setStatus(id, body) {
+  const entry = await api(`/api/entries/${id}`);  // 404 says the 编号 is unknown
+  return api(`/api/entries/${id}/status`, { method: "POST", json: { ...body, seen: entry.updated } });
+}
+async function showEntry(id) {
+  const [e, history] = await Promise.all([api(`/api/entries/${id}`), api(`/api/entries/${id}/history`)]);
+  const late = e.overdue === "red" ? "（已逾期）" : e.overdue === "yellow" ? "（将逾期）" : "";
+  const rows = [["问题", problemText(e)], ["类别", e.category_name || catName(e.category)], ["责任主体", [e.owner, ...(e.co_owners || [])].filter(Boolean).join("、")],
+    ["办理时限", fmtTime(e.deadline) + late], ["状态", e.status], ["地点", e.location], ["反映人", e.contact || (e.speakers || []).join("、")],
+    ["办理情况", e.response], ["回访", e.satisfaction ? `${e.satisfaction} 分${e.feedback ? `，${e.feedback}` : ""}` : ""]]
+    .filter(([, v]) => v);
+  const table = el("table", { class: "entry-card" }, ...rows.map(([k, v]) => el("tr", {}, el("th", { text: k }), el("td", { text: v }))));
+  const last = history.slice(-4).map((h) => el("li", { text: historyLine(h) }));
+  botNode(el("div", { text: `编号 ${e.id}：` }), table, last.length ? el("div", { class: "muted", text: "最近的办理记录：" }) : null,
+    last.length ? el("ul", { class: "history" }, ...last) : null);
+}
+
 // ---------- ledger ----------
 // Correct a saved entry's category in place: it is re-routed (owner, deadline) and the correction is stored.
 function entryCategorySelect(entry, after) {
@@ -523,16 +571,19 @@ function entryCategorySelect(entry, after) {
   });
   return select;
 }
-function entryTable(items, correctable = false) {
+function entryTable(items, correctable = false, visit = false) {
+  // visit: the 回访 list shows who to call and what was done instead of the deadline and status
   const body = el("tbody");
-  for (const e of items) body.append(el("tr", { class: e.overdue || "" },
+  for (const e of items) body.append(el("tr", { class: visit ? "" : e.overdue || "" },
     el("td", { text: String(e.id) }), el("td", { text: e.summary || e.text }),
     correctable ? el("td", {}, entryCategorySelect(e, (u) => botText(`已更正编号 ${u.id}：${u.category_name}，责任主体 ${u.owner}，办理时限 ${fmtTime(u.deadline)}。`)))
       : el("td", { text: e.category_name || catName(e.category) }),
-    el("td", { text: e.owner || "" }), el("td", { text: fmtTime(e.deadline) }), el("td", { text: e.location || "" }),
-    el("td", { text: e.status || "" })));
+    el("td", { text: e.owner || "" }),
+    ...(visit ? [el("td", { text: e.contact || (e.speakers || []).join("、") || "—" }), el("td", { text: e.response || "" })]
+      : [el("td", { text: fmtTime(e.deadline) }), el("td", { text: e.location || "" }), el("td", { text: e.status || "" })])));
+  const heads = ["编号", "问题", "类别", "责任主体", ...(visit ? ["反映人", "办理情况"] : ["办理时限", "地点", "状态"])];
   return el("div", { class: "table-wrap" }, el("table", {},
-    el("thead", {}, el("tr", {}, ...["编号", "问题", "类别", "责任主体", "办理时限", "地点", "状态"].map((h) => el("th", { text: h })))), body));
+    el("thead", {}, el("tr", {}, ...heads.map((h) => el("th", { text: h })))), body));
 }
 function fillFilters() {
   const s = $("#f-status");
