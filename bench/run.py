@@ -198,7 +198,9 @@ def bench_cold_start(rows: list) -> None:
 def notes_score(model, folder: str = "notes") -> tuple[int, int, int]:
     """(correct predicted issues, predicted issues, expected issues) over tests/<folder>.
 
-    An expected issue counts as found when one extracted issue holds all its quotes and has its category.
+    An expected issue counts as found when one extracted issue holds all its quotes and has its category;
+    an extracted issue is counted for one expected issue at most (two problems merged into one card are
+    one right answer, not two).
     """
     from triage.notes import extract
 
@@ -208,11 +210,13 @@ def notes_score(model, folder: str = "notes") -> tuple[int, int, int]:
         got = extract(Path(path).read_text(encoding="utf-8"), model, NOW)
         predicted += len(got)
         expected += len(want)
+        used: set[int] = set()
         for w in want:
             hit = next((g for g in got if any(w["quotes_contain"][0] in q for q in g.quotes)), None)
-            if hit is not None and hit.category == w["category"] and all(
+            if hit is not None and id(hit) not in used and hit.category == w["category"] and all(
                     any(f in q for q in hit.quotes) for f in w["quotes_contain"]):
                 correct += 1
+                used.add(id(hit))
     return correct, predicted, expected
 
 

@@ -621,3 +621,29 @@ def test_an_arrangement_under_decisions_answers_no_ticket_it_follows(model):
             "二、议定事项\n下周组织一次消防安全检查，请各网格员做好准备。\n")
     [issue] = extract(text, model, NOW)
     assert issue.response == "已联系热力公司检修" and issue.ref == "GD20261121015"
+
+
+WALK_LOG = """巡查记录 第5网格 周明
+11月17日
+08:50 17号楼北侧消防通道 一辆黑色面包车停在通道口，车窗贴了挪车电话，已拍照并打电话，没人接。
+09:30 小区西门快递柜旁 纸箱和泡沫箱堆成小山，有人翻捡，风一吹满地都是。联系物业保洁组长，说中午前清走。
+14:10 19号楼2单元 楼梯间窗户玻璃碎了一块，碎碴还在窗台上。报物业维修。
+11月18日
+09:00 小区西门快递柜旁 复查，纸箱已清走，地面扫过了。
+09:20 17号楼北侧消防通道 复查，面包车还在，车主一直联系不上，已报派出所。
+10:40 19号楼2单元
+物业回复玻璃已订，周四上门安装。
+"""
+
+
+def test_a_walk_logs_rechecks_and_actions_go_to_their_own_finding(model):
+    """A re-check still finding the van is the problem said again; a re-check finding it cleared, an action on
+    the finding's own line and a reply under a line that only names the place answer that finding, not an
+    earlier one that happens to share a word ("已拍照" after "车窗…拍照")."""
+    issues = extract(WALK_LOG, model, NOW)
+    assert len(issues) == 3, [i.summary for i in issues]
+    van, boxes, glass = issues
+    assert van.mentions == 2 and any("面包车还在" in q for q in van.quotes)
+    assert "已报派出所" not in (boxes.response or "") and "中午前清走" not in (van.response or "")
+    assert "中午前清走" in boxes.response and "纸箱已清走" in boxes.response
+    assert "周四上门安装" in glass.response

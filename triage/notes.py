@@ -239,6 +239,12 @@ def _place_only(text: str) -> bool:
     return bool(places) and not re.search(r"[\u4e00-\u9fff]", _WHERE_WORDS.sub("", rest))
 
 
+# A walk log going back to a problem it found earlier ("4号楼东侧消防通道 复查，仍有一辆白色SUV停放"): when the
+# problem is still there it is said again (a mention of it); when it is gone, the line says what became of it.
+_RECHECK = re.compile(r"复查|复核|再次查看|再去查看|回头查看|再次巡查")
+_STILL_THERE = re.compile(r"仍有|仍在|仍然|仍未|仍旧|依然|依旧|还有|还在|还是|尚未|未清|没清|未修|没修|未整改|没整改|未见改善")
+
+
 # What a log line did about its finding: "…门关不上也锁不住，已用铁丝临时绑住，明日报修。"
 _ACTION_CLAUSE = re.compile(r"^(?:已(?!经坏|经[^，,]{0,4}(?:了|天))|立即|当场|马上|随即|随后|明日|明天|次日|稍后|现已)")
 
@@ -381,7 +387,14 @@ def extract(text: str, model: Model, received_at: dt.datetime, beyond: list[str]
         echoes = echoes or chased
         # a named resident (not "说话人3" of a transcript, whose role is unknown)
         resident = bool(utt.speaker) and not utt.staff and not _ANONYMOUS.match(utt.speaker)
-        if agrees or echoes or _is_issue(utt, norm, role, cat.category, cat.confidence, fallback):
+        recheck = bool(_RECHECK.search(norm)) and not utt.notice
+        still = recheck and bool(_STILL_THERE.search(norm)) and cat.category != fallback
+        if recheck and not still:  # "复查3号楼西侧投放点，已清运": what became of a problem found before
+            replies.append((i, utt, sentence))
+            if current is not None and current.utt is not utt:
+                current = None
+            continue
+        if agrees or echoes or still or _is_issue(utt, norm, role, cat.category, cat.confidence, fallback):
             if not utt.staff and raised is None:
                 raised = (utt, cat.category)
             whole_item = utt.ticket or utt.item is not None or utt.listed
@@ -551,7 +564,7 @@ def _merge(mentions: list[_Mention], replies, model: Model, received_at: dt.date
             # "5单元也是一样……": the same kind of problem as the one just raised, maybe elsewhere; not
             # "…水龙头出水跟线一样细，楼上几家也一样", which says who else has the problem it describes
             p = replace(p, category=groups[-1]["category"])
-        repeat = bool(_REPEAT.search(plain))
+        repeat = bool(_REPEAT.search(plain) or _RECHECK.search(plain))  # a re-check still finding it says it again
         things = _things(topic)
         target = _pointed_at(m, groups, last, topic, things, p.category) if m.utt.text.strip() else None
         for g in ([] if target is not None else reversed(groups)):
@@ -696,6 +709,14 @@ def _attach_replies(groups: list[dict], replies, by_utt: dict, utts: list[Uttera
         else:
             before = [g for g in groups if g["first"] < index]
             keys, topic = place_keys(find_places(text)), _topic(text)
+            own_line = own is not None and own["first"] < index and not _RECHECK.search(text) and _same_line(
+                utt.text, next((x.parts[-1] for x in reversed(own["mentions"]) if x.utt is utt), ""), sentence)
+            k = utt.sentences.index(sentence) if sentence in utt.sentences else 0
+            head = (utt.sentences[k - 1] if k else prev.text if prev is not None and prev.line == utt.line else "")
+            if (not keys and head and (_place_only(normalize(head)) or len(head.strip()) <= 16)
+                    and not re.search(r"[；;。.!！?？，,：:]$", head.strip())):  # a heading, not a sentence of its own
+                # "10号楼北侧路灯 物业答复灯具已订货": a log line's place, then what was done there
+                keys = place_keys(find_places(head))
             best, best_score = None, 0.0
             for g in before:
                 score = 2.0 * bool(keys and g["keys"] & keys) + len(_shared(g["topic"], topic))
@@ -704,6 +725,10 @@ def _attach_replies(groups: list[dict], replies, by_utt: dict, utts: list[Uttera
                 # under a heading of decisions or announcements a line answers the matter it names, not the
                 # one it happens to follow ("二、议定事项 / 下周组织消防安全检查" after a heating ticket)
                 score += 0.5 * (g is adjacent and not utt.notice)
+                # the rest of the line that reported it: "沿街商铺“老王烧烤” 后厨油烟…。已拍照上报街道城管中队。" is
+                # about the 烧烤, though it shares a word with an earlier finding ("车牌已拍照"); a block of answers
+                # under the last item ("主路坑洞本周内用沥青修补") still goes to the matter it names
+                score += 1.0 * (g is own and own_line)
                 if score > best_score:
                     best, best_score = g, score
             if best is not None and (best_score >= 1 or (best is adjacent and not utt.notice)):
@@ -711,6 +736,13 @@ def _attach_replies(groups: list[dict], replies, by_utt: dict, utts: list[Uttera
         for g in targets:
             g["responses"].append(sentence.strip())
             answered[id(utt)] = g
+
+
+def _same_line(text: str, first: str, then: str) -> bool:
+    """`then` follows `first` on the same line of `text` (an utterance may span lines)."""
+    a = text.find(first) if first else -1
+    b = text.find(then, a + 1) if a >= 0 else -1
+    return a >= 0 and b > a and "\n" not in text[a:b]
 
 
 # "2026年11月24日", "2026-11-24", "2026/11/24", "2026.11.24", or without the year: "11月24日", "11.24"
