@@ -115,6 +115,10 @@ def _entry(row: dict, text: str, received: dt.datetime, model: Model, extra: dic
              "ref": ref, "contact": contact, "response": reply, "notes": notes}
     if any(extra[k] for k in ("state", "closed_at", "visit", "closed_flag")):
         entry["source"] = "ledger"  # an office's old 问题台账, not a batch of hotline tickets
+    if extra["ledger_id"]:  # our own export: the store checks the number against the entry's words
+        number = str(row.get(extra["ledger_id"]) or "").strip().removesuffix(".0")
+        if number.isdigit() and 0 < int(number) < 2**53:
+            entry["own"] = int(number)
     return _as_kept(entry, row, extra, model, received, now)
 
 
@@ -136,8 +140,9 @@ def _phone(value) -> str | None:
 
 # An office's own ledger (问题台账) kept in Excel before: what became of each problem
 _CLOSED_WORDS = re.compile(r"^(?:是|已?办结|已?完成|已?处理|已?解决|已办|已?结案|办毕|已?销号|已回访|√|✓|y|yes|true|1)$", re.I)
-_OPEN_WORDS = re.compile(r"^(?:否|未办结|未完成|未处理|未解决|办理中|在办|处理中|正在办理|正在处理|跟进中|待办|待处理|×|✗|n|no|false|0)$",
-                         re.I)
+_OPEN_WORDS = re.compile(r"^(?:否|未办结|未完成|未处理|未解决|办理中|在办|处理中|正在办理|正在处理|跟进中|待办|待处理|待派单|已派单|待分派|已分派"
+                         r"|已转办|已交办|×|✗|n|no|false|0)$", re.I)
+_VOID_WORDS = re.compile(r"^(?:已作废|作废|已撤销|撤销|无效|重复件|重复)$")
 _DONE_WORDS = re.compile(r"完成|解决|办结|办完|处理完|结案|办毕|销号|回访|已处理|[√✓✔]|^已?结$")
 _STILL_OPEN = re.compile(r"[未没](?!回访|销号)|部分|正在|中$|待办|待处理|待解决|跟进")  # "已办结，未回访" is closed
 _VISIT_SCORES = ((r"非常不满意|很不满意", 1), (r"不满意|不太满意|不是很满意|不怎么满意|不够满意|不大满意|不满", 2),
@@ -191,6 +196,9 @@ def _as_kept(entry: dict, row: dict, extra: dict[str, str | None], model: Model,
         else:  # an owner the taxonomy does not know stays in the notes
             notes.append(f"原台账责任单位：{owner[:30]}（不是已知的责任主体，已按分类规则派给{entry['owner']}）")
     state = re.sub(r"\s", "", str(said["state"] or ""))
+    if _VOID_WORDS.match(state):  # voided in that ledger: never entered again (nor revived, for our own export)
+        entry["void"] = True
+        return entry
     when, readable = read_time(said["closed_at"], now) if said["closed_at"] not in (None, "") else (None, False)
     # "已办结，未回访", "已完成待回访", "√" are closed; "未办结", "部分解决", "办理中" are not; a 办结日期 alone is closed
     still = bool(_STILL_OPEN.search(state)) or bool(_OPEN_WORDS.match(state))
@@ -213,8 +221,10 @@ def _as_kept(entry: dict, row: dict, extra: dict[str, str | None], model: Model,
     score = _satisfaction(said["visit"]) if closed else None  # a 回访 of an open problem is not kept
     flag = re.sub(r"\s", "", str(said["closed_flag"] or ""))
     cancelled = ("销号" in state and "未销号" not in state) or bool(_CLOSED_WORDS.match(flag))
+    opened = ("已派单" if re.match(r"^(?:已派单|已分派|已转办|已交办)$", state) else "待派单" if re.match(r"^(?:待派单|待分派)$", state)
+              else "办理中" if entry["response"] or re.search(r"办理中|在办|处理中|正在|跟进", state) else "待派单")
     status = ("已销号" if cancelled and score and score >= 3 else "已回访" if score and score >= 3
-              else "办理中" if score else "已办结") if closed else ("办理中" if entry["response"] else "待派单")
+              else "办理中" if score else "已办结") if closed else opened
     told = "；".join(f"{name}“{str(value).strip()[:20]}”" for name, value in
                     (("状态", said["state"]), ("办结", said["closed_at"]), ("回访", said["visit"])) if value not in (None, ""))
     entry["past"] = {"status": status, "closed": closed, "closed_at": utc(when) if when else None,
@@ -233,6 +243,8 @@ def _cell(value) -> str | None:
 # Columns of a 12345 export kept in the ledger: the ticket number (so the entry links back to the
 # hotline system and is never entered twice), the caller (for 回访) and any reply already given.
 EXTRA_COLUMNS = {
+    # the 台账编号 of this product's own export: the row is that entry, uploaded back after someone filled it in
+    "ledger_id": ("台账编号",),
     "ref": ("工单编号", "工单号", "受理编号", "编号", "单号", "流水号", "ticket_id", "id"),
     "contact": ("来电人", "联系人", "诉求人", "反映人", "来访人", "caller"),
     "phone": ("联系电话", "电话", "联系方式", "手机", "手机号", "电话号码"),
@@ -284,9 +296,16 @@ def _run(settings, model, job_id, rows, header, column, out_path: Path, who, sav
             advanced: list[int] = []  # an updated old ledger again: entries it moved on (办结, 回访)
             ids = store.add_entries(entries, who, reused=reused, repeated=repeated, alike=alike, advanced=advanced,
                                     zone=model.taxonomy.timezone, job_id=job_id)
+            voided = ids.count(None)  # rows the uploaded ledger marks 已作废
+            entries, ids = [e for e, i in zip(entries, ids) if i is not None], [i for i in ids if i is not None]
             new = len(set(ids) - reused)
             joined = len(repeated)
             kept = {i for e, i in zip(entries, ids) if e.get("past") and e["past"]["status"] != "待派单"} - reused
+            if voided:
+                job_notes = json.loads(next(store.db.query("SELECT notes FROM jobs WHERE id = ?", [job_id]))["notes"] or "[]")
+                job_notes.append(f"{voided} 行在上传的台账里是“已作废”，没有登记")
+                with store.write() as db:
+                    db["jobs"].update(job_id, {"notes": json.dumps(job_notes, ensure_ascii=False)})
             counts = {"saved_new": new, "saved_already": len(ids) - new - joined, "saved_repeat": joined,
                       "saved_alike": len(alike), "saved_past": len(kept), "saved_advanced": len(set(advanced))}
         review = sum(bool(r["needs_review"]) for r in tagged)

@@ -476,8 +476,9 @@ class Store:
     def add_entries(self, entries: list[dict], who: str, *, reused: set[int] | None = None,
                     repeated: list[int] | None = None, alike: list[int] | None = None,
                     advanced: list[int] | None = None, zone: str = "Asia/Shanghai",
-                    job_id: str | None = None) -> list[int]:
-        """Insert ledger entries (status 待派单) in one transaction; returns their ids.
+                    job_id: str | None = None) -> list[int | None]:
+        """Insert ledger entries (status 待派单) in one transaction; returns their ids (None for a row an
+        uploaded ledger marks 已作废: it is not entered).
 
         Nothing is entered twice, on any path (notes, single messages, uploads, Open311): an entry whose
         ticket number (`ref`) is already in the ledger, or whose text (punctuation aside) is there still
@@ -500,7 +501,19 @@ class Store:
             for entry in entries:
                 key = text_key(entry["text"])
                 past = entry.get("past")  # an old ledger's row: what became of it (jobs._as_kept)
-                entry = {k: v for k, v in entry.items() if k != "past"}
+                own, void = entry.get("own"), entry.get("void")
+                entry = {k: v for k, v in entry.items() if k not in ("past", "own", "void")}
+                if own is not None and self._is_own_row(db, own, key):
+                    # this ledger's own export, filled in elsewhere and uploaded back: that entry, moved on
+                    # (never backwards, never revived, never a repeat of itself)
+                    if not void and self._update_from_export(db, own, past, entry.get("response"), who):
+                        advanced.append(own)
+                    ids.append(own)
+                    reused.add(own)
+                    continue
+                if void:
+                    ids.append(None)  # a row that ledger voided is not entered (None keeps rows and ids in step)
+                    continue
                 entry["place_key"] = place_key(entry["text"])
                 existing = self._same(db, entry.get("ref"), key, entry.get("received_at"))
                 report = bool(past) and existing is not None and self._same_report(db, existing, entry)
@@ -607,6 +620,35 @@ class Store:
                                   "to_value": to, "note": note})
             before = to
         db["entries"].update(entry_id, {**changes, "status": before, "updated": now})
+        return True
+
+    @staticmethod
+    def _is_own_row(db: sqlite_utils.Database, entry_id: int, key: str) -> bool:
+        """Row 台账编号 N of an exported ledger is entry N when its 问题内容 is that entry's words (a summary of
+        them, or the whole text); another office's 编号 column is only a row number."""
+        have = next(db.query("SELECT text, summary FROM entries WHERE id = ?", [entry_id]), None)
+        if have is None or not key:
+            return False
+        return any(key in text_key(x or "") or text_key(x or "") == key
+                   for x in (have["text"], (have["summary"] or "").rstrip("…")))
+
+    def _update_from_export(self, db: sqlite_utils.Database, entry_id: int, past: dict | None, response: str | None,
+                            who: str) -> bool:
+        """Our export uploaded back: take a new 办理情况, and a state further along that the entry never reached
+        (an entry reopened here, by an administrator or an unhappy 回访, is not closed again by the old file)."""
+        current = self.get_entry(entry_id)
+        if current["status"] in FINAL:
+            return False
+        reached = {h["to_value"] for h in self.history(entry_id) if h["field"] in ("status", "import")}
+        target = "已办结" if past and past["closed"] else past["status"] if past else None
+        moved = bool(past) and target not in reached and self._advance(db, entry_id, past, response, who)
+        said = (response or "").strip()
+        if moved or not said or said == (current.get("response") or "").strip():
+            return moved
+        now = _later_than(current["updated"])
+        db["history"].insert({"entry_id": entry_id, "at": now, "who": who, "field": "response",
+                              "from_value": current.get("response"), "to_value": said, "note": "按上传的台账（本系统导出后填写）"})
+        db["entries"].update(entry_id, {"response": said, "updated": now})
         return True
 
     @staticmethod

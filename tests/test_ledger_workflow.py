@@ -1043,3 +1043,61 @@ def test_a_pasted_hotline_table_keeps_its_ticket_numbers(client):
     job = _wait(client, client.post("/api/jobs", files={"file": ("工单.csv", csv)}, data={"save": "true"},
                                     headers=client.hdr()).json()["id"])
     assert (job["saved"], job["already"]) == (0, 1)
+
+
+def test_the_ledgers_own_export_filled_in_and_uploaded_back_moves_entries_on_and_nothing_else(client):
+    """From the hotline-desk trial: 物业 filled in the exported 台账 and it was uploaded back. Voided rows came
+    back as new entries, 待派单 was 'unknown', an entry reopened since was closed again from the old file,
+    a row became a repeat of itself and a new 办理情况 was dropped."""
+    from io import BytesIO
+
+    from openpyxl import load_workbook
+
+    job = _wait(client, client.post("/api/jobs", files={"file": ("工单.csv", TICKETS)}, data={"save": "true"},
+                                    headers=client.hdr()).json()["id"])
+    ids = {e["text"][:6]: e["id"] for e in client.get("/api/entries", params={"job": job["id"]}, headers=client.hdr()).json()["items"]}
+    chickens, manhole, lamps = ids["5号楼楼道里"], ids["东门外的下水"], ids["小区里的路灯"]
+    extra = client.post("/api/classify", json={"text": "7号楼门口的垃圾桶满了没人清", "save": True}, headers=client.hdr()).json()["entry_id"]
+    client.post(f"/api/entries/{extra}/status", json={"status": "已作废", "note": "录错了"}, headers=client.hdr())
+    wrong = ("工单编号,来电人,受理时间,诉求内容\n"
+             "GD20261101777,吴先生,2026-11-21 15:00,别的街道的桥下有人钓鱼\n").encode("gbk")
+    taken_back = _wait(client, client.post("/api/jobs", files={"file": ("别的街道.csv", wrong)}, data={"save": "true"},
+                                           headers=client.hdr()).json()["id"])
+    client.post(f"/api/jobs/{taken_back['id']}/undo", headers=client.hdr())  # its row is 已作废 in the export
+    for step in ({"status": "已办结", "note": "已清走"}, {"status": "已回访", "satisfaction": 5}):
+        client.post(f"/api/entries/{chickens}/status", json=step, headers=client.hdr())
+    exported = client.get("/api/ledger.xlsx", headers=client.hdr()).content
+    # after the export the resident calls back: the chickens are back, and the entry is reopened here
+    client.post(f"/api/entries/{chickens}/status", json={"status": "办理中", "note": "居民来电：又养上了"},
+                headers=client.hdr())
+    assert client.get(f"/api/entries/{chickens}", headers=client.hdr()).json()["status"] == "办理中"
+    book = load_workbook(BytesIO(exported))
+    sheet = book.worksheets[0]
+    head = [c.value for c in sheet[1]]
+    col = {name: head.index(name) + 1 for name in ("台账编号", "状态", "办理情况", "办结时间")}
+    for row in range(2, sheet.max_row + 1):
+        number = sheet.cell(row, col["台账编号"]).value
+        if number == manhole:  # 物业 fixed the manhole cover
+            sheet.cell(row, col["状态"]).value = "已办结"
+            sheet.cell(row, col["办理情况"]).value = "已补装井盖"
+            sheet.cell(row, col["办结时间"]).value = "2026-11-24 16:00"
+        if number == lamps:  # and wrote what it is doing about the lamps
+            sheet.cell(row, col["办理情况"]).value = "灯具已订货"
+    out = BytesIO()
+    book.save(out)
+    before = client.get("/api/entries", headers=client.hdr()).json()["total"]
+    back = _wait(client, client.post("/api/jobs", files={"file": ("问题台账-物业填写.xlsx", out.getvalue())},
+                                     data={"save": "true"}, headers=client.hdr()).json()["id"])
+    assert back["saved"] == 0 and back["repeat"] == 0 and back["advanced"] == 2
+    assert client.get("/api/entries", headers=client.hdr()).json()["total"] == before  # nothing new, nothing revived
+    got = {i: client.get(f"/api/entries/{i}", headers=client.hdr()).json() for i in (chickens, manhole, lamps, extra)}
+    assert (got[manhole]["status"], got[manhole]["response"]) == ("已办结", "已补装井盖")
+    assert (got[lamps]["status"], got[lamps]["response"]) == ("待派单", "灯具已订货")
+    assert got[chickens]["status"] == "办理中"  # not closed again by the older file
+    assert got[extra]["status"] == "已作废"
+    assert not any("钓鱼" in e["text"] and e["status"] != "已作废"
+                   for e in client.get("/api/entries", headers=client.hdr()).json()["items"])
+    history = client.get(f"/api/entries/{lamps}/history", headers=client.hdr()).json()
+    assert any(h["field"] == "response" and "本系统导出" in (h["note"] or "") for h in history)
+    assert not any(h["field"] == "repeat" for i in ids.values()
+                   for h in client.get(f"/api/entries/{i}/history", headers=client.hdr()).json())
