@@ -19,6 +19,7 @@ from triage.tagging import for_people, find_time_column, parse_time, read_time, 
 
 from .convert import local, utc
 from .owners import known_owner
+from .schemas import visit_score
 from .settings import Settings
 from .store import Store, StoreError
 
@@ -145,17 +146,7 @@ _OPEN_WORDS = re.compile(r"^(?:否|未办结|未完成|未处理|未解决|办�
 _VOID_WORDS = re.compile(r"^(?:已作废|作废|已撤销|撤销|无效|重复件|重复)$")
 _DONE_WORDS = re.compile(r"完成|解决|办结|办完|处理完|结案|办毕|销号|回访|已处理|[√✓✔]|^已?结$")
 _STILL_OPEN = re.compile(r"[未没](?!回访|销号)|部分|正在|中$|待办|待处理|待解决|跟进")  # "已办结，未回访" is closed
-_VISIT_SCORES = ((r"非常不满意|很不满意", 1), (r"不满意|不太满意|不是很满意|不怎么满意|不够满意|不大满意|不满", 2),
-                 (r"一般|还行|凑合", 3), (r"基本满意|比较满意|较满意", 4), (r"非常满意|很满意|满意", 5))
-
-
-def _satisfaction(value) -> int | None:
-    """满意 5, 基本满意 4, 一般 3, 不满意 2, 非常不满意 1, or the score itself ("4", "4分")."""
-    text = str(value or "").strip()
-    number = re.fullmatch(r"([1-5])(?:\.0)?\s*分?", text)
-    if number:
-        return int(number.group(1))
-    return next((score for words, score in _VISIT_SCORES if re.search(words, text)), None)
+_satisfaction = visit_score  # a 回访 cell: 满意 5 … 非常不满意 1, or the score
 
 
 def _as_kept(entry: dict, row: dict, extra: dict[str, str | None], model: Model, received: dt.datetime,

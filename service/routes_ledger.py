@@ -140,21 +140,35 @@ def _like(text: str) -> str:
 
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 _MONTH = re.compile(r"^ *(\d{4}) *[-/.年] *(\d{1,2}) *月? *$")
-_DAY = re.compile(r"^ *(\d{4}) *[-/.年] *(\d{1,2}) *[-/.月] *(\d{1,2}) *日? *$")
+_DAY = re.compile(r"^ *(\d{4}) *[-/.年] *(\d{1,2}) *[-/.月] *(\d{1,2}) *[日号]? *$")
+# "11月29日", "11月", without the year: the latest such day or month that is not in the future
+_SHORT_DAY = re.compile(r"^ *(\d{1,2}) *月 *(\d{1,2}) *[日号]? *$")
+_SHORT_MONTH = re.compile(r"^ *(\d{1,2}) *月(?:份)? *$")
 
 
 def _day_text(when: dt.datetime | None) -> str:
     return "" if when is None else when.strftime("%Y-%m-%d" if when.time() == dt.time(0, 0) else "%Y-%m-%d %H%M")
 
 
-def day_bound(text: str | None, what: str, end: bool = False) -> dt.datetime | None:
+def day_bound(text: str | None, what: str, end: bool = False, tz: str = "Asia/Shanghai") -> dt.datetime | None:
     """A date filter as staff write it: 2026-11-01, 2026/11/1, 2026年11月1日, a whole month (2026-11), or ISO.
 
     A month as an end is its last day; a day without a time is the whole day (see `received_between`).
     """
     if not text or not text.strip():
         return None
-    bad = HTTPException(400, f"{what}“{text.strip()[:20]}”无法识别或不存在，请写成 2026-11-01、2026-11（整月）或 2026-11-01 09:00。")
+    bad = HTTPException(400, f"{what}“{text.strip()[:20]}”无法识别或不存在，请写成 2026-11-01、11月1日、2026-11（整月）或 2026-11-01 09:00。")
+    today = _now().astimezone(ZoneInfo(tz)).date()
+    # a day or month said without its year: the nearest one (11月30日 typed on 11月26日 is this year's,
+    # 12月 typed in January is last year's)
+    if m := _SHORT_DAY.match(text):
+        month, day = int(m[1]), int(m[2])
+    elif m := _SHORT_MONTH.match(text):
+        month, day = int(m[1]), 1
+    if m and 1 <= month <= 12:
+        offset = (month - today.month) * 31 + (day - today.day)  # roughly, in days
+        year = today.year - (offset > 183) + (offset < -183)
+        text = f"{year}-{m[1]}-{m[2]}" if m.re is _SHORT_DAY else f"{year}-{m[1]}"
     try:
         if m := _MONTH.match(text):
             year, month = int(m[1]), int(m[2])
@@ -208,7 +222,8 @@ class Filters:
         if owner:
             owner = known_owner(owner, model.taxonomy)  # a misspelt owner is named, not answered with zeros
         q = _CONTROL.sub("", q or "").strip() or None  # a NUL would cut the LIKE pattern down to "%"
-        start, end = day_bound(date_from, "开始日期"), day_bound(date_to, "结束日期", end=True)
+        zone = model.taxonomy.timezone
+        start, end = day_bound(date_from, "开始日期", tz=zone), day_bound(date_to, "结束日期", end=True, tz=zone)
         if start and end and utc(start) > utc(end):  # compared in UTC: one may carry a zone, the other not
             raise HTTPException(400, f"开始日期（{date_from}）晚于结束日期（{date_to}），请对调。")
         # the range as the file name and the 汇总 say it, from the parsed dates (never the raw text)

@@ -186,17 +186,47 @@ class MergeIn(BaseModel):
     seen: dt.datetime | None = Field(None, description="可选：您看到的这条记录的 updated；期间被他人改过则返回 409")
 
 
+_VISIT_SCORES = ((r"非常不满意|很不满意", 1), (r"不满意|不太满意|不是很满意|不怎么满意|不够满意|不大满意|不满", 2),
+                 (r"一般|还行|凑合", 3), (r"基本满意|比较满意|较满意", 4), (r"非常满意|很满意|满意", 5))
+
+
+def visit_score(value) -> int | None:
+    """满意 5, 基本满意 4, 一般 3, 不满意 2, 非常不满意 1, or the score itself ("4", "4分")."""
+    text = str(value or "").strip()
+    number = re.fullmatch(r"([1-5])(?:\.0)?\s*分?", text)
+    if number:
+        return int(number.group(1))
+    return next((score for words, score in _VISIT_SCORES if re.search(words, text)), None)
+
+
+# what staff type for a status: 派单 is 已派单, 办结 is 已办结 …
+_STATUS_WORDS = {"派单": "已派单", "已分派": "已派单", "在办": "办理中", "处理中": "办理中", "正在办理": "办理中",
+                 "办结": "已办结", "办完": "已办结", "已完成": "已办结", "回访": "已回访", "销号": "已销号",
+                 "作废": "已作废", "待办": "待派单"}
+
+
 class StatusIn(BaseModel):
     status: str = Field(description="待派单 / 已派单 / 办理中 / 已办结 / 已回访 / 已销号 / 已作废（需写原因）")
     note: str | None = Field(None, max_length=500)
-    satisfaction: int | None = Field(None, ge=1, le=5, description="回访满意度 1–5")
+    satisfaction: int | str | None = Field(None, description="回访满意度 1–5，或 满意 / 基本满意 / 一般 / 不满意 / 非常不满意")
     feedback: str | None = Field(None, max_length=2000)
     seen: dt.datetime | None = Field(None, description="可选：您看到的这条记录的 updated；期间被他人改过则返回 409")
 
     @field_validator("status")
     @classmethod
     def _trimmed(cls, value: str) -> str:
-        return value.strip()  # "已派单 " with the space an input method left
+        value = value.strip()  # "已派单 " with the space an input method left
+        return _STATUS_WORDS.get(value, value)
+
+    @field_validator("satisfaction")
+    @classmethod
+    def _score(cls, value):
+        if value is None or (isinstance(value, str) and not value.strip()):
+            return None
+        score = visit_score(value) if not isinstance(value, bool) else None
+        if score is None:
+            raise ValueError("请填 1–5 的整数，或 满意、基本满意、一般、不满意、非常不满意")
+        return score
 
 
 class CorrectionIn(BaseModel):

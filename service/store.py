@@ -926,8 +926,14 @@ class Store:
                        "deadline": deadline, "urgent": urgent, "corrected": True, "needs_review": False}
             if current["status"] in CLOSED:  # done already: the label is fixed, the deadline it was done by stays
                 del changes["deadline"], changes["urgent"]
-            return self.update_entry(entry_id, changes, who,
-                                     f"人工更正：{note.strip()}" if note.strip() else "人工更正")
+            said = "人工更正"
+            if category == current["category"]:  # confirmed, not corrected: kept as a labelled example all the same,
+                changes["corrected"] = current["corrected"]  # but not counted as a correction in the statistics
+                said = "人工确认类别"
+                db["history"].insert({"entry_id": entry_id, "at": now, "who": who, "field": "category_name",
+                                      "from_value": category_name, "to_value": category_name,
+                                      "note": f"{said}：{note.strip()}" if note.strip() else said})
+            return self.update_entry(entry_id, changes, who, f"{said}：{note.strip()}" if note.strip() else said)
 
     def corrections(self) -> list[dict]:
         """All corrections, oldest first."""

@@ -461,3 +461,16 @@ def test_an_entry_is_looked_up_moved_on_and_visited_from_the_chat(page, server):
     page.wait_for_selector(".msg.bot:has-text('不能从“已销号”直接改为“已派单”')")
     send(page, "查99999号")
     page.wait_for_selector(".msg.bot:has-text('找不到编号为 99999 的台账记录')")
+
+
+def test_a_saved_entry_is_corrected_by_its_number_and_a_stray_number_gets_a_hint(page, server):
+    """From the hotline-desk trial: "32号改为其他" answered "好的" and changed nothing."""
+    entry = _api(server, "/api/classify", {"text": "23号楼东边的草坪被人挖了种葱", "save": True})["entry_id"]
+    send(page, f"{entry}号改为物业服务")
+    page.wait_for_selector(f".msg.bot:has-text('已更正编号 {entry}：物业服务')")
+    got = _api(server, f"/api/entries/{entry}")
+    assert got["category"] == "property" and got["corrected"]
+    send(page, f"{entry}号改为物业服务")  # the category it has already: nothing to store
+    page.wait_for_selector(f".msg.bot:has-text('编号 {entry} 已经是物业服务')")
+    send(page, f"{entry}号弄一下")
+    page.wait_for_selector(".msg.bot:has-text('没看懂')")

@@ -1101,3 +1101,38 @@ def test_the_ledgers_own_export_filled_in_and_uploaded_back_moves_entries_on_and
     assert any(h["field"] == "response" and "本系统导出" in (h["note"] or "") for h in history)
     assert not any(h["field"] == "repeat" for i in ids.values()
                    for h in client.get(f"/api/entries/{i}/history", headers=client.hdr()).json())
+
+
+def test_confirming_the_category_is_not_counted_as_a_correction(client):
+    """From the hotline-desk trial: re-choosing the category an entry had counted as 人工更正 in the figures."""
+    entry = client.post("/api/classify", json={"text": "3号楼楼道的声控灯坏了", "save": True}, headers=client.hdr()).json()
+    got = client.post(f"/api/entries/{entry['entry_id']}/correct", json={"category": entry["category"]},
+                      headers=client.hdr()).json()
+    assert got["corrected"] is False and got["needs_review"] is False
+    assert client.get("/api/stats", headers=client.hdr()).json()["corrected_share"] == 0
+    notes = [h["note"] for h in client.get(f"/api/entries/{entry['entry_id']}/history", headers=client.hdr()).json()]
+    assert "人工确认类别" in notes
+    exported = client.get("/api/admin/examples", headers=client.hdr("admin"))
+    assert exported.status_code == 200 and "声控灯" in exported.text  # still a labelled example for retraining
+
+
+def test_the_api_takes_the_short_words_staff_type(client):
+    """From the hotline-desk trial: 派单, 办结, a 回访 of 满意 and date_to=11月29日 were refused."""
+    entry = client.post("/api/classify", json={"text": "6号楼门口的井盖松了", "save": True}, headers=client.hdr()).json()["entry_id"]
+    url = f"/api/entries/{entry}/status"
+    assert client.post(url, json={"status": "派单"}, headers=client.hdr()).json()["status"] == "已派单"
+    assert client.post(url, json={"status": "办结", "note": "已加固"}, headers=client.hdr()).json()["status"] == "已办结"
+    r = client.post(url, json={"status": "回访", "satisfaction": "基本满意"}, headers=client.hdr())
+    assert r.status_code == 200 and (r.json()["status"], r.json()["satisfaction"]) == ("已回访", 4)
+    r = client.post(url, json={"status": "销号", "satisfaction": "十分"}, headers=client.hdr())
+    assert r.status_code in (400, 422) and "满意度" in r.text
+    import datetime as dt
+    from zoneinfo import ZoneInfo
+
+    today = dt.datetime.now(ZoneInfo("Asia/Shanghai"))  # the entry was saved now: today, said without the year
+    said = f"{today.month}月{today.day}日"
+    month_day = client.get("/api/entries", params={"date_from": said, "date_to": said}, headers=client.hdr())
+    assert month_day.status_code == 200 and month_day.json()["total"] == 1
+    month = client.get("/api/entries", params={"date_from": f"{today.month}月"}, headers=client.hdr())
+    assert month.status_code == 200 and month.json()["total"] == 1
+    assert client.get("/api/entries", params={"date_to": "11月45日"}, headers=client.hdr()).status_code == 400

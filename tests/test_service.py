@@ -315,9 +315,9 @@ def test_batch_job_web_page_xls_with_title_row_reports_what_it_skipped(client):
 
 
 @pytest.mark.parametrize("payload, words", [
-    ({"status": "已回访", "satisfaction": 6}, "满意度 不能大于 5"),
-    ({"status": "已回访", "satisfaction": 0}, "满意度 不能小于 1"),
-    ({"status": "已回访", "satisfaction": "很好"}, "满意度 应填一个数字"),
+    ({"status": "已回访", "satisfaction": 6}, "满意度：请填 1–5 的整数"),
+    ({"status": "已回访", "satisfaction": 0}, "满意度：请填 1–5 的整数"),
+    ({"status": "已回访", "satisfaction": "很好"}, "满意度：请填 1–5 的整数，或 满意"),
     ({"status": "已派单", "note": "很长" * 300}, "备注 太长（最多 500 字）"),
 ])
 def test_validation_errors_are_plain_chinese(client, payload, words):

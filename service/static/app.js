@@ -24,6 +24,7 @@ const HELP = [
   "· 12号并入8号 —— 台账编号12与编号8是同一问题：12作废，内容记为8的一次重复反映",
   "· 上传记录 —— 最近上传的工单表和台账，传错了可以整批撤销",
   "· 查12号 —— 看台账编号12的状态、办理情况和最近的办理记录",
+  "· 12号改为其他 / 12号责任主体改为社区 —— 更正台账里已保存的记录（用台账编号）",
   "· 12号派单 / 12号办理中 / 12号办结：已更换水泵 / 12号销号 —— 在聊天里推进办理状态",
   "· 待回访 —— 已办结、等待回访的问题和反映人；回访后输入：12号回访满意 / 12号回访不满意 还是漏水",
   "· 帮助 —— 显示本说明",
@@ -219,6 +220,11 @@ async function sendText(text, force = false) {
       const out = await api("/api/extract", { method: "POST", json: { text } });
       thinking.remove();
       if (out.issues.length || lines > 1) return showExtracted(out, received);
+      if (/^\s*(?:第\s*)?[\d一二两三四五六七八九十]+\s*[号条个](?![楼院门栋线铺店棚库地口])/.test(text) && text.length <= 30) {
+        // looks like a command about an entry or a card, but none matched: say so, never a bare "好的"
+        return botText(`没看懂“${text}”。台账里的记录用编号：查12号、12号改为其他、12号办结：结果、12号回访满意；`
+          + "本次结果里的卡片用第几条：第2条改为宠物、删除第2条。输入“帮助”看全部说法。");
+      }
       if (text.length < 8 || /^(好的?|谢谢|感谢|收到|嗯|哦|ok|你好|您好|再见)/i.test(text)) return botText("好的。有问题请直接说，或粘贴纪要。");
       return botText("没有发现需要登记的问题（问候、致谢、命令和工作人员答复不算）。\n"
         + "如果这确实是一件诉求，请输入“登记：”加内容，例如：登记：" + text.slice(0, 20));
@@ -336,6 +342,19 @@ const COMMANDS = [
   [/^(?:把)?\s*第\s*([\d一二两三四五六七八九十]+)\s*[条个](?:的)?(?:责任主体|责任单位|派给|交给)(?:改为|改成|换成|为)?\s*(.+)$/, async (m) => {
     const card = cardByNumber(m[1]);
     return correct(card, card.category, resolveOwner(m[2]));
+  }],
+  // a saved entry by its 台账编号 (not a card number): 32号改为其他, 编号32类别改成宠物, 32号责任主体改为社区
+  [/^(?:把)?\s*(?:编号|台账)?\s*(\d+)\s*号?\s*(?:的)?(?:类别)?(?:改为|改成|应该是|应为|换成|归为|算)\s*(?!已?(?:派单|办理中|办结|销号|作废|回访))(.+)$/, async (m) => {
+    const target = m[2].replace(/^责任主体/, "");
+    const entry = await api(`/api/entries/${m[1]}`);
+    if (/^责任主体/.test(m[2])) return changeEntryOwner(entry, resolveOwner(target));
+    const code = resolveCategory(target);
+    if (code === entry.category) return botText(`编号 ${entry.id} 已经是${catName(code)}，没有改动。`);
+    const u = await api(`/api/entries/${entry.id}/correct`, { method: "POST", json: { category: code, seen: entry.updated } });
+    botText(`已更正编号 ${u.id}：${u.category_name}，责任主体 ${u.owner}，办理时限 ${fmtTime(u.deadline)}（已记为人工更正）。`);
+  }],
+  [/^(?:把)?\s*(?:编号|台账)?\s*(\d+)\s*号?\s*(?:的)?(?:责任主体|责任单位|派给|交给)(?:改为|改成|换成|为)?\s*(.+)$/, async (m) => {
+    await changeEntryOwner(await api(`/api/entries/${m[1]}`), resolveOwner(m[2]));
   }],
   [/^(全部保存|保存全部|入台账|全部入台账|保存)$/, async () => {
     if (!state.cards.length) return botText("还没有可以保存的问题。请先粘贴纪要或诉求。");
@@ -534,6 +553,13 @@ function undoButton(job, node) {
 }
 
 // ---------- ledger from the chat ----------
+async function changeEntryOwner(entry, owner) {
+  if (owner === entry.owner) return botText(`编号 ${entry.id} 的责任主体已经是${owner}。`);
+  const note = window.prompt(`把编号 ${entry.id} 转交给${owner}的原因（记入办理记录）：`, "");
+  if (!note || !note.trim()) return botText("没有写原因，未转交。");
+  const u = await api(`/api/entries/${entry.id}`, { method: "PATCH", json: { owner, note: note.trim(), seen: entry.updated } });
+  botText(`编号 ${u.id} 已转交${u.owner}（原因：${note.trim()}）。`);
+}
 const VISIT_SCORES = { 非常满意: 5, 满意: 5, 比较满意: 4, 基本满意: 4, 一般: 3, 不满意: 2, 很不满意: 1, 非常不满意: 1 };
 const STATUS_WORDS = { 派单: "已派单", 办理中: "办理中", 在办: "办理中", 开始办理: "办理中", 办结: "已办结", 办完: "已办结", 销号: "已销号" };
 async function setStatus(id, body) {
