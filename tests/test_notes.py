@@ -10,7 +10,8 @@ from .conftest import NOW  # Wednesday 2026-11-25 09:30 in Beijing
 
 DATES = [
     ("幸福社区板凳会记录（11月24日）\n张大爷：电梯坏了", dt.datetime(2026, 11, 24, 9, 0)),
-    ("时间：2026年11月20日下午\n地点：3号楼前", dt.datetime(2026, 11, 20, 9, 0)),
+    ("时间：2026年11月20日下午\n地点：3号楼前", dt.datetime(2026, 11, 20, 14, 0)),  # 下午 without a time: 14:00
+    ("幸福里社区板凳会（11月24日晚上）", dt.datetime(2026, 11, 24, 19, 0)),
     ("2026-11-18 网格巡查日志\n1. 东门路灯不亮", dt.datetime(2026, 11, 18, 9, 0)),
     ("议事会 2026.11.23\n王阿姨：漏水", dt.datetime(2026, 11, 23, 9, 0)),
     ("今天开会\n居民说11.02那天停了一天水", None),  # a date deep in the text is about something else

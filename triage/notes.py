@@ -756,11 +756,14 @@ _CLOCK = re.compile(r"^[^\d一二三四五六七八九十]{0,8}?(?P<half>上午|
 
 
 def _meeting_clock(after: str) -> tuple[int, int]:
-    """(hour, minute) of a time written just after the meeting's date; 09:00 when there is none."""
-    m = _CLOCK.match(re.sub(r"^\s*[（(]?(?:周|星期|礼拜)[一二三四五六日天][）)]?", "", after))  # "（周二）下午三点"
+    """(hour, minute) of a time written just after the meeting's date; 下午 alone is 14:00, none is 09:00."""
+    after = re.sub(r"^\s*[（(]?(?:周|星期|礼拜)[一二三四五六日天][）)]?", "", after)  # "（周二）下午三点"
+    m = _CLOCK.match(after)
     hour = cn_number(m.group("h")) if m else None
     if hour is None or hour > 23:
-        return 9, 0
+        # "（11月25日下午）": a part of the day without a time starts at its usual hour
+        part = re.match(r"^[\s（(]*(上午|早上|中午|下午|晚上)", after)
+        return ({"上午": 9, "早上": 8, "中午": 12, "下午": 14, "晚上": 19}[part.group(1)], 0) if part else (9, 0)
     if m.group("half") in ("下午", "晚上") and hour < 12:
         hour += 12
     minute = m.group("m") or m.group("m2") or "0"
