@@ -103,6 +103,9 @@ def _entry(row: dict, text: str, received: dt.datetime, model: Model, extra: dic
     ref, contact, reply = (_cell(row.get(extra[k])) if extra[k] else None for k in ("ref", "contact", "response"))
     if ref and len(ref) < 6:
         ref = None  # a row number (1, 2, 3…), not a hotline ticket number: it would match other files' rows
+    if ref and _LOST_DIGITS.fullmatch(ref):  # "2.02611E+12": two tickets would look like one
+        notes.append(f"工单编号“{ref}”的位数已丢失（文件被存成了科学计数法），请按原工单补录")
+        ref = None
     phone = _phone(row.get(extra["phone"])) if extra["phone"] else None
     if extra["phone"] and _LOST_DIGITS.fullmatch(str(row.get(extra["phone"]) or "").strip()):
         notes.append(f"联系电话“{str(row.get(extra['phone'])).strip()}”的位数已丢失（文件被存成了科学计数法），请补录")

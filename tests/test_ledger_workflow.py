@@ -1136,3 +1136,29 @@ def test_the_api_takes_the_short_words_staff_type(client):
     month = client.get("/api/entries", params={"date_from": f"{today.month}月"}, headers=client.hdr())
     assert month.status_code == 200 and month.json()["total"] == 1
     assert client.get("/api/entries", params={"date_to": "11月45日"}, headers=client.hdr()).status_code == 400
+
+
+def test_ticket_numbers_stay_whole_in_the_tagged_file_and_a_mangled_one_is_named(client):
+    """From the hotline-desk trial: a numeric 工单编号 came back as 2.02611E+12 in Excel, and a cell already
+    saved that way was stored as the ticket number (two tickets would then look like one)."""
+    from io import BytesIO
+
+    from openpyxl import Workbook, load_workbook
+
+    book = Workbook()
+    sheet = book.active
+    sheet.append(["工单编号", "诉求内容"])
+    sheet.append([2026112300123, "幸福里3号楼楼道灯坏了一周"])
+    sheet.append(["2.02611E+12", "幸福里5号楼门口下水道堵了"])
+    sheet.append(["2.02611E+12", "幸福里9号楼电梯按钮失灵"])
+    data = BytesIO()
+    book.save(data)
+    job = _wait(client, client.post("/api/jobs", files={"file": ("工单.xlsx", data.getvalue())}, data={"save": "true"},
+                                    headers=client.hdr()).json()["id"])
+    assert job["saved"] == 3  # the two mangled numbers did not make the second ticket a copy of the first
+    tagged = load_workbook(BytesIO(client.get(f"/api/jobs/{job['id']}/download", headers=client.hdr()).content)).active
+    numbers = [row[0].value for row in tagged.iter_rows(min_row=2)]
+    assert numbers[0] == "2026112300123"  # text: Excel shows every digit
+    items = client.get("/api/entries", headers=client.hdr()).json()["items"]
+    drain = next(e for e in items if "下水道" in e["text"])
+    assert drain.get("ref") in (None, "") and any("工单编号“2.02611E+12”的位数已丢失" in n for n in drain["notes"])

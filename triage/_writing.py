@@ -57,7 +57,7 @@ def write_xlsx(rows: Iterable[dict], columns: Sequence[str], target) -> None:
     from openpyxl.cell import WriteOnlyCell
     from openpyxl.utils.exceptions import IllegalCharacterError
 
-    values = [[excel_safe(_cell(row.get(c))) for c in columns] for row in rows]  # fail before the file opens
+    values = [[_long_number(excel_safe(_cell(row.get(c)))) for c in columns] for row in rows]  # fail before the file opens
     book = Workbook(write_only=True)
     sheet = book.create_sheet("结果")
     for line in ([excel_safe(_cell(c)) for c in columns], *values):
@@ -73,6 +73,15 @@ def write_xlsx(rows: Iterable[dict], columns: Sequence[str], target) -> None:
             cells.append(cell)
         sheet.append(cells)
     book.save(target)
+
+
+def _long_number(value):
+    """A 工单编号 like 2026112300123 as text: Excel shows a number of 12 digits or more as 2.02611E+12."""
+    if isinstance(value, float) and value.is_integer() and abs(value) >= 1e11:
+        value = int(value)
+    if isinstance(value, int) and not isinstance(value, bool) and abs(value) >= 10**11:
+        return str(value)
+    return value
 
 
 def as_text(cell) -> None:
