@@ -170,17 +170,17 @@ def test_tag_rows_end_to_end(model):
         (5, "safety", "2026-11-03T09:28:48+08:00", False),
     ]
     note = "受理时间“前天下午”无法识别，已按当前时间计算期限"
-    assert tagged[1]["explanation"].startswith(note + "；")  # the model's explanation stays after it
-    assert tagged[1]["explanation"] != note
-    assert "无法识别" not in tagged[0]["explanation"] + tagged[2]["explanation"]
-    assert tagged[3]["explanation"] == "受理时间“不详”无法识别，已按当前时间计算期限；文本为空"
-    assert isinstance(tagged[1]["explanation"], str)
+    # in 备注 (the ledger keeps it as the entry's notes, from a user trial); 判断依据 stays the model's
+    assert tagged[1]["notes"].startswith(note) and "无法识别" not in tagged[1]["explanation"]
+    assert "无法识别" not in tagged[0]["notes"] + tagged[2]["notes"]
+    assert tagged[3]["notes"].startswith("受理时间“不详”无法识别，已按当前时间计算期限")
+    assert tagged[3]["explanation"] == "文本为空"
     assert {k: tagged[1][k] for k in ("编号", "诉求内容", "受理\n时间")} == rows[1]  # input kept as is
 
 
 def test_long_unreadable_cell_is_shortened_in_the_note(model):
     [row] = tag_rows(model, [{"text": "水压太低", "t": "见附件" * 20}], "text", NOW, "t")
-    assert "见附件" * 10 + "…”无法识别" in row["explanation"]
+    assert "见附件" * 10 + "…”无法识别" in row["notes"]
 
 
 def test_rows_for_people_have_chinese_headings_and_values(model):
@@ -235,7 +235,7 @@ def test_a_time_outside_any_ticket_is_flagged_per_row_and_nothing_overflows(mode
             {"诉求内容": "9号楼门口垃圾堆满了没人清", "受理时间": "2026-11-20 09:00", "办结时限": "0001-01-01"}]
     tagged = tag_rows(model, rows, "诉求内容", NOW, "受理时间")
     assert [r["needs_review"] for r in tagged[:2]] == [True, True]
-    assert "受理时间“9999-12-31 23:00”无法识别" in tagged[0]["explanation"]
+    assert "受理时间“9999-12-31 23:00”无法识别" in tagged[0]["notes"]
     assert "不合理" in tagged[2]["notes"] and "不合理" in tagged[3]["notes"]  # the centre's is a typo: ours stands
     assert tagged[2]["deadline"] == tagged[3]["deadline"] == "2026-11-27T18:00:00+08:00"
 

@@ -300,8 +300,9 @@ def tag_rows(model: Model, rows: Sequence[dict], text_column: str, now: dt.datet
             if not ok:
                 # A deadline counted from today instead of the ticket's own day must not pass unseen.
                 tagged["needs_review"] = True
+                # in 备注, which the ledger keeps as the entry's notes (判断依据 says why the category)
                 note = _unreadable_note(row.get(received_column))
-                tagged["explanation"] = f"{note}；{tagged['explanation']}" if tagged["explanation"] else note
+                tagged["notes"] = f"{note}；{tagged['notes']}" if tagged["notes"] else note
             out.append(tagged)
         if progress:
             progress(len(part))
