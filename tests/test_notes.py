@@ -648,3 +648,18 @@ def test_a_walk_logs_rechecks_and_actions_go_to_their_own_finding(model):
     assert "已报派出所" not in (boxes.response or "") and "中午前清走" not in (van.response or "")
     assert "中午前清走" in boxes.response and "纸箱已清走" in boxes.response
     assert "周四上门安装" in glass.response
+
+
+@pytest.mark.parametrize("text, places", [
+    ("来电人表扬阳光花园物业维修工小张，服务很好", ["阳光花园"]),
+    ("我不知道幸福里小区归哪个物业管", ["幸福里小区"]),
+    ("来电人询问社区什么时候发放老年证", []),  # the 社区 asked is no place
+    ("居民问社区能不能装个充电桩", []),
+    ("5号楼的事上次社区说会处理", ["5号楼"]),
+    ("希望家园5号楼电梯坏了", ["希望家园", "5号楼"]),  # an estate called 希望家园 keeps its name
+])
+def test_a_place_does_not_carry_the_callers_words(text, places):
+    """From the hotline-desk trial: 地点 read “人表扬阳光花园”, “知道幸福里小区”, “居民问社区”, “事上次社区”."""
+    from triage.places import find_places
+
+    assert find_places(text) == places
