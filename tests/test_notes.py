@@ -663,3 +663,30 @@ def test_a_place_does_not_carry_the_callers_words(text, places):
     from triage.places import find_places
 
     assert find_places(text) == places
+
+
+WEEKLY_MINUTES = """绿洲苑物业 周例会记录
+一、上周工作回顾
+1. 绿化修剪已完成，业主反馈较好。
+二、本周业主报事汇总（客服小陈汇报）
+1. 6栋1单元业主反映卫生间地漏返臭，晚上最明显。工程老周：已查，是存水弯干了，周三上门加装防臭芯。
+2. 东门人行门禁刷卡没反应，老人进不来。秩序部王强：读卡器坏了，已报厂家，本周内更换。
+"""
+
+SHORT_WALK_LOG = """巡查日志
+09:10 垃圾房（3栋旁）：可回收桶满了，纸箱堆在地上。联系保洁。
+09:40 3栋2单元，楼道里堆了两辆旧自行车。
+10:05 3栋和4栋之间消防通道上停着一辆白色面包车。
+"""
+
+
+def test_an_office_weekly_meeting_and_a_walk_log_keep_their_items_apart(model):
+    """From the fifteenth blind set: a summary heading with who reported it in brackets (报事汇总（…汇报）) was read
+    as the week's review and everything under it dropped; "工程老周：…" inside an item was taken for more of the
+    report; "垃圾房（3栋旁）：" was taken for a speaker; two timed lines at one building became one problem."""
+    smell, gate = extract(WEEKLY_MINUTES, model, NOW)
+    assert "地漏返臭" in smell.quotes[0] and "存水弯干了" in smell.response and "存水弯" not in " ".join(smell.quotes)
+    assert "刷卡没反应" in gate.quotes[0] and "读卡器坏了" in gate.response
+    bins, bikes, van = extract(SHORT_WALK_LOG, model, NOW)
+    assert "垃圾房" in bins.quotes[0] and bins.location and "3栋" in bins.location
+    assert bikes.mentions == 1 and van.mentions == 1 and "面包车" in van.quotes[0]

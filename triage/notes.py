@@ -42,7 +42,7 @@ _AGREE_START = re.compile(r"^(?:\+1|\+\d|可不是|可不咋的|没错|对对|�
 # "对，还有个事……" agrees and then raises something else
 # A remark that opens the speaker's next matter: "还有一个，5号楼有个老人…", "…吓得直哆嗦；再一个就是楼下那片草坪…"
 _OPENS_ANOTHER = re.compile(r"^(?:还有一个|还有个事|还有件事|还有一件|另外一个|另外一件|另外还有|另一个|再一个|再说个|我再说个"
-                            r"|第二个|第二件|二是|再就是)")
+                            r"|第二个|第二件|二是|再就是|另外(?![一两二三几\d]|也|还是|那|这)[，,]?(?=[\u4e00-\u9fff]))")
 
 
 def _opens_another(plain: str) -> bool:
@@ -239,6 +239,9 @@ def _place_only(text: str) -> bool:
     return bool(places) and not re.search(r"[\u4e00-\u9fff]", _WHERE_WORDS.sub("", rest))
 
 
+# "工程马强：", "何丽：", "陈经理：" inside an item of minutes: who answers, then the answer
+_NAMED_ANSWER = re.compile(r"^(?:[\u4e00-\u9fff]{0,4}(?:经理|主管|主任|书记|工程|客服|秩序|保安|保洁|物业|网格员|社区|居委会?|民警|警官)"
+                           r"[\u4e00-\u9fff]{0,3}|[\u4e00-\u9fff]{2,3})[：:]")
 # A walk log going back to a problem it found earlier ("4号楼东侧消防通道 复查，仍有一辆白色SUV停放"): when the
 # problem is still there it is said again (a mention of it); when it is gone, the line says what became of it.
 _RECHECK = re.compile(r"复查|复核|再次查看|再去查看|回头查看|再次巡查")
@@ -387,6 +390,12 @@ def extract(text: str, model: Model, received_at: dt.datetime, beyond: list[str]
         echoes = echoes or chased
         # a named resident (not "说话人3" of a transcript, whose role is unknown)
         resident = bool(utt.speaker) and not utt.staff and not _ANONYMOUS.match(utt.speaker)
+        # "…疑似僵尸车。杜伟：下周一贴通知": inside a listed item, a later sentence led by a name and a colon is
+        # the answer of the one named (a staff member of the meeting), not more of the report
+        if ((utt.item is not None or utt.listed or utt.ticket) and sentence != utt.sentences[0]
+                and _NAMED_ANSWER.match(norm) and role.get("issue", 0.0) < 0.85):
+            replies.append((i, utt, sentence))
+            continue
         recheck = bool(_RECHECK.search(norm)) and not utt.notice
         still = recheck and bool(_STILL_THERE.search(norm)) and cat.category != fallback
         if recheck and not still:  # "复查3号楼西侧投放点，已清运": what became of a problem found before
@@ -397,7 +406,7 @@ def extract(text: str, model: Model, received_at: dt.datetime, beyond: list[str]
         if agrees or echoes or still or _is_issue(utt, norm, role, cat.category, cat.confidence, fallback):
             if not utt.staff and raised is None:
                 raised = (utt, cat.category)
-            whole_item = utt.ticket or utt.item is not None or utt.listed
+            whole_item = utt.ticket or utt.item is not None or utt.listed or utt.stamped
             same_turn = current is not None and current.utt is utt
             # a diary's next line that says what lay behind it ("原来是…", "过去一看，…") is the same problem
             explains = (current is not None and not same_turn and utt.sentences[0] == sentence and not utt.staff
@@ -591,7 +600,8 @@ def _merge(mentions: list[_Mention], replies, model: Model, received_at: dt.date
                     break
                 continue
             shared = _shared(g["topic"], topic)
-            listed = m.utt.item is not None or m.utt.ticket or m.utt.listed  # items of a log or ticket list are separate reports
+            # items of a log or ticket list are separate reports, and so are a walk log's timed lines
+            listed = m.utt.item is not None or m.utt.ticket or m.utt.listed or m.utt.stamped
             # 暖气 and 暖气片, 遛狗 and 大黄狗; not 路面 and 马路 (路 and 门 are in place names too)
             akin = bool((_thing_chars(things) & _thing_chars(g["things"])) - _PLACE_CHARS)
             if (not same and repeat and akin and g["category"] in p.scores and m.utt.speaker
@@ -599,12 +609,15 @@ def _merge(mentions: list[_Mention], replies, model: Model, received_at: dt.date
                 target = g  # "今天那辆车又来了，还是堵在出口": who reported the car, about it again, however it reads
                 break
             opens = _opens_another(plain)  # "还有一个，5号楼有个老人…": a matter of its own
-            if same and g is last and (shared or akin or (not listed and not opens and (not things or not g["things"]))):
+            # a walk log's next timed line is another finding unless it names the same thing (自行车 is not 面包车)
+            stamped_apart = m.utt.stamped and not (g["things"] & things or len(shared) >= 2)
+            if (same and g is last and not stamped_apart
+                    and (shared or akin or (not listed and not opens and (not things or not g["things"])))):
                 # straight after a mention of the same kind and not about a different thing (电梯 then
                 # 楼道灯 stay apart): a follow-up in a chat, a second call about the same fault
                 target = g
                 break
-            if same and (repeat or (akin and _AGAIN.search(plain))) and (g["keys"] & keys):
+            if same and (repeat or (akin and _AGAIN.search(plain))) and (g["keys"] & keys) and (akin or not m.utt.stamped):
                 # "都十二点了3栋还是没水": same place, same kind, said again; "又去4号楼看水压，还是很小"
                 target = g
                 break
@@ -625,7 +638,8 @@ def _merge(mentions: list[_Mention], replies, model: Model, received_at: dt.date
                 target = g  # "电梯还是没人来啊" from the one who reported the lift, or "狗又叫了"
                 break
             if same and (len(shared) >= 2 or len(shared) / max(1, min(len(g["topic"]), len(topic))) >= 0.2
-                         or (g["keys"] & keys)):
+                         or (g["keys"] & keys and (not m.utt.stamped or g["things"] & things))):
+                # two lines of a walk log at the same building are two findings unless about the same thing
                 target = g
                 break
             if unsure and len(shared) >= 2 and (g["keys"] & keys):

@@ -61,6 +61,7 @@ class Utterance:
     ticket: bool = False
     ref: str | None = None  # a hotline ticket's number, when a pasted table gives it (工单号)
     notice: bool = False
+    stamped: bool = False  # a walk log's line that starts with its time: a report of its own, never merged by adjacency
     listed: bool = False  # a bullet or time-stamped line of a log: a report of its own, like a numbered item
     to: str | None = None  # a chat message addressed "@老李头 …": who it answers
     sentences: list[str] = field(default_factory=list)
@@ -128,9 +129,16 @@ def _form_person(value: str) -> tuple[str, str | None, bool]:
     return name, place or (inside[0] if inside else None), staff
 
 
+# "垃圾分类站（5栋旁）：厨余桶满溢", "小区中心花园健身器材区：太空漫步机…": a walk log's place, not a speaker
+_PERSON_END = re.compile(_PERSON + r"$")
+_PLACE_LABEL = re.compile(r"(?:区|站|场|棚|库|房|间|口|处|栋|楼|门|园|道|路|池|廊|亭|旁|侧|附近|周边|一带)$")
+
+
 def _looks_like_speaker(who: str) -> bool:
     bare = _PLACE_IN_WHO.sub("", who)
     if bare in _META or not bare or re.search(r"\d{3,}", bare):
+        return False
+    if _PLACE_LABEL.search(bare) and bare not in ("社区", "街道", "物业", "居委会") and not _PERSON_END.search(bare):
         return False
     if re.fullmatch(r"[\d\s\.\-年月日时分]+", bare):
         return False
@@ -219,7 +227,7 @@ _FIELD_OTHER = {"家庭情况", "家庭成员", "健康状况", "身体状况", 
                 # minutes of a vote: the members' views on a proposal and the result, not new problems
                 "讨论", "讨论情况", "表决", "表决结果", "决议", "会议决定", "议定"}
 # What a section title ends with ("一、居民来访接待", "三、其他事项", "二、近期居民反映问题")
-_SECTION_TITLE = re.compile(r"(?:情况|事项|接待|来访|发言|讨论|议题|汇报|通报|安排|其他|问题|部署|总结|议程|意见|建议|说明|诉求|需求)\s*[：:]?\s*$")
+_SECTION_TITLE = re.compile(r"(?:情况|事项|接待|来访|发言|讨论|议题|汇报|汇总|通报|安排|其他|问题|部署|总结|议程|意见|建议|说明|诉求|需求)\s*[：:]?\s*$")
 # "（二）保洁与保安", "（一）地下车库": a sub-heading naming a topic, not a problem (no word of trouble in it)
 _TOPIC_HEADING = re.compile(r"^\s*[（(][一二三四五六七八九十]{1,3}[)）]\s*[\u4e00-\u9fff、与和及]{2,7}\s*$")
 _TROUBLE = re.compile(r"[坏漏堵臭吵乱占停没不缺满破断松难差贵慢脏掉塌裂锈]")
@@ -227,7 +235,9 @@ _TROUBLE = re.compile(r"[坏漏堵臭吵乱占停没不缺满破断松难差贵�
 # "一、物业本周工作汇报" the 物业's own work, not new problems
 _HEADING_NOTICE = re.compile(r"通报|通知|提示|公告|告知|下一步|工作安排|注意事项|落实情况|完成情况|办理情况|进展情况|议定事项|决定事项|会议决定"
                              r"|工作汇报|工作总结|工作报告|工作情况|本周工作|上周工作|本月工作")
-_HEADING_ISSUES = re.compile(r"问题|说事|反映|意见|诉求|议事|建议|巡查")
+_HEADING_ISSUES = re.compile(r"问题|说事|反映|意见|诉求|议事|建议|巡查|报事|报修|投诉")
+# "二、本周业主报事汇总（客服何丽汇报）": who reported it, in brackets after the title, is not part of it
+_HEADING_ASIDE = re.compile(r"\s*[（(][^（()）]{1,14}[)）]\s*$")
 
 
 def _heading(line: str) -> str | None:
@@ -407,12 +417,13 @@ def split_utterances(text: str) -> list[Utterance]:
                 staff_names.add(name)
             out.append(u)
             continue
-        kind = _heading(normalize(line))
+        titled = _HEADING_ASIDE.sub("", normalize(line))
+        kind = _heading(titled)
         if kind:  # items under "通报事项" are announcements to residents, not problems
             notice = kind == "notice"
-        elif notice and _SECTION.match(normalize(line)):
+        elif notice and _SECTION.match(titled):
             notice = False  # "二、楼栋长发言": the announcements are over
-        if _SECTION.match(normalize(line)) and _SECTION_TITLE.search(normalize(line)) and not re.search(r"\d", line):
+        if _SECTION.match(titled) and _SECTION_TITLE.search(titled) and not re.search(r"\d", line):
             continue  # "一、居民来访接待" names the section; what was raised is in its lines ("一、东门道闸坏了" is not a title)
         numbered = _NUMBERED.match(line)
         field_ = _FIELD.match(_STAMP.sub("", numbered.group("body")) if numbered else line)
@@ -452,7 +463,11 @@ def split_utterances(text: str) -> list[Utterance]:
         if _TOPIC_HEADING.match(line) and not _TROUBLE.search(line):
             heading = None
             continue
+        # "08:50 柳岸花园4栋1单元，…": each line of a walk log that starts with its time is an entry of its own
+        stamped = sender is None and bool(_STAMP.match(raw_line)) and bool(re.search(r"\d[:：]\d", raw_line[:12]))
         for u in (r for piece in _split_voice(line) or _split_inline(line) for r in _read_out(_utterance(piece, n))):
+            if stamped and u.speaker is None and not u.staff and u.item is None and not u.refers_to:
+                u.stamped = True
             if (u.item is not None or u.listed) and u.speaker is None and not u.staff:
                 who = _heading_speaker(u.text)
                 if who is not None:  # "（一）8座 黃先生": what follows, up to the next such line, is theirs
@@ -570,7 +585,8 @@ def _utterance(line: str, n: int) -> Utterance:
         return Utterance(text=m.group("body"), speaker=name, speaker_place=place, staff=staff, line=n)
     m = _SPEAKER.match(line)
     if (m and _looks_like_speaker(m.group("who")) and not plain.startswith(("http", "www"))
-            and not (m.group("who")[-1].isdigit() and m.group("body")[:1].isdigit())):  # "上午9:00"
+            and not (m.group("who")[-1].isdigit() and m.group("body")[:1].isdigit()  # "上午9:00"
+                     and not re.match(r"(?:说话人|发言人|讲话人|参会人)\s*\d", m.group("who")))):  # "说话人5：8号楼…"
         name, place, staff = _speaker(m.group("who"))
         return Utterance(text=m.group("body"), speaker=name, speaker_place=place, staff=staff, line=n)
     return Utterance(text=line, line=n)
