@@ -690,3 +690,30 @@ def test_an_office_weekly_meeting_and_a_walk_log_keep_their_items_apart(model):
     bins, bikes, van = extract(SHORT_WALK_LOG, model, NOW)
     assert "垃圾房" in bins.quotes[0] and bins.location and "3栋" in bins.location
     assert bikes.mentions == 1 and van.mentions == 1 and "面包车" in van.quotes[0]
+
+
+BLOCK_LEADERS_LIST = """5号楼 楼长记事
+6/2
+- 5-302 反映 厨房顶上往下滴水，楼上5-402 敲门没人
+- 会费 收齐了 交社区 ✔
+6/6
+- 402那家还是不开门，302家天天拿盆接水
+- 单元门 门禁修好了 √
+"""
+
+
+def test_a_block_leaders_list_ticks_off_what_is_done_and_follows_a_flat(model):
+    """From the fifteenth blind set: a ticked line ("✔", "√", "ok") is done, not a problem, and the same flats
+    named again ("402那家还是不开门") are the leak raised before, though no word of it is repeated."""
+    issues = extract(BLOCK_LEADERS_LIST, model, NOW)
+    assert len(issues) == 1, [i.quotes for i in issues]
+    assert issues[0].mentions == 2 and issues[0].category == "dispute"
+
+
+def test_a_forum_bump_goes_to_the_thing_it_names(model):
+    """推 ("+1" on a forum) after a post listing three problems goes to the one it names (那个洞), not the last."""
+    post = ("楼主：我整理几个问题\n1. 南门进来那段路面裂开一个大坑，电动车经过很危险。\n"
+            "2. 7栋后面的垃圾桶三天没人清，臭得很。\n"
+            "小丽：推，那个坑我昨天晚上也差点摔进去，赶紧补吧！")
+    hole, bins = extract(post, model, NOW)
+    assert hole.mentions == 2 and any("差点摔进去" in q for q in hole.quotes) and bins.mentions == 1

@@ -30,14 +30,14 @@ _RAISED = re.compile(r"^[“\"]?(?:另有|还有|也有|有)?(?:[\u4e00-\u9fff]{
                      r"|^[“\"]?(?:来电人|市民|来电市民)(?:来电)?(?:反映|称|投诉)|^[“\"]?巡查(?:中)?发现")
 # A follow-up that points back at an earlier problem ("纸箱的事我再说一句", "5单元也是一样").
 _REPEAT = re.compile(r"再说一句|再补一句|再补充|还是那个|还是上次|上次说的|之前说的|上个月就说|又来了|我再说"
-                     r"|还是没|仍然|依然|到现在还|至今还|还没")
+                     r"|还是没|还是不|仍然|依然|到现在还|至今还|还没")
 # A speaker pointing back at their own earlier problem
 _MY_OWN = re.compile(r"我(?:刚才|刚刚|前面|上回|昨天|一开始|开头)(?:说|讲|提|反映)(?:的|过的)")
 # Words that mark a problem raised again, by anyone: "又", "+1", "同意", "刚才说的".
 _AGAIN = re.compile(r"又|\+1|附议|同意|刚才说的|昨天说的|前面说的|上回说的|还是老样子|还是没人|还在|再次|依旧|照样")
 # A resident pointing back at what someone said before ("可不是嘛", "我跟严阿姨一个意思", "刚才邱师傅说那个",
 # "他也说充电桩的事", "+1"): the same problem said again, even from another building or in other words.
-_AGREE_START = re.compile(r"^(?:\+1|\+\d|可不是|可不咋的|没错|对对|对[，,！!]|就是就是|是啊|是的[，,]|确实|附议|同感"
+_AGREE_START = re.compile(r"^(?:\+1|\+\d|推[，,！!\s]|可不是|可不咋的|没错|对对|对[，,！!]|就是就是|是啊|是的[，,]|确实|附议|同感"
                           r"|我(?:家|们)?也是[，,！!])")
 # "对，还有个事……" agrees and then raises something else
 # A remark that opens the speaker's next matter: "还有一个，5号楼有个老人…", "…吓得直哆嗦；再一个就是楼下那片草坪…"
@@ -178,7 +178,7 @@ def strip_web_noise(text: str) -> str:
 # Single characters that name the thing a complaint is about (狗叫, 没水, 灯不亮); most other single
 # characters are grammar or verbs shared by unrelated complaints (坏, 了, 又).
 _PLACE_CHARS = set("门路")  # also in place names (北门, 和平路): too weak alone to tie two remarks together
-_THING_CHARS = set("狗猫鼠蚊虫蟑水电气暖灯树草油烟味臭车门锁窗墙顶桶井路梯闸桩棚")
+_THING_CHARS = set("狗猫鼠蚊虫蟑水电气暖灯树草油烟味臭车门锁窗墙顶桶井路梯闸桩棚坑洞")
 
 
 # things specific enough that the same one at the same place is one problem, whatever category each remark got
@@ -239,6 +239,10 @@ def _place_only(text: str) -> bool:
     return bool(places) and not re.search(r"[\u4e00-\u9fff]", _WHERE_WORDS.sub("", rest))
 
 
+# A flat's number ("3-201", "201室", "502"): the same flats named again tie a report to an earlier one
+_FLAT = re.compile(r"(?<![\d.:：/-])(?:\d{1,2}-)?(\d{3,4})(?=室|家|那家|号房|户|的|老|\s|，|,|$|[\u4e00-\u9fff])(?![\d年月日号楼栋]|元|块|米|平|度|斤|个|次|天|分|人|辆)")
+# A line of a list ticked off as done: "…交社区 ✔", "换了 ok"
+_TICKED = re.compile(r"(?:[√✔✓☑]|(?<![A-Za-z])(?:ok|OK|Ok))\s*[。.!！]?\s*$")
 # "工程马强：", "何丽：", "陈经理：" inside an item of minutes: who answers, then the answer
 _NAMED_ANSWER = re.compile(r"^(?:[\u4e00-\u9fff]{0,4}(?:经理|主管|主任|书记|工程|客服|秩序|保安|保洁|物业|网格员|社区|居委会?|民警|警官)"
                            r"[\u4e00-\u9fff]{0,3}|[\u4e00-\u9fff]{2,3})[：:]")
@@ -277,6 +281,8 @@ def _is_issue(utt: Utterance, text: str, role: dict, category: str, confidence: 
     """Role model first; a confident problem category tips terse fault reports ("踏板脱落，无法使用")."""
     p_issue = role.get("issue", 0.0)
     if utt.notice or _REMINDER.match(text) or _place_only(text):
+        return False
+    if _TICKED.search(text):  # "门禁修好了 √", "会费交社区 ✔" in a 楼长's list: done, not a problem
         return False
     if (_ARRANGEMENT.match(text) or _PRAISE.match(text)) and not _BUT.search(text):
         return False  # "先说个好的，……挺好" / "下周三社区组织消防演练"; "…，可是消防栓是空的" is a problem
@@ -375,7 +381,7 @@ def extract(text: str, model: Model, received_at: dt.datetime, beyond: list[str]
         # is that problem said again, however chatty it sounds
         agrees = (not utt.staff and raised is not None and raised[0] is not utt and utt.sentences[0] == sentence
                   and bool(_AGREE_START.match(_FILLER.sub("", norm)))
-                  and (norm.startswith("+") or (cat.category == raised[1] and cat.confidence >= 0.5)
+                  and (norm.startswith(("+", "推")) or (cat.category == raised[1] and cat.confidence >= 0.5)
                        or bool(_SAME_AS.search(norm))))  # "对，3号楼那边也有人这么干"
         if not utt.staff and utt.sentences[0] == sentence and raised is not None and raised[0] is not utt:
             raised = None  # another resident turn came in between
@@ -472,9 +478,10 @@ def _pointed_at(m: "_Mention", groups: list[dict], last: dict | None, topic: set
         other_thing = mine and theirs and not (mine & theirs)  # 电梯 then 路灯: something else
         if last["topic"] & topic or (last["category"] == category and not other_thing) or (mine & theirs) - _PLACE_CHARS:
             return last  # "可不是嘛，那狗……" right after the dog, "对，我们家也没电" after a power cut
-        if text.startswith("+") and m.index - last["mentions"][-1].index <= 4:
+        if text.startswith(("+", "推")) and m.index - last["mentions"][-1].index <= 4:  # 推: a forum's "+1"
             if other_thing:  # "+1，车库入口那儿确实天天被堵" after the 烧烤摊: the 车库 problem it names
-                named = next((g for g in reversed(groups) if g is not last and g["things"] & things), None)
+                named = next((g for g in reversed(groups) if g is not last and (g["things"] & things or (
+                    _thing_chars(g["things"]) & _thing_chars(things)) - _PLACE_CHARS)), None)  # 大洞 and 那个洞
                 if named is not None:
                     return named
             return last  # "+1 昨天我家孩子差点踩上去": a chat reply to the post just above
@@ -575,6 +582,7 @@ def _merge(mentions: list[_Mention], replies, model: Model, received_at: dt.date
             p = replace(p, category=groups[-1]["category"])
         repeat = bool(_REPEAT.search(plain) or _RECHECK.search(plain))  # a re-check still finding it says it again
         things = _things(topic)
+        flats = set(_FLAT.findall(plain))
         target = _pointed_at(m, groups, last, topic, things, p.category) if m.utt.text.strip() else None
         for g in ([] if target is not None else reversed(groups)):
             if g["category"] == fallback:
@@ -617,6 +625,9 @@ def _merge(mentions: list[_Mention], replies, model: Model, received_at: dt.date
                 # 楼道灯 stay apart): a follow-up in a chat, a second call about the same fault
                 target = g
                 break
+            if same and (repeat or _AGAIN.search(plain)) and flats & g["flats"]:
+                target = g  # "301那家还是不管，201老两口天天接水盆" after "3-201 反映 卫生间顶上渗水，楼上3-301家的…"
+                break
             if same and (repeat or (akin and _AGAIN.search(plain))) and (g["keys"] & keys) and (akin or not m.utt.stamped):
                 # "都十二点了3栋还是没水": same place, same kind, said again; "又去4号楼看水压，还是很小"
                 target = g
@@ -647,7 +658,8 @@ def _merge(mentions: list[_Mention], replies, model: Model, received_at: dt.date
                 break
         if target is None:
             target = {"category": p.category, "mentions": [], "preds": [], "places": [], "keys": set(),
-                      "topic": set(), "things": set(), "responses": [], "first": m.index, "held": held}
+                      "topic": set(), "things": set(), "responses": [], "first": m.index, "held": held,
+                      "flats": set()}
             groups.append(target)
         else:  # someone repeating a problem: where they live is not where the problem is
             places, keys = said, place_keys(said)
@@ -657,6 +669,7 @@ def _merge(mentions: list[_Mention], replies, model: Model, received_at: dt.date
         target["keys"] |= keys
         target["topic"] |= topic
         target["things"] |= things
+        target["flats"] |= flats
         last = target
         by_utt[id(m.utt)] = target
     _attach_replies(groups, replies, by_utt, utts)
