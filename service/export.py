@@ -16,7 +16,7 @@ __all__ = ["LEDGER_HEADER", "ledger_xlsx"]
 
 # (heading, column width): the columns a 问题台账 keeps, from 收集 to 销号
 COLUMNS = (("序号", 6), ("台账编号", 9), ("工单编号", 16), ("问题内容", 36), ("类别", 12), ("责任主体", 16),
-           ("协办单位", 22), ("受理时间", 17), ("办理时限", 17), ("紧急程度", 9), ("逾期", 10), ("地点", 14),
+           ("协办单位", 22), ("受理时间", 17), ("办理时限", 17), ("紧急程度", 9), ("逾期", 10), ("社区", 12), ("地点", 14),
            ("提出人/来电人", 14),
            ("原话", 48), ("办理情况", 30), ("办理记录", 48), ("状态", 9), ("办结时间", 17), ("回访满意度", 10),
            ("回访意见", 30), ("销号时间", 17), ("需人工复核", 10), ("备注", 30))
@@ -79,7 +79,7 @@ def _mean_days(closed: list[dict], closed_at: dict[int, str]) -> float | str:
 
 def _summary(entries: list[dict], history: dict[int, list[dict]], now: dt.datetime, scope: str,
              tz: str, repeat_calls: int) -> list[list]:
-    """The 汇总 sheet a monthly report is built from: rates, category × status, one line per owner."""
+    """The 汇总 sheet a monthly report is built from: rates, category × status, one line per owner (and 社区)."""
     live = [e for e in entries if e["status"] != "已作废"]
     closed = [e for e in live if e["status"] in DONE]
     closed_at = {e["id"]: _last(history.get(e["id"], []), "已办结") for e in closed}
@@ -112,14 +112,19 @@ def _summary(entries: list[dict], history: dict[int, list[dict]], now: dt.dateti
         mine = [e for e in live if (e.get("category_name") or e["category"]) == name]
         lines.append([name, *(sum(e["status"] == st for e in mine) for st in statuses), len(mine)])
     lines.append(["合计", *(sum(e["status"] == st for e in live) for st in statuses), len(live)])
-    lines += [[], ["责任主体", "牵头", "办结", "办结率", "仍逾期", "回访", "满意率"]]
-    for owner in sorted({e.get("owner") or "" for e in live}):
-        mine = [e for e in live if (e.get("owner") or "") == owner]
-        done = [e for e in mine if e["status"] in DONE]
-        seen = [e for e in mine if e.get("satisfaction")]
-        lines.append([owner or "（未定）", len(mine), len(done), share(len(done), len(mine)),
-                      sum(overdue_level(e, now) == "red" for e in mine), len(seen),
-                      share(sum(e["satisfaction"] >= 4 for e in seen), len(seen))])
+    # one line per owner, and per 社区 when the tickets named theirs (a 街道 desk reports by community)
+    for field, heading, first in (("owner", "责任主体", "牵头"), ("community", "社区", "受理")):
+        values = sorted({e.get(field) or "" for e in live})
+        if field == "community" and not any(values):
+            continue
+        lines += [[], [heading, first, "办结", "办结率", "仍逾期", "回访", "满意率"]]
+        for value in values:
+            mine = [e for e in live if (e.get(field) or "") == value]
+            done = [e for e in mine if e["status"] in DONE]
+            seen = [e for e in mine if e.get("satisfaction")]
+            lines.append([value or "（未定）", len(mine), len(done), share(len(done), len(mine)),
+                          sum(overdue_level(e, now) == "red" for e in mine), len(seen),
+                          share(sum(e["satisfaction"] >= 4 for e in seen), len(seen))])
     return lines
 
 
@@ -142,7 +147,7 @@ def ledger_xlsx(entries: list[dict], history: dict[int, list[dict]], tz: str, no
             n, e["id"], e.get("ref") or "", _problem(e), e.get("category_name") or e["category"],
             e.get("owner") or "", "、".join(e.get("co_owners") or []),
             _when(e.get("received_at"), tz), _when(e.get("deadline"), tz) or "—",
-            "紧急" if e.get("urgent") else "一般", _late(e, closed, now), e.get("location") or "",
+            "紧急" if e.get("urgent") else "一般", _late(e, closed, now), e.get("community") or "", e.get("location") or "",
             "、".join(x for x in [*(e.get("speakers") or []), e.get("contact")] if x),
             "\n".join(f"“{q}”" for q in e.get("quotes") or []), e.get("response") or "", _record(shown, tz),
             # the last 回访, also one whose low score sent the entry back (the statistics count it too)

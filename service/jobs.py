@@ -111,12 +111,19 @@ def _entry(row: dict, text: str, received: dt.datetime, model: Model, extra: dic
         notes.append(f"联系电话“{str(row.get(extra['phone'])).strip()}”的位数已丢失（文件被存成了科学计数法），请补录")
     if phone:  # 回访 needs it: "张桂兰 13812345678"
         contact = f"{contact} {phone}" if contact and phone not in contact else contact or phone
+    address = (_cell(row.get(extra["address"])) or "") if extra["address"] else ""
+    if address and not re.search(r"[\u4e00-\u9fff\d]", address):
+        address = ""  # "-", "/", "无"
+    community = (_cell(row.get(extra["community"])) or "")[:40] if extra["community"] else ""
+    if address:  # the 诉求地址 names the estate and building; the words may only say "8号楼"
+        places = [address[:60], *(p for p in places if p not in address)]
     entry = {"text": text, "summary": text[:60], "category": row["category"], "category_name": row["category_name"],
              "secondary": row["secondary"], "owner": row["owner"], "co_owners": row["co_owners"],
              "urgent": row["urgent"], "deadline": utc(deadline), "received_at": utc(received),
              "confidence": row["confidence"], "needs_review": row["needs_review"], "model_version": model.version,
              "source": "tag", "quotes": [text], "speakers": [], "location": "、".join(places[:2]) or None,
-             "ref": ref, "contact": contact, "response": reply, "notes": notes}
+             "ref": ref, "contact": contact, "response": reply, "notes": notes,
+             **({"address": True} if address else {}), **({"community": community} if community else {})}
     if any(extra[k] for k in ("state", "closed_at", "visit", "closed_flag")):
         entry["source"] = "ledger"  # an office's old 问题台账, not a batch of hotline tickets
     if extra["ledger_id"]:  # our own export: the store checks the number against the entry's words
@@ -240,6 +247,9 @@ EXTRA_COLUMNS = {
     # the 台账编号 of this product's own export: the row is that entry, uploaded back after someone filled it in
     "ledger_id": ("台账编号",),
     "ref": ("工单编号", "工单号", "受理编号", "编号", "单号", "流水号", "ticket_id", "id"),
+    # where the problem is, as the hotline typed it, and which 社区 it belongs to
+    "address": ("诉求地址", "事发地址", "发生地址", "问题地址", "反映地址", "事发地点", "地址", "address"),
+    "community": ("所属社区", "社区名称", "社区", "community"),
     "contact": ("来电人", "联系人", "诉求人", "反映人", "来访人", "caller"),
     "phone": ("联系电话", "电话", "联系方式", "手机", "手机号", "电话号码"),
     "response": ("回复内容", "办理情况", "处理情况", "答复内容", "办理结果", "处理结果", "处理意见"),

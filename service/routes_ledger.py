@@ -66,8 +66,11 @@ def save_entries(body: SaveIn, model: ModelDep, store: StoreDep, caller: Staff) 
 
 
 def _filter_sql(status, category, owner, urgent, overdue, q, date_from, date_to, needs_review, now,
-                job=None) -> tuple[str, list]:
+                job=None, community=None) -> tuple[str, list]:
     clauses, params = [], []
+    if community:  # the 社区 a ticket belongs to, as its export named it
+        clauses.append("community = ?")
+        params.append(community)
     if job:  # the entries one upload entered (撤销导入 uses the same column)
         clauses.append("job_id = ?")
         params.append(job)
@@ -113,16 +116,16 @@ def _filter_sql(status, category, owner, urgent, overdue, q, date_from, date_to,
         ticket = "ref = ? OR EXISTS (SELECT 1 FROM repeats WHERE repeats.entry_id = entries.id AND repeats.ref = ?)"
         # the caller (来电人/反映人, with a phone number) and who raised it at a meeting are searched too
         one = (f"text LIKE ? ESCAPE '\\' OR summary LIKE ? ESCAPE '\\' OR location LIKE ? ESCAPE '\\' "
-               f"OR contact LIKE ? ESCAPE '\\' OR speakers LIKE ? ESCAPE '\\' OR {ticket}")
+               f"OR contact LIKE ? ESCAPE '\\' OR speakers LIKE ? ESCAPE '\\' OR community LIKE ? ESCAPE '\\' OR {ticket}")
         # a number must match whole: 2号楼 is not 12号楼
         whole = (f"has_term(text, ?) OR has_term(summary, ?) OR has_term(location, ?) OR has_term(contact, ?) "
-                 f"OR has_term(speakers, ?) OR {ticket}")
+                 f"OR has_term(speakers, ?) OR has_term(community, ?) OR {ticket}")
         for term in q.split():  # "三号楼 电梯": every word must be found
             ors = []
             for v in search_variants(term):
                 numbered = v[0] in NUMERALS
                 ors.append(whole if numbered else one)
-                params += ([v] * 5 if numbered else ["%" + _like(v) + "%"] * 5) + [v, v]
+                params += ([v] * 6 if numbered else ["%" + _like(v) + "%"] * 6) + [v, v]
                 # a query of punctuation alone has no key, and 3# keys as a bare 3: neither may match everything
                 if text_key(v) and not all(c in NUMERALS for c in text_key(v)):
                     ors.append("has_term(text_key, ?)" if numbered else "text_key LIKE ? ESCAPE '\\'")
@@ -186,7 +189,8 @@ def day_bound(text: str | None, what: str, end: bool = False, tz: str = "Asia/Sh
 
 
 # every query parameter the ledger list, its 统计 and its export read (a token may come as api_key)
-_FILTER_PARAMS = ("status", "category", "owner", "urgent", "needs_review", "overdue", "q", "date_from", "date_to", "job")
+_FILTER_PARAMS = ("status", "category", "owner", "urgent", "needs_review", "overdue", "q", "date_from", "date_to", "job",
+                  "community")
 _SHOWN_PARAMS = (*_FILTER_PARAMS, "limit", "offset")
 _KNOWN_PARAMS = frozenset((*_SHOWN_PARAMS, "api_key"))
 
@@ -201,7 +205,8 @@ class Filters:
                  q: Annotated[str | None, Query(max_length=100, description="全文搜索")] = None,
                  date_from: Annotated[str | None, Query(max_length=40, description="受理时间起：2026-11-01、2026-11（整月）或带时间")] = None,
                  date_to: Annotated[str | None, Query(max_length=40, description="受理时间止：2026-11-30（含当天）、2026-11（整月）或带时间")] = None,
-                 job: Annotated[str | None, Query(max_length=40, description="上传批次编号：只看这次上传录入的问题")] = None):
+                 job: Annotated[str | None, Query(max_length=40, description="上传批次编号：只看这次上传录入的问题")] = None,
+                 community: Annotated[str | None, Query(max_length=40, description="所属社区（工单表“所属社区”列）")] = None):
         # a misspelt filter (statu=…) would silently show everything
         if unknown := sorted(set(request.query_params) - _KNOWN_PARAMS):
             raise HTTPException(400, f"不认识的筛选条件：{'、'.join(unknown)}。可用：{'、'.join(_SHOWN_PARAMS)}。")
@@ -229,16 +234,17 @@ class Filters:
         # the range as the file name and the 汇总 say it, from the parsed dates (never the raw text)
         span = "至".join(_day_text(x) for x in (start, end)) if (start or end) else ""
         # what the file name says was selected: 问题台账-物业服务企业-办理中-2026-11-20261125.xlsx
-        named = [x for x in (owner, status, name, {"red": "已逾期", "yellow": "将逾期", "any": "逾期或将逾期"}
+        community = (community or "").strip() or None
+        named = [x for x in (community, owner, status, name, {"red": "已逾期", "yellow": "将逾期", "any": "逾期或将逾期"}
                              .get(overdue or ""), span) if x]
         self.label = "-".join(named)  # the file name
         self.parts = ([upload] if upload else []) + named + ([f"搜索“{q}”"] if q else [])  # the 汇总's 统计范围 also says the search
         self.now = _now()
         self.clause, self.params = _filter_sql(status, category, owner, urgent, overdue, q, start, end,
-                                               needs_review, self.now, job)
+                                               needs_review, self.now, job, community)
         # the same without the dates: a repeat call is counted in the period it came in, whenever its entry did
         self.undated, self.undated_params = _filter_sql(status, category, owner, urgent, overdue, q, None, None,
-                                                        needs_review, self.now, job)
+                                                        needs_review, self.now, job, community)
         self.start, self.end = (utc(x) if x else None for x in (start, end))
         self.where = f" WHERE {self.clause}" if self.clause else ""
 
@@ -255,6 +261,13 @@ def list_entries(
     tz = model.taxonomy.timezone
     return {"total": total, "limit": limit, "offset": offset,
             "items": [view(store.decode(r), tz, filters.now) for r in rows]}
+
+
+@router.get("/communities")
+def communities(store: StoreDep, caller: Viewer) -> list[str]:
+    """The 所属社区 named by uploaded tickets, for the ledger's 社区 filter (empty when none was)."""
+    return [r["community"] for r in store.db.query(
+        "SELECT DISTINCT community FROM entries WHERE community IS NOT NULL AND community != '' ORDER BY community")]
 
 
 @router.get("/entries/{entry_id}", response_model=EntryOut)
@@ -389,6 +402,8 @@ def stats(model: ModelDep, store: StoreDep, caller: Viewer, filters: Annotated[F
         "repeat_calls": repeats,
         "by_category": {names.get(k, k): v for k, v in count("category").items()},
         "by_owner": count("owner"),
+        # 所属社区 from the tickets (a 街道 desk's export covers several); entries without one are left out
+        "by_community": {k: v for k, v in count("community").items() if k},
         "by_status": count("status", chosen),
         "by_week": weeks,
         "this_week": {"week": this_week, "received": weeks.get(this_week, 0)},

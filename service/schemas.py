@@ -159,6 +159,7 @@ class EntryOut(BaseModel):
     feedback: str | None
     ref: str | None = None  # 12345 工单编号
     contact: str | None = None  # 来电人 / 联系方式, for 回访
+    community: str | None = None  # 所属社区, from a ticket export
     notes: list[str] = []  # what the reading noted: a routing rule, "疑似重复：与台账第 N 条相近", the centre's 时限
     overdue: Literal["", "yellow", "red"] = ""
     already: bool = False  # on save: this text was already in the ledger (open), not entered again

@@ -27,7 +27,7 @@ from .settings import ROLES
 
 __all__ = ["DONE", "ROLES", "SCHEMA_VERSION", "STATUSES", "Store", "StoreError", "hash_token", "text_key"]
 
-SCHEMA_VERSION = 13  # the last of MIGRATIONS (a test checks)
+SCHEMA_VERSION = 14  # the last of MIGRATIONS (a test checks)
 STATUSES = ("待派单", "已派单", "办理中", "已办结", "已回访", "已销号", "已作废")
 _RANK = {"待派单": 0, "已派单": 1, "办理中": 2, "已办结": 3, "已回访": 4, "已销号": 5}  # how far along (作废 aside)
 DONE = ("已办结", "已回访", "已销号")  # handled: the 办结率 counts these
@@ -209,9 +209,16 @@ def _migrate_13(db: sqlite_utils.Database) -> None:
         db["repeats"].add_column("job_id", str)
 
 
+def _migrate_14(db: sqlite_utils.Database) -> None:
+    # the 社区 a ticket belongs to (a 街道's desk receives several communities' tickets in one export)
+    if "community" not in db["entries"].columns_dict:
+        db["entries"].add_column("community", str)
+    db["entries"].create_index(["community"], if_not_exists=True)
+
+
 MIGRATIONS = {1: _migrate_1, 2: _migrate_2, 3: _migrate_3, 4: _migrate_4, 5: _migrate_5, 6: _migrate_6, 7: _migrate_7,
               8: _migrate_8, 9: _migrate_9, 10: _migrate_10, 11: _migrate_11, 12: _migrate_12,
-              13: _migrate_13}
+              13: _migrate_13, 14: _migrate_14}
 
 
 NUMERALS = "0123456789零一二三四五六七八九十"  # a search term starting with one of these must match whole
@@ -324,20 +331,21 @@ def _repeat_of(db: sqlite_utils.Database, entry: dict) -> tuple[int | None, int 
     where = entry.get("place_key")
     if not where:
         return None, None  # no place named: nothing to tell two reports apart by
-    rows = list(db.query(f"SELECT id, text, urgent FROM entries WHERE place_key = ? AND category = ? AND status NOT IN "
+    rows = list(db.query(f"SELECT id, text, urgent, location FROM entries WHERE place_key = ? AND category = ? AND status NOT IN "
                          f"({', '.join('?' * len(CLOSED))}) ORDER BY id LIMIT 50",
                          [where, entry.get("category") or "", *CLOSED]))
     if not rows:
         return None, None
     grams, things, spots = _what(entry.get("text") or "")
     told = bool(_STILL.search(normalize(entry.get("text") or "")))
-    estates = _estates(entry.get("text"))
+    # the estate may be in the ticket's 诉求地址 (kept as its 地点), not in its words
+    estates = _estates(f"{entry.get('text') or ''} {entry.get('location') or ''}")
     alike = None
     for row in rows:
         their_grams, their_things, their_spots = _what(row["text"])
         if spots != their_spots:
             continue  # 3号楼502室 and 3号楼301室, 和平路15号 and 和平路88号
-        theirs = _estates(row["text"])
+        theirs = _estates(f"{row['text']} {row['location'] or ''}")
         if estates and theirs and not estates & theirs:
             continue  # 幸福里小区9号楼 and 阳光小区9号楼
         same = _overlap(grams, their_grams) >= SIMILAR or (told and things & their_things)
@@ -514,8 +522,11 @@ class Store:
                 if void:
                     ids.append(None)  # a row that ledger voided is not entered (None keeps rows and ids in step)
                     continue
-                entry["place_key"] = place_key(entry["text"])
-                existing = self._same(db, entry.get("ref"), key, entry.get("received_at"))
+                from_address = bool(entry.pop("address", None))  # the 地点 came from the ticket's 诉求地址
+                entry["place_key"] = place_key(f"{entry['text']} {entry.get('location') or ''}" if from_address else entry["text"])
+                where = ({"estates": _estates(f"{entry['text']} {entry.get('location') or ''}"),
+                          "community": entry.get("community")} if from_address else None)
+                existing = self._same(db, entry.get("ref"), key, entry.get("received_at"), where)
                 report = bool(past) and existing is not None and self._same_report(db, existing, entry)
                 if existing is not None and past and past["closed"] and not report:
                     existing = None  # an old ledger's closed problem is its own record, not a repeat of an open one
@@ -692,7 +703,12 @@ class Store:
         return True
 
     @staticmethod
-    def _same(db: sqlite_utils.Database, ref: str | None, key: str, received: str | None) -> int | None:
+    def _same(db: sqlite_utils.Database, ref: str | None, key: str, received: str | None,
+              where: dict | None = None) -> int | None:
+        """The entry this one is already (same ticket, or the same words still open or of the same day).
+
+        `where` ({"estates", "community"}, from a ticket's 诉求地址 and 所属社区): the same words about another
+        estate's 8号楼, or from another 社区, are another problem."""
         # a row voided with its whole upload (撤销导入) is as if never entered: the right file brings it in again
         taken_back = ("NOT (status = '已作废' AND job_id IS NOT NULL AND job_id IN "
                       "(SELECT id FROM jobs WHERE undone IS NOT NULL))")
@@ -705,11 +721,19 @@ class Store:
                 return row["id"]
         if not key:
             return None  # a text of punctuation or symbols only is the same as nothing else
-        row = next(db.query(
-            f"SELECT id FROM entries WHERE text_key = ? AND (status NOT IN ({', '.join('?' * len(DONE))}) "
-            f"OR substr(received_at, 1, 10) = substr(?, 1, 10)) AND {taken_back} ORDER BY id LIMIT 1",
-            [key, *DONE, received or ""]), None)
-        return row["id"] if row is not None else None
+        rows = db.query(
+            f"SELECT id, text, location, community FROM entries WHERE text_key = ? AND (status NOT IN "
+            f"({', '.join('?' * len(DONE))}) OR substr(received_at, 1, 10) = substr(?, 1, 10)) AND {taken_back} "
+            f"ORDER BY id LIMIT 20", [key, *DONE, received or ""])
+        for row in rows:
+            if where:
+                theirs = _estates(f"{row['text']} {row['location'] or ''}")
+                if where["estates"] and theirs and not where["estates"] & theirs:
+                    continue  # 阳光花园小区8号楼 and 幸福里小区8号楼, the same words
+                if where["community"] and row["community"] and where["community"] != row["community"]:
+                    continue
+            return row["id"]
+        return None
 
     def get_entry(self, entry_id: int) -> dict:
         """One entry; StoreError 404 when unknown."""

@@ -474,3 +474,20 @@ def test_a_saved_entry_is_corrected_by_its_number_and_a_stray_number_gets_a_hint
     page.wait_for_selector(f".msg.bot:has-text('编号 {entry} 已经是物业服务')")
     send(page, f"{entry}号弄一下")
     page.wait_for_selector(".msg.bot:has-text('没看懂')")
+
+
+def test_the_ledger_filters_by_the_community_the_tickets_named(page, server, tmp_path):
+    csv = tmp_path / "街道工单.csv"
+    csv.write_bytes(("诉求地址,所属社区,诉求内容\n"
+                     "青石小区2号楼,青石社区,2号楼单元门的闭门器坏了，门关不上\n"
+                     "红枫小区2号楼,红枫社区,2号楼门口的下水道堵了，污水往外冒\n").encode("gbk"))
+    page.check("#upload-save")
+    page.set_input_files("#file", str(csv))
+    page.wait_for_selector("text=已存入台账 2 条")
+    page.click('.tab[data-view="ledger"]')
+    page.wait_for_selector("#f-community:not([hidden])")
+    page.select_option("#f-community", "红枫社区")
+    page.wait_for_function("() => document.querySelectorAll('#ledger-table tbody tr').length === 1")
+    row = page.locator("#ledger-table tbody tr").first
+    assert "下水道" in row.inner_text() and "红枫小区2号楼" in row.inner_text()
+    page.select_option("#f-community", "")

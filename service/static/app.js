@@ -623,9 +623,25 @@ function fillFilters() {
   } catch (err) { sessionStorage.removeItem("triage-filters"); }
   showJobChip();
 }
+// 社区: offered only once uploaded tickets named their 所属社区 (a 街道 desk's export covers several)
+async function fillCommunities() {
+  try {
+    const names = await api("/api/communities");
+    const pick = $("#f-community");
+    const chosen = pick.value || pick.dataset.want || "";
+    pick.replaceChildren(el("option", { value: "", text: "全部社区" }), ...names.map((n) => el("option", { value: n, text: n })));
+    pick.value = names.includes(chosen) ? chosen : "";
+    pick.hidden = !names.length;
+    delete pick.dataset.want;
+  } catch (err) { /* the list works without it */ }
+}
 // #f-job-name is a label, not an input: it keeps the upload's file name for the chip
 const filterValue = (id) => (id === "#f-job-name" ? $(id).textContent : $(id).value);
-function setFilter(id, value) { if (id === "#f-job-name") $(id).textContent = value; else $(id).value = value; }
+function setFilter(id, value) {
+  if (id === "#f-job-name") $(id).textContent = value;
+  else $(id).value = value;
+  if (id === "#f-community") $(id).dataset.want = value;  // its options may not be there yet
+}
 function showJobChip() { $("#f-job-chip").hidden = !$("#f-job").value; }
 // 在台账中查看: the ledger shows only the entries one upload entered (its file name on a chip, ✕ shows all again)
 function showUpload(job) {
@@ -641,7 +657,7 @@ function jobViewButton(job) {
   return el("button", { class: "secondary view-job", text: "在台账中查看", onclick: () => showUpload(job) });
 }
 // each 台账 filter and its query parameter
-const FILTERS = [["#f-status", "status"], ["#f-category", "category"], ["#f-owner", "owner"], ["#f-overdue", "overdue"],
+const FILTERS = [["#f-status", "status"], ["#f-category", "category"], ["#f-owner", "owner"], ["#f-community", "community"], ["#f-overdue", "overdue"],
   ["#f-q", "q"], ["#f-from", "date_from"], ["#f-to", "date_to"], ["#f-job", "job"], ["#f-job-name", null]];
 const FILTER_IDS = FILTERS.map(([id]) => id);
 function ledgerFilters(params = new URLSearchParams()) {  // what the ledger page shows is what 导出 exports
@@ -654,6 +670,7 @@ function ledgerFilters(params = new URLSearchParams()) {  // what the ledger pag
 }
 let ledgerRequest = 0;
 async function loadLedger() {
+  await fillCommunities();  // an upload since may have named a new 社区
   const params = ledgerFilters(new URLSearchParams({ limit: "200" }));
   const tbody = $("#ledger-table tbody");
   const mine = ++ledgerRequest;  // filters changed quickly: only the latest answer is shown
