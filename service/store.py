@@ -323,15 +323,15 @@ def _repeat_of(db: sqlite_utils.Database, entry: dict) -> tuple[int | None, int 
     Only an open entry of the same category naming exactly the same places (building, gate, road:
     `place_key`, indexed; the estate when both name one; when only one names it, the texts are only
     flagged as alike) is compared, and none naming another room, floor or house number. It is the
-    same problem when it is said in nearly the same words (SIMILAR), or when the new text names the same
-    object (电梯, 路灯) and says it is a repeat ("还是没有修好"). An urgent report never disappears into an
+    same problem when it is said in nearly the same words (SIMILAR), or when the new text says it is a repeat
+    ("还是没有修好") and names the same object (电梯, 路灯) or comes from the same caller (phone number). An urgent report never disappears into an
     entry that is not urgent: it is entered and flagged instead, like the same object said without
     repeat words.
     """
     where = entry.get("place_key")
     if not where:
         return None, None  # no place named: nothing to tell two reports apart by
-    rows = list(db.query(f"SELECT id, text, urgent, location FROM entries WHERE place_key = ? AND category = ? AND status NOT IN "
+    rows = list(db.query(f"SELECT id, text, urgent, location, contact FROM entries WHERE place_key = ? AND category = ? AND status NOT IN "
                          f"({', '.join('?' * len(CLOSED))}) ORDER BY id LIMIT 50",
                          [where, entry.get("category") or "", *CLOSED]))
     if not rows:
@@ -340,6 +340,7 @@ def _repeat_of(db: sqlite_utils.Database, entry: dict) -> tuple[int | None, int 
     told = bool(_STILL.search(normalize(entry.get("text") or "")))
     # the estate may be in the ticket's 诉求地址 (kept as its 地点), not in its words
     estates = _estates(f"{entry.get('text') or ''} {entry.get('location') or ''}")
+    phones = set(re.findall(r"\d{7,}", entry.get("contact") or ""))
     alike = None
     for row in rows:
         their_grams, their_things, their_spots = _what(row["text"])
@@ -348,7 +349,10 @@ def _repeat_of(db: sqlite_utils.Database, entry: dict) -> tuple[int | None, int 
         theirs = _estates(f"{row['text']} {row['location'] or ''}")
         if estates and theirs and not estates & theirs:
             continue  # 幸福里小区9号楼 and 阳光小区9号楼
-        same = _overlap(grams, their_grams) >= SIMILAR or (told and things & their_things)
+        # the same caller (phone number) saying it is a repeat, at the same place, of the same kind: "来电人再次反映…
+        # 东门消防通道还是被车堵着" after their own "东门口的消防通道被私家车长期占用"
+        caller = bool(phones and phones & set(re.findall(r"\d{7,}", row["contact"] or "")))
+        same = _overlap(grams, their_grams) >= SIMILAR or (told and (things & their_things or caller))
         # "幸福里小区9号楼…" (a ticket) and "9号楼…" (the notes) may be one problem, or another estate's 9号楼
         # where the community has several: a person decides
         sure = bool(estates) == bool(theirs)

@@ -1192,3 +1192,25 @@ def test_a_street_desks_export_keeps_each_tickets_address_and_community(client):
     assert [r["社区"] for r in rows] == ["幸福里社区"] and rows[0]["地点"].startswith("幸福里小区8号楼")
     summary = [[c.value for c in r][:7] for r in book.worksheets[-1].iter_rows()]
     assert ["社区", "受理", "办结", "办结率", "仍逾期", "回访", "满意率"] in summary
+
+
+def test_the_same_caller_saying_it_again_joins_their_open_ticket(client):
+    """From the hotline-desk trial: 赵明 called again (same phone) about the fire lane at 东门 in other words, and
+    it became a new entry with no mark."""
+    week1 = ("工单编号,来电时间,来电人,联系电话,诉求地址,诉求内容\n"
+             "2026111800077,2026-11-18 14:30,赵先生,18611112222,青松小区东门,"
+             "来电人反映青松小区东门口的消防通道被私家车长期占用，晚上尤其严重\n").encode("gbk")
+    week2 = ("工单编号,来电时间,来电人,联系电话,诉求地址,诉求内容\n"
+             "2026112300124,2026-11-23 09:20,赵先生,18611112222,青松小区东门,"
+             "来电人再次反映东门消防通道还是被车堵着，上周反映过了没人管\n"
+             "2026112300125,2026-11-23 10:20,钱女士,13900001111,青松小区东门,"
+             "来电人反映东门消防通道还是被车堵着\n").encode("gbk")
+    first = _wait(client, client.post("/api/jobs", files={"file": ("上周.csv", week1)}, data={"save": "true"},
+                                      headers=client.hdr()).json()["id"])
+    again = _wait(client, client.post("/api/jobs", files={"file": ("本周.csv", week2)}, data={"save": "true"},
+                                      headers=client.hdr()).json()["id"])
+    assert first["saved"] == 1 and again["repeat"] == 1  # 赵先生's call joins his ticket
+    entries = client.get("/api/entries", headers=client.hdr()).json()["items"]
+    kept = next(e for e in entries if e.get("ref") == "2026111800077")
+    history = client.get(f"/api/entries/{kept['id']}/history", headers=client.hdr()).json()
+    assert any(h["field"] == "repeat" and "2026112300124" in h["note"] for h in history)
