@@ -13,7 +13,7 @@ from fastapi import APIRouter, Depends, HTTPException, Query, Request
 from fastapi.responses import Response
 
 from triage.places import search_variants
-from triage.route import community_time, route
+from triage.route import add_working_days, community_time, route
 from triage.normalize import normalize
 
 from .convert import entry_from_issue, local, overdue_level, received_between, utc
@@ -296,8 +296,25 @@ def update_entry(entry_id: EntryId, body: EntryPatch, model: ModelDep, store: St
     note = changes.pop("note", "")
     seen = changes.pop("seen", None)
     if not changes:
-        fields = "、".join(f"{k}（{FIELD_NAMES[k]}）" for k in ("summary", "location", "response", "owner"))
+        fields = "、".join(f"{k}（{FIELD_NAMES[k]}）" for k in ("summary", "location", "response", "owner", "urgent", "deadline"))
         raise HTTPException(400, f"没有要修改的内容。可以修改的是：{fields}。")
+    if "urgent" in changes or "deadline" in changes:  # a wrong 紧急 or 办理时限 is put right, with a reason
+        if not (note or "").strip():
+            raise HTTPException(400, "调整紧急程度或办理时限需要写明原因（note），例如：经核实不属于紧急情况。")
+        current = store.get_entry(entry_id)
+        received = (community_time(dt.datetime.fromisoformat(current["received_at"]), model.taxonomy)
+                    if current.get("received_at") else community_time(_now(), model.taxonomy))
+        if "deadline" in changes:
+            when = _typed_time(changes["deadline"], "办理时限", model.taxonomy, after=received)
+            if not re.search(r"\d\s*[:：]\s*\d|\d\s*[点时]", changes["deadline"]):
+                when = when.replace(hour=model.taxonomy.day_end.hour, minute=model.taxonomy.day_end.minute)
+            if when < received:
+                raise HTTPException(400, "办理时限早于受理时间，请核对。")
+        else:  # 紧急 changed alone: the deadline follows (24 hours, or the category's working days)
+            cat = model.taxonomy.get(current["category"])
+            when = (received + dt.timedelta(hours=model.taxonomy.urgent_hours) if changes["urgent"]
+                    else add_working_days(received, cat.deadline_days, model.taxonomy)[0] if cat.deadline_days else None)
+        changes["deadline"] = utc(when) if when else None
     if "owner" in changes:
         changes["owner"] = known_owner(changes["owner"], model.taxonomy)
         current = store.get_entry(entry_id)
@@ -315,9 +332,27 @@ def change_status(entry_id: EntryId, body: StatusIn, model: ModelDep, store: Sto
 
     已办结 needs a result (the entry's 办理情况 or the note); an administrator may reopen 已销号, with a reason.
     """
+    done_at = _typed_time(body.done_at, "实际办结时间", model.taxonomy) if body.done_at else None
     entry = store.set_status(entry_id, body.status, caller.name, body.note or "", body.satisfaction, body.feedback,
-                             body.seen, admin=caller.role == "admin")
+                             body.seen, admin=caller.role == "admin", done_at=done_at)
     return view(entry, model.taxonomy.timezone)
+
+
+def _typed_time(text: str, what: str, taxonomy, after: dt.datetime | None = None) -> dt.datetime:
+    """A time as staff type it (2026-11-22 16:00, 11月22日, 11-22 下午4点), in the community's zone.
+
+    A day without its year is the latest one up to today, or, for a time that must come `after` a given
+    one (a deadline after the receipt), the first such day after it."""
+    from triage.tagging import read_time
+
+    now = community_time(_now(), taxonomy)
+    when, ok = read_time(text.strip(), now)
+    if not ok or not text.strip():
+        raise HTTPException(400, f"{what}“{text.strip()[:20]}”无法识别，请写成 2026-11-22 16:00 或 11月22日 16:00。")
+    when = community_time(when, taxonomy)
+    if after is not None and when < after and not re.search(r"\d{4}", text):
+        when = when.replace(year=when.year + 1)  # "1月5日" typed in December for a deadline
+    return when
 
 
 @router.post("/entries/{entry_id}/merge", response_model=EntryOut)

@@ -170,6 +170,8 @@ class EntryPatch(BaseModel):
     location: str | None = Field(None, max_length=200)
     response: str | None = Field(None, max_length=2000)
     owner: str | None = Field(None, max_length=100)
+    urgent: bool | None = Field(None, description="紧急：改了而不给 deadline 时，办理时限按类别重新计算")
+    deadline: str | None = Field(None, max_length=40, description="办理时限：2026-11-30、11月30日 18:00 …（需写明原因 note）")
     note: str | None = Field(None, max_length=500)
     seen: dt.datetime | None = Field(None, description="可选：您看到的这条记录的 updated；期间被他人改过则返回 409")
 
@@ -210,6 +212,7 @@ class StatusIn(BaseModel):
     status: str = Field(description="待派单 / 已派单 / 办理中 / 已办结 / 已回访 / 已销号 / 已作废（需写原因）")
     note: str | None = Field(None, max_length=500)
     satisfaction: int | str | None = Field(None, description="回访满意度 1–5，或 满意 / 基本满意 / 一般 / 不满意 / 非常不满意")
+    done_at: str | None = Field(None, max_length=40, description="已办结：实际办结时间（如 2026-11-22 16:00、11月22日），不填为现在")
     feedback: str | None = Field(None, max_length=2000)
     seen: dt.datetime | None = Field(None, description="可选：您看到的这条记录的 updated；期间被他人改过则返回 409")
 

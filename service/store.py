@@ -791,7 +791,8 @@ class Store:
         return self.get_entry(entry_id)
 
     def set_status(self, entry_id: int, status: str, who: str, note: str = "", satisfaction: int | None = None,
-                   feedback: str | None = None, seen: dt.datetime | None = None, admin: bool = False) -> dict:
+                   feedback: str | None = None, seen: dt.datetime | None = None, admin: bool = False,
+                   done_at: dt.datetime | None = None) -> dict:
         """Move an entry along the lifecycle; an unsatisfied 回访 (≤ 2) reopens it.
 
         已办结 needs a result: the entry's 办理情况, or a note, which then becomes it. Only an
@@ -815,6 +816,13 @@ class Store:
             elif status not in MOVES[old]:
                 allowed = "、".join(MOVES[old]) or "（已销号，不能再变更）"
                 raise StoreError(f"不能从“{old}”直接改为“{status}”。当前可改为：{allowed}", 409)
+            if done_at is not None:  # closed on the day it really was, not when someone got to typing it in
+                if status != "已办结":
+                    raise StoreError("只有“已办结”可以填写实际办结时间。")
+                if done_at > dt.datetime.now(dt.timezone.utc) + dt.timedelta(minutes=5):
+                    raise StoreError("实际办结时间不能晚于现在。")
+                if current.get("received_at") and done_at < dt.datetime.fromisoformat(current["received_at"]):
+                    raise StoreError("实际办结时间早于受理时间，请核对。")
             if status == "已办结":
                 if note:  # the result of this closing (a second one after a reopen replaces the first)
                     changes["response"] = note
@@ -832,7 +840,12 @@ class Store:
                 raise StoreError("销号前需要先完成回访。", 409)
             elif status == "已作废" and not note.strip():
                 raise StoreError("作废需要写明原因（例如：重复登记、录入错误）。")
-            return self.update_entry(entry_id, changes, who, note)
+            updated = self.update_entry(entry_id, changes, who, note)
+            if done_at is not None:  # the 办结 line of the 办理记录 carries the real time (办结时间, 按时办结率)
+                stamp = done_at.astimezone(dt.timezone.utc).isoformat(timespec="seconds")
+                self.db.execute("UPDATE history SET at = ? WHERE id = (SELECT max(id) FROM history WHERE entry_id = ? "
+                                "AND field = 'status' AND to_value = '已办结')", [stamp, entry_id])
+            return updated
 
     def undo_upload(self, job: dict, who: str) -> dict:
         """撤销导入: void (已作废, never delete) the entries an upload entered, in one transaction.

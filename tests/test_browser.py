@@ -491,3 +491,19 @@ def test_the_ledger_filters_by_the_community_the_tickets_named(page, server, tmp
     row = page.locator("#ledger-table tbody tr").first
     assert "下水道" in row.inner_text() and "红枫小区2号楼" in row.inner_text()
     page.select_option("#f-community", "")
+
+
+def test_a_deadline_agreed_with_the_resident_is_set_from_the_ledger(page, server):
+    entry = _api(server, "/api/classify", {"text": "15号楼门口的路灯不亮了", "save": True})["entry_id"]
+    page.click('.tab[data-view="ledger"]')
+    row = page.locator("#ledger-table tbody tr", has_text="15号楼门口的路灯")
+    row.locator("button", has_text="办理").click()
+    detail = page.locator("tr.detail")
+    detail.locator("input[aria-label='新的办理时限']").fill("2027-01-15")
+    detail.locator("input[aria-label='调整原因']").fill("灯杆需整体更换，与居民商定")
+    detail.locator("button", has_text="调整时限").click()
+    page.wait_for_function("!document.querySelector('tr.detail')")
+    got = _api(server, f"/api/entries/{entry}")
+    assert got["deadline"].startswith("2027-01-15T18:00")
+    history = _api(server, f"/api/entries/{entry}/history")
+    assert any(h["field"] == "deadline" and h["note"] == "灯杆需整体更换，与居民商定" for h in history)

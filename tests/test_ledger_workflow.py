@@ -1214,3 +1214,40 @@ def test_the_same_caller_saying_it_again_joins_their_open_ticket(client):
     kept = next(e for e in entries if e.get("ref") == "2026111800077")
     history = client.get(f"/api/entries/{kept['id']}/history", headers=client.hdr()).json()
     assert any(h["field"] == "repeat" and "2026112300124" in h["note"] for h in history)
+
+
+def test_the_real_closing_day_and_a_wrong_urgency_or_deadline_are_put_right(client):
+    """From the hotline-desk trial: 办结 could only be dated when it was typed in (a water cut fixed on Sunday
+    and recorded on Thursday counted as late), and a wrong 紧急 or 办理时限 could not be fixed."""
+    import datetime as dt
+    from io import BytesIO
+
+    from openpyxl import load_workbook
+
+    body = {"text": "5号楼停水了，一滴水都没有", "save": True, "received_at": "2026-11-20T08:00:00+08:00"}
+    entry = client.post("/api/classify", json=body, headers=client.hdr()).json()
+    url = f"/api/entries/{entry['entry_id']}"
+    assert entry["urgent"]  # an outage: 24 hours
+    r = client.post(f"{url}/status", json={"status": "已办结", "note": "管道抢修完毕", "done_at": "2026-11-20 16:30"},
+                    headers=client.hdr())
+    assert r.status_code == 200, r.text
+    closed = [h for h in client.get(f"{url}/history", headers=client.hdr()).json() if h["to_value"] == "已办结"]
+    assert closed[-1]["at"].startswith("2026-11-20T16:30")
+    book = load_workbook(BytesIO(client.get("/api/ledger.xlsx", headers=client.hdr()).content)).worksheets[0]
+    head = [c.value for c in book[1]]
+    row = dict(zip(head, [c.value for c in book[2]]))
+    assert row["办结时间"] == dt.datetime(2026, 11, 20, 16, 30) and row["逾期"] != "超期办结"
+    other = client.post("/api/classify", json={"text": "3号楼水压太低，洗澡像挤牙膏", "save": True,
+                                               "received_at": "2026-11-20T08:00:00+08:00"}, headers=client.hdr()).json()
+    url = f"/api/entries/{other['entry_id']}"
+    r = client.post(f"{url}/status", json={"status": "已办结", "note": "好了", "done_at": "2026-11-19 10:00"},
+                    headers=client.hdr())
+    assert r.status_code == 400 and "早于受理时间" in r.json()["detail"]
+    r = client.patch(url, json={"urgent": False}, headers=client.hdr())
+    assert r.status_code == 400 and "原因" in r.json()["detail"]
+    got = client.patch(url, json={"urgent": False, "note": "水压低，不是停水"}, headers=client.hdr()).json()
+    assert got["urgent"] is False and got["deadline"] > "2026-11-24"  # the category's working days again
+    got = client.patch(url, json={"deadline": "2026-12-04", "note": "需更换加压泵，与居民商定"}, headers=client.hdr()).json()
+    assert got["deadline"].startswith("2026-12-04T18:00")
+    r = client.patch(url, json={"deadline": "下周吧", "note": "x"}, headers=client.hdr())
+    assert r.status_code == 400 and "无法识别" in r.json()["detail"]

@@ -753,12 +753,30 @@ async function toggleDetail(entry, row) {
         if (!reason.value.trim()) return window.alert("请写明转交原因，例如：属市政道路，不在物业管理范围。");
         save({ owner: owner.value }, reason.value.trim());
       } })),
+      archived || DONE_STATUSES.includes(entry.status) ? null : timeRow(entry, save),
       archived || DONE_STATUSES.includes(entry.status) ? null : mergeRow(entry, cell),
       el("strong", { text: "办理记录" }),
       el("ol", { class: "history" }, ...history.filter((h) => !HIDDEN_FIELDS.includes(h.field)).map((h) => el("li", { text: historyLine(h) })))]
       .filter(Boolean));
     row.nextElementSibling.scrollIntoView({ block: "nearest" });
   } catch (err) { cell.textContent = err.message; }
+}
+// 调整时限: a wrong 紧急 or a 办理时限 agreed with the resident, always with a reason (it goes into the 办理记录)
+function timeRow(entry, save) {
+  const urgent = el("input", { type: "checkbox", "aria-label": "紧急" });
+  urgent.checked = Boolean(entry.urgent);
+  const deadline = el("input", { type: "text", maxlength: "40", class: "narrow wide-enough", "aria-label": "新的办理时限",
+    placeholder: "如 12-04 或 2026-12-04 18:00" });
+  const reason = el("input", { type: "text", maxlength: "500", "aria-label": "调整原因", placeholder: "调整原因（必填）" });
+  return el("div", { class: "detail-row" }, el("label", {}, urgent, " 紧急"), el("span", { text: "办理时限改为" }), deadline, reason,
+    el("button", { class: "secondary", text: "调整时限", onclick: () => {
+      const changes = {};
+      if (urgent.checked !== Boolean(entry.urgent)) changes.urgent = urgent.checked;
+      if (deadline.value.trim()) changes.deadline = deadline.value.trim();
+      if (!Object.keys(changes).length) return window.alert("紧急程度和办理时限都没有变化。");
+      if (!reason.value.trim()) return window.alert("请写明原因，例如：经核实不属于紧急情况；与居民商定延期。");
+      save(changes, reason.value.trim());
+    } }));
 }
 // 并入: this entry is the same problem as another (a 疑似重复 names the one it resembles, so that is offered).
 const DONE_STATUSES = ["已办结", "已回访", "已销号"];
@@ -805,6 +823,10 @@ async function changeStatus(entry, select) {
     const result = window.prompt("办理结果（怎么解决的，将记入办理情况）：", entry.response || "");
     if (!result || !result.trim()) { select.value = entry.status; return; }
     body.note = result.trim();
+    // the day it was really done (a repair on Sunday typed in on Monday still counts as on time)
+    const when = window.prompt("实际办结时间（如 11-22 16:00；不填为现在）：", "");
+    if (when === null) { select.value = entry.status; return; }
+    if (when.trim()) body.done_at = when.trim();
   }
   if (entry.status === "已销号" && select.value !== "已销号") {  // administrators only, with a reason
     if (state.role !== "admin") { window.alert("已销号的记录只有管理员可以重新打开。"); select.value = entry.status; return; }
