@@ -162,3 +162,12 @@ def test_a_model_file_cannot_run_code_when_loaded(tmp_path, model):
         (folder / "card.json").write_text(json.dumps(bad), encoding="utf-8")
         with pytest.raises(ModelError, match="格式不对"):
             Model.load(folder)
+
+
+@pytest.mark.parametrize("text", ["好", "？？1111", "asdf 123", "喂"])
+def test_too_little_to_go_on_is_flagged_for_a_person(model, text):
+    """From the hotline-desk trial: a ticket reading “好” was filed as 其他 at 94 % without a review mark."""
+    import datetime as dt
+
+    result = model.classify(text, dt.datetime(2026, 11, 25, 9, 0, tzinfo=dt.timezone(dt.timedelta(hours=8))))
+    assert result.needs_review and any("内容过短" in n for n in result.notes)

@@ -24,6 +24,7 @@ import json
 import os
 import pickle
 import platform
+import re
 import tempfile
 import zipfile
 from dataclasses import dataclass, field, replace
@@ -47,6 +48,9 @@ ROLES_FILE = "roles.pkl.gz"
 COMPACT_FILE = "compact.npz"
 LEGACY_COMPACT = "compact.pkl.gz"  # before 2026-11-26: a pickle
 CARD_FILE = "card.json"
+
+
+_MEANINGFUL = re.compile(r"[\u4e00-\u9fff]|[A-Za-z]{2,}")  # what a message says, not its digits or symbols
 
 
 class ModelError(RuntimeError):
@@ -280,7 +284,11 @@ class Model:
                                needs_review=False, secondary=tuple(c for c in pred.secondary if c != recalled.category),
                                precedence="")
             routing: Routing = route(pred.category, norm, when, self.taxonomy)
-            notes = tuple(n for n in (remembered, pred.precedence, *routing.reasons, routing.calendar_note) if n)
+            # "好", "喂？" , "11111": too little to file a problem by, however sure the model sounds
+            terse = "内容过短，无法判断诉求，请人工核对" if len(_MEANINGFUL.findall(norm)) < 3 and not recalled else ""
+            if terse:
+                pred = replace(pred, needs_review=True)
+            notes = tuple(n for n in (remembered, terse, pred.precedence, *routing.reasons, routing.calendar_note) if n)
             out.append(Result(
                 text=text,
                 category=pred.category,
