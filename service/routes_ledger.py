@@ -381,7 +381,10 @@ def correct_entry(entry_id: EntryId, body: CorrectionIn, request: Request, model
     kept = entry.get("owner") if cat.code == entry["category"] and entry.get("owner") else routing.owner
     owner = known_owner(body.owner, model.taxonomy) if body.owner else kept
     co_owners = [c for c in routing.co_owners if c != owner]
-    updated = store.correct(entry_id, cat.code, cat.name, owner, co_owners, utc(routing.deadline), routing.urgent,
+    # the hotline centre's own 时限 stands whatever the category (a 12345 ticket is answered by it)
+    given = any("热线中心给定" in n for n in entry.get("notes") or []) and entry.get("deadline")
+    deadline = entry["deadline"] if given else utc(routing.deadline)
+    updated = store.correct(entry_id, cat.code, cat.name, owner, co_owners, deadline, routing.urgent,
                             caller.name, body.seen, body.note or "")
     request.app.state.memory.invalidate()  # repeats of this message take the new category from the next request
     return view(updated, model.taxonomy.timezone)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from pathlib import Path
 from typing import Annotated
+from urllib.parse import quote
 from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, File, Form, HTTPException, Query, Request, UploadFile
@@ -201,4 +202,8 @@ def job_download(job_id: str, request: Request, store: StoreDep, caller: Viewer)
     path = Path(job["output_path"])
     if not path.is_file():
         raise HTTPException(410, f"结果文件已按规定清理（保留 {request.app.state.settings.job_keep_days} 天），请重新上传。")
-    return FileResponse(path, filename=job["output_name"])
+    # curl -OJ and older clients read only filename=, which must be ASCII; browsers take the Chinese name
+    name = job["output_name"] or path.name
+    plain = f"tagged-{job_id}{Path(name).suffix}"
+    return FileResponse(path, headers={"Content-Disposition": f"attachment; filename=\"{plain}\"; "
+                                                              f"filename*=UTF-8''{quote(name)}"})

@@ -840,6 +840,8 @@ class Store:
                 raise StoreError("销号前需要先完成回访。", 409)
             elif status == "已作废" and not note.strip():
                 raise StoreError("作废需要写明原因（例如：重复登记、录入错误）。")
+            if status == "已作废":
+                changes["needs_review"] = False  # a person looked at it and set it aside
             updated = self.update_entry(entry_id, changes, who, note)
             if done_at is not None:  # the 办结 line of the 办理记录 carries the real time (办结时间, 按时办结率)
                 stamp = done_at.astimezone(dt.timezone.utc).isoformat(timespec="seconds")
@@ -949,7 +951,7 @@ class Store:
                 taken["response"] = f"{have}；编号 {entry_id}：{said}" if have else said
             if taken:
                 self.update_entry(into, taken, who, f"并入编号 {entry_id}")
-            self.update_entry(entry_id, {"status": "已作废"}, who, f"并入编号 {into}（同一问题重复登记）")
+            self.update_entry(entry_id, {"status": "已作废", "needs_review": False}, who, f"并入编号 {into}（同一问题重复登记）")
         return self.get_entry(into)
 
     def correct(self, entry_id: int, category: str, category_name: str, owner: str, co_owners: list[str],

@@ -1156,7 +1156,11 @@ def test_ticket_numbers_stay_whole_in_the_tagged_file_and_a_mangled_one_is_named
     job = _wait(client, client.post("/api/jobs", files={"file": ("工单.xlsx", data.getvalue())}, data={"save": "true"},
                                     headers=client.hdr()).json()["id"])
     assert job["saved"] == 3  # the two mangled numbers did not make the second ticket a copy of the first
-    tagged = load_workbook(BytesIO(client.get(f"/api/jobs/{job['id']}/download", headers=client.hdr()).content)).active
+    download = client.get(f"/api/jobs/{job['id']}/download", headers=client.hdr())
+    # curl -OJ reads only the ASCII filename=; browsers the Chinese one
+    assert f'filename="tagged-{job["id"]}.xlsx"' in download.headers["content-disposition"]
+    assert "filename*=UTF-8''" in download.headers["content-disposition"]
+    tagged = load_workbook(BytesIO(download.content)).active
     numbers = [row[0].value for row in tagged.iter_rows(min_row=2)]
     assert numbers[0] == "2026112300123"  # text: Excel shows every digit
     items = client.get("/api/entries", headers=client.hdr()).json()["items"]
@@ -1251,3 +1255,22 @@ def test_the_real_closing_day_and_a_wrong_urgency_or_deadline_are_put_right(clie
     assert got["deadline"].startswith("2026-12-04T18:00")
     r = client.patch(url, json={"deadline": "下周吧", "note": "x"}, headers=client.hdr())
     assert r.status_code == 400 and "无法识别" in r.json()["detail"]
+
+
+def test_a_corrected_ticket_keeps_the_centres_deadline_and_a_voided_one_needs_no_review(client):
+    """From the hotline-desk trial: after a correction to 其他 the centre's 时限 was gone while its note stayed,
+    and voided or merged entries still said 需人工复核."""
+    data = ("工单编号,受理时间,办理时限,诉求内容\n"
+            "GD2026112001,2026-11-20 10:00,2026-11-27,来电人表扬小区保安巡逻认真\n"
+            "GD2026112002,2026-11-20 11:00,,嗯\n").encode("gbk")
+    _wait(client, client.post("/api/jobs", files={"file": ("工单.csv", data)}, data={"save": "true"},
+                              headers=client.hdr()).json()["id"])
+    items = {e["ref"]: e for e in client.get("/api/entries", headers=client.hdr()).json()["items"]}
+    praise, noise = items["GD2026112001"], items["GD2026112002"]
+    other = "property" if praise["category"] == "other" else "other"
+    got = client.post(f"/api/entries/{praise['id']}/correct", json={"category": other}, headers=client.hdr()).json()
+    assert got["deadline"].startswith("2026-11-27T18:00") and any("热线中心给定" in n for n in got["notes"])
+    assert noise["needs_review"]
+    got = client.post(f"/api/entries/{noise['id']}/status", json={"status": "已作废", "note": "无效来电"},
+                      headers=client.hdr()).json()
+    assert got["status"] == "已作废" and got["needs_review"] is False

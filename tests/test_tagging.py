@@ -228,6 +228,18 @@ def test_the_centres_own_deadline_goes_into_the_tagged_row(model):
     assert gas["urgent"] and gas["deadline"] == "2026-11-05T10:00:00+08:00" and "24 小时" in gas["notes"]
 
 
+def test_a_deadline_written_as_a_span_counts_from_the_call(model):
+    """From the hotline-desk trial: 办理时限 “三个工作日” was dropped without a word."""
+    base = {"诉求内容": "小区3号楼北侧的树枝挡住窗户，请修剪", "受理时间": "2026-11-04 10:00"}  # a Wednesday
+    rows = [{**base, "办理时限": "三个工作日"}, {**base, "办理时限": "24小时"}, {**base, "办理时限": "7天内"},
+            {**base, "办理时限": "尽快"}]
+    three, day, week, soon = tag_rows(model, rows, "诉求内容", NOW, "受理时间")
+    assert three["deadline"] == "2026-11-09T18:00:00+08:00" and "三个工作日" in three["notes"]  # Thu, Fri, Mon
+    assert day["deadline"] == "2026-11-05T10:00:00+08:00"
+    assert week["deadline"] == "2026-11-11T18:00:00+08:00"
+    assert soon["deadline"] == "2026-11-18T18:00:00+08:00" and "“尽快”无法识别" in soon["notes"]
+
+
 def test_a_time_outside_any_ticket_is_flagged_per_row_and_nothing_overflows(model):
     rows = [{"诉求内容": "3号楼电梯坏了三天了没人修", "受理时间": "9999-12-31 23:00", "办结时限": ""},
             {"诉求内容": "5号楼楼道灯坏了一周了", "受理时间": "0001-01-01 00:00", "办结时限": ""},

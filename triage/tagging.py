@@ -243,6 +243,29 @@ def given_deadline(value, received: dt.datetime, day_end: dt.time,
     return when, "办理时限取自工单（热线中心给定）"
 
 
+# "3个工作日", "三个工作日", "24小时", "7天": the centre's 时限 as a span from the call
+_SPAN = re.compile(r"^\s*(?P<n>\d{1,3}|[一二两三四五六七八九十]{1,3})\s*(?P<unit>个?工作日|个?小时|个?自然日|天|日)\s*(?:内|之内)?\s*$")
+
+
+def _span_deadline(value, received: dt.datetime, taxonomy) -> tuple[dt.datetime | None, str | None]:
+    """A 办理时限 cell written as a span ("三个工作日") counted from the call; (None, None) otherwise."""
+    from .places import cn_number
+    from .route import add_working_days
+
+    m = _SPAN.match(value) if isinstance(value, str) else None
+    n = cn_number(m.group("n")) if m else None
+    if not n:
+        return None, None
+    unit = m.group("unit").lstrip("个")
+    if unit == "工作日":
+        when = add_working_days(received, n, taxonomy)[0]
+    elif unit == "小时":
+        when = received + dt.timedelta(hours=n)
+    else:  # calendar days, to the end of the last one
+        when = dt.datetime.combine((received + dt.timedelta(days=n)).date(), taxonomy.day_end, tzinfo=received.tzinfo)
+    return when, f"办理时限取自工单（热线中心给定：{value.strip()}）"
+
+
 def _later_than(when: dt.datetime, limit: dt.datetime) -> bool:
     # a time typed without a zone is read in the clock's zone (the community's)
     if (when.tzinfo is None) != (limit.tzinfo is None):
@@ -278,7 +301,11 @@ def tag_rows(model: Model, rows: Sequence[dict], text_column: str, now: dt.datet
             tagged["notes"] = "；".join(d["notes"])
             if deadline_column and ok:
                 known = bool(received_column) and not _is_blank(row.get(received_column))
-                given, note = given_deadline(row.get(deadline_column), when, model.taxonomy.day_end, known)
+                given, note = _span_deadline(row.get(deadline_column), when, model.taxonomy)
+                if given is None:
+                    given, note = given_deadline(row.get(deadline_column), when, model.taxonomy.day_end, known)
+                if given is None and note is None and not _is_blank(row.get(deadline_column)):
+                    note = f"工单的办理时限“{str(row.get(deadline_column)).strip()[:20]}”无法识别，已按分类规则计算"
                 if given is not None:
                     given = given if given.tzinfo else given.replace(tzinfo=zone)
                     ours = dt.datetime.fromisoformat(tagged["deadline"]) if tagged.get("deadline") else None
