@@ -717,3 +717,17 @@ def test_a_forum_bump_goes_to_the_thing_it_names(model):
             "小丽：推，那个坑我昨天晚上也差点摔进去，赶紧补吧！")
     hole, bins = extract(post, model, NOW)
     assert hole.mentions == 2 and any("差点摔进去" in q for q in hole.quotes) and bins.mentions == 1
+
+
+def test_a_question_passed_on_is_kept_and_an_agreeing_neighbour_does_not_move_the_problem(model):
+    """From the hotline-desk trial's 板凳会: a school-place question the secretary promised to ask about was dropped,
+    a neighbour's "+1" added her own building to the barbecue's place, and "小区门口" was no place."""
+    notes = ("赵大哥（12号楼）：12号楼下面那个烧烤摊又出来了，半夜还在烤，烟呛人。\n"
+             "李奶奶（3号楼）：对，烧烤那个我也闻到了，我们3号楼都能闻见。\n"
+             "孙女士（15号楼）：我想问一下，孩子明年上初中，划片是怎么划的？\n"
+             "王书记：这个我们帮您问问教育局，有消息告诉您。\n"
+             "老陈（9号楼）：还有就是小区门口那个快递柜边上，纸箱子堆了一地没人收拾。\n")
+    bbq, school, boxes = extract(notes, model, NOW)
+    assert bbq.mentions == 2 and bbq.location == "12号楼"
+    assert school.category == "other" and "教育局" in school.response
+    assert boxes.location == "小区门口"

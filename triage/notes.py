@@ -293,7 +293,8 @@ def _is_issue(utt: Utterance, text: str, role: dict, category: str, confidence: 
     if _all_fine(text) and p_issue < 0.9:
         return False  # "中心广场路灯全部正常，健身器材正常。"
     if _INQUIRY.search(text) and p_issue < 0.7:
-        return False
+        # "我家孩子明年上初中，划片是怎么划的？": a matter beyond the community, kept while staff may pass it on
+        return category == fallback and confidence >= 0.5 and bool(utt.speaker) and not utt.staff
     if _ACTION_CLAUSE.match(text) and p_issue < 0.9:
         return False  # "马上打燃气抢修电话，我也赶到现场开窗通风": what was done about the finding before it
     if (utt.staff and not _FOUND.match(text)) or _ANSWERED.match(text):
@@ -301,7 +302,9 @@ def _is_issue(utt: Utterance, text: str, role: dict, category: str, confidence: 
     if p_issue >= 0.5 or p_issue >= max(v for k, v in role.items() if k != "issue"):
         return True
     if category == fallback:  # a visitor's 事由 beyond the community is kept while staff may pass it on (`_merge`)
-        return utt.listed and utt.speaker is not None and p_issue >= 0.3
+        # and so is a named resident's question about one ("我想问一下，我家孩子明年上初中，划片是怎么划的？")
+        asks = bool(re.search(r"[？?]$|问一下|想问|请问|问问", text)) and confidence >= 0.8 and not utt.staff
+        return (utt.listed and utt.speaker is not None and p_issue >= 0.3) or (asks and bool(utt.speaker))
     if _RAISED.match(text):
         return True
     listed = (utt.item is not None or utt.ticket or utt.listed) and not _OWN_ACTION.match(text)
@@ -662,6 +665,8 @@ def _merge(mentions: list[_Mention], replies, model: Model, received_at: dt.date
                       "flats": set()}
             groups.append(target)
         else:  # someone repeating a problem: where they live is not where the problem is
+            # ("对，烧烤那个我也闻到了，我们3号楼都能闻见": 3号楼 is where she smells it, not where the stall is)
+            said = [pl for pl in said if not re.search(rf"(?:我们|我家|咱们|俺们|我们家)\s*{re.escape(pl)}", m.text)]
             places, keys = said, place_keys(said)
         target["mentions"].append(m)
         target["preds"].append(p)
@@ -756,10 +761,19 @@ def _attach_replies(groups: list[dict], replies, by_utt: dict, utts: list[Uttera
                 # about the 烧烤, though it shares a word with an earlier finding ("车牌已拍照"); a block of answers
                 # under the last item ("主路坑洞本周内用沥青修补") still goes to the matter it names
                 score += 1.0 * (g is own and own_line)
+                if g["held"] and not _forwarded(text):
+                    score = -1  # a matter beyond the community takes only a reply that passes it on
                 if score > best_score:
                     best, best_score = g, score
             if best is not None and (best_score >= 1 or (best is adjacent and not utt.notice)):
                 targets = [best]
+        if any(g["held"] for g in targets) and not _forwarded(text):
+            # a matter beyond the community takes only a reply that passes it on; the answer under an item that
+            # also raised a school place ("车棚僵尸车已拍照…；学区划片请关注…") belongs to the item's own problem
+            targets = [g if not g["held"] else next(
+                (x for x in reversed(groups) if not x["held"] and x["first"] < index
+                 and any(m.utt is y.utt for m in g["mentions"] for y in x["mentions"])), None) for g in targets]
+            targets = [g for g in targets if g is not None]
         for g in targets:
             g["responses"].append(sentence.strip())
             answered[id(utt)] = g
