@@ -302,19 +302,28 @@ def update_entry(entry_id: EntryId, body: EntryPatch, model: ModelDep, store: St
         if not (note or "").strip():
             raise HTTPException(400, "调整紧急程度或办理时限需要写明原因（note），例如：经核实不属于紧急情况。")
         current = store.get_entry(entry_id)
+        if current["status"] in CLOSED:  # what it was done by is history (按时办结率)
+            raise HTTPException(409, f"这条记录{current['status']}，办理时限和紧急程度不能再调整。")
         received = (community_time(dt.datetime.fromisoformat(current["received_at"]), model.taxonomy)
                     if current.get("received_at") else community_time(_now(), model.taxonomy))
         if "deadline" in changes:
-            when = _typed_time(changes["deadline"], "办理时限", model.taxonomy, after=received)
-            if not re.search(r"\d\s*[:：]\s*\d|\d\s*[点时]", changes["deadline"]):
+            when, clock = _typed_time(changes["deadline"], "办理时限", model.taxonomy, after=received)
+            if not clock:  # a date alone: the end of that working day
                 when = when.replace(hour=model.taxonomy.day_end.hour, minute=model.taxonomy.day_end.minute)
             if when < received:
                 raise HTTPException(400, "办理时限早于受理时间，请核对。")
-        else:  # 紧急 changed alone: the deadline follows (24 hours, or the category's working days)
-            cat = model.taxonomy.get(current["category"])
-            when = (received + dt.timedelta(hours=model.taxonomy.urgent_hours) if changes["urgent"]
-                    else add_working_days(received, cat.deadline_days, model.taxonomy)[0] if cat.deadline_days else None)
-        changes["deadline"] = utc(when) if when else None
+            changes["deadline"] = utc(when)
+        elif any("热线中心给定" in n for n in current.get("notes") or []):
+            del changes["deadline"]  # the hotline centre's own 时限 stands; only 紧急 changes
+        else:  # 紧急 changed alone: the deadline follows, as the category's rules give it
+            routing = route(current["category"], normalize(current["text"]), received, model.taxonomy)
+            if changes["urgent"]:  # 24 hours from now when it turns out urgent later, never already past
+                start = max(received, community_time(_now(), model.taxonomy))
+                when = start + dt.timedelta(hours=model.taxonomy.urgent_hours)
+            else:  # the working days a rule gives (新建充电桩 20), else the category's
+                days = routing.deadline_days or model.taxonomy.get(current["category"]).deadline_days
+                when = add_working_days(received, days, model.taxonomy)[0] if days else None
+            changes["deadline"] = utc(when) if when else None
     if "owner" in changes:
         changes["owner"] = known_owner(changes["owner"], model.taxonomy)
         current = store.get_entry(entry_id)
@@ -332,27 +341,40 @@ def change_status(entry_id: EntryId, body: StatusIn, model: ModelDep, store: Sto
 
     已办结 needs a result (the entry's 办理情况 or the note); an administrator may reopen 已销号, with a reason.
     """
-    done_at = _typed_time(body.done_at, "实际办结时间", model.taxonomy) if body.done_at else None
+    done_at = None
+    if body.done_at:
+        done_at, clock = _typed_time(body.done_at, "实际办结时间", model.taxonomy)
+        if not clock:  # "11月22日": that day's end, but not later than now nor before the problem came in
+            entry = store.get_entry(entry_id)
+            day_end = done_at.replace(hour=model.taxonomy.day_end.hour, minute=model.taxonomy.day_end.minute)
+            done_at = min(day_end, community_time(_now(), model.taxonomy))
+            if entry.get("received_at"):
+                done_at = max(done_at, community_time(dt.datetime.fromisoformat(entry["received_at"]), model.taxonomy))
     entry = store.set_status(entry_id, body.status, caller.name, body.note or "", body.satisfaction, body.feedback,
                              body.seen, admin=caller.role == "admin", done_at=done_at)
     return view(entry, model.taxonomy.timezone)
 
 
-def _typed_time(text: str, what: str, taxonomy, after: dt.datetime | None = None) -> dt.datetime:
-    """A time as staff type it (2026-11-22 16:00, 11月22日, 11-22 下午4点), in the community's zone.
+def _typed_time(text: str, what: str, taxonomy, after: dt.datetime | None = None) -> tuple[dt.datetime, bool]:
+    """A time as staff type it (2026-11-22 16:00, 11月22日, 11-22 16:00), in the community's zone, and
+    whether it gave a time of day (a date alone is for the caller to place in the day).
 
     A day without its year is the latest one up to today, or, for a time that must come `after` a given
-    one (a deadline after the receipt), the first such day after it."""
+    one (a deadline after the receipt), the first such day on or after it."""
     from triage.tagging import read_time
 
+    typed = text.strip()
+    # "11-22", "11-22 16:00": month and day with a dash, as on the page's own hints
+    typed = re.sub(r"^(\d{1,2})\s*[-/.]\s*(\d{1,2})(?![\d-])", r"\1月\2日", typed)
+    clock = bool(re.search(r"\d\s*[:：]\s*\d|\d\s*[点时時]", typed))
     now = community_time(_now(), taxonomy)
-    when, ok = read_time(text.strip(), now)
-    if not ok or not text.strip():
-        raise HTTPException(400, f"{what}“{text.strip()[:20]}”无法识别，请写成 2026-11-22 16:00 或 11月22日 16:00。")
+    when, ok = read_time(typed, now)
+    if not ok or not typed:
+        raise HTTPException(400, f"{what}“{text.strip()[:20]}”无法识别，请写成 2026-11-22 16:00、11月22日 或 11-22 16:00。")
     when = community_time(when, taxonomy)
-    if after is not None and when < after and not re.search(r"\d{4}", text):
+    if after is not None and when.date() < after.date() and not re.search(r"\d{4}", typed):
         when = when.replace(year=when.year + 1)  # "1月5日" typed in December for a deadline
-    return when
+    return when, clock
 
 
 @router.post("/entries/{entry_id}/merge", response_model=EntryOut)

@@ -311,6 +311,12 @@ def _visit_steps(past: dict, told: str) -> list[tuple[str, str]]:
     return [("已回访", f"{told}回访：{feedback}（{score} 分）")] + ([("已销号", f"{told}销号")] if past["status"] == "已销号" else [])
 
 
+def _thing_chars(things: frozenset[str]) -> set[str]:
+    from triage.notes import _PLACE_CHARS, _thing_chars as chars
+
+    return chars(set(things)) - _PLACE_CHARS
+
+
 def _shared_words(a: frozenset[str], b: frozenset[str]) -> bool:
     from triage.notes import _shared
 
@@ -352,7 +358,8 @@ def _repeat_of(db: sqlite_utils.Database, entry: dict) -> tuple[int | None, int 
         # the same caller (phone number) saying it is a repeat, at the same place, of the same kind: "来电人再次反映…
         # 东门消防通道还是被车堵着" after their own "东门口的消防通道被私家车长期占用"
         caller = bool(phones and phones & set(re.findall(r"\d{7,}", row["contact"] or "")))
-        same = _overlap(grams, their_grams) >= SIMILAR or (told and (things & their_things or caller))
+        akin = caller and bool(_thing_chars(things) & _thing_chars(their_things))  # 私家车 and 车, not 电梯 and 灯
+        same = _overlap(grams, their_grams) >= SIMILAR or (told and (things & their_things or akin))
         # "幸福里小区9号楼…" (a ticket) and "9号楼…" (the notes) may be one problem, or another estate's 9号楼
         # where the community has several: a person decides
         sure = bool(estates) == bool(theirs)
@@ -527,7 +534,8 @@ class Store:
                     ids.append(None)  # a row that ledger voided is not entered (None keeps rows and ids in step)
                     continue
                 from_address = bool(entry.pop("address", None))  # the 地点 came from the ticket's 诉求地址
-                entry["place_key"] = place_key(f"{entry['text']} {entry.get('location') or ''}" if from_address else entry["text"])
+                # the words' own places when they name one (as the meeting notes would); else the 诉求地址
+                entry["place_key"] = place_key(entry["text"]) or (place_key(entry.get("location")) if from_address else "")
                 where = ({"estates": _estates(f"{entry['text']} {entry.get('location') or ''}"),
                           "community": entry.get("community")} if from_address else None)
                 existing = self._same(db, entry.get("ref"), key, entry.get("received_at"), where)
@@ -654,11 +662,20 @@ class Store:
         current = self.get_entry(entry_id)
         if current["status"] in FINAL:
             return False
-        reached = {h["to_value"] for h in self.history(entry_id) if h["field"] in ("status", "import")}
-        target = "已办结" if past and past["closed"] else past["status"] if past else None
-        moved = bool(past) and target not in reached and self._advance(db, entry_id, past, response, who)
+        history = self.history(entry_id)
+        reached = {h["to_value"] for h in history if h["field"] in ("status", "import")}
+        if not past:
+            moved = False
+        elif past["closed"] and current["status"] in DONE:
+            moved = self._advance(db, entry_id, past, response, who)  # closed here: the file may add its 回访
+        else:  # a state the entry already went through and came back from (reopened since) is not taken again
+            moved = (("已办结" if past["closed"] else past["status"]) not in reached
+                     and self._advance(db, entry_id, past, response, who))
         said = (response or "").strip()
-        if moved or not said or said == (current.get("response") or "").strip():
+        # a 办理情况 the entry had before is the old file's, not news: a newer one typed here stands
+        stale = any(h["field"] == "response" and said in ((h["from_value"] or "").strip(), (h["to_value"] or "").strip())
+                    for h in history)
+        if moved or not said or stale or said == (current.get("response") or "").strip():
             return moved
         now = _later_than(current["updated"])
         db["history"].insert({"entry_id": entry_id, "at": now, "who": who, "field": "response",
@@ -972,6 +989,8 @@ class Store:
             said = "人工更正"
             if category == current["category"]:  # confirmed, not corrected: kept as a labelled example all the same,
                 changes["corrected"] = current["corrected"]  # but not counted as a correction in the statistics
+                changes.pop("deadline", None)  # and a 紧急 or 时限 someone set with a reason stays
+                changes.pop("urgent", None)
                 said = "人工确认类别"
                 db["history"].insert({"entry_id": entry_id, "at": now, "who": who, "field": "category_name",
                                       "from_value": category_name, "to_value": category_name,

@@ -1274,3 +1274,61 @@ def test_a_corrected_ticket_keeps_the_centres_deadline_and_a_voided_one_needs_no
     got = client.post(f"/api/entries/{noise['id']}/status", json={"status": "已作废", "note": "无效来电"},
                       headers=client.hdr()).json()
     assert got["status"] == "已作废" and got["needs_review"] is False
+
+
+def test_review_of_the_eighth_sessions_ledger_changes(client):
+    """From a code review: a 回访 filled in on our own export was dropped; an old export overwrote a newer
+    办理情况; the same caller's repeat joined another object; confirming a category undid a 紧急 set by hand;
+    a closed entry's 时限 could be moved; a date typed alone for today went to next year; the page's own
+    hint formats (12-04, 11-22 16:00) were refused."""
+    import datetime as dt
+    from io import BytesIO
+    from zoneinfo import ZoneInfo
+
+    from openpyxl import load_workbook
+
+    job = _wait(client, client.post("/api/jobs", files={"file": ("工单.csv", TICKETS)}, data={"save": "true"},
+                                    headers=client.hdr()).json()["id"])
+    ids = {e["text"][:6]: e["id"] for e in client.get("/api/entries", params={"job": job["id"]}, headers=client.hdr()).json()["items"]}
+    chickens, lamps = ids["5号楼楼道里"], ids["小区里的路灯"]
+    client.post(f"/api/entries/{chickens}/status", json={"status": "已办结", "note": "已清走"}, headers=client.hdr())
+    client.patch(f"/api/entries/{lamps}", json={"response": "旧的：已报修"}, headers=client.hdr())
+    exported = client.get("/api/ledger.xlsx", headers=client.hdr()).content
+    client.patch(f"/api/entries/{lamps}", json={"response": "新的：灯具已订货"}, headers=client.hdr())
+    book = load_workbook(BytesIO(exported))
+    sheet = book.worksheets[0]
+    head = [c.value for c in sheet[1]]
+    col = {name: head.index(name) + 1 for name in ("台账编号", "状态", "回访满意度")}
+    for row in range(2, sheet.max_row + 1):
+        if sheet.cell(row, col["台账编号"]).value == chickens:  # the 回访 done by the 物业 and written in
+            sheet.cell(row, col["状态"]).value = "已回访"
+            sheet.cell(row, col["回访满意度"]).value = "满意"
+    out = BytesIO()
+    book.save(out)
+    _wait(client, client.post("/api/jobs", files={"file": ("回填.xlsx", out.getvalue())}, data={"save": "true"},
+                              headers=client.hdr()).json()["id"])
+    got = client.get(f"/api/entries/{chickens}", headers=client.hdr()).json()
+    assert (got["status"], got["satisfaction"]) == ("已回访", 5)
+    assert client.get(f"/api/entries/{lamps}", headers=client.hdr()).json()["response"] == "新的：灯具已订货"
+    # the same caller, another object at the same building: not joined
+    calls = ("工单编号,来电人,联系电话,受理时间,诉求内容\n"
+             "GD2026112701,吴先生,13812345678,2026-11-20 09:00,8号楼电梯坏了，按钮没反应\n"
+             "GD2026112702,吴先生,13812345678,2026-11-21 09:00,来电人再次反映8号楼楼道灯还是没修好\n").encode("gbk")
+    both = _wait(client, client.post("/api/jobs", files={"file": ("两件事.csv", calls)}, data={"save": "true"},
+                                     headers=client.hdr()).json()["id"])
+    assert (both["saved"], both["repeat"]) == (2, 0)
+    # a 紧急 set by hand survives a confirmation of the category; a closed entry's 时限 stays
+    lift = client.post("/api/classify", json={"text": "12号楼电梯里关着人，按警铃没人应", "save": True},
+                       headers=client.hdr()).json()
+    url = f"/api/entries/{lift['entry_id']}"
+    client.patch(url, json={"urgent": False, "note": "经核实人已出来，电梯停用待修"}, headers=client.hdr())
+    assert client.post(f"{url}/correct", json={"category": lift["category"]}, headers=client.hdr()).json()["urgent"] is False
+    today = dt.datetime.now(ZoneInfo("Asia/Shanghai"))
+    got = client.patch(url, json={"deadline": f"{today.month}月{today.day}日", "note": "今天下班前修好"}, headers=client.hdr())
+    assert got.status_code == 200 and got.json()["deadline"].startswith(f"{today:%Y-%m-%d}T18:00"), got.text
+    got = client.patch(url, json={"deadline": f"{today.month}-{today.day} 23:50", "note": "晚一点"}, headers=client.hdr())
+    assert got.status_code == 200 and got.json()["deadline"].startswith(f"{today:%Y-%m-%d}T23:50"), got.text
+    client.post(f"{url}/status", json={"status": "已办结", "note": "已修好", "done_at": f"{today.month}-{today.day}"},
+                headers=client.hdr()).raise_for_status()
+    r = client.patch(url, json={"deadline": "2099-01-01", "note": "事后改"}, headers=client.hdr())
+    assert r.status_code == 409 and "不能再调整" in r.json()["detail"]

@@ -731,3 +731,26 @@ def test_a_question_passed_on_is_kept_and_an_agreeing_neighbour_does_not_move_th
     assert bbq.mentions == 2 and bbq.location == "12号楼"
     assert school.category == "other" and "教育局" in school.response
     assert boxes.location == "小区门口"
+
+
+@pytest.mark.parametrize("notes, n, answered", [
+    # a ticket's field labels inside an item are the ticket's words, not an answer (code review)
+    ("12345工单\n1. 工单号GD2026001。诉求：小区东门外垃圾堆积无人清理。\n2. 工单号GD2026002。诉求：5号楼电梯异响。", 2, False),
+    ("1. 东门道闸坏了好几天。问题：外来车辆随便进出，晚上很不安全。", 1, False),
+    ("2. 3号楼屋顶漏水。业主：已经漏了三个月了", 1, False),
+    # a resident asking for a re-check is raising a problem, not answering one
+    ("王阿姨：我家水表这个月走得特别快，水费翻倍了，要求自来水公司复查水表。", 1, False),
+    ("王阿姨：5号楼电梯上次说好复查，到现在也没人来看。", 1, False),
+    # a bracket after a heading that is not who reported it keeps the heading what it was
+    ("二、停车难问题（多位居民反映）\n晚上回来根本没地方停车，只能停在路边。", 1, False),
+    ("一、关于电动车充电（通报）\n下周起车棚充电改为刷卡。", 0, False),
+    # names ending in 园 are people; an office ending in 处 answers
+    ("刘晓园：3号楼门口的路灯坏了好几天了。\n物业管理处：配件还没到，下周换。", 1, True),
+    # "OK" in a chat and ticks on a checklist of faults do not mean done
+    ("李四：楼道灯坏了，谁能修一下，OK", 1, False),
+    ("检查表\n1. 消防通道堵塞 √\n2. 灭火器过期 √", 2, False),
+])
+def test_new_layout_rules_do_not_misfire_on_ordinary_notes(model, notes, n, answered):
+    issues = extract(notes, model, NOW)
+    assert len(issues) == n, [i.quotes for i in issues]
+    assert all(bool(i.response) == answered for i in issues), [i.response for i in issues]

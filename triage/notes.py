@@ -245,10 +245,21 @@ _FLAT = re.compile(r"(?<![\d.:：/-])(?:\d{1,2}-)?(\d{3,4})(?=室|家|那家|号
 _TICKED = re.compile(r"(?:[√✔✓☑]|(?<![A-Za-z])(?:ok|OK|Ok))\s*[。.!！]?\s*$")
 # "工程马强：", "何丽：", "陈经理：" inside an item of minutes: who answers, then the answer
 _NAMED_ANSWER = re.compile(r"^(?:[\u4e00-\u9fff]{0,4}(?:经理|主管|主任|书记|工程|客服|秩序|保安|保洁|物业|网格员|社区|居委会?|民警|警官)"
-                           r"[\u4e00-\u9fff]{0,3}|[\u4e00-\u9fff]{2,3})[：:]")
+                           r"[\u4e00-\u9fff]{0,3}|(?P<bare>[\u4e00-\u9fff]{2,3}))[：:]")
+# labels of a ticket or a form ("诉求：", "地点：", "来电人：") and residents ("业主：") are no one answering
+_FIELD_LABEL = re.compile(r"^(?:诉求|问题|地点|地址|时间|日期|原因|情况|备注|内容|事由|工单号?|电话|业主|居民|住户|来电人|反映人|"
+                          r"来访人|村民|群众|租户|楼长|门牌|房号)[：:]")
 # A walk log going back to a problem it found earlier ("4号楼东侧消防通道 复查，仍有一辆白色SUV停放"): when the
 # problem is still there it is said again (a mention of it); when it is gone, the line says what became of it.
 _RECHECK = re.compile(r"复查|复核|再次查看|再去查看|回头查看|再次巡查")
+def _is_recheck(utt: Utterance, norm: str) -> bool:
+    """A log's own line going back to a finding ("复查3号楼西侧投放点，已清运"), not a resident asking for one
+    ("要求自来水公司复查水表", "上次说好复查，到现在也没人来看")."""
+    found = _RECHECK.search(norm)
+    return (found is not None and not utt.notice and not (utt.speaker and not utt.staff)
+            and not re.search(r"要求|希望|请|申请|说好|说要|答应|让", norm[:found.start()]))
+
+
 _STILL_THERE = re.compile(r"仍有|仍在|仍然|仍未|仍旧|依然|依旧|还有|还在|还是|尚未|未清|没清|未修|没修|未整改|没整改|未见改善")
 
 
@@ -282,8 +293,9 @@ def _is_issue(utt: Utterance, text: str, role: dict, category: str, confidence: 
     p_issue = role.get("issue", 0.0)
     if utt.notice or _REMINDER.match(text) or _place_only(text):
         return False
-    if _TICKED.search(text):  # "门禁修好了 √", "会费交社区 ✔" in a 楼长's list: done, not a problem
-        return False
+    if (_TICKED.search(text) and (utt.listed or utt.item is not None or utt.stamped)
+            and re.search(r"好了|修好|换了|换好|交了|交社区|完成|已|解决|清走|搬走|处理了", text)):
+        return False  # "门禁修好了 √", "会费交社区 ✔" in a 楼长's list: done ("消防通道堵塞 √" on a checklist is not)
     if (_ARRANGEMENT.match(text) or _PRAISE.match(text)) and not _BUT.search(text):
         return False  # "先说个好的，……挺好" / "下周三社区组织消防演练"; "…，可是消防栓是空的" is a problem
     if _OWN_VISIT.match(text) and not utt.speaker and p_issue < 0.9 and not _HEARD.search(text):
@@ -401,11 +413,13 @@ def extract(text: str, model: Model, received_at: dt.datetime, beyond: list[str]
         resident = bool(utt.speaker) and not utt.staff and not _ANONYMOUS.match(utt.speaker)
         # "…疑似僵尸车。杜伟：下周一贴通知": inside a listed item, a later sentence led by a name and a colon is
         # the answer of the one named (a staff member of the meeting), not more of the report
-        if ((utt.item is not None or utt.listed or utt.ticket) and sentence != utt.sentences[0]
-                and _NAMED_ANSWER.match(norm) and role.get("issue", 0.0) < 0.85):
+        named = _NAMED_ANSWER.match(norm)
+        if ((utt.item is not None or utt.listed or utt.ticket) and sentence != utt.sentences[0] and named
+                and not _FIELD_LABEL.match(norm) and role.get("issue", 0.0) < 0.85
+                and (not named.group("bare") or role.get("reply", 0.0) >= role.get("issue", 0.0))):
             replies.append((i, utt, sentence))
             continue
-        recheck = bool(_RECHECK.search(norm)) and not utt.notice
+        recheck = _is_recheck(utt, norm)
         still = recheck and bool(_STILL_THERE.search(norm)) and cat.category != fallback
         if recheck and not still:  # "复查3号楼西侧投放点，已清运": what became of a problem found before
             replies.append((i, utt, sentence))
@@ -583,7 +597,7 @@ def _merge(mentions: list[_Mention], replies, model: Model, received_at: dt.date
             # "5单元也是一样……": the same kind of problem as the one just raised, maybe elsewhere; not
             # "…水龙头出水跟线一样细，楼上几家也一样", which says who else has the problem it describes
             p = replace(p, category=groups[-1]["category"])
-        repeat = bool(_REPEAT.search(plain) or _RECHECK.search(plain))  # a re-check still finding it says it again
+        repeat = bool(_REPEAT.search(plain)) or _is_recheck(m.utt, plain)  # a re-check still finding it says it again
         things = _things(topic)
         flats = set(_FLAT.findall(plain))
         target = _pointed_at(m, groups, last, topic, things, p.category) if m.utt.text.strip() else None

@@ -131,14 +131,15 @@ def _form_person(value: str) -> tuple[str, str | None, bool]:
 
 # "垃圾分类站（5栋旁）：厨余桶满溢", "小区中心花园健身器材区：太空漫步机…": a walk log's place, not a speaker
 _PERSON_END = re.compile(_PERSON + r"$")
-_PLACE_LABEL = re.compile(r"(?:区|站|场|棚|库|房|间|口|处|栋|楼|门|园|道|路|池|廊|亭|旁|侧|附近|周边|一带)$")
+_PLACE_LABEL = re.compile(r"(?:区|场|车棚|车库|地库|间|门口|旁|侧|附近|周边|一带|垃圾站|垃圾房|分类站|中转站|投放点|收集点|健身区|器材区)$")
 
 
 def _looks_like_speaker(who: str) -> bool:
     bare = _PLACE_IN_WHO.sub("", who)
     if bare in _META or not bare or re.search(r"\d{3,}", bare):
         return False
-    if _PLACE_LABEL.search(bare) and bare not in ("社区", "街道", "物业", "居委会") and not _PERSON_END.search(bare):
+    if (len(bare) >= 3 and _PLACE_LABEL.search(bare) and not _PERSON_END.search(bare)
+            and not re.search(r"社区|街道|物业|居委|管理|服务|办公|派出所|中心", bare)):
         return False
     if re.fullmatch(r"[\d\s\.\-年月日时分]+", bare):
         return False
@@ -237,7 +238,7 @@ _HEADING_NOTICE = re.compile(r"通报|通知|提示|公告|告知|下一步|工�
                              r"|工作汇报|工作总结|工作报告|工作情况|本周工作|上周工作|本月工作")
 _HEADING_ISSUES = re.compile(r"问题|说事|反映|意见|诉求|议事|建议|巡查|报事|报修|投诉")
 # "二、本周业主报事汇总（客服何丽汇报）": who reported it, in brackets after the title, is not part of it
-_HEADING_ASIDE = re.compile(r"\s*[（(][^（()）]{1,14}[)）]\s*$")
+_HEADING_ASIDE = re.compile(r"\s*[（(][^（()）]{0,12}(?:汇报|记录|整理|报告|提供|主讲|发言)[)）]\s*$")
 
 
 def _heading(line: str) -> str | None:

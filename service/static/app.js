@@ -344,7 +344,8 @@ const COMMANDS = [
     return correct(card, card.category, resolveOwner(m[2]));
   }],
   // a saved entry by its 台账编号 (not a card number): 32号改为其他, 编号32类别改成宠物, 32号责任主体改为社区
-  [/^(?:把)?\s*(?:编号|台账)?\s*(\d+)\s*号?\s*(?:的)?(?:类别)?(?:改为|改成|应该是|应为|换成|归为|算)\s*(?!已?(?:派单|办理中|办结|销号|作废|回访))(.+)$/, async (m) => {
+  [/^(?:把)?\s*(?:(?:编号|台账)\s*(\d+)\s*号?|(\d+)\s*号)\s*(?:的)?(?:类别)?(?:改为|改成|应该是|应为|换成|归为|算)\s*(?!已?(?:派单|办理中|办结|销号|作废|回访))(.+)$/, async (m) => {
+    m = [m[0], m[1] || m[2], m[3]];  // 编号32 or 32号: a ledger number (a bare "3改为…" is no command)
     const target = m[2].replace(/^责任主体/, "");
     const entry = await api(`/api/entries/${m[1]}`);
     if (/^责任主体/.test(m[2])) return changeEntryOwner(entry, resolveOwner(target));
@@ -353,8 +354,8 @@ const COMMANDS = [
     const u = await api(`/api/entries/${entry.id}/correct`, { method: "POST", json: { category: code, seen: entry.updated } });
     botText(`已更正编号 ${u.id}：${u.category_name}，责任主体 ${u.owner}，办理时限 ${fmtTime(u.deadline)}（已记为人工更正）。`);
   }],
-  [/^(?:把)?\s*(?:编号|台账)?\s*(\d+)\s*号?\s*(?:的)?(?:责任主体|责任单位|派给|交给)(?:改为|改成|换成|为)?\s*(.+)$/, async (m) => {
-    await changeEntryOwner(await api(`/api/entries/${m[1]}`), resolveOwner(m[2]));
+  [/^(?:把)?\s*(?:(?:编号|台账)\s*(\d+)\s*号?|(\d+)\s*号)\s*(?:的)?(?:责任主体|责任单位|派给|交给)(?:改为|改成|换成|为)?\s*(.+)$/, async (m) => {
+    await changeEntryOwner(await api(`/api/entries/${m[1] || m[2]}`), resolveOwner(m[3]));
   }],
   [/^(全部保存|保存全部|入台账|全部入台账|保存)$/, async () => {
     if (!state.cards.length) return botText("还没有可以保存的问题。请先粘贴纪要或诉求。");
@@ -423,14 +424,16 @@ const COMMANDS = [
     botNode(el("div", { text: `已办结、等待回访 ${data.total} 条（新的在前）。打完电话输入：12号回访满意、12号回访基本满意、12号回访不满意 还是漏水（不满意会退回重新办理）。` }),
       entryTable(data.items, false, true));
   }],
-  [/^(?:编号)?\s*(\d+)\s*号?\s*回访\s*[：:，,]?\s*(非常不满意|很不满意|不满意|非常满意|基本满意|比较满意|满意|一般|([1-5])\s*分)\s*[：:，,。；;\s]*(.*)$/s, async (m) => {
+  [/^(?:编号\s*(\d+)\s*号?|(\d+)\s*号)\s*回访\s*[：:，,]?\s*(非常不满意|很不满意|不满意|非常满意|基本满意|比较满意|满意|一般|([1-5])\s*分)\s*[：:，,。；;\s]*(.*)$/s, async (m) => {
+    m = [m[0], m[1] || m[2], m[3], m[4], m[5]];
     const score = m[3] ? Number(m[3]) : VISIT_SCORES[m[2]];
     const updated = await setStatus(Number(m[1]), { status: "已回访", satisfaction: score, feedback: m[4].trim() });
     botText(updated.status === "已回访"
       ? `已记下编号 ${m[1]} 的回访：${m[2]}（${score} 分）${m[4].trim() ? `，意见：${m[4].trim()}` : ""}。可以输入“${m[1]}号销号”。`
       : `编号 ${m[1]} 回访${m[2]}（${score} 分）：居民不满意，已退回“${updated.status}”，请继续办理。`);
   }],
-  [/^(?:编号)?\s*(\d+)\s*号?\s*(?:已经?|改为|改成|转)?\s*(派单|已派单|办理中|在办|开始办理|办结|已办结|办完了?|销号|已销号)\s*[：:，,。；;\s]*(.*)$/s, async (m) => {
+  [/^(?:编号\s*(\d+)\s*号?|(\d+)\s*号)\s*(?:已经?|改为|改成|转)?\s*(派单|已派单|办理中|在办|开始办理|办结|已办结|办完了?|销号|已销号)\s*[：:，,。；;\s]*(.*)$/s, async (m) => {
+    m = [m[0], m[1] || m[2], m[3], m[4]];
     const status = STATUS_WORDS[m[2].replace(/^已/, "").replace(/了$/, "")];
     const note = m[3].trim();
     const updated = await setStatus(Number(m[1]), { status, ...(note ? { note } : {}) });
