@@ -491,6 +491,10 @@ def test_the_ledger_filters_by_the_community_the_tickets_named(page, server, tmp
     row = page.locator("#ledger-table tbody tr").first
     assert "下水道" in row.inner_text() and "红枫小区2号楼" in row.inner_text()
     page.select_option("#f-community", "")
+    page.click('.tab[data-view="stats"]')  # the 统计 tab counts per 社区 and can show one
+    page.wait_for_selector("#fig-community:not([hidden])")
+    page.select_option("#s-community", "青石社区")
+    page.wait_for_function("() => document.querySelector('#stat-cards b') && document.querySelector('#stat-cards b').textContent === '1'")
 
 
 def test_a_deadline_agreed_with_the_resident_is_set_from_the_ledger(page, server):

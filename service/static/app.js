@@ -627,10 +627,10 @@ function fillFilters() {
   showJobChip();
 }
 // 社区: offered only once uploaded tickets named their 所属社区 (a 街道 desk's export covers several)
-async function fillCommunities() {
+async function fillCommunities(id = "#f-community") {
   try {
     const names = await api("/api/communities");
-    const pick = $("#f-community");
+    const pick = $(id);
     const chosen = pick.value || pick.dataset.want || "";
     pick.replaceChildren(el("option", { value: "", text: "全部社区" }), ...names.map((n) => el("option", { value: n, text: n })));
     pick.value = names.includes(chosen) ? chosen : "";
@@ -861,6 +861,7 @@ async function changeStatus(entry, select) {
 $("#f-go").addEventListener("click", loadLedger);
 $("#s-owner").addEventListener("change", loadStats);
 $("#s-month").addEventListener("change", loadStats);
+$("#s-community").addEventListener("change", loadStats);
 for (const id of FILTER_IDS) if (!["#f-q", "#f-job", "#f-job-name"].includes(id)) $(id).addEventListener("change", loadLedger);
 $("#f-job-clear").addEventListener("click", () => { setFilter("#f-job", ""); setFilter("#f-job-name", ""); showJobChip(); loadLedger(); });  // the search box waits for Enter
 $("#f-q").addEventListener("keydown", (e) => { if (e.key === "Enter") { e.preventDefault(); loadLedger(); } });
@@ -933,9 +934,11 @@ let statsRequest = 0;
 async function loadStats() {
   const pick = $("#s-owner");
   if (pick.options.length === 1) for (const o of OWNERS) pick.append(el("option", { value: o, text: o }));
+  await fillCommunities("#s-community");  // a 街道 desk reports per 社区
   try {
     const query = new URLSearchParams();
     if (pick.value) query.set("owner", pick.value);
+    if ($("#s-community").value) query.set("community", $("#s-community").value);
     if ($("#s-month").value) { query.set("date_from", $("#s-month").value); query.set("date_to", $("#s-month").value); }
     const mine = ++statsRequest;
     const s = await api(`/api/stats${query.toString() ? `?${query}` : ""}`);
@@ -946,6 +949,9 @@ async function loadStats() {
       .map(([k, v]) => el("div", { class: "stat" }, el("b", { text: String(v) }), k)));
     barChart($("#chart-category"), s.by_category);
     barChart($("#chart-owner"), s.by_owner, "#7048e8");
+    const communities = s.by_community || {};
+    $("#fig-community").hidden = !Object.keys(communities).length;
+    if (Object.keys(communities).length) barChart($("#chart-community"), communities, "#2b8a3e");
     const weeks = Object.fromEntries(Object.entries(s.by_week || {}).map(([k, v]) => [weekName(k), v]));
     barChart($("#chart-week"), weeks, "#0b7285");
     lineChart($("#chart-satisfaction"), s.satisfaction.by_week);
