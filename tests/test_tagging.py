@@ -232,8 +232,9 @@ def test_a_deadline_written_as_a_span_counts_from_the_call(model):
     """From the hotline-desk trial: 办理时限 “三个工作日” was dropped without a word."""
     base = {"诉求内容": "小区3号楼北侧的树枝挡住窗户，请修剪", "受理时间": "2026-11-04 10:00"}  # a Wednesday
     rows = [{**base, "办理时限": "三个工作日"}, {**base, "办理时限": "24小时"}, {**base, "办理时限": "7天内"},
-            {**base, "办理时限": "尽快"}]
-    three, day, week, soon = tag_rows(model, rows, "诉求内容", NOW, "受理时间")
+            {**base, "办理时限": "尽快"}, {**base, "办理时限": "10日内"}]
+    three, day, week, soon, ten = tag_rows(model, rows, "诉求内容", NOW, "受理时间")
+    assert ten["deadline"] == "2026-11-14T18:00:00+08:00"  # "15日" alone would be a day of the month, not a span
     assert three["deadline"] == "2026-11-09T18:00:00+08:00" and "三个工作日" in three["notes"]  # Thu, Fri, Mon
     assert day["deadline"] == "2026-11-05T10:00:00+08:00"
     assert week["deadline"] == "2026-11-11T18:00:00+08:00"

@@ -244,7 +244,8 @@ def given_deadline(value, received: dt.datetime, day_end: dt.time,
 
 
 # "3个工作日", "三个工作日", "24小时", "7天": the centre's 时限 as a span from the call
-_SPAN = re.compile(r"^\s*(?P<n>\d{1,3}|[一二两三四五六七八九十]{1,3})\s*(?P<unit>个?工作日|个?小时|个?自然日|天|日)\s*(?:内|之内)?\s*$")
+_SPAN = re.compile(r"^\s*(?P<n>\d{1,3}|[一二两三四五六七八九十]{1,3})\s*(?:(?P<unit>个?工作日|个?小时|个?自然日|天)\s*(?:内|之内)?"
+                   r"|(?P<days>日)\s*(?:内|之内))\s*$")  # "15日" alone is the 15th, "15日内" a span
 
 
 def _span_deadline(value, received: dt.datetime, taxonomy) -> tuple[dt.datetime | None, str | None]:
@@ -256,7 +257,7 @@ def _span_deadline(value, received: dt.datetime, taxonomy) -> tuple[dt.datetime 
     n = cn_number(m.group("n")) if m else None
     if not n:
         return None, None
-    unit = m.group("unit").lstrip("个")
+    unit = (m.group("unit") or "天").lstrip("个")
     if unit == "工作日":
         when = add_working_days(received, n, taxonomy)[0]
     elif unit == "小时":
