@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 from collections import Counter
+from pathlib import Path
 from typing import Annotated, Literal
 from urllib.parse import quote
 from zoneinfo import ZoneInfo
@@ -216,7 +217,8 @@ class Filters:
             row = next(store.db.query("SELECT input_name FROM jobs WHERE id = ?", [job]), None)
             if row is None:
                 raise HTTPException(404, f"没有编号为 {job} 的上传记录（可在“上传记录”里查看）。")
-            upload = f"上传《{row['input_name'] or job}》"
+            upload_name = row["input_name"] or job
+            upload = f"上传《{upload_name}》"
         name = None
         if category:
             try:
@@ -237,7 +239,7 @@ class Filters:
         community = (community or "").strip() or None
         named = [x for x in (community, owner, status, name, {"red": "已逾期", "yellow": "将逾期", "any": "逾期或将逾期"}
                              .get(overdue or ""), span) if x]
-        self.label = "-".join(named)  # the file name
+        self.label = "-".join(named + ([f"上传{Path(upload_name).stem[:20]}"] if upload else []))  # the file name
         self.parts = ([upload] if upload else []) + named + ([f"搜索“{q}”"] if q else [])  # the 汇总's 统计范围 also says the search
         self.now = _now()
         self.clause, self.params = _filter_sql(status, category, owner, urgent, overdue, q, start, end,

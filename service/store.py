@@ -652,7 +652,8 @@ class Store:
         have = next(db.query("SELECT text, summary FROM entries WHERE id = ?", [entry_id]), None)
         if have is None or not key:
             return False
-        return any(key in text_key(x or "") or text_key(x or "") == key
+        # a few words ("漏水") could be anyone's: a part must be long enough to be that entry's own
+        return any(text_key(x or "") == key or (len(key) >= 8 and key in text_key(x or ""))
                    for x in (have["text"], (have["summary"] or "").rstrip("…")))
 
     def _update_from_export(self, db: sqlite_utils.Database, entry_id: int, past: dict | None, response: str | None,

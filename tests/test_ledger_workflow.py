@@ -946,6 +946,7 @@ def test_a_wrong_upload_is_taken_back_as_a_whole_keeping_what_was_worked_on(clie
 def test_the_ledger_shows_and_exports_one_uploads_entries_and_refuses_unknown_filters(client):
     """An upload's entries are found again by its job id (在台账中查看); a misspelt filter is refused, not ignored."""
     from io import BytesIO
+    from urllib.parse import quote
 
     from openpyxl import load_workbook
 
@@ -958,8 +959,10 @@ def test_the_ledger_shows_and_exports_one_uploads_entries_and_refuses_unknown_fi
     assert not any("纸箱" in e["text"] for e in batch["items"])
     stats = client.get("/api/stats", params={"job": job["id"]}, headers=client.hdr()).json()
     assert sum(stats["by_category"].values()) == 3
-    book = load_workbook(BytesIO(client.get("/api/ledger.xlsx", params={"job": job["id"]}, headers=client.hdr()).content))
+    exported = client.get("/api/ledger.xlsx", params={"job": job["id"]}, headers=client.hdr())
+    book = load_workbook(BytesIO(exported.content))
     assert "上传《工单.csv》" in " ".join(str(c.value) for row in book.worksheets[-1].iter_rows() for c in row if c.value)
+    assert quote("上传工单") in exported.headers["content-disposition"]  # the file name says which upload
     r = client.get("/api/entries", params={"job": "abc123"}, headers=client.hdr())
     assert r.status_code == 404 and "上传记录" in r.json()["detail"]
     r = client.get("/api/entries", params={"statu": "办理中"}, headers=client.hdr())
