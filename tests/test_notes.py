@@ -754,3 +754,17 @@ def test_new_layout_rules_do_not_misfire_on_ordinary_notes(model, notes, n, answ
     issues = extract(notes, model, NOW)
     assert len(issues) == n, [i.quotes for i in issues]
     assert all(bool(i.response) == answered for i in issues), [i.response for i in issues]
+
+
+def test_a_chat_export_with_the_flat_beside_the_nickname_on_each_line(model):
+    """From the eighteenth blind set: "2024-06-02 20:22 Kevin 6栋：+1 同样充不上电" kept its sender in the words,
+    so the +1 was a problem of its own; "老陈 3栋502：602又开始了" was not read as 老陈 speaking."""
+    chat = ("2024-06-02 20:21 阳光明媚-8栋1203：地下车库那几个充电桩是不是都坏了？插上都没反应\n"
+            "2024-06-02 20:22 小鱼儿 8-703：+1 我也是，扫码一直显示离线\n"
+            "2024-06-02 20:22 Kevin 6栋：+1 同样充不上电\n"
+            "2024-06-02 20:31 老陈 3栋502：我们楼上602天天半夜拖椅子，十二点以后还咚咚的\n"
+            "2024-06-02 23:48 老陈 3栋502：602又开始了，这会儿还在拖东西\n")
+    charging, noise = extract(chat, model, NOW)
+    assert charging.mentions == 3 and not any("Kevin" in q for q in charging.quotes)
+    assert "阳光明媚" in charging.speakers and "老陈" in noise.speakers
+    assert noise.mentions == 2

@@ -240,7 +240,7 @@ def _place_only(text: str) -> bool:
 
 
 # A flat's number ("3-201", "201室", "502"): the same flats named again tie a report to an earlier one
-_FLAT = re.compile(r"(?<![\d.:：/-])(?:\d{1,2}-)?(\d{3,4})(?=室|家|那家|号房|户|的|老|\s|，|,|$|[\u4e00-\u9fff])(?![\d年月日号楼栋]|元|块|米|平|度|斤|个|次|天|分|人|辆)")
+_FLAT = re.compile(r"(?<![\d.:：/-])(?:\d{1,2}-)?(\d{3,4})(?=室|家|那家|号房|户|的|老|\s|，|,|$|[\u4e00-\u9fff])(?![\d年月日号楼栋]|元|块|米|平|度|斤|个|次|天(?!天)|分|人|辆)")
 # A line of a list ticked off as done: "…交社区 ✔", "换了 ok"
 _TICKED = re.compile(r"(?:[√✔✓☑]|(?<![A-Za-z])(?:ok|OK|Ok))\s*[。.!！]?\s*$")
 # "工程马强：", "何丽：", "陈经理：" inside an item of minutes: who answers, then the answer
@@ -408,7 +408,11 @@ def extract(text: str, model: Model, received_at: dt.datetime, beyond: list[str]
         chased = (not utt.staff and bool(_INQUIRY.search(norm) or _CHASING.search(norm)) and bool(mentions)
                   and bool(_things(_topic(norm)) & set().union(*(_things(_topic(normalize(" ".join(x.parts))))
                                                                   for x in mentions[-6:]))))
-        echoes = echoes or chased
+        # "602又开始了" from the one who complained about 602: the same flat's trouble again
+        again = (not utt.staff and bool(utt.speaker) and bool(_AGAIN.search(norm)) and any(
+            x.utt.speaker == utt.speaker and set(_FLAT.findall(norm)) & set(_FLAT.findall(normalize(x.text)))
+            for x in mentions))
+        echoes = echoes or chased or again
         # a named resident (not "说话人3" of a transcript, whose role is unknown)
         resident = bool(utt.speaker) and not utt.staff and not _ANONYMOUS.match(utt.speaker)
         # "…疑似僵尸车。杜伟：下周一贴通知": inside a listed item, a later sentence led by a name and a colon is
@@ -617,6 +621,12 @@ def _merge(mentions: list[_Mention], replies, model: Model, received_at: dt.date
                 # and "4号楼附近野猫越来越多，半夜叫春" (环境), "单元门口那个井盖松了" and "单元门口那块井盖一踩就响"
                 target = g
                 break
+            speaker_again = m.utt.speaker and any(x.utt.speaker == m.utt.speaker for x in g["mentions"])
+            if (same or speaker_again) and (repeat or _AGAIN.search(plain)) and flats & g["flats"]:
+                # the same flats named again: "301那家还是不管，201老两口天天接水盆" after "3-201 反映 卫生间顶上渗水，
+                # 楼上3-301家的…"; "602又开始了" from the one who complained about 602, however it was filed
+                target = g
+                break
             if not (same or unsure):
                 continue
             if places_conflict(g["keys"], keys):
@@ -641,9 +651,6 @@ def _merge(mentions: list[_Mention], replies, model: Model, received_at: dt.date
                 # straight after a mention of the same kind and not about a different thing (电梯 then
                 # 楼道灯 stay apart): a follow-up in a chat, a second call about the same fault
                 target = g
-                break
-            if same and (repeat or _AGAIN.search(plain)) and flats & g["flats"]:
-                target = g  # "301那家还是不管，201老两口天天接水盆" after "3-201 反映 卫生间顶上渗水，楼上3-301家的…"
                 break
             if same and (repeat or (akin and _AGAIN.search(plain))) and (g["keys"] & keys) and (akin or not m.utt.stamped):
                 # "都十二点了3栋还是没水": same place, same kind, said again; "又去4号楼看水压，还是很小"

@@ -24,7 +24,9 @@ _META = {"时间", "地点", "日期", "主题", "议题", "参会人员", "参�
          "电话", "联系电话", "标题", "作者", "发布时间", "关键词", "摘要", "诉求", "诉求内容", "工单编号", "受理时间"}
 _SPEAKER = re.compile(r"^(?P<who>(?:(?:居民代表|业主代表|代表|居民|业主|村民|楼长|单元长|网格员|物业|社区|主持人?"
                       # "2号楼楼栋长 杜建国：", "物业经理 蒋伟：": a title, a space, the name
-                      r"|[\u4e00-\u9fff\d]{0,8}(?:楼栋长|栋长|楼长|单元长|代表|经理|主任|书记|网格员|社工|管家))\s+)?"
+                      r"|[\u4e00-\u9fff\d]{0,8}(?:楼栋长|栋长|楼长|单元长|代表|经理|主任|书记|网格员|社工|管家)"
+                      # a chat nickname, a space, the sender's flat: "老陈 3栋502：", "小鱼儿 8-703："
+                      r"|[^\s：:，,。！？!?“”\"、；;]{1,12}(?=\s+(?:\d{1,3}\s*[栋幢棟座#]|\d{1,3}-\d)))\s+)?"
                       r"[^\s：:，,。！？!?“”\"、；;]{1,20}?)\s*[：:]\s*(?P<body>\S.*)$")
 _VERBS = r"(?:说|讲|表示|提出|反映|补充|回应|回复|答复|介绍|强调|指出)"
 _SAYS = re.compile(rf"^(?P<who>(?:居民|业主|村民|租户)?[\u4e00-\u9fff]{{0,4}}{_PERSON}(?:[（(][^）)]{{1,12}}[）)])?)"
@@ -70,6 +72,12 @@ class Utterance:
 def _speaker(who: str) -> tuple[str, str | None, bool]:
     """Clean name, place in brackets, and whether the speaker is staff."""
     place = None
+    flat = _NICK_FLAT.search(who)
+    if flat and _looks_like_speaker(who):  # "老陈 3栋502": 老陈, who lives in 3栋 (where they live, not the problem)
+        who = who[:flat.start()]
+        place = re.split(r"(?<=[栋幢棟座#])", flat.group("flat"))[0].strip()
+        if not re.search(r"[栋幢棟座#]", place):
+            place = f"{place.split('-')[0]}栋"  # 8-703 is 8栋 703
     m = _PLACE_IN_WHO.search(who)
     name = who
     if m:
@@ -134,8 +142,13 @@ _PERSON_END = re.compile(_PERSON + r"$")
 _PLACE_LABEL = re.compile(r"(?:区|场|车棚|车库|地库|间|门口|旁|侧|附近|周边|一带|垃圾站|垃圾房|分类站|中转站|投放点|收集点|健身区|器材区)$")
 
 
+# a chat nickname with the sender's flat beside it: "阳光明媚-8栋1203", "老陈 3栋502", "小鱼儿 8-703", "Kevin 6栋"
+_NICK_FLAT = re.compile(r"(?<=[^\s\d\-—_·])[\s\-—_·]*(?P<flat>\d{1,3}\s*[栋幢棟座#]\s*\d{0,2}-?\d{3,4}|\d{1,3}-\d{1,2}-\d{3,4}"
+                        r"|\d{1,3}-\d{3,4}|\d{1,3}\s*[栋幢棟座])$")
+
+
 def _looks_like_speaker(who: str) -> bool:
-    bare = _PLACE_IN_WHO.sub("", who)
+    bare = _NICK_FLAT.sub("", _PLACE_IN_WHO.sub("", who))
     if bare in _META or not bare or re.search(r"\d{3,}", bare):
         return False
     if (len(bare) >= 3 and _PLACE_LABEL.search(bare) and not _PERSON_END.search(bare)
@@ -587,7 +600,8 @@ def _utterance(line: str, n: int) -> Utterance:
     m = _SPEAKER.match(line)
     if (m and _looks_like_speaker(m.group("who")) and not plain.startswith(("http", "www"))
             and not (m.group("who")[-1].isdigit() and m.group("body")[:1].isdigit()  # "上午9:00"
-                     and not re.match(r"(?:说话人|发言人|讲话人|参会人)\s*\d", m.group("who")))):  # "说话人5：8号楼…"
+                     and not re.match(r"(?:说话人|发言人|讲话人|参会人)\s*\d", m.group("who"))  # "说话人5：8号楼…"
+                     and not _NICK_FLAT.search(m.group("who")))):  # "老陈 3栋502：602又开始了"
         name, place, staff = _speaker(m.group("who"))
         return Utterance(text=m.group("body"), speaker=name, speaker_place=place, staff=staff, line=n)
     return Utterance(text=line, line=n)
