@@ -768,3 +768,30 @@ def test_a_chat_export_with_the_flat_beside_the_nickname_on_each_line(model):
     assert charging.mentions == 3 and not any("Kevin" in q for q in charging.quotes)
     assert "阳光明媚" in charging.speakers and "老陈" in noise.speakers
     assert noise.mentions == 2
+
+
+@pytest.mark.parametrize("notes, quote, reply", [
+    # a 12345 weekly list's ticket about a pension, passed on in its 办理情况
+    ("本周12345工单汇总\n1. 工单号2026111801001，来电人李女士，反映其父亲的高龄津贴这个月没有到账，想咨询原因。"
+     "办理情况：该事项不属社区职责，已将诉求转区民政局处理。", "高龄津贴", "转区民政局处理"),
+    # a walk log whose writer passes it on in the same line
+    ("巡查日志\n10:20 走访7号楼独居老人孙爷爷，身体还行。孙爷爷顺带问外孙明年能不能进实验中学，我说这归教育局管，"
+     "帮他把情况反映到街道，有消息再告诉他。", "实验中学", None),
+])
+def test_a_matter_beyond_the_community_that_staff_pass_on_is_listed(model, notes, quote, reply):
+    """From the eighteenth blind set: a pension ticket in a weekly list and a school question in a walk log, both
+    passed on, were dropped."""
+    issues = extract(notes, model, NOW)
+    found = [i for i in issues if any(quote in q for q in i.quotes)]
+    assert len(found) == 1 and found[0].category == "other"
+    assert reply is None or reply in (found[0].response or "")
+
+
+def test_a_caller_saying_who_they_are_is_no_problem_and_an_answer_ending_in_a_question_is_an_answer(model):
+    transcript = ("说话人1 00:05\n哎，我是那个，就是光明小区8号楼的，姓周，周桂兰。\n\n"
+                  "说话人2 00:10\n您好周阿姨，您说。\n\n"
+                  "说话人1 00:15\n我老伴儿的医保卡异地报销，回老家看病花的钱那个怎么弄啊？\n\n"
+                  "说话人2 00:30\n阿姨这个归医保局管，我们先帮您登记，转给街道社保所，让他们给您打电话，行吗？\n")
+    issues = extract(transcript, model, NOW)
+    assert len(issues) == 1, [i.quotes for i in issues]
+    assert "医保卡" in issues[0].quotes[0] and "转给街道社保所" in issues[0].response

@@ -88,7 +88,9 @@ _INQUIRY = re.compile(r"(?:后来|现在)?怎么样了[？?]*$|进展(?:如何|�
 _ALL_CLEAR = re.compile(r"(?:未|没有?)(?:发现|见)(?:异常|问题|隐患)|(?:运行|使用|值守|开放|秩序|通行)(?:正常|良好)|一切正常|无异常|(?<![不没未欠])畅通")
 # A staff answer that passes a matter on: "我们帮您把情况反映上去", "报街道", "通过12345向交通部门反映"
 _FORWARDED = re.compile(r"反映上去|报上去|报(?:给)?街道|上报|报区|向[^，。,]{1,12}反映|反映给|通过12345|转(?:交|给|办)"
-                        r"|帮(?:您|你|他|她|来电人|居民|老人|其)?(?:问问|反映|联系|打听|咨询|对接)|整理一下报|协助办理|代为(?:办理|申请|联系)")
+                        r"|帮(?:您|你|他|她|来电人|居民|老人|其)?(?:问问|反映|联系|打听|咨询|对接)|整理一下报|协助办理|代为(?:办理|申请|联系)"
+                        # "帮她把情况反映到街道", "并将诉求转区人社局处理", "转街道社保所"
+                        r"|帮(?:您|你|他|她|其)?把[^，。,]{0,8}(?:反映|转|报)|将[^，。,]{0,6}转|转[^，。,]{0,8}(?:局|所|中心|办|公司)[^，。,]{0,4}处理")
 # Asking after a matter: "修好了没有", "什么时候能修好", "到底有没有人管"
 _CHASING = re.compile(r"(?:修|弄|处理|解决|清)好了?(?:没有|没|吗)|什么时候(?:能|才能|可以)?(?:修好|修|处理|解决|恢复|来)"
                       r"|到底(?:有没有人|谁)管")
@@ -241,11 +243,15 @@ def _place_only(text: str) -> bool:
 
 # A flat's number ("3-201", "201室", "502"): the same flats named again tie a report to an earlier one
 _FLAT = re.compile(r"(?<![\d.:：/-])(?:\d{1,2}-)?(\d{3,4})(?=室|家|那家|号房|户|的|老|\s|，|,|$|[\u4e00-\u9fff])(?![\d年月日号楼栋]|元|块|米|平|度|斤|个|次|天(?!天)|分|人|辆)")
+# A caller saying who they are: "哎，我是那个，就是…11号楼的，姓黄", "您好，我叫陈丽"
+_SELF_INTRO = re.compile(r"^(?:[哎嗯喂啊]+[，,\s]*|(?:您|你)好[，,！!\s]*)*(?:我是|我叫|我姓|本人是|本人姓)")
 # A line of a list ticked off as done: "…交社区 ✔", "换了 ok"
 _TICKED = re.compile(r"(?:[√✔✓☑]|(?<![A-Za-z])(?:ok|OK|Ok))\s*[。.!！]?\s*$")
 # "工程马强：", "何丽：", "陈经理：" inside an item of minutes: who answers, then the answer
 _NAMED_ANSWER = re.compile(r"^(?:[\u4e00-\u9fff]{0,4}(?:经理|主管|主任|书记|工程|客服|秩序|保安|保洁|物业|网格员|社区|居委会?|民警|警官)"
                            r"[\u4e00-\u9fff]{0,3}|(?P<bare>[\u4e00-\u9fff]{2,3}))[：:]")
+# "…想咨询原因。办理情况：已将诉求转区民政局处理": the item's own answer, on its line
+_RESULT_LABEL = re.compile(r"^(?:办理情况|处理情况|处理意见|办理结果|处理结果|答复|回复|答复情况|回复内容)[：:]")
 # labels of a ticket or a form ("诉求：", "地点：", "来电人：") and residents ("业主：") are no one answering
 _FIELD_LABEL = re.compile(r"^(?:诉求|问题|地点|地址|时间|日期|原因|情况|备注|内容|事由|工单号?|电话|业主|居民|住户|来电人|反映人|"
                           r"来访人|村民|群众|租户|楼长|门牌|房号)[：:]")
@@ -293,6 +299,9 @@ def _is_issue(utt: Utterance, text: str, role: dict, category: str, confidence: 
     p_issue = role.get("issue", 0.0)
     if utt.notice or _REMINDER.match(text) or _place_only(text):
         return False
+    if (_SELF_INTRO.match(text) and re.search(r"[，,]\s*(?:姓|叫)[\u4e00-\u9fff]", text)
+            and not re.search(r"[坏漏堵吵臭乱占缺破断塌裂扔]|不[能好亮通响]|没[有人水电]|一样", text)):
+        return False  # "哎，我是那个，就是光明小区11号楼的，姓黄，黄桂芳。": who is calling, not what about
     if (_TICKED.search(text) and (utt.listed or utt.item is not None or utt.stamped)
             and re.search(r"好了|修好|换了|换好|交了|交社区|完成|已|解决|清走|搬走|处理了", text)):
         return False  # "门禁修好了 √", "会费交社区 ✔" in a 楼长's list: done ("消防通道堵塞 √" on a checklist is not)
@@ -315,8 +324,12 @@ def _is_issue(utt: Utterance, text: str, role: dict, category: str, confidence: 
         return True
     if category == fallback:  # a visitor's 事由 beyond the community is kept while staff may pass it on (`_merge`)
         # and so is a named resident's question about one ("我想问一下，我家孩子明年上初中，划片是怎么划的？")
-        asks = bool(re.search(r"[？?]$|问一下|想问|请问|问问", text)) and confidence >= 0.8 and not utt.staff
-        return (utt.listed and utt.speaker is not None and p_issue >= 0.3) or (asks and bool(utt.speaker))
+        asks = (bool(re.search(r"[？?]$|问一下|想问|请问|问问", text)) and confidence >= 0.8 and not utt.staff
+                and role.get("reply", 0.0) < 0.5)  # "…转给街道社保所，让他们直接给您打电话，行吗？" answers one
+        # and a hotline ticket's 诉求 in a weekly list ("4. 工单号…，来电人王先生，反映其母亲今年养老金…")
+        ticket = (utt.item is not None or utt.ticket) and bool(re.search(r"来电人|来电|反映|咨询|诉求", text))
+        return ((utt.listed and utt.speaker is not None and p_issue >= 0.3) or (asks and bool(utt.speaker))
+                or (ticket and confidence >= 0.8 and not utt.staff))
     if _RAISED.match(text):
         return True
     listed = (utt.item is not None or utt.ticket or utt.listed) and not _OWN_ACTION.match(text)
@@ -418,9 +431,9 @@ def extract(text: str, model: Model, received_at: dt.datetime, beyond: list[str]
         # "…疑似僵尸车。杜伟：下周一贴通知": inside a listed item, a later sentence led by a name and a colon is
         # the answer of the one named (a staff member of the meeting), not more of the report
         named = _NAMED_ANSWER.match(norm)
-        if ((utt.item is not None or utt.listed or utt.ticket) and sentence != utt.sentences[0] and named
-                and not _FIELD_LABEL.match(norm) and role.get("issue", 0.0) < 0.85
-                and (not named.group("bare") or role.get("reply", 0.0) >= role.get("issue", 0.0))):
+        if ((utt.item is not None or utt.listed or utt.ticket) and sentence != utt.sentences[0]
+                and (_RESULT_LABEL.match(norm) or (named and not _FIELD_LABEL.match(norm) and role.get("issue", 0.0) < 0.85
+                     and (not named.group("bare") or role.get("reply", 0.0) >= role.get("issue", 0.0))))):
             replies.append((i, utt, sentence))
             continue
         recheck = _is_recheck(utt, norm)
@@ -701,7 +714,9 @@ def _merge(mentions: list[_Mention], replies, model: Model, received_at: dt.date
     _attach_replies(groups, replies, by_utt, utts)
     # A school place, a bus route, a clinic moved away: not community business, but when staff say they will
     # pass it on ("我们帮您把情况反映上去", "通过12345向交通部门反映") it goes into the ledger to be followed up.
-    kept = [g for g in groups if not g["held"] or _forwarded(normalize(" ".join(g["responses"])))]
+    # (a log's writer may say it in the same line: "…能不能进东湖实验小学，我说…帮她把情况反映到街道")
+    kept = [g for g in groups if not g["held"] or _forwarded(normalize(" ".join(g["responses"]))) or (
+        not g["mentions"][0].utt.speaker and _forwarded(normalize(g["mentions"][0].text)))]
     if beyond is not None:
         beyond.extend(_summary(g["mentions"][0].text.strip()) for g in groups if g not in kept)
     groups = kept
