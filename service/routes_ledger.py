@@ -350,8 +350,9 @@ def change_status(entry_id: EntryId, body: StatusIn, model: ModelDep, store: Sto
             entry = store.get_entry(entry_id)
             day_end = done_at.replace(hour=model.taxonomy.day_end.hour, minute=model.taxonomy.day_end.minute)
             done_at = min(day_end, community_time(_now(), model.taxonomy))
-            if entry.get("received_at"):
-                done_at = max(done_at, community_time(dt.datetime.fromisoformat(entry["received_at"]), model.taxonomy))
+            if entry.get("received_at"):  # the day it came in: not before the hour it came in (an earlier day is refused)
+                received = community_time(dt.datetime.fromisoformat(entry["received_at"]), model.taxonomy)
+                done_at = max(done_at, received) if done_at.date() == received.date() else done_at
     entry = store.set_status(entry_id, body.status, caller.name, body.note or "", body.satisfaction, body.feedback,
                              body.seen, admin=caller.role == "admin", done_at=done_at)
     return view(entry, model.taxonomy.timezone)
@@ -366,10 +367,20 @@ def _typed_time(text: str, what: str, taxonomy, after: dt.datetime | None = None
     from triage.tagging import read_time
 
     typed = text.strip()
+    now = community_time(_now(), taxonomy)
+    # "昨天下午", "前天 16:00", "今天": the day said as staff say it
+    days_back = {"今天": 0, "昨天": 1, "前天": 2}
+    if m := re.match(r"^(今天|昨天|前天)", typed):
+        day = now - dt.timedelta(days=days_back[m.group(1)])
+        part = re.match(r"^\s*(上午|早上|中午|下午|晚上)?\s*$", typed[m.end():])
+        if part:  # a part of the day alone stands for its usual hour
+            hour = {"上午": 9, "早上": 8, "中午": 12, "下午": 15, "晚上": 19}.get(part.group(1) or "", None)
+            typed = f"{day:%Y-%m-%d}" + (f" {hour:02d}:00" if hour is not None else "")
+        else:
+            typed = f"{day:%Y-%m-%d}{typed[m.end():]}"
     # "11-22", "11-22 16:00": month and day with a dash, as on the page's own hints
     typed = re.sub(r"^(\d{1,2})\s*[-/.]\s*(\d{1,2})(?![\d-])", r"\1月\2日", typed)
     clock = bool(re.search(r"\d\s*[:：]\s*\d|\d\s*[点时時]", typed))
-    now = community_time(_now(), taxonomy)
     when, ok = read_time(typed, now)
     if not ok or not typed:
         raise HTTPException(400, f"{what}“{text.strip()[:20]}”无法识别，请写成 2026-11-22 16:00、11月22日 或 11-22 16:00。")

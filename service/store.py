@@ -247,7 +247,9 @@ _TELLING = re.compile(r"^(?:市民|来电人|来电市民|来电者|群众|居�
 
 # A caller saying the problem is still there: a repeat call in new words ("还是没有修好，已经打过12345")
 _STILL = re.compile(r"再次|又一次|还是没|仍然没|仍未|依然没|至今没|至今未|还没有?(?:修|解决|处理|人管)|已经打过|打过12345|多次反映"
-                    r"|多次来电|上次反映|之前反映|之前打过|反映过|催办")
+                    r"|多次来电|上次反映|之前反映|之前打过|反映过|催办"
+                    # a walk log's re-check that finds it still there: "复查5栋2单元楼道，沙发还在"
+                    r"|复查[^。]{0,24}(?:还在|仍在|仍有|还有|依旧|依然|未清|没清|没修|未修)")
 SIMILAR = 0.6  # overlap of what is said around the place (character pairs) that makes two texts one problem
 # Numbers that say where (502室, 5楼, 15号, 二楼): two texts naming different ones are about different spots
 _SPOT = re.compile(r"(\d+|[一二三四五六七八九十]{1,3})\s*(室|楼|层|号|户|单元|栋|幢|座)")
@@ -311,6 +313,13 @@ def _visit_steps(past: dict, told: str) -> list[tuple[str, str]]:
     return [("已回访", f"{told}回访：{feedback}（{score} 分）")] + ([("已销号", f"{told}销号")] if past["status"] == "已销号" else [])
 
 
+def _topic_words(text: str) -> set[str]:
+    """The words a text says about its place, without the place words themselves (楼道, 单元, 门口)."""
+    from triage.notes import _topic
+
+    return {w for w in _topic(_bare(text)) if len(w) >= 2} - {"楼道", "单元", "门口", "小区", "楼下", "楼上", "复查", "还在"}
+
+
 def _thing_chars(things: frozenset[str]) -> set[str]:
     from triage.notes import _PLACE_CHARS, _thing_chars as chars
 
@@ -359,7 +368,11 @@ def _repeat_of(db: sqlite_utils.Database, entry: dict) -> tuple[int | None, int 
         # 东门消防通道还是被车堵着" after their own "东门口的消防通道被私家车长期占用"
         caller = bool(phones and phones & set(re.findall(r"\d{7,}", row["contact"] or "")))
         akin = caller and bool(_thing_chars(things) & _thing_chars(their_things))  # 私家车 and 车, not 电梯 and 灯
-        same = _overlap(grams, their_grams) >= SIMILAR or (told and (things & their_things or akin))
+        # a re-check or a repeat naming what was there: "复查5栋2单元楼道，沙发还在" after "…楼道堆了旧沙发和纸箱"
+        # (only a re-check: a repeat told in other words, 飞线充电 after 充电, is flagged for a person instead)
+        named = (told and "复查" in (entry.get("text") or "")
+                 and bool(_topic_words(entry.get("text") or "") & _topic_words(row["text"])))
+        same = _overlap(grams, their_grams) >= SIMILAR or (told and (things & their_things or akin or named))
         # "幸福里小区9号楼…" (a ticket) and "9号楼…" (the notes) may be one problem, or another estate's 9号楼
         # where the community has several: a person decides
         sure = bool(estates) == bool(theirs)
@@ -525,7 +538,8 @@ class Store:
                 if own is not None and self._is_own_row(db, own, key):
                     # this ledger's own export, filled in elsewhere and uploaded back: that entry, moved on
                     # (never backwards, never revived, never a repeat of itself)
-                    if not void and self._update_from_export(db, own, past, entry.get("response"), who):
+                    if not void and self._update_from_export(db, own, past, entry.get("response"), who,
+                                                             entry.get("notes") or []):
                         advanced.append(own)
                     ids.append(own)
                     reused.add(own)
@@ -657,7 +671,7 @@ class Store:
                    for x in (have["text"], (have["summary"] or "").rstrip("…")))
 
     def _update_from_export(self, db: sqlite_utils.Database, entry_id: int, past: dict | None, response: str | None,
-                            who: str) -> bool:
+                            who: str, notes: list[str] = ()) -> bool:
         """Our export uploaded back: take a new 办理情况, and a state further along that the entry never reached
         (an entry reopened here, by an administrator or an unhappy 回访, is not closed again by the old file)."""
         current = self.get_entry(entry_id)
@@ -665,14 +679,24 @@ class Store:
             return False
         history = self.history(entry_id)
         reached = {h["to_value"] for h in history if h["field"] in ("status", "import")}
+        said = (response or "").strip()
+        # what a person must look at: a closing with no result, a 办结日期 before the problem or after today
+        flags = [n for n in notes if "办结日期" in n]
+        if past and past["closed"] and current["status"] not in DONE and not said and not (current.get("response") or "").strip():
+            flags.append("上传的台账标为已办结，但没有写办理情况，未改状态，请补充办理结果")
+            past = None
+        if flags:
+            now = _later_than(current["updated"])
+            kept = current.get("notes") or []
+            db["entries"].update(entry_id, {"needs_review": 1, "updated": now,
+                                            "notes": json.dumps([*kept, *(f for f in flags if f not in kept)], ensure_ascii=False)})
         if not past:
-            moved = False
+            moved = bool(flags)
         elif past["closed"] and current["status"] in DONE:
             moved = self._advance(db, entry_id, past, response, who)  # closed here: the file may add its 回访
         else:  # a state the entry already went through and came back from (reopened since) is not taken again
             moved = (("已办结" if past["closed"] else past["status"]) not in reached
                      and self._advance(db, entry_id, past, response, who))
-        said = (response or "").strip()
         # a 办理情况 the entry had before is the old file's, not news: a newer one typed here stands
         stale = any(h["field"] == "response" and said in ((h["from_value"] or "").strip(), (h["to_value"] or "").strip())
                     for h in history)

@@ -511,3 +511,26 @@ def test_a_deadline_agreed_with_the_resident_is_set_from_the_ledger(page, server
     assert got["deadline"].startswith("2027-01-15T18:00")
     history = _api(server, f"/api/entries/{entry}/history")
     assert any(h["field"] == "deadline" and h["note"] == "灯杆需整体更换，与居民商定" for h in history)
+
+
+def test_commands_in_the_order_staff_say_them_and_a_closing_needs_its_result(page, server):
+    """From the grid-worker trial: 派单33号, 查十二号, 帮我查下25号 got a bare 好的; 21号办结 closed an entry on a
+    meeting's promise; the day it was done could not be said."""
+    import datetime as dt
+    from zoneinfo import ZoneInfo
+
+    now = dt.datetime.now(ZoneInfo("Asia/Shanghai"))
+    received = (now - dt.timedelta(days=3)).isoformat(timespec="seconds")
+    entry = _api(server, "/api/classify", {"text": "26号楼单元门口的地砖翘起来了，老人差点绊倒", "save": True,
+                                           "received_at": received})["entry_id"]
+    send(page, f"派单{entry}号")
+    page.wait_for_selector(f".msg.bot:has-text('编号 {entry} 已改为“已派单”')")
+    send(page, f"帮我查下{entry}号")
+    page.locator(".msg.bot", has=page.locator("table.entry-card")).last.wait_for()
+    send(page, f"{entry}号办结")
+    page.wait_for_selector(".msg.bot:has-text('请写明办理结果')")
+    assert _api(server, f"/api/entries/{entry}")["status"] == "已派单"
+    send(page, f"{entry}号昨天办结：重新铺了地砖")
+    page.wait_for_selector(f".msg.bot:has-text('办结于昨天')")
+    closed = [h for h in _api(server, f"/api/entries/{entry}/history") if h["to_value"] == "已办结"]
+    assert closed[-1]["at"][:10] == f"{now - dt.timedelta(days=1):%Y-%m-%d}"  # yesterday, in the community's time

@@ -1335,3 +1335,51 @@ def test_review_of_the_eighth_sessions_ledger_changes(client):
                 headers=client.hdr()).raise_for_status()
     r = client.patch(url, json={"deadline": "2099-01-01", "note": "事后改"}, headers=client.hdr())
     assert r.status_code == 409 and "不能再调整" in r.json()["detail"]
+
+
+def test_our_export_closing_without_a_result_or_on_an_impossible_day_is_flagged(client):
+    """From the grid-worker trial: the filled-in export closed an entry with no 办理情况 and took a 办结时间 before
+    the problem came in without a word."""
+    from io import BytesIO
+
+    from openpyxl import load_workbook
+
+    job = _wait(client, client.post("/api/jobs", files={"file": ("工单.csv", TICKETS)}, data={"save": "true"},
+                                    headers=client.hdr()).json()["id"])
+    ids = {e["text"][:6]: e["id"] for e in client.get("/api/entries", params={"job": job["id"]}, headers=client.hdr()).json()["items"]}
+    manhole, lamps = ids["东门外的下水"], ids["小区里的路灯"]
+    book = load_workbook(BytesIO(client.get("/api/ledger.xlsx", headers=client.hdr()).content))
+    sheet = book.worksheets[0]
+    head = [c.value for c in sheet[1]]
+    col = {name: head.index(name) + 1 for name in ("台账编号", "状态", "办理情况", "办结时间")}
+    for row in range(2, sheet.max_row + 1):
+        number = sheet.cell(row, col["台账编号"]).value
+        if number == manhole:  # closed, but nobody wrote what was done
+            sheet.cell(row, col["状态"]).value = "已办结"
+        if number == lamps:  # closed the day before the call came in
+            sheet.cell(row, col["状态"]).value = "已办结"
+            sheet.cell(row, col["办理情况"]).value = "换了三个灯泡"
+            sheet.cell(row, col["办结时间"]).value = "2026-11-19 10:00"
+    out = BytesIO()
+    book.save(out)
+    _wait(client, client.post("/api/jobs", files={"file": ("回填.xlsx", out.getvalue())}, data={"save": "true"},
+                              headers=client.hdr()).json()["id"])
+    got = client.get(f"/api/entries/{manhole}", headers=client.hdr()).json()
+    assert got["status"] == "待派单" and got["needs_review"] and any("没有写办理情况" in n for n in got["notes"])
+    got = client.get(f"/api/entries/{lamps}", headers=client.hdr()).json()
+    assert got["needs_review"] and any("办结日期" in n for n in got["notes"])
+
+
+def test_a_walk_logs_recheck_the_next_day_joins_the_open_entry(tmp_path):
+    """From the grid-worker trial: "复查5栋2单元楼道，沙发还在" in the next day's log became a new entry."""
+    from service.store import Store
+
+    with Store(tmp_path / "r.db") as store:
+        store.migrate()
+        [first] = store.add_entries([{"text": "5栋2单元楼道堆了旧沙发和纸箱，挡住一半通道", "category": "safety",
+                                      "source": "extract", "received_at": "2026-11-24T01:00:00+00:00"}], "网格员")
+        repeated: list[int] = []
+        [again] = store.add_entries([{"text": "复查5栋2单元楼道，沙发还在，纸箱清走了。", "category": "safety",
+                                      "source": "extract", "received_at": "2026-11-25T01:00:00+00:00"}], "网格员",
+                                    repeated=repeated)
+        assert again == first and repeated == [first]

@@ -658,7 +658,8 @@ def _merge(mentions: list[_Mention], replies, model: Model, received_at: dt.date
                 break
             opens = _opens_another(plain)  # "还有一个，5号楼有个老人…": a matter of its own
             # a walk log's next timed line is another finding unless it names the same thing (自行车 is not 面包车)
-            stamped_apart = m.utt.stamped and not (g["things"] & things or len(shared) >= 2)
+            stamped_apart = m.utt.stamped and not ((g["things"] & things) - _PLACE_CHARS
+                                                   or len(shared - _PLACE_CHARS) >= 2)  # 路 alone ties nothing
             if (same and g is last and not stamped_apart
                     and (shared or akin or (not listed and not opens and (not things or not g["things"])))):
                 # straight after a mention of the same kind and not about a different thing (电梯 then
@@ -686,7 +687,7 @@ def _merge(mentions: list[_Mention], replies, model: Model, received_at: dt.date
                 target = g  # "电梯还是没人来啊" from the one who reported the lift, or "狗又叫了"
                 break
             if same and (len(shared) >= 2 or len(shared) / max(1, min(len(g["topic"]), len(topic))) >= 0.2
-                         or (g["keys"] & keys and (not m.utt.stamped or g["things"] & things))):
+                         or (g["keys"] & keys and (not m.utt.stamped or (g["things"] & things) - _PLACE_CHARS))):
                 # two lines of a walk log at the same building are two findings unless about the same thing
                 target = g
                 break

@@ -363,7 +363,10 @@ const COMMANDS = [
     state.saving = true;
     try {
       const n = await saveCards(state.cards);
-      botText(n ? `已存入台账 ${n} 条。可在“台账”页查看和办理。` : "没有新登记的问题。");
+      // 第N条 is this result's card, N号 the ledger's number: say which is which before anyone types "4号办结"
+      const map = state.cards.filter((c) => c.entry_id).map((c) => `第${c.n}条→${c.entry_id}号`).join("，");
+      botText(n ? `已存入台账 ${n} 条（${map}）。在聊天里跟进请用台账编号，如“${state.cards.find((c) => c.entry_id).entry_id}号派单”；也可在“台账”页办理。`
+        : "没有新登记的问题。");
     } finally { state.saving = false; }
   }],
   [/^(?:删除|删掉|去掉|不要)?\s*(?:把)?\s*第\s*([\d一二两三四五六七八九十]+)\s*[条个](?:问题)?\s*(?:删除|删掉|去掉|不要了?)?$/, async (m) => {
@@ -432,12 +435,18 @@ const COMMANDS = [
       ? `已记下编号 ${m[1]} 的回访：${m[2]}（${score} 分）${m[4].trim() ? `，意见：${m[4].trim()}` : ""}。可以输入“${m[1]}号销号”。`
       : `编号 ${m[1]} 回访${m[2]}（${score} 分）：居民不满意，已退回“${updated.status}”，请继续办理。`);
   }],
-  [/^(?:编号\s*(\d+)\s*号?|(\d+)\s*号)\s*(?:已经?|改为|改成|转)?\s*(派单|已派单|办理中|在办|开始办理|办结|已办结|办完了?|销号|已销号)\s*[：:，,。；;\s]*(.*)$/s, async (m) => {
-    m = [m[0], m[1] || m[2], m[3], m[4]];
+  // "12号办结：结果", with the day it was done when that was not today: "12号昨天办结：…", "12号办结（11月25日）：…"
+  [/^(?:编号\s*(\d+)\s*号?|(\d+)\s*号)\s*((?:昨天|前天|今天)(?:上午|下午|晚上)?)?\s*(?:已经?|改为|改成|转)?\s*(派单|已派单|办理中|在办|开始办理|办结|已办结|办完了?|销号|已销号)\s*(?:[（(]([^）)]{1,20})[）)])?\s*[：:，,。；;\s]*(.*)$/s, async (m) => {
+    const when = (m[3] || m[5] || "").trim();
+    m = [m[0], m[1] || m[2], m[4], m[6]];
     const status = STATUS_WORDS[m[2].replace(/^已/, "").replace(/了$/, "")];
     const note = m[3].trim();
-    const updated = await setStatus(Number(m[1]), { status, ...(note ? { note } : {}) });
-    botText(`编号 ${m[1]} 已改为“${updated.status}”${status === "已办结" && updated.response ? `，办理情况：${updated.response}` : ""}。`
+    if (when && status !== "已办结") return botText("只有办结可以写日期，例如：12号办结（11月25日）：已更换读卡器。");
+    if (status === "已办结" && !note) {  // a meeting's promise in 办理情况 is no result: ask for what was done
+      return botText(`请写明办理结果，例如：${m[1]}号办结：已更换读卡器。实际办结的日子不是今天的话，加上日期：${m[1]}号办结（11月25日）：已更换读卡器。`);
+    }
+    const updated = await setStatus(Number(m[1]), { status, ...(note ? { note } : {}), ...(when ? { done_at: when } : {}) });
+    botText(`编号 ${m[1]} 已改为“${updated.status}”${when ? `（办结于${when}）` : ""}${status === "已办结" && updated.response ? `，办理情况：${updated.response}` : ""}。`
       + (status === "已办结" ? `回访后输入“${m[1]}号回访满意”。` : ""));
   }],
   [/^(上传记录|导入记录|最近上传|撤销导入)$/, async () => {
@@ -455,8 +464,19 @@ const COMMANDS = [
   [/^(帮助|help|\?|？|怎么用)$/i, async () => botText(HELP)],
 ];
 
+// What staff type or dictate, in the order the commands expect: "查十二号" → 查12号, "帮我查下25号" → 查25号,
+// "派单33号" → 33号派单, "回访满意25号" → 25号回访满意, "办结20号：…" → 20号办结：…
+function commandOrder(text) {
+  let t = text.replace(/([零一二两三四五六七八九十百]+)(?=\s*号)/gu, (w) => { const n = number(w); return n ? String(n) : w; });
+  t = t.replace(/^(?:帮我|麻烦|请)?\s*(?:查|看)(?:一下|下|查|看)?\s*(编号\s*)?(\d+)\s*号?(.*)$/su, (_, pre, n, rest) => `查${n}号${rest}`);
+  t = t.replace(/^(派单|办理中|在办|办结|销号)\s*(\d+)\s*号(.*)$/su, (_, verb, n, rest) => `${n}号${verb}${rest}`);
+  t = t.replace(/^回访\s*(非常不满意|很不满意|不满意|非常满意|基本满意|比较满意|满意|一般|[1-5]\s*分)\s*(\d+)\s*号(.*)$/su,
+    (_, score, n, rest) => `${n}号回访${score}${rest}`);
+  return t;
+}
+
 async function handle(text) {
-  const command = text.replace(/[。．.！!？?～~\s]+$/u, "").replace(/^[\s@]+/u, "");
+  const command = commandOrder(text.replace(/[。．.！!？?～~\s]+$/u, "").replace(/^[\s@]+/u, ""));
   for (const [pattern, action] of COMMANDS) {
     const m = pattern.exec(command);
     if (m) {
@@ -577,7 +597,7 @@ async function showEntry(id) {
     ["办理情况", e.response], ["回访", e.satisfaction ? `${e.satisfaction} 分${e.feedback ? `，${e.feedback}` : ""}` : ""]]
     .filter(([, v]) => v);
   const table = el("table", { class: "entry-card" }, ...rows.map(([k, v]) => el("tr", {}, el("th", { text: k }), el("td", { text: v }))));
-  const last = history.slice(-4).map((h) => el("li", { text: historyLine(h) }));
+  const last = history.filter((h) => !HIDDEN_FIELDS.includes(h.field)).slice(-4).map((h) => el("li", { text: historyLine(h) }));
   botNode(el("div", { text: `编号 ${e.id}：` }), table, last.length ? el("div", { class: "muted", text: "最近的办理记录：" }) : null,
     last.length ? el("ul", { class: "history" }, ...last) : null);
 }
@@ -817,7 +837,9 @@ function historyLine(h) {
   let note = h.note || "";
   if (h.field === "status" && h.from_value === null) note = note.replace(/来源：([\w ]+)/, (_, s) => `来源：${SOURCES[s.trim()] || s}`);
   if (note === value) note = "";  // 办结 with a note: the note became the 办理情况
-  const what = h.field === "status" ? value : `${FIELD_LABELS[h.field] || h.field}：${value || "（空）"}`;
+  // "import": a closing an old ledger records without its date
+  const what = h.field === "status" ? value : h.field === "import" ? `${value}（时间不详）`
+    : `${FIELD_LABELS[h.field] || h.field}：${value || "（空）"}`;
   return `${fmtTime(h.at)} ${h.who || ""} ${what}${note ? `（${note}）` : ""}`;
 }
 async function changeStatus(entry, select) {
@@ -838,10 +860,11 @@ async function changeStatus(entry, select) {
     body.note = reason.trim();
   }
   if (select.value === "已回访") {
-    const score = window.prompt("回访满意度：请输入 1–5 的整数（1 最不满意，5 最满意）：", "");
+    const score = window.prompt("回访满意度：1–5 分，或 满意 / 基本满意 / 一般 / 不满意 / 非常不满意：", "");
     if (score === null) { select.value = entry.status; return; }
-    if (!/^[1-5]$/.test(score.trim())) { window.alert("满意度请填 1 到 5 之间的整数。"); select.value = entry.status; return; }
-    body.satisfaction = Number(score);
+    const said = score.trim();
+    if (!/^[1-5]$/.test(said) && !(said in VISIT_SCORES)) { window.alert("满意度请填 1 到 5 的整数，或 满意、基本满意、一般、不满意、非常不满意。"); select.value = entry.status; return; }
+    body.satisfaction = /^[1-5]$/.test(said) ? Number(said) : VISIT_SCORES[said];
     body.feedback = window.prompt("居民意见（可不填）：", "") || "";
   }
   if (select.value === "已作废") {  // voided, never deleted: the reason stays in the record
