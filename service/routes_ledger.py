@@ -298,7 +298,8 @@ def update_entry(entry_id: EntryId, body: EntryPatch, model: ModelDep, store: St
     note = changes.pop("note", "")
     seen = changes.pop("seen", None)
     if not changes:
-        fields = "、".join(f"{k}（{FIELD_NAMES[k]}）" for k in ("summary", "location", "response", "owner", "urgent", "deadline"))
+        fields = "、".join(f"{k}（{FIELD_NAMES[k]}）" for k in ("summary", "location", "response", "owner", "community",
+                                                              "urgent", "deadline"))
         raise HTTPException(400, f"没有要修改的内容。可以修改的是：{fields}。")
     if "urgent" in changes or "deadline" in changes:  # a wrong 紧急 or 办理时限 is put right, with a reason
         if not (note or "").strip():

@@ -170,6 +170,7 @@ class EntryPatch(BaseModel):
     location: str | None = Field(None, max_length=200)
     response: str | None = Field(None, max_length=2000)
     owner: str | None = Field(None, max_length=100)
+    community: str | None = Field(None, max_length=40, description="所属社区")
     urgent: bool | None = Field(None, description="紧急：改了而不给 deadline 时，办理时限按类别重新计算")
     deadline: str | None = Field(None, max_length=40, description="办理时限：2026-11-30、11月30日 18:00 …（需写明原因 note）")
     note: str | None = Field(None, max_length=500)

@@ -15,7 +15,7 @@ FIELD_NAMES = {
     "text": "内容", "note": "备注", "status": "状态", "satisfaction": "满意度", "feedback": "回访意见",
     "summary": "问题内容", "location": "地点", "response": "办理情况", "owner": "责任主体", "category": "类别",
     "category_name": "类别名称", "co_owners": "协办单位", "corrected": "人工更正", "needs_review": "待复核",
-    "received_at": "受理时间", "issues": "问题", "deadline": "办理时限", "limit": "每页条数", "offset": "起始位置",
+    "received_at": "受理时间", "community": "社区", "issues": "问题", "deadline": "办理时限", "limit": "每页条数", "offset": "起始位置",
     "file": "文件", "column": "文本列", "save": "存入台账", "quotes": "原话", "speakers": "提出人", "q": "搜索词",
     "date_from": "开始日期", "date_to": "结束日期", "urgent": "紧急", "overdue": "逾期", "confidence": "把握",
     "role": "角色", "name": "名称", "label": "类别", "source": "来源", "mentions": "提出次数", "repeat": "重复反映",

@@ -332,6 +332,17 @@ def _shared_words(a: frozenset[str], b: frozenset[str]) -> bool:
     return bool(_shared(set(a), set(b)))
 
 
+def _community_of(db: sqlite_utils.Database, entry: dict) -> str | None:
+    """The 社区 of the estate an entry names, when uploaded tickets tie that estate to exactly one."""
+    found: set[str] = set()
+    for estate in _estates(f"{entry.get('text') or ''} {entry.get('location') or ''}"):
+        like = "%" + estate.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+        found |= {r["community"] for r in db.query(
+            "SELECT DISTINCT community FROM entries WHERE community IS NOT NULL AND community != '' AND "
+            "(location LIKE ? ESCAPE '\\' OR text LIKE ? ESCAPE '\\') LIMIT 3", [like, like])}
+    return found.pop() if len(found) == 1 else None
+
+
 def _repeat_of(db: sqlite_utils.Database, entry: dict) -> tuple[int | None, int | None]:
     """An open entry this one repeats in other words: (id to join, id that looks alike for staff to judge).
 
@@ -572,6 +583,8 @@ class Store:
                     if existing not in made:
                         reused.add(existing)
                     continue
+                if not entry.get("community"):  # a note naming an estate the tickets already tied to one 社区
+                    entry["community"] = _community_of(db, entry)
                 if resembles is not None:  # close, but not close enough to join without a person looking
                     entry = {**entry, "needs_review": True,
                              "notes": [*(entry.get("notes") or []), f"疑似重复：与台账第 {resembles} 条相近（同一地点、同一类别），请核对"]}

@@ -1383,3 +1383,17 @@ def test_a_walk_logs_recheck_the_next_day_joins_the_open_entry(tmp_path):
                                       "source": "extract", "received_at": "2026-11-25T01:00:00+00:00"}], "网格员",
                                     repeated=repeated)
         assert again == first and repeated == [first]
+
+
+def test_a_note_naming_a_tickets_estate_takes_its_community_and_one_can_be_set_by_hand(client):
+    """From the grid-worker trial: walk-log entries never had a 社区, so the 社区 filter and figures left them out."""
+    data = ("诉求地址,所属社区,诉求内容\n青松小区5号楼,青松社区,5号楼门口的下水道堵了\n").encode("gbk")
+    _wait(client, client.post("/api/jobs", files={"file": ("工单.csv", data)}, data={"save": "true"},
+                              headers=client.hdr()).json()["id"])
+    out = client.post("/api/extract", json={"text": "巡查记录\n9:10 青松小区7号楼楼道灯坏了两盏，晚上很黑。", "save": True},
+                      headers=client.hdr()).json()
+    saved = client.get(f"/api/entries/{out['issues'][0]['entry_id']}", headers=client.hdr()).json()
+    assert saved["community"] == "青松社区"
+    other = client.post("/api/classify", json={"text": "9号楼电梯按钮不亮", "save": True}, headers=client.hdr()).json()
+    got = client.patch(f"/api/entries/{other['entry_id']}", json={"community": "青松社区"}, headers=client.hdr()).json()
+    assert got["community"] == "青松社区"

@@ -824,7 +824,7 @@ async function mergeEntries(from, into, seen) {
   return api(`/api/entries/${from}/merge`, { method: "POST", json: seen ? { into, seen } : { into } });
 }
 // One line of the 办理记录 in words: no codes, JSON or ISO stamps.
-const FIELD_LABELS = { response: "办理情况", owner: "责任主体", location: "地点", summary: "问题内容", category_name: "类别",
+const FIELD_LABELS = { response: "办理情况", owner: "责任主体", location: "地点", summary: "问题内容", category_name: "类别", community: "社区",
   co_owners: "协办单位", deadline: "办理时限", urgent: "紧急", satisfaction: "满意度", feedback: "回访意见" };
 const HIDDEN_FIELDS = ["category", "corrected", "needs_review"];  // said by 类别 and the 人工更正 note
 const SOURCES = { extract: "纪要", tag: "工单批量导入", classify: "单条登记", open311: "Open311", notes: "纪要", ledger: "原台账导入" };
