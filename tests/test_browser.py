@@ -270,7 +270,7 @@ def test_everyday_wording_of_corrections(page, server):
     send(page, f"第{n}条责任主体改为隔壁老王")
     page.wait_for_selector("text=不认识责任主体")
     send(page, "第99条改为宠物")
-    page.wait_for_selector(f"text=现有的是第")
+    page.wait_for_selector("text=现有的是第")
 
 
 def test_saving_notes_a_colleague_already_corrected_shows_the_correction(page, server):
@@ -443,16 +443,16 @@ def test_an_entry_is_looked_up_moved_on_and_visited_from_the_chat(page, server):
     send(page, f"{entry}号派单")
     page.wait_for_selector(f".msg.bot:has-text('编号 {entry} 已改为“已派单”')")
     send(page, f"{entry}号办结：物业已更换排水泵")
-    page.wait_for_selector(f".msg.bot:has-text('办理情况：物业已更换排水泵')")
+    page.wait_for_selector(".msg.bot:has-text('办理情况：物业已更换排水泵')")
     send(page, "待回访")
-    page.wait_for_selector(f".msg.bot tr:has-text('21号楼地下室'):has-text('物业已更换排水泵')")
+    page.wait_for_selector(".msg.bot tr:has-text('21号楼地下室'):has-text('物业已更换排水泵')")
     send(page, f"{entry}号回访不满意 下雨还是积水")
-    page.wait_for_selector(f".msg.bot:has-text('已退回“办理中”')")
+    page.wait_for_selector(".msg.bot:has-text('已退回“办理中”')")
     assert _api(server, f"/api/entries/{entry}")["status"] == "办理中"
     send(page, f"{entry}号办结 加装了一台备用泵")
-    page.wait_for_selector(f".msg.bot:has-text('办理情况：加装了一台备用泵')")
+    page.wait_for_selector(".msg.bot:has-text('办理情况：加装了一台备用泵')")
     send(page, f"{entry}号回访基本满意")
-    page.wait_for_selector(f".msg.bot:has-text('（4 分）')")
+    page.wait_for_selector(".msg.bot:has-text('（4 分）')")
     send(page, f"{entry}号销号")
     page.wait_for_selector(f".msg.bot:has-text('编号 {entry} 已改为“已销号”')")
     got = _api(server, f"/api/entries/{entry}")
@@ -531,6 +531,6 @@ def test_commands_in_the_order_staff_say_them_and_a_closing_needs_its_result(pag
     page.wait_for_selector(".msg.bot:has-text('请写明办理结果')")
     assert _api(server, f"/api/entries/{entry}")["status"] == "已派单"
     send(page, f"{entry}号昨天办结：重新铺了地砖")
-    page.wait_for_selector(f".msg.bot:has-text('办结于昨天')")
+    page.wait_for_selector(".msg.bot:has-text('办结于昨天')")
     closed = [h for h in _api(server, f"/api/entries/{entry}/history") if h["to_value"] == "已办结"]
     assert closed[-1]["at"][:10] == f"{now - dt.timedelta(days=1):%Y-%m-%d}"  # yesterday, in the community's time

@@ -1048,14 +1048,28 @@ def test_a_pasted_hotline_table_keeps_its_ticket_numbers(client):
     assert (job["saved"], job["already"]) == (0, 1)
 
 
-def test_the_ledgers_own_export_filled_in_and_uploaded_back_moves_entries_on_and_nothing_else(client):
-    """From the hotline-desk trial: 物业 filled in the exported 台账 and it was uploaded back. Voided rows came
-    back as new entries, 待派单 was 'unknown', an entry reopened since was closed again from the old file,
-    a row became a repeat of itself and a new 办理情况 was dropped."""
+def _fill_in_export(client, exported: bytes, rows: dict, name: str = "回填.xlsx") -> dict:
+    """Our exported 台账 with cells changed by 台账编号 (as 物业 fills it in offline), uploaded back; the job."""
     from io import BytesIO
 
     from openpyxl import load_workbook
 
+    book = load_workbook(BytesIO(exported))
+    sheet = book.worksheets[0]
+    head = [c.value for c in sheet[1]]
+    for row in range(2, sheet.max_row + 1):
+        for column, value in rows.get(sheet.cell(row, head.index("台账编号") + 1).value, {}).items():
+            sheet.cell(row, head.index(column) + 1).value = value
+    out = BytesIO()
+    book.save(out)
+    return _wait(client, client.post("/api/jobs", files={"file": (name, out.getvalue())}, data={"save": "true"},
+                                     headers=client.hdr()).json()["id"])
+
+
+def test_the_ledgers_own_export_filled_in_and_uploaded_back_moves_entries_on_and_nothing_else(client):
+    """From the hotline-desk trial: 物业 filled in the exported 台账 and it was uploaded back. Voided rows came
+    back as new entries, 待派单 was 'unknown', an entry reopened since was closed again from the old file,
+    a row became a repeat of itself and a new 办理情况 was dropped."""
     job = _wait(client, client.post("/api/jobs", files={"file": ("工单.csv", TICKETS)}, data={"save": "true"},
                                     headers=client.hdr()).json()["id"])
     ids = {e["text"][:6]: e["id"] for e in client.get("/api/entries", params={"job": job["id"]}, headers=client.hdr()).json()["items"]}
@@ -1074,23 +1088,10 @@ def test_the_ledgers_own_export_filled_in_and_uploaded_back_moves_entries_on_and
     client.post(f"/api/entries/{chickens}/status", json={"status": "办理中", "note": "居民来电：又养上了"},
                 headers=client.hdr())
     assert client.get(f"/api/entries/{chickens}", headers=client.hdr()).json()["status"] == "办理中"
-    book = load_workbook(BytesIO(exported))
-    sheet = book.worksheets[0]
-    head = [c.value for c in sheet[1]]
-    col = {name: head.index(name) + 1 for name in ("台账编号", "状态", "办理情况", "办结时间")}
-    for row in range(2, sheet.max_row + 1):
-        number = sheet.cell(row, col["台账编号"]).value
-        if number == manhole:  # 物业 fixed the manhole cover
-            sheet.cell(row, col["状态"]).value = "已办结"
-            sheet.cell(row, col["办理情况"]).value = "已补装井盖"
-            sheet.cell(row, col["办结时间"]).value = "2026-11-24 16:00"
-        if number == lamps:  # and wrote what it is doing about the lamps
-            sheet.cell(row, col["办理情况"]).value = "灯具已订货"
-    out = BytesIO()
-    book.save(out)
     before = client.get("/api/entries", headers=client.hdr()).json()["total"]
-    back = _wait(client, client.post("/api/jobs", files={"file": ("问题台账-物业填写.xlsx", out.getvalue())},
-                                     data={"save": "true"}, headers=client.hdr()).json()["id"])
+    back = _fill_in_export(client, exported, {  # 物业 fixed the manhole cover, and says what it does about the lamps
+        manhole: {"状态": "已办结", "办理情况": "已补装井盖", "办结时间": "2026-11-24 16:00"},
+        lamps: {"办理情况": "灯具已订货"}}, "问题台账-物业填写.xlsx")
     assert back["saved"] == 0 and back["repeat"] == 0 and back["advanced"] == 2
     assert client.get("/api/entries", headers=client.hdr()).json()["total"] == before  # nothing new, nothing revived
     got = {i: client.get(f"/api/entries/{i}", headers=client.hdr()).json() for i in (chickens, manhole, lamps, extra)}
@@ -1285,10 +1286,8 @@ def test_review_of_the_eighth_sessions_ledger_changes(client):
     a closed entry's 时限 could be moved; a date typed alone for today went to next year; the page's own
     hint formats (12-04, 11-22 16:00) were refused."""
     import datetime as dt
-    from io import BytesIO
     from zoneinfo import ZoneInfo
 
-    from openpyxl import load_workbook
 
     job = _wait(client, client.post("/api/jobs", files={"file": ("工单.csv", TICKETS)}, data={"save": "true"},
                                     headers=client.hdr()).json()["id"])
@@ -1298,18 +1297,7 @@ def test_review_of_the_eighth_sessions_ledger_changes(client):
     client.patch(f"/api/entries/{lamps}", json={"response": "旧的：已报修"}, headers=client.hdr())
     exported = client.get("/api/ledger.xlsx", headers=client.hdr()).content
     client.patch(f"/api/entries/{lamps}", json={"response": "新的：灯具已订货"}, headers=client.hdr())
-    book = load_workbook(BytesIO(exported))
-    sheet = book.worksheets[0]
-    head = [c.value for c in sheet[1]]
-    col = {name: head.index(name) + 1 for name in ("台账编号", "状态", "回访满意度")}
-    for row in range(2, sheet.max_row + 1):
-        if sheet.cell(row, col["台账编号"]).value == chickens:  # the 回访 done by the 物业 and written in
-            sheet.cell(row, col["状态"]).value = "已回访"
-            sheet.cell(row, col["回访满意度"]).value = "满意"
-    out = BytesIO()
-    book.save(out)
-    _wait(client, client.post("/api/jobs", files={"file": ("回填.xlsx", out.getvalue())}, data={"save": "true"},
-                              headers=client.hdr()).json()["id"])
+    _fill_in_export(client, exported, {chickens: {"状态": "已回访", "回访满意度": "满意"}})  # the 物业's 回访
     got = client.get(f"/api/entries/{chickens}", headers=client.hdr()).json()
     assert (got["status"], got["satisfaction"]) == ("已回访", 5)
     assert client.get(f"/api/entries/{lamps}", headers=client.hdr()).json()["response"] == "新的：灯具已订货"
@@ -1340,30 +1328,13 @@ def test_review_of_the_eighth_sessions_ledger_changes(client):
 def test_our_export_closing_without_a_result_or_on_an_impossible_day_is_flagged(client):
     """From the grid-worker trial: the filled-in export closed an entry with no 办理情况 and took a 办结时间 before
     the problem came in without a word."""
-    from io import BytesIO
-
-    from openpyxl import load_workbook
-
     job = _wait(client, client.post("/api/jobs", files={"file": ("工单.csv", TICKETS)}, data={"save": "true"},
                                     headers=client.hdr()).json()["id"])
     ids = {e["text"][:6]: e["id"] for e in client.get("/api/entries", params={"job": job["id"]}, headers=client.hdr()).json()["items"]}
     manhole, lamps = ids["东门外的下水"], ids["小区里的路灯"]
-    book = load_workbook(BytesIO(client.get("/api/ledger.xlsx", headers=client.hdr()).content))
-    sheet = book.worksheets[0]
-    head = [c.value for c in sheet[1]]
-    col = {name: head.index(name) + 1 for name in ("台账编号", "状态", "办理情况", "办结时间")}
-    for row in range(2, sheet.max_row + 1):
-        number = sheet.cell(row, col["台账编号"]).value
-        if number == manhole:  # closed, but nobody wrote what was done
-            sheet.cell(row, col["状态"]).value = "已办结"
-        if number == lamps:  # closed the day before the call came in
-            sheet.cell(row, col["状态"]).value = "已办结"
-            sheet.cell(row, col["办理情况"]).value = "换了三个灯泡"
-            sheet.cell(row, col["办结时间"]).value = "2026-11-19 10:00"
-    out = BytesIO()
-    book.save(out)
-    _wait(client, client.post("/api/jobs", files={"file": ("回填.xlsx", out.getvalue())}, data={"save": "true"},
-                              headers=client.hdr()).json()["id"])
+    _fill_in_export(client, client.get("/api/ledger.xlsx", headers=client.hdr()).content, {
+        manhole: {"状态": "已办结"},  # closed, but nobody wrote what was done
+        lamps: {"状态": "已办结", "办理情况": "换了三个灯泡", "办结时间": "2026-11-19 10:00"}})  # before the call
     got = client.get(f"/api/entries/{manhole}", headers=client.hdr()).json()
     assert got["status"] == "待派单" and got["needs_review"] and any("没有写办理情况" in n for n in got["notes"])
     got = client.get(f"/api/entries/{lamps}", headers=client.hdr()).json()
