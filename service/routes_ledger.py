@@ -311,8 +311,10 @@ def update_entry(entry_id: EntryId, body: EntryPatch, model: ModelDep, store: St
                     if current.get("received_at") else community_time(_now(), model.taxonomy))
         if "deadline" in changes:
             when, clock = _typed_time(changes["deadline"], "办理时限", model.taxonomy, after=received)
-            if not clock:  # a date alone: the end of that working day
+            if not clock:  # a date alone: the end of that working day (of that day, when it came in after hours)
                 when = when.replace(hour=model.taxonomy.day_end.hour, minute=model.taxonomy.day_end.minute)
+                if when < received and when.date() == received.date():
+                    when = when.replace(hour=23, minute=59)
             if when < received:
                 raise HTTPException(400, "办理时限早于受理时间，请核对。")
             changes["deadline"] = utc(when)

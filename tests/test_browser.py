@@ -503,12 +503,15 @@ def test_a_deadline_agreed_with_the_resident_is_set_from_the_ledger(page, server
     row = page.locator("#ledger-table tbody tr", has_text="15号楼门口的路灯")
     row.locator("button", has_text="办理").click()
     detail = page.locator("tr.detail")
-    detail.locator("input[aria-label='新的办理时限']").fill("2027-01-15")
+    import datetime as dt
+
+    later = dt.date.today() + dt.timedelta(days=40)  # a day agreed with the resident, weeks ahead
+    detail.locator("input[aria-label='新的办理时限']").fill(f"{later:%Y-%m-%d}")
     detail.locator("input[aria-label='调整原因']").fill("灯杆需整体更换，与居民商定")
     detail.locator("button", has_text="调整时限").click()
     page.wait_for_function("!document.querySelector('tr.detail')")
     got = _api(server, f"/api/entries/{entry}")
-    assert got["deadline"].startswith("2027-01-15T18:00")
+    assert got["deadline"].startswith(f"{later:%Y-%m-%d}T18:00")
     history = _api(server, f"/api/entries/{entry}/history")
     assert any(h["field"] == "deadline" and h["note"] == "灯杆需整体更换，与居民商定" for h in history)
 

@@ -1309,17 +1309,19 @@ def test_review_of_the_eighth_sessions_ledger_changes(client):
                                      headers=client.hdr()).json()["id"])
     assert (both["saved"], both["repeat"]) == (2, 0)
     # a 紧急 set by hand survives a confirmation of the category; a closed entry's 时限 stays
-    lift = client.post("/api/classify", json={"text": "12号楼电梯里关着人，按警铃没人应", "save": True},
-                       headers=client.hdr()).json()
+    today = dt.datetime.now(ZoneInfo("Asia/Shanghai"))
+    received = (today - dt.timedelta(days=2)).replace(hour=8, minute=0, second=0, microsecond=0)
+    lift = client.post("/api/classify", json={"text": "12号楼电梯里关着人，按警铃没人应", "save": True,
+                                              "received_at": received.isoformat()}, headers=client.hdr()).json()
     url = f"/api/entries/{lift['entry_id']}"
     client.patch(url, json={"urgent": False, "note": "经核实人已出来，电梯停用待修"}, headers=client.hdr())
     assert client.post(f"{url}/correct", json={"category": lift["category"]}, headers=client.hdr()).json()["urgent"] is False
-    today = dt.datetime.now(ZoneInfo("Asia/Shanghai"))
-    got = client.patch(url, json={"deadline": f"{today.month}月{today.day}日", "note": "今天下班前修好"}, headers=client.hdr())
-    assert got.status_code == 200 and got.json()["deadline"].startswith(f"{today:%Y-%m-%d}T18:00"), got.text
-    got = client.patch(url, json={"deadline": f"{today.month}-{today.day} 23:50", "note": "晚一点"}, headers=client.hdr())
-    assert got.status_code == 200 and got.json()["deadline"].startswith(f"{today:%Y-%m-%d}T23:50"), got.text
-    client.post(f"{url}/status", json={"status": "已办结", "note": "已修好", "done_at": f"{today.month}-{today.day}"},
+    day = received  # a day typed without its year, the day it came in: that year, not the next
+    got = client.patch(url, json={"deadline": f"{day.month}月{day.day}日", "note": "当天下班前修好"}, headers=client.hdr())
+    assert got.status_code == 200 and got.json()["deadline"].startswith(f"{day:%Y-%m-%d}T18:00"), got.text
+    got = client.patch(url, json={"deadline": f"{day.month}-{day.day} 23:50", "note": "晚一点"}, headers=client.hdr())
+    assert got.status_code == 200 and got.json()["deadline"].startswith(f"{day:%Y-%m-%d}T23:50"), got.text
+    client.post(f"{url}/status", json={"status": "已办结", "note": "已修好", "done_at": f"{day.month}-{day.day}"},
                 headers=client.hdr()).raise_for_status()
     r = client.patch(url, json={"deadline": "2099-01-01", "note": "事后改"}, headers=client.hdr())
     assert r.status_code == 409 and "不能再调整" in r.json()["detail"]
