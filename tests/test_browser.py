@@ -537,3 +537,22 @@ def test_commands_in_the_order_staff_say_them_and_a_closing_needs_its_result(pag
     page.wait_for_selector(".msg.bot:has-text('办结于昨天')")
     closed = [h for h in _api(server, f"/api/entries/{entry}/history") if h["to_value"] == "已办结"]
     assert closed[-1]["at"][:10] == f"{now - dt.timedelta(days=1):%Y-%m-%d}"  # yesterday, in the community's time
+
+
+def test_after_a_colleagues_change_the_panel_takes_it_and_keeps_what_was_typed(page, server):
+    """From the grid-worker trial: after an edit conflict the entry was not reloaded, so the next try conflicted too."""
+    entry = _api(server, "/api/classify", {"text": "27号楼楼道的窗户玻璃碎了一块", "save": True})["entry_id"]
+    dialogs = []
+    page.on("dialog", lambda d: (dialogs.append(d.message), d.accept()))
+    page.click('.tab[data-view="ledger"]')
+    row = page.locator("#ledger-table tbody tr", has_text="27号楼楼道的窗户")
+    row.locator("button", has_text="办理").click()
+    detail = page.locator("tr.detail")
+    detail.locator("textarea").fill("已联系物业下午换玻璃")
+    _api(server, f"/api/entries/{entry}", {"response": "玻璃已订货"}, method="PATCH")  # a colleague, meanwhile
+    detail.locator("button", has_text="保存办理情况").click()
+    page.wait_for_function("() => document.querySelector('tr.detail button:not([disabled])')")
+    assert dialogs and "玻璃已订货" in dialogs[-1] and detail.locator("textarea").input_value() == "已联系物业下午换玻璃"
+    detail.locator("button", has_text="保存办理情况").click()  # the second try goes through
+    page.wait_for_function("!document.querySelector('tr.detail')")
+    assert _api(server, f"/api/entries/{entry}")["response"] == "已联系物业下午换玻璃"

@@ -71,7 +71,7 @@ async function api(path, options = {}) {
   if (!res.ok) {
     let detail = `请求失败（${res.status}）`;
     try { detail = (await res.json()).detail || detail; } catch (_) { /* not JSON */ }
-    throw new Error(detail);
+    throw Object.assign(new Error(detail), { status: res.status });
   }
   return options.raw ? res : res.json();
 }
@@ -756,7 +756,19 @@ async function toggleDetail(entry, row) {
         Object.assign(entry, updated);
         cell.closest("tr").remove();
         loadLedger();
-      } catch (err) { window.alert(err.message); buttons.forEach((b) => { b.disabled = false; }); }
+      } catch (err) {
+        if (err.status === 409 && /已被修改/.test(err.message)) {  // a colleague saved in between: take theirs, keep what she typed
+          const fresh = await api(`/api/entries/${entry.id}`).catch(() => null);
+          if (fresh) {
+            Object.assign(entry, fresh);
+            const theirs = (fresh.response || "").trim();
+            window.alert(`${err.message}\n已载入最新内容${theirs && theirs !== reply.value.trim() ? `（现在的办理情况：${theirs}）` : ""}。您写的内容还在输入框里，核对后再点一次保存即可。`);
+            buttons.forEach((b) => { b.disabled = false; });
+            return;
+          }
+        }
+        window.alert(err.message); buttons.forEach((b) => { b.disabled = false; });
+      }
     };
     const archived = ARCHIVED.includes(entry.status);
     cell.append(...[  // nulls are the parts an archived entry does not show
@@ -879,7 +891,14 @@ async function changeStatus(entry, select) {
     }
     Object.assign(entry, { status: updated.status, updated: updated.updated, response: updated.response });
     select.value = updated.status;
-  } catch (err) { window.alert(err.message); select.value = entry.status; }
+  } catch (err) {
+    if (err.status === 409 && /已被修改/.test(err.message)) {  // take the colleague's version, so the next try goes through
+      const fresh = await api(`/api/entries/${entry.id}`).catch(() => null);
+      if (fresh) Object.assign(entry, fresh);
+      window.alert(`${err.message}\n已载入最新内容（现在的状态：${entry.status}），请再选一次。`);
+    } else window.alert(err.message);
+    select.value = entry.status;
+  }
 }
 $("#f-go").addEventListener("click", loadLedger);
 $("#s-owner").addEventListener("change", loadStats);
