@@ -80,6 +80,8 @@ def entry_from_result(result: Result, received_at: dt.datetime, source: str) -> 
 def entry_from_issue(issue: Issue | dict, received_at: dt.datetime, model_version: str, source: str) -> dict:
     """A ledger row for one issue extracted from notes."""
     d = issue.to_dict() if isinstance(issue, Issue) else dict(issue)
+    if d.get("received_at"):  # a walk log's line time: when that finding was made
+        received_at = d["received_at"] if isinstance(d["received_at"], dt.datetime) else dt.datetime.fromisoformat(d["received_at"])
     deadline = d.get("deadline")
     if isinstance(deadline, str):
         deadline = dt.datetime.fromisoformat(deadline)

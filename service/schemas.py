@@ -75,6 +75,7 @@ class IssueOut(BaseModel):
     confidence: float
     needs_review: bool
     notes: list[str]
+    received_at: ReceivedAt | None = None  # a walk log's line time, when the line gives one
     ref: str | None = None  # 工单号, when the notes are a pasted 12345 table
     entry_id: int | None = None
     already: bool = False  # with save: already in the ledger, not entered again

@@ -1370,3 +1370,18 @@ def test_a_note_naming_a_tickets_estate_takes_its_community_and_one_can_be_set_b
     other = client.post("/api/classify", json={"text": "9号楼电梯按钮不亮", "save": True}, headers=client.hdr()).json()
     got = client.patch(f"/api/entries/{other['entry_id']}", json={"community": "青松社区"}, headers=client.hdr()).json()
     assert got["community"] == "青松社区"
+
+
+def test_a_walk_logs_line_time_is_when_that_problem_was_found(client):
+    """From the grid-worker trial: every problem of a walk log was received at 09:00, whatever its line said, so an
+    urgent one found at 16:40 was given a deadline seven hours too early."""
+    log = ("巡查日志 11月24日\n"
+           "08:40 3号楼门口路灯不亮两盏。\n"
+           "16:40 7号楼电梯里关着人，按警铃没人应，已打维保电话。\n")
+    out = client.post("/api/extract", json={"text": log, "save": True, "received_at": "2026-11-24T18:00:00+08:00"},
+                      headers=client.hdr()).json()
+    lamp, lift = out["issues"]
+    assert lamp["received_at"].startswith("2026-11-24T08:40") and lift["received_at"].startswith("2026-11-24T16:40")
+    assert lift["urgent"] and lift["deadline"].startswith("2026-11-25T16:40")
+    saved = client.get(f"/api/entries/{lift['entry_id']}", headers=client.hdr()).json()
+    assert saved["received_at"].startswith("2026-11-24T16:40")

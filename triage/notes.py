@@ -14,7 +14,7 @@ from dataclasses import dataclass, field, replace
 from .model import Model, json_ready
 from .normalize import normalize, strip_pinyin
 from .places import cn_number, find_places, place_keys, places_conflict
-from .route import route
+from .route import community_time, route
 from .segment import words
 from .utterances import Utterance, split_utterances
 
@@ -160,6 +160,7 @@ class Issue:
     needs_review: bool
     notes: tuple[str, ...] = field(default=())
     ref: str | None = None  # the hotline ticket number, when the notes give it (a pasted 12345 table)
+    received_at: dt.datetime | None = None  # a walk log's line time on the record's day, when it gives one
 
     def to_dict(self) -> dict:
         """JSON-ready dict with ISO 8601 deadline."""
@@ -725,7 +726,12 @@ def _merge(mentions: list[_Mention], replies, model: Model, received_at: dt.date
     for g in groups:
         quotes = tuple(m.text.strip() for m in g["mentions"])
         joined = normalize("".join(quotes))
-        routing = route(g["category"], joined, received_at, tax)
+        # "09:40 地下车库入口有个大坑": found at 09:40 of the record's day (not later than the record's own clock)
+        clock = g["mentions"][0].utt.clock
+        local = community_time(received_at, tax)
+        found = local.replace(hour=clock[0], minute=clock[1], second=0, microsecond=0) if clock else None
+        found = found if found is not None and found <= local else None
+        routing = route(g["category"], joined, found or received_at, tax)
         confidence = round(sum(p.confidence for p in g["preds"]) / len(g["preds"]), 4)
         secondary = tuple(dict.fromkeys(s for p in g["preds"] for s in p.secondary if s != g["category"]))
         speakers = tuple(dict.fromkeys(m.utt.speaker or (m.attribution[0] if m.attribution else None)
@@ -748,6 +754,7 @@ def _merge(mentions: list[_Mention], replies, model: Model, received_at: dt.date
             needs_review=confidence < tax.review_threshold or g["category"] == fallback,
             notes=tuple(n for n in (*routing.reasons, routing.calendar_note) if n),
             ref=next((m.utt.ref for m in g["mentions"] if m.utt.ref), None),
+            received_at=found,
         ))
     return issues
 

@@ -64,6 +64,7 @@ class Utterance:
     ref: str | None = None  # a hotline ticket's number, when a pasted table gives it (工单号)
     notice: bool = False
     stamped: bool = False  # a walk log's line that starts with its time: a report of its own, never merged by adjacency
+    clock: tuple[int, int] | None = None  # that time ("09:40 …"): when the finding was made, on the record's day
     listed: bool = False  # a bullet or time-stamped line of a log: a report of its own, like a numbered item
     to: str | None = None  # a chat message addressed "@老李头 …": who it answers
     sentences: list[str] = field(default_factory=list)
@@ -479,9 +480,12 @@ def split_utterances(text: str) -> list[Utterance]:
             continue
         # "08:50 柳岸花园4栋1单元，…": each line of a walk log that starts with its time is an entry of its own
         stamped = sender is None and bool(_STAMP.match(raw_line)) and bool(re.search(r"\d[:：]\d", raw_line[:12]))
+        at = re.match(r"^\s*[\[【(（]?\s*(\d{1,2})\s*[:：]\s*(\d{2})(?![:：]\d)", raw_line) if stamped else None
         for u in (r for piece in _split_voice(line) or _split_inline(line) for r in _read_out(_utterance(piece, n))):
             if stamped and u.speaker is None and not u.staff and u.item is None and not u.refers_to:
                 u.stamped = True
+            if at and int(at.group(1)) < 24:
+                u.clock = (int(at.group(1)), int(at.group(2)))
             if (u.item is not None or u.listed) and u.speaker is None and not u.staff:
                 who = _heading_speaker(u.text)
                 if who is not None:  # "（一）8座 黃先生": what follows, up to the next such line, is theirs
