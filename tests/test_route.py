@@ -164,6 +164,7 @@ RULES_FROM_TRIALS = [
     # a week-long trial: anyone shut in a lift is urgent, however it is said; bikes on the pavement outside
     ("facilities", "1号楼电梯卡在5楼和6楼之间，里面关着一位老人，按警铃没人应", "物业服务企业", True, 0, "电梯困人"),
     ("facilities", "电梯突然停了，我妈在里面出不来", "物业服务企业", True, 0, "电梯困人"),
+    ("charging", "小区电动车充电桩太少了，晚上回来根本充不上，所以才有人飞线", "物业服务企业", False, 20, "充电桩不够才有人飞线"),  # from a user trial
     ("facilities", "8号楼电梯又坏了，昨晚困了人", "物业服务企业", True, 0, "电梯困人"),  # from a user trial
     ("facilities", "电梯门关不上", "物业服务企业", False, 5, None),
     ("parking", "小区东门外马路边共享单车乱堆乱放，占用盲道", "城管/环卫部门", False, 5, "城管"),
