@@ -741,6 +741,8 @@ def test_a_question_passed_on_is_kept_and_an_agreeing_neighbour_does_not_move_th
     # a resident asking for a re-check is raising a problem, not answering one
     ("王阿姨：我家水表这个月走得特别快，水费翻倍了，要求自来水公司复查水表。", 1, False),
     ("王阿姨：5号楼电梯上次说好复查，到现在也没人来看。", 1, False),
+    # a long dictated report that goes on to "然后复查…" is still a report (grid-worker trial: it vanished)
+    ("今天上午先到10栋，10栋2单元的楼道灯坏了三层，晚上黑乎乎的，然后复查3栋电梯，电梯又停了，物业说配件还没到", 1, False),
     # a bracket after a heading that is not who reported it keeps the heading what it was
     ("二、停车难问题（多位居民反映）\n晚上回来根本没地方停车，只能停在路边。", 1, False),
     ("一、关于电动车充电（通报）\n下周起车棚充电改为刷卡。", 0, False),

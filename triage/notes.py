@@ -263,7 +263,10 @@ def _is_recheck(utt: Utterance, norm: str) -> bool:
     """A log's own line going back to a finding ("复查3号楼西侧投放点，已清运"), not a resident asking for one
     ("要求自来水公司复查水表", "上次说好复查，到现在也没人来看")."""
     found = _RECHECK.search(norm)
-    return (found is not None and not utt.notice and not (utt.speaker and not utt.staff)
+    # the line opens with it, after at most its place ("4号楼东侧消防通道 复查，…"); a long report that goes on to
+    # "然后复查3栋电梯，电梯又停了" is a report
+    return (found is not None and found.start() <= 16 and not re.search(r"[，,。；;]", norm[:found.start()])
+            and not utt.notice and not (utt.speaker and not utt.staff)
             and not re.search(r"要求|希望|请|申请|说好|说要|答应|让", norm[:found.start()]))
 
 
