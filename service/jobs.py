@@ -15,7 +15,7 @@ from triage.normalize import normalize
 from triage.places import find_places
 from triage.route import community_time, route
 from triage.tables import clean_name
-from triage.tagging import for_people, find_time_column, parse_time, read_time, tag_rows
+from triage.tagging import centre_deadline, for_people, find_time_column, parse_time, read_time, tag_rows
 
 from .convert import local, utc
 from .owners import known_owner
@@ -156,7 +156,6 @@ _OPEN_WORDS = re.compile(r"^(?:否|未办结|未完成|未处理|未解决|办�
 _VOID_WORDS = re.compile(r"^(?:已作废|作废|已撤销|撤销|无效|重复件|重复)$")
 _DONE_WORDS = re.compile(r"完成|解决|办结|办完|处理完|结案|办毕|销号|回访|已处理|[√✓✔]|^已?结$")
 _STILL_OPEN = re.compile(r"[未没](?!回访|销号)|部分|正在|中$|待办|待处理|待解决|跟进")  # "已办结，未回访" is closed
-_satisfaction = visit_score  # a 回访 cell: 满意 5 … 非常不满意 1, or the score
 
 
 def _as_kept(entry: dict, row: dict, extra: dict[str, str | None], model: Model, received: dt.datetime,
@@ -179,7 +178,7 @@ def _as_kept(entry: dict, row: dict, extra: dict[str, str | None], model: Model,
                              secondary=[c for c in entry["secondary"] if c != cat.code],
                              co_owners=list(routing.co_owners), urgent=routing.urgent,
                              # the hotline centre's own 时限, when the file gave one, stands whatever the category
-                             deadline=entry["deadline"] if any("热线中心给定" in n for n in notes) else utc(routing.deadline))
+                             deadline=entry["deadline"] if centre_deadline(notes) else utc(routing.deadline))
             entry["needs_review"] = False  # a person filed it under this category
     owner = str(said["owner_said"] or "").strip()
     if owner:
@@ -219,7 +218,7 @@ def _as_kept(entry: dict, row: dict, extra: dict[str, str | None], model: Model,
             when = None
     else:
         when = None
-    score = _satisfaction(said["visit"]) if closed else None  # a 回访 of an open problem is not kept
+    score = visit_score(said["visit"]) if closed else None  # a 回访 of an open problem is not kept
     flag = re.sub(r"\s", "", str(said["closed_flag"] or ""))
     cancelled = ("销号" in state and "未销号" not in state) or bool(_CLOSED_WORDS.match(flag))
     opened = ("已派单" if re.match(r"^(?:已派单|已分派|已转办|已交办)$", state) else "待派单" if re.match(r"^(?:待派单|待分派)$", state)

@@ -15,6 +15,7 @@ from fastapi.responses import Response
 
 from triage.places import search_variants
 from triage.route import add_working_days, community_time, route
+from triage.tagging import centre_deadline
 from triage.normalize import normalize
 
 from .convert import entry_from_issue, local, overdue_level, received_between, utc
@@ -22,7 +23,7 @@ from .deps import EntryId, ModelDep, Staff, StoreDep, Viewer
 from .owners import known_owner
 from .schemas import CorrectionIn, EntryOut, EntryPatch, MergeIn, SaveIn, StatusIn
 from .settings import FIELD_NAMES
-from .store import CLOSED, DONE, NUMERALS, STATUSES, text_key
+from .store import CLOSED, DONE, NUMERALS, STATUSES, like_escape, text_key
 
 router = APIRouter(prefix="/api", tags=["台账 ledger"])
 
@@ -126,20 +127,16 @@ def _filter_sql(status, category, owner, urgent, overdue, q, date_from, date_to,
             for v in search_variants(term):
                 numbered = v[0] in NUMERALS
                 ors.append(whole if numbered else one)
-                params += ([v] * 6 if numbered else ["%" + _like(v) + "%"] * 6) + [v, v]
+                params += ([v] * 6 if numbered else ["%" + like_escape(v) + "%"] * 6) + [v, v]
                 # a query of punctuation alone has no key, and 3# keys as a bare 3: neither may match everything
                 if text_key(v) and not all(c in NUMERALS for c in text_key(v)):
                     ors.append("has_term(text_key, ?)" if numbered else "text_key LIKE ? ESCAPE '\\'")
-                    params.append(text_key(v) if numbered else "%" + _like(text_key(v)) + "%")
+                    params.append(text_key(v) if numbered else "%" + like_escape(text_key(v)) + "%")
             clauses.append("(" + " OR ".join(ors) + ")")
     more, values = received_between(date_from, date_to)
     clauses += more
     params += values
     return " AND ".join(clauses), params
-
-
-def _like(text: str) -> str:
-    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
@@ -307,18 +304,15 @@ def update_entry(entry_id: EntryId, body: EntryPatch, model: ModelDep, store: St
         current = store.get_entry(entry_id)
         if current["status"] in CLOSED:  # what it was done by is history (按时办结率)
             raise HTTPException(409, f"这条记录{current['status']}，办理时限和紧急程度不能再调整。")
-        received = (community_time(dt.datetime.fromisoformat(current["received_at"]), model.taxonomy)
-                    if current.get("received_at") else community_time(_now(), model.taxonomy))
+        received = _received(current, model.taxonomy)
         if "deadline" in changes:
             when, clock = _typed_time(changes["deadline"], "办理时限", model.taxonomy, after=received)
-            if not clock:  # a date alone: the end of that working day (of that day, when it came in after hours)
-                when = when.replace(hour=model.taxonomy.day_end.hour, minute=model.taxonomy.day_end.minute)
-                if when < received and when.date() == received.date():
-                    when = when.replace(hour=23, minute=59)
+            if not clock and when < received and when.date() == received.date():
+                when = when.replace(hour=23, minute=59)  # the day it came in, after working hours: that day's end
             if when < received:
                 raise HTTPException(400, "办理时限早于受理时间，请核对。")
             changes["deadline"] = utc(when)
-        elif any("热线中心给定" in n for n in current.get("notes") or []):
+        elif centre_deadline(current.get("notes")):
             del changes["deadline"]  # the hotline centre's own 时限 stands; only 紧急 changes
         else:  # 紧急 changed alone: the deadline follows, as the category's rules give it
             routing = route(current["category"], normalize(current["text"]), received, model.taxonomy)
@@ -351,19 +345,24 @@ def change_status(entry_id: EntryId, body: StatusIn, model: ModelDep, store: Sto
         done_at, clock = _typed_time(body.done_at, "实际办结时间", model.taxonomy)
         if not clock:  # "11月22日": that day's end, but not later than now nor before the problem came in
             entry = store.get_entry(entry_id)
-            day_end = done_at.replace(hour=model.taxonomy.day_end.hour, minute=model.taxonomy.day_end.minute)
-            done_at = min(day_end, community_time(_now(), model.taxonomy))
+            done_at = min(done_at, community_time(_now(), model.taxonomy))
             if entry.get("received_at"):  # the day it came in: not before the hour it came in (an earlier day is refused)
-                received = community_time(dt.datetime.fromisoformat(entry["received_at"]), model.taxonomy)
+                received = _received(entry, model.taxonomy)
                 done_at = max(done_at, received) if done_at.date() == received.date() else done_at
     entry = store.set_status(entry_id, body.status, caller.name, body.note or "", body.satisfaction, body.feedback,
                              body.seen, admin=caller.role == "admin", done_at=done_at)
     return view(entry, model.taxonomy.timezone)
 
 
+def _received(entry: dict, taxonomy) -> dt.datetime:
+    """When an entry came in, in the community's time (now when it has no 受理时间)."""
+    when = dt.datetime.fromisoformat(entry["received_at"]) if entry.get("received_at") else _now()
+    return community_time(when, taxonomy)
+
+
 def _typed_time(text: str, what: str, taxonomy, after: dt.datetime | None = None) -> tuple[dt.datetime, bool]:
     """A time as staff type it (2026-11-22 16:00, 11月22日, 11-22 16:00), in the community's zone, and
-    whether it gave a time of day (a date alone is for the caller to place in the day).
+    whether it gave a time of day (a date alone is the end of that working day, `day_end`).
 
     A day without its year is the latest one up to today, or, for a time that must come `after` a given
     one (a deadline after the receipt), the first such day on or after it."""
@@ -390,6 +389,8 @@ def _typed_time(text: str, what: str, taxonomy, after: dt.datetime | None = None
     when = community_time(when, taxonomy)
     if after is not None and when.date() < after.date() and not re.search(r"\d{4}", typed):
         when = when.replace(year=when.year + 1)  # "1月5日" typed in December for a deadline
+    if not clock:
+        when = when.replace(hour=taxonomy.day_end.hour, minute=taxonomy.day_end.minute)
     return when, clock
 
 
@@ -420,7 +421,7 @@ def correct_entry(entry_id: EntryId, body: CorrectionIn, request: Request, model
     owner = known_owner(body.owner, model.taxonomy) if body.owner else kept
     co_owners = [c for c in routing.co_owners if c != owner]
     # the hotline centre's own 时限 stands whatever the category (a 12345 ticket is answered by it)
-    given = any("热线中心给定" in n for n in entry.get("notes") or []) and entry.get("deadline")
+    given = centre_deadline(entry.get("notes")) and entry.get("deadline")
     deadline = entry["deadline"] if given else utc(routing.deadline)
     updated = store.correct(entry_id, cat.code, cat.name, owner, co_owners, deadline, routing.urgent,
                             caller.name, body.seen, body.note or "")

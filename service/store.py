@@ -25,7 +25,7 @@ from triage.places import find_places, place_keys
 from .errors import StoreError
 from .settings import ROLES
 
-__all__ = ["DONE", "ROLES", "SCHEMA_VERSION", "STATUSES", "Store", "StoreError", "hash_token", "text_key"]
+__all__ = ["DONE", "ROLES", "SCHEMA_VERSION", "STATUSES", "Store", "StoreError", "hash_token", "like_escape", "text_key"]
 
 SCHEMA_VERSION = 14  # the last of MIGRATIONS (a test checks)
 STATUSES = ("待派单", "已派单", "办理中", "已办结", "已回访", "已销号", "已作废")
@@ -272,8 +272,14 @@ def place_key(text: str | None) -> str:
     return "|".join(sorted({k for k in keys if not _ESTATE_KEY.search(k)} or keys))
 
 
-def _estates(text: str | None) -> set[str]:
-    return {k for k in _place_set(text) if _ESTATE_KEY.search(k)}
+def _estates(text: str | None, location: str | None = None) -> set[str]:
+    """The estates a text names, with its 地点 (a ticket's 诉求地址 may name the estate its words do not)."""
+    return {k for k in _place_set(f"{text or ''} {location or ''}" if location else text) if _ESTATE_KEY.search(k)}
+
+
+def like_escape(text: str) -> str:
+    """A text as a literal inside a LIKE pattern (with ESCAPE '\\')."""
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
 def _spots(text: str) -> frozenset[str]:
@@ -335,8 +341,8 @@ def _shared_words(a: frozenset[str], b: frozenset[str]) -> bool:
 def _community_of(db: sqlite_utils.Database, entry: dict) -> str | None:
     """The 社区 of the estate an entry names, when uploaded tickets tie that estate to exactly one."""
     found: set[str] = set()
-    for estate in _estates(f"{entry.get('text') or ''} {entry.get('location') or ''}"):
-        like = "%" + estate.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+    for estate in _estates(entry.get("text"), entry.get("location")):
+        like = "%" + like_escape(estate) + "%"
         found |= {r["community"] for r in db.query(
             "SELECT DISTINCT community FROM entries WHERE community IS NOT NULL AND community != '' AND "
             "(location LIKE ? ESCAPE '\\' OR text LIKE ? ESCAPE '\\') LIMIT 3", [like, like])}
@@ -365,14 +371,14 @@ def _repeat_of(db: sqlite_utils.Database, entry: dict) -> tuple[int | None, int 
     grams, things, spots = _what(entry.get("text") or "")
     told = bool(_STILL.search(normalize(entry.get("text") or "")))
     # the estate may be in the ticket's 诉求地址 (kept as its 地点), not in its words
-    estates = _estates(f"{entry.get('text') or ''} {entry.get('location') or ''}")
+    estates = _estates(entry.get("text"), entry.get("location"))
     phones = set(re.findall(r"\d{7,}", entry.get("contact") or ""))
     alike = None
     for row in rows:
         their_grams, their_things, their_spots = _what(row["text"])
         if spots != their_spots:
             continue  # 3号楼502室 and 3号楼301室, 和平路15号 and 和平路88号
-        theirs = _estates(f"{row['text']} {row['location'] or ''}")
+        theirs = _estates(row["text"], row["location"])
         if estates and theirs and not estates & theirs:
             continue  # 幸福里小区9号楼 and 阳光小区9号楼
         # the same caller (phone number) saying it is a repeat, at the same place, of the same kind: "来电人再次反映…
@@ -561,7 +567,7 @@ class Store:
                 from_address = bool(entry.pop("address", None))  # the 地点 came from the ticket's 诉求地址
                 # the words' own places when they name one (as the meeting notes would); else the 诉求地址
                 entry["place_key"] = place_key(entry["text"]) or (place_key(entry.get("location")) if from_address else "")
-                where = ({"estates": _estates(f"{entry['text']} {entry.get('location') or ''}"),
+                where = ({"estates": _estates(entry["text"], entry.get("location")),
                           "community": entry.get("community")} if from_address else None)
                 existing = self._same(db, entry.get("ref"), key, entry.get("received_at"), where)
                 report = bool(past) and existing is not None and self._same_report(db, existing, entry)
@@ -698,11 +704,10 @@ class Store:
         if past and past["closed"] and current["status"] not in DONE and not said and not (current.get("response") or "").strip():
             flags.append("上传的台账标为已办结，但没有写办理情况，未改状态，请补充办理结果")
             past = None
-        if flags:
-            now = _later_than(current["updated"])
+        if flags:  # notes, not a change of the 办理记录
             kept = current.get("notes") or []
-            db["entries"].update(entry_id, {"needs_review": 1, "updated": now,
-                                            "notes": json.dumps([*kept, *(f for f in flags if f not in kept)], ensure_ascii=False)})
+            db["entries"].update(entry_id, {**self._encode({"needs_review": True, "notes": [*kept, *(f for f in flags if f not in kept)]}),
+                                            "updated": _later_than(current["updated"])})
         if not past:
             moved = bool(flags)
         elif past["closed"] and current["status"] in DONE:
@@ -715,10 +720,7 @@ class Store:
                     for h in history)
         if moved or not said or stale or said == (current.get("response") or "").strip():
             return moved
-        now = _later_than(current["updated"])
-        db["history"].insert({"entry_id": entry_id, "at": now, "who": who, "field": "response",
-                              "from_value": current.get("response"), "to_value": said, "note": "按上传的台账（本系统导出后填写）"})
-        db["entries"].update(entry_id, {"response": said, "updated": now})
+        self.update_entry(entry_id, {"response": said}, who, "按上传的台账（本系统导出后填写）")
         return True
 
     @staticmethod
@@ -786,7 +788,7 @@ class Store:
             f"ORDER BY id LIMIT 20", [key, *DONE, received or ""])
         for row in rows:
             if where:
-                theirs = _estates(f"{row['text']} {row['location'] or ''}")
+                theirs = _estates(row["text"], row["location"])
                 if where["estates"] and theirs and not where["estates"] & theirs:
                     continue  # 阳光花园小区8号楼 and 幸福里小区8号楼, the same words
                 if where["community"] and row["community"] and where["community"] != row["community"]:

@@ -792,11 +792,11 @@ def test_the_ledger_is_searched_by_who_raised_it(client):
 def test_what_a_review_of_the_ledger_changes_found(tmp_path, client):
     """A review of the sixth session's changes: the same file again does not repeat a repeat, a closed old
     problem is its own record, unhappy visits in other words are unhappy, and 已办结，未回访 is closed."""
-    from service.jobs import _satisfaction
+    from service.schemas import visit_score
     from service.store import Store
 
     for said, score in (("不太满意", 2), ("不是很满意", 2), ("满意度一般", 3), ("基本满意", 4), ("满意", 5), ("非常不满意", 1)):
-        assert _satisfaction(said) == score, said
+        assert visit_score(said) == score, said
     with Store(tmp_path / "l.db") as store:
         store.migrate()
         first = {"text": "碧桂园5号楼电梯坏了，三天没人修", "category": "facilities", "source": "tag",

@@ -11,7 +11,8 @@ from zoneinfo import ZoneInfo
 
 from .model import Model
 
-__all__ = ["DEADLINE_COLUMNS", "TAG_FIELDS", "TAG_FIELDS_ZH", "TIME_COLUMNS", "find_deadline_column", "find_time_column",
+__all__ = ["DEADLINE_COLUMNS", "TAG_FIELDS", "TAG_FIELDS_ZH", "TIME_COLUMNS", "centre_deadline", "find_deadline_column",
+           "find_time_column",
            "for_people", "given_deadline", "parse_time", "read_time", "tag_rows"]
 
 # Column names 12345 exports use for when a ticket was received, most specific first:
@@ -214,6 +215,15 @@ def _unreadable_note(value) -> str:
     return f"受理时间“{shown}”无法识别，已按当前时间计算期限"
 
 
+# what a row's notes say when its 办理时限 is the hotline centre's own: it stands whatever the category
+_CENTRE_GIVEN = "热线中心给定"
+
+
+def centre_deadline(notes) -> bool:
+    """Whether an entry's notes say its 办理时限 came from the hotline centre's ticket."""
+    return any(_CENTRE_GIVEN in n for n in notes or ())
+
+
 def given_deadline(value, received: dt.datetime, day_end: dt.time,
                    received_known: bool = True) -> tuple[dt.datetime | None, str | None]:
     """The centre's own deadline from its export, and a note for the row.
@@ -240,7 +250,7 @@ def given_deadline(value, received: dt.datetime, day_end: dt.time,
     earliest = start if received_known else start - dt.timedelta(days=400)
     if not earliest <= naive <= start + dt.timedelta(days=400):
         return None, f"工单的办理时限“{str(value).strip()[:20]}”不合理，已按分类规则计算"
-    return when, "办理时限取自工单（热线中心给定）"
+    return when, f"办理时限取自工单（{_CENTRE_GIVEN}）"
 
 
 # "3个工作日", "三个工作日", "24小时", "7天": the centre's 时限 as a span from the call
@@ -264,7 +274,7 @@ def _span_deadline(value, received: dt.datetime, taxonomy) -> tuple[dt.datetime 
         when = received + dt.timedelta(hours=n)
     else:  # calendar days, to the end of the last one
         when = dt.datetime.combine((received + dt.timedelta(days=n)).date(), taxonomy.day_end, tzinfo=received.tzinfo)
-    return when, f"办理时限取自工单（热线中心给定：{value.strip()}）"
+    return when, f"办理时限取自工单（{_CENTRE_GIVEN}：{value.strip()}）"
 
 
 def _later_than(when: dt.datetime, limit: dt.datetime) -> bool:
