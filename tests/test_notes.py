@@ -561,6 +561,10 @@ def test_an_owners_group_pasted_with_the_flat_before_each_name(model):
     ("赵姐：车棚充电桩坏了好几个，顺便说一下物业费今年又涨了也没开业主大会", ["charging", "property"]),
     # voice input without commas, the speaker numbering two faults of one kind
     ("说话人2 00:01:00\n我说两个事啊一个是我们单元电梯老是坏另一个是小区东门那边晚上路灯不亮黑乎乎的", ["facilities", "facilities"]),
+    # a walk log dictated without any punctuation, moving from building to building
+    ("网格员小何：上午走了一圈六栋二单元楼道灯又不亮了晚上黑咕隆咚的然后九栋电梯停了物业说在等配件"
+     "还有十一栋门口那个井盖翘起来了车一压就响对了四号楼有人从窗户拉线下来给电瓶车充电",
+     ["facilities", "facilities", "facilities", "charging"]),
     # one kind of fault, more of it: one problem
     ("小吴：东边健身区那个漫步机卡住了，转不动，还有一个扭腰器的转盘也掉了，麻烦找人修一下", ["facilities"]),
 ])
@@ -797,3 +801,16 @@ def test_a_caller_saying_who_they_are_is_no_problem_and_an_answer_ending_in_a_qu
     issues = extract(transcript, model, NOW)
     assert len(issues) == 1, [i.quotes for i in issues]
     assert "医保卡" in issues[0].quotes[0] and "转给街道社保所" in issues[0].response
+
+
+def test_a_person_named_in_a_dictated_finding_coming_back_about_it_joins_that_finding(model):
+    """A voice log names who said what ("3号楼的孙大姐说…"); "孙大姐又跑来说那个暖气的事…" later is the same
+    problem said again, even when it sits in one run-on sentence with the next matter."""
+    text = ("网格员小邓：今天在3号楼下面跟大家聊了聊3号楼的孙大姐说她家暖气片一直是温的屋里才十五度老伴感冒了"
+            "\n\n网格员小邓：然后7号楼的老胡说楼下小饭馆的油烟直往他家窗户里灌"
+            "\n\n网格员小邓：对了孙大姐临走又跑来说那个暖气的事她们整个单元都不热嗯还有就是9号楼的庞大爷说"
+            "地下车库入口那块积水半个月了车开过去溅一身")
+    got = _extract(text, model)
+    heat = next(i for i in got if "暖气片一直是温的" in i.quotes[0])
+    assert heat.mentions == 2 and any("整个单元都不热" in q for q in heat.quotes), [(i.category, i.quotes) for i in got]
+    assert len(got) == 3 and not any("整个单元都不热" in q and "积水" in q for i in got for q in i.quotes)

@@ -298,6 +298,9 @@ def _all_fine(text: str) -> bool:
                                  and not re.search(r"不|没|未|无法|尚未|缺", re.sub(r"无异常$", "", c)) for c in clauses)
 
 
+_RELAYED = re.compile(rf"(?:楼|栋|单元|\d{{3,4}}|住户|家)的(?:[老小][\u4e00-\u9fff]|[\u4e00-\u9fff]{{1,2}}{_TITLE})(?:说|反映|讲|提)")
+
+
 def _is_issue(utt: Utterance, text: str, role: dict, category: str, confidence: float, fallback: str | None) -> bool:
     """Role model first; a confident problem category tips terse fault reports ("踏板脱落，无法使用")."""
     p_issue = role.get("issue", 0.0)
@@ -322,7 +325,10 @@ def _is_issue(utt: Utterance, text: str, role: dict, category: str, confidence: 
         return category == fallback and confidence >= 0.5 and bool(utt.speaker) and not utt.staff
     if _ACTION_CLAUSE.match(text) and p_issue < 0.9:
         return False  # "马上打燃气抢修电话，我也赶到现场开窗通风": what was done about the finding before it
-    if (utt.staff and not _FOUND.match(text)) or _ANSWERED.match(text):
+    # a dictated log's "…然后九栋电梯停了物业说在等配件" is the next finding, whoever dictates it, and
+    # "3号楼的孙大姐说她家暖气片一直是温的" passes on what a resident said
+    if (utt.staff and not _FOUND.match(text) and not re.match(_VOICE_OPENS, text)
+            and not _RELAYED.search(text[:30])) or _ANSWERED.match(text):
         return p_issue >= 0.85 and not utt.refers_to
     if p_issue >= 0.5 or p_issue >= max(v for k, v in role.items() if k != "issue"):
         return True
@@ -347,14 +353,32 @@ _SWITCH = re.compile(r"(?:(?:[，,；;]\s*|\s+)(?=(?:还有(?!人|些|的|点|�
                      r"[，,：:\s]*[\u4e00-\u9fff])"
                      r"|(?<=[\u4e00-\u9fff])(?=(?:还有就是|还有一个是|另一个是|再一个是|顺便说一下|第二个是)[\u4e00-\u9fff]))")
 _ENUMERATED = re.compile(r"^(?:另一个|再一个|第二个|二是)")  # "一个是…另一个是…": two matters, said so
+# A dictated walk log has no commas: "…老人上下楼不安全然后五栋电梯停了还有七栋门口那个井盖松了". A joining word
+# straight before another building or spot moves on to the next finding.
+_VOICE_OPENS = (r"(?:然后|还有|对了|另外|再就是|接着|再有|再一个)(?=(?:就是|是|那个|那边)?"
+                r"(?:(?:\d{1,3}|[一二两三四五六七八九十]{1,3})\s*(?:号楼|栋|幢|座|单元|号门)"
+                r"|(?:小区)?(?:[东南西北]门|大门|车棚|车库|地库|垃圾站|中心花园|广场)))")
+_VOICE_JOIN = re.compile(r"(?<=[\u4e00-\u9fff])" + _VOICE_OPENS)
 
 
-def _pieces(sentence: str) -> list[str]:
-    cuts = [m.end() for m in _SWITCH.finditer(sentence) if m.start() >= 4]
+def _pieces(sentence: str, staff: bool = False) -> list[str]:
+    """A sentence cut where it turns to another matter; a staff member's only where a dictated log moves on
+    to another building (their "还有" is more often their own next step)."""
+    cuts = sorted({m.end() for m in _SWITCH.finditer(sentence) if m.start() >= 4 and not staff}
+                  | {m.start() for m in _VOICE_JOIN.finditer(sentence) if m.start() >= 6})
     if not cuts:
         return [sentence]
     bounds = [0, *cuts, len(sentence)]
     return [sentence[a:b].strip(" ，,；;") for a, b in zip(bounds, bounds[1:]) if sentence[a:b].strip(" ，,；;")]
+
+
+def _moves_on(first: str, then: str) -> bool:
+    """"…三栋楼道灯不亮然后五栋楼道灯也坏了": the dictation went on to another building, another finding."""
+    if not re.match(_VOICE_OPENS, then):
+        return False
+    here = {k for k in place_keys(find_places(first)) if k.startswith("楼")}
+    there = {k for k in place_keys(find_places(then)) if k.startswith("楼")}
+    return bool(here and there and not here & there)
 
 
 def _split_switches(utts: list[Utterance], model: Model) -> set[tuple[int, str]]:
@@ -364,10 +388,10 @@ def _split_switches(utts: list[Utterance], model: Model) -> set[tuple[int, str]]
     "漫步机卡住了，还有一个扭腰器的转盘也掉了" stays one: the same kind of fault."""
     found, later = [], set()  # later: (utterance, piece) of each part after the first, a matter of its own
     for u in utts:
-        if u.staff or u.ticket:
+        if u.ticket:
             continue
         for s in u.sentences:
-            pieces = _pieces(s)
+            pieces = _pieces(s, u.staff)
             if len(pieces) > 1 and all(len(re.findall(r"[\u4e00-\u9fff]", p)) >= 6 for p in pieces):
                 found.append((u, s, pieces))
     if not found:
@@ -376,9 +400,10 @@ def _split_switches(utts: list[Utterance], model: Model) -> set[tuple[int, str]]
     k = 0
     for u, s, pieces in found:
         got, k = preds[k:k + len(pieces)], k + len(pieces)
-        if any(p.confidence < 0.5 for p in got):
+        # unsure parts stay one, unless a dictation moved on to another building or spot between them
+        if any(p.confidence < 0.5 for p in got) and not all(re.match(_VOICE_OPENS, x) for x in pieces[1:]):
             continue
-        apart = all(a.category != b.category or (
+        apart = all(a.category != b.category or _moves_on(x, y) or (
             _ENUMERATED.match(_FILLER.sub("", normalize(y)))
             and not (_things(_topic(normalize(x))) & _things(_topic(normalize(y)))))
             for a, b, x, y in zip(got, got[1:], pieces, pieces[1:]))
@@ -542,6 +567,9 @@ def _pointed_at(m: "_Mention", groups: list[dict], last: dict | None, topic: set
                       and any(what in normalize(x.text) for x in g["mentions"])), None)
         if named is not None:
             return named
+    back = _named_again(m, groups, things, _FILLER.sub("", normalize(m.text)))
+    if back is not None:
+        return back
     found = _POINT_BACK.search(text[:40])
     if not found:
         return None
@@ -572,6 +600,24 @@ def _pointed_at(m: "_Mention", groups: list[dict], last: dict | None, topic: set
         if (_thing_chars(g["things"]) & _thing_chars(things)) - _PLACE_CHARS:
             return g
     return next((g for g in candidates if g["topic"] & topic or g["category"] == category), None)
+
+
+_SOMEONE = re.compile(rf"(?:[老小][\u4e00-\u9fff]|[\u4e00-\u9fff]{_TITLE})")
+_BACK_ABOUT = re.compile(r"又|那个[\u4e00-\u9fff]{1,4}的事|还是")
+
+
+def _named_again(m: "_Mention", groups: list[dict], things: set[str], text: str) -> dict | None:
+    """A dictated log: "刘阿姨走的时候又回来跟我说那个水的事…" goes back to what 刘阿姨 was reported saying
+    (a person named inside an earlier finding, not a speaker of the record), when it is about the same thing."""
+    head = text[:30]
+    if not _BACK_ABOUT.search(head):
+        return None
+    mine = _thing_chars(things) - _PLACE_CHARS
+    for who in dict.fromkeys(_SOMEONE.findall(head)):
+        for g in reversed(groups):
+            if any(who in normalize(x.text) for x in g["mentions"]) and mine & _thing_chars(g["things"]):
+                return g
+    return None
 
 
 def _forwarded(reply: str) -> bool:
