@@ -13,17 +13,18 @@ from zoneinfo import ZoneInfo
 from fastapi import APIRouter, Depends, HTTPException, Query, Request
 from fastapi.responses import Response
 
-from triage.places import search_variants
+from triage.notes import summarize
+from triage.places import find_places, search_variants
 from triage.route import add_working_days, community_time, route
 from triage.tagging import centre_deadline
 from triage.normalize import normalize
 
-from .convert import entry_from_issue, local, overdue_level, received_between, utc
+from .convert import entry_from_issue, entry_from_result, local, overdue_level, received_between, utc
 from .deps import EntryId, ModelDep, Staff, StoreDep, Viewer
 from .owners import known_owner
-from .schemas import CorrectionIn, EntryOut, EntryPatch, MergeIn, SaveIn, StatusIn
+from .schemas import CorrectionIn, EntryOut, EntryPatch, MergeIn, SaveIn, SplitIn, StatusIn
 from .settings import FIELD_NAMES
-from .store import CLOSED, DONE, NUMERALS, STATUSES, like_escape, text_key
+from .store import CLOSED, DONE, NUMERALS, STATUSES, like_escape, split_words, text_key
 
 router = APIRouter(prefix="/api", tags=["台账 ledger"])
 
@@ -403,6 +404,44 @@ def merge_entry(entry_id: EntryId, body: MergeIn, model: ModelDep, store: StoreD
     """
     merged = store.merge_entry(entry_id, body.into, caller.name, body.seen, model.taxonomy.timezone)
     return view(merged, model.taxonomy.timezone)
+
+
+@router.post("/entries/{entry_id}/split", response_model=list[EntryOut], status_code=201)
+def split_entry(entry_id: EntryId, body: SplitIn, request: Request, model: ModelDep, store: StoreDep,
+                caller: Staff) -> list[dict]:
+    """拆分: words of this entry that are another problem become an entry of their own.
+
+    `text` is copied from the entry's words (within one resident's quote). The new entry is classified and
+    routed on those words, from the same receipt time, and starts at 待派单; this entry keeps the rest, and
+    is re-classified on it unless a person set its category or it was dispatched already. Answers
+    [this entry, the new one].
+    """
+    entry = store.get_entry(entry_id)
+    left, quotes = split_words(entry, body.text)  # StoreError → 400 with the reason
+    part = body.text.strip()
+    received = dt.datetime.fromisoformat(entry["received_at"]) if entry.get("received_at") else _now()
+    memory = request.app.state.memory.get(model)
+    moved_result, kept_result = model.classify_many([part, left], received, memory)
+    moved = {**entry_from_result(moved_result, received, entry.get("source") or "classify"),
+             "summary": summarize(part), "location": "、".join(find_places(part)[:2]) or entry.get("location"),
+             "notes": [f"由编号 {entry_id} 拆分而来"]}
+    kept: dict = {"text": left, "quotes": quotes}
+    if entry.get("summary") and entry["summary"].rstrip("…") not in left:
+        kept["summary"] = summarize(quotes[0] if quotes else left)  # it summed up the words that moved
+    if find_places(left):
+        kept["location"] = "、".join(find_places(left)[:2])
+    by_hand = entry.get("corrected") or any(h["field"] in ("urgent", "deadline") for h in store.history(entry_id))
+    if (not by_hand and entry["status"] == "待派单"
+            and (kept_result.category, kept_result.urgent) != (entry["category"], entry["urgent"])):
+        # still as the model filed it: what is left is filed anew (the lamp without the trapped lift is not urgent)
+        given = centre_deadline(entry.get("notes")) and entry.get("deadline")
+        kept.update(category=kept_result.category, category_name=kept_result.category_name,
+                    secondary=kept_result.secondary, owner=kept_result.owner, co_owners=kept_result.co_owners,
+                    urgent=kept_result.urgent, deadline=entry["deadline"] if given else utc(kept_result.deadline),
+                    confidence=kept_result.confidence)
+    this, new = store.split_entry(entry_id, part, moved, kept, caller.name, body.seen)
+    tz = model.taxonomy.timezone
+    return [view(this, tz), view(new, tz)]
 
 
 @router.post("/entries/{entry_id}/correct", response_model=EntryOut)

@@ -191,6 +191,11 @@ class MergeIn(BaseModel):
     seen: dt.datetime | None = Field(None, description="可选：您看到的这条记录的 updated；期间被他人改过则返回 409")
 
 
+class SplitIn(BaseModel):
+    text: str = Field(min_length=1, max_length=5000, description="要拆出的文字：原文中属于另一个问题的那一段，原样复制")
+    seen: dt.datetime | None = Field(None, description="可选：您看到的这条记录的 updated；期间被他人改过则返回 409")
+
+
 _VISIT_SCORES = ((r"非常不满意|很不满意", 1), (r"不满意|不太满意|不是很满意|不怎么满意|不够满意|不大满意|不满", 2),
                  (r"一般|还行|凑合", 3), (r"基本满意|比较满意|较满意", 4), (r"非常满意|很满意|满意", 5))
 

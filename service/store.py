@@ -25,7 +25,8 @@ from triage.places import find_places, place_keys
 from .errors import StoreError
 from .settings import ROLES
 
-__all__ = ["DONE", "ROLES", "SCHEMA_VERSION", "STATUSES", "Store", "StoreError", "hash_token", "like_escape", "text_key"]
+__all__ = ["DONE", "ROLES", "SCHEMA_VERSION", "STATUSES", "Store", "StoreError", "hash_token", "like_escape", "split_words",
+           "text_key"]
 
 SCHEMA_VERSION = 14  # the last of MIGRATIONS (a test checks)
 STATUSES = ("待派单", "已派单", "办理中", "已办结", "已回访", "已销号", "已作废")
@@ -1011,6 +1012,38 @@ class Store:
             self.update_entry(entry_id, {"status": "已作废", "needs_review": False}, who, f"并入编号 {into}（同一问题重复登记）")
         return self.get_entry(into)
 
+    def split_entry(self, entry_id: int, part: str, moved: dict, kept: dict, who: str,
+                    seen: dt.datetime | None = None) -> tuple[dict, dict]:
+        """拆分: the words `part` of entry `entry_id` are another problem (a run-on voice log made one card of two).
+
+        `moved` is the new entry, classified and routed on those words by the caller; `kept` the changes to
+        this one (its remaining words, and a new category when it was never set by a person). Both in one
+        transaction; each history says where the words went or came from. The new entry starts at 待派单 with
+        the same receipt time, 社区 and upload. Refused for archived or handled entries. Returns (this, new).
+        """
+        with self.write() as db:
+            current = self.get_entry(entry_id)
+            self._unchanged_since(current, seen)
+            self._editable(current)
+            if current["status"] in DONE:
+                raise StoreError(f"编号 {entry_id} 已{current['status'].removeprefix('已')}，办过的记录不能再拆分；"
+                                 "其中另一个问题请作为新问题登记。", 409)
+            split_words(current, part)  # the words are still there (checked again inside the transaction)
+            now = _later_than(current["updated"])
+            row = self._encode({**moved, "text_key": text_key(moved["text"]), "status": "待派单", "created": now,
+                                "updated": now, "corrected": 0, "community": current.get("community"),
+                                "job_id": current.get("job_id"), "received_at": current.get("received_at"),
+                                "speakers": current.get("speakers") or [],
+                                "place_key": place_key(moved["text"]) or current.get("place_key") or ""})
+            row.pop("id", None)
+            new_id = db["entries"].insert(row).last_pk
+            db["history"].insert({"entry_id": new_id, "at": now, "who": who, "field": "status", "from_value": None,
+                                  "to_value": "待派单", "note": f"由编号 {entry_id} 拆分而来（原记录中的另一个问题）"})
+            self.update_entry(entry_id, kept, who, f"拆分：“{_clip(part)}”另立为编号 {new_id}")
+            db["entries"].update(entry_id, {"text_key": text_key(kept["text"]),  # how repeats find it, not history
+                                            "place_key": place_key(kept["text"]) or current.get("place_key") or ""})
+        return self.get_entry(entry_id), self.get_entry(new_id)
+
     def correct(self, entry_id: int, category: str, category_name: str, owner: str, co_owners: list[str],
                 deadline: str | None, urgent: bool, who: str, seen: dt.datetime | None = None, note: str = "") -> dict:
         """Store a staff correction as a labelled example and re-route the entry."""
@@ -1061,6 +1094,43 @@ class Store:
                                            "old_owner": None, "new_owner": None, "who": who, "at": now}
                                           for t, c in fresh])
         return len(fresh)
+
+
+def _clip(text: str, at: int = 30) -> str:
+    text = re.sub(r"\s+", " ", text).strip()
+    return text if len(text) <= at else text[:at - 1] + "…"
+
+
+# what is left at a cut: "…不安全然后" once "五栋电梯停了" is taken out says "然后" to nothing
+_LOOSE_ENDS = re.compile(r"^[\s，,；;、。]+|(?:[\s，,；;、]|然后|还有|另外|对了|再就是|接着)+$")
+
+
+def split_words(entry: dict, part: str) -> tuple[str, list[str]]:
+    """The words an entry keeps once `part` is taken out of them: (its text, its residents' quotes).
+
+    `part` must be words of the entry, within one quote, and something must be left; StoreError 400 if not.
+    """
+    part = part.strip()
+    text = entry.get("text") or ""
+    if not part:
+        raise StoreError("请填写要拆出的文字：从原文中复制属于另一个问题的那一段。")
+    if part not in text:
+        raise StoreError("要拆出的文字不在这条记录的原文里，请从原文中原样复制那一段（不要改字）。")
+    quotes = list(entry.get("quotes") or [])
+    if quotes and not any(part in q for q in quotes):
+        raise StoreError("要拆出的文字跨了两段居民原话，请一次只拆出一段里的文字。")
+
+    def cut(words: str) -> str:
+        at = words.find(part)
+        if at < 0:
+            return words
+        head, tail = _LOOSE_ENDS.sub("", words[:at]), _LOOSE_ENDS.sub("", words[at + len(part):])
+        return f"{head}，{tail}" if head and tail else head or tail
+
+    left = cut(text)
+    if len(re.findall(r"[\u4e00-\u9fff\w]", left)) < 3:
+        raise StoreError("拆出这段后，原记录就没有别的内容了：如果整条记录的类别不对，请用“更正类别”。")
+    return left, [q for q in (cut(q) for q in quotes) if q]
 
 
 def _text(value: Any) -> str | None:

@@ -556,3 +556,33 @@ def test_after_a_colleagues_change_the_panel_takes_it_and_keeps_what_was_typed(p
     detail.locator("button", has_text="保存办理情况").click()  # the second try goes through
     page.wait_for_function("!document.querySelector('tr.detail')")
     assert _api(server, f"/api/entries/{entry}")["response"] == "已联系物业下午换玻璃"
+
+
+def test_a_card_holding_two_problems_is_split_from_the_ledger_and_from_the_chat(page, server):
+    """拆分: the words selected in the 原文 fill the box; the chat takes 12号拆分：… in the same way."""
+    words = "22号楼西边路灯坏了三盏晚上黑乎乎的然后24号楼门口那个井盖翘起来了车一压就响"
+    entry = _api(server, "/api/classify", {"text": words, "save": True})["entry_id"]
+    dialogs = []
+    page.on("dialog", lambda d: (dialogs.append(d.message), d.accept()))
+    page.click('.tab[data-view="ledger"]')
+    row = page.locator("#ledger-table tbody tr", has_text="22号楼西边路灯")
+    row.locator("button", has_text="办理").click()
+    detail = page.locator("tr.detail")
+    said = detail.locator("p", has_text="原文：")
+    said.evaluate("""(p, part) => {  // select the lid's words in the 原文, as a mouse would
+        const node = [...p.childNodes].find((n) => n.nodeType === 3 && n.textContent.includes(part));
+        const at = node.textContent.indexOf(part), range = document.createRange();
+        range.setStart(node, at); range.setEnd(node, at + part.length);
+        const sel = window.getSelection(); sel.removeAllRanges(); sel.addRange(range);
+        p.dispatchEvent(new MouseEvent("mouseup", { bubbles: true }));
+    }""", "24号楼门口那个井盖翘起来了车一压就响")
+    assert detail.locator("input[aria-label='要拆出的文字']").input_value() == "24号楼门口那个井盖翘起来了车一压就响"
+    detail.locator("button", has_text="拆分").click()
+    page.wait_for_function("!document.querySelector('tr.detail')")
+    assert any("拆出的问题登记为编号" in d for d in dialogs), dialogs
+    assert _api(server, f"/api/entries/{entry}")["text"] == "22号楼西边路灯坏了三盏晚上黑乎乎的"
+    page.click('.tab[data-view="chat"]')
+    send(page, f"{entry}号拆分：晚上黑乎乎的")
+    page.wait_for_selector(f".msg.bot:has-text('已拆分：编号 {entry} 保留')")
+    send(page, f"{entry}号拆分：五栋电梯停了")
+    page.wait_for_selector(".msg.bot:has-text('不在这条记录的原文里')")

@@ -1385,3 +1385,64 @@ def test_a_walk_logs_line_time_is_when_that_problem_was_found(client):
     assert lift["urgent"] and lift["deadline"].startswith("2026-11-25T16:40")
     saved = client.get(f"/api/entries/{lift['entry_id']}", headers=client.hdr()).json()
     assert saved["received_at"].startswith("2026-11-24T16:40")
+
+
+def test_a_card_holding_two_problems_is_split_into_two_entries(client):
+    """拆分: a dictated log made one card of a lamp and a trapped lift; staff take the lift out. The new entry is
+    classified and routed on its own words from the same receipt time; the first keeps the rest."""
+    words = "今天走到六栋二单元楼道灯又不亮了晚上黑咕隆咚的，九栋电梯困了人，里面有个老人在拍门"
+    saved = client.post("/api/classify", json={"text": words, "save": True,
+                                               "received_at": "2026-11-20T09:00:00+08:00"}, headers=client.hdr()).json()
+    entry_id = saved["entry_id"]
+    entry = client.get(f"/api/entries/{entry_id}", headers=client.hdr()).json()
+    url = f"/api/entries/{entry_id}/split"
+    part = "九栋电梯困了人，里面有个老人在拍门"
+    assert client.post(url, json={"text": part}).status_code == 401  # a write: token needed
+    for bad, says in (("五栋电梯停了", "不在这条记录的原文里"), ("   ", "请填写"), (words, "没有别的内容")):
+        r = client.post(url, json={"text": bad}, headers=client.hdr())
+        assert r.status_code == 400 and says in r.json()["detail"], r.text
+    r = client.post(url, json={"text": part, "seen": "2020-01-01T00:00:00+00:00"}, headers=client.hdr())
+    assert r.status_code == 409  # changed since the caller looked
+    r = client.post(url, json={"text": part, "seen": entry["updated"]}, headers=client.hdr())
+    assert r.status_code == 201, r.text
+    kept, made = r.json()
+    assert kept["id"] == entry_id and made["id"] != entry_id
+    assert kept["text"] == "今天走到六栋二单元楼道灯又不亮了晚上黑咕隆咚的" and kept["quotes"] == [kept["text"]]
+    assert made["text"] == part and made["quotes"] == [part] and made["status"] == "待派单"
+    assert made["urgent"] and made["location"] == "九栋" and kept["location"] == "六栋二单元"
+    assert made["received_at"] == kept["received_at"] == entry["received_at"]
+    assert made["deadline"].startswith("2026-11-21T09:00")  # 24 hours from the report, not from the split
+    assert kept["category"] == "facilities" and not kept["urgent"]  # re-classified on what is left
+    said = [h["note"] for h in client.get(f"/api/entries/{entry_id}/history", headers=client.hdr()).json()]
+    assert any(f"另立为编号 {made['id']}" in n for n in said)
+    said = [h["note"] for h in client.get(f"/api/entries/{made['id']}/history", headers=client.hdr()).json()]
+    assert any(f"由编号 {entry_id} 拆分而来" in n for n in said)
+    # the lift's words no longer find the lamp's entry, they find the lift's
+    found = client.get("/api/entries", params={"q": "拍门"}, headers=client.hdr()).json()["items"]
+    assert [e["id"] for e in found] == [made["id"]]
+    # a handled entry is not split any more
+    client.post(f"/api/entries/{entry_id}/status", json={"status": "已办结", "note": "换了灯泡"}, headers=client.hdr())
+    r = client.post(url, json={"text": "晚上黑咕隆咚的"}, headers=client.hdr())
+    assert r.status_code == 409 and "新问题" in r.json()["detail"]
+
+
+def test_splitting_a_card_made_from_notes_keeps_its_other_quotes(client, settings):
+    """A card from notes holds several residents' words; the part taken out comes from one of them, the others
+    stay, and a part that runs across two quotes is refused."""
+    from service.store import Store
+
+    quotes = ["三号楼楼道灯坏了一个月了，晚上上楼摸黑", "楼道灯还是不亮，另外楼下垃圾桶三天没人清了，臭得很"]
+    with Store(settings.database) as store:
+        [entry_id] = store.add_entries([{"text": "\n".join(quotes), "quotes": quotes, "category": "facilities",
+                                         "category_name": "设施维修", "owner": "物业服务企业", "source": "extract",
+                                         "speakers": ["钱阿姨", "孙大爷"], "received_at": "2026-11-20T02:00:00+00:00"}],
+                                       "网格员")
+    url = f"/api/entries/{entry_id}/split"
+    r = client.post(url, json={"text": "晚上上楼摸黑\n楼道灯还是不亮"}, headers=client.hdr())
+    assert r.status_code == 400 and "跨了两段" in r.json()["detail"]
+    r = client.post(url, json={"text": "楼下垃圾桶三天没人清了，臭得很"}, headers=client.hdr())
+    assert r.status_code == 201, r.text
+    kept, made = r.json()
+    assert kept["quotes"] == [quotes[0], "楼道灯还是不亮"] and kept["text"] == f"{quotes[0]}\n楼道灯还是不亮"
+    assert made["category"] == "environment" and made["speakers"] == ["钱阿姨", "孙大爷"]
+    assert made["source"] == "extract" and made["received_at"] == kept["received_at"]

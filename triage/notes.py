@@ -211,7 +211,7 @@ def _shared(a: set[str], b: set[str]) -> set[str]:
         w for w in b if len(w) >= 2 and any(w in x for x in a)}
 
 
-def _summary(quote: str) -> str:
+def summarize(quote: str) -> str:
     text = re.sub(r"\s+", " ", strip_pinyin(quote)).strip().strip("“”\"")
     for _ in range(2):
         text = _FILLER.sub("", text).strip()
@@ -769,7 +769,7 @@ def _merge(mentions: list[_Mention], replies, model: Model, received_at: dt.date
     kept = [g for g in groups if not g["held"] or _forwarded(normalize(" ".join(g["responses"]))) or (
         not g["mentions"][0].utt.speaker and _forwarded(normalize(g["mentions"][0].text)))]
     if beyond is not None:
-        beyond.extend(_summary(g["mentions"][0].text.strip()) for g in groups if g not in kept)
+        beyond.extend(summarize(g["mentions"][0].text.strip()) for g in groups if g not in kept)
     groups = kept
     issues = []
     for g in groups:
@@ -786,7 +786,7 @@ def _merge(mentions: list[_Mention], replies, model: Model, received_at: dt.date
         speakers = tuple(dict.fromkeys(m.utt.speaker or (m.attribution[0] if m.attribution else None)
                                        for m in g["mentions"] if m.utt.speaker or m.attribution))
         issues.append(Issue(
-            summary=_summary(quotes[0]),
+            summary=summarize(quotes[0]),
             category=g["category"],
             category_name=tax.get(g["category"]).name,
             secondary=secondary,

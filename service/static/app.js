@@ -22,6 +22,7 @@ const HELP = [
   "· 本周统计 —— 查看统计图表；本月统计 / 上月统计 / 11月统计 —— 当月办结率、满意率",
   "· 待审核 —— 列出模型最没把握、最值得人工确认的记录",
   "· 12号并入8号 —— 台账编号12与编号8是同一问题：12作废，内容记为8的一次重复反映",
+  "· 12号拆分：五栋电梯停了 —— 编号12里混进了另一个问题：把那段原话（从原文复制）另立一条，重新分类派单",
   "· 上传记录 —— 最近上传的工单表和台账，传错了可以整批撤销",
   "· 查12号 —— 看台账编号12的状态、办理情况和最近的办理记录",
   "· 12号改为其他 / 12号责任主体改为社区 —— 更正台账里已保存的记录（用台账编号）",
@@ -416,6 +417,11 @@ const COMMANDS = [
     const into = await mergeEntries(Number(m[1]), Number(m[2]));
     botText(`已把编号 ${m[1]} 并入编号 ${into.id}：编号 ${m[1]} 已作废（记录保留），它的内容记为编号 ${into.id} 的一次重复反映，见办理记录。`);
   }],
+  // 拆分: "12号拆分：五栋电梯停了", "拆分12号：…" (a run-on voice log made one card of two problems)
+  [/^(?:把)?\s*(?:编号|台账)?\s*(\d+)\s*号?\s*(?:拆分|拆出|拆开)\s*[：:，,]?\s*([\s\S]+)$|^(?:拆分|拆出)\s*(?:编号|台账)?\s*(\d+)\s*号?\s*[：:，,]\s*([\s\S]+)$/, async (m) => {
+    const [kept, made] = await splitEntry(Number(m[1] || m[3]), (m[2] || m[4]).trim());
+    botText(splitSaid(kept, made));
+  }],
   // one ledger entry by its 编号, for a grid worker on the phone: 查12号, 12号进展, 编号12怎么样了
   [/^(?:(?:查|查看|查询|看看?)\s*(?:编号|台账)?\s*(\d+)\s*号?|编号\s*(\d+)\s*号?|(\d+)\s*号)\s*(?:的)?\s*(?:进展|进度|情况|办理情况|怎么样了?|办得怎么样了?|到哪了|记录)?$/, async (m) => {
     await showEntry(Number(m[1] || m[2] || m[3]));
@@ -790,6 +796,7 @@ async function toggleDetail(entry, row) {
       } })),
       archived || DONE_STATUSES.includes(entry.status) ? null : timeRow(entry, save),
       archived || DONE_STATUSES.includes(entry.status) ? null : mergeRow(entry, cell),
+      archived || DONE_STATUSES.includes(entry.status) ? null : splitRow(entry, cell),
       el("strong", { text: "办理记录" }),
       el("ol", { class: "history" }, ...history.filter((h) => !HIDDEN_FIELDS.includes(h.field)).map((h) => el("li", { text: historyLine(h) })))]
       .filter(Boolean));
@@ -832,13 +839,42 @@ function mergeRow(entry, cell) {
       } catch (err) { window.alert(err.message); ev.target.disabled = false; }
     } }));
 }
+// 拆分: words of this entry that are another problem become an entry of their own (select them in 原文 first).
+function splitRow(entry, cell) {
+  const words = el("input", { type: "text", maxlength: "5000", class: "wide", "aria-label": "要拆出的文字",
+    placeholder: "含两个问题？在上面的原文中选中另一个问题的文字，或复制到这里" });
+  cell.addEventListener("mouseup", () => {  // a selection inside the 原文 fills the box
+    const picked = String(window.getSelection() || "").trim();
+    if (picked && (entry.text || "").includes(picked)) words.value = picked;
+  });
+  return el("div", { class: "detail-row" }, el("span", { text: "拆出另一个问题" }), words,
+    el("button", { class: "secondary", text: "拆分", onclick: async (ev) => {
+      const part = words.value.trim();
+      if (!part) return window.alert("请先在原文中选中（或复制到输入框）属于另一个问题的那段文字。");
+      if (!(entry.text || "").includes(part)) return window.alert("输入的文字不在原文里，请从原文中原样复制。");
+      if (!window.confirm(`把“${part.slice(0, 40)}”从编号 ${entry.id} 拆出，另立一条新问题？`)) return;
+      ev.target.disabled = true;
+      try {
+        const [kept, made] = await splitEntry(entry.id, part, entry.updated);
+        window.alert(splitSaid(kept, made));
+        loadLedger();
+      } catch (err) { window.alert(err.message); ev.target.disabled = false; }
+    } }));
+}
+async function splitEntry(id, text, seen) {
+  return api(`/api/entries/${id}/split`, { method: "POST", json: seen ? { text, seen } : { text } });
+}
+function splitSaid(kept, made) {
+  return `已拆分：编号 ${kept.id} 保留“${problemText(kept).slice(0, 30)}”（${kept.category_name}，${kept.owner || "无"}）；`
+    + `拆出的问题登记为编号 ${made.id}（${made.category_name}，${made.owner || "无"}，办理时限 ${made.deadline ? fmtTime(made.deadline) : "无"}${made.urgent ? "，紧急" : ""}），状态待派单。`;
+}
 async function mergeEntries(from, into, seen) {
   return api(`/api/entries/${from}/merge`, { method: "POST", json: seen ? { into, seen } : { into } });
 }
 // One line of the 办理记录 in words: no codes, JSON or ISO stamps.
-const FIELD_LABELS = { response: "办理情况", owner: "责任主体", location: "地点", summary: "问题内容", category_name: "类别", community: "社区",
+const FIELD_LABELS = { text: "原文", response: "办理情况", owner: "责任主体", location: "地点", summary: "问题内容", category_name: "类别", community: "社区",
   co_owners: "协办单位", deadline: "办理时限", urgent: "紧急", satisfaction: "满意度", feedback: "回访意见" };
-const HIDDEN_FIELDS = ["category", "corrected", "needs_review"];  // said by 类别 and the 人工更正 note
+const HIDDEN_FIELDS = ["category", "corrected", "needs_review", "quotes", "secondary", "confidence"];  // said by 类别 and the 人工更正 note
 const SOURCES = { extract: "纪要", tag: "工单批量导入", classify: "单条登记", open311: "Open311", notes: "纪要", ledger: "原台账导入" };
 function historyLine(h) {
   if (h.field === "repeat" || h.field === "repeat_undone") return `${fmtTime(h.at)} ${h.note}`;  // 重复来电：工单 GD…
