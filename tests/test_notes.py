@@ -814,3 +814,37 @@ def test_a_person_named_in_a_dictated_finding_coming_back_about_it_joins_that_fi
     heat = next(i for i in got if "暖气片一直是温的" in i.quotes[0])
     assert heat.mentions == 2 and any("整个单元都不热" in q for q in heat.quotes), [(i.category, i.quotes) for i in got]
     assert len(got) == 3 and not any("整个单元都不热" in q and "积水" in q for i in got for q in i.quotes)
+
+
+def test_what_the_nineteenth_blind_set_taught(model):
+    """General rules from notes_blind17's first run (P 0.660, R 0.635), in other words."""
+    # a ticket table pasted with pipes (a system export, a Markdown table): one ticket per row, its reply beside it;
+    # a numbered work order beyond the community is filed all the same, unless the community sent it back
+    table = """兰亭社区 12345工单周报
+| 序号 | 工单号 | 诉求内容 | 处理情况 |
+|---|---|---|---|
+| 1 | LT2411200017 | 6号楼3单元暖气片冰凉，屋里只有十三度 | 已转热力公司 |
+| 2 | LT2411210042 | 来电咨询老人高龄补贴去哪里申请 | 已告知到街道便民服务中心办理 |
+| 3 | LT2411220008 | 来电咨询医保异地备案怎么办 | 非社区职责，已退回12345 |
+"""
+    got = _extract(table, model)
+    assert [i.category for i in got] == ["utilities", "other"], [(i.category, i.quotes) for i in got]
+    assert got[0].quotes == ("6号楼3单元暖气片冰凉，屋里只有十三度",) and "热力公司" in (got[0].response or "")
+    # a review memo: the closed items under their own heading are not problems; an item's title before its
+    # colon is the matter, not a speaker
+    memo = """幸福社区11月台账复盘
+一、已办结事项（仅备查）
+1. 2号楼门前路灯不亮——物业已更换灯头，已办结。
+2. 北门垃圾清运不及时——已调整为每日两次，已办结。
+二、未办结事项
+1. 8号楼高层水压偏低：8号楼16层以上晚高峰水龙头只有细细一股，热水器打不着火。
+2. 南区绿化带两棵香樟枯死：一直没补种，枯枝随风乱掉。
+"""
+    got = _extract(memo, model)
+    assert len(got) == 2 and not any("路灯" in q or "清运" in q for i in got for q in i.quotes)
+    assert got[0].quotes[0].startswith("8号楼高层水压偏低") and not got[0].speakers
+    # a dictation with spaces between its clauses and no commas moves from building to building
+    walk = ("今天跟小吴转了一圈 先到的4号楼 4号楼北边那排路灯有两盏不亮了晚上黑乎乎的 然后走到6号楼 "
+            "6号楼门口有人遛狗不牵绳把小孩吓哭了 对了8号楼二单元门口堆了一堆装修垃圾好几天没人清")
+    got = _extract(walk, model)
+    assert len(got) == 3 and [i.location for i in got] == ["4号楼", "6号楼", "8号楼二单元"], [(i.category, i.quotes) for i in got]

@@ -555,10 +555,17 @@ def test_what_a_review_of_the_guards_found(client):
 
 
 def test_matters_beyond_the_community_are_named_not_dropped_silently(client):
-    """From a user trial: "咨询附近小学招生划片 / 已答复" vanished without a word."""
+    """From a user trial: "咨询附近小学招生划片 / 已答复" vanished without a word. A numbered 12345 work order is
+    filed whatever it is about (the centre tracks it by its number); one the community sent back, and a
+    resident's question at a meeting that nobody passed on, are named under `beyond`."""
     text = ("序号\t工单号\t诉求内容\t办理情况\n"
             "1\tGD20261120031\t来电人反映3号楼电梯坏了两天了\t已派物业\n"
-            "2\tGD20261120032\t来电人咨询附近小学招生划片\t已答复\n")
+            "2\tGD20261120032\t来电人咨询附近小学招生划片\t已答复\n"
+            "3\tGD20261120033\t来电人咨询社保卡补办流程\t非社区职责，已退回12345\n")
     out = client.post("/api/extract", json={"text": text}, headers=client.hdr()).json()
-    assert [i["category"] for i in out["issues"]] == ["facilities"]
-    assert len(out["beyond"]) == 1 and "划片" in out["beyond"][0]
+    assert [i["category"] for i in out["issues"]] == ["facilities", "other"]
+    assert out["issues"][1]["response"] == "已答复"
+    assert len(out["beyond"]) == 1 and "社保卡" in out["beyond"][0]
+    meeting = "钱阿姨（4号楼）：我想问一下，我孙子明年上小学，划片是怎么划的？\n主持人：这个归教育局管，您可以去问问。"
+    out = client.post("/api/extract", json={"text": meeting}, headers=client.hdr()).json()
+    assert out["issues"] == [] and len(out["beyond"]) == 1 and "划片" in out["beyond"][0]

@@ -355,10 +355,10 @@ _SWITCH = re.compile(r"(?:(?:[，,；;]\s*|\s+)(?=(?:还有(?!人|些|的|点|�
 _ENUMERATED = re.compile(r"^(?:另一个|再一个|第二个|二是)")  # "一个是…另一个是…": two matters, said so
 # A dictated walk log has no commas: "…老人上下楼不安全然后五栋电梯停了还有七栋门口那个井盖松了". A joining word
 # straight before another building or spot moves on to the next finding.
-_VOICE_OPENS = (r"(?:然后|还有|对了|另外|再就是|接着|再有|再一个)(?=(?:就是|是|那个|那边)?"
+_VOICE_OPENS = (r"(?:然后|还有|对了|另外|再就是|接着|再有|再一个)(?=(?:就是|是|那个|那边)?(?:走到|来到|转到|绕到|到了|去了?|到)?"
                 r"(?:(?:\d{1,3}|[一二两三四五六七八九十]{1,3})\s*(?:号楼|栋|幢|座|单元|号门)"
                 r"|(?:小区)?(?:[东南西北]门|大门|车棚|车库|地库|垃圾站|中心花园|广场)))")
-_VOICE_JOIN = re.compile(r"(?<=[\u4e00-\u9fff])" + _VOICE_OPENS)
+_VOICE_JOIN = re.compile(r"(?<=[\u4e00-\u9fff\s])" + _VOICE_OPENS)  # "…容易摔 然后走到5号楼 5号楼单元门口…"
 
 
 def _pieces(sentence: str, staff: bool = False) -> list[str]:
@@ -391,15 +391,18 @@ def _split_switches(utts: list[Utterance], model: Model) -> set[tuple[int, str]]
         if u.ticket:
             continue
         for s in u.sentences:
-            pieces = _pieces(s, u.staff)
-            if len(pieces) > 1 and all(len(re.findall(r"[\u4e00-\u9fff]", p)) >= 6 for p in pieces):
-                found.append((u, s, pieces))
+            # every cut, and as a fallback the cuts where a dictation moves on to another building only
+            for pieces in dict.fromkeys((tuple(_pieces(s, u.staff)), tuple(_pieces(s, True)))):
+                if len(pieces) > 1 and all(len(re.findall(r"[\u4e00-\u9fff]", p)) >= 6 for p in pieces):
+                    found.append((u, s, list(pieces)))
     if not found:
         return later
     preds = model.predict([normalize(p) for _, _, ps in found for p in ps])
     k = 0
     for u, s, pieces in found:
         got, k = preds[k:k + len(pieces)], k + len(pieces)
+        if s not in u.sentences:
+            continue  # cut already
         # unsure parts stay one, unless a dictation moved on to another building or spot between them
         if any(p.confidence < 0.5 for p in got) and not all(re.match(_VOICE_OPENS, x) for x in pieces[1:]):
             continue
@@ -620,6 +623,12 @@ def _named_again(m: "_Mention", groups: list[dict], things: set[str], text: str)
     return None
 
 
+def _work_order(group: dict) -> bool:
+    """A numbered 12345 ticket (a row of a ticket list): filed and answered whatever it is about."""
+    first = group["mentions"][0].utt
+    return bool(first.ticket and first.ref)
+
+
 def _forwarded(reply: str) -> bool:
     """Staff say they pass the matter on themselves: "我们帮您把情况反映上去", not "您可以自己向区教育局反映"
     or "不用上报了"."""
@@ -766,8 +775,12 @@ def _merge(mentions: list[_Mention], replies, model: Model, received_at: dt.date
     # A school place, a bus route, a clinic moved away: not community business, but when staff say they will
     # pass it on ("我们帮您把情况反映上去", "通过12345向交通部门反映") it goes into the ledger to be followed up.
     # (a log's writer may say it in the same line: "…能不能进东湖实验小学，我说…帮她把情况反映到街道")
+    # A 12345 work order with its own number is filed whatever it is about (the centre tracks it by that
+    # number), unless the community sent it back ("非社区职责……退回12345").
+    sent_back = {n for u in utts if u.staff and re.search(r"退回|退单|非社区|不属于社区|不属社区", u.text) for n in u.refers_to}
     kept = [g for g in groups if not g["held"] or _forwarded(normalize(" ".join(g["responses"]))) or (
-        not g["mentions"][0].utt.speaker and _forwarded(normalize(g["mentions"][0].text)))]
+        not g["mentions"][0].utt.speaker and _forwarded(normalize(g["mentions"][0].text)))
+        or (_work_order(g) and g["mentions"][0].utt.item not in sent_back)]
     if beyond is not None:
         beyond.extend(summarize(g["mentions"][0].text.strip()) for g in groups if g not in kept)
     groups = kept
@@ -854,16 +867,16 @@ def _attach_replies(groups: list[dict], replies, by_utt: dict, utts: list[Uttera
                 # about the 烧烤, though it shares a word with an earlier finding ("车牌已拍照"); a block of answers
                 # under the last item ("主路坑洞本周内用沥青修补") still goes to the matter it names
                 score += 1.0 * (g is own and own_line)
-                if g["held"] and not _forwarded(text):
+                if g["held"] and not _forwarded(text) and not _work_order(g):
                     score = -1  # a matter beyond the community takes only a reply that passes it on
                 if score > best_score:
                     best, best_score = g, score
             if best is not None and (best_score >= 1 or (best is adjacent and not utt.notice)):
                 targets = [best]
-        if any(g["held"] for g in targets) and not _forwarded(text):
+        if any(g["held"] and not _work_order(g) for g in targets) and not _forwarded(text):
             # a matter beyond the community takes only a reply that passes it on; the answer under an item that
             # also raised a school place ("车棚僵尸车已拍照…；学区划片请关注…") belongs to the item's own problem
-            targets = [g if not g["held"] else next(
+            targets = [g if not g["held"] or _work_order(g) else next(
                 (x for x in reversed(groups) if not x["held"] and x["first"] < index
                  and any(m.utt is y.utt for m in g["mentions"] for y in x["mentions"])), None) for g in targets]
             targets = [g for g in targets if g is not None]

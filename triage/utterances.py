@@ -155,8 +155,11 @@ def _looks_like_speaker(who: str) -> bool:
     if (len(bare) >= 3 and _PLACE_LABEL.search(bare) and not _PERSON_END.search(bare)
             and not re.search(r"社区|街道|物业|居委|管理|服务|办公|派出所|中心", bare)):
         return False
-    if re.fullmatch(r"[\d\s\.\-年月日时分]+", bare):
-        return False
+    if re.fullmatch(r"[\d\s\.\-年月日时分]+", bare) or re.search(r"(?:问题|的事|事项|情况)$", bare):
+        return False  # "（一）14号楼水压问题：协助业主申请维修资金…": the matter, then what is done about it
+    if (len(bare) >= 8 and not _PERSON_END.search(bare) and (_TROUBLE.search(bare) or re.search(r"号楼|栋|幢|单元|绿化带", bare))
+            and not re.search(r"社区|街道|物业|居委|管理|服务|办公|派出所|中心|代表|居民|业主|楼栋长|楼长|单元长|网格员|书记|主任|\s", bare)):
+        return False  # "14号楼高层水压低：…", "东区绿化带几棵桂花树枯死：…": an item's title, then what it is about
     return len(bare) <= 12
 
 
@@ -249,7 +252,8 @@ _TROUBLE = re.compile(r"[坏漏堵臭吵乱占停没不缺满破断松难差贵�
 # Announcements, and also what was done or decided: "上月议定事项落实情况", "四、议定事项" list actions,
 # "一、物业本周工作汇报" the 物业's own work, not new problems
 _HEADING_NOTICE = re.compile(r"通报|通知|提示|公告|告知|下一步|工作安排|注意事项|落实情况|完成情况|办理情况|进展情况|议定事项|决定事项|会议决定"
-                             r"|工作汇报|工作总结|工作报告|工作情况|本周工作|上周工作|本月工作")
+                             r"|工作汇报|工作总结|工作报告|工作情况|本周工作|上周工作|本月工作"
+                             r"|已办结|已解决|已完成|已销号|已整改|(?<![未没不])办结事项|仅备查")  # "二、已办结事项（仅备查）": closed already
 _HEADING_ISSUES = re.compile(r"问题|说事|反映|意见|诉求|议事|建议|巡查|报事|报修|投诉")
 # "二、本周业主报事汇总（客服何丽汇报）": who reported it, in brackets after the title, is not part of it
 _HEADING_ASIDE = re.compile(r"\s*[（(][^（()）]{0,12}(?:汇报|记录|整理|报告|提供|主讲|发言)[)）]\s*$")
@@ -261,7 +265,7 @@ def _heading(line: str) -> str | None:
     if len(bare) > 14 or re.search(r"[，。！？,!?；;：:]", bare):
         return None
     if _HEADING_NOTICE.search(bare) and not (re.search(r"问题|反映|诉求", bare)
-                                             and not re.search(r"落实|完成|办理|整改|进展", bare)):
+                                             and not re.search(r"落实|完成|办理|办结|解决|整改|进展", bare)):
         return "notice"  # "一、本周工作中发现的问题" lists problems, "上月问题整改落实情况" does not
     if _HEADING_ISSUES.search(bare):
         return "issues"
@@ -332,6 +336,17 @@ _TABLE_NUMBER = {"序号", "编号"}
 _TABLE_REF = {"工单号", "工单编号", "单号", "受理编号", "工单"}
 
 
+def _cells(line: str) -> list[str]:
+    """A pasted table row's cells: tabs from Excel, or pipes from a system export or a Markdown table
+    ("5|HT2412120044|12-12 19:40|暖气片摸着冰凉…|荷塘雅居11号楼|已转热力公司", "| 序号 | 诉求内容 |")."""
+    if "\t" in line.strip():
+        return [c.strip() for c in line.split("\t")]
+    if len(re.findall(r"[|｜]", line)) >= 2:
+        cells = [c.strip() for c in re.split(r"[|｜]", line.strip())]
+        return cells[1 if not cells[0] else 0:-1 if not cells[-1] else None]
+    return [line.strip()]
+
+
 def _table_header(cells: list[str]) -> dict | None:
     """The columns of a pasted table's header row (tabs between cells): where the problem, the reply, who
     raised it, the row number and the ticket number are. None unless one column holds the problem."""
@@ -390,7 +405,9 @@ def split_utterances(text: str) -> list[Utterance]:
         if not line:
             pending = entry = None  # a blank line ends a form's or a duty log's entry
             continue
-        cells = [c.strip() for c in raw_line.split("\t")]
+        cells = _cells(raw_line)
+        if table is not None and cells and all(re.fullmatch(r":?-{2,}:?", c) for c in cells if c):
+            continue  # "|---|---|" under a Markdown table's header
         if len(cells) >= 3:
             head = _table_header(cells)
             if head is not None:  # "序号\t工单号\t来电时间\t诉求内容\t办理情况": a table copied from Excel
@@ -399,7 +416,7 @@ def split_utterances(text: str) -> list[Utterance]:
             if table is not None and len(cells) >= table["said"] + 1:
                 out.extend(_table_row(cells, table, n, len(out)))
                 continue
-        elif table is not None and "\t" not in raw_line:
+        elif table is not None and len(cells) < 2:
             table = None  # the table ended: "备注：…" below it is the record's own text
         if n == first and _TITLE_LINE.search(normalize(line)) and len(line) <= 30 and n < len(lines):
             continue  # "2#楼 楼长周桂芳 9月份楼里的事" heads the list below it
