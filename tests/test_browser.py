@@ -586,3 +586,20 @@ def test_a_card_holding_two_problems_is_split_from_the_ledger_and_from_the_chat(
     page.wait_for_selector(f".msg.bot:has-text('已拆分：编号 {entry} 保留')")
     send(page, f"{entry}号拆分：五栋电梯停了")
     page.wait_for_selector(".msg.bot:has-text('不在这条记录的原文里')")
+
+
+def test_notes_saved_from_the_page_keep_the_date_the_record_states(page, server):
+    """From the 书记 trial: cards shown with the meeting's date were saved with the moment of saving (an issue's own
+    received_at, null, overwrote the meeting's), so 办结 on a real earlier day was refused as before receipt."""
+    import datetime as dt
+    import urllib.parse
+
+    day = dt.date.today() - dt.timedelta(days=12)
+    notes = (f"东篱社区板凳会记录\n时间：{day.year}年{day.month}月{day.day}日上午\n"
+             "葛大爷（19号楼）：19号楼门口的路灯坏了半个月了，晚上出门摸黑。\n物业小童：这周就换。\n")
+    send(page, notes)
+    page.wait_for_selector(".card:has-text('19号楼门口的路灯')")
+    send(page, "全部保存")
+    page.wait_for_selector("text=已存入台账")
+    [entry] = _api(server, "/api/entries?q=" + urllib.parse.quote("19号楼门口的路灯"))["items"]
+    assert entry["received_at"].startswith(f"{day:%Y-%m-%d}"), entry["received_at"]

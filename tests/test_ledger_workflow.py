@@ -488,6 +488,10 @@ def test_the_export_has_a_summary_for_the_monthly_report(client):
     # what a 街道 also asks for (a director's trial): urgent items, days to close, where problems came from
     assert lines["紧急件"][0] == 0 and lines["来源：单条登记"][0] == 3
     assert isinstance(lines["平均办理天数（办结）"][0], float)
+    days = next(row[1] for row in book["汇总"].iter_rows() if row[0].value == "平均办理天数（办结）")
+    assert days.number_format == "0.0"  # days, not 670.0 % (the 书记 trial)
+    owner_rates = [row for row in book["汇总"].iter_rows() if row[0].value == "物业服务企业"][0]
+    assert owner_rates[3].number_format == "0.0%"  # its 办结率 column
 
 
 @pytest.mark.parametrize("params", [{"date_from": "0001-01"}, {"date_to": "9999-12-31"}, {"date_to": "9999-12"},

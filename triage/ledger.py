@@ -96,11 +96,16 @@ def write_xlsx(header: Sequence[str], rows: Sequence[Sequence], target, widths: 
         more = book.create_sheet(name)
         for line in lines:
             more.append([excel_safe(v) for v in line])
+        header: tuple = ()
         for cells in more.iter_rows():
+            if cells and cells[0].value in ("类别", "责任主体", "社区"):
+                header = tuple(str(c.value or "") for c in cells)  # a block's column names (办结率, 满意率)
             for cell in cells:
                 as_text(cell)
                 if isinstance(cell.value, float):
-                    cell.number_format = "0.0%"  # the shares of a 汇总 (办结率…): numbers a report can sum and chart
+                    named = str(cells[0].value or "") + (header[cell.column - 1] if cell.column <= len(header) else "")
+                    # the shares of a 汇总 (办结率…) as numbers a report can sum and chart; 平均办理天数 is days
+                    cell.number_format = "0.0%" if "率" in named else "0.0"
                 if isinstance(cell.value, str) and cell.value.endswith("：") or cell.column == 1 and cell.value in (
                         "类别", "责任主体"):
                     cell.font = Font(bold=True)  # the heading of each block

@@ -191,7 +191,8 @@ function showIssues(issues, received) {
   const start = state.cards.reduce((m, c) => Math.max(m, c.n), 0);  // numbers never repeat, even after 删除
   const box = el("div", { class: "cards" });
   issues.forEach((issue, i) => {
-    const card = Object.assign({ n: start + i + 1, received_at: received }, issue);
+    // the meeting's date unless the finding has its own time (a walk log's line); an issue's null must not win
+    const card = Object.assign({ n: start + i + 1 }, issue, { received_at: issue.received_at || received });
     state.cards.push(card);
     box.append(renderCard(card));
   });
