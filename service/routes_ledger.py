@@ -29,6 +29,7 @@ from .store import CLOSED, DONE, NUMERALS, STATUSES, like_escape, split_words, t
 router = APIRouter(prefix="/api", tags=["台账 ledger"])
 
 TIME_FIELDS = ("deadline", "received_at", "created", "updated")
+OPEN_STATUS, OPEN = "未办结", ("待派单", "已派单", "办理中")
 
 
 def _now() -> dt.datetime:
@@ -78,9 +79,12 @@ def _filter_sql(status, category, owner, urgent, overdue, q, date_from, date_to,
         clauses.append("job_id = ?")
         params.append(job)
     status = (status or "").strip() or None  # "办理中 " with the space an input method left
-    if status:
+    if status == OPEN_STATUS:  # 未办结: everything not yet handled (待派单, 已派单, 办理中), as a 书记 asks for it
+        clauses.append(f"status IN ({', '.join('?' * len(OPEN))})")
+        params.extend(OPEN)
+    elif status:
         if status not in STATUSES:
-            raise HTTPException(400, f"未知状态“{status}”，可用：{'、'.join(STATUSES)}")
+            raise HTTPException(400, f"未知状态“{status}”，可用：{'、'.join(STATUSES)}、{OPEN_STATUS}")
         clauses.append("status = ?")
         params.append(status)
     if category:

@@ -873,7 +873,8 @@ class Store:
                 changes.update(satisfaction=None, feedback=None)
             elif status not in MOVES[old]:
                 allowed = "、".join(MOVES[old]) or "（已销号，不能再变更）"
-                raise StoreError(f"不能从“{old}”直接改为“{status}”。当前可改为：{allowed}", 409)
+                why = "销号前要先回访居民，记下满意度。" if status == "已销号" and old == "已办结" else ""
+                raise StoreError(f"不能从“{old}”直接改为“{status}”。{why}当前可改为：{allowed}", 409)
             if done_at is not None:  # closed on the day it really was, not when someone got to typing it in
                 if status != "已办结":
                     raise StoreError("只有“已办结”可以填写实际办结时间。")

@@ -603,3 +603,37 @@ def test_notes_saved_from_the_page_keep_the_date_the_record_states(page, server)
     page.wait_for_selector("text=已存入台账")
     [entry] = _api(server, "/api/entries?q=" + urllib.parse.quote("19号楼门口的路灯"))["items"]
     assert entry["received_at"].startswith(f"{day:%Y-%m-%d}"), entry["received_at"]
+
+
+def test_a_directors_questions_about_the_ledger_are_answered_not_filed(page, server):
+    """From the 书记 trial: "物业的还有几件没办完" became a problem card and was saved with the next 全部保存."""
+    entry = _api(server, "/api/classify", {"text": "31号楼楼道灯坏了好几天", "save": True})["entry_id"]
+    cards = page.locator(".card").count()
+    for question, reply in (("物业的还有几件没办完", "物业服务企业、未办结：共"),
+                            ("上个月的满意率", "满意率"),
+                            ("本月逾期的有哪些", "逾期或将逾期"),
+                            ("查找 31号楼楼道灯", "含“31号楼楼道灯”：共 1 条"),
+                            ("31号楼楼道灯的事怎么样了", "含“31号楼楼道灯”：共 1 条")):
+        before = page.locator(".msg.bot").count()
+        send(page, question)
+        page.wait_for_function(f"document.querySelectorAll('.msg.bot').length > {before}")
+        page.wait_for_selector(f".msg.bot:has-text('{reply}')")
+    assert page.locator(".card").count() == cards  # nothing became a problem card
+    send(page, f"{entry}号责任主体改为街道综合执法队")  # not a unit the ledger knows: named, not swapped for another
+    page.wait_for_selector(".msg.bot:has-text('不认识责任主体“街道综合执法队”')")
+    assert _api(server, f"/api/entries/{entry}")["owner"] == "物业服务企业"
+
+
+def test_visits_said_as_on_the_phone_and_why_a_closing_needs_one(page, server):
+    """From the 书记 trial: "3号电话回访了，钱师傅很满意", "2号回访：居民说基本满意" were not understood, and 销号 straight
+    after 办结 did not say that a 回访 comes first."""
+    ids = [_api(server, "/api/classify", {"text": t, "save": True})["entry_id"] for t in ("51号楼门禁坏了", "52号楼门禁坏了")]
+    for entry in ids:
+        _api(server, f"/api/entries/{entry}/status", {"status": "已办结", "note": "已换读卡器"})
+    send(page, f"{ids[0]}号销号")
+    page.wait_for_selector(".msg.bot:has-text('销号前要先回访')")
+    send(page, f"{ids[0]}号电话回访了，钱师傅很满意")
+    page.wait_for_selector(f".msg.bot:has-text('已记下编号 {ids[0]} 的回访：满意（5 分）')")
+    send(page, f"{ids[1]}号回访：居民说基本满意")
+    page.wait_for_selector(f".msg.bot:has-text('已记下编号 {ids[1]} 的回访：基本满意（4 分）')")
+    assert [_api(server, f"/api/entries/{e}")["satisfaction"] for e in ids] == [5, 4]

@@ -1450,3 +1450,14 @@ def test_splitting_a_card_made_from_notes_keeps_its_other_quotes(client, setting
     assert kept["quotes"] == [quotes[0], "楼道灯还是不亮"] and kept["text"] == f"{quotes[0]}\n楼道灯还是不亮"
     assert made["category"] == "environment" and made["speakers"] == ["钱阿姨", "孙大爷"]
     assert made["source"] == "extract" and made["received_at"] == kept["received_at"]
+
+
+def test_unhandled_entries_are_listed_together_as_未办结(client):
+    ids = [client.post("/api/classify", json={"text": t, "save": True}, headers=client.hdr()).json()["entry_id"]
+           for t in ("41号楼电梯停了", "42号楼门口路灯不亮", "43号楼楼道堆满纸箱")]
+    client.post(f"/api/entries/{ids[1]}/status", json={"status": "已派单"}, headers=client.hdr())
+    client.post(f"/api/entries/{ids[2]}/status", json={"status": "已办结", "note": "已清走"}, headers=client.hdr())
+    got = client.get("/api/entries", params={"status": "未办结"}, headers=client.hdr()).json()
+    assert {e["id"] for e in got["items"]} & set(ids) == {ids[0], ids[1]}
+    r = client.get("/api/entries", params={"status": "没办"}, headers=client.hdr())
+    assert r.status_code == 400 and "未办结" in r.json()["detail"]

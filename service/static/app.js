@@ -316,7 +316,7 @@ function resolveOwner(word) {  // one of the owners the ledger already uses, so 
   const w = word.trim();
   const aliases = (state.taxonomy && state.taxonomy.owner_aliases) || {};
   const found = OWNERS.find((o) => o === w) || aliases[w.replace(/\s+/g, "")] || OWNERS.find((o) => o.includes(w))
-    || OWNERS.find((o) => w.length >= 2 && o.split(/[/、]/).some((part) => part.includes(w.slice(0, 2))));
+    || OWNERS.find((o) => w.length >= 2 && w.length <= 4 && o.split(/[/、]/).some((part) => part.includes(w.slice(0, 2))));
   if (!found) throw new Error(`不认识责任主体“${w}”。可用：${OWNERS.join("、")}`);
   return found;
 }
@@ -434,12 +434,13 @@ const COMMANDS = [
     botNode(el("div", { text: `已办结、等待回访 ${data.total} 条（新的在前）。打完电话输入：12号回访满意、12号回访基本满意、12号回访不满意 还是漏水（不满意会退回重新办理）。` }),
       entryTable(data.items, false, true));
   }],
-  [/^(?:编号\s*(\d+)\s*号?|(\d+)\s*号)\s*回访\s*[：:，,]?\s*(非常不满意|很不满意|不满意|非常满意|基本满意|比较满意|满意|一般|([1-5])\s*分)\s*[：:，,。；;\s]*(.*)$/s, async (m) => {
+  // "12号回访满意", and as said on the phone: "2号回访：居民说基本满意", "7号回访结果满意", "3号电话回访了，钱师傅很满意"
+  [/^(?:编号\s*(\d+)\s*号?|(\d+)\s*号)\s*(?:电话)?回访(?:了|过了)?\s*(?:结果|情况)?\s*[：:，,]?\s*(?:[\u4e00-\u9fff]{0,6}?(?:说|表示|反馈|称)|[\u4e00-\u9fff]{1,4}(?<![不很常本较算挺非])(?=很满意|非常满意|不满意|基本满意|满意))?\s*(?:很|挺|还算)?(非常不满意|很不满意|不满意|非常满意|基本满意|比较满意|满意|一般|([1-5])\s*分)\s*[：:，,。；;\s]*(.*)$/s, async (m) => {
     m = [m[0], m[1] || m[2], m[3], m[4], m[5]];
     const score = m[3] ? Number(m[3]) : VISIT_SCORES[m[2]];
     const updated = await setStatus(Number(m[1]), { status: "已回访", satisfaction: score, feedback: m[4].trim() });
     botText(updated.status === "已回访"
-      ? `已记下编号 ${m[1]} 的回访：${m[2]}（${score} 分）${m[4].trim() ? `，意见：${m[4].trim()}` : ""}。可以输入“${m[1]}号销号”。`
+      ? `已记下编号 ${m[1]} 的回访：${m[3] ? `${score} 分` : `${m[2]}（${score} 分）`}${m[4].trim() ? `，意见：${m[4].trim()}` : ""}。可以输入“${m[1]}号销号”。`
       : `编号 ${m[1]} 回访${m[2]}（${score} 分）：居民不满意，已退回“${updated.status}”，请继续办理。`);
   }],
   // "12号办结：结果", with the day it was done when that was not today: "12号昨天办结：…", "12号办结（11月25日）：…"
@@ -482,6 +483,55 @@ function commandOrder(text) {
   return t;
 }
 
+// A question about the ledger in a 书记's own words: 本月逾期的有哪些, 物业的还有几件没办完, 东湖社区逾期,
+// 上个月的满意率, 待派单, 查找 广场舞, 12栋电梯的事怎么样了. Answered from the ledger (never filed as a problem);
+// false when the message names nothing the ledger can be asked by (then it is a resident's words after all).
+const ASKS = /有哪些|哪些|几件|几条|多少|怎么样了|进展|列出|列一下|查找|搜索|找一下|搜一下|满意率|办结率|逾期|超期|待派单|没派单|办理中|没办完|未办结|还没办|没办结/;
+const TROUBLE_WORDS = /[坏漏堵臭吵乱塌裂]|不亮|不通|没人管|没人修|投诉|反映/;
+async function ledgerQuestion(command) {
+  const search = /^(?:查找|搜索|找一下|搜一下|搜)\s*[:：]?\s*(.{1,30})$/.exec(command);
+  if (!search && (command.length > 40 || !ASKS.test(command) || TROUBLE_WORDS.test(command))) return false;
+  const params = {}, said = [];
+  if (search) { params.q = search[1].trim(); said.push(`含“${params.q}”`); }
+  const about = !search && /^(.{2,14}?)(?:的事情?|的问题|那件事|这件事)?(?:现在)?(?:怎么样了|进展如何|进展|办得怎么样了?|办到哪了)$/.exec(command);
+  if (about) { params.q = about[1].replace(/^(?:那个|上次|之前)/, ""); said.push(`含“${params.q}”`); }
+  if (!state.communities) state.communities = await api("/api/communities").catch(() => []);
+  const community = state.communities.find((c) => command.includes(c) || command.includes(c.replace(/社区$/, "")));
+  if (community && !params.q) { params.community = community; said.push(community); }
+  const rest = community ? command.replace(community, "").replace(community.replace(/社区$/, ""), "") : command;
+  const aliases = (state.taxonomy && state.taxonomy.owner_aliases) || {};  // 物业 → 物业服务企业 (not the 社区 of 东湖社区)
+  const owner = [...OWNERS, ...Object.keys(aliases)].filter((w) => w.length >= 2 && rest.includes(w))
+    .sort((a, b) => b.length - a.length)[0];
+  if (owner && !params.q) { params.owner = OWNERS.includes(owner) ? owner : aliases[owner]; said.push(params.owner); }
+  if (/已逾期|已经逾期|超期了/.test(command)) { params.overdue = "red"; said.push("已逾期"); }
+  else if (/逾期|超期|过期/.test(command)) { params.overdue = "any"; said.push("逾期或将逾期"); }
+  if (/没办完|未办结|还没办|没办结|没有办完|在办/.test(command)) { params.status = "未办结"; said.push("未办结"); }
+  else if (/待派单|没派单|还没派/.test(command)) { params.status = "待派单"; said.push("待派单"); }
+  else if (/办理中/.test(command)) { params.status = "办理中"; said.push("办理中"); }
+  const now = new Date();
+  let month = null;
+  if (/本月|这个月|这月/.test(command)) month = [now.getFullYear(), now.getMonth() + 1];
+  else if (/上月|上个月/.test(command)) month = now.getMonth() ? [now.getFullYear(), now.getMonth()] : [now.getFullYear() - 1, 12];
+  else if (/(\d{1,2})月/.test(command)) {
+    const m = Number(/(\d{1,2})月/.exec(command)[1]);
+    if (m >= 1 && m <= 12) month = [m > now.getMonth() + 1 ? now.getFullYear() - 1 : now.getFullYear(), m];
+  }
+  if (month) { params.date_from = params.date_to = `${month[0]}-${String(month[1]).padStart(2, "0")}`; said.push(`${month[0]}年${month[1]}月受理`); }
+  if (/满意率|办结率|按时/.test(command)) {
+    const s = await api(`/api/stats?${new URLSearchParams(params)}`);
+    botText(`${said.join("、") || "全部台账"}：受理 ${s.total} 条，办结率 ${pct(s.rates.closed)}，按时办结率 ${pct(s.rates.on_time)}，`
+      + `满意率 ${pct(s.rates.satisfied)}（回访 ${s.rates.visited} 条）；仍逾期 ${s.overdue.red} 条。`);
+    return true;
+  }
+  if (!Object.keys(params).length) return false;
+  const data = await api(`/api/entries?${new URLSearchParams({ ...params, limit: 50 })}`);
+  const what = said.join("、");
+  if (!data.items.length) { botText(`台账中没有${what}的问题。`); return true; }
+  botNode(el("div", { text: `${what}：共 ${data.total} 条${data.total > data.items.length ? `，下面是最新的 ${data.items.length} 条（完整的请到“台账”页筛选或导出）` : ""}。` }),
+    entryTable(data.items));
+  return true;
+}
+
 async function handle(text) {
   const command = commandOrder(text.replace(/[。．.！!？?～~\s]+$/u, "").replace(/^[\s@]+/u, ""));
   for (const [pattern, action] of COMMANDS) {
@@ -491,6 +541,7 @@ async function handle(text) {
       return;
     }
   }
+  if (await ledgerQuestion(command)) return;  // "物业的还有几件没办完" asks the ledger, it is no resident's problem
   if (/^(第\s*[\d一二三四五六七八九十]+\s*[条个]|全部|导出|查看|删除|修改|把)/.test(command) && command.length < 30) {
     botText(`没听懂“${text}”。\n${HELP}`);
     return;
