@@ -83,9 +83,10 @@ def cmd_token(args) -> int:
     with Store(settings.database) as store:
         store.migrate()
         if args.action == "create":
-            token = store.create_token(args.role, args.name or args.role)
+            token = store.create_token(args.role, args.name or args.role, args.community or "")
             print(token)
-            print(f"已创建“{args.role}”令牌（只显示这一次）。", file=sys.stderr)
+            where = f"，所属社区：{args.community.strip()}" if (args.community or "").strip() else ""
+            print(f"已创建“{args.role}”令牌{where}（只显示这一次）。", file=sys.stderr)
         elif args.action == "revoke":
             if args.id is None:
                 raise ValueError("请给出要停用的令牌编号，例如 triage token revoke 3（编号见 triage token list）")
@@ -98,7 +99,7 @@ def cmd_token(args) -> int:
 
             tz = load_taxonomy(settings.taxonomy_path).timezone
             for row in store.tokens():
-                print(f"{row['id']}\t{row['role']}\t{row['name']}\t{local(row['created'], tz)}\t"
+                print(f"{row['id']}\t{row['role']}\t{row['name']}\t{row['community'] or ''}\t{local(row['created'], tz)}\t"
                       f"{'已停用' if row['revoked'] else ''}")
     return 0
 
@@ -202,6 +203,7 @@ def register(sub, common) -> None:
     p.add_argument("id", nargs="?", type=int, help="revoke：要停用的令牌编号（见 token list）")
     p.add_argument("--role", choices=ROLES, default="staff", help="viewer 查看 / staff 办理 / admin 管理")
     p.add_argument("--name", help="令牌持有人（如 张三）")
+    p.add_argument("--community", help="持有人所在社区（如 东湖社区）：他录入的没写社区的问题记在这个社区")
     p.add_argument("--db", help="SQLite 数据库文件（默认 data/triage.db）")
     p.add_argument("--data-dir", help="数据文件夹")
     p.set_defaults(func=cmd_token)

@@ -42,7 +42,7 @@ async def get_store(request: Request) -> AsyncIterator[Store]:
 
 
 class _TokenCache:
-    """Token → (role, name) for a few seconds, so reads don't open the database for every request.
+    """Token → (role, name, community) for a few seconds, so reads don't open the database for every request.
 
     A revoked token stops working within `ttl` seconds.
     """
@@ -77,8 +77,9 @@ ModelDep = Annotated[Model, Depends(get_model)]
 class Caller:
     """Who is calling, from their token."""
 
-    def __init__(self, role: str, name: str, token: str = ""):
+    def __init__(self, role: str, name: str, token: str = "", community: str | None = None):
         self.role, self.name, self._token = role, name, token
+        self.community = community  # the 社区 the token's holder works in (or the instance's TRIAGE_COMMUNITY)
 
     def still_valid(self, store: Store) -> bool:
         """Checked against the database, not the cache: a token revoked a second ago no longer writes."""
@@ -111,10 +112,10 @@ def require(role: str):
                 _tokens.put(token, found)
         if found is None:
             raise HTTPException(401, "访问令牌无效或已停用，请向管理员重新申请。")
-        have, name = found
+        have, name, community = found
         if ROLES.index(have) < ROLES.index(role):
             raise HTTPException(403, f"权限不足：此操作需要“{ROLE_NAMES[role]}”权限，您的令牌是“{ROLE_NAMES[have]}”权限。")
-        return Caller(have, name, token)
+        return Caller(have, name, token, community or request.app.state.settings.community or None)
 
     return check
 

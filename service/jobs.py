@@ -75,8 +75,11 @@ def clean_old(settings: Settings, now: dt.datetime) -> int:
 
 
 def start(settings: Settings, model: Model, rows: list[dict], header: list[str], column: str, name: str,
-          who: str, save: bool, now: dt.datetime, memory_cache=None, notes: list[str] | None = None) -> str:
-    """Record a job and start tagging it in a background thread; returns the job id."""
+          who: str, save: bool, now: dt.datetime, memory_cache=None, notes: list[str] | None = None,
+          community: str | None = None) -> str:
+    """Record a job and start tagging it in a background thread; returns the job id.
+
+    `community`: the uploader's 社区, for tickets whose file has no 所属社区 column."""
     clean_old(settings, now)
     job_id = uuid.uuid4().hex[:12]
     suffix = Path(name).suffix.lower()
@@ -89,7 +92,8 @@ def start(settings: Settings, model: Model, rows: list[dict], header: list[str],
                            "output_path": str(out_path), "output_name": out_name, "who": who, "saved": int(save),
                            "notes": json.dumps(notes or [], ensure_ascii=False)})
     worker = threading.Thread(target=_run, name=f"job-{job_id}", daemon=True,
-                              args=(settings, model, job_id, rows, header, column, out_path, who, save, now, memory_cache))
+                              args=(settings, model, job_id, rows, header, column, out_path, who, save, now, memory_cache,
+                                    community))
     worker.start()
     return job_id
 
@@ -268,7 +272,8 @@ def extra_columns(header: list[str]) -> dict[str, str | None]:
     return {key: next((names[n] for n in wanted if n in names), None) for key, wanted in EXTRA_COLUMNS.items()}
 
 
-def _run(settings, model, job_id, rows, header, column, out_path: Path, who, save, now, memory_cache=None) -> None:
+def _run(settings, model, job_id, rows, header, column, out_path: Path, who, save, now, memory_cache=None,
+         community: str | None = None) -> None:
     store = Store(settings.database)
     try:
         done = 0
@@ -298,7 +303,7 @@ def _run(settings, model, job_id, rows, header, column, out_path: Path, who, sav
             alike: list[int] = []  # new entries that look like an open one: flagged for a person
             advanced: list[int] = []  # an updated old ledger again: entries it moved on (办结, 回访)
             ids = store.add_entries(entries, who, reused=reused, repeated=repeated, alike=alike, advanced=advanced,
-                                    zone=model.taxonomy.timezone, job_id=job_id)
+                                    zone=model.taxonomy.timezone, job_id=job_id, community=community)
             voided = ids.count(None)  # rows the uploaded ledger marks 已作废
             entries, ids = [e for e, i in zip(entries, ids) if i is not None], [i for i in ids if i is not None]
             new = len(set(ids) - reused)

@@ -70,8 +70,8 @@ def list_tokens(model: ModelDep, store: StoreDep, caller: Admin) -> list[dict]:
 @router.post("/api/admin/tokens", status_code=201)
 def create_token(body: TokenIn, store: StoreDep, caller: Admin) -> dict:
     """A new token for a colleague; the secret is shown in this answer only."""
-    token_id, token = store.new_token(body.role, body.name)
-    return {"id": token_id, "token": token, "role": body.role, "name": body.name}
+    token_id, token = store.new_token(body.role, body.name, body.community)
+    return {"id": token_id, "token": token, "role": body.role, "name": body.name, "community": body.community.strip() or None}
 
 
 @router.delete("/api/admin/tokens/{token_id}")

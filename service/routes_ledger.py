@@ -65,7 +65,7 @@ def save_entries(body: SaveIn, model: ModelDep, store: StoreDep, caller: Staff) 
     reused: set[int] = set()  # the same text already in the ledger, still open: not entered twice
     # 受理时间 is when the problem was raised (the meeting's date, sent back by /api/extract), not now
     ids = store.add_entries([entry_from_issue(i.model_dump(), min(i.received_at or now, now), model.version, body.source)
-                             for i in body.issues], caller.name, reused=reused)
+                             for i in body.issues], caller.name, reused=reused, community=caller.community)
     return [{**view(store.get_entry(i), model.taxonomy.timezone), "already": i in reused} for i in ids]
 
 

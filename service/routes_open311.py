@@ -89,7 +89,7 @@ def create_request(request: Request, model: ModelDep, store: StoreDep, caller: S
                          deadline=utc(routing.deadline), needs_review=False)
     entry["address"] = address_string
     entry["location"] = "、".join(find_places(description)[:2]) or (address_string or None)
-    entry_id = store.add_entries([entry], caller.name)[0]
+    entry_id = store.add_entries([entry], caller.name, community=caller.community)[0]
     saved = store.get_entry(entry_id)
     return [{"service_request_id": str(entry_id), "service_notice": _request(saved, model.taxonomy.timezone)["service_notice"],
              "account_id": None}]

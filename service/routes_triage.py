@@ -57,7 +57,8 @@ def health(request: Request) -> dict:
 @router.get("/me")
 def me(caller: Viewer) -> dict:
     """Who this token belongs to and what it may do (shown in the chat page's header)."""
-    return {"name": caller.name, "role": caller.role, "role_name": ROLE_NAMES.get(caller.role, caller.role)}
+    return {"name": caller.name, "role": caller.role, "role_name": ROLE_NAMES.get(caller.role, caller.role),
+            "community": caller.community}
 
 
 @router.get("/taxonomy")
@@ -87,7 +88,8 @@ async def classify(body: ClassifyIn, request: Request, model: ModelDep, store: S
             raise HTTPException(400, "内容里没有文字，不能存入台账：请写明要反映的问题。")
         entry = {**entry_from_result(result, received, "classify"), "location": out["location"]}
         reused: set[int] = set()
-        ids = await run_in_threadpool(lambda: store.add_entries([entry], caller.name, reused=reused))
+        ids = await run_in_threadpool(lambda: store.add_entries([entry], caller.name, reused=reused,
+                                                                community=caller.community))
         out["entry_id"], out["already"] = ids[0], ids[0] in reused
     return out
 
@@ -107,7 +109,7 @@ def extract_issues(body: ExtractIn, request: Request, model: ModelDep, store: St
         _need_staff(caller, store)
         reused: set[int] = set()  # the same notes saved twice: the open entries are not entered again
         ids = store.add_entries([entry_from_issue(i, received, model.version, "extract") for i in issues], caller.name,
-                                reused=reused)
+                                reused=reused, community=caller.community)
         for d, entry_id in zip(out, ids):
             d["entry_id"], d["already"] = entry_id, entry_id in reused
     return {"issues": out, "model_version": model.version, "markdown": issues_markdown(issues),
@@ -160,7 +162,7 @@ async def create_job(request: Request, model: ModelDep, store: StoreDep, caller:
     if len(rows) > settings.max_upload_rows:
         raise HTTPException(413, f"行数太多：{len(rows)} 行，上限 {settings.max_upload_rows} 行。请拆分后上传。")
     job = await run_in_threadpool(jobs.start, settings, model, rows, header, text_column, name, caller.name, save, _now(),
-                                   request.app.state.memory, notes)
+                                   request.app.state.memory, notes, caller.community)
     return jobs.describe(await run_in_threadpool(jobs.get, store, job), settings, model.taxonomy.timezone)
 
 

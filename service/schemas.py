@@ -250,6 +250,7 @@ class CorrectionIn(BaseModel):
 class TokenIn(BaseModel):
     role: Literal["viewer", "staff", "admin"] = Field("staff", description="viewer 查看 / staff 办理 / admin 管理")
     name: str = Field(min_length=1, max_length=40, description="令牌持有人，如 张三")
+    community: str = Field("", max_length=40, description="可选：持有人所在社区；他录入的没写社区的问题记在这个社区")
 
 
 class JobOut(BaseModel):

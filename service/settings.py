@@ -35,6 +35,8 @@ class Settings:
     """Where data lives and how much one request may send."""
 
     data_dir: Path = field(default_factory=lambda: Path(os.environ.get("TRIAGE_DATA_DIR", "data")))
+    # the 社区 this ledger serves, for entries that name none (a 居委会's own install); a token's own 社区 wins
+    community: str = field(default_factory=lambda: os.environ.get("TRIAGE_COMMUNITY", "").strip()[:40])
     db_path: Path | None = None
     model_dir: Path | None = field(default_factory=lambda: Path(p) if (p := os.environ.get("TRIAGE_MODEL_DIR")) else None)
     taxonomy_path: Path | None = field(default_factory=lambda: Path(p) if (p := os.environ.get("TRIAGE_TAXONOMY")) else None)

@@ -28,7 +28,7 @@ from .settings import ROLES
 __all__ = ["DONE", "ROLES", "SCHEMA_VERSION", "STATUSES", "Store", "StoreError", "hash_token", "like_escape", "split_words",
            "text_key"]
 
-SCHEMA_VERSION = 14  # the last of MIGRATIONS (a test checks)
+SCHEMA_VERSION = 15  # the last of MIGRATIONS (a test checks)
 STATUSES = ("待派单", "已派单", "办理中", "已办结", "已回访", "已销号", "已作废")
 _RANK = {"待派单": 0, "已派单": 1, "办理中": 2, "已办结": 3, "已回访": 4, "已销号": 5}  # how far along (作废 aside)
 DONE = ("已办结", "已回访", "已销号")  # handled: the 办结率 counts these
@@ -217,9 +217,15 @@ def _migrate_14(db: sqlite_utils.Database) -> None:
     db["entries"].create_index(["community"], if_not_exists=True)
 
 
+def _migrate_15(db: sqlite_utils.Database) -> None:
+    # the 社区 a token's holder works in (a grid worker's notes name "12栋", never the community)
+    if "community" not in db["tokens"].columns_dict:
+        db["tokens"].add_column("community", str)
+
+
 MIGRATIONS = {1: _migrate_1, 2: _migrate_2, 3: _migrate_3, 4: _migrate_4, 5: _migrate_5, 6: _migrate_6, 7: _migrate_7,
               8: _migrate_8, 9: _migrate_9, 10: _migrate_10, 11: _migrate_11, 12: _migrate_12,
-              13: _migrate_13, 14: _migrate_14}
+              13: _migrate_13, 14: _migrate_14, 15: _migrate_15}
 
 
 NUMERALS = "0123456789零一二三四五六七八九十"  # a search term starting with one of these must match whole
@@ -463,18 +469,23 @@ class Store:
         return SCHEMA_VERSION
 
     # -- tokens -----------------------------------------------------------------------------
-    def create_token(self, role: str, name: str = "") -> str:
+    def create_token(self, role: str, name: str = "", community: str = "") -> str:
         """Create an API token; returns the plain token (only its hash is kept)."""
-        return self.new_token(role, name)[1]
+        return self.new_token(role, name, community)[1]
 
-    def new_token(self, role: str, name: str = "") -> tuple[int, str]:
-        """Create an API token; returns (its id, for revoking, and the plain token)."""
+    def new_token(self, role: str, name: str = "", community: str = "") -> tuple[int, str]:
+        """Create an API token; returns (its id, for revoking, and the plain token).
+
+        `community`: the 社区 its holder works in; what they enter without one is filed under it."""
         if role not in ROLES:
             raise StoreError(f"未知角色 {role!r}，可用：{', '.join(ROLES)}")
+        community = (community or "").strip()
+        if len(community) > 40:
+            raise StoreError("社区名称太长（最多 40 字）。")
         token = "tri_" + secrets.token_urlsafe(24)
         with self.write() as db:
             token_id = db["tokens"].insert({"name": name, "role": role, "token_hash": hash_token(token),
-                                            "created": _now(), "revoked": 0}).last_pk
+                                            "created": _now(), "revoked": 0, "community": community or None}).last_pk
         return token_id, token
 
     def revoke_token(self, token_id: int) -> dict:
@@ -489,13 +500,13 @@ class Store:
     def tokens(self) -> list[dict]:
         """Every token without its secret: id, name, role, created, revoked."""
         return [{**r, "revoked": bool(r["revoked"])}
-                for r in self.db.query("SELECT id, name, role, created, revoked FROM tokens ORDER BY id")]
+                for r in self.db.query("SELECT id, name, role, community, created, revoked FROM tokens ORDER BY id")]
 
-    def token_role(self, token: str) -> tuple[str, str] | None:
-        """(role, name) for a valid token, else None."""
-        row = next(self.db.query("SELECT role, name FROM tokens WHERE token_hash = ? AND revoked = 0",
+    def token_role(self, token: str) -> tuple[str, str, str | None] | None:
+        """(role, name, community) for a valid token, else None."""
+        row = next(self.db.query("SELECT role, name, community FROM tokens WHERE token_hash = ? AND revoked = 0",
                                  [hash_token(token)]), None)
-        return (row["role"], row["name"] or row["role"]) if row else None
+        return (row["role"], row["name"] or row["role"], row["community"] or None) if row else None
 
     # -- entries ----------------------------------------------------------------------------
     @staticmethod
@@ -526,7 +537,7 @@ class Store:
     def add_entries(self, entries: list[dict], who: str, *, reused: set[int] | None = None,
                     repeated: list[int] | None = None, alike: list[int] | None = None,
                     advanced: list[int] | None = None, zone: str = "Asia/Shanghai",
-                    job_id: str | None = None) -> list[int | None]:
+                    job_id: str | None = None, community: str | None = None) -> list[int | None]:
         """Insert ledger entries (status 待派单) in one transaction; returns their ids (None for a row an
         uploaded ledger marks 已作废: it is not entered).
 
@@ -538,7 +549,7 @@ class Store:
         new id appended to `alike`. An old ledger's row uploaded again (the same report) moves its entry on
         when the ledger is further along now (`_advance`); such ids go to `advanced`. Each repeat recorded (a new ticket number, another day) appends its
         entry's id to `repeated`. A closed entry raised again on a later day is a new report: the problem
-        came back.
+        came back. `community` is the 社区 of an entry that names none (the writer's: `Caller.community`).
         """
         reused = set() if reused is None else reused
         repeated = [] if repeated is None else repeated
@@ -590,8 +601,8 @@ class Store:
                     if existing not in made:
                         reused.add(existing)
                     continue
-                if not entry.get("community"):  # a note naming an estate the tickets already tied to one 社区
-                    entry["community"] = _community_of(db, entry)
+                if not entry.get("community"):  # a note naming an estate the tickets already tied to one 社区,
+                    entry["community"] = _community_of(db, entry) or community  # else where its writer works
                 if resembles is not None:  # close, but not close enough to join without a person looking
                     entry = {**entry, "needs_review": True,
                              "notes": [*(entry.get("notes") or []), f"疑似重复：与台账第 {resembles} 条相近（同一地点、同一类别），请核对"]}

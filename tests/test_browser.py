@@ -637,3 +637,15 @@ def test_visits_said_as_on_the_phone_and_why_a_closing_needs_one(page, server):
     send(page, f"{ids[1]}号回访：居民说基本满意")
     page.wait_for_selector(f".msg.bot:has-text('已记下编号 {ids[1]} 的回访：基本满意（4 分）')")
     assert [_api(server, f"/api/entries/{e}")["satisfaction"] for e in ids] == [5, 4]
+
+
+def test_the_community_of_an_entry_from_notes_is_set_in_its_panel(page, server):
+    entry = _api(server, "/api/classify", {"text": "61号楼楼下的健身器材坏了", "save": True})["entry_id"]
+    page.click('.tab[data-view="ledger"]')
+    row = page.locator("#ledger-table tbody tr", has_text="61号楼楼下的健身器材")
+    row.locator("button", has_text="办理").click()
+    detail = page.locator("tr.detail")
+    detail.locator("input[aria-label='所属社区']").fill("东湖社区")
+    detail.locator("button", has_text="保存社区").click()
+    page.wait_for_function("!document.querySelector('tr.detail')")
+    assert _api(server, f"/api/entries/{entry}")["community"] == "东湖社区"

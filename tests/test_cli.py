@@ -248,3 +248,7 @@ def test_token_create_list_and_revoke(tmp_path, capsys):
     code, out, _ = run(capsys, "token", "list", "--data-dir", data)
     assert "已停用" in next(line for line in out.splitlines() if "钱网格员" in line)
     assert run(capsys, "token", "revoke", "--data-dir", data)[0] == 2
+    code, out, err = run(capsys, "token", "create", "--name", "孙网格员", "--community", "东湖社区", "--data-dir", data)
+    assert code == 0 and "所属社区：东湖社区" in err
+    code, out, _ = run(capsys, "token", "list", "--data-dir", data)
+    assert "东湖社区" in next(line for line in out.splitlines() if "孙网格员" in line)

@@ -1461,3 +1461,48 @@ def test_unhandled_entries_are_listed_together_as_未办结(client):
     assert {e["id"] for e in got["items"]} & set(ids) == {ids[0], ids[1]}
     r = client.get("/api/entries", params={"status": "没办"}, headers=client.hdr())
     assert r.status_code == 400 and "未办结" in r.json()["detail"]
+
+
+def test_what_a_grid_worker_enters_is_filed_under_the_community_they_work_in(client, settings):
+    """From the 书记 trial: notes name "12栋", never the 社区, so a per-社区 report lost every notes entry. A token may
+    carry its holder's 社区 (`triage token create --community`, or the admin API); the instance may have one
+    (TRIAGE_COMMUNITY). A 社区 the ticket itself names, or one the tickets tied the estate to, comes first."""
+    from service.store import Store
+
+    with Store(settings.database) as store:
+        worker = store.create_token("staff", "王网格员", "东湖社区")
+    hdr = {"Authorization": f"Bearer {worker}"}
+    assert client.get("/api/me", headers=hdr).json()["community"] == "东湖社区"
+    out = client.post("/api/extract", json={"text": MEETING, "save": True}, headers=hdr).json()
+    ids = [i["entry_id"] for i in out["issues"]]
+    assert ids and all(client.get(f"/api/entries/{i}", headers=hdr).json()["community"] == "东湖社区" for i in ids)
+    one = client.post("/api/classify", json={"text": "17号楼楼顶有人搭鸽棚", "save": True}, headers=hdr).json()
+    assert client.get(f"/api/entries/{one['entry_id']}", headers=hdr).json()["community"] == "东湖社区"
+    # a token without one: nothing is made up
+    other = client.post("/api/classify", json={"text": "18号楼楼顶有人搭鸽棚", "save": True}, headers=client.hdr()).json()
+    assert client.get(f"/api/entries/{other['entry_id']}", headers=hdr).json()["community"] is None
+    stats = client.get("/api/stats", params={"community": "东湖社区"}, headers=hdr).json()
+    assert stats["total"] == len(ids) + 1
+    # the admin API names the 社区 too, and the list of tokens shows it
+    made = client.post("/api/admin/tokens", json={"role": "staff", "name": "李网格员", "community": "西湖社区"},
+                       headers=client.hdr("admin")).json()
+    assert made["community"] == "西湖社区"
+    listed = client.get("/api/admin/tokens", headers=client.hdr("admin")).json()
+    assert {t["name"]: t["community"] for t in listed}["李网格员"] == "西湖社区"
+
+
+def test_an_install_for_one_community_files_everything_under_it(tmp_path):
+    from fastapi.testclient import TestClient
+
+    from service.app import create_app
+    from service.settings import Settings
+    from service.store import Store
+
+    settings = Settings(data_dir=tmp_path, community="和顺社区")
+    with TestClient(create_app(settings)) as client:
+        with Store(settings.database) as store:
+            token = store.create_token("staff", "小周")
+        hdr = {"Authorization": f"Bearer {token}"}
+        saved = client.post("/api/classify", json={"text": "5号楼电梯停了", "save": True}, headers=hdr).json()
+        assert client.get(f"/api/entries/{saved['entry_id']}", headers=hdr).json()["community"] == "和顺社区"
+        assert client.get("/api/me", headers=hdr).json()["community"] == "和顺社区"

@@ -798,6 +798,7 @@ async function toggleDetail(entry, row) {
   const cell = el("td", { colspan: "8" });
   row.after(el("tr", { class: "detail" }, cell));
   try {
+    if (!state.communities) state.communities = await api("/api/communities").catch(() => []);  // the 社区 box's choices
     const history = await api(`/api/entries/${entry.id}/history`);
     const reply = el("textarea", { rows: "3", maxlength: "2000", "aria-label": "办理情况", placeholder: "办理情况：怎么处理的、处理到哪一步" });
     reply.value = entry.response || "";
@@ -846,6 +847,7 @@ async function toggleDetail(entry, row) {
         if (!reason.value.trim()) return window.alert("请写明转交原因，例如：属市政道路，不在物业管理范围。");
         save({ owner: owner.value }, reason.value.trim());
       } })),
+      archived ? null : communityRow(entry, save),
       archived || DONE_STATUSES.includes(entry.status) ? null : timeRow(entry, save),
       archived || DONE_STATUSES.includes(entry.status) ? null : mergeRow(entry, cell),
       archived || DONE_STATUSES.includes(entry.status) ? null : splitRow(entry, cell),
@@ -854,6 +856,20 @@ async function toggleDetail(entry, row) {
       .filter(Boolean));
     row.nextElementSibling.scrollIntoView({ block: "nearest" });
   } catch (err) { cell.textContent = err.message; }
+}
+// 社区: an entry from notes names "12栋", never the community; the 书记's per-社区 report needs it
+function communityRow(entry, save) {
+  const list = el("datalist", { id: `communities-${entry.id}` }, ...(state.communities || []).map((c) => el("option", { value: c })));
+  const input = el("input", { type: "text", maxlength: "40", class: "narrow wide-enough", list: list.id, "aria-label": "所属社区",
+    placeholder: "如 东湖社区" });
+  input.value = entry.community || "";
+  return el("div", { class: "detail-row" }, el("span", { text: "所属社区" }), input, list,
+    el("button", { class: "secondary", text: "保存社区", onclick: () => {
+      const value = input.value.trim();
+      if (!value) return window.alert("请填写社区名称，例如：东湖社区。");
+      if (value === (entry.community || "")) return window.alert("所属社区没有变化。");
+      save({ community: value });
+    } }));
 }
 // 调整时限: a wrong 紧急 or a 办理时限 agreed with the resident, always with a reason (it goes into the 办理记录)
 function timeRow(entry, save) {
