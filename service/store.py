@@ -383,8 +383,8 @@ def _repeat_of(db: sqlite_utils.Database, entry: dict) -> tuple[int | None, int 
     alike = None
     for row in rows:
         their_grams, their_things, their_spots = _what(row["text"])
-        if spots != their_spots:
-            continue  # 3号楼502室 and 3号楼301室, 和平路15号 and 和平路88号
+        if spots != their_spots and not (spots < their_spots or their_spots < spots):
+            continue  # 3号楼502室 and 3号楼301室, 和平路15号 and 和平路88号 ("三楼到五楼" and "三到五楼" say less, not other)
         theirs = _estates(row["text"], row["location"])
         if estates and theirs and not estates & theirs:
             continue  # 幸福里小区9号楼 and 阳光小区9号楼
@@ -396,14 +396,16 @@ def _repeat_of(db: sqlite_utils.Database, entry: dict) -> tuple[int | None, int 
         # (only a re-check: a repeat told in other words, 飞线充电 after 充电, is flagged for a person instead)
         named = (told and "复查" in (entry.get("text") or "")
                  and bool(_topic_words(entry.get("text") or "") & _topic_words(row["text"])))
-        same = _overlap(grams, their_grams) >= SIMILAR or (told and (things & their_things or akin or named))
+        # what is said about the place, word by word: 广场舞 and 音响 (no object word of `_things` among them)
+        words = len(_topic_words(entry.get("text") or "") & _topic_words(row["text"]))
+        same = _overlap(grams, their_grams) >= SIMILAR or (told and (things & their_things or akin or named or words >= 2))
         # "幸福里小区9号楼…" (a ticket) and "9号楼…" (the notes) may be one problem, or another estate's 9号楼
         # where the community has several: a person decides
         sure = bool(estates) == bool(theirs)
         if same and sure and not (entry.get("urgent") and not row["urgent"]):
             return row["id"], None
         # alike enough for a person to look: one object word inside the other (飞线充电 and 充电) is flagged, not joined
-        if alike is None and (same or things & their_things or _shared_words(things, their_things)):
+        if alike is None and (same or things & their_things or _shared_words(things, their_things) or words >= 2):
             alike = row["id"]
     return None, alike
 

@@ -1506,3 +1506,30 @@ def test_an_install_for_one_community_files_everything_under_it(tmp_path):
         saved = client.post("/api/classify", json={"text": "5号楼电梯停了", "save": True}, headers=hdr).json()
         assert client.get(f"/api/entries/{saved['entry_id']}", headers=hdr).json()["community"] == "和顺社区"
         assert client.get("/api/me", headers=hdr).json()["community"] == "和顺社区"
+
+
+def test_repeats_the_directors_trial_found_unmarked_are_flagged_or_joined(client, settings):
+    """From the 书记 trial: "东湖花园1栋楼道声控灯坏了，三到五楼晚上很黑" beside the notes' "1栋楼道的声控灯坏了，
+    三楼到五楼一片黑" (a floor range said shorter is no other spot), and a "再次反映" of 广场舞 音响 at the same 小广场
+    (words with no object of `_things` among them) were neither joined nor flagged."""
+    from service.store import Store
+
+    with Store(settings.database) as store:
+        [lamp] = store.add_entries([{"text": "1栋楼道的声控灯坏了，三楼到五楼一片黑", "category": "facilities",
+                                     "source": "extract", "location": "1栋"}], "网格员")
+        alike: list[int] = []
+        [again] = store.add_entries([{"text": "东湖花园1栋楼道声控灯坏了，三到五楼晚上很黑", "category": "facilities",
+                                      "source": "tag", "location": "东湖花园1栋"}], "坐席", alike=alike)
+        assert again != lamp and alike == [again]
+        assert any(f"第 {lamp} 条" in n for n in store.get_entry(again)["notes"])
+        [noise] = store.add_entries([{"text": "东湖花园东门外小广场晚上跳广场舞，音响开得太大", "category": "environment",
+                                      "source": "tag", "location": "东湖花园东门外小广场"}], "坐席")
+        repeated: list[int] = []
+        [called] = store.add_entries([{"text": "来电人再次反映：东湖花园东门外小广场广场舞音响还是很吵，之前打过12345没解决",
+                                       "category": "environment", "source": "tag", "location": "东湖花园东门外小广场",
+                                       "ref": "DH2611240019"}], "坐席", repeated=repeated)
+        assert called == noise and repeated == [noise]
+        # another room is still another problem
+        [up] = store.add_entries([{"text": "3号楼502室卫生间漏水", "category": "dispute", "source": "tag"}], "坐席")
+        [down] = store.add_entries([{"text": "3号楼301室卫生间漏水", "category": "dispute", "source": "tag"}], "坐席")
+        assert up != down
