@@ -27,6 +27,9 @@ DATES = [
     # a recording app's export: the title, then the date and time alone on a line (from a user trial)
     ("幸福里社区板凳会 录音转写\n2026-11-24 19:00\n\n说话人1 00:00:05\n大家晚上好", dt.datetime(2026, 11, 24, 19, 0)),
     ("居民说事\n张阿姨：11月20日那天电梯坏了", None),  # a date inside what someone says stays theirs
+    # the date and time, then the room, on the line under the title (from the 书记 trial)
+    ("东湖社区居民议事会记录\n2026年11月17日上午9:30，社区二楼会议室\n主持：李书记", dt.datetime(2026, 11, 17, 9, 30)),
+    ("板凳会\n2026年11月17日，电梯又坏了", None),  # a date, then what happened: not where the meeting was
 ]
 
 

@@ -921,6 +921,12 @@ _DATE_ONLY = re.compile(r"\s*(?:20\d\d\s*[年./-]\s*)?\d{1,2}\s*[月./-]\s*\d{1,
                         r"\s*(?:上午|下午|晚上|早上|中午)?\s*(?:\d{1,2}\s*[:：点]\s*\d{0,2}(?:[:：]\d{2})?)?\s*")
 
 
+# "2026年11月17日上午9:30，社区二楼": the record's date and time, then the room it was held in
+_DATE_AND_ROOM = re.compile(r"\s*20\d\d\s*年\s*\d{1,2}\s*月\s*\d{1,2}\s*[日号]\s*(?:[（(]?(?:星期|周)[一二三四五六日天][）)]?)?"
+                            r"\s*(?:上午|下午|晚上|早上|中午)?\s*(?:\d{1,2}\s*[:：点]\s*\d{0,2})?\s*[，,、\s]\s*"
+                            r"[^。！？!?，,]{0,14}(?:社区|会议室|活动室|居委会|广场|中心|楼|室|院|亭|下)[^。！？!?，,]{0,6}\s*")
+
+
 def meeting_date(text: str, now: dt.datetime, *, head_lines: int = 4, max_age_days: int = 92) -> dt.datetime | None:
     """The date a record states in its first lines ("板凳会记录（11月24日下午3点）"), if plausible.
 
@@ -931,7 +937,7 @@ def meeting_date(text: str, now: dt.datetime, *, head_lines: int = 4, max_age_da
     """
     lines = [line for line in (text or "").splitlines() if line.strip()][:head_lines]
     for n, line in enumerate(lines):
-        if n and not (_HEADER_LINE.search(line) or _DATE_ONLY.fullmatch(line)):
+        if n and not (_HEADER_LINE.search(line) or _DATE_ONLY.fullmatch(line) or _DATE_AND_ROOM.fullmatch(line)):
             continue  # a date in what residents say is about something else; "2026-11-24 19:00" alone is the record's
         plain = normalize(line)
         for found in _MEETING_DATE.finditer(plain):

@@ -354,7 +354,8 @@ const COMMANDS = [
     const code = resolveCategory(target);
     if (code === entry.category) return botText(`编号 ${entry.id} 已经是${catName(code)}，没有改动。`);
     const u = await api(`/api/entries/${entry.id}/correct`, { method: "POST", json: { category: code, seen: entry.updated } });
-    botText(`已更正编号 ${u.id}：${u.category_name}，责任主体 ${u.owner}，办理时限 ${fmtTime(u.deadline)}（已记为人工更正）。`);
+    botText(`已更正编号 ${u.id}：${u.category_name}，责任主体 ${u.owner}，办理时限 ${u.deadline ? fmtTime(u.deadline)
+      : `无（${u.category_name}类按分类规则不设时限；仍要跟进的，请在“台账”页用“调整时限”定一个）`}（已记为人工更正）。`);
   }],
   [/^(?:把)?\s*(?:(?:编号|台账)\s*(\d+)\s*号?|(\d+)\s*号)\s*(?:的)?(?:责任主体|责任单位|派给|交给)(?:改为|改成|换成|为)?\s*(.+)$/, async (m) => {
     await changeEntryOwner(await api(`/api/entries/${m[1] || m[2]}`), resolveOwner(m[3]));
