@@ -103,7 +103,8 @@ def extract_issues(body: ExtractIn, request: Request, model: ModelDep, store: St
     # deadlines count from the meeting date the record states ("板凳会（11月24日）"), else from now
     received = body.received_at or meeting_date(text, _now().astimezone(ZoneInfo(model.taxonomy.timezone))) or _now()
     beyond: list[str] = []
-    issues = extract(text, model, received, beyond)
+    unlisted: list[str] = []
+    issues = extract(text, model, received, beyond, unlisted)
     out = [i.to_dict() for i in issues]
     if body.save and issues:
         _need_staff(caller, store)
@@ -114,7 +115,7 @@ def extract_issues(body: ExtractIn, request: Request, model: ModelDep, store: St
             d["entry_id"], d["already"] = entry_id, entry_id in reused
     return {"issues": out, "model_version": model.version, "markdown": issues_markdown(issues),
             "received_at": community_time(received, model.taxonomy),  # local, like every other time the API shows
-            "beyond": beyond}
+            "beyond": beyond, "unlisted": unlisted}
 
 
 @router.post("/extract/file", response_model=ExtractOut)

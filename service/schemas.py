@@ -87,6 +87,7 @@ class ExtractOut(BaseModel):
     markdown: str
     received_at: dt.datetime | None = None  # the clock deadlines count from: given, the record's date, or now
     beyond: list[str] = []  # matters outside the community staff did not pass on (入学, 养老金): not listed as issues
+    unlisted: list[str] = []  # residents' requests and questions not read as problems (希望社区医生能上门量血压)
 
 
 def has_words(text: str | None) -> bool:

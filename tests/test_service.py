@@ -569,3 +569,16 @@ def test_matters_beyond_the_community_are_named_not_dropped_silently(client):
     meeting = "钱阿姨（4号楼）：我想问一下，我孙子明年上小学，划片是怎么划的？\n主持人：这个归教育局管，您可以去问问。"
     out = client.post("/api/extract", json={"text": meeting}, headers=client.hdr()).json()
     assert out["issues"] == [] and len(out["beyond"]) == 1 and "划片" in out["beyond"][0]
+
+
+def test_a_residents_request_that_is_no_problem_is_named_not_dropped(client):
+    """From the 书记 trial: "希望社区医生能上门量血压" in a walk log vanished; the reply said only "共 2 个问题"."""
+    text = ("网格巡查日志\n1. 5号楼东侧消防通道被两辆私家车堵住，已联系车主挪走。\n"
+            "2. 走访独居老人孙奶奶（9栋102），身体还行，希望社区医生能上门给她量量血压。\n"
+            "3. 8号楼门口的路灯不亮了。\n")
+    out = client.post("/api/extract", json={"text": text}, headers=client.hdr()).json()
+    assert len(out["issues"]) == 2, out["issues"]
+    assert len(out["unlisted"]) == 1 and "量量血压" in out["unlisted"][0]
+    chat = "王阿姨（3号楼）：孩子没事吧？\n主持人：没事没事，谢谢关心。\n王阿姨（3号楼）：3号楼电梯坏了三天了。"
+    out = client.post("/api/extract", json={"text": chat}, headers=client.hdr()).json()
+    assert out["unlisted"] == []  # courtesy asks nothing of the community

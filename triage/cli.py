@@ -168,7 +168,12 @@ def cmd_extract(args) -> int:
 
         # 09:00 of that day in the community's timezone, whatever the machine's clock is set to
         received = meeting_date(text, received.astimezone(ZoneInfo(model.taxonomy.timezone))) or received
-    issues = extract(text, model, received)
+    beyond: list[str] = []
+    unlisted: list[str] = []
+    issues = extract(text, model, received, beyond, unlisted)
+    for label, said in (("不属于社区办理、没有列为问题的事项", beyond), ("没有列为问题的居民请求或提问", unlisted)):
+        if said:  # on stderr, so the JSON, CSV or table on stdout stays clean
+            print(f"另有 {len(said)} 句{label}：" + "；".join(f"“{x}”" for x in said), file=sys.stderr)
     fmt = args.format
     if fmt in ("xlsx", "csv") and args.output:
         write_ledger(issues, args.output, fmt)

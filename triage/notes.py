@@ -417,11 +417,14 @@ def _split_switches(utts: list[Utterance], model: Model) -> set[tuple[int, str]]
     return later
 
 
-def extract(text: str, model: Model, received_at: dt.datetime, beyond: list[str] | None = None) -> list[Issue]:
+def extract(text: str, model: Model, received_at: dt.datetime, beyond: list[str] | None = None,
+            unlisted: list[str] | None = None) -> list[Issue]:
     """Distinct problems in meeting notes, walk logs or ticket batches, in order raised.
 
     `beyond`, when given, receives the words of each matter outside the community that staff did not pass
-    on (a pension question, a school place): not a problem for the ledger, but not lost without a word."""
+    on (a pension question, a school place): not a problem for the ledger, but not lost without a word.
+    `unlisted`, when given, receives each resident's request or question that was not read as a problem
+    ("希望社区医生能上门量血压", "有居民问今年的取暖费什么时候开始交"), for staff to look at."""
     utts = split_utterances(strip_web_noise(text or ""))
     switched = _split_switches(utts, model)
     flat = [(u, s, normalize(s)) for u in utts for s in u.sentences]
@@ -512,13 +515,26 @@ def extract(text: str, model: Model, received_at: dt.datetime, beyond: list[str]
             elif (role.get("reply", 0.0) >= max(role.values()) or (utt.staff and role.get("chatter", 0) < 0.6)
                     or _ANSWERED.match(norm)):
                 replies.append((i, utt, sentence))
-            elif current is not None and current.utt is utt and not current.attribution:
-                found = _ATTRIBUTION.search(norm)
-                if found:  # who said the quote just before, and where they live
-                    current.attribution = (found.group("name"), find_places(sentence))
+            else:
+                if current is not None and current.utt is utt and not current.attribution:
+                    found = _ATTRIBUTION.search(norm)
+                    if found:  # who said the quote just before, and where they live
+                        current.attribution = (found.group("name"), find_places(sentence))
+                if (unlisted is not None and not utt.staff and not utt.notice and _ASKS_FOR.search(norm)
+                        and not _SMALL_TALK.search(norm) and not _PRAISE.match(norm) and not _REMINDER.match(norm)
+                        and len(re.findall(r"[\u4e00-\u9fff]", norm)) >= 6):
+                    unlisted.append(sentence.strip())
             if current is not None and current.utt is not utt:
                 current = None
     return _merge(mentions, replies, model, received_at, utts, beyond)
+
+
+# a request or question in what someone said: "希望社区医生能上门量血压", "有居民问今年的取暖费什么时候开始交"
+# courtesy and chat that ask nothing of the community: "孩子没事吧？", "麻烦你们了", "还有没有要说的？"
+_SMALL_TALK = re.compile(r"没事吧|怎么样[？?]|麻烦(?:你|您|领导)|添麻烦|不麻烦|还有(?:没有)?(?:别的|要说)|别的事吗|先说[？?]|听得见"
+                         r"|感谢|表扬|谢谢|希望大家|意见建议|要求各|请逐件|[畅暢]所欲言"
+                         r"|^[\u4e00-\u9fff]{1,3}(?:阿姨|大爷|师傅|姐|哥|叔|奶奶|爷爷|主任|书记)[，,]|熟吗|对吧")
+_ASKS_FOR = re.compile(r"希望|能不能|可不可以|能否|想问|请问|问一下|问问|有居民问|居民问|什么时候|怎么办|要求|建议|麻烦|帮忙|盼着|[？?]\s*$")
 
 
 def _surname(reference: str | None) -> str | None:

@@ -211,6 +211,10 @@ function showExtracted(out, pasted) {
     botText(`另有 ${out.beyond.length} 件不属于社区办理的事项，没有列为问题：` + out.beyond.map((b) => `“${b}”`).join("；")
       + "。如需登记跟进，请输入“登记：”加内容。");
   }
+  if ((out.unlisted || []).length) {  // a request or question nobody filed: a worker should not miss it (书记 trial)
+    botText(`另有 ${out.unlisted.length} 句居民的请求或提问没有列为问题，请看一下是否要跟进：` + out.unlisted.map((b) => `“${b}”`).join("；")
+      + "。要登记的，请输入“登记：”加内容。");
+  }
 }
 
 async function sendText(text, force = false) {
