@@ -912,8 +912,8 @@ class Store:
                 raise StoreError("销号前需要先完成回访。", 409)
             elif status == "已作废" and not note.strip():
                 raise StoreError("作废需要写明原因（例如：重复登记、录入错误）。")
-            if status == "已作废":
-                changes["needs_review"] = False  # a person looked at it and set it aside
+            if status in ("已作废", "已销号"):
+                changes["needs_review"] = False  # a person looked at it: set aside, or handled, visited and closed
             updated = self.update_entry(entry_id, changes, who, note)
             if done_at is not None:  # the 办结 line of the 办理记录 carries the real time (办结时间, 按时办结率)
                 stamp = done_at.astimezone(dt.timezone.utc).isoformat(timespec="seconds")

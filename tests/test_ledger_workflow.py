@@ -71,12 +71,18 @@ def test_void_needs_a_reason_hides_from_overdue_and_can_be_restored(client):
     assert any(h["note"] == "重复登记" for h in history)
 
 
-def test_an_archived_entry_cannot_be_edited_or_recategorised(client):
+def test_an_archived_entry_cannot_be_edited_or_recategorised(client, settings):
+    from service.store import Store
+
     _, saved = _save_meeting(client)
     entry_id = saved[1]["id"]
+    with Store(settings.database) as store:
+        store.update_entry(entry_id, {"needs_review": True}, "测试")
+    assert client.get(f"/api/entries/{entry_id}", headers=client.hdr()).json()["needs_review"]
     for status, extra in (("已派单", {}), ("办理中", {}), ("已办结", {"note": "已处理完毕"}), ("已回访", {"satisfaction": 5}), ("已销号", {})):
         r = client.post(f"/api/entries/{entry_id}/status", json={"status": status, **extra}, headers=client.hdr())
         assert r.status_code == 200, r.text
+    assert not r.json()["needs_review"]  # closed after its 回访: no longer 待复核 (the 书记 trial saw the flag stay)
     r = client.patch(f"/api/entries/{entry_id}", json={"summary": "改一下"}, headers=client.hdr())
     assert r.status_code == 409 and "已销号" in r.json()["detail"]
     r = client.post(f"/api/entries/{entry_id}/correct", json={"category": "environment"}, headers=client.hdr())

@@ -166,6 +166,7 @@ RULES_FROM_TRIALS = [
     ("facilities", "电梯突然停了，我妈在里面出不来", "物业服务企业", True, 0, "电梯困人"),
     ("charging", "小区电动车充电桩太少了，晚上回来根本充不上，所以才有人飞线", "物业服务企业", False, 20, "充电桩不够才有人飞线"),  # from a user trial
     ("facilities", "8号楼电梯又坏了，昨晚困了人", "物业服务企业", True, 0, "电梯困人"),  # from a user trial
+    ("facilities", "电梯又坏了，今天下午困了两个人", "物业服务企业", True, 0, "电梯困人"),  # the 书记 trial
     ("facilities", "电梯门关不上", "物业服务企业", False, 5, None),
     ("parking", "小区东门外马路边共享单车乱堆乱放，占用盲道", "城管/环卫部门", False, 5, "城管"),
     # and from a review of those: what they must not catch
@@ -190,6 +191,16 @@ def test_rules_found_by_trials(taxonomy, code, text, owner, urgent, days, reason
     assert urgent or not any("紧急" in why for why in r.reasons)
     if "小区内部" in text:
         assert not r.reasons
+
+
+@pytest.mark.parametrize("text, category, urgent", [
+    ("大树枝断了挂在上面，下面就是人行道", "safety", True),  # rule 1: a falling object over a path (书记 trial)
+    ("5号楼门口那棵树的枯枝吊着，随时会掉下来砸到人", "safety", True),
+    ("3号楼门口的树枝太长了，挡着路，该修剪了", "greening", False),  # untidy, not falling
+])
+def test_a_branch_hanging_over_a_path_is_a_present_danger(model, text, category, urgent):
+    got = model.classify(text, BEFORE_NATIONAL_DAY)
+    assert (got.category, got.urgent) == (category, urgent), got.to_dict()
 
 
 @pytest.mark.parametrize("text, category", [
