@@ -23,7 +23,7 @@ from .convert import entry_from_issue, entry_from_result, local, overdue_level, 
 from .deps import EntryId, ModelDep, Staff, StoreDep, Viewer
 from .owners import known_owner
 from .schemas import CorrectionIn, EntryOut, EntryPatch, MergeIn, SaveIn, SplitIn, StatusIn
-from .settings import FIELD_NAMES
+from .settings import FIELD_NAMES, ROLES
 from .store import CLOSED, DONE, NUMERALS, STATUSES, like_escape, split_words, text_key
 
 router = APIRouter(prefix="/api", tags=["台账 ledger"])
@@ -340,11 +340,16 @@ def update_entry(entry_id: EntryId, body: EntryPatch, model: ModelDep, store: St
 
 
 @router.post("/entries/{entry_id}/status", response_model=EntryOut)
-def change_status(entry_id: EntryId, body: StatusIn, model: ModelDep, store: StoreDep, caller: Staff) -> dict:
+def change_status(entry_id: EntryId, body: StatusIn, request: Request, model: ModelDep, store: StoreDep,
+                  caller: Staff) -> dict:
     """Move along 待派单 → 已派单 → 办理中 → 已办结 → 已回访 → 已销号 (or 已作废, with a reason).
 
     已办结 needs a result (the entry's 办理情况 or the note); an administrator may reopen 已销号, with a reason.
     """
+    close_role = request.app.state.settings.close_role
+    if body.status == "已销号" and ROLES.index(caller.role) < ROLES.index(close_role):
+        # a 书记 may keep 销号 for herself (TRIAGE_CLOSE_ROLE=admin); grid workers still close (办结) and visit
+        raise HTTPException(403, "销号需要管理员权限（本台账设定只有管理员可以销号），请联系社区负责人。")
     done_at = None
     if body.done_at:
         done_at, clock = _typed_time(body.done_at, "实际办结时间", model.taxonomy)

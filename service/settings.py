@@ -30,11 +30,20 @@ def _int_env(name: str, default: int) -> int:
         return default
 
 
+def _role_env(name: str, default: str) -> str:
+    value = os.environ.get(name, default).strip() or default
+    if value not in ROLES:
+        raise SystemExit(f"环境变量 {name}={value!r} 无效，可用：{'、'.join(ROLES)}")
+    return value
+
+
 @dataclass(frozen=True)
 class Settings:
     """Where data lives and how much one request may send."""
 
     data_dir: Path = field(default_factory=lambda: Path(os.environ.get("TRIAGE_DATA_DIR", "data")))
+    # who may 销号 (close the record for good): staff by default; "admin" keeps it for the 书记/主任
+    close_role: str = field(default_factory=lambda: _role_env("TRIAGE_CLOSE_ROLE", "staff"))
     # the 社区 this ledger serves, for entries that name none (a 居委会's own install); a token's own 社区 wins
     community: str = field(default_factory=lambda: os.environ.get("TRIAGE_COMMUNITY", "").strip()[:40])
     db_path: Path | None = None

@@ -1539,3 +1539,25 @@ def test_repeats_the_directors_trial_found_unmarked_are_flagged_or_joined(client
         [up] = store.add_entries([{"text": "3号楼502室卫生间漏水", "category": "dispute", "source": "tag"}], "坐席")
         [down] = store.add_entries([{"text": "3号楼301室卫生间漏水", "category": "dispute", "source": "tag"}], "坐席")
         assert up != down
+
+
+def test_a_director_may_keep_销号_for_administrators(tmp_path):
+    """From the 书记 trial: a grid worker's token could 销号; TRIAGE_CLOSE_ROLE=admin keeps it for the 书记."""
+    from fastapi.testclient import TestClient
+
+    from service.app import create_app
+    from service.settings import Settings
+    from service.store import Store
+
+    settings = Settings(data_dir=tmp_path, close_role="admin")
+    with TestClient(create_app(settings)) as client:
+        with Store(settings.database) as store:
+            staff, admin = store.create_token("staff", "王网格员"), store.create_token("admin", "李书记")
+        hdr = lambda t: {"Authorization": f"Bearer {t}"}
+        entry = client.post("/api/classify", json={"text": "7号楼门禁坏了", "save": True}, headers=hdr(staff)).json()["entry_id"]
+        for status, extra in (("已办结", {"note": "已换读卡器"}), ("已回访", {"satisfaction": 5})):
+            assert client.post(f"/api/entries/{entry}/status", json={"status": status, **extra}, headers=hdr(staff)).status_code == 200
+        r = client.post(f"/api/entries/{entry}/status", json={"status": "销号"}, headers=hdr(staff))
+        assert r.status_code == 403 and "管理员" in r.json()["detail"]
+        r = client.post(f"/api/entries/{entry}/status", json={"status": "已销号"}, headers=hdr(admin))
+        assert r.status_code == 200 and r.json()["status"] == "已销号"
