@@ -755,7 +755,9 @@ class Store:
         have = next(db.query("SELECT ref, received_at FROM entries WHERE id = ?", [entry_id]))
         ref, day = entry.get("ref"), (entry.get("received_at") or now)[:10]
         # when the call came in, as the file gives it (the history's own time is when it was recorded)
-        called = f"，来电 {_local_minute(entry['received_at'], zone)}" if entry.get("received_at") else ""
+        # (a call for a ticket; a meeting or a walk is not one: "再次反映（纪要，2026-11-24 19:00）")
+        heard = "来电 " if entry.get("ref") or entry.get("source") in ("tag", "open311") else ""
+        called = f"，{heard}{_local_minute(entry['received_at'], zone)}" if entry.get("received_at") else ""
         said = f"：{entry['text'].strip()[:200]}" if worded and (entry.get("text") or "").strip() else ""
         if ref:
             if ref == have["ref"] or next(db.query("SELECT 1 FROM repeats WHERE ref = ?", [ref]), None):

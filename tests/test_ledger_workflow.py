@@ -325,6 +325,12 @@ def test_a_problem_raised_again_on_another_day_is_noted_once_a_day(client):
     history = client.get(f"/api/entries/{first}/history", headers=client.hdr()).json()
     assert [h["to_value"] for h in history if h["field"] == "repeat"] == ["2026-11-24"]
     assert [h["note"] for h in history if h["field"] == "repeat"][0].startswith("再次反映")
+    # a meeting's repeat is no call (the 书记 trial read "再次反映（纪要，来电 …）")
+    _, saved = _save_meeting(client, MEETING)
+    _save_meeting(client, MEETING.replace("2026年11月20日", "2026年11月23日"))
+    said = [h["note"] for h in client.get(f"/api/entries/{saved[0]['id']}/history", headers=client.hdr()).json()
+            if h["field"] == "repeat"]
+    assert said and said[0].startswith("再次反映（纪要，2026-11-23") and "来电" not in said[0], said
 
 
 def test_the_export_tells_late_closures_reopened_entries_and_helpers_apart(client):
