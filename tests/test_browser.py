@@ -251,6 +251,10 @@ def test_stats_tab_draws_its_charts(page, server):
     page.click('.tab[data-view="chat"]')
     send(page, "本周统计")
     page.wait_for_selector(".bot >> text=新登记")
+    said = page.locator(".msg.bot", has_text="新登记").last.inner_text()
+    import re
+
+    assert re.search(r"本周（\d{1,2}月\d{1,2}日–(?:\d{1,2}月)?\d{1,2}日）", said), said  # days, not "第48周" (书记 trial)
     page.wait_for_timeout(300)
     assert not errors
 

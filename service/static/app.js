@@ -1029,8 +1029,16 @@ $("#export").addEventListener("click", () => {
 
 // ---------- stats ----------
 // The API's ISO week "2026-W48" as staff say it: "2026年第48周" (or "第48周" under a chart).
+// "2026-W48" as the days it covers: 11月23日–29日 (a chart's axis: 11/23), not an ISO week number staff do not use
 function weekName(key, withYear = true) {
-  return String(key).replace(/^(\d+)-W0?(\d+)$/, withYear ? "$1年第$2周" : "第$2周");
+  const m = /^(\d+)-W0?(\d+)$/.exec(String(key));
+  if (!m) return String(key);
+  const jan4 = new Date(Date.UTC(Number(m[1]), 0, 4));
+  const monday = new Date(jan4.getTime() - ((jan4.getUTCDay() + 6) % 7) * 86400000 + (Number(m[2]) - 1) * 7 * 86400000);
+  const sunday = new Date(monday.getTime() + 6 * 86400000);
+  const md = (d) => `${d.getUTCMonth() + 1}月${d.getUTCDate()}日`;
+  if (!withYear) return `${monday.getUTCMonth() + 1}/${monday.getUTCDate()}`;
+  return `${md(monday)}–${monday.getUTCMonth() === sunday.getUTCMonth() ? `${sunday.getUTCDate()}日` : md(sunday)}`;
 }
 // Draw at the screen's pixel density (sharp on phones and HiDPI laptops); W × H are the CSS sizes.
 function sharp(canvas) {
