@@ -653,3 +653,20 @@ def test_the_community_of_an_entry_from_notes_is_set_in_its_panel(page, server):
     detail.locator("button", has_text="保存社区").click()
     page.wait_for_function("!document.querySelector('tr.detail')")
     assert _api(server, f"/api/entries/{entry}")["community"] == "东湖社区"
+
+
+def test_a_directors_everyday_wording_for_exports_voids_and_merges(page, server):
+    """From the 书记 trial: 导出本月台账, 作废17号, 32和22是同一件事 and 把32号并到22号 were not understood."""
+    first = _api(server, "/api/classify", {"text": "71号楼门口的井盖松了，一踩就响", "save": True})["entry_id"]
+    second = _api(server, "/api/classify", {"text": "71号楼门口那块井盖还是松的，车一压哐当响", "save": True})["entry_id"]
+    third = _api(server, "/api/classify", {"text": "72号楼楼道灯不亮", "save": True})["entry_id"]
+    with page.expect_download() as info:
+        send(page, "导出本月台账")
+    assert info.value.suggested_filename.endswith(".xlsx") and "-" in info.value.suggested_filename
+    send(page, f"作废{third}号")
+    page.wait_for_selector(f".msg.bot:has-text('作废要写明原因，例如：{third}号作废')")
+    send(page, f"{third}号作废：录入错误")
+    page.wait_for_selector(f".msg.bot:has-text('编号 {third} 已改为“已作废”')")
+    send(page, f"{second}和{first}是同一件事")
+    page.wait_for_selector(f".msg.bot:has-text('已把编号 {second} 并入编号 {first}')")
+    assert _api(server, f"/api/entries/{second}")["status"] == "已作废"

@@ -387,6 +387,13 @@ const COMMANDS = [
   }],
   [/^登记[：:]\s*(.+)$/s, async (m) => { await sendText(m[1], true); }],
   [/^(导出台账|导出|下载台账|导出excel|导出表格|下载excel|导出Excel|下载Excel)$/i, async () => { await download("/api/ledger.xlsx", "问题台账.xlsx"); }],
+  // "导出本月台账", "导出东湖社区11月台账", "导出物业逾期的": the export of what the words select
+  [/^(?:导出|下载)(.{1,30}?)(?:的)?(?:台账|问题|excel|表格|表)?$/i, async (m) => {
+    const { params, said } = await filtersSaid(m[1]);
+    if (!Object.keys(params).length) throw new Error(`没看懂要导出哪些：“${m[1]}”。例如：导出本月台账、导出东湖社区11月台账、导出物业逾期的。`);
+    botText(`正在导出${said.join("、")}的台账…`);
+    await download(`/api/ledger.xlsx?${new URLSearchParams(params)}`, "问题台账.xlsx");
+  }],
   [/^(逾期|逾期问题|查看逾期|超期)$/, async () => {
     const data = await api("/api/entries?overdue=any&limit=50");
     if (!data.items.length) return botText("目前没有逾期或将要逾期的问题。");
@@ -419,7 +426,13 @@ const COMMANDS = [
     if (!items.length) return botText("没有需要审核的记录。");
     botNode(el("div", { text: "以下记录模型最没把握，请优先确认类别：类别不对就直接在表中改选，会重新派单并记录更正。" }), entryTable(items, true));
   }],
-  [/^(?:把)?\s*(?:编号|台账)?\s*(\d+)\s*号?\s*(?:并入|合并到|合并进)\s*(?:编号|台账)?\s*(\d+)\s*号?$/, async (m) => {
+  // "32和22是同一件事": the later entry goes into the earlier one
+  [/^(?:编号)?\s*(\d+)\s*号?\s*(?:和|跟|与)\s*(?:编号)?\s*(\d+)\s*号?\s*是同一(?:件事|个问题|问题|回事|个事)$/, async (m) => {
+    const [from, into] = [Number(m[1]), Number(m[2])].sort((a, b) => b - a);
+    const merged = await mergeEntries(from, into);
+    botText(`已把编号 ${from} 并入编号 ${merged.id}：编号 ${from} 已作废（记录保留），它的内容记为编号 ${merged.id} 的一次重复反映，见办理记录。`);
+  }],
+  [/^(?:把)?\s*(?:编号|台账)?\s*(\d+)\s*号?\s*(?:并入|合并到|合并进|并到|并进|归到|归入)\s*(?:编号|台账)?\s*(\d+)\s*号?$/, async (m) => {
     const into = await mergeEntries(Number(m[1]), Number(m[2]));
     botText(`已把编号 ${m[1]} 并入编号 ${into.id}：编号 ${m[1]} 已作废（记录保留），它的内容记为编号 ${into.id} 的一次重复反映，见办理记录。`);
   }],
@@ -449,12 +462,13 @@ const COMMANDS = [
       : `编号 ${m[1]} 回访${m[2]}（${score} 分）：居民不满意，已退回“${updated.status}”，请继续办理。`);
   }],
   // "12号办结：结果", with the day it was done when that was not today: "12号昨天办结：…", "12号办结（11月25日）：…"
-  [/^(?:编号\s*(\d+)\s*号?|(\d+)\s*号)\s*((?:昨天|前天|今天)(?:上午|下午|晚上)?)?\s*(?:已经?|改为|改成|转)?\s*(派单|已派单|办理中|在办|开始办理|办结|已办结|办完了?|销号|已销号)\s*(?:[（(]([^）)]{1,20})[）)])?\s*[：:，,。；;\s]*(.*)$/s, async (m) => {
+  [/^(?:编号\s*(\d+)\s*号?|(\d+)\s*号)\s*((?:昨天|前天|今天)(?:上午|下午|晚上)?)?\s*(?:已经?|改为|改成|转)?\s*(派单|已派单|办理中|在办|开始办理|办结|已办结|办完了?|销号|已销号|作废|已作废)\s*(?:[（(]([^）)]{1,20})[）)])?\s*[：:，,。；;\s]*(.*)$/s, async (m) => {
     const when = (m[3] || m[5] || "").trim();
     m = [m[0], m[1] || m[2], m[4], m[6]];
     const status = STATUS_WORDS[m[2].replace(/^已/, "").replace(/了$/, "")];
     const note = m[3].trim();
     if (when && status !== "已办结") return botText("只有办结可以写日期，例如：12号办结（11月25日）：已更换读卡器。");
+    if (status === "已作废" && !note) return botText(`作废要写明原因，例如：${m[1]}号作废：重复登记。作废的记录保留，可以恢复。`);
     if (status === "已办结" && !note) {  // a meeting's promise in 办理情况 is no result: ask for what was done
       return botText(`请写明办理结果，例如：${m[1]}号办结：已更换读卡器。实际办结的日子不是今天的话，加上日期：${m[1]}号办结（11月25日）：已更换读卡器。`);
     }
@@ -482,7 +496,7 @@ const COMMANDS = [
 function commandOrder(text) {
   let t = text.replace(/([零一二两三四五六七八九十百]+)(?=\s*号)/gu, (w) => { const n = number(w); return n ? String(n) : w; });
   t = t.replace(/^(?:帮我|麻烦|请)?\s*(?:查|看)(?:一下|下|查|看)?\s*(编号\s*)?(\d+)\s*号?(.*)$/su, (_, pre, n, rest) => `查${n}号${rest}`);
-  t = t.replace(/^(派单|办理中|在办|办结|销号)\s*(\d+)\s*号(.*)$/su, (_, verb, n, rest) => `${n}号${verb}${rest}`);
+  t = t.replace(/^(派单|办理中|在办|办结|销号|作废)\s*(\d+)\s*号(.*)$/su, (_, verb, n, rest) => `${n}号${verb}${rest}`);
   t = t.replace(/^回访\s*(非常不满意|很不满意|不满意|非常满意|基本满意|比较满意|满意|一般|[1-5]\s*分)\s*(\d+)\s*号(.*)$/su,
     (_, score, n, rest) => `${n}号回访${score}${rest}`);
   return t;
@@ -493,21 +507,17 @@ function commandOrder(text) {
 // false when the message names nothing the ledger can be asked by (then it is a resident's words after all).
 const ASKS = /有哪些|哪些|几件|几条|多少|怎么样了|进展|列出|列一下|查找|搜索|找一下|搜一下|满意率|办结率|逾期|超期|待派单|没派单|办理中|没办完|未办结|还没办|没办结/;
 const TROUBLE_WORDS = /[坏漏堵臭吵乱塌裂]|不亮|不通|没人管|没人修|投诉|反映/;
-async function ledgerQuestion(command) {
-  const search = /^(?:查找|搜索|找一下|搜一下|搜)\s*[:：]?\s*(.{1,30})$/.exec(command);
-  if (!search && (command.length > 40 || !ASKS.test(command) || TROUBLE_WORDS.test(command))) return false;
+// The ledger filters a sentence names (not the 台账 page's: `ledgerFilters`): an owner (by name or alias), a 社区, 逾期, 未办结/待派单/办理中, a month.
+async function filtersSaid(command, searching = false) {
   const params = {}, said = [];
-  if (search) { params.q = search[1].trim(); said.push(`含“${params.q}”`); }
-  const about = !search && /^(.{2,14}?)(?:的事情?|的问题|那件事|这件事)?(?:现在)?(?:怎么样了|进展如何|进展|办得怎么样了?|办到哪了)$/.exec(command);
-  if (about) { params.q = about[1].replace(/^(?:那个|上次|之前)/, ""); said.push(`含“${params.q}”`); }
   if (!state.communities) state.communities = await api("/api/communities").catch(() => []);
   const community = state.communities.find((c) => command.includes(c) || command.includes(c.replace(/社区$/, "")));
-  if (community && !params.q) { params.community = community; said.push(community); }
+  if (community && !searching) { params.community = community; said.push(community); }
   const rest = community ? command.replace(community, "").replace(community.replace(/社区$/, ""), "") : command;
   const aliases = (state.taxonomy && state.taxonomy.owner_aliases) || {};  // 物业 → 物业服务企业 (not the 社区 of 东湖社区)
   const owner = [...OWNERS, ...Object.keys(aliases)].filter((w) => w.length >= 2 && rest.includes(w))
     .sort((a, b) => b.length - a.length)[0];
-  if (owner && !params.q) { params.owner = OWNERS.includes(owner) ? owner : aliases[owner]; said.push(params.owner); }
+  if (owner && !searching) { params.owner = OWNERS.includes(owner) ? owner : aliases[owner]; said.push(params.owner); }
   if (/已逾期|已经逾期|超期了/.test(command)) { params.overdue = "red"; said.push("已逾期"); }
   else if (/逾期|超期|过期/.test(command)) { params.overdue = "any"; said.push("逾期或将逾期"); }
   if (/没办完|未办结|还没办|没办结|没有办完|在办/.test(command)) { params.status = "未办结"; said.push("未办结"); }
@@ -522,6 +532,19 @@ async function ledgerQuestion(command) {
     if (m >= 1 && m <= 12) month = [m > now.getMonth() + 1 ? now.getFullYear() - 1 : now.getFullYear(), m];
   }
   if (month) { params.date_from = params.date_to = `${month[0]}-${String(month[1]).padStart(2, "0")}`; said.push(`${month[0]}年${month[1]}月受理`); }
+  return { params, said };
+}
+
+async function ledgerQuestion(command) {
+  const search = /^(?:查找|搜索|找一下|搜一下|搜)\s*[:：]?\s*(.{1,30})$/.exec(command);
+  if (!search && (command.length > 40 || !ASKS.test(command) || TROUBLE_WORDS.test(command))) return false;
+  const params = {}, said = [];
+  if (search) { params.q = search[1].trim(); said.push(`含“${params.q}”`); }
+  const about = !search && /^(.{2,14}?)(?:的事情?|的问题|那件事|这件事)?(?:现在)?(?:怎么样了|进展如何|进展|办得怎么样了?|办到哪了)$/.exec(command);
+  if (about) { params.q = about[1].replace(/^(?:那个|上次|之前)/, ""); said.push(`含“${params.q}”`); }
+  const found = await filtersSaid(command, Boolean(params.q));
+  Object.assign(params, found.params);
+  said.push(...found.said);
   if (/满意率|办结率|按时/.test(command)) {
     const s = await api(`/api/stats?${new URLSearchParams(params)}`);
     botText(`${said.join("、") || "全部台账"}：受理 ${s.total} 条，办结率 ${pct(s.rates.closed)}，按时办结率 ${pct(s.rates.on_time)}，`
@@ -647,7 +670,8 @@ async function changeEntryOwner(entry, owner) {
   botText(`编号 ${u.id} 已转交${u.owner}（原因：${note.trim()}）。`);
 }
 const VISIT_SCORES = { 非常满意: 5, 满意: 5, 比较满意: 4, 基本满意: 4, 一般: 3, 不满意: 2, 很不满意: 1, 非常不满意: 1 };
-const STATUS_WORDS = { 派单: "已派单", 办理中: "办理中", 在办: "办理中", 开始办理: "办理中", 办结: "已办结", 办完: "已办结", 销号: "已销号" };
+const STATUS_WORDS = { 派单: "已派单", 办理中: "办理中", 在办: "办理中", 开始办理: "办理中", 办结: "已办结", 办完: "已办结", 销号: "已销号",
+  作废: "已作废" };
 async function setStatus(id, body) {
   const entry = await api(`/api/entries/${id}`);  // 404 says the 编号 is unknown
   return api(`/api/entries/${id}/status`, { method: "POST", json: { ...body, seen: entry.updated } });
