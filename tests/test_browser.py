@@ -311,6 +311,13 @@ def _api(server, path, body=None, method=None):
     return json.loads(urllib.request.urlopen(req).read().decode())
 
 
+def _open_panel(page, words):
+    """The 台账 tab, the row holding `words`, its 办理 panel opened: the panel's locator."""
+    page.click('.tab[data-view="ledger"]')
+    page.locator("#ledger-table tbody tr", has_text=words).locator("button", has_text="办理").click()
+    return page.locator("tr.detail")
+
+
 def test_an_owner_works_through_its_items_in_the_ledger(page, server):
     mine = _api(server, "/api/classify", {"text": "7号楼单元门的门禁坏了，刷卡没反应", "save": True})["entry_id"]
     other = _api(server, "/api/classify", {"text": "3号楼和5号楼两家因为装修噪音吵起来了", "save": True})["entry_id"]
@@ -503,10 +510,7 @@ def test_the_ledger_filters_by_the_community_the_tickets_named(page, server, tmp
 
 def test_a_deadline_agreed_with_the_resident_is_set_from_the_ledger(page, server):
     entry = _api(server, "/api/classify", {"text": "15号楼门口的路灯不亮了", "save": True})["entry_id"]
-    page.click('.tab[data-view="ledger"]')
-    row = page.locator("#ledger-table tbody tr", has_text="15号楼门口的路灯")
-    row.locator("button", has_text="办理").click()
-    detail = page.locator("tr.detail")
+    detail = _open_panel(page, "15号楼门口的路灯")
     import datetime as dt
 
     later = dt.date.today() + dt.timedelta(days=40)  # a day agreed with the resident, weeks ahead
@@ -568,10 +572,7 @@ def test_a_card_holding_two_problems_is_split_from_the_ledger_and_from_the_chat(
     entry = _api(server, "/api/classify", {"text": words, "save": True})["entry_id"]
     dialogs = []
     page.on("dialog", lambda d: (dialogs.append(d.message), d.accept()))
-    page.click('.tab[data-view="ledger"]')
-    row = page.locator("#ledger-table tbody tr", has_text="22号楼西边路灯")
-    row.locator("button", has_text="办理").click()
-    detail = page.locator("tr.detail")
+    detail = _open_panel(page, "22号楼西边路灯")
     said = detail.locator("p", has_text="原文：")
     said.evaluate("""(p, part) => {  // select the lid's words in the 原文, as a mouse would
         const node = [...p.childNodes].find((n) => n.nodeType === 3 && n.textContent.includes(part));
@@ -645,10 +646,7 @@ def test_visits_said_as_on_the_phone_and_why_a_closing_needs_one(page, server):
 
 def test_the_community_of_an_entry_from_notes_is_set_in_its_panel(page, server):
     entry = _api(server, "/api/classify", {"text": "61号楼楼下的健身器材坏了", "save": True})["entry_id"]
-    page.click('.tab[data-view="ledger"]')
-    row = page.locator("#ledger-table tbody tr", has_text="61号楼楼下的健身器材")
-    row.locator("button", has_text="办理").click()
-    detail = page.locator("tr.detail")
+    detail = _open_panel(page, "61号楼楼下的健身器材")
     detail.locator("input[aria-label='所属社区']").fill("东湖社区")
     detail.locator("button", has_text="保存社区").click()
     page.wait_for_function("!document.querySelector('tr.detail')")
