@@ -568,6 +568,9 @@ def test_an_owners_group_pasted_with_the_flat_before_each_name(model):
     ("网格员小何：上午走了一圈六栋二单元楼道灯又不亮了晚上黑咕隆咚的然后九栋电梯停了物业说在等配件"
      "还有十一栋门口那个井盖翘起来了车一压就响对了四号楼有人从窗户拉线下来给电瓶车充电",
      ["facilities", "facilities", "facilities", "charging"]),
+    # after a comma, another thing with a fault of its own said with 也/还
+    ("居民小钱：9幢2楼楼道灯不亮，楼梯扶手也松了，一推就晃", ["facilities", "safety"]),
+    ("居民小钱：物业费今年又涨了，业主大会也没开过", ["property"]),  # 也没开 is no second fault
     # one kind of fault, more of it: one problem
     ("小吴：东边健身区那个漫步机卡住了，转不动，还有一个扭腰器的转盘也掉了，麻烦找人修一下", ["facilities"]),
 ])

@@ -361,15 +361,22 @@ _VOICE_OPENS = (r"(?:然后|还有|对了|另外|再就是|接着|再有|再一�
 _VOICE_JOIN = re.compile(r"(?<=[\u4e00-\u9fff\s])" + _VOICE_OPENS)  # "…容易摔 然后走到5号楼 5号楼单元门口…"
 
 
+# "7幢3楼楼道灯不亮，楼梯扶手也松了", "车棚满了电动车只能停到路边，里面的充电口还坏了两个": after a comma, another
+# thing with a fault of its own, said with 也/还 (`_split_switches` keeps the cut only for two confident kinds)
+_ALSO = re.compile(r"(?<=[，,])\s*(?=[\u4e00-\u9fff]{1,8}?(?:也|还)[\u4e00-\u9fff]{0,3}?[坏漏堵臭松掉断破裂塌])")
+
+
+def _cut(sentence: str, cuts: list[int]) -> list[str]:
+    bounds = [0, *sorted(set(cuts)), len(sentence)]
+    return [sentence[a:b].strip(" ，,；;") for a, b in zip(bounds, bounds[1:]) if sentence[a:b].strip(" ，,；;")]
+
+
 def _pieces(sentence: str, staff: bool = False) -> list[str]:
     """A sentence cut where it turns to another matter; a staff member's only where a dictated log moves on
     to another building (their "还有" is more often their own next step)."""
     cuts = sorted({m.end() for m in _SWITCH.finditer(sentence) if m.start() >= 4 and not staff}
                   | {m.start() for m in _VOICE_JOIN.finditer(sentence) if m.start() >= 6})
-    if not cuts:
-        return [sentence]
-    bounds = [0, *cuts, len(sentence)]
-    return [sentence[a:b].strip(" ，,；;") for a, b in zip(bounds, bounds[1:]) if sentence[a:b].strip(" ，,；;")]
+    return _cut(sentence, cuts) if cuts else [sentence]
 
 
 def _moves_on(first: str, then: str) -> bool:
@@ -392,7 +399,8 @@ def _split_switches(utts: list[Utterance], model: Model) -> set[tuple[int, str]]
             continue
         for s in u.sentences:
             # every cut, and as a fallback the cuts where a dictation moves on to another building only
-            for pieces in dict.fromkeys((tuple(_pieces(s, u.staff)), tuple(_pieces(s, True)))):
+            also = tuple(_cut(s, [m.start() for m in _ALSO.finditer(s) if m.start() >= 5]))
+            for pieces in dict.fromkeys((tuple(_pieces(s, u.staff)), tuple(_pieces(s, True)), also)):
                 if len(pieces) > 1 and all(len(re.findall(r"[\u4e00-\u9fff]", p)) >= 6 for p in pieces):
                     found.append((u, s, list(pieces)))
     if not found:
