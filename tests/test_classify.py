@@ -59,6 +59,18 @@ def test_traditional_and_simplified_agree(model):
     assert a.category == b.category == "parking"
 
 
+@pytest.mark.parametrize("text, category", [
+    # Hong Kong words for what the mainland says otherwise (升降機 电梯, 管理處 物业, 走火通道 消防通道, 水喉 水龙头):
+    # a 繁體 transcript read 升降機 as a neighbour dispute (notes_blind17)
+    ("我住嗰座啲升降機又壞咗，老人家要行十幾層樓梯", "facilities"),
+    ("管理公司年年加管理費，保安又成日唔見人", "property"),
+    ("走火通道又俾人放滿單車，消防門都推唔開", "safety"),
+    ("今朝開始水喉冇水，成座樓都係咁", "utilities"),
+])
+def test_hong_kong_words_are_understood(model, text, category):
+    assert model.predict([text])[0].category == category
+
+
 EXPLAINED = [
     ("楼道里有人飞线充电，太危险了", "飞线充电"),
     ("东门路灯坏了半个月，晚上漆黑一片", "路灯"),
