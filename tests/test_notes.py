@@ -542,7 +542,7 @@ def test_the_host_of_a_transcript_with_numbered_voices_is_staff(model):
 def test_an_owners_group_pasted_with_the_flat_before_each_name(model):
     """"9-502 老陈：又停电了" is 老陈 speaking (the flat is not a place of the remark), and so is
     "7-803 王先生：@管家小周 …"; names of an estate after "市民反映" do not carry the verb ("兰亭苑", not "民反映兰亭苑")."""
-    from triage.places import find_places
+    from triage.places import find_places, place_keys
     from triage.utterances import split_utterances
 
     chat = ("6-1201 周姐：又停水了！6号楼从早上七点停到现在，饭都做不了\n"
@@ -556,6 +556,9 @@ def test_an_owners_group_pasted_with_the_flat_before_each_name(model):
     assert [(i.category, i.mentions) for i in got] == [("utilities", 3), ("facilities", 1)], [i.quotes for i in got]
     assert find_places("市民反映兰亭苑停电到现在") == ["兰亭苑"]
     assert find_places("来电人称清风苑12栋车棚的充电桩坏了") == ["清风苑", "12栋", "车棚"]
+    # a basement level of the car park, however it is said, is one place (notes_blind17's B2 charging piles)
+    assert [place_keys(find_places(t)) for t in ("B2那排充电桩扫码没反应", "负二层车库积水", "地下二层的灯不亮")] == [{"地下2"}] * 3
+    assert find_places("订了一张B2B的单子") == []
 
 
 @pytest.mark.parametrize("turn, expected", [

@@ -35,6 +35,8 @@ _PLACE = re.compile(_both(
     # "还有就是小区门口那个快递柜边上": the estate's own gate (not 阳光小区门口, an estate named)
     r"|(?:(?<![\u4e00-\u9fff])|(?<=[是在的就到那这个们了出进]))小区(?:大|正)?门口?(?![卫岗禁])"
     r"|(?:[东南西北](?:侧|边)?)?(?:车棚|充电棚|地下车库|地库|停车场|小广场|中心广场|广场|花园|游乐场|菜市场|垃圾站)"
+    # a basement level of the car park: "B2那排充电桩", "负一层车库", "地下二层"
+    r"|(?<![A-Za-z0-9])[Bb][1-4](?=层|车库|停车场|那|的|充电|车位|电梯|$|[，,。\s])|(?:负|地下)[一二三四1-4]层"
     r"|(?:(?<![\u4e00-\u9fff])|(?<=[们的在住]))[东南西北中][区院](?![\u4e00-\u9fff]{0,1}[长委政])|(?<=小区)[东南西北中]区"
     r"|(?:和(?=[平谐美顺兴盛睦悦])[^\s\d的了是在我们这那个和与及从到把被给对向，。,、：:“”\"（）()]{1,5}"
     r"|[^\s\d的了是在我们这那个和与及从到把被给对向，。,、：:“”\"（）()]{2,5}"
@@ -107,6 +109,10 @@ def place_keys(places: list[str]) -> set[str]:
         if unit:
             keys.add("单元" + _digits(unit.group(1)))
         if building or unit:
+            continue
+        level = re.fullmatch(r"[Bb]([1-4])|(?:负|地下)([一二三四1-4])层", p)
+        if level:  # B2, 负二层 and 地下二层 are one basement level
+            keys.add("地下" + _digits(level.group(1) or level.group(2)))
             continue
         keys.add(p.replace("边", "").replace("侧", "").replace("大门", "门"))
     return keys
