@@ -523,6 +523,8 @@ def stats(model: ModelDep, store: StoreDep, caller: Viewer, filters: Annotated[F
     names = {c.code: c.name for c in model.taxonomy.categories}
     return {
         "total": total,
+        # who entered and who closed (the token's name in the 办理记录): a 书记 supervising her grid workers
+        "by_person": _by_person(db, live, params, now),
         # repeat calls and meetings joined to these entries: total + repeat_calls is how often they were raised
         "repeat_calls": repeats,
         "by_category": {names.get(k, k): v for k, v in count("category").items()},
@@ -538,6 +540,23 @@ def stats(model: ModelDep, store: StoreDep, caller: Viewer, filters: Annotated[F
         "corrected_share": round(corrected / total, 4) if total else 0.0,
         "rates": _rates(db, live, params, total),
     }
+
+
+def _by_person(db, live: str, params: list, now: dt.datetime) -> dict:
+    """{name: {entered, closed, overdue}}: entries each person entered, closed (办结), and of those they entered,
+    how many are still open past their deadline."""
+    chosen = f"h.entry_id IN (SELECT id FROM entries WHERE {live})"
+    out: dict[str, dict] = {}
+    for r in db.query(f"SELECT h.who AS who, e.status AS status, e.deadline AS deadline, e.received_at AS received_at "
+                      f"FROM history h JOIN entries e ON e.id = h.entry_id WHERE h.field = 'status' "
+                      f"AND h.from_value IS NULL AND {chosen}", params):
+        mine = out.setdefault(r["who"] or "", {"entered": 0, "closed": 0, "overdue": 0})
+        mine["entered"] += 1
+        mine["overdue"] += r["status"] not in CLOSED and overdue_level(r, now) == "red"
+    for r in db.query(f"SELECT h.who AS who, count(DISTINCT h.entry_id) AS n FROM history h WHERE h.field = 'status' "
+                      f"AND h.to_value = '已办结' AND {chosen} GROUP BY h.who", params):
+        out.setdefault(r["who"] or "", {"entered": 0, "closed": 0, "overdue": 0})["closed"] = r["n"]
+    return dict(sorted(out.items(), key=lambda kv: (-kv[1]["entered"] - kv[1]["closed"], kv[0])))
 
 
 def repeat_calls(db, filters: Filters) -> int:

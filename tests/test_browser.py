@@ -243,6 +243,8 @@ def test_stats_tab_draws_its_charts(page, server):
     }""")
     assert inked[0] > 500 and inked[2] > 0  # bars and labels were drawn
     assert abs(inked[2] - inked[3]) <= 1  # drawn at the size shown: text is not scaled down
+    # who entered and closed what: the token's holder is a row of the 按人员 table
+    assert page.locator("#people-table tbody tr", has_text="浏览器测试").count() == 1
     total = lambda: int(page.locator("#stat-cards .stat b").first.inner_text())
     everyone = total()
     page.select_option("#s-owner", "网格员")  # one owner's figures: nobody routes these notes to 网格员 alone

@@ -1567,3 +1567,21 @@ def test_a_director_may_keep_销号_for_administrators(tmp_path):
         assert r.status_code == 403 and "管理员" in r.json()["detail"]
         r = client.post(f"/api/entries/{entry}/status", json={"status": "已销号"}, headers=hdr(admin))
         assert r.status_code == 200 and r.json()["status"] == "已销号"
+
+
+def test_statistics_say_who_entered_and_who_closed(client, settings):
+    """From the 书记 trial: no way to see what each grid worker entered, closed, or has left overdue."""
+    from service.store import Store
+
+    with Store(settings.database) as store:
+        wang, zhang = store.create_token("staff", "王网格员"), store.create_token("staff", "张网格员")
+    hdr = lambda t: {"Authorization": f"Bearer {t}"}
+    old = client.post("/api/classify", json={"text": "81号楼门口路灯不亮", "save": True,
+                                             "received_at": "2026-10-09T09:00:00+08:00"}, headers=hdr(wang)).json()["entry_id"]
+    done = client.post("/api/classify", json={"text": "82号楼门禁坏了", "save": True}, headers=hdr(wang)).json()["entry_id"]
+    client.post("/api/classify", json={"text": "83号楼楼道堆满纸箱", "save": True}, headers=hdr(zhang))
+    client.post(f"/api/entries/{done}/status", json={"status": "已办结", "note": "已换读卡器"}, headers=hdr(zhang))
+    people = client.get("/api/stats", headers=client.hdr()).json()["by_person"]
+    assert people["王网格员"] == {"entered": 2, "closed": 0, "overdue": 1}  # the October lamp is late
+    assert people["张网格员"] == {"entered": 1, "closed": 1, "overdue": 0}
+    assert client.get(f"/api/entries/{old}", headers=client.hdr()).json()["overdue"] == "red"

@@ -1138,6 +1138,11 @@ async function loadStats() {
     const weeks = Object.fromEntries(Object.entries(s.by_week || {}).map(([k, v]) => [weekName(k), v]));
     barChart($("#chart-week"), weeks, "#0b7285");
     lineChart($("#chart-satisfaction"), s.satisfaction.by_week);
+    const people = Object.entries(s.by_person || {});  // who entered, who closed, whose entries are late
+    $("#fig-people").hidden = !people.length;
+    $("#people-table tbody").replaceChildren(...people.map(([who, n]) => el("tr", { class: n.overdue ? "red" : "" },
+      el("td", { "data-label": "人员", text: who || "（未记名）" }), el("td", { "data-label": "登记", text: String(n.entered) }),
+      el("td", { "data-label": "办结", text: String(n.closed) }), el("td", { "data-label": "登记后仍逾期", text: String(n.overdue) }))));
   } catch (err) { $("#stat-cards").replaceChildren(el("div", { class: "error", text: err.message })); }
 }
 
