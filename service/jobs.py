@@ -76,10 +76,11 @@ def clean_old(settings: Settings, now: dt.datetime) -> int:
 
 def start(settings: Settings, model: Model, rows: list[dict], header: list[str], column: str, name: str,
           who: str, save: bool, now: dt.datetime, memory_cache=None, notes: list[str] | None = None,
-          community: str | None = None) -> str:
+          community: str | None = None, may_close: bool = True) -> str:
     """Record a job and start tagging it in a background thread; returns the job id.
 
-    `community`: the uploader's 社区, for tickets whose file has no 所属社区 column."""
+    `community`: the uploader's 社区, for tickets whose file has no 所属社区 column. `may_close`: whether the
+    uploader may 销号 (TRIAGE_CLOSE_ROLE); an old ledger's 已销号 stops at 已回访 for them."""
     clean_old(settings, now)
     job_id = uuid.uuid4().hex[:12]
     suffix = Path(name).suffix.lower()
@@ -93,7 +94,7 @@ def start(settings: Settings, model: Model, rows: list[dict], header: list[str],
                            "notes": json.dumps(notes or [], ensure_ascii=False)})
     worker = threading.Thread(target=_run, name=f"job-{job_id}", daemon=True,
                               args=(settings, model, job_id, rows, header, column, out_path, who, save, now, memory_cache,
-                                    community))
+                                    community, may_close))
     worker.start()
     return job_id
 
@@ -273,7 +274,7 @@ def extra_columns(header: list[str]) -> dict[str, str | None]:
 
 
 def _run(settings, model, job_id, rows, header, column, out_path: Path, who, save, now, memory_cache=None,
-         community: str | None = None) -> None:
+         community: str | None = None, may_close: bool = True) -> None:
     store = Store(settings.database)
     try:
         done = 0
@@ -303,7 +304,8 @@ def _run(settings, model, job_id, rows, header, column, out_path: Path, who, sav
             alike: list[int] = []  # new entries that look like an open one: flagged for a person
             advanced: list[int] = []  # an updated old ledger again: entries it moved on (办结, 回访)
             ids = store.add_entries(entries, who, reused=reused, repeated=repeated, alike=alike, advanced=advanced,
-                                    zone=model.taxonomy.timezone, job_id=job_id, community=community)
+                                    zone=model.taxonomy.timezone, job_id=job_id, community=community,
+                                    may_close=may_close)
             voided = ids.count(None)  # rows the uploaded ledger marks 已作废
             entries, ids = [e for e, i in zip(entries, ids) if i is not None], [i for i in ids if i is not None]
             new = len(set(ids) - reused)

@@ -444,10 +444,14 @@ def split_entry(entry_id: EntryId, body: SplitIn, request: Request, model: Model
             and (kept_result.category, kept_result.urgent) != (entry["category"], entry["urgent"])):
         # still as the model filed it: what is left is filed anew (the lamp without the trapped lift is not urgent)
         given = centre_deadline(entry.get("notes")) and entry.get("deadline")
+        # the routing notes are the new filing's ("电梯困人：紧急" went with the lift); other notes stay
+        rules = {r.note for c in model.taxonomy.categories for r in c.rules} | {p.note for p in model.taxonomy.precedence}
         kept.update(category=kept_result.category, category_name=kept_result.category_name,
                     secondary=kept_result.secondary, owner=kept_result.owner, co_owners=kept_result.co_owners,
                     urgent=kept_result.urgent, deadline=entry["deadline"] if given else utc(kept_result.deadline),
-                    confidence=kept_result.confidence)
+                    confidence=kept_result.confidence,
+                    notes=[*kept_result.notes, *(n for n in entry.get("notes") or []
+                                                 if not any(n.startswith(r) for r in rules if r) and n not in kept_result.notes)])
     this, new = store.split_entry(entry_id, part, moved, kept, caller.name, body.seen)
     tz = model.taxonomy.timezone
     return [view(this, tz), view(new, tz)]
@@ -553,8 +557,10 @@ def _by_person(db, live: str, params: list, now: dt.datetime) -> dict:
         mine = out.setdefault(r["who"] or "", {"entered": 0, "closed": 0, "overdue": 0})
         mine["entered"] += 1
         mine["overdue"] += r["status"] not in CLOSED and overdue_level(r, now) == "red"
+    # a closing an old ledger records (按原台账…) was done by someone else, months ago: not the importer's
     for r in db.query(f"SELECT h.who AS who, count(DISTINCT h.entry_id) AS n FROM history h WHERE h.field = 'status' "
-                      f"AND h.to_value = '已办结' AND {chosen} GROUP BY h.who", params):
+                      f"AND h.to_value = '已办结' AND COALESCE(h.note, '') NOT LIKE '按原台账%' "
+                      f"AND COALESCE(h.note, '') NOT LIKE '按更新后的原台账%' AND {chosen} GROUP BY h.who", params):
         out.setdefault(r["who"] or "", {"entered": 0, "closed": 0, "overdue": 0})["closed"] = r["n"]
     return dict(sorted(out.items(), key=lambda kv: (-kv[1]["entered"] - kv[1]["closed"], kv[0])))
 

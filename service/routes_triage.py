@@ -163,7 +163,8 @@ async def create_job(request: Request, model: ModelDep, store: StoreDep, caller:
     if len(rows) > settings.max_upload_rows:
         raise HTTPException(413, f"行数太多：{len(rows)} 行，上限 {settings.max_upload_rows} 行。请拆分后上传。")
     job = await run_in_threadpool(jobs.start, settings, model, rows, header, text_column, name, caller.name, save, _now(),
-                                   request.app.state.memory, notes, caller.community)
+                                   request.app.state.memory, notes, caller.community,
+                                   ROLES.index(caller.role) >= ROLES.index(settings.close_role))
     return jobs.describe(await run_in_threadpool(jobs.get, store, job), settings, model.taxonomy.timezone)
 
 

@@ -330,7 +330,13 @@ def _topic_words(text: str) -> set[str]:
     """The words a text says about its place, without the place words themselves (楼道, 单元, 门口)."""
     from triage.notes import _topic
 
-    return {w for w in _topic(_bare(text)) if len(w) >= 2} - {"楼道", "单元", "门口", "小区", "楼下", "楼上", "复查", "还在"}
+    return {w for w in _topic(_bare(text)) if len(w) >= 2} - _NOT_TOPIC
+
+
+# place, time and who words: "有人天天乱扔垃圾" and "有人天天烧纸" share 有人 and 天天, not a problem
+_NOT_TOPIC = {"楼道", "单元", "门口", "小区", "楼下", "楼上", "复查", "还在", "有人", "天天", "每天", "晚上", "白天", "早上",
+              "夜里", "半夜", "一直", "经常", "总是", "老是", "现在", "今天", "昨天", "居民", "业主", "再次", "反映", "投诉",
+              "之前", "上次", "还是", "没有", "解决", "来电", "来电人", "打过"}
 
 
 def _thing_chars(things: frozenset[str]) -> set[str]:
@@ -539,7 +545,8 @@ class Store:
     def add_entries(self, entries: list[dict], who: str, *, reused: set[int] | None = None,
                     repeated: list[int] | None = None, alike: list[int] | None = None,
                     advanced: list[int] | None = None, zone: str = "Asia/Shanghai",
-                    job_id: str | None = None, community: str | None = None) -> list[int | None]:
+                    job_id: str | None = None, community: str | None = None,
+                    may_close: bool = True) -> list[int | None]:
         """Insert ledger entries (status 待派单) in one transaction; returns their ids (None for a row an
         uploaded ledger marks 已作废: it is not entered).
 
@@ -552,7 +559,9 @@ class Store:
         when the ledger is further along now (`_advance`); such ids go to `advanced`. Each repeat recorded (a new ticket number, another day) appends its
         entry's id to `repeated`. A closed entry raised again on a later day is a new report: the problem
         came back. `community` is the 社区 of an entry that names none (the writer's: `Caller.community`).
+        Without `may_close` (TRIAGE_CLOSE_ROLE above the uploader's role) an old ledger's 已销号 stops at 已回访.
         """
+        self._may_close = may_close
         reused = set() if reused is None else reused
         repeated = [] if repeated is None else repeated
         alike = [] if alike is None else alike
@@ -623,8 +632,7 @@ class Store:
                 ids.append(new_id)
         return ids
 
-    @staticmethod
-    def _record_past(db: sqlite_utils.Database, entry_id: int, past: dict, who: str, now: str) -> None:
+    def _record_past(self, db: sqlite_utils.Database, entry_id: int, past: dict, who: str, now: str) -> None:
         """Give an imported row the state the old ledger records: closed (on its 办结日期), visited, 销号.
 
         The 办理记录 says it came from the old ledger. A closing date the ledger does not give is not made
@@ -634,6 +642,10 @@ class Store:
         steps = [("已办结", past["note"])] if past["closed"] else [(past["status"], past["note"])]
         if past["closed"] and past["satisfaction"] is not None:
             steps += _visit_steps(past, "按原台账")
+        status = past["status"]
+        if not getattr(self, "_may_close", True) and status == "已销号":  # 销号 is kept for administrators
+            steps = [x for x in steps if x[0] != "已销号"]
+            status = steps[-1][0] if steps else "已办结"
         before = "待派单"
         for status, note in steps:
             # a status change the history can date counts as one; an undated 办结 is only noted
@@ -641,7 +653,7 @@ class Store:
             db["history"].insert({"entry_id": entry_id, "at": at, "who": who, "field": field, "from_value": before,
                                   "to_value": status, "note": note})
             before = status
-        changes = {"status": past["status"], "updated": now}
+        changes = {"status": status, "updated": now}
         if past["satisfaction"] is not None:
             changes.update(satisfaction=past["satisfaction"], feedback=past["feedback"])
         db["entries"].update(entry_id, changes)
@@ -673,7 +685,8 @@ class Store:
             steps.append((past["status"], f"按更新后的原台账：{past['note'].removeprefix('按原台账：')}", "status"))
         if past["closed"] and score is not None and (steps[-1][0] if steps else status) == "已办结":
             changes.update(satisfaction=score, feedback=past["feedback"])
-            steps += [(to, note, "status") for to, note in _visit_steps(past, "按更新后的原台账")]
+            steps += [(to, note, "status") for to, note in _visit_steps(past, "按更新后的原台账")
+                      if to != "已销号" or getattr(self, "_may_close", True)]  # 销号 may be kept for administrators
         if not steps:
             return False
         said = (response or "").strip()
@@ -1044,7 +1057,9 @@ class Store:
             if current["status"] in DONE:
                 raise StoreError(f"编号 {entry_id} 已{current['status'].removeprefix('已')}，办过的记录不能再拆分；"
                                  "其中另一个问题请作为新问题登记。", 409)
-            split_words(current, part)  # the words are still there (checked again inside the transaction)
+            # the words as they are now (a colleague may have split off something else meanwhile)
+            left, quotes = split_words(current, part)
+            kept = {**kept, "text": left, "quotes": quotes}
             now = _later_than(current["updated"])
             row = self._encode({**moved, "text_key": text_key(moved["text"]), "status": "待派单", "created": now,
                                 "updated": now, "corrected": 0, "community": current.get("community"),
@@ -1132,6 +1147,8 @@ def split_words(entry: dict, part: str) -> tuple[str, list[str]]:
         raise StoreError("请填写要拆出的文字：从原文中复制属于另一个问题的那一段。")
     if part not in text:
         raise StoreError("要拆出的文字不在这条记录的原文里，请从原文中原样复制那一段（不要改字）。")
+    if len(re.findall(r"[\u4e00-\u9fff\w]", part)) < 4:
+        raise StoreError("要拆出的文字太短：请复制另一个问题的完整说法（至少四个字），例如“五栋电梯停了”。")
     quotes = list(entry.get("quotes") or [])
     if quotes and not any(part in q for q in quotes):
         raise StoreError("要拆出的文字跨了两段居民原话，请一次只拆出一段里的文字。")

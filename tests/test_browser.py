@@ -591,6 +591,12 @@ def test_a_card_holding_two_problems_is_split_from_the_ledger_and_from_the_chat(
     page.click('.tab[data-view="chat"]')
     send(page, f"{entry}号拆分：晚上黑乎乎的")
     page.wait_for_selector(f".msg.bot:has-text('已拆分：编号 {entry} 保留')")
+    # the words after the colon are sent as written: 二十二号楼 is not turned into 22号楼 (a review found it was)
+    other = _api(server, "/api/classify", {"text": "二十二号楼电梯停了三天，二十三号楼门口的井盖翘起来了", "save": True})["entry_id"]
+    send(page, f"{other}号拆分：二十三号楼门口的井盖翘起来了")
+    page.wait_for_selector(f".msg.bot:has-text('已拆分：编号 {other} 保留')")
+    send(page, f"{entry}号拆出来")  # no colon, no words: not a split of "来"
+    page.wait_for_selector(".msg.bot:has-text('12号拆分：另一个问题的原话')")
     send(page, f"{entry}号拆分：五栋电梯停了")
     page.wait_for_selector(".msg.bot:has-text('不在这条记录的原文里')")
 
@@ -644,6 +650,13 @@ def test_visits_said_as_on_the_phone_and_why_a_closing_needs_one(page, server):
     send(page, f"{ids[1]}号回访：居民说基本满意")
     page.wait_for_selector(f".msg.bot:has-text('已记下编号 {ids[1]} 的回访：基本满意（4 分）')")
     assert [_api(server, f"/api/entries/{e}")["satisfaction"] for e in ids] == [5, 4]
+    # "不太满意" is unhappy, not 满意 (a review found it read as 5): the entry goes back to 办理中
+    third = _api(server, "/api/classify", {"text": "53号楼门禁坏了", "save": True})["entry_id"]
+    _api(server, f"/api/entries/{third}/status", {"status": "已办结", "note": "已换读卡器"})
+    send(page, f"{third}号回访：他不太满意，说刷卡还是不灵")
+    page.wait_for_selector(f".msg.bot:has-text('编号 {third} 回访不太满意（2 分）')")
+    got = _api(server, f"/api/entries/{third}")
+    assert got["status"] == "办理中"
 
 
 def test_the_community_of_an_entry_from_notes_is_set_in_its_panel(page, server):

@@ -1585,3 +1585,71 @@ def test_statistics_say_who_entered_and_who_closed(client, settings):
     assert people["王网格员"] == {"entered": 2, "closed": 0, "overdue": 1}  # the October lamp is late
     assert people["张网格员"] == {"entered": 1, "closed": 1, "overdue": 0}
     assert client.get(f"/api/entries/{old}", headers=client.hdr()).json()["overdue"] == "red"
+
+
+def test_what_the_review_of_the_ninth_session_found_in_the_ledger(client, settings):
+    """A review's findings on this session's ledger changes, each a case they had got wrong."""
+    from service.store import Store
+
+    # two reports at one place sharing only 有人 and 天天 are two problems, even said as a repeat
+    first = client.post("/api/classify", json={"text": "5号楼楼下有人天天乱扔垃圾", "save": True}, headers=client.hdr()).json()
+    again = client.post("/api/classify", json={"text": "5号楼楼下有人天天烧纸，烟很大，再次反映", "save": True},
+                        headers=client.hdr()).json()
+    assert again["entry_id"] != first["entry_id"] and not again["already"]
+    # a split is computed on the words as they are when it is written (a colleague's split in between stays)
+    entry = client.post("/api/classify", json={"text": "1号楼楼道灯不亮了好几天，还有五栋电梯停了，还有七栋门口井盖松了",
+                                               "save": True}, headers=client.hdr()).json()["entry_id"]
+    with Store(settings.database) as store:
+        stale = store.get_entry(entry)
+        store.split_entry(entry, "五栋电梯停了", {"text": "五栋电梯停了", "category": "facilities"},
+                          {"text": stale["text"].replace("，还有七栋门口井盖松了", "")}, "甲")
+        store.split_entry(entry, "七栋门口井盖松了", {"text": "七栋门口井盖松了", "category": "facilities"},
+                          {"text": stale["text"].replace("，还有五栋电梯停了", "")}, "乙")  # computed before 甲's split
+        assert store.get_entry(entry)["text"] == "1号楼楼道灯不亮了好几天"
+    # a split needs words enough to be a problem
+    r = client.post(f"/api/entries/{entry}/split", json={"text": "好几"}, headers=client.hdr())
+    assert r.status_code == 400 and "太短" in r.json()["detail"]
+    # what is left after a trapped lift moves out loses the lift's urgency and its note
+    lift = client.post("/api/classify", json={"text": "6号楼楼道灯不亮了好几天，九栋电梯停了里面困了两个人", "save": True},
+                       headers=client.hdr()).json()["entry_id"]
+    kept, _ = client.post(f"/api/entries/{lift}/split", json={"text": "九栋电梯停了里面困了两个人"}, headers=client.hdr()).json()
+    assert not kept["urgent"] and not any("困人" in n for n in kept["notes"]), kept["notes"]
+
+
+def test_销号_kept_for_administrators_is_not_taken_from_an_uploaded_ledger(tmp_path):
+    """The review: with TRIAGE_CLOSE_ROLE=admin, a grid worker exported the ledger, wrote 已销号 in it and uploaded
+    it back: the entry was 销号'd. Now it stops at 已回访, for the 书记 to close."""
+    import time
+
+    from fastapi.testclient import TestClient
+
+    from service.app import create_app
+    from service.settings import Settings
+    from service.store import Store
+
+    settings = Settings(data_dir=tmp_path, close_role="admin")
+    with TestClient(create_app(settings)) as client:
+        with Store(settings.database) as store:
+            token = store.create_token("staff", "王网格员")
+        hdr = {"Authorization": f"Bearer {token}"}
+        entry = client.post("/api/classify", json={"text": "7号楼门口井盖松了", "save": True}, headers=hdr).json()["entry_id"]
+        client.post(f"/api/entries/{entry}/status", json={"status": "已办结", "note": "已固定"}, headers=hdr)
+        book = load_workbook(io.BytesIO(client.get("/api/ledger.xlsx", headers=hdr).content))
+        sheet = book.worksheets[0]
+        head = [c.value for c in sheet[1]]
+        for row in sheet.iter_rows(min_row=2):
+            row[head.index("状态")].value = "已销号"
+            row[next(i for i, h in enumerate(head) if h and "满意" in h)].value = "满意"
+        out = io.BytesIO()
+        book.save(out)
+        job = client.post("/api/jobs", files={"file": ("问题台账.xlsx", out.getvalue())}, data={"save": "true"},
+                          headers=hdr).json()
+        for _ in range(200):  # the job runs in a thread
+            if client.get(f"/api/jobs/{job['id']}", headers=hdr).json()["status"] != "running":
+                break
+            time.sleep(0.05)
+        got = client.get(f"/api/entries/{entry}", headers=hdr).json()
+        assert (got["status"], got["satisfaction"]) == ("已回访", 5)
+        # and the 按人员 table does not credit the uploader with closings the file recorded
+        people = client.get("/api/stats", headers=hdr).json()["by_person"]
+        assert people["王网格员"]["closed"] == 1  # their own 办结, not the file's

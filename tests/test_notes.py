@@ -857,3 +857,25 @@ def test_what_the_nineteenth_blind_set_taught(model):
             "6号楼门口有人遛狗不牵绳把小孩吓哭了 对了8号楼二单元门口堆了一堆装修垃圾好几天没人清")
     got = _extract(walk, model)
     assert len(got) == 3 and [i.location for i in got] == ["4号楼", "6号楼", "8号楼二单元"], [(i.category, i.quotes) for i in got]
+
+
+def test_what_the_review_of_the_ninth_session_found(model):
+    """A review's findings on this session's notes rules, each a case the rules had got wrong."""
+    # 小区 and 老人 are no names: two residents' lamps at two gates stay two problems
+    got = _extract("李阿姨：小区西门的路灯不亮了，晚上黑乎乎的\n周大爷：小区南门那边的路灯又坏了，都半个月了", model)
+    assert len(got) == 2, [i.quotes for i in got]
+    got = _extract("李阿姨：4栋楼道灯坏了，老人上下楼不方便\n周大爷：8栋楼道灯又坏了，老人摔了一跤", model)
+    assert len(got) == 2, [i.quotes for i in got]
+    # a chair passing on what was solved is no new problem
+    got = _extract("主持：社区主任 吴敏\n吴敏：上次6号楼的钱阿姨说她家暖气不热，物业已经上门放过气了，现在热了\n"
+                   "孙大爷（2号楼）：2号楼门口的井盖松了", model)
+    assert [i.category for i in got] == ["facilities"], [i.quotes for i in got]
+    # a speaker label naming the building and unit before the name is still who spoke
+    got = _extract("楼栋议事会记录\n八号楼三单元陈建平：楼道灯坏了一个星期了，晚上看不见", model)
+    assert got[0].speakers == ("八号楼三单元陈建平",) and got[0].summary.startswith("楼道灯坏了"), got[0]
+    # a resident's own run-on sentence is not cut at "然后五栋": the lift is the whole complaint
+    got = _extract("钱阿姨：电梯维修先修了二栋然后六栋一直没人管，都一个多月了", model)
+    assert len(got) == 1 and "电梯" in got[0].quotes[0]
+    # what a leak did to one's own home is the same problem
+    got = _extract("孙阿姨：楼上厨房一直漏水，我家吊顶也掉了一大块", model)
+    assert len(got) == 1, [i.quotes for i in got]

@@ -298,6 +298,7 @@ def _all_fine(text: str) -> bool:
                                  and not re.search(r"不|没|未|无法|尚未|缺", re.sub(r"无异常$", "", c)) for c in clauses)
 
 
+_SOLVED = re.compile(r"已经[^，。；]{0,14}了|现在(?:已经)?(?:好|热|通|亮|有|修好|正常)了|已(?:解决|处理|修好|修复|清理|清运|整改)|修好了|解决了|处理好了")
 _RELAYED = re.compile(rf"(?:楼|栋|单元|\d{{3,4}}|住户|家)的(?:[老小][\u4e00-\u9fff]|[\u4e00-\u9fff]{{1,2}}{_TITLE})(?:说|反映|讲|提)")
 
 
@@ -327,8 +328,8 @@ def _is_issue(utt: Utterance, text: str, role: dict, category: str, confidence: 
         return False  # "马上打燃气抢修电话，我也赶到现场开窗通风": what was done about the finding before it
     # a dictated log's "…然后九栋电梯停了物业说在等配件" is the next finding, whoever dictates it, and
     # "3号楼的孙大姐说她家暖气片一直是温的" passes on what a resident said
-    if (utt.staff and not _FOUND.match(text) and not re.match(_VOICE_OPENS, text)
-            and not _RELAYED.search(text[:30])) or _ANSWERED.match(text):
+    relayed = bool(_RELAYED.search(text[:30])) and not _SOLVED.search(text)  # "…刘阿姨说暖气不热，现在热了": done
+    if (utt.staff and not _FOUND.match(text) and not re.match(_VOICE_OPENS, text) and not relayed) or _ANSWERED.match(text):
         return p_issue >= 0.85 and not utt.refers_to
     if p_issue >= 0.5 or p_issue >= max(v for k, v in role.items() if k != "issue"):
         return True
@@ -366,16 +367,29 @@ _VOICE_JOIN = re.compile(r"(?<=[\u4e00-\u9fff\s])" + _VOICE_OPENS)  # "…容易
 _ALSO = re.compile(r"(?<=[，,])\s*(?=[\u4e00-\u9fff]{1,8}?(?:也|还)[\u4e00-\u9fff]{0,3}?[坏漏堵臭松掉断破裂塌])")
 
 
+_OWN_HOME = re.compile(r"^(?:我|我们|咱|他|她|他们|楼下|楼上|邻居|隔壁|对门)?[^，,]{0,4}?(?:家|屋|室)")
+
+
+def _another_thing(sentence: str, at: int) -> bool:
+    """After "，" at `at`: another object, not what the first part did to someone's home ("楼上卫生间一直漏水，
+    我家天花板也掉了一大块墙皮" is one leak)."""
+    first, then = normalize(sentence[:at]), normalize(sentence[at:])
+    if _OWN_HOME.match(then):
+        return False
+    mine, theirs = _things(_topic(first)), _things(_topic(then))
+    return bool(mine and theirs and not (mine & theirs) and not (_thing_chars(mine) & _thing_chars(theirs) - _PLACE_CHARS))
+
+
 def _cut(sentence: str, cuts: list[int]) -> list[str]:
     bounds = [0, *sorted(set(cuts)), len(sentence)]
     return [sentence[a:b].strip(" ，,；;") for a, b in zip(bounds, bounds[1:]) if sentence[a:b].strip(" ，,；;")]
 
 
-def _pieces(sentence: str, staff: bool = False) -> list[str]:
+def _pieces(sentence: str, staff: bool = False, dictated: bool = True) -> list[str]:
     """A sentence cut where it turns to another matter; a staff member's only where a dictated log moves on
-    to another building (their "还有" is more often their own next step)."""
+    to another building (their "还有" is more often their own next step), and only a dictation there."""
     cuts = sorted({m.end() for m in _SWITCH.finditer(sentence) if m.start() >= 4 and not staff}
-                  | {m.start() for m in _VOICE_JOIN.finditer(sentence) if m.start() >= 6})
+                  | {m.start() for m in _VOICE_JOIN.finditer(sentence) if m.start() >= 6 and dictated})
     return _cut(sentence, cuts) if cuts else [sentence]
 
 
@@ -385,7 +399,7 @@ def _moves_on(first: str, then: str) -> bool:
         return False
     here = {k for k in place_keys(find_places(first)) if k.startswith("楼")}
     there = {k for k in place_keys(find_places(then)) if k.startswith("楼")}
-    return bool(here and there and not here & there)
+    return bool(here and there and not here & there and _things(_topic(normalize(then))))
 
 
 def _split_switches(utts: list[Utterance], model: Model) -> set[tuple[int, str]]:
@@ -399,8 +413,9 @@ def _split_switches(utts: list[Utterance], model: Model) -> set[tuple[int, str]]
             continue
         for s in u.sentences:
             # every cut, and as a fallback the cuts where a dictation moves on to another building only
-            also = tuple(_cut(s, [m.start() for m in _ALSO.finditer(s) if m.start() >= 5]))
-            for pieces in dict.fromkeys((tuple(_pieces(s, u.staff)), tuple(_pieces(s, True)), also)):
+            also = tuple(_cut(s, [m.start() for m in _ALSO.finditer(s) if m.start() >= 5 and _another_thing(s, m.start())]))
+            dictated = u.staff or not u.speaker  # "张阿姨：…先修了三栋然后五栋一直没人管" is one complaint
+            for pieces in dict.fromkeys((tuple(_pieces(s, u.staff, dictated)), tuple(_pieces(s, True, dictated)), also)):
                 if len(pieces) > 1 and all(len(re.findall(r"[\u4e00-\u9fff]", p)) >= 6 for p in pieces):
                     found.append((u, s, list(pieces)))
     if not found:
@@ -411,8 +426,10 @@ def _split_switches(utts: list[Utterance], model: Model) -> set[tuple[int, str]]
         got, k = preds[k:k + len(pieces)], k + len(pieces)
         if s not in u.sentences:
             continue  # cut already
-        # unsure parts stay one, unless a dictation moved on to another building or spot between them
-        if any(p.confidence < 0.5 for p in got) and not all(re.match(_VOICE_OPENS, x) for x in pieces[1:]):
+        # unsure parts stay one, unless a dictation moved on to another building or spot between them and says
+        # what is wrong there ("然后五栋一直没人管" names nothing: it is the first part's lift, at another building)
+        if any(p.confidence < 0.5 for p in got) and not all(
+                re.match(_VOICE_OPENS, x) and _things(_topic(normalize(x))) for x in pieces[1:]):
             continue
         apart = all(a.category != b.category or _moves_on(x, y) or (
             _ENUMERATED.match(_FILLER.sub("", normalize(y)))
@@ -629,7 +646,8 @@ def _pointed_at(m: "_Mention", groups: list[dict], last: dict | None, topic: set
     return next((g for g in candidates if g["topic"] & topic or g["category"] == category), None)
 
 
-_SOMEONE = re.compile(rf"(?:[老小][\u4e00-\u9fff]|[\u4e00-\u9fff]{_TITLE})")
+_SOMEONE = re.compile(rf"(?:[老小](?!区|人|孩|是|年|时|朋友|学|家|公|婆|板|伙|两口|毛病|样子|地方|问题)[\u4e00-\u9fff]"
+                      rf"|[\u4e00-\u9fff]{_TITLE})")
 _BACK_ABOUT = re.compile(r"又|那个[\u4e00-\u9fff]{1,4}的事|还是")
 
 
@@ -640,9 +658,11 @@ def _named_again(m: "_Mention", groups: list[dict], things: set[str], text: str)
     if not _BACK_ABOUT.search(head):
         return None
     mine = _thing_chars(things) - _PLACE_CHARS
+    here = place_keys(find_places(m.text))
     for who in dict.fromkeys(_SOMEONE.findall(head)):
         for g in reversed(groups):
-            if any(who in normalize(x.text) for x in g["mentions"]) and mine & _thing_chars(g["things"]):
+            if (any(who in normalize(x.text) for x in g["mentions"]) and mine & _thing_chars(g["things"])
+                    and not places_conflict(g["keys"], here)):
                 return g
     return None
 

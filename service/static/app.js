@@ -229,7 +229,7 @@ async function sendText(text, force = false) {
       if (out.issues.length || lines > 1) return showExtracted(out, received);
       if (/^\s*(?:第\s*)?[\d一二两三四五六七八九十]+\s*[号条个](?![楼院门栋线铺店棚库地口])/.test(text) && text.length <= 30) {
         // looks like a command about an entry or a card, but none matched: say so, never a bare "好的"
-        return botText(`没看懂“${text}”。台账里的记录用编号：查12号、12号改为其他、12号办结：结果、12号回访满意；`
+        return botText(`没看懂“${text}”。台账里的记录用编号：查12号、12号改为其他、12号办结：结果、12号回访满意、12号拆分：另一个问题的原话；`
           + "本次结果里的卡片用第几条：第2条改为宠物、删除第2条。输入“帮助”看全部说法。");
       }
       if (text.length < 8 || /^(好的?|谢谢|感谢|收到|嗯|哦|ok|你好|您好|再见)/i.test(text)) return botText("好的。有问题请直接说，或粘贴纪要。");
@@ -438,7 +438,7 @@ const COMMANDS = [
     botText(`已把编号 ${m[1]} 并入编号 ${into.id}：编号 ${m[1]} 已作废（记录保留），它的内容记为编号 ${into.id} 的一次重复反映，见办理记录。`);
   }],
   // 拆分: "12号拆分：五栋电梯停了", "拆分12号：…" (a run-on voice log made one card of two problems)
-  [/^(?:把)?\s*(?:编号|台账)?\s*(\d+)\s*号?\s*(?:拆分|拆出|拆开)\s*[：:，,]?\s*([\s\S]+)$|^(?:拆分|拆出)\s*(?:编号|台账)?\s*(\d+)\s*号?\s*[：:，,]\s*([\s\S]+)$/, async (m) => {
+  [/^(?:把)?\s*(?:编号|台账)?\s*(\d+)\s*号?\s*(?:拆分|拆出|拆开)\s*[：:，,]\s*([\s\S]+)$|^(?:拆分|拆出)\s*(?:编号|台账)?\s*(\d+)\s*号?\s*[：:，,]\s*([\s\S]+)$/, async (m) => {
     const [kept, made] = await splitEntry(Number(m[1] || m[3]), (m[2] || m[4]).trim());
     botText(splitSaid(kept, made));
   }],
@@ -454,7 +454,7 @@ const COMMANDS = [
       entryTable(data.items, false, true));
   }],
   // "12号回访满意", and as said on the phone: "2号回访：居民说基本满意", "7号回访结果满意", "3号电话回访了，钱师傅很满意"
-  [/^(?:编号\s*(\d+)\s*号?|(\d+)\s*号)\s*(?:电话)?回访(?:了|过了)?\s*(?:结果|情况)?\s*[：:，,]?\s*(?:[\u4e00-\u9fff]{0,6}?(?:说|表示|反馈|称)|[\u4e00-\u9fff]{1,4}(?<![不很常本较算挺非])(?=很满意|非常满意|不满意|基本满意|满意))?\s*(?:很|挺|还算)?(非常不满意|很不满意|不满意|非常满意|基本满意|比较满意|满意|一般|([1-5])\s*分)\s*[：:，,。；;\s]*(.*)$/s, async (m) => {
+  [/^(?:编号\s*(\d+)\s*号?|(\d+)\s*号)\s*(?:电话)?回访(?:了|过了)?\s*(?:结果|情况)?\s*[：:，,]?\s*(?:[\u4e00-\u9fff]{0,6}?(?:说|表示|反馈|称)|[\u4e00-\u9fff]{1,4}(?<![不很常本较算挺非太大么是够])(?=(?:很|非常|不太|不大|不怎么|不是很|不够|很不|非常不|不|基本|比较|挺|还算)?满意|一般))?\s*(?:很|挺|还算)?(非常不满意|很不满意|不太满意|不大满意|不怎么满意|不是很满意|不够满意|不满意|非常满意|基本满意|比较满意|满意|一般|([1-5])\s*分)\s*[：:，,。；;\s]*(.*)$/s, async (m) => {
     m = [m[0], m[1] || m[2], m[3], m[4], m[5]];
     const score = m[3] ? Number(m[3]) : VISIT_SCORES[m[2]];
     const updated = await setStatus(Number(m[1]), { status: "已回访", satisfaction: score, feedback: m[4].trim() });
@@ -495,7 +495,10 @@ const COMMANDS = [
 // What staff type or dictate, in the order the commands expect: "查十二号" → 查12号, "帮我查下25号" → 查25号,
 // "派单33号" → 33号派单, "回访满意25号" → 25号回访满意, "办结20号：…" → 20号办结：…
 function commandOrder(text) {
-  let t = text.replace(/([零一二两三四五六七八九十百]+)(?=\s*号)/gu, (w) => { const n = number(w); return n ? String(n) : w; });
+  // "12号拆分：三号楼电梯停了": the words after the colon are quoted as written
+  const colon = text.search(/[：:]/);
+  const head = colon < 0 ? text : text.slice(0, colon), tail = colon < 0 ? "" : text.slice(colon);
+  let t = head.replace(/([零一二两三四五六七八九十百]+)(?=\s*号)/gu, (w) => { const n = number(w); return n ? String(n) : w; }) + tail;
   t = t.replace(/^(?:帮我|麻烦|请)?\s*(?:查|看)(?:一下|下|查|看)?\s*(编号\s*)?(\d+)\s*号?(.*)$/su, (_, pre, n, rest) => `查${n}号${rest}`);
   t = t.replace(/^(派单|办理中|在办|办结|销号|作废)\s*(\d+)\s*号(.*)$/su, (_, verb, n, rest) => `${n}号${verb}${rest}`);
   t = t.replace(/^回访\s*(非常不满意|很不满意|不满意|非常满意|基本满意|比较满意|满意|一般|[1-5]\s*分)\s*(\d+)\s*号(.*)$/su,
@@ -520,8 +523,8 @@ async function filtersSaid(command, searching = false) {
     .sort((a, b) => b.length - a.length)[0];
   if (owner && !searching) { params.owner = OWNERS.includes(owner) ? owner : aliases[owner]; said.push(params.owner); }
   if (/已逾期|已经逾期|超期了/.test(command)) { params.overdue = "red"; said.push("已逾期"); }
-  else if (/逾期|超期|过期/.test(command)) { params.overdue = "any"; said.push("逾期或将逾期"); }
-  if (/没办完|未办结|还没办|没办结|没有办完|在办/.test(command)) { params.status = "未办结"; said.push("未办结"); }
+  else if (/逾期|超期/.test(command)) { params.overdue = "any"; said.push("逾期或将逾期"); }
+  if (/没办完|未办结|还没办|没办结|没有办完/.test(command)) { params.status = "未办结"; said.push("未办结"); }
   else if (/待派单|没派单|还没派/.test(command)) { params.status = "待派单"; said.push("待派单"); }
   else if (/办理中/.test(command)) { params.status = "办理中"; said.push("办理中"); }
   const now = new Date();
@@ -543,7 +546,7 @@ async function ledgerQuestion(command) {
   if (search) { params.q = search[1].trim(); said.push(`含“${params.q}”`); }
   const about = !search && /^(.{2,14}?)(?:的事情?|的问题|那件事|这件事)?(?:现在)?(?:怎么样了|进展如何|进展|办得怎么样了?|办到哪了)$/.exec(command);
   if (about) { params.q = about[1].replace(/^(?:那个|上次|之前)/, ""); said.push(`含“${params.q}”`); }
-  const found = await filtersSaid(command, Boolean(params.q));
+  const found = await filtersSaid(params.q ? command.replace(params.q, "") : command, Boolean(params.q));
   Object.assign(params, found.params);
   said.push(...found.said);
   if (/满意率|办结率|按时/.test(command)) {
@@ -670,7 +673,8 @@ async function changeEntryOwner(entry, owner) {
   const u = await api(`/api/entries/${entry.id}`, { method: "PATCH", json: { owner, note: note.trim(), seen: entry.updated } });
   botText(`编号 ${u.id} 已转交${u.owner}（原因：${note.trim()}）。`);
 }
-const VISIT_SCORES = { 非常满意: 5, 满意: 5, 比较满意: 4, 基本满意: 4, 一般: 3, 不满意: 2, 很不满意: 1, 非常不满意: 1 };
+const VISIT_SCORES = { 非常满意: 5, 满意: 5, 比较满意: 4, 基本满意: 4, 一般: 3, 不满意: 2, 不太满意: 2, 不大满意: 2, 不怎么满意: 2,
+  不是很满意: 2, 不够满意: 2, 很不满意: 1, 非常不满意: 1 };
 const STATUS_WORDS = { 派单: "已派单", 办理中: "办理中", 在办: "办理中", 开始办理: "办理中", 办结: "已办结", 办完: "已办结", 销号: "已销号",
   作废: "已作废" };
 async function setStatus(id, body) {
