@@ -167,6 +167,7 @@ RULES_FROM_TRIALS = [
     ("charging", "小区电动车充电桩太少了，晚上回来根本充不上，所以才有人飞线", "物业服务企业", False, 20, "充电桩不够才有人飞线"),  # from a user trial
     ("facilities", "8号楼电梯又坏了，昨晚困了人", "物业服务企业", True, 0, "电梯困人"),  # from a user trial
     ("facilities", "电梯又坏了，今天下午困了两个人", "物业服务企业", True, 0, "电梯困人"),  # the 书记 trial
+    ("charging", "有住户喺走廊帮电动单车叉电，条拖板拉到成地都系", "物业服务企业", True, 0, "飞线/楼道充电"),  # Cantonese
     ("facilities", "电梯门关不上", "物业服务企业", False, 5, None),
     ("parking", "小区东门外马路边共享单车乱堆乱放，占用盲道", "城管/环卫部门", False, 5, "城管"),
     # and from a review of those: what they must not catch
