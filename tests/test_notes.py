@@ -857,6 +857,10 @@ def test_what_the_nineteenth_blind_set_taught(model):
             "6号楼门口有人遛狗不牵绳把小孩吓哭了 对了8号楼二单元门口堆了一堆装修垃圾好几天没人清")
     got = _extract(walk, model)
     assert len(got) == 3 and [i.location for i in got] == ["4号楼", "6号楼", "8号楼二单元"], [(i.category, i.quotes) for i in got]
+    # a duty log's spaced clauses: the finding, then what was done and what came back, is still a finding
+    duty = "物业值班记录\n14:05 11栋整栋停电 住户打了好几个电话 已联系供电所 回复变压器检修五点前恢复\n15:30 交接班\n"
+    got = _extract(duty, model)
+    assert [i.category for i in got] == ["utilities"] and got[0].urgent, [(i.category, i.quotes) for i in got]
 
 
 def test_what_the_review_of_the_ninth_session_found(model):

@@ -277,12 +277,16 @@ _STILL_THERE = re.compile(r"仍有|仍在|仍然|仍未|仍旧|依然|依旧|还
 _ACTION_CLAUSE = re.compile(r"^(?:已(?!经坏|经[^，,]{0,4}(?:了|天))|立即|当场|马上|随即|随后|明日|明天|次日|稍后|现已)")
 
 
+_ANSWER_CLAUSE = re.compile(r"^(?:回复|答复|反馈|回电|通知|联系)")  # "…回复线路检修下午四点恢复": what was said back
+
+
 def _report_head(text: str) -> str:
     """The finding without the clauses after it that say what was done, for the role model; the whole
     line reads like a reply when the actions are long."""
-    clauses = re.split(r"(?<=[,，])", text)
+    # a duty log's clauses are often spaced, not commaed: "8栋整栋停电 业主陆续来电 已联系供电所 回复…恢复"
+    clauses = re.split(r"(?<=[,，])", re.sub(r"(?<=[\u4e00-\u9fff])\s+(?=[\u4e00-\u9fff])", "，", text))
     keep = list(clauses)
-    while len(keep) > 1 and _ACTION_CLAUSE.match(keep[-1].strip()):
+    while len(keep) > 1 and (_ACTION_CLAUSE.match(keep[-1].strip()) or _ANSWER_CLAUSE.match(keep[-1].strip())):
         keep.pop()
     head = "".join(keep).rstrip(",，")
     if len(keep) == len(clauses) or re.search(r"已|当即|立即|马上|当场|随即", head):
