@@ -198,6 +198,9 @@ def test_rules_found_by_trials(taxonomy, code, text, owner, urgent, days, reason
     # taxonomy.md: gates and door access are 公共设施; a barrier that will not lift is a broken gate
     ("西门的车牌识别道闸又坏了，车都堵在门口", "facilities", False),
     ("小区车位太少，晚上回来没地方停", "parking", False),
+    # theft is 安全隐患 wherever it happens; a security service that lets it happen is 物业服务
+    ("东区车棚好几辆电动车的电瓶被偷了", "safety", True),
+    ("物业保安不管事，小区里老有小偷", "property", False),
     ("大树枝断了挂在上面，下面就是人行道", "safety", True),  # rule 1: a falling object over a path (书记 trial)
     ("5号楼门口那棵树的枯枝吊着，随时会掉下来砸到人", "safety", True),
     ("3号楼门口的树枝太长了，挡着路，该修剪了", "greening", False),  # untidy, not falling

@@ -201,8 +201,15 @@ def _thing_chars(things: set[str]) -> set[str]:
     return {c for w in things for c in w if c in _THING_CHARS}
 
 
+_ESTATE_NAME = re.compile(r"(?:小区|花园|家园|新村|公寓|苑|社区|大院|城|里|庭|府|湾|郡|邸|居|阁|轩|坊|路|街|大道|巷)$")
+
+
 def _topic(text: str) -> set[str]:
-    return {w for w in words(text) if (len(w) >= 2 or w in _THING_CHARS) and w not in _STOP and not w.isdigit()}
+    """What a remark is about, word by word; the words of an estate's or a road's name are not (幸福里小区's 幸福
+    tied a building site's piling to a blocked drain in another ticket)."""
+    named = [p for p in find_places(text) if _ESTATE_NAME.search(p) and len(p) >= 3]
+    return {w for w in words(text) if (len(w) >= 2 or w in _THING_CHARS) and w not in _STOP and not w.isdigit()
+            and not any(w in p for p in named)}
 
 
 def _shared(a: set[str], b: set[str]) -> set[str]:
@@ -306,6 +313,10 @@ _SOLVED = re.compile(r"已经[^，。；]{0,14}了|现在(?:已经)?(?:好|热|�
 _RELAYED = re.compile(rf"(?:楼|栋|单元|\d{{3,4}}|住户|家)的(?:[老小][\u4e00-\u9fff]|[\u4e00-\u9fff]{{1,2}}{_TITLE})(?:说|反映|讲|提)")
 
 
+_FIXED_NOW = re.compile(r"现在(?:晚上|已经|都)?(?:好|亮堂|亮|通|热|有水|有电|正常|干净)了|(?:下午|上午|晚上|当天|第二天|已经)?就?(?:来水|来电|来气|通水|通电)了"
+                        r"|(?:来|已)(?:换|修|清)(?:了|好了)[，,。！!\s]*(?:现在|$)|(?:已经|都)(?:修好|换好|清走|处理好|解决)了")
+
+
 def _is_issue(utt: Utterance, text: str, role: dict, category: str, confidence: float, fallback: str | None) -> bool:
     """Role model first; a confident problem category tips terse fault reports ("踏板脱落，无法使用")."""
     p_issue = role.get("issue", 0.0)
@@ -328,6 +339,8 @@ def _is_issue(utt: Utterance, text: str, role: dict, category: str, confidence: 
     if _INQUIRY.search(text) and p_issue < 0.7:
         # "我家孩子明年上初中，划片是怎么划的？": a matter beyond the community, kept while staff may pass it on
         return category == fallback and confidence >= 0.5 and bool(utt.speaker) and not utt.staff
+    if _FIXED_NOW.search(text) and not _BUT.search(text) and p_issue < 0.9:
+        return False  # "上周说的3单元楼道灯，物业周二来换了，现在晚上亮堂了": done before the record was written
     if _ACTION_CLAUSE.match(text) and p_issue < 0.9:
         return False  # "马上打燃气抢修电话，我也赶到现场开窗通风": what was done about the finding before it
     # a dictated log's "…然后九栋电梯停了物业说在等配件" is the next finding, whoever dictates it, and
@@ -777,7 +790,9 @@ def _merge(mentions: list[_Mention], replies, model: Model, received_at: dt.date
                 # "都十二点了3栋还是没水": same place, same kind, said again; "又去4号楼看水压，还是很小"
                 target = g
                 break
-            speaker = m.utt.speaker and any(x.utt.speaker == m.utt.speaker for x in g["mentions"])
+            # one named resident (the 来电人 of two tickets are two callers)
+            speaker = (m.utt.speaker and not _ANONYMOUS.match(m.utt.speaker)
+                       and any(x.utt.speaker == m.utt.speaker for x in g["mentions"]))
             if (same and speaker and _MY_OWN.search(plain) and (akin or (g["keys"] & keys))
                     and not re.search(r"更要紧|更重要|另一个|再一个", plain)):
                 target = g  # "还有我刚才说的那个事，3号楼晚上黑灯瞎火的": the speaker's own earlier problem
