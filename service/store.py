@@ -70,6 +70,15 @@ def _local_minute(stamp: str, zone: str = "Asia/Shanghai") -> str:
     return when.strftime("%Y-%m-%d %H:%M")
 
 
+def _utc_key(stamp: str) -> str:
+    """An ISO time as a comparable UTC string (stamps are stored with their own offsets)."""
+    try:
+        when = dt.datetime.fromisoformat(stamp)
+    except (TypeError, ValueError):
+        return str(stamp)
+    return (when if when.tzinfo else when.replace(tzinfo=dt.timezone.utc)).astimezone(dt.timezone.utc).isoformat()
+
+
 def _now() -> str:
     return dt.datetime.now(dt.timezone.utc).astimezone().isoformat(timespec="seconds")
 
@@ -1016,8 +1025,15 @@ class Store:
                 raise StoreError(f"编号 {into} 已作废（{went['note']}），不能再并入它。" if went else
                                  f"编号 {into} 已作废，不能再并入它。", 409)
             if target["status"] in CLOSED:
-                raise StoreError(f"编号 {into} 已{target['status'].removeprefix('已')}，不能再并入；"
-                                 "问题办结后再次反映的，请作为新问题办理。", 409)
+                # raised on a day before the target was closed, it is a duplicate of what was then open (a 物业
+                # trial): it may go in; raised on the day of the closing or after, it is a new report
+                closed = next(db.query("SELECT max(at) AS at FROM history WHERE entry_id = ? AND field IN ('status', 'import') "
+                                       "AND to_value = '已办结'", [into]))["at"]
+                raised = current.get("received_at") or current.get("created")
+                # by day: a stamp's seconds may run ahead of the clock (`_later_than`), a day does not
+                if target["status"] == "已作废" or not closed or not raised or _utc_key(raised)[:10] >= _utc_key(closed)[:10]:
+                    raise StoreError(f"编号 {into} 已{target['status'].removeprefix('已')}，不能再并入；"
+                                     "问题办结后再次反映的，请作为新问题办理。", 409)
             self._same_problem(current, target)
             now = _later_than(max(current["updated"], target["updated"]))
             moved = db.execute("UPDATE repeats SET entry_id = ? WHERE entry_id = ?", [into, entry_id]).rowcount
@@ -1036,7 +1052,7 @@ class Store:
             if said and said not in (target.get("response") or ""):  # what was done on it is kept
                 have = (target.get("response") or "").strip()
                 taken["response"] = f"{have}；编号 {entry_id}：{said}" if have else said
-            if taken:
+            if taken and target["status"] not in CLOSED:  # a closed problem's 时限 and result are what they were
                 self.update_entry(into, taken, who, f"并入编号 {entry_id}")
             self.update_entry(entry_id, {"status": "已作废", "needs_review": False}, who, f"并入编号 {into}（同一问题重复登记）")
         return self.get_entry(into)

@@ -907,9 +907,9 @@ def test_a_suspected_repeat_is_merged_into_the_entry_it_resembles(client, settin
     # a voided entry cannot be merged again, and nothing merges into a closed problem
     r = client.post(url, json={"into": first}, headers=client.hdr())
     assert r.status_code == 409 and "归档" in r.json()["detail"]
-    third = client.post("/api/classify", json={"text": "3号楼门口的路灯不亮", "save": True},
-                        headers=client.hdr()).json()["entry_id"]
     client.post(f"/api/entries/{first}/status", json={"status": "已办结", "note": "已修好"}, headers=client.hdr())
+    third = client.post("/api/classify", json={"text": "3号楼门口的路灯不亮", "save": True},  # raised after the closing
+                        headers=client.hdr()).json()["entry_id"]
     r = client.post(f"/api/entries/{third}/merge", json={"into": first}, headers=client.hdr())
     assert r.status_code == 409 and "新问题" in r.json()["detail"]
 
@@ -1653,3 +1653,26 @@ def test_销号_kept_for_administrators_is_not_taken_from_an_uploaded_ledger(tmp
         # and the 按人员 table does not credit the uploader with closings the file recorded
         people = client.get("/api/stats", headers=hdr).json()["by_person"]
         assert people["王网格员"]["closed"] == 1  # their own 办结, not the file's
+
+
+def test_a_duplicate_raised_before_the_problem_was_closed_may_still_be_merged(client, settings):
+    """From the 物业 trial: entry 12 (11-23) repeated entry 4 (11-16), closed on 11-24; the merge was refused as if the
+    problem had come back after closing. Raised after the closing it still is a new report."""
+    from service.store import Store
+
+    def save(text, day):
+        with Store(settings.database) as store:
+            return store.add_entries([{"text": text, "category": "environment", "category_name": "环境卫生",
+                                       "source": "extract", "received_at": f"2026-11-{day}T01:00:00+00:00"}], "网格员")[0]
+
+    first = save("北门垃圾站的垃圾好几天没清，臭得很", 16)
+    dup = save("北门那边垃圾房堆满了没人收", 23)
+    later = save("北门垃圾站那儿又堆满了", 25)
+    assert len({first, dup, later}) == 3
+    r = client.post(f"/api/entries/{first}/status", json={"status": "已办结", "note": "已清运", "done_at": "2026-11-24 10:00"},
+                    headers=client.hdr())
+    assert r.status_code == 200, r.text
+    r = client.post(f"/api/entries/{dup}/merge", json={"into": first}, headers=client.hdr())
+    assert r.status_code == 200 and r.json()["status"] == "已办结", r.text
+    r = client.post(f"/api/entries/{later}/merge", json={"into": first}, headers=client.hdr())
+    assert r.status_code == 409 and "新问题" in r.json()["detail"]

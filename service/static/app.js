@@ -463,7 +463,7 @@ const COMMANDS = [
       : `编号 ${m[1]} 回访${m[2]}（${score} 分）：居民不满意，已退回“${updated.status}”，请继续办理。`);
   }],
   // "12号办结：结果", with the day it was done when that was not today: "12号昨天办结：…", "12号办结（11月25日）：…"
-  [/^(?:编号\s*(\d+)\s*号?|(\d+)\s*号)\s*((?:昨天|前天|今天)(?:上午|下午|晚上)?)?\s*(?:已经?|改为|改成|转)?\s*(派单|已派单|办理中|在办|开始办理|办结|已办结|办完了?|销号|已销号|作废|已作废)\s*(?:[（(]([^）)]{1,20})[）)])?\s*[：:，,。；;\s]*(.*)$/s, async (m) => {
+  [/^(?:编号\s*(\d+)\s*号?|(\d+)\s*号)\s*((?:昨天|前天|今天)(?:上午|下午|晚上)?)?\s*(?:已经?|改为|改成|转)?\s*(派单|已派单|办理中|在办|开始办理|办结|已办结|办完了?|办好了?|修好了?|弄好了?|处理好了?|已处理|销号|已销号|作废|已作废)\s*(?:[（(]([^）)]{1,20})[）)])?\s*[：:，,。；;\s]*(.*)$/s, async (m) => {
     const when = (m[3] || m[5] || "").trim();
     m = [m[0], m[1] || m[2], m[4], m[6]];
     const status = STATUS_WORDS[m[2].replace(/^已/, "").replace(/了$/, "")];
@@ -473,9 +473,26 @@ const COMMANDS = [
     if (status === "已办结" && !note) {  // a meeting's promise in 办理情况 is no result: ask for what was done
       return botText(`请写明办理结果，例如：${m[1]}号办结：已更换读卡器。实际办结的日子不是今天的话，加上日期：${m[1]}号办结（11月25日）：已更换读卡器。`);
     }
-    const updated = await setStatus(Number(m[1]), { status, ...(note ? { note } : {}), ...(when ? { done_at: when } : {}) });
-    botText(`编号 ${m[1]} 已改为“${updated.status}”${when ? `（办结于${when}）` : ""}${status === "已办结" && updated.response ? `，办理情况：${updated.response}` : ""}。`
+    let updated = await setStatus(Number(m[1]), { status, ...(note ? { note } : {}), ...(when ? { done_at: when } : {}) });
+    if (status === "办理中" && note) {  // "2号办理中：维修组已上门…" is progress: it goes into 办理情况 (the export shows it)
+      updated = await api(`/api/entries/${m[1]}`, { method: "PATCH", json: { response: note, seen: updated.updated } });
+    }
+    botText(`编号 ${m[1]} 已改为“${updated.status}”${when ? `（办结于${when}）` : ""}${(status === "已办结" || status === "办理中") && updated.response ? `，办理情况：${updated.response}` : ""}。`
       + (status === "已办结" ? `回访后输入“${m[1]}号回访满意”。` : ""));
+  }],
+  // "5号办理情况：已在公告栏公示…", "5号回复：…", "5号进展：…": the 办理情况, as typed in the 办理 panel
+  [/^(?:编号\s*(\d+)\s*号?|(\d+)\s*号)\s*(?:的)?(?:办理情况|处理情况|回复|答复|进展|进度)\s*[：:]\s*([\s\S]+)$/, async (m) => {
+    const entry = await api(`/api/entries/${m[1] || m[2]}`);
+    const u = await api(`/api/entries/${entry.id}`, { method: "PATCH", json: { response: m[3].trim(), seen: entry.updated } });
+    botText(`已记下编号 ${u.id} 的办理情况：${u.response}（状态仍为“${u.status}”${u.status === "待派单" || u.status === "已派单" ? `，开始办理请输入“${u.id}号办理中”` : ""}）。`);
+  }],
+  // "5号转给街道，物业费调整已经业委会表决…": a handover with its reason in one line
+  [/^(?:编号\s*(\d+)\s*号?|(\d+)\s*号)\s*(?:转给|转交给?|交给|移交给?)\s*([^，,：:。\s]{2,20})\s*[，,：:。\s]\s*(?:原因是?[：:]?\s*)?([\s\S]+)$/, async (m) => {
+    const entry = await api(`/api/entries/${m[1] || m[2]}`);
+    const owner = resolveOwner(m[3]);
+    if (owner === entry.owner) return botText(`编号 ${entry.id} 的责任主体已经是${owner}。`);
+    const u = await api(`/api/entries/${entry.id}`, { method: "PATCH", json: { owner, note: m[4].trim(), seen: entry.updated } });
+    botText(`编号 ${u.id} 已转交${u.owner}（原因：${m[4].trim()}）。`);
   }],
   [/^(上传记录|导入记录|最近上传|撤销导入)$/, async () => {
     const list = await api("/api/jobs?limit=10");
@@ -676,7 +693,7 @@ async function changeEntryOwner(entry, owner) {
 const VISIT_SCORES = { 非常满意: 5, 满意: 5, 比较满意: 4, 基本满意: 4, 一般: 3, 不满意: 2, 不太满意: 2, 不大满意: 2, 不怎么满意: 2,
   不是很满意: 2, 不够满意: 2, 很不满意: 1, 非常不满意: 1 };
 const STATUS_WORDS = { 派单: "已派单", 办理中: "办理中", 在办: "办理中", 开始办理: "办理中", 办结: "已办结", 办完: "已办结", 销号: "已销号",
-  作废: "已作废" };
+  作废: "已作废", 办好: "已办结", 修好: "已办结", 弄好: "已办结", 处理好: "已办结", 处理: "已办结" };
 async function setStatus(id, body) {
   const entry = await api(`/api/entries/${id}`);  // 404 says the 编号 is unknown
   return api(`/api/entries/${id}/status`, { method: "POST", json: { ...body, seen: entry.updated } });
