@@ -122,17 +122,19 @@ def _filter_sql(status, category, owner, urgent, overdue, q, date_from, date_to,
         # a ticket number finds its entry, also when it was a repeat call about an entry already there
         ticket = "ref = ? OR EXISTS (SELECT 1 FROM repeats WHERE repeats.entry_id = entries.id AND repeats.ref = ?)"
         # the caller (来电人/反映人, with a phone number) and who raised it at a meeting are searched too
+        # and the 办理情况, where a 物业 writes which of its teams took it ("维修组李师傅")
         one = (f"text LIKE ? ESCAPE '\\' OR summary LIKE ? ESCAPE '\\' OR location LIKE ? ESCAPE '\\' "
-               f"OR contact LIKE ? ESCAPE '\\' OR speakers LIKE ? ESCAPE '\\' OR community LIKE ? ESCAPE '\\' OR {ticket}")
+               f"OR contact LIKE ? ESCAPE '\\' OR speakers LIKE ? ESCAPE '\\' OR community LIKE ? ESCAPE '\\' "
+               f"OR response LIKE ? ESCAPE '\\' OR {ticket}")
         # a number must match whole: 2号楼 is not 12号楼
         whole = (f"has_term(text, ?) OR has_term(summary, ?) OR has_term(location, ?) OR has_term(contact, ?) "
-                 f"OR has_term(speakers, ?) OR has_term(community, ?) OR {ticket}")
+                 f"OR has_term(speakers, ?) OR has_term(community, ?) OR has_term(response, ?) OR {ticket}")
         for term in q.split():  # "三号楼 电梯": every word must be found
             ors = []
             for v in search_variants(term):
                 numbered = v[0] in NUMERALS
                 ors.append(whole if numbered else one)
-                params += ([v] * 6 if numbered else ["%" + like_escape(v) + "%"] * 6) + [v, v]
+                params += ([v] * 7 if numbered else ["%" + like_escape(v) + "%"] * 7) + [v, v]
                 # a query of punctuation alone has no key, and 3# keys as a bare 3: neither may match everything
                 if text_key(v) and not all(c in NUMERALS for c in text_key(v)):
                     ors.append("has_term(text_key, ?)" if numbered else "text_key LIKE ? ESCAPE '\\'")

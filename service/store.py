@@ -1149,7 +1149,7 @@ def _clip(text: str, at: int = 30) -> str:
 
 
 # what is left at a cut: "…不安全然后" once "五栋电梯停了" is taken out says "然后" to nothing
-_LOOSE_ENDS = re.compile(r"^[\s，,；;、。]+|(?:[\s，,；;、]|然后|还有|另外|对了|再就是|接着)+$")
+_LOOSE_ENDS = re.compile(r"^[\s，,；;、。]+|(?:[\s，,；;、]|然后|还有|另外|对了|再就是|接着|而且|并且|同时|以及|和)+$")
 
 
 def split_words(entry: dict, part: str) -> tuple[str, list[str]]:

@@ -683,3 +683,23 @@ def test_a_directors_everyday_wording_for_exports_voids_and_merges(page, server)
     send(page, f"{second}和{first}是同一件事")
     page.wait_for_selector(f".msg.bot:has-text('已把编号 {second} 并入编号 {first}')")
     assert _api(server, f"/api/entries/{second}")["status"] == "已作废"
+
+
+def test_a_property_managers_everyday_words(page, server):
+    """From the 物业 trial: 6栋电梯的事怎么样了 missed "6栋2单元电梯"; 3号办好了 换了灯泡 was not understood;
+    2号办理中：… left 办理情况 empty; 5号办理情况：… was offered for registration as a problem."""
+    lift = _api(server, "/api/classify", {"text": "96栋2单元电梯又停了，楼上老人下不来", "save": True})["entry_id"]
+    lamp = _api(server, "/api/classify", {"text": "97栋楼道灯不亮", "save": True})["entry_id"]
+    send(page, "96栋电梯的事怎么样了")
+    page.wait_for_selector(".msg.bot:has-text('含“96栋 电梯”：共 1 条')")
+    send(page, f"{lift}号办理中：维修组老周已上门，等配件")
+    page.wait_for_selector(f".msg.bot:has-text('编号 {lift} 已改为“办理中”，办理情况：维修组老周已上门，等配件')")
+    send(page, f"{lamp}号办理情况：已报维修组")
+    page.wait_for_selector(f".msg.bot:has-text('已记下编号 {lamp} 的办理情况')")
+    send(page, f"{lamp}号办好了 换了灯泡")
+    page.wait_for_selector(f".msg.bot:has-text('编号 {lamp} 已改为“已办结”')")
+    assert _api(server, f"/api/entries/{lamp}")["response"] == "换了灯泡"
+    page.click('.tab[data-view="ledger"]')
+    page.select_option("#f-status", "未办结")
+    page.wait_for_selector(f"#ledger-table tbody tr:has-text('96栋2单元电梯')")
+    assert page.locator("#ledger-table tbody tr", has_text="97栋楼道灯").count() == 0

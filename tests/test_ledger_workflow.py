@@ -1676,3 +1676,12 @@ def test_a_duplicate_raised_before_the_problem_was_closed_may_still_be_merged(cl
     assert r.status_code == 200 and r.json()["status"] == "已办结", r.text
     r = client.post(f"/api/entries/{later}/merge", json={"into": first}, headers=client.hdr())
     assert r.status_code == 409 and "新问题" in r.json()["detail"]
+
+
+def test_the_search_finds_the_team_written_in_the_办理情况(client):
+    """From the 物业 trial: "已安排维修组李师傅负责" in the 办理情况, and a search for 维修组 found nothing."""
+    entry = client.post("/api/classify", json={"text": "9号楼楼顶漏雨", "save": True}, headers=client.hdr()).json()["entry_id"]
+    client.patch(f"/api/entries/{entry}", json={"response": "已安排维修组李师傅负责，周五前做好防水"}, headers=client.hdr())
+    for q in ("维修组", "李师傅", "9号楼 李师傅"):
+        found = client.get("/api/entries", params={"q": q}, headers=client.hdr()).json()["items"]
+        assert [e["id"] for e in found] == [entry], q

@@ -562,8 +562,13 @@ async function ledgerQuestion(command) {
   const params = {}, said = [];
   if (search) { params.q = search[1].trim(); said.push(`含“${params.q}”`); }
   const about = !search && /^(.{2,14}?)(?:的事情?|的问题|那件事|这件事)?(?:现在)?(?:怎么样了|进展如何|进展|办得怎么样了?|办到哪了)$/.exec(command);
-  if (about) { params.q = about[1].replace(/^(?:那个|上次|之前)/, ""); said.push(`含“${params.q}”`); }
-  const found = await filtersSaid(params.q ? command.replace(params.q, "") : command, Boolean(params.q));
+  if (about) {  // "6栋电梯的事": the building and the thing are two words, so "6栋2单元电梯" is found
+    params.q = about[1].replace(/^(?:那个|上次|之前)/, "")
+      .replace(/^([\d一二两三四五六七八九十]+\s*(?:号楼|栋|幢|座)(?:[\d一二三四五六七八九十]+\s*单元)?)(?=\S)/, "$1 ");
+    said.push(`含“${params.q}”`);
+  }
+  const searched = about ? about[1] : search ? search[1] : "";  // the words searched for name no filter
+  const found = await filtersSaid(searched ? command.replace(searched, "") : command, Boolean(params.q));
   Object.assign(params, found.params);
   said.push(...found.said);
   if (/满意率|办结率|按时/.test(command)) {
@@ -746,6 +751,7 @@ function entryTable(items, correctable = false, visit = false) {
 function fillFilters() {
   const s = $("#f-status");
   if (s.options.length > 1) return;
+  s.append(el("option", { value: "未办结", text: "未办结（待派单、已派单、办理中）" }));  // what an owner still has to do
   for (const st of STATUSES) s.append(el("option", { value: st, text: st }));
   for (const c of state.taxonomy.categories) $("#f-category").append(el("option", { value: c.code, text: c.name }));
   for (const o of OWNERS) $("#f-owner").append(el("option", { value: o, text: o }));
