@@ -70,8 +70,12 @@ def save_entries(body: SaveIn, model: ModelDep, store: StoreDep, caller: Staff) 
 
 
 def _filter_sql(status, category, owner, urgent, overdue, q, date_from, date_to, needs_review, now,
-                job=None, community=None) -> tuple[str, list]:
+                job=None, community=None, due=None) -> tuple[str, list]:
     clauses, params = [], []
+    if due is not None:  # still to be done by then: open, with a 时限 not later (the late ones included)
+        clauses.append(f"status NOT IN ({','.join('?' * len(CLOSED))}) AND deadline IS NOT NULL "
+                       "AND julianday(deadline) <= julianday(?)")
+        params += [*CLOSED, utc(due)]
     if community:  # the 社区 a ticket belongs to, as its export named it
         clauses.append("community = ?")
         params.append(community)
@@ -195,7 +199,7 @@ def day_bound(text: str | None, what: str, end: bool = False, tz: str = "Asia/Sh
 
 # every query parameter the ledger list, its 统计 and its export read (a token may come as api_key)
 _FILTER_PARAMS = ("status", "category", "owner", "urgent", "needs_review", "overdue", "q", "date_from", "date_to", "job",
-                  "community")
+                  "community", "due")
 _SHOWN_PARAMS = (*_FILTER_PARAMS, "limit", "offset")
 _KNOWN_PARAMS = frozenset((*_SHOWN_PARAMS, "api_key"))
 
@@ -211,7 +215,8 @@ class Filters:
                  date_from: Annotated[str | None, Query(max_length=40, description="受理时间起：2026-11-01、2026-11（整月）或带时间")] = None,
                  date_to: Annotated[str | None, Query(max_length=40, description="受理时间止：2026-11-30（含当天）、2026-11（整月）或带时间")] = None,
                  job: Annotated[str | None, Query(max_length=40, description="上传批次编号：只看这次上传录入的问题")] = None,
-                 community: Annotated[str | None, Query(max_length=40, description="所属社区（工单表“所属社区”列）")] = None):
+                 community: Annotated[str | None, Query(max_length=40, description="所属社区（工单表“所属社区”列）")] = None,
+                 due: Annotated[Literal["today", "week"] | None, Query(description="today 今天到期 / week 本周到期（未办结，含已逾期）")] = None):
         # a misspelt filter (statu=…) would silently show everything
         if unknown := sorted(set(request.query_params) - _KNOWN_PARAMS):
             raise HTTPException(400, f"不认识的筛选条件：{'、'.join(unknown)}。可用：{'、'.join(_SHOWN_PARAMS)}。")
@@ -242,15 +247,20 @@ class Filters:
         # what the file name says was selected: 问题台账-物业服务企业-办理中-2026-11-20261125.xlsx
         community = (community or "").strip() or None
         named = [x for x in (community, owner, status, name, {"red": "已逾期", "yellow": "将逾期", "any": "逾期或将逾期"}
-                             .get(overdue or ""), span) if x]
+                             .get(overdue or ""), {"today": "今天到期", "week": "本周到期"}.get(due or ""), span) if x]
         self.label = "-".join(named + ([f"上传{Path(upload_name).stem[:20]}"] if upload else []))  # the file name
         self.parts = ([upload] if upload else []) + named + ([f"搜索“{q}”"] if q else [])  # the 汇总's 统计范围 also says the search
         self.now = _now()
+        by = None
+        if due:  # the end of today, or of this week's Sunday, in the community's time
+            local_now = self.now.astimezone(ZoneInfo(zone))
+            end_day = local_now.date() + dt.timedelta(days=0 if due == "today" else 6 - local_now.weekday())
+            by = dt.datetime.combine(end_day, dt.time(23, 59, 59), tzinfo=ZoneInfo(zone))
         self.clause, self.params = _filter_sql(status, category, owner, urgent, overdue, q, start, end,
-                                               needs_review, self.now, job, community)
+                                               needs_review, self.now, job, community, by)
         # the same without the dates: a repeat call is counted in the period it came in, whenever its entry did
         self.undated, self.undated_params = _filter_sql(status, category, owner, urgent, overdue, q, None, None,
-                                                        needs_review, self.now, job, community)
+                                                        needs_review, self.now, job, community, by)
         self.start, self.end = (utc(x) if x else None for x in (start, end))
         self.where = f" WHERE {self.clause}" if self.clause else ""
 

@@ -696,6 +696,8 @@ def test_a_property_managers_everyday_words(page, server):
     page.wait_for_selector(f".msg.bot:has-text('编号 {lift} 已改为“办理中”，办理情况：维修组老周已上门，等配件')")
     send(page, f"{lamp}号办理情况：已报维修组")
     page.wait_for_selector(f".msg.bot:has-text('已记下编号 {lamp} 的办理情况')")
+    send(page, "我这周要办的")
+    page.wait_for_selector(".msg.bot:has-text('本周到期（含已逾期）')")
     send(page, f"{lamp}号办好了 换了灯泡")
     page.wait_for_selector(f".msg.bot:has-text('编号 {lamp} 已改为“已办结”')")
     assert _api(server, f"/api/entries/{lamp}")["response"] == "换了灯泡"

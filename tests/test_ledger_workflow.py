@@ -1685,3 +1685,27 @@ def test_the_search_finds_the_team_written_in_the_办理情况(client):
     for q in ("维修组", "李师傅", "9号楼 李师傅"):
         found = client.get("/api/entries", params={"q": q}, headers=client.hdr()).json()["items"]
         assert [e["id"] for e in found] == [entry], q
+
+
+def test_what_is_due_this_week(client, settings):
+    """From the 物业 trial: "我这周要办的" / "这周到期的" got no answer. `due=week`: open entries whose 时限 ends by this
+    Sunday, the late ones too; `due=today` by tonight."""
+    import datetime as dt
+
+    from service.store import Store
+
+    now = dt.datetime.now(dt.timezone.utc)
+    sunday_gap = 6 - (now + dt.timedelta(hours=8)).weekday()
+    with Store(settings.database) as store:
+        ids = store.add_entries([
+            {"text": f"{n}号楼门禁坏了", "category": "facilities", "source": "extract",
+             "received_at": (now - dt.timedelta(days=3)).isoformat(), "deadline": (now + dt.timedelta(days=d)).isoformat()}
+            for n, d in ((91, -1), (92, sunday_gap - 0.9), (93, sunday_gap + 3))], "网格员")
+    week = {e["id"] for e in client.get("/api/entries", params={"due": "week"}, headers=client.hdr()).json()["items"]}
+    assert week & set(ids) == {ids[0], ids[1]}
+    client.post(f"/api/entries/{ids[0]}/status", json={"status": "已办结", "note": "已修"}, headers=client.hdr())
+    week = {e["id"] for e in client.get("/api/entries", params={"due": "week"}, headers=client.hdr()).json()["items"]}
+    assert week & set(ids) == {ids[1]}
+    today = {e["id"] for e in client.get("/api/entries", params={"due": "today"}, headers=client.hdr()).json()["items"]}
+    assert ids[2] not in today
+    assert client.get("/api/entries", params={"due": "month"}, headers=client.hdr()).status_code in (400, 422)

@@ -526,7 +526,7 @@ function commandOrder(text) {
 // A question about the ledger in a 书记's own words: 本月逾期的有哪些, 物业的还有几件没办完, 东湖社区逾期,
 // 上个月的满意率, 待派单, 查找 广场舞, 12栋电梯的事怎么样了. Answered from the ledger (never filed as a problem);
 // false when the message names nothing the ledger can be asked by (then it is a resident's words after all).
-const ASKS = /有哪些|哪些|几件|几条|多少|怎么样了|进展|列出|列一下|查找|搜索|找一下|搜一下|满意率|办结率|逾期|超期|待派单|没派单|办理中|没办完|未办结|还没办|没办结/;
+const ASKS = /有哪些|哪些|几件|几条|多少|怎么样了|进展|列出|列一下|查找|搜索|找一下|搜一下|满意率|办结率|逾期|超期|待派单|没派单|办理中|没办完|未办结|还没办|没办结|要办的|到期的|待办/;
 const TROUBLE_WORDS = /[坏漏堵臭吵乱塌裂]|不亮|不通|没人管|没人修|投诉|反映/;
 // The ledger filters a sentence names (not the 台账 page's: `ledgerFilters`): an owner (by name or alias), a 社区, 逾期, 未办结/待派单/办理中, a month.
 async function filtersSaid(command, searching = false) {
@@ -540,12 +540,22 @@ async function filtersSaid(command, searching = false) {
     .sort((a, b) => b.length - a.length)[0];
   if (owner && !searching) { params.owner = OWNERS.includes(owner) ? owner : aliases[owner]; said.push(params.owner); }
   if (/已逾期|已经逾期|超期了/.test(command)) { params.overdue = "red"; said.push("已逾期"); }
+  else if (/快到期|要到期|将逾期|快逾期|马上到期/.test(command)) { params.overdue = "yellow"; said.push("将逾期"); }
   else if (/逾期|超期/.test(command)) { params.overdue = "any"; said.push("逾期或将逾期"); }
+  // "我这周要办的", "这周到期的", "今天到期的": what is due by then (still open; the late ones too)
+  const due = /(?:这周|本周|这个星期|这礼拜)(?:内)?(?:要办|到期|截止|要完成|得办)|我的待办|待办/.test(command) ? "week"
+    : /今天(?:要办|到期|截止|得办)/.test(command) ? "today" : null;
+  if (due) { params.due = due; said.push(due === "week" ? "本周到期（含已逾期）" : "今天到期（含已逾期）"); }
   if (/没办完|未办结|还没办|没办结|没有办完/.test(command)) { params.status = "未办结"; said.push("未办结"); }
   else if (/待派单|没派单|还没派/.test(command)) { params.status = "待派单"; said.push("待派单"); }
   else if (/办理中/.test(command)) { params.status = "办理中"; said.push("办理中"); }
   const now = new Date();
   let month = null;
+  if (!due && /本周|这周|这个星期|这礼拜/.test(command)) {  // "本周物业的有哪些": received since Monday
+    const monday = new Date(now.getFullYear(), now.getMonth(), now.getDate() - ((now.getDay() + 6) % 7));
+    params.date_from = `${monday.getFullYear()}-${String(monday.getMonth() + 1).padStart(2, "0")}-${String(monday.getDate()).padStart(2, "0")}`;
+    said.push("本周受理");
+  }
   if (/本月|这个月|这月/.test(command)) month = [now.getFullYear(), now.getMonth() + 1];
   else if (/上月|上个月/.test(command)) month = now.getMonth() ? [now.getFullYear(), now.getMonth()] : [now.getFullYear() - 1, 12];
   else if (/(\d{1,2})月/.test(command)) {
