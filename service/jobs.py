@@ -106,6 +106,7 @@ def _entry(row: dict, text: str, received: dt.datetime, model: Model, extra: dic
     notes = [n for n in str(row.get("notes") or "").split("；") if n]
     places = find_places(text)
     ref, contact, reply = (_cell(row.get(extra[k])) if extra[k] else None for k in ("ref", "contact", "response"))
+    handler = _cell(row.get(extra["handler"])) if extra.get("handler") else None
     if ref and len(ref) < 6:
         ref = None  # a row number (1, 2, 3…), not a hotline ticket number: it would match other files' rows
     if ref and _LOST_DIGITS.fullmatch(ref):  # "2.02611E+12": two tickets would look like one
@@ -135,7 +136,10 @@ def _entry(row: dict, text: str, received: dt.datetime, model: Model, extra: dic
         number = str(row.get(extra["ledger_id"]) or "").strip().removesuffix(".0")
         if number.isdigit() and 0 < int(number) < 2**53:
             entry["own"] = int(number)
-    return _as_kept(entry, row, extra, model, received, now)
+    entry = _as_kept(entry, row, extra, model, received, now)
+    if handler and not entry.get("void"):  # "（维修人：李师傅）": who did it, searchable and in the export
+        entry["response"] = f"{entry['response']}（维修人：{handler[:20]}）" if entry.get("response") else f"承办：{handler[:20]}"
+    return entry
 
 
 # "1.38123E+10": a phone number Excel turned into a float, its last digits gone
@@ -160,6 +164,8 @@ _OPEN_WORDS = re.compile(r"^(?:否|未办结|未完成|未处理|未解决|办�
                          r"|已转办|已交办|×|✗|n|no|false|0)$", re.I)
 _VOID_WORDS = re.compile(r"^(?:已作废|作废|已撤销|撤销|无效|重复件|重复)$")
 _DONE_WORDS = re.compile(r"完成|解决|办结|办完|处理完|结案|办毕|销号|回访|已处理|[√✓✔]|^已?结$")
+# a 报修登记's 完成情况 says what was done: "已疏通", "已更换灯泡", "修好了", "换了新锁": closed, and that is the result
+_REPAIRED = re.compile(r"^已(?!派|转|交|分派|上报|报|联系|通知|受理|接|登记|安排|约)[\u4e00-\u9fff]{1,12}|修好|换好|换了|弄好|疏通了|清理了|已修")
 _STILL_OPEN = re.compile(r"[未没](?!回访|销号)|部分|正在|中$|待办|待处理|待解决|跟进")  # "已办结，未回访" is closed
 
 
@@ -206,8 +212,14 @@ def _as_kept(entry: dict, row: dict, extra: dict[str, str | None], model: Model,
         return entry
     when, readable = read_time(said["closed_at"], now) if said["closed_at"] not in (None, "") else (None, False)
     # "已办结，未回访", "已完成待回访", "√" are closed; "未办结", "部分解决", "办理中" are not; a 办结日期 alone is closed
-    still = bool(_STILL_OPEN.search(state)) or bool(_OPEN_WORDS.match(state))
+    # "已派维修组", "已联系厂家": on its way, not done
+    on_way = bool(re.match(r"^已(?:派|转|交|分派|安排|联系|通知|报|上报|约|受理|登记)", state)) and not _DONE_WORDS.search(state)
+    still = bool(_STILL_OPEN.search(state)) or bool(_OPEN_WORDS.match(state)) or on_way
     closed = not still and (bool(_CLOSED_WORDS.match(state)) or bool(_DONE_WORDS.search(state)) or (not state and readable))
+    if state and not closed and not still and _REPAIRED.search(state):
+        closed = True  # "已疏通": done, and what was done is the 办理情况 when the row gives none
+        if not entry.get("response"):
+            entry["response"] = str(said["state"]).strip()[:200]
     if state and not closed and not still:  # a word nobody taught us: entered as new, and said so
         notes.append(f"原台账状态“{state[:20]}”无法识别，已按待派单登记，请核对")
         entry["needs_review"] = True
@@ -226,7 +238,7 @@ def _as_kept(entry: dict, row: dict, extra: dict[str, str | None], model: Model,
     score = visit_score(said["visit"]) if closed else None  # a 回访 of an open problem is not kept
     flag = re.sub(r"\s", "", str(said["closed_flag"] or ""))
     cancelled = ("销号" in state and "未销号" not in state) or bool(_CLOSED_WORDS.match(flag))
-    opened = ("已派单" if re.match(r"^(?:已派单|已分派|已转办|已交办)$", state) else "待派单" if re.match(r"^(?:待派单|待分派)$", state)
+    opened = ("已派单" if re.match(r"^(?:已派单|已分派|已转办|已交办)$", state) or on_way else "待派单" if re.match(r"^(?:待派单|待分派)$", state)
               else "办理中" if entry["response"] or re.search(r"办理中|在办|处理中|正在|跟进", state) else "待派单")
     status = ("已销号" if cancelled and score and score >= 3 else "已回访" if score and score >= 3
               else "办理中" if score else "已办结") if closed else opened
@@ -252,11 +264,14 @@ EXTRA_COLUMNS = {
     "ledger_id": ("台账编号",),
     "ref": ("工单编号", "工单号", "受理编号", "编号", "单号", "流水号", "ticket_id", "id"),
     # where the problem is, as the hotline typed it, and which 社区 it belongs to
-    "address": ("诉求地址", "事发地址", "发生地址", "问题地址", "反映地址", "事发地点", "地址", "address"),
+    "address": ("诉求地址", "事发地址", "发生地址", "问题地址", "反映地址", "事发地点", "地址", "房号", "门牌号", "报修地址",
+                "报修位置", "address"),
     "community": ("所属社区", "社区名称", "社区", "community"),
-    "contact": ("来电人", "联系人", "诉求人", "反映人", "来访人", "caller"),
+    "contact": ("来电人", "联系人", "诉求人", "反映人", "来访人", "报修人", "caller"),
+    # who in the handling office did it (a 物业's 维修人): kept in the 办理情况, so the search finds a team's items
+    "handler": ("维修人", "维修师傅", "承办人", "经办人", "处理人", "负责人", "维修班组", "班组"),
     "phone": ("联系电话", "电话", "联系方式", "手机", "手机号", "电话号码"),
-    "response": ("回复内容", "办理情况", "处理情况", "答复内容", "办理结果", "处理结果", "处理意见"),
+    "response": ("回复内容", "办理情况", "处理情况", "答复内容", "办理结果", "处理结果", "处理意见", "维修结果", "维修情况"),
     # an office's own 问题台账: what became of each problem
     "state": ("是否办结", "办结情况", "办理状态", "处理状态", "状态", "完成情况", "是否完成"),
     "closed_at": ("办结日期", "办结时间", "完成时间", "完成日期", "销号日期", "销号时间"),

@@ -1709,3 +1709,32 @@ def test_what_is_due_this_week(client, settings):
     today = {e["id"] for e in client.get("/api/entries", params={"due": "today"}, headers=client.hdr()).json()["items"]}
     assert ids[2] not in today
     assert client.get("/api/entries", params={"due": "month"}, headers=client.hdr()).status_code in (400, 422)
+
+
+def test_a_property_offices_repair_log_is_read_for_what_it_is(client):
+    """From the 物业 trial: a 报修登记 (报修时间, 房号, 报修内容, 维修人, 完成情况, 完成时间) went in with the upload's time
+    as 受理时间, 完成情况 "已疏通" as an unknown status (open, 待派单, 需复核), and its 维修人 lost."""
+    from openpyxl import Workbook
+
+    book = Workbook()
+    sheet = book.active
+    sheet.append(["锦绣花园物业报修登记（11月）"])
+    sheet.append(["序号", "报修时间", "房号", "报修人", "联系电话", "报修内容", "维修人", "完成情况", "完成时间"])
+    sheet.append([1, "2026-11-17 08:30", "6-2-1201", "钱女士", "13900001111", "厨房下水道堵了，水排不下去", "李师傅", "已疏通",
+                  "2026-11-17 15:00"])
+    sheet.append([2, "2026-11-18 10:00", "9-1801", "孙先生", "13900002222", "卫生间灯坏了不亮", "王师傅", "", ""])
+    sheet.append([3, "2026-11-19 09:10", "3-101", "周阿姨", "13900003333", "单元门禁刷卡没反应", "李师傅", "已派维修组", ""])
+    out = io.BytesIO()
+    book.save(out)
+    job = client.post("/api/jobs", files={"file": ("物业报修登记.xlsx", out.getvalue())}, data={"save": "true"},
+                      headers=client.hdr()).json()
+    assert _wait(client, job["id"])["status"] == "done"
+    rows = {e["text"][:4]: e for e in client.get("/api/entries", params={"job": job["id"]}, headers=client.hdr()).json()["items"]}
+    drain, lamp, door = rows["厨房下水"], rows["卫生间灯"], rows["单元门禁"]
+    assert drain["received_at"].startswith("2026-11-17T08:30") and lamp["received_at"].startswith("2026-11-18T10:00")
+    assert drain["status"] == "已办结" and drain["response"] == "已疏通（维修人：李师傅）", drain
+    assert not any("无法识别" in n for e in (drain, lamp, door) for n in e["notes"]), [(e["text"][:6], e["notes"]) for e in (drain, lamp, door)]
+    assert lamp["status"] == "待派单" and "王师傅" in (lamp["response"] or "") and lamp["location"].startswith("9-1801")
+    assert door["status"] != "已办结"  # 已派维修组 is on its way, not done
+    found = client.get("/api/entries", params={"q": "李师傅"}, headers=client.hdr()).json()["items"]
+    assert {e["id"] for e in found} == {drain["id"], door["id"]}

@@ -18,6 +18,7 @@ __all__ = ["DEADLINE_COLUMNS", "TAG_FIELDS", "TAG_FIELDS_ZH", "TIME_COLUMNS", "c
 # Column names 12345 exports use for when a ticket was received, most specific first:
 # the bare "时间"/"日期" only count when nothing better is there.
 TIME_COLUMNS = ("received_at", "受理时间", "受理日期", "来电时间", "来电日期", "反映时间", "反映日期", "留言时间",
+                "报修时间", "报修日期", "报事时间", "上报时间",
                 "登记时间", "登记日期", "工单创建时间", "创建时间", "派单时间", "派发时间", "提交时间", "时间", "日期")
 
 # Columns in which a hotline centre's export gives its own deadline for the ticket. Our own tagged
