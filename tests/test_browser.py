@@ -392,6 +392,11 @@ def test_a_grid_worker_handles_an_entry_on_a_phone(browser, server):
     page.fill("#token-input", server["token"])
     page.click("#login-form button")
     page.wait_for_selector("#app:not([hidden])")
+    # an answer in the chat is a card per entry on the phone: nothing to scroll sideways for (物业 trial)
+    send(page, "查找 11号楼二单元")
+    page.wait_for_selector("table.answer-table")
+    wide = page.evaluate("Math.max(...[...document.querySelectorAll('table.answer-table')].map((t) => t.scrollWidth))")
+    assert wide <= page.evaluate("document.documentElement.clientWidth"), wide
     page.click('.tab[data-view="ledger"]')
     row = page.locator("#ledger-table tbody tr", has_text="11号楼二单元")
     row.wait_for()

@@ -747,15 +747,17 @@ function entryCategorySelect(entry, after) {
 function entryTable(items, correctable = false, visit = false) {
   // visit: the 回访 list shows who to call and what was done instead of the deadline and status
   const body = el("tbody");
-  for (const e of items) body.append(el("tr", { class: visit ? "" : e.overdue || "" },
-    el("td", { text: String(e.id) }), el("td", { text: e.summary || e.text }),
-    correctable ? el("td", {}, entryCategorySelect(e, (u) => botText(`已更正编号 ${u.id}：${u.category_name}，责任主体 ${u.owner}，办理时限 ${fmtTime(u.deadline)}。`)))
-      : el("td", { text: e.category_name || catName(e.category) }),
-    el("td", { text: e.owner || "" }),
-    ...(visit ? [el("td", { text: e.contact || (e.speakers || []).join("、") || "—" }), el("td", { text: e.response || "" })]
-      : [el("td", { text: fmtTime(e.deadline) }), el("td", { text: e.location || "" }), el("td", { text: e.status || "" })])));
+  // data-label: on a phone each row becomes a card and every cell says what it is (a 物业 trial's 346 px chat)
   const heads = ["编号", "问题", "类别", "责任主体", ...(visit ? ["反映人", "办理情况"] : ["办理时限", "地点", "状态"])];
-  return el("div", { class: "table-wrap" }, el("table", {},
+  for (const e of items) body.append(el("tr", { class: visit ? "" : e.overdue || "" },
+    ...[el("td", { text: String(e.id) }), el("td", { text: e.summary || e.text }),
+      correctable ? el("td", {}, entryCategorySelect(e, (u) => botText(`已更正编号 ${u.id}：${u.category_name}，责任主体 ${u.owner}，办理时限 ${fmtTime(u.deadline)}。`)))
+        : el("td", { text: e.category_name || catName(e.category) }),
+      el("td", { text: e.owner || "" }),
+      ...(visit ? [el("td", { text: e.contact || (e.speakers || []).join("、") || "—" }), el("td", { text: e.response || "" })]
+        : [el("td", { text: fmtTime(e.deadline) + (e.overdue === "red" ? "（已逾期）" : "") }), el("td", { text: e.location || "" }),
+          el("td", { text: e.status || "" })])].map((td, i) => { td.dataset.label = heads[i]; return td; })));
+  return el("div", { class: "table-wrap" }, el("table", { class: "answer-table" },
     el("thead", {}, el("tr", {}, ...heads.map((h) => el("th", { text: h })))), body));
 }
 function fillFilters() {
