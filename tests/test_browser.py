@@ -253,7 +253,8 @@ def test_stats_tab_draws_its_charts(page, server):
     page.click('.tab[data-view="chat"]')
     send(page, "本周统计")
     page.wait_for_selector(".bot >> text=新登记")
-    said = page.locator(".msg.bot", has_text="新登记").last.inner_text()
+    page.wait_for_selector(".msg.bot:has-text('本周（')")
+    said = page.locator(".msg.bot", has_text="本周（").last.inner_text()
     import re
 
     assert re.search(r"本周（\d{1,2}月\d{1,2}日–(?:\d{1,2}月)?\d{1,2}日）", said), said  # days, not "第48周" (书记 trial)
@@ -708,5 +709,6 @@ def test_a_property_managers_everyday_words(page, server):
     assert _api(server, f"/api/entries/{lamp}")["response"] == "换了灯泡"
     page.click('.tab[data-view="ledger"]')
     page.select_option("#f-status", "未办结")
-    page.wait_for_selector(f"#ledger-table tbody tr:has-text('96栋2单元电梯')")
-    assert page.locator("#ledger-table tbody tr", has_text="97栋楼道灯").count() == 0
+    page.wait_for_function("(() => { const rows = [...document.querySelectorAll('#ledger-table tbody tr')];"
+                           " return rows.some((r) => r.textContent.includes('96栋2单元电梯'))"
+                           " && !rows.some((r) => r.textContent.includes('97栋楼道灯')); })()")
