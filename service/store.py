@@ -20,7 +20,7 @@ from typing import Any, Iterator
 import sqlite_utils
 
 from triage.normalize import normalize
-from triage.places import find_places, place_keys
+from triage.places import cn_number, find_places, place_keys
 
 from .errors import StoreError
 from .settings import ROLES
@@ -299,7 +299,12 @@ def like_escape(text: str) -> str:
 
 
 def _spots(text: str) -> frozenset[str]:
-    return frozenset(m.group(1) + m.group(2) for m in _SPOT.finditer(normalize(text or "")))
+    # 6号楼, 6栋, 6幢 and 六号楼 are one building: "6号楼2单元电梯" and "6栋2单元电梯" name the same spot (物业 trial)
+    plain = _BUILDING.sub(lambda m: f"{cn_number(m.group(1)) or m.group(1)}栋", normalize(text or ""))
+    return frozenset(m.group(1) + m.group(2) for m in _SPOT.finditer(plain))
+
+
+_BUILDING = re.compile(r"(\d+|[一二两三四五六七八九十]{1,3})\s*(?:号住宅楼|号楼|栋|幢|座)")
 
 
 def _bare(text: str | None) -> str:

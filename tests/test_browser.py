@@ -702,10 +702,17 @@ def test_a_property_managers_everyday_words(page, server):
     page.wait_for_selector(f".msg.bot:has-text('编号 {lift} 已改为“办理中”，办理情况：维修组老周已上门，等配件')")
     send(page, f"{lamp}号办理情况：已报维修组")
     page.wait_for_selector(f".msg.bot:has-text('已记下编号 {lamp} 的办理情况')")
+    # a team inside the 物业 takes it: written into 办理情况 and found by its name
+    send(page, f"{lift}号交给维修组李师傅，明天上午去")
+    page.wait_for_selector(f".msg.bot:has-text('编号 {lift} 由维修组李师傅承办')")
+    send(page, "查找 李师傅")
+    page.wait_for_selector(".msg.bot:has-text('含“李师傅”：共 1 条')")
     send(page, "我这周要办的")
     page.wait_for_selector(".msg.bot:has-text('本周到期（含已逾期）')")
     send(page, f"{lamp}号办好了 换了灯泡")
     page.wait_for_selector(f".msg.bot:has-text('编号 {lamp} 已改为“已办结”')")
+    send(page, f"{lamp}号昨天办结：换了灯泡")  # already closed: how to put the day right
+    page.wait_for_selector(f".msg.bot:has-text('要更正办结时间：先输入“{lamp}号办理中”')")
     assert _api(server, f"/api/entries/{lamp}")["response"] == "换了灯泡"
     page.click('.tab[data-view="ledger"]')
     page.select_option("#f-status", "未办结")

@@ -1738,3 +1738,18 @@ def test_a_property_offices_repair_log_is_read_for_what_it_is(client):
     assert door["status"] != "已办结"  # 已派维修组 is on its way, not done
     found = client.get("/api/entries", params={"q": "李师傅"}, headers=client.hdr()).json()["items"]
     assert {e["id"] for e in found} == {drain["id"], door["id"]}
+
+
+def test_one_building_said_two_ways_is_one_spot(client, settings):
+    """From the 物业 trial: "6号楼2单元的电梯今天早上又不动了" was not flagged beside "6栋2单元电梯坏了"."""
+    from service.store import Store
+
+    with Store(settings.database) as store:
+        [first] = store.add_entries([{"text": "6栋2单元电梯坏了，老人下不了楼", "category": "facilities", "source": "extract"}], "甲")
+        alike: list[int] = []
+        [second] = store.add_entries([{"text": "6号楼2单元的电梯今天早上又不动了，12楼的老人下不来", "category": "facilities",
+                                       "source": "classify"}], "乙", alike=alike)
+        assert second != first and alike == [second]
+        [other] = store.add_entries([{"text": "8号楼2单元的电梯今天早上又不动了", "category": "facilities",
+                                      "source": "classify"}], "乙", alike=alike)
+        assert alike == [second]  # another building is no likeness

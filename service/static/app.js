@@ -340,6 +340,22 @@ async function download(path, fallbackName) {
 }
 
 const COMMANDS = [
+  // "5号交给维修组李师傅": a team or person inside the owner's office takes it; written into 办理情况, 办理中
+  [/^(?:编号\s*(\d+)\s*号?|(\d+)\s*号)\s*(?:交给|派给|安排给?|由)\s*([^，,：:。\s]{0,8}(?:组|班|队|师傅|经理|主管|工程部|客服部|保洁部|秩序部))\s*(?:负责|处理|办理|去办)?\s*(?:[，,：:。\s]\s*([\s\S]*))?$/, async (m) => {
+    const entry = await api(`/api/entries/${m[1] || m[2]}`);
+    const said = `承办：${m[3]}${m[4] && m[4].trim() ? `，${m[4].trim()}` : ""}`;
+    const response = entry.response && !entry.response.includes(said) ? `${entry.response}；${said}` : said;  // progress kept
+    let u = await api(`/api/entries/${entry.id}`, { method: "PATCH", json: { response, seen: entry.updated } });
+    if (u.status === "待派单" || u.status === "已派单") u = await setStatus(u.id, { status: "办理中" });
+    botText(`编号 ${u.id} 由${m[3]}承办，已记入办理情况，状态“${u.status}”。查他手上的事：查找 ${m[3]}。`);
+  }],
+  [/^(?:编号\s*(\d+)\s*号?|(\d+)\s*号)\s*(?:转给|转交给?|交给|移交给?)\s*([^，,：:。\s]{2,20})\s*[，,：:。\s]\s*(?:原因是?[：:]?\s*)?([\s\S]+)$/, async (m) => {
+    const entry = await api(`/api/entries/${m[1] || m[2]}`);
+    const owner = resolveOwner(m[3]);
+    if (owner === entry.owner) return botText(`编号 ${entry.id} 的责任主体已经是${owner}。`);
+    const u = await api(`/api/entries/${entry.id}`, { method: "PATCH", json: { owner, note: m[4].trim(), seen: entry.updated } });
+    botText(`编号 ${u.id} 已转交${u.owner}（原因：${m[4].trim()}）。`);
+  }],
   [/^(?:把)?\s*第\s*([\d一二两三四五六七八九十]+)\s*[条个](?:的)?(?:类别)?(?:改为|改成|应该是|应为|换成|归为|算)\s*(.+)$/, async (m) => {
     const card = cardByNumber(m[1]);
     const target = m[2].replace(/^责任主体/, "");
@@ -470,6 +486,12 @@ const COMMANDS = [
     const note = m[3].trim();
     if (when && status !== "已办结") return botText("只有办结可以写日期，例如：12号办结（11月25日）：已更换读卡器。");
     if (status === "已作废" && !note) return botText(`作废要写明原因，例如：${m[1]}号作废：重复登记。作废的记录保留，可以恢复。`);
+    if (status === "已办结" && when) {  // already closed: say how to put the day right, not "已办结 → 已办结"
+      const entry = await api(`/api/entries/${m[1]}`);
+      if (entry.status !== "待派单" && entry.status !== "已派单" && entry.status !== "办理中") {
+        return botText(`编号 ${m[1]} 已经是“${entry.status}”。要更正办结时间：先输入“${m[1]}号办理中”，再输入“${m[1]}号办结（${when}）：${note || "办理结果"}”。`);
+      }
+    }
     if (status === "已办结" && !note) {  // a meeting's promise in 办理情况 is no result: ask for what was done
       return botText(`请写明办理结果，例如：${m[1]}号办结：已更换读卡器。实际办结的日子不是今天的话，加上日期：${m[1]}号办结（11月25日）：已更换读卡器。`);
     }
@@ -487,13 +509,6 @@ const COMMANDS = [
     botText(`已记下编号 ${u.id} 的办理情况：${u.response}（状态仍为“${u.status}”${u.status === "待派单" || u.status === "已派单" ? `，开始办理请输入“${u.id}号办理中”` : ""}）。`);
   }],
   // "5号转给街道，物业费调整已经业委会表决…": a handover with its reason in one line
-  [/^(?:编号\s*(\d+)\s*号?|(\d+)\s*号)\s*(?:转给|转交给?|交给|移交给?)\s*([^，,：:。\s]{2,20})\s*[，,：:。\s]\s*(?:原因是?[：:]?\s*)?([\s\S]+)$/, async (m) => {
-    const entry = await api(`/api/entries/${m[1] || m[2]}`);
-    const owner = resolveOwner(m[3]);
-    if (owner === entry.owner) return botText(`编号 ${entry.id} 的责任主体已经是${owner}。`);
-    const u = await api(`/api/entries/${entry.id}`, { method: "PATCH", json: { owner, note: m[4].trim(), seen: entry.updated } });
-    botText(`编号 ${u.id} 已转交${u.owner}（原因：${m[4].trim()}）。`);
-  }],
   [/^(上传记录|导入记录|最近上传|撤销导入)$/, async () => {
     const list = await api("/api/jobs?limit=10");
     if (!list.length) return botText("还没有上传过工单表或台账。");
