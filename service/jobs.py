@@ -161,11 +161,13 @@ def _phone(value) -> str | None:
 # An office's own ledger (问题台账) kept in Excel before: what became of each problem
 _CLOSED_WORDS = re.compile(r"^(?:是|已?办结|已?完成|已?处理|已?解决|已办|已?结案|办毕|已?销号|已回访|√|✓|y|yes|true|1)$", re.I)
 _OPEN_WORDS = re.compile(r"^(?:否|未办结|未完成|未处理|未解决|办理中|在办|处理中|正在办理|正在处理|跟进中|待办|待处理|待派单|已派单|待分派|已分派"
-                         r"|已转办|已交办|×|✗|n|no|false|0)$", re.I)
+                         r"|已转办|已交办|已签收|已接收|已受理|已延期|已超期|已挂起|已督办|已回退|已退回|×|✗|n|no|false|0)$", re.I)
 _VOID_WORDS = re.compile(r"^(?:已作废|作废|已撤销|撤销|无效|重复件|重复)$")
 _DONE_WORDS = re.compile(r"完成|解决|办结|办完|处理完|结案|办毕|销号|回访|已处理|[√✓✔]|^已?结$")
 # a 报修登记's 完成情况 says what was done: "已疏通", "已更换灯泡", "修好了", "换了新锁": closed, and that is the result
-_REPAIRED = re.compile(r"^已(?!派|转|交|分派|上报|报|联系|通知|受理|接|登记|安排|约)[\u4e00-\u9fff]{1,12}|修好|换好|换了|弄好|疏通了|清理了|已修")
+_REPAIRED = re.compile(r"^已(?:经)?(?:疏通|更换|换好|换了|修复|修好|维修好|修理好|清理|清运|清走|恢复|安装好|加固|补好|处理好|整改完)"
+                       r"|(?:修好|换好|弄好|疏通|清走|清理)了?$")
+_LATER = re.compile(r"预计|明天|后天|下周|周[一二三四五六日天]前|之前|将|会|等|待|准备")  # "预计明天修好" is a promise
 _STILL_OPEN = re.compile(r"[未没](?!回访|销号)|部分|正在|中$|待办|待处理|待解决|跟进")  # "已办结，未回访" is closed
 
 
@@ -212,12 +214,15 @@ def _as_kept(entry: dict, row: dict, extra: dict[str, str | None], model: Model,
         return entry
     when, readable = read_time(said["closed_at"], now) if said["closed_at"] not in (None, "") else (None, False)
     # "已办结，未回访", "已完成待回访", "√" are closed; "未办结", "部分解决", "办理中" are not; a 办结日期 alone is closed
+    # "已疏通", "已联系师傅，已修好": a clause saying the repair was made (not promised) means done
+    repaired = any(_REPAIRED.search(c) and not _LATER.search(c) for c in re.split(r"[，,；;。]", state) if c)
     # "已派维修组", "已联系厂家": on its way, not done
-    on_way = bool(re.match(r"^已(?:派|转|交|分派|安排|联系|通知|报|上报|约|受理|登记)", state)) and not _DONE_WORDS.search(state)
+    on_way = (bool(re.match(r"^已(?:派|转|交|分派|安排|联系|通知|报|上报|约|受理|登记)", state))
+              and not _DONE_WORDS.search(state) and not repaired)
     still = bool(_STILL_OPEN.search(state)) or bool(_OPEN_WORDS.match(state)) or on_way
     closed = not still and (bool(_CLOSED_WORDS.match(state)) or bool(_DONE_WORDS.search(state)) or (not state and readable))
-    if state and not closed and not still and _REPAIRED.search(state):
-        closed = True  # "已疏通": done, and what was done is the 办理情况 when the row gives none
+    if state and not closed and not still and repaired:
+        closed = True  # done, and what was done is the 办理情况 when the row gives none
         if not entry.get("response"):
             entry["response"] = str(said["state"]).strip()[:200]
     if state and not closed and not still:  # a word nobody taught us: entered as new, and said so

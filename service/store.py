@@ -70,13 +70,9 @@ def _local_minute(stamp: str, zone: str = "Asia/Shanghai") -> str:
     return when.strftime("%Y-%m-%d %H:%M")
 
 
-def _utc_key(stamp: str) -> str:
-    """An ISO time as a comparable UTC string (stamps are stored with their own offsets)."""
-    try:
-        when = dt.datetime.fromisoformat(stamp)
-    except (TypeError, ValueError):
-        return str(stamp)
-    return (when if when.tzinfo else when.replace(tzinfo=dt.timezone.utc)).astimezone(dt.timezone.utc).isoformat()
+def _local_day(stamp: str, zone: str = "Asia/Shanghai") -> str:
+    """The community's calendar day of an ISO time ("2026-11-24T23:30:00+00:00" is 11-25 in Beijing)."""
+    return _local_minute(stamp, zone)[:10]
 
 
 def _now() -> str:
@@ -1035,8 +1031,8 @@ class Store:
                 closed = next(db.query("SELECT max(at) AS at FROM history WHERE entry_id = ? AND field IN ('status', 'import') "
                                        "AND to_value = '已办结'", [into]))["at"]
                 raised = current.get("received_at") or current.get("created")
-                # by day: a stamp's seconds may run ahead of the clock (`_later_than`), a day does not
-                if target["status"] == "已作废" or not closed or not raised or _utc_key(raised)[:10] >= _utc_key(closed)[:10]:
+                # by the community's day: a stamp's seconds may run ahead of the clock (`_later_than`), a day does not
+                if target["status"] == "已作废" or not closed or not raised or _local_day(raised, zone) >= _local_day(closed, zone):
                     raise StoreError(f"编号 {into} 已{target['status'].removeprefix('已')}，不能再并入；"
                                      "问题办结后再次反映的，请作为新问题办理。", 409)
             self._same_problem(current, target)
@@ -1154,7 +1150,7 @@ def _clip(text: str, at: int = 30) -> str:
 
 
 # what is left at a cut: "…不安全然后" once "五栋电梯停了" is taken out says "然后" to nothing
-_LOOSE_ENDS = re.compile(r"^[\s，,；;、。]+|(?:[\s，,；;、]|然后|还有|另外|对了|再就是|接着|而且|并且|同时|以及|和)+$")
+_LOOSE_ENDS = re.compile(r"^[\s，,；;、。]+|(?:[\s，,；;、]|然后|还有|另外|对了|再就是|接着|而且|并且|同时|以及)+$")
 
 
 def split_words(entry: dict, part: str) -> tuple[str, list[str]]:

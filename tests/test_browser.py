@@ -707,6 +707,18 @@ def test_a_property_managers_everyday_words(page, server):
     page.wait_for_selector(f".msg.bot:has-text('编号 {lift} 由维修组李师傅承办')")
     send(page, "查找 李师傅")
     page.wait_for_selector(".msg.bot:has-text('含“李师傅”：共 1 条')")
+    send(page, f"{lift}号办理中：配件到了，下午装")  # already 办理中: the progress is added, not refused
+    page.wait_for_selector(f".msg.bot:has-text('编号 {lift} 仍在办理中，已记下进展')")
+    assert "维修组李师傅" in _api(server, f"/api/entries/{lift}")["response"]
+    send(page, f"{lift}号修好了吗")  # a question shows the entry, it does not close it
+    page.wait_for_selector(f".msg.bot:has-text('编号 {lift}：')")
+    assert _api(server, f"/api/entries/{lift}")["status"] == "办理中"
+    stall = _api(server, "/api/classify", {"text": "98栋门口马路上有人摆摊占道经营", "save": True})["entry_id"]
+    send(page, f"{stall}号派给城管中队，马路上的占道归城管")  # another body: a handover, not a team of the 物业
+    page.wait_for_selector(f".msg.bot:has-text('编号 {stall} 已转交')")
+    assert "城管" in _api(server, f"/api/entries/{stall}")["owner"]
+    send(page, "这周物业要办的")
+    page.wait_for_selector(".msg.bot:has-text('物业服务企业、本周到期（含已逾期）')")
     send(page, "我这周要办的")
     page.wait_for_selector(".msg.bot:has-text('本周到期（含已逾期）')")
     send(page, f"{lamp}号办好了 换了灯泡")

@@ -1753,3 +1753,41 @@ def test_one_building_said_two_ways_is_one_spot(client, settings):
         [other] = store.add_entries([{"text": "8号楼2单元的电梯今天早上又不动了", "category": "facilities",
                                       "source": "classify"}], "乙", alike=alike)
         assert alike == [second]  # another building is no likeness
+
+
+def test_what_the_second_review_found_in_uploads_and_merges(client, settings):
+    """A 12345 state (已签收, 已延期, 已督办…) or a promise (预计明天修好) is no repair; a done clause after an
+    on-the-way one (已联系师傅，已修好) is. A merge compares the community's days, not UTC's."""
+    from openpyxl import Workbook
+
+    from service.store import Store
+
+    book = Workbook()
+    sheet = book.active
+    sheet.append(["报修时间", "房号", "报修内容", "维修人", "完成情况", "完成时间"])
+    rows = [("已签收", None), ("已延期", None), ("已督办", None), ("已上门查看，预计明天修好", None),
+            ("已联系师傅，已修好", "2026-11-20 16:00"), ("已派工，已更换灯泡", "2026-11-20 17:00")]
+    for n, (state, done) in enumerate(rows):
+        sheet.append([f"2026-11-20 0{n}:10", f"{n + 1}-101", f"{n + 1}号楼{'电梯门禁水管灯泡楼道窗户'[n * 2:n * 2 + 2]}坏了", "李师傅",
+                      state, done])
+    out = io.BytesIO()
+    book.save(out)
+    job = client.post("/api/jobs", files={"file": ("报修登记.xlsx", out.getvalue())}, data={"save": "true"},
+                      headers=client.hdr()).json()
+    assert _wait(client, job["id"])["status"] == "done"
+    got = {e["location"][:5]: e for e in client.get("/api/entries", params={"job": job["id"]}, headers=client.hdr()).json()["items"]}
+    status = {k[:1]: e["status"] for k, e in got.items()}
+    assert all(status[str(n)] != "已办结" for n in range(1, 5)), status
+    assert status["5"] == status["6"] == "已办结", status
+    # merge: raised on the 24th, Beijing time, closed early on the 25th, Beijing time (the 24th in UTC)
+    with Store(settings.database) as store:
+        [first, dup] = store.add_entries([
+            {"text": "北门垃圾站的垃圾好几天没清", "category": "environment", "source": "extract",
+             "received_at": "2026-11-20T01:00:00+00:00"},
+            {"text": "北门垃圾房堆满了没人收", "category": "environment", "source": "extract",
+             "received_at": "2026-11-24T02:00:00+00:00"}], "网格员")
+    r = client.post(f"/api/entries/{first}/status", json={"status": "已办结", "note": "已清运", "done_at": "2026-11-25 07:00"},
+                    headers=client.hdr())
+    assert r.status_code == 200, r.text
+    r = client.post(f"/api/entries/{dup}/merge", json={"into": first}, headers=client.hdr())
+    assert r.status_code == 200, r.text

@@ -900,3 +900,11 @@ def test_what_the_twentieth_blind_set_taught(model):
             "楼长小蒋：5楼有住户在楼道里堆了好几袋装修垃圾，一直没清\n")
     got = _extract(chat, model)
     assert len(got) == 1 and "装修垃圾" in got[0].quotes[0], [i.quotes for i in got]
+
+
+def test_what_the_second_review_of_the_ninth_session_found(model):
+    """'没来水了' is an outage, not water back on; '物业说下午来修了' is a promise, not a repair."""
+    for text in ("钱阿姨（3号楼）：我们3栋已经三天没来水了，老人做饭都没法做。",
+                 "钱阿姨（3号楼）：家里已经两天没来气了，燃气公司电话打不通。",
+                 "钱阿姨（3号楼）：3栋电梯坏了三天，物业说下午来修了"):
+        assert len(_extract(text, model)) == 1, text

@@ -201,6 +201,7 @@ def test_rules_found_by_trials(taxonomy, code, text, owner, urgent, days, reason
     # theft is 安全隐患 wherever it happens; a security service that lets it happen is 物业服务
     ("东区车棚好几辆电动车的电瓶被偷了", "safety", True),
     ("物业保安不管事，小区里老有小偷", "property", False),
+    ("我家私家车位老是被偷停，找物业也不管", "parking", False),  # 被偷停 is someone parking there, not theft
     ("大树枝断了挂在上面，下面就是人行道", "safety", True),  # rule 1: a falling object over a path (书记 trial)
     ("5号楼门口那棵树的枯枝吊着，随时会掉下来砸到人", "safety", True),
     ("3号楼门口的树枝太长了，挡着路，该修剪了", "greening", False),  # untidy, not falling

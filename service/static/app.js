@@ -343,6 +343,14 @@ const COMMANDS = [
   // "5号交给维修组李师傅": a team or person inside the owner's office takes it; written into 办理情况, 办理中
   [/^(?:编号\s*(\d+)\s*号?|(\d+)\s*号)\s*(?:交给|派给|安排给?|由)\s*([^，,：:。\s]{0,8}(?:组|班|队|师傅|经理|主管|工程部|客服部|保洁部|秩序部))\s*(?:负责|处理|办理|去办)?\s*(?:[，,：:。\s]\s*([\s\S]*))?$/, async (m) => {
     const entry = await api(`/api/entries/${m[1] || m[2]}`);
+    const aliases = (state.taxonomy && state.taxonomy.owner_aliases) || {};
+    if (aliases[m[3]] || OWNERS.includes(m[3]) || /城管|消防|交警|派出所|公安|街道|社区|居委|园林|环卫|供电|供水|燃气|热力|市政|住建|执法|大队|中队/.test(m[3])) {
+      // 绿化队, 城管中队, 消防大队: another body, a handover (with its reason), not a team of this office
+      const owner = resolveOwner(aliases[m[3]] || m[3]);
+      if (!m[4] || !m[4].trim()) return changeEntryOwner(entry, owner);
+      const u = await api(`/api/entries/${entry.id}`, { method: "PATCH", json: { owner, note: m[4].trim(), seen: entry.updated } });
+      return botText(`编号 ${u.id} 已转交${u.owner}（原因：${m[4].trim()}）。`);
+    }
     const said = `承办：${m[3]}${m[4] && m[4].trim() ? `，${m[4].trim()}` : ""}`;
     const response = entry.response && !entry.response.includes(said) ? `${entry.response}；${said}` : said;  // progress kept
     let u = await api(`/api/entries/${entry.id}`, { method: "PATCH", json: { response, seen: entry.updated } });
@@ -486,10 +494,25 @@ const COMMANDS = [
     const note = m[3].trim();
     if (when && status !== "已办结") return botText("只有办结可以写日期，例如：12号办结（11月25日）：已更换读卡器。");
     if (status === "已作废" && !note) return botText(`作废要写明原因，例如：${m[1]}号作废：重复登记。作废的记录保留，可以恢复。`);
+    // "12号修好了吗", "12号办好了没有": a question about the entry, not its closing
+    if (status === "已办结" && /^(?:吗|么|嘛|呢|没有?|了没有?|不|没呢)?$/.test(note) && !/^(?:办结|已办结)$/.test(m[2])) {
+      return showEntry(Number(m[1]));
+    }
     if (status === "已办结" && when) {  // already closed: say how to put the day right, not "已办结 → 已办结"
       const entry = await api(`/api/entries/${m[1]}`);
+      if (entry.status === "已办结") {
+        return botText(`编号 ${m[1]} 已经办结。要更正办结时间：先输入“${m[1]}号办理中”，再输入“${m[1]}号办结（${when}）：${note || "办理结果"}”。`);
+      }
       if (entry.status !== "待派单" && entry.status !== "已派单" && entry.status !== "办理中") {
-        return botText(`编号 ${m[1]} 已经是“${entry.status}”。要更正办结时间：先输入“${m[1]}号办理中”，再输入“${m[1]}号办结（${when}）：${note || "办理结果"}”。`);
+        return botText(`编号 ${m[1]} 已经是“${entry.status}”，办结时间不能再改。`);
+      }
+    }
+    if (status === "办理中" && note) {  // progress on an entry in hand: added to 办理情况, no status move needed
+      const entry = await api(`/api/entries/${m[1]}`);
+      if (entry.status === "办理中") {
+        const response = entry.response && !entry.response.includes(note) ? `${entry.response}；${note}` : note;
+        const u = await api(`/api/entries/${entry.id}`, { method: "PATCH", json: { response, seen: entry.updated } });
+        return botText(`编号 ${u.id} 仍在办理中，已记下进展。办理情况：${u.response}`);
       }
     }
     if (status === "已办结" && !note) {  // a meeting's promise in 办理情况 is no result: ask for what was done
@@ -497,7 +520,8 @@ const COMMANDS = [
     }
     let updated = await setStatus(Number(m[1]), { status, ...(note ? { note } : {}), ...(when ? { done_at: when } : {}) });
     if (status === "办理中" && note) {  // "2号办理中：维修组已上门…" is progress: it goes into 办理情况 (the export shows it)
-      updated = await api(`/api/entries/${m[1]}`, { method: "PATCH", json: { response: note, seen: updated.updated } });
+      const response = updated.response && !updated.response.includes(note) ? `${updated.response}；${note}` : note;
+      updated = await api(`/api/entries/${m[1]}`, { method: "PATCH", json: { response, seen: updated.updated } });
     }
     botText(`编号 ${m[1]} 已改为“${updated.status}”${when ? `（办结于${when}）` : ""}${(status === "已办结" || status === "办理中") && updated.response ? `，办理情况：${updated.response}` : ""}。`
       + (status === "已办结" ? `回访后输入“${m[1]}号回访满意”。` : ""));
@@ -558,8 +582,8 @@ async function filtersSaid(command, searching = false) {
   else if (/快到期|要到期|将逾期|快逾期|马上到期/.test(command)) { params.overdue = "yellow"; said.push("将逾期"); }
   else if (/逾期|超期/.test(command)) { params.overdue = "any"; said.push("逾期或将逾期"); }
   // "我这周要办的", "这周到期的", "今天到期的": what is due by then (still open; the late ones too)
-  const due = /(?:这周|本周|这个星期|这礼拜)(?:内)?(?:要办|到期|截止|要完成|得办)|我的待办|待办/.test(command) ? "week"
-    : /今天(?:要办|到期|截止|得办)/.test(command) ? "today" : null;
+  const due = /(?:这周|本周|这个星期|这礼拜)[^，。]{0,6}?(?:要办|到期|截止|要完成|得办)|^我的待办|^待办$/.test(command) ? "week"
+    : /今天[^，。]{0,6}?(?:要办|到期|截止|得办)/.test(command) ? "today" : null;
   if (due) { params.due = due; said.push(due === "week" ? "本周到期（含已逾期）" : "今天到期（含已逾期）"); }
   if (/没办完|未办结|还没办|没办结|没有办完/.test(command)) { params.status = "未办结"; said.push("未办结"); }
   else if (/待派单|没派单|还没派/.test(command)) { params.status = "待派单"; said.push("待派单"); }
