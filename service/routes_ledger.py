@@ -30,6 +30,7 @@ router = APIRouter(prefix="/api", tags=["台账 ledger"])
 
 TIME_FIELDS = ("deadline", "received_at", "created", "updated")
 OPEN_STATUS, OPEN = "未办结", ("待派单", "已派单", "办理中")
+LIVE_STATUS = "未作废"
 
 
 def _now() -> dt.datetime:
@@ -86,9 +87,12 @@ def _filter_sql(status, category, owner, urgent, overdue, q, date_from, date_to,
     if status == OPEN_STATUS:  # 未办结: everything not yet handled (待派单, 已派单, 办理中), as a 书记 asks for it
         clauses.append(f"status IN ({', '.join('?' * len(OPEN))})")
         params.extend(OPEN)
+    elif status == LIVE_STATUS:  # 未作废: the 台账 page's default, so voided duplicates do not fill an owner's list
+        clauses.append("status != ?")
+        params.append("已作废")
     elif status:
         if status not in STATUSES:
-            raise HTTPException(400, f"未知状态“{status}”，可用：{'、'.join(STATUSES)}、{OPEN_STATUS}")
+            raise HTTPException(400, f"未知状态“{status}”，可用：{'、'.join(STATUSES)}、{OPEN_STATUS}、{LIVE_STATUS}")
         clauses.append("status = ?")
         params.append(status)
     if category:
@@ -246,7 +250,7 @@ class Filters:
         span = "至".join(_day_text(x) for x in (start, end)) if (start or end) else ""
         # what the file name says was selected: 问题台账-物业服务企业-办理中-2026-11-20261125.xlsx
         community = (community or "").strip() or None
-        named = [x for x in (community, owner, status, name, {"red": "已逾期", "yellow": "将逾期", "any": "逾期或将逾期"}
+        named = [x for x in (community, owner, status if status != LIVE_STATUS else None, name, {"red": "已逾期", "yellow": "将逾期", "any": "逾期或将逾期"}
                              .get(overdue or ""), {"today": "今天到期", "week": "本周到期"}.get(due or ""), span) if x]
         self.label = "-".join(named + ([f"上传{Path(upload_name).stem[:20]}"] if upload else []))  # the file name
         self.parts = ([upload] if upload else []) + named + ([f"搜索“{q}”"] if q else [])  # the 汇总's 统计范围 also says the search

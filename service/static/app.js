@@ -801,7 +801,7 @@ function entryTable(items, correctable = false, visit = false) {
 }
 function fillFilters() {
   const s = $("#f-status");
-  if (s.options.length > 1) return;
+  if (s.options.length > 2) return;
   s.append(el("option", { value: "未办结", text: "未办结（待派单、已派单、办理中）" }));  // what an owner still has to do
   for (const st of STATUSES) s.append(el("option", { value: st, text: st }));
   for (const c of state.taxonomy.categories) $("#f-category").append(el("option", { value: c.code, text: c.name }));
