@@ -717,6 +717,16 @@ def test_a_property_managers_everyday_words(page, server):
     send(page, f"{stall}号派给城管中队，马路上的占道归城管")  # another body: a handover, not a team of the 物业
     page.wait_for_selector(f".msg.bot:has-text('编号 {stall} 已转交')")
     assert "城管" in _api(server, f"/api/entries/{stall}")["owner"]
+    # 回访 as said on the phone, the verdict at the end and a floor number before it (the voice trial)
+    visited = _api(server, "/api/classify", {"text": "99栋楼道灯闪个不停", "save": True})["entry_id"]
+    _api(server, f"/api/entries/{visited}/status", {"status": "已办结", "note": "换了灯管"})
+    before = page.locator(".card").count()
+    send(page, f"{visited}号回访 3楼那户说灯是亮了 但是五楼那个还是一闪一闪的 不太满意")
+    page.wait_for_selector(f".msg.bot:has-text('编号 {visited} 回访不太满意（2 分）')")
+    assert page.locator(".card").count() == before  # no new problem card
+    assert _api(server, f"/api/entries/{visited}")["status"] == "办理中"
+    send(page, "96栋电梯修好了没有")  # a question about the ledger, not a problem to file
+    page.wait_for_selector(".msg.bot:has-text('含“96栋 电梯”')")
     send(page, "这周物业要办的")
     page.wait_for_selector(".msg.bot:has-text('物业服务企业、本周到期（含已逾期）')")
     send(page, "我这周要办的")

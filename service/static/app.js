@@ -411,11 +411,12 @@ const COMMANDS = [
       : `已删除第${card.n}条（未存入台账）。其余各条编号不变。`);
   }],
   [/^登记[：:]\s*(.+)$/s, async (m) => { await sendText(m[1], true); }],
-  [/^(导出台账|导出|下载台账|导出excel|导出表格|下载excel|导出Excel|下载Excel)$/i, async () => { await download("/api/ledger.xlsx", "问题台账.xlsx"); }],
+  [/^(导出台账|导出|下载台账|导出excel|导出表格|下载excel|导出Excel|下载Excel)$/i, async () => { await download("/api/ledger.xlsx?status=未作废", "问题台账.xlsx"); }],
   // "导出本月台账", "导出东湖社区11月台账", "导出物业逾期的": the export of what the words select
   [/^(?:导出|下载)(.{1,30}?)(?:的)?(?:台账|问题|excel|表格|表)?$/i, async (m) => {
     const { params, said } = await filtersSaid(m[1]);
     if (!Object.keys(params).length) throw new Error(`没看懂要导出哪些：“${m[1]}”。例如：导出本月台账、导出东湖社区11月台账、导出物业逾期的。`);
+    if (!params.status) params.status = "未作废";  // as the 台账 tab: voided duplicates are not sent to 物业
     botText(`正在导出${said.join("、")}的台账…`);
     await download(`/api/ledger.xlsx?${new URLSearchParams(params)}`, "问题台账.xlsx");
   }],
@@ -478,13 +479,23 @@ const COMMANDS = [
       entryTable(data.items, false, true));
   }],
   // "12号回访满意", and as said on the phone: "2号回访：居民说基本满意", "7号回访结果满意", "3号电话回访了，钱师傅很满意"
-  [/^(?:编号\s*(\d+)\s*号?|(\d+)\s*号)\s*(?:电话)?回访(?:了|过了)?\s*(?:结果|情况)?\s*[：:，,]?\s*(?:[\u4e00-\u9fff]{0,6}?(?:说|表示|反馈|称)|[\u4e00-\u9fff]{1,4}(?<![不很常本较算挺非太大么是够])(?=(?:很|非常|不太|不大|不怎么|不是很|不够|很不|非常不|不|基本|比较|挺|还算)?满意|一般))?\s*(?:很|挺|还算)?(非常不满意|很不满意|不太满意|不大满意|不怎么满意|不是很满意|不够满意|不满意|非常满意|基本满意|比较满意|满意|一般|([1-5])\s*分)\s*[：:，,。；;\s]*(.*)$/s, async (m) => {
-    m = [m[0], m[1] || m[2], m[3], m[4], m[5]];
-    const score = m[3] ? Number(m[3]) : VISIT_SCORES[m[2]];
-    const updated = await setStatus(Number(m[1]), { status: "已回访", satisfaction: score, feedback: m[4].trim() });
+  // 回访 as said on the phone, the verdict anywhere in the sentence: "12号回访满意", "6号电话回访了 3楼那户说很好很满意",
+  // "2号回访 居民说灯是亮了 但是三楼那个还是一闪一闪的 不太满意", "3号回访 居民说还行吧 就是垃圾桶还是有点少"
+  [/^(?:编号\s*(\d+)\s*号?|(\d+)\s*号)\s*(?:电话|上门)?回访(?:了|过了)?(?=[\s\S]*(?:满意|一般|还行|凑合|[1-5]\s*分))([\s\S]*)$/, async (m) => {
+    const id = Number(m[1] || m[2]);
+    const said = m[3];
+    const v = VISIT_WORDS.exec(said);
+    const score = v[2] ? Number(v[2]) : VISIT_SCORES[v[1]];
+    // the resident's words around the verdict, without "3楼那户说", particles and the verdict itself
+    const feedback = [said.slice(0, v.index), said.slice(v.index + v[0].length)]
+      .map((x) => x.replace(/^[\s：:，,。；;]*(?:结果|情况)?[\s：:，,]*/, "").replace(/^[^，,。；;\s]{0,10}?(?:说|表示|反馈|称)[：:，,\s]*/, "")
+        .replace(/^(?:很好|挺好|还好)?[，,\s]*(?:很|挺|还算|也)?$/, "").replace(/^(?:的|了|吧|啊|呀|哈)+/, "").replace(/[\s：:，,。；;]+$/, "").trim())
+      .filter((x) => x && !/^[的了吧啊呀哈]+$/.test(x) && !/^(?:他|她|他们|她们|居民|业主|住户|老人|那户|那家|对方)$/.test(x)).join("；");
+    const updated = await setStatus(id, { status: "已回访", satisfaction: score, feedback });
+    const word = { 很满意: "满意", 挺满意: "满意", 还行: "一般", 凑合: "一般" }[v[1]] || v[1];
     botText(updated.status === "已回访"
-      ? `已记下编号 ${m[1]} 的回访：${m[3] ? `${score} 分` : `${m[2]}（${score} 分）`}${m[4].trim() ? `，意见：${m[4].trim()}` : ""}。可以输入“${m[1]}号销号”。`
-      : `编号 ${m[1]} 回访${m[2]}（${score} 分）：居民不满意，已退回“${updated.status}”，请继续办理。`);
+      ? `已记下编号 ${id} 的回访：${v[2] ? `${score} 分` : `${word}（${score} 分）`}${feedback ? `，意见：${feedback}` : ""}。可以输入“${id}号销号”。`
+      : `编号 ${id} 回访${word}（${score} 分）：居民不满意，已退回“${updated.status}”，请继续办理。`);
   }],
   // "12号办结：结果", with the day it was done when that was not today: "12号昨天办结：…", "12号办结（11月25日）：…"
   [/^(?:编号\s*(\d+)\s*号?|(\d+)\s*号)\s*((?:昨天|前天|今天)(?:上午|下午|晚上)?)?\s*(?:已经?|改为|改成|转)?\s*(派单|已派单|办理中|在办|开始办理|办结|已办结|办完了?|办好了?|修好了?|弄好了?|处理好了?|已处理|销号|已销号|作废|已作废)\s*(?:[（(]([^）)]{1,20})[）)])?\s*[：:，,。；;\s]*(.*)$/s, async (m) => {
@@ -565,7 +576,7 @@ function commandOrder(text) {
 // A question about the ledger in a 书记's own words: 本月逾期的有哪些, 物业的还有几件没办完, 东湖社区逾期,
 // 上个月的满意率, 待派单, 查找 广场舞, 12栋电梯的事怎么样了. Answered from the ledger (never filed as a problem);
 // false when the message names nothing the ledger can be asked by (then it is a resident's words after all).
-const ASKS = /有哪些|哪些|几件|几条|多少|怎么样了|进展|列出|列一下|查找|搜索|找一下|搜一下|满意率|办结率|逾期|超期|待派单|没派单|办理中|没办完|未办结|还没办|没办结|要办的|到期的|待办/;
+const ASKS = /有哪些|哪些|几件|几条|多少|怎么样了|修好了没有?|好了没有?|办了没有?|进展|列出|列一下|查找|搜索|找一下|搜一下|满意率|办结率|逾期|超期|待派单|没派单|办理中|没办完|未办结|还没办|没办结|要办的|到期的|待办/;
 const TROUBLE_WORDS = /[坏漏堵臭吵乱塌裂]|不亮|不通|没人管|没人修|投诉|反映/;
 // The ledger filters a sentence names (not the 台账 page's: `ledgerFilters`): an owner (by name or alias), a 社区, 逾期, 未办结/待派单/办理中, a month.
 async function filtersSaid(command, searching = false) {
@@ -610,7 +621,7 @@ async function ledgerQuestion(command) {
   if (!search && (command.length > 40 || !ASKS.test(command) || TROUBLE_WORDS.test(command))) return false;
   const params = {}, said = [];
   if (search) { params.q = search[1].trim(); said.push(`含“${params.q}”`); }
-  const about = !search && /^(.{2,14}?)(?:的事情?|的问题|那件事|这件事)?(?:现在)?(?:怎么样了|进展如何|进展|办得怎么样了?|办到哪了)$/.exec(command);
+  const about = !search && /^(.{2,14}?)(?:的事情?|的问题|那件事|这件事)?(?:现在)?(?:怎么样了|进展如何|进展|办得怎么样了?|办到哪了|修好了没有?|好了没有?|办了没有?)$/.exec(command);
   if (about) {  // "6栋电梯的事": the building and the thing are two words, so "6栋2单元电梯" is found
     params.q = about[1].replace(/^(?:那个|上次|之前)/, "")
       .replace(/^([\d一二两三四五六七八九十]+\s*(?:号楼|栋|幢|座)(?:[\d一二三四五六七八九十]+\s*单元)?)(?=\S)/, "$1 ");
@@ -744,7 +755,9 @@ async function changeEntryOwner(entry, owner) {
   const u = await api(`/api/entries/${entry.id}`, { method: "PATCH", json: { owner, note: note.trim(), seen: entry.updated } });
   botText(`编号 ${u.id} 已转交${u.owner}（原因：${note.trim()}）。`);
 }
-const VISIT_SCORES = { 非常满意: 5, 满意: 5, 比较满意: 4, 基本满意: 4, 一般: 3, 不满意: 2, 不太满意: 2, 不大满意: 2, 不怎么满意: 2,
+// the verdict in a 回访 sentence, the strongest wording first ("不太满意" before "满意")
+const VISIT_WORDS = /(非常不满意|很不满意|不太满意|不大满意|不怎么满意|不是很满意|不够满意|不满意|非常满意|很满意|挺满意|比较满意|基本满意|满意|一般|还行|凑合|([1-5])\s*分)/;
+const VISIT_SCORES = { 很满意: 5, 挺满意: 5, 还行: 3, 凑合: 3, 非常满意: 5, 满意: 5, 比较满意: 4, 基本满意: 4, 一般: 3, 不满意: 2, 不太满意: 2, 不大满意: 2, 不怎么满意: 2,
   不是很满意: 2, 不够满意: 2, 很不满意: 1, 非常不满意: 1 };
 const STATUS_WORDS = { 派单: "已派单", 办理中: "办理中", 在办: "办理中", 开始办理: "办理中", 办结: "已办结", 办完: "已办结", 销号: "已销号",
   作废: "已作废", 办好: "已办结", 修好: "已办结", 弄好: "已办结", 处理好: "已办结", 处理: "已办结" };
