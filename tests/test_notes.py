@@ -908,3 +908,13 @@ def test_what_the_second_review_of_the_ninth_session_found(model):
                  "钱阿姨（3号楼）：家里已经两天没来气了，燃气公司电话打不通。",
                  "钱阿姨（3号楼）：3栋电梯坏了三天，物业说下午来修了"):
         assert len(_extract(text, model)) == 1, text
+
+
+def test_a_long_voice_message_with_a_finding_that_names_no_object_is_still_cut(model):
+    """From the voice trial: one finding without an object word (有人从楼上往下扔东西) kept a five-problem voice
+    message in one card; a later part may be cut when it names a thing or the model is sure of it."""
+    text = ("今天周三 5栋电梯还是没修好 住十几楼的老人出不了门 然后8栋下水道返味 一楼那家说卫生间臭 "
+            "还有3栋顶楼家里天花板漏水 下雨就滴 对了11栋有人从楼上往下扔东西 差点砸到人")
+    got = _extract(text, model)
+    assert [i.location for i in got] == ["5栋", "8栋", "3栋", "11栋"], [(i.category, i.quotes) for i in got]
+    assert got[-1].category == "safety" and got[-1].urgent

@@ -446,7 +446,8 @@ def _split_switches(utts: list[Utterance], model: Model) -> set[tuple[int, str]]
         # unsure parts stay one, unless a dictation moved on to another building or spot between them and says
         # what is wrong there ("然后五栋一直没人管" names nothing: it is the first part's lift, at another building)
         if any(p.confidence < 0.5 for p in got) and not all(
-                re.match(_VOICE_OPENS, x) and _things(_topic(normalize(x))) for x in pieces[1:]):
+                re.match(_VOICE_OPENS, x) and (_things(_topic(normalize(x))) or g.confidence >= 0.5)
+                for x, g in zip(pieces[1:], got[1:])):
             continue
         apart = all(a.category != b.category or _moves_on(x, y) or (
             _ENUMERATED.match(_FILLER.sub("", normalize(y)))

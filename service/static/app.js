@@ -360,7 +360,11 @@ const COMMANDS = [
   [/^(?:编号\s*(\d+)\s*号?|(\d+)\s*号)\s*(?:转给|转交给?|交给|移交给?)\s*([^，,：:。\s]{2,20})\s*[，,：:。\s]\s*(?:原因是?[：:]?\s*)?([\s\S]+)$/, async (m) => {
     const entry = await api(`/api/entries/${m[1] || m[2]}`);
     const owner = resolveOwner(m[3]);
-    if (owner === entry.owner) return botText(`编号 ${entry.id} 的责任主体已经是${owner}。`);
+    if (owner === entry.owner) {  // "12号转给调委会 已经约了两家周五调解": the owner already has it; the words are progress
+      const response = entry.response && !entry.response.includes(m[4].trim()) ? `${entry.response}；${m[4].trim()}` : m[4].trim();
+      const u = await api(`/api/entries/${entry.id}`, { method: "PATCH", json: { response, seen: entry.updated } });
+      return botText(`编号 ${u.id} 的责任主体已经是${owner}；已把“${m[4].trim()}”记入办理情况。`);
+    }
     const u = await api(`/api/entries/${entry.id}`, { method: "PATCH", json: { owner, note: m[4].trim(), seen: entry.updated } });
     botText(`编号 ${u.id} 已转交${u.owner}（原因：${m[4].trim()}）。`);
   }],
