@@ -1729,12 +1729,7 @@ def test_a_property_offices_repair_log_is_read_for_what_it_is(client):
                   "2026-11-17 15:00"])
     sheet.append([2, "2026-11-18 10:00", "9-1801", "孙先生", "13900002222", "卫生间灯坏了不亮", "王师傅", "", ""])
     sheet.append([3, "2026-11-19 09:10", "3-101", "周阿姨", "13900003333", "单元门禁刷卡没反应", "李师傅", "已派维修组", ""])
-    out = io.BytesIO()
-    book.save(out)
-    job = client.post("/api/jobs", files={"file": ("物业报修登记.xlsx", out.getvalue())}, data={"save": "true"},
-                      headers=client.hdr()).json()
-    assert _wait(client, job["id"])["status"] == "done"
-    rows = {e["text"][:4]: e for e in client.get("/api/entries", params={"job": job["id"]}, headers=client.hdr()).json()["items"]}
+    rows = {e["text"][:4]: e for e in _upload_saved(client, book, "物业报修登记.xlsx")}
     drain, lamp, door = rows["厨房下水"], rows["卫生间灯"], rows["单元门禁"]
     assert drain["received_at"].startswith("2026-11-17T08:30") and lamp["received_at"].startswith("2026-11-18T10:00")
     assert drain["status"] == "已办结" and drain["response"] == "已疏通（维修人：李师傅）", drain
@@ -1775,12 +1770,7 @@ def test_what_the_second_review_found_in_uploads_and_merges(client, settings):
     for n, (state, done) in enumerate(rows):
         sheet.append([f"2026-11-20 0{n}:10", f"{n + 1}-101", f"{n + 1}号楼{'电梯门禁水管灯泡楼道窗户'[n * 2:n * 2 + 2]}坏了", "李师傅",
                       state, done])
-    out = io.BytesIO()
-    book.save(out)
-    job = client.post("/api/jobs", files={"file": ("报修登记.xlsx", out.getvalue())}, data={"save": "true"},
-                      headers=client.hdr()).json()
-    assert _wait(client, job["id"])["status"] == "done"
-    got = {e["location"][:5]: e for e in client.get("/api/entries", params={"job": job["id"]}, headers=client.hdr()).json()["items"]}
+    got = {e["location"][:5]: e for e in _upload_saved(client, book, "报修登记.xlsx")}
     status = {k[:1]: e["status"] for k, e in got.items()}
     assert all(status[str(n)] != "已办结" for n in range(1, 5)), status
     assert status["5"] == status["6"] == "已办结", status
@@ -1796,3 +1786,12 @@ def test_what_the_second_review_found_in_uploads_and_merges(client, settings):
     assert r.status_code == 200, r.text
     r = client.post(f"/api/entries/{dup}/merge", json={"into": first}, headers=client.hdr())
     assert r.status_code == 200, r.text
+
+
+def _upload_saved(client, book, name: str) -> list[dict]:
+    """Upload a workbook with 同时存入台账 and answer the entries that upload entered."""
+    out = io.BytesIO()
+    book.save(out)
+    job = client.post("/api/jobs", files={"file": (name, out.getvalue())}, data={"save": "true"}, headers=client.hdr()).json()
+    assert _wait(client, job["id"])["status"] == "done"
+    return client.get("/api/entries", params={"job": job["id"]}, headers=client.hdr()).json()["items"]
