@@ -741,3 +741,12 @@ def test_a_property_managers_everyday_words(page, server):
     page.wait_for_function("(() => { const rows = [...document.querySelectorAll('#ledger-table tbody tr')];"
                            " return rows.some((r) => r.textContent.includes('96栋2单元电梯'))"
                            " && !rows.some((r) => r.textContent.includes('97栋楼道灯')); })()")
+
+
+def test_saving_a_likely_repeat_says_so_in_the_chat(page, server):
+    """From the phone trial: the 疑似重复 flag showed only in the export; the save reply now names it and how to merge."""
+    first = _api(server, "/api/classify", {"text": "81号楼门口电动车乱停，把单元门都堵住了", "save": True})["entry_id"]
+    send(page, "张阿姨（81号楼）：81号楼门口的电动车停得乱七八糟，推婴儿车都过不去")
+    page.wait_for_selector(".card:has-text('推婴儿车都过不去')")
+    send(page, "全部保存")
+    page.wait_for_selector(f".msg.bot:has-text('与编号 {first} 相近（疑似重复')")

@@ -264,6 +264,13 @@ async function saveCards(cards) {
     const ids = already.map((e) => (e.status === "待派单" || e.status === "已派单" || e.status === "办理中") ? `${e.id}` : `${e.id}（${e.status}）`);
     botText(`其中 ${already.length} 条台账中已有（编号 ${ids.join("、")}），没有重复登记。`);
   }
+  // a new entry close to an open one is flagged 疑似重复 in its notes: say so here, with the way to merge it
+  const alike = saved.filter((e) => !e.already).map((e) => [e.id, (e.notes || []).map((n) => /疑似重复：与台账第 (\d+) 条相近/.exec(n)).find(Boolean)])
+    .filter(([, m]) => m);
+  if (alike.length) {
+    botText(`其中 ${alike.map(([id, m]) => `编号 ${id} 与编号 ${m[1]}`).join("、")} 相近（疑似重复，已标待复核）。`
+      + `确是同一问题的，请输入“${alike[0][0]}号并入${alike[0][1][1]}号”。`);
+  }
   return saved.length - already.length;
 }
 
