@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from collections import Counter
+from collections import Counter, defaultdict
 from pathlib import Path
 from typing import Annotated, Literal
 from urllib.parse import quote
@@ -380,6 +380,12 @@ def change_status(entry_id: EntryId, body: StatusIn, request: Request, model: Mo
     return view(entry, model.taxonomy.timezone)
 
 
+def _refiled_deadline(entry: dict, routed: dt.datetime | None) -> str | None:
+    """The 办理时限 of an entry filed anew (corrected, or what is left after a split): the routing's, but the
+    hotline centre's own 时限 stands whatever the category (a 12345 ticket is answered by it)."""
+    return entry["deadline"] if centre_deadline(entry.get("notes")) and entry.get("deadline") else utc(routed)
+
+
 def _received(entry: dict, taxonomy) -> dt.datetime:
     """When an entry came in, in the community's time (now when it has no 受理时间)."""
     when = dt.datetime.fromisoformat(entry["received_at"]) if entry.get("received_at") else _now()
@@ -444,7 +450,7 @@ def split_entry(entry_id: EntryId, body: SplitIn, request: Request, model: Model
     entry = store.get_entry(entry_id)
     left, quotes = split_words(entry, body.text)  # StoreError → 400 with the reason
     part = body.text.strip()
-    received = dt.datetime.fromisoformat(entry["received_at"]) if entry.get("received_at") else _now()
+    received = _received(entry, model.taxonomy)
     memory = request.app.state.memory.get(model)
     moved_result, kept_result = model.classify_many([part, left], received, memory)
     moved = {**entry_from_result(moved_result, received, entry.get("source") or "classify"),
@@ -453,18 +459,17 @@ def split_entry(entry_id: EntryId, body: SplitIn, request: Request, model: Model
     kept: dict = {"text": left, "quotes": quotes}
     if entry.get("summary") and entry["summary"].rstrip("…") not in left:
         kept["summary"] = summarize(quotes[0] if quotes else left)  # it summed up the words that moved
-    if find_places(left):
-        kept["location"] = "、".join(find_places(left)[:2])
+    if places := find_places(left):
+        kept["location"] = "、".join(places[:2])
     by_hand = entry.get("corrected") or any(h["field"] in ("urgent", "deadline") for h in store.history(entry_id))
     if (not by_hand and entry["status"] == "待派单"
             and (kept_result.category, kept_result.urgent) != (entry["category"], entry["urgent"])):
         # still as the model filed it: what is left is filed anew (the lamp without the trapped lift is not urgent)
-        given = centre_deadline(entry.get("notes")) and entry.get("deadline")
         # the routing notes are the new filing's ("电梯困人：紧急" went with the lift); other notes stay
         rules = {r.note for c in model.taxonomy.categories for r in c.rules} | {p.note for p in model.taxonomy.precedence}
         kept.update(category=kept_result.category, category_name=kept_result.category_name,
                     secondary=kept_result.secondary, owner=kept_result.owner, co_owners=kept_result.co_owners,
-                    urgent=kept_result.urgent, deadline=entry["deadline"] if given else utc(kept_result.deadline),
+                    urgent=kept_result.urgent, deadline=_refiled_deadline(entry, kept_result.deadline),
                     confidence=kept_result.confidence,
                     notes=[*kept_result.notes, *(n for n in entry.get("notes") or []
                                                  if not any(n.startswith(r) for r in rules if r) and n not in kept_result.notes)])
@@ -482,17 +487,14 @@ def correct_entry(entry_id: EntryId, body: CorrectionIn, request: Request, model
     except KeyError as e:
         raise HTTPException(400, str(e.args[0])) from None
     entry = store.get_entry(entry_id)
-    received = dt.datetime.fromisoformat(entry["received_at"]) if entry.get("received_at") else _now()
+    received = _received(entry, model.taxonomy)
     routing = route(cat, normalize(entry["text"]), received, model.taxonomy)
     # the same category confirmed: an owner someone set by hand stays (a user trial lost a handover this way)
     kept = entry.get("owner") if cat.code == entry["category"] and entry.get("owner") else routing.owner
     owner = known_owner(body.owner, model.taxonomy) if body.owner else kept
     co_owners = [c for c in routing.co_owners if c != owner]
-    # the hotline centre's own 时限 stands whatever the category (a 12345 ticket is answered by it)
-    given = centre_deadline(entry.get("notes")) and entry.get("deadline")
-    deadline = entry["deadline"] if given else utc(routing.deadline)
-    updated = store.correct(entry_id, cat.code, cat.name, owner, co_owners, deadline, routing.urgent,
-                            caller.name, body.seen, body.note or "")
+    updated = store.correct(entry_id, cat.code, cat.name, owner, co_owners, _refiled_deadline(entry, routing.deadline),
+                            routing.urgent, caller.name, body.seen, body.note or "")
     request.app.state.memory.invalidate()  # repeats of this message take the new category from the next request
     return view(updated, model.taxonomy.timezone)
 
@@ -566,18 +568,18 @@ def _by_person(db, live: str, params: list, now: dt.datetime) -> dict:
     """{name: {entered, closed, overdue}}: entries each person entered, closed (办结), and of those they entered,
     how many are still open past their deadline."""
     chosen = f"h.entry_id IN (SELECT id FROM entries WHERE {live})"
-    out: dict[str, dict] = {}
+    out: dict[str, dict] = defaultdict(lambda: {"entered": 0, "closed": 0, "overdue": 0})
     for r in db.query(f"SELECT h.who AS who, e.status AS status, e.deadline AS deadline, e.received_at AS received_at "
                       f"FROM history h JOIN entries e ON e.id = h.entry_id WHERE h.field = 'status' "
                       f"AND h.from_value IS NULL AND {chosen}", params):
-        mine = out.setdefault(r["who"] or "", {"entered": 0, "closed": 0, "overdue": 0})
+        mine = out[r["who"] or ""]
         mine["entered"] += 1
         mine["overdue"] += r["status"] not in CLOSED and overdue_level(r, now) == "red"
     # a closing an old ledger records (按原台账…) was done by someone else, months ago: not the importer's
     for r in db.query(f"SELECT h.who AS who, count(DISTINCT h.entry_id) AS n FROM history h WHERE h.field = 'status' "
                       f"AND h.to_value = '已办结' AND COALESCE(h.note, '') NOT LIKE '按原台账%' "
                       f"AND COALESCE(h.note, '') NOT LIKE '按更新后的原台账%' AND {chosen} GROUP BY h.who", params):
-        out.setdefault(r["who"] or "", {"entered": 0, "closed": 0, "overdue": 0})["closed"] = r["n"]
+        out[r["who"] or ""]["closed"] = r["n"]
     return dict(sorted(out.items(), key=lambda kv: (-kv[1]["entered"] - kv[1]["closed"], kv[0])))
 
 

@@ -396,6 +396,7 @@ def _repeat_of(db: sqlite_utils.Database, entry: dict) -> tuple[int | None, int 
     # the estate may be in the ticket's 诉求地址 (kept as its 地点), not in its words
     estates = _estates(entry.get("text"), entry.get("location"))
     phones = set(re.findall(r"\d{7,}", entry.get("contact") or ""))
+    topic = _topic_words(entry.get("text") or "")
     alike = None
     for row in rows:
         their_grams, their_things, their_spots = _what(row["text"])
@@ -410,10 +411,10 @@ def _repeat_of(db: sqlite_utils.Database, entry: dict) -> tuple[int | None, int 
         akin = caller and bool(_thing_chars(things) & _thing_chars(their_things))  # 私家车 and 车, not 电梯 and 灯
         # a re-check or a repeat naming what was there: "复查5栋2单元楼道，沙发还在" after "…楼道堆了旧沙发和纸箱"
         # (only a re-check: a repeat told in other words, 飞线充电 after 充电, is flagged for a person instead)
-        named = (told and "复查" in (entry.get("text") or "")
-                 and bool(_topic_words(entry.get("text") or "") & _topic_words(row["text"])))
         # what is said about the place, word by word: 广场舞 and 音响 (no object word of `_things` among them)
-        words = len(_topic_words(entry.get("text") or "") & _topic_words(row["text"]))
+        shared = topic & _topic_words(row["text"])
+        named = told and "复查" in (entry.get("text") or "") and bool(shared)
+        words = len(shared)
         same = _overlap(grams, their_grams) >= SIMILAR or (told and (things & their_things or akin or named or words >= 2))
         # "幸福里小区9号楼…" (a ticket) and "9号楼…" (the notes) may be one problem, or another estate's 9号楼
         # where the community has several: a person decides
@@ -571,7 +572,6 @@ class Store:
         came back. `community` is the 社区 of an entry that names none (the writer's: `Caller.community`).
         Without `may_close` (TRIAGE_CLOSE_ROLE above the uploader's role) an old ledger's 已销号 stops at 已回访.
         """
-        self._may_close = may_close
         reused = set() if reused is None else reused
         repeated = [] if repeated is None else repeated
         alike = [] if alike is None else alike
@@ -589,7 +589,7 @@ class Store:
                     # this ledger's own export, filled in elsewhere and uploaded back: that entry, moved on
                     # (never backwards, never revived, never a repeat of itself)
                     if not void and self._update_from_export(db, own, past, entry.get("response"), who,
-                                                             entry.get("notes") or []):
+                                                             entry.get("notes") or [], may_close):
                         advanced.append(own)
                     ids.append(own)
                     reused.add(own)
@@ -613,7 +613,7 @@ class Store:
                     report = bool(past) and worded and self._same_report(db, existing, entry)
                 if report:
                     # the office's ledger uploaded again after it was updated: what it says now moves the entry on
-                    if self._advance(db, existing, past, entry.get("response"), who):
+                    if self._advance(db, existing, past, entry.get("response"), who, may_close):
                         advanced.append(existing)
                 if existing is not None:
                     if self._repeat(db, existing, entry, who, now, zone, worded, job_id):
@@ -638,11 +638,13 @@ class Store:
                                       "to_value": "待派单",
                                       "note": f"录入（来源：{SOURCE_NAMES.get(entry.get('source'), entry.get('source') or '')}）"})
                 if past and past["status"] != "待派单":
-                    self._record_past(db, new_id, past, who, now)
+                    self._record_past(db, new_id, past, who, now, may_close)
                 ids.append(new_id)
         return ids
 
-    def _record_past(self, db: sqlite_utils.Database, entry_id: int, past: dict, who: str, now: str) -> None:
+    @staticmethod
+    def _record_past(db: sqlite_utils.Database, entry_id: int, past: dict, who: str, now: str,
+                     may_close: bool = True) -> None:
         """Give an imported row the state the old ledger records: closed (on its 办结日期), visited, 销号.
 
         The 办理记录 says it came from the old ledger. A closing date the ledger does not give is not made
@@ -653,7 +655,7 @@ class Store:
         if past["closed"] and past["satisfaction"] is not None:
             steps += _visit_steps(past, "按原台账")
         status = past["status"]
-        if not getattr(self, "_may_close", True) and status == "已销号":  # 销号 is kept for administrators
+        if not may_close and status == "已销号":  # 销号 is kept for administrators
             steps = [x for x in steps if x[0] != "已销号"]
             status = steps[-1][0] if steps else "已办结"
         before = "待派单"
@@ -668,7 +670,8 @@ class Store:
             changes.update(satisfaction=past["satisfaction"], feedback=past["feedback"])
         db["entries"].update(entry_id, changes)
 
-    def _advance(self, db: sqlite_utils.Database, entry_id: int, past: dict, response: str | None, who: str) -> bool:
+    def _advance(self, db: sqlite_utils.Database, entry_id: int, past: dict, response: str | None, who: str,
+                 may_close: bool = True) -> bool:
         """An old ledger's row, uploaded again: take what it says now when that is further along (办结, 回访, 销号).
 
         Only forward: a state the ledger is behind on (staff moved the entry on here) is left, and so are voided
@@ -696,7 +699,7 @@ class Store:
         if past["closed"] and score is not None and (steps[-1][0] if steps else status) == "已办结":
             changes.update(satisfaction=score, feedback=past["feedback"])
             steps += [(to, note, "status") for to, note in _visit_steps(past, "按更新后的原台账")
-                      if to != "已销号" or getattr(self, "_may_close", True)]  # 销号 may be kept for administrators
+                      if to != "已销号" or may_close]  # 销号 may be kept for administrators
         if not steps:
             return False
         said = (response or "").strip()
@@ -727,7 +730,7 @@ class Store:
                    for x in (have["text"], (have["summary"] or "").rstrip("…")))
 
     def _update_from_export(self, db: sqlite_utils.Database, entry_id: int, past: dict | None, response: str | None,
-                            who: str, notes: list[str] = ()) -> bool:
+                            who: str, notes: list[str] = (), may_close: bool = True) -> bool:
         """Our export uploaded back: take a new 办理情况, and a state further along that the entry never reached
         (an entry reopened here, by an administrator or an unhappy 回访, is not closed again by the old file)."""
         current = self.get_entry(entry_id)
@@ -748,10 +751,10 @@ class Store:
         if not past:
             moved = bool(flags)
         elif past["closed"] and current["status"] in DONE:
-            moved = self._advance(db, entry_id, past, response, who)  # closed here: the file may add its 回访
+            moved = self._advance(db, entry_id, past, response, who, may_close)  # closed here: the file may add its 回访
         else:  # a state the entry already went through and came back from (reopened since) is not taken again
             moved = (("已办结" if past["closed"] else past["status"]) not in reached
-                     and self._advance(db, entry_id, past, response, who))
+                     and self._advance(db, entry_id, past, response, who, may_close))
         # a 办理情况 the entry had before is the old file's, not news: a newer one typed here stands
         stale = any(h["field"] == "response" and said in ((h["from_value"] or "").strip(), (h["to_value"] or "").strip())
                     for h in history)

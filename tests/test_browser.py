@@ -364,10 +364,7 @@ def test_a_suspected_repeat_is_merged_from_the_ledger_and_from_the_chat(page, se
     assert second != first and any(f"第 {first} 条" in n for n in _api(server, f"/api/entries/{second}")["notes"])
     dialogs = []
     page.on("dialog", lambda d: (dialogs.append(d.message), d.accept()))
-    page.click('.tab[data-view="ledger"]')
-    row = page.locator("#ledger-table tbody tr", has_text="希望换新电梯")
-    row.locator("button", has_text="办理").click()
-    detail = page.locator("tr.detail")
+    detail = _open_panel(page, "希望换新电梯")
     assert detail.locator("input[aria-label='并入的编号']").input_value() == str(first)  # the entry it resembles
     detail.locator("button", has_text="并入").click()
     page.wait_for_function("!document.querySelector('tr.detail')")
@@ -560,10 +557,7 @@ def test_after_a_colleagues_change_the_panel_takes_it_and_keeps_what_was_typed(p
     entry = _api(server, "/api/classify", {"text": "27号楼楼道的窗户玻璃碎了一块", "save": True})["entry_id"]
     dialogs = []
     page.on("dialog", lambda d: (dialogs.append(d.message), d.accept()))
-    page.click('.tab[data-view="ledger"]')
-    row = page.locator("#ledger-table tbody tr", has_text="27号楼楼道的窗户")
-    row.locator("button", has_text="办理").click()
-    detail = page.locator("tr.detail")
+    detail = _open_panel(page, "27号楼楼道的窗户")
     detail.locator("textarea").fill("已联系物业下午换玻璃")
     _api(server, f"/api/entries/{entry}", {"response": "玻璃已订货"}, method="PATCH")  # a colleague, meanwhile
     detail.locator("button", has_text="保存办理情况").click()

@@ -355,12 +355,10 @@ const COMMANDS = [
       // 绿化队, 城管中队, 消防大队: another body, a handover (with its reason), not a team of this office
       const owner = resolveOwner(aliases[m[3]] || m[3]);
       if (!m[4] || !m[4].trim()) return changeEntryOwner(entry, owner);
-      const u = await api(`/api/entries/${entry.id}`, { method: "PATCH", json: { owner, note: m[4].trim(), seen: entry.updated } });
-      return botText(`编号 ${u.id} 已转交${u.owner}（原因：${m[4].trim()}）。`);
+      return handOver(entry, owner, m[4].trim());
     }
     const said = `承办：${m[3]}${m[4] && m[4].trim() ? `，${m[4].trim()}` : ""}`;
-    const response = entry.response && !entry.response.includes(said) ? `${entry.response}；${said}` : said;  // progress kept
-    let u = await api(`/api/entries/${entry.id}`, { method: "PATCH", json: { response, seen: entry.updated } });
+    let u = await api(`/api/entries/${entry.id}`, { method: "PATCH", json: { response: withProgress(entry.response, said), seen: entry.updated } });
     if (u.status === "待派单" || u.status === "已派单") u = await setStatus(u.id, { status: "办理中" });
     botText(`编号 ${u.id} 由${m[3]}承办，已记入办理情况，状态“${u.status}”。查他手上的事：查找 ${m[3]}。`);
   }],
@@ -368,12 +366,10 @@ const COMMANDS = [
     const entry = await api(`/api/entries/${m[1] || m[2]}`);
     const owner = resolveOwner(m[3]);
     if (owner === entry.owner) {  // "12号转给调委会 已经约了两家周五调解": the owner already has it; the words are progress
-      const response = entry.response && !entry.response.includes(m[4].trim()) ? `${entry.response}；${m[4].trim()}` : m[4].trim();
-      const u = await api(`/api/entries/${entry.id}`, { method: "PATCH", json: { response, seen: entry.updated } });
+      const u = await api(`/api/entries/${entry.id}`, { method: "PATCH", json: { response: withProgress(entry.response, m[4].trim()), seen: entry.updated } });
       return botText(`编号 ${u.id} 的责任主体已经是${owner}；已把“${m[4].trim()}”记入办理情况。`);
     }
-    const u = await api(`/api/entries/${entry.id}`, { method: "PATCH", json: { owner, note: m[4].trim(), seen: entry.updated } });
-    botText(`编号 ${u.id} 已转交${u.owner}（原因：${m[4].trim()}）。`);
+    await handOver(entry, owner, m[4].trim());
   }],
   [/^(?:把)?\s*第\s*([\d一二两三四五六七八九十]+)\s*[条个](?:的)?(?:类别)?(?:改为|改成|应该是|应为|换成|归为|算)\s*(.+)$/, async (m) => {
     const card = cardByNumber(m[1]);
@@ -532,8 +528,7 @@ const COMMANDS = [
     if (status === "办理中" && note) {  // progress on an entry in hand: added to 办理情况, no status move needed
       const entry = await api(`/api/entries/${m[1]}`);
       if (entry.status === "办理中") {
-        const response = entry.response && !entry.response.includes(note) ? `${entry.response}；${note}` : note;
-        const u = await api(`/api/entries/${entry.id}`, { method: "PATCH", json: { response, seen: entry.updated } });
+        const u = await api(`/api/entries/${entry.id}`, { method: "PATCH", json: { response: withProgress(entry.response, note), seen: entry.updated } });
         return botText(`编号 ${u.id} 仍在办理中，已记下进展。办理情况：${u.response}`);
       }
     }
@@ -542,8 +537,7 @@ const COMMANDS = [
     }
     let updated = await setStatus(Number(m[1]), { status, ...(note ? { note } : {}), ...(when ? { done_at: when } : {}) });
     if (status === "办理中" && note) {  // "2号办理中：维修组已上门…" is progress: it goes into 办理情况 (the export shows it)
-      const response = updated.response && !updated.response.includes(note) ? `${updated.response}；${note}` : note;
-      updated = await api(`/api/entries/${m[1]}`, { method: "PATCH", json: { response, seen: updated.updated } });
+      updated = await api(`/api/entries/${m[1]}`, { method: "PATCH", json: { response: withProgress(updated.response, note), seen: updated.updated } });
     }
     botText(`编号 ${m[1]} 已改为“${updated.status}”${when ? `（办结于${when}）` : ""}${(status === "已办结" || status === "办理中") && updated.response ? `，办理情况：${updated.response}` : ""}。`
       + (status === "已办结" ? `回访后输入“${m[1]}号回访满意”。` : ""));
@@ -763,8 +757,16 @@ async function changeEntryOwner(entry, owner) {
   if (owner === entry.owner) return botText(`编号 ${entry.id} 的责任主体已经是${owner}。`);
   const note = window.prompt(`把编号 ${entry.id} 转交给${owner}的原因（记入办理记录）：`, "");
   if (!note || !note.trim()) return botText("没有写原因，未转交。");
-  const u = await api(`/api/entries/${entry.id}`, { method: "PATCH", json: { owner, note: note.trim(), seen: entry.updated } });
-  botText(`编号 ${u.id} 已转交${u.owner}（原因：${note.trim()}）。`);
+  await handOver(entry, owner, note.trim());
+}
+// 转交 with its reason (it goes into the 办理记录)
+async function handOver(entry, owner, reason) {
+  const u = await api(`/api/entries/${entry.id}`, { method: "PATCH", json: { owner, note: reason, seen: entry.updated } });
+  botText(`编号 ${u.id} 已转交${u.owner}（原因：${reason}）。`);
+}
+// 办理情况 grows: new words are added after what was there ("…；承办：维修组李师傅"), not written over it
+function withProgress(response, words) {
+  return response && !response.includes(words) ? `${response}；${words}` : words;
 }
 // the verdict in a 回访 sentence, the strongest wording first ("不太满意" before "满意")
 const VISIT_WORDS = /(非常不满意|很不满意|不太满意|不大满意|不怎么满意|不是很满意|不够满意|不满意|非常满意|很满意|挺满意|比较满意|基本满意|满意|一般|还行|凑合|([1-5])\s*分)/;
