@@ -918,3 +918,11 @@ def test_a_long_voice_message_with_a_finding_that_names_no_object_is_still_cut(m
     got = _extract(text, model)
     assert [i.location for i in got] == ["5栋", "8栋", "3栋", "11栋"], [(i.category, i.quotes) for i in got]
     assert got[-1].category == "safety" and got[-1].urgent
+
+
+def test_a_relayed_report_that_says_how_long_it_has_lasted_is_no_fix(model):
+    """"已经凉了好几天了" says how long, not that it was mended: one pattern (`_FIXED_NOW`) now says what is fixed,
+    where a broader twin had dropped these relayed reports."""
+    assert len(_extract("网格员小邓：3号楼的孙大姐说她家暖气片已经凉了好几天了", model)) == 1
+    got = _extract("主持：社区主任 吴敏\n吴敏：上次6号楼的钱阿姨说她家暖气不热，物业已经上门放过气了，现在热了", model)
+    assert got == []

@@ -309,7 +309,6 @@ def _all_fine(text: str) -> bool:
                                  and not re.search(r"不|没|未|无法|尚未|缺", re.sub(r"无异常$", "", c)) for c in clauses)
 
 
-_SOLVED = re.compile(r"已经[^，。；]{0,14}了|现在(?:已经)?(?:好|热|通|亮|有|修好|正常)了|已(?:解决|处理|修好|修复|清理|清运|整改)|修好了|解决了|处理好了")
 _RELAYED = re.compile(rf"(?:楼|栋|单元|\d{{3,4}}|住户|家)的(?:[老小][\u4e00-\u9fff]|[\u4e00-\u9fff]{{1,2}}{_TITLE})(?:说|反映|讲|提)")
 
 
@@ -345,7 +344,7 @@ def _is_issue(utt: Utterance, text: str, role: dict, category: str, confidence: 
         return False  # "马上打燃气抢修电话，我也赶到现场开窗通风": what was done about the finding before it
     # a dictated log's "…然后九栋电梯停了物业说在等配件" is the next finding, whoever dictates it, and
     # "3号楼的孙大姐说她家暖气片一直是温的" passes on what a resident said
-    relayed = bool(_RELAYED.search(text[:30])) and not _SOLVED.search(text)  # "…刘阿姨说暖气不热，现在热了": done
+    relayed = bool(_RELAYED.search(text[:30])) and not _FIXED_NOW.search(text)  # "…刘阿姨说暖气不热，现在热了": done
     if (utt.staff and not _FOUND.match(text) and not re.match(_VOICE_OPENS, text) and not relayed) or _ANSWERED.match(text):
         return p_issue >= 0.85 and not utt.refers_to
     if p_issue >= 0.5 or p_issue >= max(v for k, v in role.items() if k != "issue"):
