@@ -106,7 +106,7 @@ def _entry(row: dict, text: str, received: dt.datetime, model: Model, extra: dic
     notes = [n for n in str(row.get("notes") or "").split("；") if n]
     places = find_places(text)
     ref, contact, reply = (_cell(row.get(extra[k])) if extra[k] else None for k in ("ref", "contact", "response"))
-    handler = _cell(row.get(extra["handler"])) if extra.get("handler") else None
+    handler = _cell(row.get(extra["handler"])) if extra["handler"] else None
     if ref and len(ref) < 6:
         ref = None  # a row number (1, 2, 3…), not a hotline ticket number: it would match other files' rows
     if ref and _LOST_DIGITS.fullmatch(ref):  # "2.02611E+12": two tickets would look like one

@@ -148,6 +148,10 @@ _NICK_FLAT = re.compile(r"(?<=[^\s\d\-—_·])[\s\-—_·]*(?P<flat>\d{1,3}\s*[�
                         r"|\d{1,3}-\d{3,4}|\d{1,3}\s*[栋幢棟座])$")
 
 
+# an office, not a person or a place: "物业服务中心", "社区居委会" may name who speaks
+_ORG_WORDS = r"社区|街道|物业|居委|管理|服务|办公|派出所|中心"
+
+
 # what an item's title says is wrong ("14号楼高层水压低", "东区绿化带几棵桂花树枯死"); a name never says it
 # ("七号楼二单元王建国" is who spoke)
 _TITLE_TROUBLE = re.compile(r"不亮|不通|不热|不足|坏了?|损坏|破损|漏水|渗水|堵|水压|压低|枯死|死了|失灵|开裂|脱落|积水|噪音|扰民|占用"
@@ -159,12 +163,12 @@ def _looks_like_speaker(who: str) -> bool:
     if bare in _META or not bare or re.search(r"\d{3,}", bare):
         return False
     if (len(bare) >= 3 and _PLACE_LABEL.search(bare) and not _PERSON_END.search(bare)
-            and not re.search(r"社区|街道|物业|居委|管理|服务|办公|派出所|中心", bare)):
+            and not re.search(_ORG_WORDS, bare)):
         return False
     if re.fullmatch(r"[\d\s\.\-年月日时分]+", bare) or re.search(r"(?:问题|的事|事项|情况)$", bare):
         return False  # "（一）14号楼水压问题：协助业主申请维修资金…": the matter, then what is done about it
     if (len(bare) >= 8 and not _PERSON_END.search(bare) and _TITLE_TROUBLE.search(bare)
-            and not re.search(r"社区|街道|物业|居委|管理|服务|办公|派出所|中心|代表|居民|业主|楼栋长|楼长|单元长|网格员|书记|主任|\s", bare)):
+            and not re.search(_ORG_WORDS + r"|代表|居民|业主|楼栋长|楼长|单元长|网格员|书记|主任|\s", bare)):
         return False  # "14号楼高层水压低：…", "东区绿化带几棵桂花树枯死：…": an item's title, then what it is about
     return len(bare) <= 12
 
