@@ -156,6 +156,7 @@ def ledger_xlsx(entries: list[dict], history: dict[int, list[dict]], tz: str, no
             # what the reading noted: a rule that set the owner, 疑似重复 with the entry it resembles, the centre's 时限
             "；".join(e.get("notes") or [])))
     buf = io.BytesIO()
-    write_xlsx(LEDGER_HEADER, rows, buf, [w for _, w in COLUMNS], filters=True,
+    heading = f"问题台账（{scope}）" if scope else "问题台账"
+    write_xlsx(LEDGER_HEADER, rows, buf, [w for _, w in COLUMNS], filters=True, heading=heading,
                extra=[("汇总", _summary(entries, history, now, scope, tz, repeat_calls))])
     return buf.getvalue()

@@ -194,6 +194,17 @@ def test_ledger_export_opens(client):
     assert r.status_code == 200 and sheet["A1"].value == "序号" and sheet.max_row == 2
 
 
+def test_ledger_export_prints_as_a_ledger(client):
+    """Printed: landscape A4 one page wide, column names on every page, what was selected on top."""
+    _new_entry(client)
+    r = client.get("/api/ledger.xlsx", params={"q": "A&B"}, headers=client.hdr("viewer"))
+    sheet = load_workbook(io.BytesIO(r.content)).active
+    assert sheet.page_setup.orientation == "landscape" and sheet.page_setup.fitToWidth == 1
+    assert sheet.sheet_properties.pageSetUpPr.fitToPage and sheet.print_title_rows == "$1:$1"
+    assert sheet.oddHeader.center.text == "问题台账（搜索“A&&B”）"  # a lone & would start an Excel code
+    assert "&P" in sheet.oddFooter.center.text and sheet["A1"].value == "序号"
+
+
 def test_open311_round_trip(client):
     services = client.get("/open311/v2/services.json", headers=client.hdr("viewer")).json()
     assert {s["service_code"] for s in services} >= {"parking", "pets", "other"}

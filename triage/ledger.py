@@ -63,11 +63,13 @@ def write_ledger(issues: Sequence[Issue], target, fmt: str) -> None:
 
 def write_xlsx(header: Sequence[str], rows: Sequence[Sequence], target, widths: Sequence[int] = (),
                title: str = "问题台账", filters: bool = False,
-               extra: Sequence[tuple[str, Sequence[Sequence]]] = ()) -> None:
+               extra: Sequence[tuple[str, Sequence[Sequence]]] = (), heading: str = "") -> None:
     """A formatted workbook: bold frozen header, wrapped cells, resident text kept inert.
 
     Date-times are real Excel dates shown as yyyy-mm-dd hh:mm; `filters` adds 筛选 buttons to the header.
     `extra` adds sheets of plain rows after it (title, rows), e.g. a 汇总 of the same entries.
+    Printed, each page is landscape A4 as wide as the sheet, repeats the column names and carries
+    `heading` (or the sheet's title) on top and 第 N 页 共 M 页 below; the header stays in row 1.
     """
     from openpyxl import Workbook
     from openpyxl.styles import Alignment, Font
@@ -90,6 +92,7 @@ def write_xlsx(header: Sequence[str], rows: Sequence[Sequence], target, widths: 
             if cell.is_date:
                 cell.number_format = "yyyy-mm-dd hh:mm"
     sheet.freeze_panes = "A2"
+    _print_setup(sheet, heading or title)
     if filters and rows:
         sheet.auto_filter.ref = sheet.dimensions
     for name, lines in extra:
@@ -113,6 +116,20 @@ def write_xlsx(header: Sequence[str], rows: Sequence[Sequence], target, widths: 
         for letter in "BCDEFGHI":
             more.column_dimensions[letter].width = 11
     book.save(target)
+
+
+def _print_setup(sheet, heading: str) -> None:
+    """How the sheet prints: landscape A4, fitted to the page width, column names on every page."""
+    sheet.page_setup.orientation = "landscape"
+    sheet.page_setup.paperSize = sheet.PAPERSIZE_A4
+    sheet.page_setup.fitToWidth = 1
+    sheet.page_setup.fitToHeight = 0  # as many pages down as the rows need
+    sheet.sheet_properties.pageSetUpPr.fitToPage = True
+    sheet.print_title_rows = "1:1"
+    # & starts a code in Excel's page header; Excel allows 255 characters for the whole header
+    sheet.oddHeader.center.text = heading[:100].replace("&", "&&")
+    sheet.oddHeader.center.size = 14
+    sheet.oddFooter.center.text = "第 &P 页 共 &N 页"
 
 
 def _write_xlsx(rows: list[dict], target) -> None:
