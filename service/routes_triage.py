@@ -101,10 +101,11 @@ def extract_issues(body: ExtractIn, request: Request, model: ModelDep, store: St
     if body.save:
         _need_staff(caller, store)  # refused whether or not the notes hold a problem
     # deadlines count from the meeting date the record states ("板凳会（11月24日）"), else from now
-    received = body.received_at or meeting_date(text, _now().astimezone(ZoneInfo(model.taxonomy.timezone))) or _now()
+    now = _now()
+    received = body.received_at or meeting_date(text, now.astimezone(ZoneInfo(model.taxonomy.timezone))) or now
     beyond: list[str] = []
     unlisted: list[str] = []
-    issues = extract(text, model, received, beyond, unlisted)
+    issues = extract(text, model, received, beyond, unlisted, now=now)
     out = [i.to_dict() for i in issues]
     if body.save and issues:
         _need_staff(caller, store)

@@ -30,6 +30,9 @@ DATES = [
     # the date and time, then the room, on the line under the title (from the 书记 trial)
     ("东湖社区居民议事会记录\n2026年11月17日上午9:30，社区二楼会议室\n主持：李书记", dt.datetime(2026, 11, 17, 9, 30)),
     ("板凳会\n2026年11月17日，电梯又坏了", None),  # a date, then what happened: not where the meeting was
+    # a log's first day heading without its month: the last such day up to now
+    ("巡查日志\n23日（周一）下午\n5栋楼道堆物", dt.datetime(2026, 11, 23, 14, 0)),
+    ("巡查日志\n30号\n5栋楼道堆物", dt.datetime(2026, 10, 30, 9, 0)),
 ]
 
 
@@ -926,3 +929,31 @@ def test_a_relayed_report_that_says_how_long_it_has_lasted_is_no_fix(model):
     assert len(_extract("网格员小邓：3号楼的孙大姐说她家暖气片已经凉了好几天了", model)) == 1
     got = _extract("主持：社区主任 吴敏\n吴敏：上次6号楼的钱阿姨说她家暖气不热，物业已经上门放过气了，现在热了", model)
     assert got == []
+
+
+def test_a_log_kept_over_several_days_dates_each_finding_by_its_day(model):
+    """Pasted on Wednesday, a week's walk log counts each finding's 时限 from the day it was found."""
+    text = ("网格员巡查日志（第三网格）\n11月23日（周一）\n5栋2单元楼道里有人拉飞线给电动车充电\n"
+            "24号周二\n8栋东侧路灯不亮，居民说黑了一个礼拜了\n"
+            "25日（周三）上午\n8:40 南门车位被一辆僵尸车占了两个月，乱停车没人管\n"
+            "26日（周四）\n3栋门口垃圾桶满了没人清\n")
+    record = meeting_date(text, NOW)
+    assert record == dt.datetime(2026, 11, 23, 9, 0, tzinfo=NOW.tzinfo)
+    found = {i.quotes[0][:4]: i.received_at for i in extract(text, model, record, now=NOW)}
+    at = lambda d, h, m=0: dt.datetime(2026, 11, d, h, m, tzinfo=NOW.tzinfo)
+    assert found["5栋2单"] is None  # the record's own day: its time stands
+    assert found["8栋东侧"] == at(24, 9) and found["南门车位"] == at(25, 8, 40)
+    assert found["3栋门口"] is None  # a heading after today is a slip, not a date: the record's time stands
+
+
+@pytest.mark.parametrize("headings, expected", [
+    (["11月30日", "1号"], [(None, 11, 30), (None, 12, 1)]),  # the month carried, and past its end
+    (["30号（周一）"], [(None, None, 30)]),  # no month: read against the record's date later
+    (["2026-11-20", "21日 下午"], [(2026, 11, 20), (2026, 11, 21)]),
+    (["—— 11月23日 周一 ——"], [(None, 11, 23)]),
+])
+def test_day_headings_carry_their_month(headings, expected):
+    from triage.utterances import split_utterances
+
+    text = "巡查记录\n" + "".join(f"{h}\n东门路灯坏了\n" for h in headings)
+    assert [u.day[:3] for u in split_utterances(text)] == expected

@@ -89,6 +89,18 @@ def test_extract_without_a_date_answers_in_local_time(client):
     assert r.status_code == 200 and r.json()["received_at"].endswith("+08:00")
 
 
+def test_a_week_long_log_saves_each_finding_from_its_day(client, monkeypatch):
+    """Pasted on Wednesday 25 November: the finding under 24号周二 counts its 时限 from the 24th, not the paste."""
+    from service import routes_triage
+
+    monkeypatch.setattr(routes_triage, "_now", lambda: dt.datetime(2026, 11, 25, 17, 0, tzinfo=dt.timezone.utc))
+    text = "巡查日志\n23日（周一）\n5栋2单元楼道里有人拉飞线给电动车充电\n24号周二\n8栋东侧路灯不亮，黑了一个礼拜了\n"
+    r = client.post("/api/extract", json={"text": text, "save": True}, headers=client.hdr())
+    issues = {i["quotes"][0][:2]: i for i in r.json()["issues"]}
+    saved = client.get(f"/api/entries/{issues['8栋']['entry_id']}", headers=client.hdr("viewer")).json()
+    assert r.json()["received_at"].startswith("2026-11-23T09:00") and saved["received_at"].startswith("2026-11-24T09:00")
+
+
 def test_extract_too_long_and_empty(client):
     assert client.post("/api/extract", json={"text": "字" * 100_001}, headers=client.hdr()).status_code == 413
     assert client.post("/api/extract", json={"text": ""}, headers=client.hdr()).status_code == 400

@@ -162,7 +162,7 @@ def cmd_extract(args) -> int:
     if not text.strip():
         raise ValueError("纪要内容为空。")
     model = _load_model(args)
-    received = _now(args)
+    received = now = _now(args)
     if not args.received_at:  # deadlines count from the meeting date the record states, if any
         from zoneinfo import ZoneInfo
 
@@ -170,7 +170,7 @@ def cmd_extract(args) -> int:
         received = meeting_date(text, received.astimezone(ZoneInfo(model.taxonomy.timezone))) or received
     beyond: list[str] = []
     unlisted: list[str] = []
-    issues = extract(text, model, received, beyond, unlisted)
+    issues = extract(text, model, received, beyond, unlisted, now=now)
     for label, said in (("不属于社区办理、没有列为问题的事项", beyond), ("没有列为问题的居民请求或提问", unlisted)):
         if said:  # on stderr, so the JSON, CSV or table on stdout stays clean
             print(f"另有 {len(said)} 句{label}：" + "；".join(f"“{x}”" for x in said), file=sys.stderr)

@@ -16,7 +16,7 @@ from .normalize import normalize, strip_pinyin
 from .places import cn_number, find_places, place_keys, places_conflict
 from .route import community_time, route
 from .segment import words
-from .utterances import Utterance, split_utterances
+from .utterances import _DAY_HEAD, Utterance, split_utterances
 
 __all__ = ["Issue", "extract", "meeting_date", "strip_web_noise"]
 
@@ -460,8 +460,11 @@ def _split_switches(utts: list[Utterance], model: Model) -> set[tuple[int, str]]
 
 
 def extract(text: str, model: Model, received_at: dt.datetime, beyond: list[str] | None = None,
-            unlisted: list[str] | None = None) -> list[Issue]:
+            unlisted: list[str] | None = None, now: dt.datetime | None = None) -> list[Issue]:
     """Distinct problems in meeting notes, walk logs or ticket batches, in order raised.
+
+    `received_at` is the record's time; `now` (default: the same) bounds the days a log kept over
+    several days gives its findings ("24号周二"): a finding is never dated after now.
 
     `beyond`, when given, receives the words of each matter outside the community that staff did not pass
     on (a pension question, a school place): not a problem for the ledger, but not lost without a word.
@@ -568,7 +571,7 @@ def extract(text: str, model: Model, received_at: dt.datetime, beyond: list[str]
                     unlisted.append(sentence.strip())
             if current is not None and current.utt is not utt:
                 current = None
-    return _merge(mentions, replies, model, received_at, utts, beyond)
+    return _merge(mentions, replies, model, received_at, utts, beyond, now or received_at)
 
 
 # a request or question in what someone said: "希望社区医生能上门量血压", "有居民问今年的取暖费什么时候开始交"
@@ -713,7 +716,7 @@ def _one_incident(group: dict, keys: set[str], things: set[str], plain: str, tax
 
 
 def _merge(mentions: list[_Mention], replies, model: Model, received_at: dt.datetime, utts,
-           beyond: list[str] | None = None) -> list[Issue]:
+           beyond: list[str] | None = None, now: dt.datetime | None = None) -> list[Issue]:
     tax = model.taxonomy
     fallback = tax.fallback.code if tax.fallback else None
     plains = [normalize(m.text) for m in mentions]  # each mention normalised once, for the model and the merge
@@ -851,11 +854,8 @@ def _merge(mentions: list[_Mention], replies, model: Model, received_at: dt.date
     for g in groups:
         quotes = tuple(m.text.strip() for m in g["mentions"])
         joined = normalize("".join(quotes))
-        # "09:40 地下车库入口有个大坑": found at 09:40 of the record's day (not later than the record's own clock)
-        clock = g["mentions"][0].utt.clock
-        local = community_time(received_at, tax)
-        found = local.replace(hour=clock[0], minute=clock[1], second=0, microsecond=0) if clock else None
-        found = found if found is not None and found <= local else None
+        record = community_time(received_at, tax)
+        found = _found_at(g["mentions"][0].utt, record, max(record, community_time(now or received_at, tax)))
         routing = route(g["category"], joined, found or received_at, tax)
         confidence = round(sum(p.confidence for p in g["preds"]) / len(g["preds"]), 4)
         secondary = tuple(dict.fromkeys(s for p in g["preds"] for s in p.secondary if s != g["category"]))
@@ -882,6 +882,50 @@ def _merge(mentions: list[_Mention], replies, model: Model, received_at: dt.date
             received_at=found,
         ))
     return issues
+
+
+_PART_OF_DAY = {"早上": (8, 0), "上午": (9, 0), "中午": (12, 0), "下午": (14, 0), "晚上": (19, 0)}
+
+
+def _found_at(utt, record: dt.datetime, now: dt.datetime, max_age_days: int = 92) -> dt.datetime | None:
+    """When a finding was made, if the record says so apart from its own date; None: the record's time.
+
+    "09:40 地下车库入口有个大坑" was found at 09:40 of the record's day (not later than the record's own
+    clock); under "24号周二" in a log kept over the week, on the 24th (at its time, its part of the day,
+    or 09:00), read in the record's month and year unless the heading names them, never after now.
+    """
+    clock = utt.clock
+    if utt.day is not None:
+        year, month, day, part = utt.day
+        if month is None:  # "24号": the last 24th up to now
+            date = _latest_day(now.date(), day)
+        else:
+            try:
+                date = dt.date(year or record.year, month, day)
+            except ValueError:
+                date = None
+            if date is not None and year is None and date > now.date():
+                date = date.replace(year=date.year - 1) if (date.month, date.day) != (2, 29) else None
+        if date is not None and date != record.date() and 0 <= (now.date() - date).days <= max_age_days:
+            hour, minute = clock or _PART_OF_DAY.get(part or "", (9, 0))
+            found = dt.datetime.combine(date, dt.time(hour, minute), tzinfo=record.tzinfo)
+            return min(found, now)
+    found = record.replace(hour=clock[0], minute=clock[1], second=0, microsecond=0) if clock else None
+    return found if found is not None and found <= record else None
+
+
+def _latest_day(now: dt.date, day: int) -> dt.date | None:
+    """The last date up to `now` whose day of the month is `day` ("30号" read on 2 December is 30 November)."""
+    year, month = now.year, now.month
+    for _ in range(2):
+        try:
+            date = dt.date(year, month, day)
+        except ValueError:  # "31号" in a 30-day month: the month before
+            date = None
+        if date is not None and date <= now:
+            return date
+        year, month = (year - 1, 12) if month == 1 else (year, month - 1)
+    return None
 
 
 def _attach_replies(groups: list[dict], replies, by_utt: dict, utts: list[Utterance]) -> None:
@@ -1000,6 +1044,13 @@ def meeting_date(text: str, now: dt.datetime, *, head_lines: int = 4, max_age_da
     """
     lines = [line for line in (text or "").splitlines() if line.strip()][:head_lines]
     for n, line in enumerate(lines):
+        day_only = _DAY_HEAD.fullmatch(normalize(line)) if n else None
+        if day_only is not None and day_only["d2"]:  # "23日（周一）" heading a log: the last 23rd up to now
+            when = _latest_day(now.date(), int(day_only["d2"]))
+            if when is not None and (now.date() - when).days <= max_age_days:
+                hour, minute = _PART_OF_DAY.get(day_only["part"] or "", (9, 0))
+                return min(dt.datetime.combine(when, dt.time(hour, minute), tzinfo=now.tzinfo), now)
+            continue
         if n and not (_HEADER_LINE.search(line) or _DATE_ONLY.fullmatch(line) or _DATE_AND_ROOM.fullmatch(line)):
             continue  # a date in what residents say is about something else; "2026-11-24 19:00" alone is the record's
         plain = normalize(line)

@@ -65,6 +65,9 @@ class Utterance:
     notice: bool = False
     stamped: bool = False  # a walk log's line that starts with its time: a report of its own, never merged by adjacency
     clock: tuple[int, int] | None = None  # that time ("09:40 …"): when the finding was made, on the record's day
+    # the day heading above it in a log kept over several days ("24号周二"): (year, month, day, part of day),
+    # year and month None when the heading leaves them out (read against the record's date)
+    day: tuple[int | None, int | None, int, str | None] | None = None
     listed: bool = False  # a bullet or time-stamped line of a log: a report of its own, like a numbered item
     to: str | None = None  # a chat message addressed "@老李头 …": who it answers
     sentences: list[str] = field(default_factory=list)
@@ -291,6 +294,15 @@ _CHAT_SENDER = re.compile(rf"^\s*(?:{_CHAT_TIME}\s+(?P<a>[^\s，。！？!?：:]
                           # "7栋 晴天 09:47", "小雨妈妈 7-2-1101 09:52": a place or flat beside the name
                           rf"|[^\s，。！？!?：:【\[]{{1,24}}(?:\s[^\s，。！？!?：:【\[]{{1,12}}){{0,2}})\s+{_CHAT_TIME})\s*$")
 _CHAT_QUOTE = re.compile(r"^\s*[\[【「]?\s*(?:引用|回复|回覆)\s*[:：]?\s*\S{1,24}?[：:]")
+# A log kept over several days heads each day: "11月23日（周一）", "24号周二", "25日（周三）上午",
+# "2026-11-24", "—— 11月26日 ——"; what follows it, up to the next one, was found that day.
+_DAY_HEAD = re.compile(
+    r"^[\s—\-=－_~～【\[（(]*(?:(?:(?P<y>20\d\d)\s*[年/.\-]\s*)?(?P<m>1[0-2]|0?[1-9])\s*[月/.\-]\s*"
+    r"(?P<d>3[01]|[12]\d|0?[1-9])\s*[日号號]?|(?P<d2>3[01]|[12]\d|0?[1-9])\s*[日号號])"
+    r"\s*[）)】\]]?\s*(?:[（(]?(?:星期|周|週|礼拜|禮拜)[一二三四五六日天][）)]?)?\s*(?P<part>上午|下午|晚上|早上|中午)?"
+    r"[\s—\-=－_~～）)】\]：:]*$")
+# "2024-07-08 09:12 …": a log line that starts with its own date
+_DATED_LINE = re.compile(r"^\s*[\[【(（]?\s*(?P<y>20\d\d)[-/.年](?P<m>1[0-2]|0?[1-9])[-/.月](?P<d>3[01]|[12]\d|0?[1-9])(?!\d)")
 _DAY_RULE = re.compile(r"^[—\-=－_~～\s]{2,}\s*(?:\d{4}\s*[年/.\-]\s*)?\d{1,2}\s*[月/.\-]\s*\d{1,2}\s*日?\s*(?:星期.|周.)?"
                        r"\s*[—\-=－_~～\s]*$")
 _AT = re.compile(r"^(?:@\S{1,24}\s*)+|^\s*[\[【](?:语音转文字|语音转文本|转文字|语音)[\]】]\s*")
@@ -397,6 +409,7 @@ def split_utterances(text: str) -> list[Utterance]:
     entry: int | None = None  # that entry's number, when the person's line is numbered
     heading: tuple[str, str | None, int] | None = None  # "（一）8座 黃先生": the speaker of the lines below, and the item
     table: dict | None = None  # the columns of a table pasted with tabs (Excel), while its rows go on
+    days: list[tuple[int, tuple]] = []  # (line, day) of each day heading, in order
     lines = text.splitlines()
     first = next((i for i, raw in enumerate(lines, 1) if raw.strip()), 0)  # the record's first line: maybe its title
     for n, raw_line in enumerate(lines, 1):
@@ -411,9 +424,18 @@ def split_utterances(text: str) -> list[Utterance]:
             continue
         if sender is not None and _CHAT_QUOTE.match(raw_line):
             continue  # "[引用 6栋-阿飞：……]" repeats an earlier message; the reply is on its own line
+        dated = _DATED_LINE.match(raw_line)
+        if dated:
+            days.append((n, (int(dated["y"]), int(dated["m"]), int(dated["d"]), None)))
         line = _STAMP.sub("", strip_pinyin(raw_line)).strip()
         if not line:
             pending = entry = None  # a blank line ends a form's or a duty log's entry
+            continue
+        head = _DAY_HEAD.match(normalize(line)) if len(line) <= 24 else None
+        if head and n != first:  # the record's first line is its own date (meeting_date reads it)
+            days.append((n, (int(head["y"]) if head["y"] else None, int(head["m"]) if head["m"] else None,
+                             int(head["d"] or head["d2"]), head["part"])))
+            pending = entry = None
             continue
         cells = _cells(raw_line)
         if table is not None and cells and all(re.fullmatch(r":?-{2,}:?", c) for c in cells if c):
@@ -536,9 +558,25 @@ def split_utterances(text: str) -> list[Utterance]:
                 u.staff = True
             out.append(u)
     _find_host(out)
+    marks = _running_days(days)
     for u in out:
         u.sentences = sentences(u.text)
+        u.day = next((day for at, day in reversed(marks) if at <= u.line), None)
     return [u for u in out if u.sentences]
+
+
+def _running_days(days: list[tuple[int, tuple]]) -> list[tuple[int, tuple]]:
+    """Day headings with the month carried from the heading before ("11月30日" … "1号" is 12月1日)."""
+    out = []
+    year = month = last = None
+    for at, (y, m, d, part) in days:
+        if m is not None:
+            year, month = y if y is not None else year if month is not None and m >= month else None, m
+        elif month is not None and last is not None and d < last:
+            year, month = (year + 1 if year else None, 1) if month == 12 else (year, month + 1)
+        last = d
+        out.append((at, (year, month, d, part)))
+    return out
 
 
 _NUMBERED_VOICE = re.compile(r"^(?:未知)?(?:说话人|发言人|讲话人|[Ss]peaker)\s*\d+$")
