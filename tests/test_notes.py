@@ -957,3 +957,36 @@ def test_day_headings_carry_their_month(headings, expected):
 
     text = "巡查记录\n" + "".join(f"{h}\n东门路灯坏了\n" for h in headings)
     assert [u.day[:3] for u in split_utterances(text)] == expected
+
+
+def test_pointing_back_at_what_she_said_is_not_a_new_speaker():
+    from triage.utterances import split_utterances
+
+    said = split_utterances("说话人9：我补充一下啊，刚才大姐说的7号楼2单元楼道充电，我也看见好几回了。")
+    assert [u.speaker for u in said] == ["说话人9"]
+
+
+def test_the_answer_to_a_short_question_tells_more_about_the_problem_just_raised(model):
+    text = ("说话人4：7号楼2单元，有人把电瓶车推到一楼楼梯底下充电，线从门缝里扯出来。\n"
+            "说话人1：知道是哪户吗？\n说话人4：就一楼西户，租房的，一个小伙子。\n"
+            "说话人5：9号楼那条大黄狗天天不拴绳，到处拉屎。\n")
+    issues = _extract(text, model)
+    assert [len(i.quotes) for i in issues] == [2, 1] and "一楼西户" in issues[0].quotes[1]
+
+
+def test_a_chat_export_with_the_flat_before_the_name_and_photos_between():
+    from triage.utterances import split_utterances
+
+    text = ("2024-09-02 07:15 12-1-1801 老赵\n18楼早上水龙头就一点点细流😤\n\n2024-09-02 07:16 12-1-1801 老赵\n[视频]\n\n"
+            "2024-09-02 07:31 锦绣物业-小林管家\n赵哥早，已经报给二次供水泵房了\n")
+    said = split_utterances(text)
+    assert [(u.speaker, u.speaker_place, u.text) for u in said] == [
+        ("老赵", "12号楼1单元", "18楼早上水龙头就一点点细流😤"), ("小林管家", None, "赵哥早，已经报给二次供水泵房了")]
+
+
+def test_what_follows_a_residents_question_is_read_with_it(model):
+    text = "钱大姐：我问一下，物业前台是不是只上半天班啊？下午三点多我去交钥匙，一个人都没有，打座机也没人接\n"
+    unlisted: list[str] = []
+    issues = extract(text, model, NOW, None, unlisted)
+    assert [i.category for i in issues] == ["property"] and issues[0].quotes[0].startswith("我问一下")
+    assert unlisted == []

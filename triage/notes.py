@@ -459,6 +459,22 @@ def _split_switches(utts: list[Utterance], model: Model) -> set[tuple[int, str]]
     return later
 
 
+def _read_after_questions(flat: list, cats: list, model: Model, fallback: str | None) -> set[int]:
+    """"物业前台是不是只上半天班啊？下午三点多我去交钥匙，一个人都没有": what follows a resident's question
+    is read with it (alone, nobody being there could be anywhere); the indexes of the sentences so read."""
+    ask = [k for k in range(1, len(flat)) if flat[k][0] is flat[k - 1][0] and not flat[k][0].staff
+           and re.search(r"[？?]\s*$", flat[k - 1][1]) and cats[k].category == fallback]
+    if not ask:
+        return set()
+    again = model.predict([flat[k - 1][2] + flat[k][2] for k in ask], normalized=True)
+    read = set()
+    for k, p in zip(ask, again):
+        if p.category != fallback and p.confidence >= 0.5:
+            cats[k] = p
+            read.add(k)
+    return read
+
+
 def extract(text: str, model: Model, received_at: dt.datetime, beyond: list[str] | None = None,
             unlisted: list[str] | None = None, now: dt.datetime | None = None) -> list[Issue]:
     """Distinct problems in meeting notes, walk logs or ticket batches, in order raised.
@@ -479,6 +495,7 @@ def extract(text: str, model: Model, received_at: dt.datetime, beyond: list[str]
     fallback = model.taxonomy.fallback.code if model.taxonomy.fallback else None
     roles = _roles(model, [n if u.staff else _report_head(n) for u, _, n in flat])
     cats = model.predict([n for _, _, n in flat], normalized=True)
+    asked = _read_after_questions(flat, cats, model, fallback)
     mentions: list[_Mention] = []
     replies: list[tuple[int, Utterance, str]] = []
     current: _Mention | None = None
@@ -489,7 +506,8 @@ def extract(text: str, model: Model, received_at: dt.datetime, beyond: list[str]
         # is that problem said again, however chatty it sounds
         agrees = (not utt.staff and raised is not None and raised[0] is not utt and utt.sentences[0] == sentence
                   and bool(_AGREE_START.match(_FILLER.sub("", norm)))
-                  and (norm.startswith(("+", "推")) or (cat.category == raised[1] and cat.confidence >= 0.5)
+                  # "是的，上周我去报修也是，前台空着": the same thing happened to them too
+                  and (norm.startswith(("+", "推")) or (cat.category == raised[1] and (cat.confidence >= 0.5 or "也" in norm[:12]))
                        or bool(_SAME_AS.search(norm))))  # "对，3号楼那边也有人这么干"
         if not utt.staff and utt.sentences[0] == sentence and raised is not None and raised[0] is not utt:
             raised = None  # another resident turn came in between
@@ -544,6 +562,8 @@ def extract(text: str, model: Model, received_at: dt.datetime, beyond: list[str]
                 current.parts.append(sentence)
             else:
                 current = _Mention(utt, i)
+                if i in asked:  # the question it answers says what it is about
+                    current.parts.append(flat[i - 1][1])
                 current.parts.append(sentence)
                 mentions.append(current)
                 current_cat = cat.category if strong else None
@@ -571,6 +591,9 @@ def extract(text: str, model: Model, received_at: dt.datetime, beyond: list[str]
                     unlisted.append(sentence.strip())
             if current is not None and current.utt is not utt:
                 current = None
+    if unlisted is not None and asked:  # a question read with what followed it is in that problem's words
+        taken = {flat[k - 1][1].strip() for k in asked}
+        unlisted[:] = [x for x in unlisted if x not in taken]
     return _merge(mentions, replies, model, received_at, utts, beyond, now or received_at)
 
 
@@ -657,8 +680,8 @@ def _pointed_at(m: "_Mention", groups: list[dict], last: dict | None, topic: set
         if len(by_them) == 1:
             return by_them[0]  # "我跟严阿姨一个意思": the one thing 严阿姨 raised so far
         candidates, named_them = by_them or candidates, bool(by_them)
-    for g in candidates:  # the latest issue it shares a thing (电梯, 狗) or, failing that, a word with
-        if g["things"] & things:
+    for g in candidates:  # the latest issue it shares a thing (电梯, 狗; 充电 in 楼道充电) or, failing that, a word with
+        if g["things"] & things or any(set(w) & _THING_CHARS - _PLACE_CHARS for w in _shared(g["things"], things)):
             return g
     for g in (candidates if named_them else []):  # "跟林老太太说的一样": of her problems, the one of that kind (水)
         if (_thing_chars(g["things"]) & _thing_chars(things)) - _PLACE_CHARS:
@@ -669,6 +692,20 @@ def _pointed_at(m: "_Mention", groups: list[dict], last: dict | None, topic: set
 _SOMEONE = re.compile(rf"(?:[老小](?!区|人|孩|是|年|时|朋友|学|家|公|婆|板|伙|两口|毛病|样子|地方|问题)[\u4e00-\u9fff]"
                       rf"|[\u4e00-\u9fff]{_TITLE})")
 _BACK_ABOUT = re.compile(r"又|那个[\u4e00-\u9fff]{1,4}的事|还是")
+
+
+def _answer_to_question(m: "_Mention", utts: list[Utterance], order: dict[int, int], by_utt: dict,
+                        plain: str) -> dict | None:
+    """"说话人4：…7号楼2单元有人推电瓶车进楼道充电" / "说话人1：知道是哪户吗？" / "说话人4：就一楼西户，租房的":
+    the answer to a short question about what the speaker just raised tells more about it."""
+    k = order.get(id(m.utt))
+    if k is None or k < 2 or not m.utt.speaker or m.parts[:1] != m.utt.sentences[:1] or _opens_another(plain):
+        return None
+    asked, before = utts[k - 1], utts[k - 2]
+    if (before.speaker != m.utt.speaker or asked.speaker == m.utt.speaker or len(asked.text.strip()) > 20
+            or not re.search(r"[？?]\s*$", asked.text)):
+        return None
+    return by_utt.get(id(before))
 
 
 def _named_again(m: "_Mention", groups: list[dict], things: set[str], text: str) -> dict | None:
@@ -723,6 +760,7 @@ def _merge(mentions: list[_Mention], replies, model: Model, received_at: dt.date
     preds = model.predict(plains, normalized=True) if mentions else []
     groups: list[dict] = []
     by_utt: dict[int, dict] = {}
+    order = {id(u): k for k, u in enumerate(utts)}
     last: dict | None = None  # the issue the previous mention went to
     for m, p, plain in zip(mentions, preds, plains):
         if (last is not None and _SAME_AS.search(plain) and _AGREE_START.match(_FILLER.sub("", plain))
@@ -741,6 +779,8 @@ def _merge(mentions: list[_Mention], replies, model: Model, received_at: dt.date
         things = _things(topic)
         flats = set(_FLAT.findall(plain))
         target = _pointed_at(m, groups, last, topic, things, p.category) if m.utt.text.strip() else None
+        if target is None:
+            target = _answer_to_question(m, utts, order, by_utt, plain)
         for g in ([] if target is not None else reversed(groups)):
             if g["category"] == fallback:
                 continue  # matters beyond the community share no kind: a pension and a school place are two

@@ -31,7 +31,9 @@ _SPEAKER = re.compile(r"^(?P<who>(?:(?:居民代表|业主代表|代表|居民|�
 _VERBS = r"(?:说|讲|表示|提出|反映|补充|回应|回复|答复|介绍|强调|指出)"
 _SAYS = re.compile(rf"^(?P<who>(?:居民|业主|村民|租户)?[\u4e00-\u9fff]{{0,4}}{_PERSON}(?:[（(][^）)]{{1,12}}[）)])?)"
                    rf"{_VERBS}(?:道)?[：:，,…。\s]*(?P<body>.+)$")
-_INLINE = re.compile(rf"(?<=[\s。；;！？!?”」，,])(?=(?:(?:居民|业主)?[\u4e00-\u9fff]{{1,2}}{_PERSON}(?:说|讲|[：:])"
+# ("刚才大姐说的7号楼…" points back at what she said: not a new speaker)
+_INLINE = re.compile(rf"(?<=[\s。；;！？!?”」，,])(?=(?:(?!刚才|刚刚|方才|前面|上面|那个|这个)(?:居民|业主)?[\u4e00-\u9fff]{{1,2}}{_PERSON}"
+                     rf"(?:说(?![的得过])|讲(?![的得过])|[：:])"
                      rf"|(?!居民|业主|群众|大家|住户|有人)[\u4e00-\u9fff]{{2,3}}(?:表示|回应|答复|承诺)"
                      rf"|[\u4e00-\u9fff]{{1,3}}{_PERSON}{_VERBS}[，,：:]|(?:有|另有|还有)?居民代表{_VERBS}))")
 # Voice transcripts: "主持人刘主任 好那我们开始吧 李阿姨 我先说一个……" — speakers as bare words between spaces.
@@ -288,7 +290,7 @@ def _heading(line: str) -> str | None:
 # Chat exports put the sender on a line of their own, with the time before or after it:
 # "2025-07-08 07:31  3栋1801-小鱼儿" or "【居民】18栋-老周 08:05"; the message follows on the next lines.
 _CHAT_TIME = r"(?:\d{4}[-/.年]\d{1,2}[-/.月]\d{1,2}日?\s+)?\d{1,2}[:：]\d{2}(?:[:：]\d{2})?"
-_CHAT_SENDER = re.compile(rf"^\s*(?:{_CHAT_TIME}\s+(?P<a>[^\s，。！？!?：:]{{1,24}})"
+_CHAT_SENDER = re.compile(rf"^\s*(?:{_CHAT_TIME}\s+(?P<flat>\d{{1,3}}-\d{{1,2}}-\d{{3,4}}\s+)?(?P<a>[^\s，。！？!?：:]{{1,24}})"
                           rf"|(?P<tag>[【\[][^】\]]{{1,6}}[】\]])?\s*(?P<room>\d{{1,3}}-\d{{1,2}}-\d{{3,4}}\s+)?"
                           rf"(?P<b>(?:未知)?(?:说话人|发言人|讲话人|[Ss]peaker)\s\d{{1,2}}"
                           # "7栋 晴天 09:47", "小雨妈妈 7-2-1101 09:52": a place or flat beside the name
@@ -303,12 +305,15 @@ _DAY_HEAD = re.compile(
     r"[\s—\-=－_~～）)】\]：:]*$")
 # "2024-07-08 09:12 …": a log line that starts with its own date
 _DATED_LINE = re.compile(r"^\s*[\[【(（]?\s*(?P<y>20\d\d)[-/.年](?P<m>1[0-2]|0?[1-9])[-/.月](?P<d>3[01]|[12]\d|0?[1-9])(?!\d)")
+# What a chat export puts where a photo, a video or a voice note was: "[图片]", "[视频]", "[语音]"
+_MEDIA = re.compile(r"[\[【](?:图片|圖片|视频|視頻|语音|語音|表情|动画表情|文件|链接|位置|红包|转账|小程序|聊天记录"
+                    r"|Photo|Video|Voice|Sticker|Image)[\]】]")
 _DAY_RULE = re.compile(r"^[—\-=－_~～\s]{2,}\s*(?:\d{4}\s*[年/.\-]\s*)?\d{1,2}\s*[月/.\-]\s*\d{1,2}\s*日?\s*(?:星期.|周.)?"
                        r"\s*[—\-=－_~～\s]*$")
 _AT = re.compile(r"^(?:@\S{1,24}\s*)+|^\s*[\[【](?:语音转文字|语音转文本|转文字|语音)[\]】]\s*")
 # A transcription app cuts one speaker's turn into segments; a segment that does not end a sentence
 # goes on in the next one from the same speaker, unless that opens a new matter ("还有…").
-_ENDS_SENTENCE = re.compile(r"[。！？!?…~～）)”」\]】]\s*$")
+_ENDS_SENTENCE = re.compile(r"[。！？!?…~～）)”」\]】\U0001F300-\U0001FAFF\u2600-\u27BF]\s*$")  # an emoji ends a message too
 _OPENS_MATTER = re.compile(r"^(?:还有|另外|另一个|再说个|我再说|对了|还想说|第[二三四五六七八九十\d])")
 
 
@@ -340,7 +345,7 @@ def _chat_sender(line: str) -> tuple[str, str | None, bool] | None:
         return names[0], where, staff
     head, _, nick = who.rpartition("-")
     places = find_places(head or who)
-    room = (m.group("room") or "").strip()
+    room = (m.group("room") or m.group("flat") or "").strip()  # "2024-09-02 07:15 12-1-1801 老赵"
     if room and not places:  # "8-1-201 陈姐 07:12": building 8, unit 1, flat 201
         building, unit, _ = room.split("-")
         places = [f"{building}号楼{unit}单元"]
@@ -427,7 +432,9 @@ def split_utterances(text: str) -> list[Utterance]:
         dated = _DATED_LINE.match(raw_line)
         if dated:
             days.append((n, (int(dated["y"]), int(dated["m"]), int(dated["d"]), None)))
-        line = _STAMP.sub("", strip_pinyin(raw_line)).strip()
+        line = _MEDIA.sub("", _STAMP.sub("", strip_pinyin(raw_line))).strip()
+        if not line and _MEDIA.search(raw_line):
+            continue  # a chat message that is only a photo or a voice note: nothing to read, and no break
         if not line:
             pending = entry = None  # a blank line ends a form's or a duty log's entry
             continue
