@@ -990,3 +990,32 @@ def test_what_follows_a_residents_question_is_read_with_it(model):
     issues = extract(text, model, NOW, None, unlisted)
     assert [i.category for i in issues] == ["property"] and issues[0].quotes[0].startswith("我问一下")
     assert unlisted == []
+
+
+def test_a_recheck_label_is_no_speaker_and_a_closed_recheck_is_no_problem():
+    from triage.utterances import split_utterances
+
+    said = split_utterances("网格巡查日志\n27日（周五）\n· 复查11号楼车棚充电桩：还是那3个插口不出电。\n")
+    assert said[-1].speaker is None and said[-1].text.startswith("复查11号楼") and said[-1].day == (None, None, 27, None)
+
+
+def test_last_months_table_keeps_only_its_open_rows(model):
+    text = ("和平里社区10月议事会纪要\n一、上月议定事项办理情况\n| 序号 | 事项 | 责任单位 | 办理情况 |\n"
+            "| 1 | 2号楼顶层屋面漏雨 | 物业 | 已办结，9月20日完成防水 |\n"
+            "| 2 | 北门外路边占道停车，早晚高峰堵门 | 居委会 | 未办结，仍有车辆停放，继续跟进 |\n\n"
+            "二、本月居民反映问题\n（一）漏水纠纷。1号楼502住户反映楼上602卫生间漏水到他家吊顶。\n")
+    issues = _extract(text, model)
+    assert [i.quotes[0][:6] for i in issues] == ["北门外路边占", "漏水纠纷。1"]
+    assert "已办结" not in (issues[1].response or "")  # row 1's 办理情况 is not item (一)'s answer
+
+
+def test_a_numbered_list_said_in_one_paragraph_is_cut_at_each_number(model):
+    text = ("居民：最近有几件事：第一是B栋后面的车棚，有人从窗户垂一条延长线下来给电动车充电；"
+            "第二是C栋12楼那户养的两只狗，每天晚上一直叫到十一二点；第三是中庭的垃圾桶满了没人清，酸臭味很大。")
+    issues = _extract(text, model)
+    assert len(issues) == 3 and issues[0].location.startswith("B栋") and issues[1].location == "C栋"
+
+
+def test_a_report_found_to_be_a_misunderstanding_is_no_problem(model):
+    text = "· 14号楼住户反映夜里有人放音乐跳广场舞——经了解九点前已结束，属误会，已解释。\n· 西门门禁坏了，门一直敞着。\n"
+    assert [i.quotes[0][:4] for i in _extract(text, model)] == ["西门门禁"]

@@ -42,7 +42,7 @@ _AGREE_START = re.compile(r"^(?:\+1|\+\d|推[，,！!\s]|可不是|可不咋的|
 # "对，还有个事……" agrees and then raises something else
 # A remark that opens the speaker's next matter: "还有一个，5号楼有个老人…", "…吓得直哆嗦；再一个就是楼下那片草坪…"
 _OPENS_ANOTHER = re.compile(r"^(?:还有一个|还有个事|还有件事|还有一件|另外一个|另外一件|另外还有|另一个|再一个|再说个|我再说个"
-                            r"|第二个|第二件|二是|再就是|另外(?![一两二三几\d]|也|还是|那|这)[，,]?(?=[\u4e00-\u9fff]))")
+                            r"|第二个|第二件|第[二三四五六七八九十](?:是|点|条|项)|二是|再就是|另外(?![一两二三几\d]|也|还是|那|这)[，,]?(?=[\u4e00-\u9fff]))")
 
 
 def _opens_another(plain: str) -> bool:
@@ -270,6 +270,9 @@ def _is_recheck(utt: Utterance, norm: str) -> bool:
     """A log's own line going back to a finding ("复查3号楼西侧投放点，已清运"), not a resident asking for one
     ("要求自来水公司复查水表", "上次说好复查，到现在也没人来看")."""
     found = _RECHECK.search(norm)
+    if (found is not None and re.match(r"[：:]", norm[found.end():found.end() + 1])
+            and re.search(r"上周|上次|上回|之前|前期|此前|上月|已登记|登记的", norm[:found.start()])):
+        return not utt.notice  # "上周登记的15号楼东侧井盖松动，复查：物业已更换新井盖": the matter, then the re-check
     # the line opens with it, after at most its place ("4号楼东侧消防通道 复查，…"); a long report that goes on to
     # "然后复查3栋电梯，电梯又停了" is a report
     return (found is not None and found.start() <= 16 and not re.search(r"[，,。；;]", norm[:found.start()])
@@ -340,6 +343,8 @@ def _is_issue(utt: Utterance, text: str, role: dict, category: str, confidence: 
         return category == fallback and confidence >= 0.5 and bool(utt.speaker) and not utt.staff
     if _FIXED_NOW.search(text) and not _BUT.search(text) and p_issue < 0.9:
         return False  # "上周说的3单元楼道灯，物业周二来换了，现在晚上亮堂了": done before the record was written
+    if re.search(r"(?:属|是|系)(?:个)?误会|误会一场|(?:情况|反映)不属实", text) and not _BUT.search(text):
+        return False  # "…跳广场舞到九点半——经了解九点前已结束，属误会，已解释": looked into, nothing wrong
     if _ACTION_CLAUSE.match(text) and p_issue < 0.9:
         return False  # "马上打燃气抢修电话，我也赶到现场开窗通风": what was done about the finding before it
     # a dictated log's "…然后九栋电梯停了物业说在等配件" is the next finding, whoever dictates it, and

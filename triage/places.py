@@ -31,6 +31,8 @@ _NUM = r"(?:[A-Za-z]?\d{1,3}|[一二三四五六七八九十]{1,3})"
 _PLACE = re.compile(_both(
     rf"{_NUM}\s*(?:号楼|号住宅楼|栋|幢|号院|座|#楼?)(?:{_NUM}\s*单元)?"
     rf"|{_NUM}\s*单元"
+    # a building lettered, as Hong Kong and Taiwan estates do: "B棟後面的腳踏車棚", "C座"
+    rf"|(?<![A-Za-z0-9])[A-Z]\s*(?:栋|幢|座|区)(?:{_NUM}\s*单元)?"
     r"|[东南西北](?:大|侧|边)?门"
     # "还有就是小区门口那个快递柜边上": the estate's own gate (not 阳光小区门口, an estate named)
     r"|(?:(?<![\u4e00-\u9fff])|(?<=[是在的就到那这个们了出进]))小区(?:大|正)?门口?(?![卫岗禁])"
@@ -133,7 +135,8 @@ def places_conflict(a: set[str], b: set[str]) -> bool:
     for kind in (0, 3, 1, 2):
         ka = {k for k in a if _kind(k) == kind}
         kb = {k for k in b if _kind(k) == kind}
-        if ka and kb and not (ka & kb):
+        # 车棚 leaves out which one, 东车棚 says it: no conflict (楼1 and 楼11 do conflict)
+        if ka and kb and not (ka & kb) and not any(x.endswith(y) or y.endswith(x) for x in ka for y in kb):
             return True
         if kind == 0 and ka and kb:
             continue  # same building: units may still differ

@@ -170,6 +170,8 @@ def _looks_like_speaker(who: str) -> bool:
     if (len(bare) >= 3 and _PLACE_LABEL.search(bare) and not _PERSON_END.search(bare)
             and not re.search(_ORG_WORDS, bare)):
         return False
+    if re.match(r"(?:复查|复核|回查|再查|检查|巡查|查看)", bare):
+        return False  # "复查11号楼车棚充电桩：还是那3个插口不出电": what a log went back to, then what was found
     if re.fullmatch(r"[\d\s\.\-年月日时分]+", bare) or re.search(r"(?:问题|的事|事项|情况)$", bare):
         return False  # "（一）14号楼水压问题：协助业主申请维修资金…": the matter, then what is done about it
     if (len(bare) >= 8 and not _PERSON_END.search(bare) and _TITLE_TROUBLE.search(bare)
@@ -266,7 +268,7 @@ _TOPIC_HEADING = re.compile(r"^\s*[（(][一二三四五六七八九十]{1,3}[)�
 _TROUBLE = re.compile(r"[坏漏堵臭吵乱占停没不缺满破断松难差贵慢脏掉塌裂锈]")
 # Announcements, and also what was done or decided: "上月议定事项落实情况", "四、议定事项" list actions,
 # "一、物业本周工作汇报" the 物业's own work, not new problems
-_HEADING_NOTICE = re.compile(r"通报|通知|提示|公告|告知|下一步|工作安排|注意事项|落实情况|完成情况|办理情况|进展情况|议定事项|决定事项|会议决定"
+_HEADING_NOTICE = re.compile(r"通报|通知|提示|公告|告知|下一步|工作安排|任务分解|任务分工|责任分工|注意事项|落实情况|完成情况|办理情况|进展情况|议定事项|决定事项|会议决定"
                              r"|工作汇报|工作总结|工作报告|工作情况|本周工作|上周工作|本月工作"
                              r"|已办结|已解决|已完成|已销号|已整改|(?<![未没不])办结事项|仅备查")  # "二、已办结事项（仅备查）": closed already
 _HEADING_ISSUES = re.compile(r"问题|说事|反映|意见|诉求|议事|建议|巡查|报事|报修|投诉")
@@ -355,7 +357,8 @@ def _chat_sender(line: str) -> tuple[str, str | None, bool] | None:
 
 # The first line of a record naming what follows: "9月份楼里的事", "本周巡查情况", "居民诉求汇总"
 _TITLE_LINE = re.compile(r"(?:的事|的事情|的事儿|情况|汇总|记录|清单|纪要|台账|明细|登记表?|一览)[：:]?\s*$")
-_TABLE_SAID = _FIELD_SAID | {"诉求内容", "来电诉求", "问题内容", "工单内容", "反映问题", "问题及诉求", "具体问题", "情况描述"}
+_STILL_OPEN = re.compile(r"未办结|未解决|未完成|未整改|未修复|仍有|仍在|仍未|继续跟进|持续跟进|跟进中|办理中|正在办理")
+_TABLE_SAID = _FIELD_SAID | {"事项", "议定事项", "反映事项", "诉求内容", "来电诉求", "问题内容", "工单内容", "反映问题", "问题及诉求", "具体问题", "情况描述"}
 _TABLE_REPLY = {"办理情况", "处理情况", "处理结果", "办理结果", "处置情况", "处理意见", "办理意见", "答复", "回复", "答复意见",
                 "回复内容", "答复内容", "反馈", "办理反馈", "回访情况"}
 _TABLE_WHO = {"来电人", "反映人", "姓名", "诉求人", "来访人", "提出人"}
@@ -453,7 +456,10 @@ def split_utterances(text: str) -> list[Utterance]:
                 table = head
                 continue
             if table is not None and len(cells) >= table["said"] + 1:
-                out.extend(_table_row(cells, table, n, len(out)))
+                rows = _table_row(cells, table, n, len(out))
+                # under "上月议定事项办理情况" a row still open ("未办结，…仍有车辆停放") is a problem still
+                if not notice or any(u.staff and _STILL_OPEN.search(u.text) for u in rows):
+                    out.extend(rows)  # a closed row is for reference: neither it nor its 办理情况 is read
                 continue
         elif table is not None and len(cells) < 2:
             table = None  # the table ended: "备注：…" below it is the record's own text
