@@ -1019,3 +1019,28 @@ def test_a_numbered_list_said_in_one_paragraph_is_cut_at_each_number(model):
 def test_a_report_found_to_be_a_misunderstanding_is_no_problem(model):
     text = "· 14号楼住户反映夜里有人放音乐跳广场舞——经了解九点前已结束，属误会，已解释。\n· 西门门禁坏了，门一直敞着。\n"
     assert [i.quotes[0][:4] for i in _extract(text, model)] == ["西门门禁"]
+
+
+def test_a_place_heading_gives_its_building_to_the_findings_under_it(model):
+    text = ("联合检查记录\n二、本次检查发现问题\n【4号楼】\n· 1单元楼道声控灯共有5层不亮，晚上只能摸黑。\n"
+            "【垃圾站】\n· 垃圾站旁堆了旧床垫、沙发等大件垃圾，半个多月没清运。\n三、整改要求\n1. 声控灯1周内修复。\n")
+    issues = _extract(text, model)
+    assert [i.location for i in issues] == ["4号楼、1单元", "垃圾站"]
+    assert [len(i.quotes) for i in issues] == [1, 1]  # 整改要求 lists what is to be done, not new problems
+
+
+def test_a_letter_numbering_its_matters_in_words(model):
+    text = ("尊敬的社区何书记：\n您好！我是6号楼2单元301的住户陈淑芬，有几件事想跟您反映一下。\n"
+            "首先要谢谢您。上次说的单元门门禁老是坏，第二天就换好了，现在踏实多了。\n"
+            "第一件事，6号楼楼顶的太阳能热水器支架锈得不成样子了。上个月刮大风掉下来一块铁皮，正好掉在单元门口。\n"
+            "第二件事，楼上401家的空调排水管往我家窗台上滴，滴答一整夜。\n"
+            "又及：今早单元门口又有一小块锈铁皮，还是楼顶热水器支架上掉的。\n")
+    issues = _extract(text, model)
+    assert [i.quotes[0][:4] for i in issues] == ["第一件事", "第二件事"]
+    assert len(issues[0].quotes) == 2 and issues[0].quotes[1].startswith("又及")
+
+
+def test_a_duty_log_call_dealt_with_on_the_shift_is_no_problem(model):
+    text = ("物业交接班记录\n19:50 3栋602报卫生间漏水到楼下，维修工上门换了软管，21:00处理完毕，楼下确认不再滴。\n"
+            "20:15 5栋1单元电梯困人（1人），20:38放出，人无事。电梯已停用挂牌，待维保公司明早查。\n")
+    assert [i.location for i in _extract(text, model)] == ["5栋1单元"]

@@ -316,7 +316,10 @@ _RELAYED = re.compile(rf"(?:楼|栋|单元|\d{{3,4}}|住户|家)的(?:[老小][\
 
 
 _FIXED_NOW = re.compile(r"现在(?:晚上|已经|都)?(?:好|亮堂|亮|通|热|有水|有电|正常|干净)了|(?:下午|上午|晚上|当天|第二天)就(?:来水|来电|来气|通水|通电)了"
-                        r"|(?:已经|都)(?:修好|换好|清走|处理好|解决)了")  # not "三天没来水了", not "物业说下午来修了"
+                        r"|(?:已经|都|当天就|第二天就|次日就|马上就)(?:修好|换好|清走|处理好|解决)了"
+                        # "…换了软管，21:00处理完毕，楼下确认不再滴": a duty log's call dealt with on the shift
+                        r"|(?:处理|维修|修复)完毕|确认(?:不再|已不)(?:滴|漏|响|冒)"
+                        r"|(?:复核|验收|复查)(?:合格|通过)|已整改到位")  # "5号楼消火栓箱缺水带——已补齐，复核合格"  # not "三天没来水了", not "物业说下午来修了"
 
 
 def _is_issue(utt: Utterance, text: str, role: dict, category: str, confidence: float, fallback: str | None) -> bool:
@@ -343,6 +346,9 @@ def _is_issue(utt: Utterance, text: str, role: dict, category: str, confidence: 
         return category == fallback and confidence >= 0.5 and bool(utt.speaker) and not utt.staff
     if _FIXED_NOW.search(text) and not _BUT.search(text) and p_issue < 0.9:
         return False  # "上周说的3单元楼道灯，物业周二来换了，现在晚上亮堂了": done before the record was written
+    if (re.search(r"有(?:几|两|三|四|五|一|些)(?:件|个|点)?(?:事|问题|情况)(?:情|儿)?想(?:跟|向|和|给)?(?:您|你|社区|书记|主任|大家)?"
+                  r"(?:反映|说|汇报|讲|提)", text) and not re.search(r"[坏漏堵臭吵]|不[能亮通响]", text)):
+        return False  # "我是…301的住户陈淑芬，…有几件事想跟您反映一下。": the matters follow
     if re.search(r"(?:属|是|系)(?:个)?误会|误会一场|(?:情况|反映)不属实", text) and not _BUT.search(text):
         return False  # "…跳广场舞到九点半——经了解九点前已结束，属误会，已解释": looked into, nothing wrong
     if _ACTION_CLAUSE.match(text) and p_issue < 0.9:
@@ -366,7 +372,10 @@ def _is_issue(utt: Utterance, text: str, role: dict, category: str, confidence: 
         return True
     listed = (utt.item is not None or utt.ticket or utt.listed) and not _OWN_ACTION.match(text)
     # Items of a walk log or ticket list are reports by construction; elsewhere ask for some role evidence.
-    return (confidence >= 0.8 and p_issue >= 0.3) or (listed and confidence >= 0.6)
+    # a duty log's timed line reads like a story ("20:15 5栋1单元电梯困人（1人），…20:38放出，人无事")
+    told = (utt.stamped and not _OWN_ACTION.match(text) and confidence >= 0.8 and p_issue >= 0.05
+            and bool(re.search(r"[坏漏堵臭吵缺破断塌裂锈困]|不[能亮通响动]|停用|故障|失灵", text)))
+    return (confidence >= 0.8 and p_issue >= 0.3) or (listed and confidence >= 0.6) or told
 
 
 # Where a resident turns to another matter inside one sentence: "楼道灯坏了一个星期，还有楼下垃圾桶没人清",
@@ -699,6 +708,16 @@ _SOMEONE = re.compile(rf"(?:[老小](?!区|人|孩|是|年|时|朋友|学|家|�
 _BACK_ABOUT = re.compile(r"又|那个[\u4e00-\u9fff]{1,4}的事|还是")
 
 
+def _under_area(said: list[str], area: str | None) -> list[str]:
+    """Places of a finding under "【4号楼】": the heading's building first, unless the finding names its own
+    ("1单元、2单元楼道声控灯…" is in 4号楼; "车棚外的草坪" under 【车棚】 is the 车棚)."""
+    if not area or any(area in p or p in area for p in said):
+        return said
+    if any(k.startswith("楼") for k in place_keys(said)):
+        return said
+    return [area, *said]
+
+
 def _answer_to_question(m: "_Mention", utts: list[Utterance], order: dict[int, int], by_utt: dict,
                         plain: str) -> dict | None:
     """"说话人4：…7号楼2单元有人推电瓶车进楼道充电" / "说话人1：知道是哪户吗？" / "说话人4：就一楼西户，租房的":
@@ -772,7 +791,7 @@ def _merge(mentions: list[_Mention], replies, model: Model, received_at: dt.date
                 and last["mentions"][-1].utt is not m.utt):
             p = replace(p, category=last["category"])  # "对，3号楼那边也有人这么干": the same thing, said again
         held = p.category == fallback and p.confidence >= 0.5  # beyond the community: kept only if staff pass it on
-        said = find_places(m.text)
+        said = _under_area(find_places(m.text), m.utt.area)
         places = (said or ([m.utt.speaker_place] if m.utt.speaker_place else [])
                   or (m.attribution[1] if m.attribution else []))
         keys, topic = place_keys(places), _topic(plain)

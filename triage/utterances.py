@@ -21,7 +21,8 @@ _PERSON = (r"(?:书记|主任|经理|大爷|大妈|大娘|阿姨|奶奶|爷爷|�
            r"|网格员|主持人|社工|站长|所长|民警|律师|楼长|组长|老人|小伙|姑娘)")
 _META = {"时间", "地点", "日期", "主题", "议题", "参会人员", "参加人员", "出席", "出席人员", "记录", "记录人", "主持",
          "天气", "网格", "巡查人", "处理情况", "来源", "编辑", "责任编辑", "备注", "会议内容", "会议主题", "地址",
-         "电话", "联系电话", "标题", "作者", "发布时间", "关键词", "摘要", "诉求", "诉求内容", "工单编号", "受理时间"}
+         "电话", "联系电话", "标题", "作者", "发布时间", "关键词", "摘要", "诉求", "诉求内容", "工单编号", "受理时间",
+         "又及", "附", "附言", "再及", "另", "PS", "P.S."}  # a letter's postscript: "又及：今早我下楼，…"
 _SPEAKER = re.compile(r"^(?P<who>(?:(?:居民代表|业主代表|代表|居民|业主|村民|楼长|单元长|网格员|物业|社区|主持人?"
                       # "2号楼楼栋长 杜建国：", "物业经理 蒋伟：": a title, a space, the name
                       r"|[\u4e00-\u9fff\d]{0,8}(?:楼栋长|栋长|楼长|单元长|代表|经理|主任|书记|网格员|社工|管家)"
@@ -43,6 +44,8 @@ _NUMBERED = re.compile(r"^\s*(?:(?P<n1>\d{1,2})\s*[\.、．)）]|[（(](?P<n2>\d
 # "· 8:50 北门消防通道……", "- 9:30 …", "• …", "10:20 南区垃圾站……": one entry of a walk or duty log
 _BULLET = re.compile(r"^\s*(?:[·•●○◆◇▪■□▶►▲△★☆*＊\-－—]\s*(?:(?:上午|下午|晚上|早上)?\d{1,2}[:：]\d{2}\s+)?"
                      r"|(?:上午|下午|晚上|早上)?\d{1,2}[:：]\d{2}\s+)(?P<body>(?!\d{1,2}[:：]\d)[^\s:：].*)$")
+# A letter or a long message numbering its matters in words: "第一件事，…", "第二个问题：…"
+_ORDINAL_MATTER = re.compile(r"^\s*第(?P<n>[一二三四五六七八九十]{1,2}|\d{1,2})(?:件事|个事|个问题|件|个)(?:情|儿)?\s*[，,：:]")
 _ITEM_REPLY = re.compile(r"^\s*第(?P<nums>[\d一二三四五六七八九十、，,和及至\-~]+)(?:项|条|个问题)[：:，,]?\s*(?P<body>.*)$")
 _REPLY_LABEL = re.compile(r"^\s*(?:处理情况|办理情况|处理结果|办理结果|处置情况|处理意见|办理意见|答复意见|回复意见|答复|回复|反馈|处理|处置"
                           r"|處理情況|辦理情況|處理結果|辦理結果|處置情況|處理意見|辦理意見|答覆意見|答覆|回覆|反饋)"
@@ -70,6 +73,7 @@ class Utterance:
     # the day heading above it in a log kept over several days ("24号周二"): (year, month, day, part of day),
     # year and month None when the heading leaves them out (read against the record's date)
     day: tuple[int | None, int | None, int, str | None] | None = None
+    area: str | None = None  # the place heading the lines it is under ("【2号楼】" in an inspection record)
     listed: bool = False  # a bullet or time-stamped line of a log: a report of its own, like a numbered item
     to: str | None = None  # a chat message addressed "@老李头 …": who it answers
     sentences: list[str] = field(default_factory=list)
@@ -268,7 +272,7 @@ _TOPIC_HEADING = re.compile(r"^\s*[（(][一二三四五六七八九十]{1,3}[)�
 _TROUBLE = re.compile(r"[坏漏堵臭吵乱占停没不缺满破断松难差贵慢脏掉塌裂锈]")
 # Announcements, and also what was done or decided: "上月议定事项落实情况", "四、议定事项" list actions,
 # "一、物业本周工作汇报" the 物业's own work, not new problems
-_HEADING_NOTICE = re.compile(r"通报|通知|提示|公告|告知|下一步|工作安排|任务分解|任务分工|责任分工|注意事项|落实情况|完成情况|办理情况|进展情况|议定事项|决定事项|会议决定"
+_HEADING_NOTICE = re.compile(r"通报|通知|提示|公告|告知|下一步|工作安排|任务分解|任务分工|责任分工|整改要求|整改意见|整改复核|问题复核|回头看|注意事项|落实情况|完成情况|办理情况|进展情况|议定事项|决定事项|会议决定"
                              r"|工作汇报|工作总结|工作报告|工作情况|本周工作|上周工作|本月工作"
                              r"|已办结|已解决|已完成|已销号|已整改|(?<![未没不])办结事项|仅备查")  # "二、已办结事项（仅备查）": closed already
 _HEADING_ISSUES = re.compile(r"问题|说事|反映|意见|诉求|议事|建议|巡查|报事|报修|投诉")
@@ -305,6 +309,8 @@ _DAY_HEAD = re.compile(
     r"(?P<d>3[01]|[12]\d|0?[1-9])\s*[日号號]?|(?P<d2>3[01]|[12]\d|0?[1-9])\s*[日号號])"
     r"\s*[）)】\]]?\s*(?:[（(]?(?:星期|周|週|礼拜|禮拜)[一二三四五六日天][）)]?)?\s*(?P<part>上午|下午|晚上|早上|中午)?"
     r"[\s—\-=－_~～）)】\]：:]*$")
+# "【2号楼】", "[车棚]", "■ 5号楼", "〔垃圾站〕": a place alone on a line, heading the findings made there
+_AREA_HEAD = re.compile(r"\s*(?:[【\[〔［]\s*(?P<a>[^】\]〕］]{2,10}?)\s*[】\]〕］]|[■□◆◇▶►●]\s*(?P<b>[^\s，。：:]{2,10}))\s*[：:]?\s*")
 # "2024-07-08 09:12 …": a log line that starts with its own date
 _DATED_LINE = re.compile(r"^\s*[\[【(（]?\s*(?P<y>20\d\d)[-/.年](?P<m>1[0-2]|0?[1-9])[-/.月](?P<d>3[01]|[12]\d|0?[1-9])(?!\d)")
 # What a chat export puts where a photo, a video or a voice note was: "[图片]", "[视频]", "[语音]"
@@ -418,6 +424,7 @@ def split_utterances(text: str) -> list[Utterance]:
     heading: tuple[str, str | None, int] | None = None  # "（一）8座 黃先生": the speaker of the lines below, and the item
     table: dict | None = None  # the columns of a table pasted with tabs (Excel), while its rows go on
     days: list[tuple[int, tuple]] = []  # (line, day) of each day heading, in order
+    areas: list[tuple[int, str | None]] = []  # (line, place) of each place heading; None where a section ends it
     lines = text.splitlines()
     first = next((i for i, raw in enumerate(lines, 1) if raw.strip()), 0)  # the record's first line: maybe its title
     for n, raw_line in enumerate(lines, 1):
@@ -441,6 +448,13 @@ def split_utterances(text: str) -> list[Utterance]:
         if not line:
             pending = entry = None  # a blank line ends a form's or a duty log's entry
             continue
+        area = _AREA_HEAD.fullmatch(normalize(line))
+        spot = (area.group("a") or area.group("b")) if area else None
+        if spot and find_places(spot) == [spot]:
+            areas.append((n, spot))  # "【2号楼】": what follows, up to the next heading, is found there
+            continue
+        if _SECTION.match(normalize(line)):
+            areas.append((n, None))
         head = _DAY_HEAD.match(normalize(line)) if len(line) <= 24 else None
         if head and n != first:  # the record's first line is its own date (meeting_date reads it)
             days.append((n, (int(head["y"]) if head["y"] else None, int(head["m"]) if head["m"] else None,
@@ -575,6 +589,7 @@ def split_utterances(text: str) -> list[Utterance]:
     for u in out:
         u.sentences = sentences(u.text)
         u.day = next((day for at, day in reversed(marks) if at <= u.line), None)
+        u.area = next((place for at, place in reversed(areas) if at <= u.line), None)
     return [u for u in out if u.sentences]
 
 
@@ -660,6 +675,11 @@ def _utterance(line: str, n: int) -> Utterance:
     if m and m.group("body"):
         num = re.search(r"\d+", m.group("tag"))
         return Utterance(text=m.group("body"), speaker="来电人", item=int(num.group()) if num else None, line=n, ticket=True)
+    m = _ORDINAL_MATTER.match(line)
+    if m:  # "第一件事，我们6号楼楼顶上…": a letter's paragraph about one matter, said whole
+        inner = Utterance(text=line, line=n)
+        inner.item = cn_number(m.group("n"))
+        return inner
     m = _NUMBERED.match(line)
     if m:
         num = m.group("n1") or m.group("n2") or m.group("n3")
