@@ -244,7 +244,8 @@ def bench_notes(rows: list) -> None:
             ("notes_blind15", "seventeenth set, written blind in the eighth session (a 物业 weekly meeting, a walk log with re-checks, a 楼长's ticked list, a 繁體 forum thread); first run P 0.650 R 0.565, then studied"),
             ("notes_blind16", "eighteenth set, everyday records written blind after the eighth session's other changes (a 12345 summary as plain text, a 物业 manager's phone notes, a 接待日 register); first run P 0.737 R 0.700, then studied"),
             ("notes_blind17", "nineteenth set, written blind in the ninth session (a dictated walk log without punctuation, a 业主群 export, a 12345 table, a 繁體 transcript, a duty-phone log, a 台账 review memo, a messy note); first run at the session's base P 0.660 R 0.635, then studied"),
-            ("notes_blind18", "twentieth set, written blind after the ninth session's other changes (a 楼长's WeChat summary, 业委会 minutes, a night patrol log, a 接待日 register, a tab-separated 12345 list, a transcription export, a visit diary, a 物业 weekly meeting); first run P 0.818 R 0.818, then studied"))
+            ("notes_blind18", "twentieth set, written blind after the ninth session's other changes (a 楼长's WeChat summary, 业委会 minutes, a night patrol log, a 接待日 register, a tab-separated 12345 list, a transcription export, a visit diary, a 物业 weekly meeting); first run P 0.818 R 0.818, then studied"),
+            ("notes_blind19", "twenty-first set, written blind in the tenth session (a 板凳会 transcription with timestamps, a WeChat export with flats before names, a week's walk log with day headings, minutes with last month's table, a 繁體 forum post, a 物业 shift handover, a resident's letter, a joint inspection by building); first run P 0.585 R 0.660, then studied"))
     for folder, what in sets:
         correct, predicted, expected = notes_score(model, folder)
         n = len(glob.glob(str(ROOT / "tests" / folder / "*.txt")))

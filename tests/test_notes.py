@@ -985,7 +985,7 @@ def test_a_chat_export_with_the_flat_before_the_name_and_photos_between():
 
 
 def test_what_follows_a_residents_question_is_read_with_it(model):
-    text = "钱大姐：我问一下，物业前台是不是只上半天班啊？下午三点多我去交钥匙，一个人都没有，打座机也没人接\n"
+    text = "钱大姐：我问一下，物业服务中心周末是不是不开门啊？上周我去了三趟都没见着人\n"
     unlisted: list[str] = []
     issues = extract(text, model, NOW, None, unlisted)
     assert [i.category for i in issues] == ["property"] and issues[0].quotes[0].startswith("我问一下")

@@ -475,14 +475,12 @@ def _split_switches(utts: list[Utterance], model: Model) -> set[tuple[int, str]]
 
 def _read_after_questions(flat: list, cats: list, model: Model, fallback: str | None) -> set[int]:
     """"物业前台是不是只上半天班啊？下午三点多我去交钥匙，一个人都没有": what follows a resident's question
-    is read with it (alone, nobody being there could be anywhere); the indexes of the sentences so read."""
+    in the same turn and reads as nothing alone (nobody being there could be anywhere) is read with it.
+    The indexes of the sentences so read: the question goes into that problem's words."""
     ask = [k for k in range(1, len(flat)) if flat[k][0] is flat[k - 1][0] and not flat[k][0].staff
            and re.search(r"[？?]\s*$", flat[k - 1][1]) and cats[k].category == fallback]
-    if not ask:
-        return set()
-    again = model.predict([flat[k - 1][2] + flat[k][2] for k in ask], normalized=True)
     read = set()
-    for k, p in zip(ask, again):
+    for k, p in zip(ask, model.predict([flat[k - 1][2] + flat[k][2] for k in ask], normalized=True) if ask else []):
         if p.category != fallback and p.confidence >= 0.5:
             cats[k] = p
             read.add(k)
@@ -510,6 +508,7 @@ def extract(text: str, model: Model, received_at: dt.datetime, beyond: list[str]
     roles = _roles(model, [n if u.staff else _report_head(n) for u, _, n in flat])
     cats = model.predict([n for _, _, n in flat], normalized=True)
     asked = _read_after_questions(flat, cats, model, fallback)
+    prepended: set[str] = set()
     mentions: list[_Mention] = []
     replies: list[tuple[int, Utterance, str]] = []
     current: _Mention | None = None
@@ -576,8 +575,9 @@ def extract(text: str, model: Model, received_at: dt.datetime, beyond: list[str]
                 current.parts.append(sentence)
             else:
                 current = _Mention(utt, i)
-                if i in asked:  # the question it answers says what it is about
-                    current.parts.append(flat[i - 1][1])
+                if i in asked and (len(mentions) == 0 or mentions[-1].utt is not utt):
+                    current.parts.append(flat[i - 1][1])  # the question before it says what it is about
+                    prepended.add(flat[i - 1][1].strip())
                 current.parts.append(sentence)
                 mentions.append(current)
                 current_cat = cat.category if strong else None
@@ -605,9 +605,8 @@ def extract(text: str, model: Model, received_at: dt.datetime, beyond: list[str]
                     unlisted.append(sentence.strip())
             if current is not None and current.utt is not utt:
                 current = None
-    if unlisted is not None and asked:  # a question read with what followed it is in that problem's words
-        taken = {flat[k - 1][1].strip() for k in asked}
-        unlisted[:] = [x for x in unlisted if x not in taken]
+    if unlisted is not None and prepended:  # a question read with what followed it is in that problem's words
+        unlisted[:] = [x for x in unlisted if x not in prepended]
     return _merge(mentions, replies, model, received_at, utts, beyond, now or received_at)
 
 
