@@ -744,3 +744,25 @@ def test_saving_a_likely_repeat_says_so_in_the_chat(page, server):
     page.wait_for_selector(".card:has-text('推婴儿车都过不去')")
     send(page, "全部保存")
     page.wait_for_selector(f".msg.bot:has-text('与编号 {first} 相近（疑似重复')")
+
+
+def test_cards_are_merged_and_split_before_saving(page, server):
+    """Staff put two cards of one problem together, and take a second problem out of a card, before saving."""
+    send(page, NOTES)
+    page.wait_for_selector('.card[data-n]')
+    first = int(page.locator(".card").first.get_attribute("data-n"))
+    a, b = first + 1, first + 2  # the 8号楼 and 3号楼 lifts: here as one problem, to show the merge
+    send(page, f"第{b}条并入第{a}条")
+    page.wait_for_selector(f"text=已把第{b}条并入第{a}条")
+    merged = page.locator(f'.card[data-n="{a}"]')
+    assert page.locator(f'.card[data-n="{b}"]').count() == 0 and merged.locator(".quote").count() == 2
+    assert "提出 2 次" in merged.inner_text()
+    send(page, f"第{first}条拆分：好多人只好把电瓶拎上楼充")
+    page.wait_for_selector(f"text=已从第{first}条拆出")
+    made = page.locator(".card").last
+    assert made.locator(".quote").inner_text() == "“好多人只好把电瓶拎上楼充”"
+    assert "电瓶拎上楼" not in page.locator(f'.card[data-n="{first}"] .quote').first.inner_text()
+    send(page, f"第{first}条拆分：没有这句话")
+    page.wait_for_selector("text=原话里没有“没有这句话”")
+    send(page, f"第{a}条和第{a}条是同一件事")
+    page.wait_for_selector(f"text=第{a}条不能并入它自己")

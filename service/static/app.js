@@ -15,6 +15,8 @@ const HELP = [
   "· 第2条改为宠物 —— 更正第2条的类别（会重新派单并记录更正）",
   "· 第3条责任主体改为社区 —— 更改责任主体",
   "· 删除第2条 —— 从本次结果中去掉一条（不是问题的、重复的）",
+  "· 第2条和第5条是同一件事 / 第5条并入第2条 —— 把本次结果里的两条合成一条（保存前）",
+  "· 第3条拆分：五栋电梯停了 —— 第3条里混进了另一个问题：把那段原话另立一条（保存前）",
   "· 登记：内容 —— 没被识别为问题的一句话，强制登记为一条",
   "· 全部保存 / 入台账 —— 把本次结果存入问题台账",
   "· 导出台账 —— 下载 Excel 台账；导出本月台账 / 导出东湖社区11月台账 / 导出物业逾期的 —— 只导出选中的",
@@ -291,6 +293,52 @@ async function correct(card, category, owner) {
   } catch (err) { botText(`更正失败：${err.message}`); refreshCard(card); }
 }
 
+// Two cards of one result are one problem: `other`'s words, people and places go to `into`, which stays.
+function mergeCards(other, into) {
+  if (other === into) throw new Error(`第${into.n}条不能并入它自己。`);
+  if (other.entry_id || into.entry_id) {
+    const saved = [other, into].filter((c) => c.entry_id).map((c) => `第${c.n}条（编号 ${c.entry_id}）`).join("、");
+    throw new Error(`${saved}已存入台账，请用台账编号合并，例如：${other.entry_id || "12"}号并入${into.entry_id || "8"}号。`);
+  }
+  const union = (x, y) => [...new Set([...(x || []), ...(y || [])])];
+  const earliest = (x, y) => (!x ? y : !y ? x : (new Date(x) <= new Date(y) ? x : y));
+  into.quotes = union(into.quotes, other.quotes);
+  into.speakers = union(into.speakers, other.speakers);
+  into.mentions = (into.mentions || 1) + (other.mentions || 1);
+  into.location = union((into.location || "").split("、").filter(Boolean), (other.location || "").split("、").filter(Boolean)).join("、") || null;
+  into.response = union(into.response ? [into.response] : [], other.response ? [other.response] : []).join(" ") || null;
+  into.urgent = !!(into.urgent || other.urgent);
+  into.deadline = earliest(into.deadline, other.deadline);  // the sooner 时限 of the two stands
+  into.received_at = earliest(into.received_at, other.received_at);
+  into.notes = union(into.notes, [`合并了第${other.n}条（同一问题）`]);
+  state.cards = state.cards.filter((c) => c !== other);
+  if (other.node) other.node.remove();
+  refreshCard(into);
+  botText(`已把第${other.n}条并入第${into.n}条：原话 ${into.quotes.length} 段，提出 ${into.mentions} 次`
+    + `${into.deadline ? `，办理时限 ${fmtTime(into.deadline)}` : ""}。其余各条编号不变。`);
+}
+// A card holding two problems: the words given (copied from its 原话) become a card of their own,
+// classified and routed from the same receipt time.
+async function splitCard(card, words) {
+  if (card.entry_id) throw new Error(`第${card.n}条已存入台账（编号 ${card.entry_id}），请用：${card.entry_id}号拆分：${words}`);
+  const at = (card.quotes || []).findIndex((q) => q.includes(words));
+  if (at < 0) throw new Error(`第${card.n}条的原话里没有“${words}”。请从卡片的原话里复制要拆出的那一段。`);
+  const rest = card.quotes[at].replace(words, "").replace(/[，,；;、]\s*(?=[。！？!?]|$)/g, "")
+    .replace(/^[\s，,。；;、]+|[\s，,；;、]+$/g, "");  // "…抢不到，。" left by the cut reads "…抢不到。"
+  if (!rest && card.quotes.length === 1) throw new Error(`“${words}”就是第${card.n}条的全部原话，不用拆分；要改类别请说：第${card.n}条改为…`);
+  const r = await api("/api/classify", { method: "POST", json: Object.assign({ text: words }, card.received_at ? { received_at: card.received_at } : {}) });
+  if (rest) card.quotes[at] = rest; else card.quotes.splice(at, 1);
+  card.mentions = Math.max(1, (card.mentions || 1) - (rest ? 0 : 1));
+  refreshCard(card);
+  const before = state.cards.length;
+  showIssues([{ summary: words.slice(0, 60), category: r.category, category_name: r.category_name, secondary: r.secondary,
+    urgent: r.urgent, owner: r.owner, co_owners: r.co_owners, deadline: r.deadline, location: r.location,
+    speakers: card.speakers || [], mentions: 1, quotes: [words], response: null, confidence: r.confidence,
+    needs_review: r.needs_review, notes: [...(r.notes || []), `从第${card.n}条拆出`] }], card.received_at);
+  const made = state.cards[before];
+  botText(`已从第${card.n}条拆出第${made.n}条：${made.category_name}，责任主体 ${made.owner}。第${card.n}条留下其余的原话。`);
+}
+
 const CN_DIGITS = { 一: 1, 二: 2, 两: 2, 三: 3, 四: 4, 五: 5, 六: 6, 七: 7, 八: 8, 九: 9 };
 function number(word) {  // "12", "二", "十二", "二十三"
   if (/^\d+$/.test(word)) return Number(word);
@@ -416,6 +464,17 @@ const COMMANDS = [
     persistCards();
     botText(card.entry_id ? `已从本次结果中移除第${card.n}条。它已存入台账（编号 ${card.entry_id}），台账中的记录保留。`
       : `已删除第${card.n}条（未存入台账）。其余各条编号不变。`);
+  }],
+  // cards of this result, before saving: "第2条和第5条是同一件事", "第5条并入第2条", "第3条拆分：……"
+  [/^(?:把)?\s*第\s*([\d一二两三四五六七八九十]+)\s*[条个]\s*(?:和|跟|与|、)\s*第?\s*([\d一二两三四五六七八九十]+)\s*[条个]\s*是同一(?:件事|个问题|问题|回事|个事)$/, async (m) => {
+    const [a, b] = [cardByNumber(m[1]), cardByNumber(m[2])].sort((x, y) => x.n - y.n);
+    mergeCards(b, a);  // the one raised first stays
+  }],
+  [/^(?:把)?\s*第\s*([\d一二两三四五六七八九十]+)\s*[条个]\s*(?:并入|合并到|合并进|并到|并进|归到|归入)\s*第\s*([\d一二两三四五六七八九十]+)\s*[条个]$/, async (m) => {
+    mergeCards(cardByNumber(m[1]), cardByNumber(m[2]));
+  }],
+  [/^(?:把)?\s*第\s*([\d一二两三四五六七八九十]+)\s*[条个]\s*(?:拆分|拆出|拆开)\s*[：:，,]\s*([\s\S]+)$/, async (m) => {
+    await splitCard(cardByNumber(m[1]), m[2].trim().replace(/^[“"]|[”"]$/g, ""));
   }],
   [/^登记[：:]\s*(.+)$/s, async (m) => { await sendText(m[1], true); }],
   [/^(导出台账|导出|下载台账|导出excel|导出表格|下载excel|导出Excel|下载Excel)$/i, async () => { await download("/api/ledger.xlsx?status=未作废", "问题台账.xlsx"); }],
