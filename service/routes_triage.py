@@ -16,7 +16,7 @@ from triage.documents import DocumentError, read_notes
 from triage.ledger import issues_markdown
 from triage.places import find_places
 from triage.route import community_time
-from triage.notes import extract, meeting_date
+from triage.notes import extract, likely_repeats, meeting_date
 from triage.tables import TableError, TooManyRowsError, find_text_column, read_table
 
 from . import jobs
@@ -116,7 +116,7 @@ def extract_issues(body: ExtractIn, request: Request, model: ModelDep, store: St
             d["entry_id"], d["already"] = entry_id, entry_id in reused
     return {"issues": out, "model_version": model.version, "markdown": issues_markdown(issues),
             "received_at": community_time(received, model.taxonomy),  # local, like every other time the API shows
-            "beyond": beyond, "unlisted": unlisted}
+            "beyond": beyond, "unlisted": unlisted, "likely_repeats": [list(p) for p in likely_repeats(issues)]}
 
 
 @router.post("/extract/file", response_model=ExtractOut)

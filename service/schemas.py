@@ -88,6 +88,8 @@ class ExtractOut(BaseModel):
     received_at: dt.datetime | None = None  # the clock deadlines count from: given, the record's date, or now
     beyond: list[str] = []  # matters outside the community staff did not pass on (入学, 养老金): not listed as issues
     unlisted: list[str] = []  # residents' requests and questions not read as problems (希望社区医生能上门量血压)
+    # pairs of issues (indexes into `issues`) kept apart that may be one problem: for staff to confirm
+    likely_repeats: list[list[int]] = []
 
 
 def has_words(text: str | None) -> bool:

@@ -766,3 +766,15 @@ def test_cards_are_merged_and_split_before_saving(page, server):
     page.wait_for_selector("text=原话里没有“没有这句话”")
     send(page, f"第{a}条和第{a}条是同一件事")
     page.wait_for_selector(f"text=第{a}条不能并入它自己")
+
+
+def test_two_cards_that_may_be_one_problem_are_named_with_the_command(page, server):
+    send(page, "2024-09-02 07:15 12-1-1801 老赵\n18楼早上水龙头就一点点细流，洗个脸都费劲，这都第三天了\n\n"
+               "2024-09-02 12:30 2-2-1103 Lily\n2号楼楼下有人扔垃圾，差点砸到人\n\n"
+               "2024-09-02 18:40 12-2-1602 Amy\n12号楼高层水压是真不行，我家16楼晚上洗澡水时大时小\n")
+    hint = page.wait_for_selector("text=可能是同一个问题")
+    command = hint.inner_text().split("请输入：")[1]
+    send(page, command)
+    page.wait_for_selector("text=并入第")
+    first = int(command.split("条")[0].lstrip("第"))
+    assert page.locator(f'.card[data-n="{first}"] .quote').count() == 2

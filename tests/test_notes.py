@@ -1044,3 +1044,14 @@ def test_a_duty_log_call_dealt_with_on_the_shift_is_no_problem(model):
     text = ("物业交接班记录\n19:50 3栋602报卫生间漏水到楼下，维修工上门换了软管，21:00处理完毕，楼下确认不再滴。\n"
             "20:15 5栋1单元电梯困人（1人），20:38放出，人无事。电梯已停用挂牌，待维保公司明早查。\n")
     assert [i.location for i in _extract(text, model)] == ["5栋1单元"]
+
+
+def test_two_cards_about_one_thing_in_one_building_are_named_as_likely_one(model):
+    from triage.notes import likely_repeats
+
+    text = ("2024-09-02 07:15 12-1-1801 老赵\n18楼早上水龙头就一点点细流，洗个脸都费劲，这都第三天了\n\n"
+            "2024-09-02 12:30 2-2-1103 Lily\n2号楼楼下有人扔垃圾，差点砸到人\n\n"
+            "2024-09-02 18:40 12-2-1602 Amy\n12号楼高层水压是真不行，我家16楼晚上洗澡水时大时小\n")
+    issues = _extract(text, model)
+    water = [k for k, i in enumerate(issues) if "水" in i.quotes[0] and "垃圾" not in i.quotes[0]]
+    assert len(water) == 2 and likely_repeats(issues) == [tuple(water)]

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 
 from .model import Model, json_ready
@@ -989,6 +990,25 @@ def _latest_day(now: dt.date, day: int) -> dt.date | None:
             return date
         year, month = (year - 1, 12) if month == 1 else (year, month - 1)
     return None
+
+
+def likely_repeats(issues: Sequence[Issue]) -> list[tuple[int, int]]:
+    """Pairs (i, j), i < j, of issues the extractor kept apart that may be one problem: the same category,
+    places that agree, and an object in common (水龙头 and 水压, 电梯 and 电梯). For staff to confirm with one
+    command; never merged on this alone."""
+    seen = []
+    for issue in issues:
+        topic = _topic(normalize("".join(issue.quotes)))
+        places = [p for p in (issue.location or "").split("、") if p]
+        seen.append((issue.category, place_keys(places), _thing_chars(_things(topic)) - _PLACE_CHARS, topic))
+    pairs = []
+    for j, (cat_j, keys_j, things_j, topic_j) in enumerate(seen):
+        for i, (cat_i, keys_i, things_i, topic_i) in enumerate(seen[:j]):
+            if (cat_i == cat_j and not places_conflict(keys_i, keys_j) and (keys_i & keys_j or not (keys_i or keys_j))
+                    and things_i & things_j):
+                pairs.append((i, j))
+                break  # the first earlier issue it resembles is enough to ask about
+    return pairs
 
 
 def _attach_replies(groups: list[dict], replies, by_utt: dict, utts: list[Utterance]) -> None:

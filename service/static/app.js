@@ -209,7 +209,12 @@ function showExtracted(out, pasted) {
   if (out.issues.length && fmtTime(received).slice(0, 10) !== fmtTime(pasted).slice(0, 10)) {
     botText(`纪要写明的日期是 ${fmtTime(received).slice(0, 10)}：受理时间和办理时限从这一天算起。`);
   }
+  const start = state.cards.reduce((m, c) => Math.max(m, c.n), 0);  // the first new card is 第(start+1)条
   showIssues(out.issues, received);
+  for (const [i, j] of out.likely_repeats || []) {  // kept apart by the reading, but maybe one problem
+    botText(`第${start + i + 1}条和第${start + j + 1}条可能是同一个问题（同类、同一地点、说的是同一样东西）。`
+      + `是的话请输入：第${start + i + 1}条和第${start + j + 1}条是同一件事`);
+  }
   if ((out.beyond || []).length) {  // not community business and not passed on: said, not silently dropped
     botText(`另有 ${out.beyond.length} 件不属于社区办理的事项，没有列为问题：` + out.beyond.map((b) => `“${b}”`).join("；")
       + "。如需登记跟进，请输入“登记：”加内容。");
