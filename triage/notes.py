@@ -316,7 +316,7 @@ def _all_fine(text: str) -> bool:
 _RELAYED = re.compile(rf"(?:楼|栋|单元|\d{{3,4}}|住户|家)的(?:[老小][\u4e00-\u9fff]|[\u4e00-\u9fff]{{1,2}}{_TITLE})(?:说|反映|讲|提)")
 
 
-_FIXED_NOW = re.compile(r"现在(?:晚上|已经|都)?(?:好|亮堂|亮|通|热|有水|有电|正常|干净)了|(?:下午|上午|晚上|当天|第二天)就(?:来水|来电|来气|通水|通电)了"
+_FIXED_NOW = re.compile(r"现在(?:晚上|已经|都)?(?:好|亮堂|亮|通|热|有水|有电|正常|干净|没味|没味道|没臭味|不臭|不漏|不响)了|(?:下午|上午|晚上|当天|第二天)就(?:来水|来电|来气|通水|通电)了"
                         r"|(?:已经|都|当天就|第二天就|次日就|马上就)(?:修好|换好|清走|处理好|解决)了"
                         # "…换了软管，21:00处理完毕，楼下确认不再滴": a duty log's call dealt with on the shift
                         r"|(?:处理|维修|修复)完毕|确认(?:不再|已不)(?:滴|漏|响|冒)"
@@ -347,6 +347,8 @@ def _is_issue(utt: Utterance, text: str, role: dict, category: str, confidence: 
         return category == fallback and confidence >= 0.5 and bool(utt.speaker) and not utt.staff
     if _FIXED_NOW.search(text) and not _BUT.search(text) and p_issue < 0.9:
         return False  # "上周说的3单元楼道灯，物业周二来换了，现在晚上亮堂了": done before the record was written
+    if re.match(r"(?:询问|咨询)", text) and not re.search(r"[坏漏堵臭吵]|不[能亮通响了]|没(?:人|水|电|气)", text):
+        return False  # a 物业 call register's "询问本月物业费能不能用微信交": a question answered, no fault
     if (re.search(r"有(?:几|两|三|四|五|一|些)(?:件|个|点)?(?:事|问题|情况)(?:情|儿)?想(?:跟|向|和|给)?(?:您|你|社区|书记|主任|大家)?"
                   r"(?:反映|说|汇报|讲|提)", text) and not re.search(r"[坏漏堵臭吵]|不[能亮通响]", text)):
         return False  # "我是…301的住户陈淑芬，…有几件事想跟您反映一下。": the matters follow
