@@ -1055,3 +1055,13 @@ def test_two_cards_about_one_thing_in_one_building_are_named_as_likely_one(model
     issues = _extract(text, model)
     water = [k for k, i in enumerate(issues) if "水" in i.quotes[0] and "垃圾" not in i.quotes[0]]
     assert len(water) == 2 and likely_repeats(issues) == [tuple(water)]
+
+
+def test_a_call_register_row_settled_on_the_phone_is_not_listed():
+    from triage.utterances import split_utterances
+
+    text = ("物业客服来电登记\n来电时间\t房号\t来电人\t反映内容\t处理情况\n"
+            "08:40\t2-2-1101\t陈先生\t家里燃气灶打不着火\t燃气卡余额用完，指导充值后来电人确认已恢复\n"
+            "09:30\t3-3-601\t赵先生\t3号楼3单元电梯又停了，门打不开\t已通知维保公司，仍在等待\n")
+    said = [u.text for u in split_utterances(text)]
+    assert not any("燃气灶" in t for t in said) and any("电梯又停了" in t for t in said)

@@ -363,6 +363,7 @@ def _chat_sender(line: str) -> tuple[str, str | None, bool] | None:
 
 # The first line of a record naming what follows: "9月份楼里的事", "本周巡查情况", "居民诉求汇总"
 _TITLE_LINE = re.compile(r"(?:的事|的事情|的事儿|情况|汇总|记录|清单|纪要|台账|明细|登记表?|一览)[：:]?\s*$")
+_RESOLVED = re.compile(r"确认(?:已经?)?(?:恢复|正常|解决|修好)|已恢复正常|当场(?:解决|修好|处理好)|问题已解决|已解决|处理完毕|维修完毕|已修复|已修好")
 _STILL_OPEN = re.compile(r"未办结|未解决|未完成|未整改|未修复|仍有|仍在|仍未|继续跟进|持续跟进|跟进中|办理中|正在办理")
 _TABLE_SAID = _FIELD_SAID | {"事项", "议定事项", "反映事项", "诉求内容", "来电诉求", "问题内容", "工单内容", "反映问题", "问题及诉求", "具体问题", "情况描述"}
 _TABLE_REPLY = {"办理情况", "处理情况", "处理结果", "办理结果", "处置情况", "处理意见", "办理意见", "答复", "回复", "答复意见",
@@ -472,7 +473,10 @@ def split_utterances(text: str) -> list[Utterance]:
             if table is not None and len(cells) >= table["said"] + 1:
                 rows = _table_row(cells, table, n, len(out))
                 # under "上月议定事项办理情况" a row still open ("未办结，…仍有车辆停放") is a problem still
-                if not notice or any(u.staff and _STILL_OPEN.search(u.text) for u in rows):
+                reply = " ".join(u.text for u in rows if u.staff)
+                if _RESOLVED.search(reply) and not _STILL_OPEN.search(reply):
+                    continue  # a call register's row settled on the phone ("…来电人确认已恢复"): nothing to follow up
+                if not notice or _STILL_OPEN.search(reply):
                     out.extend(rows)  # a closed row is for reference: neither it nor its 办理情况 is read
                 continue
         elif table is not None and len(cells) < 2:
