@@ -17,7 +17,7 @@ from .normalize import normalize, strip_pinyin
 from .places import cn_number, find_places, place_keys, places_conflict
 from .route import community_time, route
 from .segment import words
-from .utterances import _DAY_HEAD, Utterance, split_utterances
+from .utterances import Utterance, day_heading, split_utterances
 
 __all__ = ["Issue", "extract", "meeting_date", "strip_web_noise"]
 
@@ -1129,11 +1129,11 @@ def meeting_date(text: str, now: dt.datetime, *, head_lines: int = 4, max_age_da
     """
     lines = [line for line in (text or "").splitlines() if line.strip()][:head_lines]
     for n, line in enumerate(lines):
-        day_only = _DAY_HEAD.fullmatch(normalize(line)) if n else None
-        if day_only is not None and day_only["d2"]:  # "23日（周一）" heading a log: the last 23rd up to now
-            when = _latest_day(now.date(), int(day_only["d2"]))
+        head = day_heading(line) if n else None
+        if head is not None and head[1] is None:  # "23日（周一）" heading a log: the last 23rd up to now
+            when = _latest_day(now.date(), head[2])
             if when is not None and (now.date() - when).days <= max_age_days:
-                hour, minute = _PART_OF_DAY.get(day_only["part"] or "", (9, 0))
+                hour, minute = _PART_OF_DAY.get(head[3] or "", (9, 0))
                 return min(dt.datetime.combine(when, dt.time(hour, minute), tzinfo=now.tzinfo), now)
             continue
         if n and not (_HEADER_LINE.search(line) or _DATE_ONLY.fullmatch(line) or _DATE_AND_ROOM.fullmatch(line)):

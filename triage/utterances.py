@@ -311,6 +311,16 @@ _DAY_HEAD = re.compile(
     r"[\s—\-=－_~～）)】\]：:]*$")
 # "【2号楼】", "[车棚]", "■ 5号楼", "〔垃圾站〕": a place alone on a line, heading the findings made there
 _AREA_HEAD = re.compile(r"\s*(?:[【\[〔［]\s*(?P<a>[^】\]〕］]{2,10}?)\s*[】\]〕］]|[■□◆◇▶►●]\s*(?P<b>[^\s，。：:]{2,10}))\s*[：:]?\s*")
+def day_heading(line: str) -> tuple[int | None, int | None, int, str | None] | None:
+    """(year, month, day, part of day) of a line that only heads a day of a log ("24号周二", "25日（周三）上午",
+    "—— 11月26日 ——"); year and month None when it leaves them out. None for any other line."""
+    head = _DAY_HEAD.fullmatch(normalize(line)) if len(line.strip()) <= 24 else None
+    if head is None:
+        return None
+    return (int(head["y"]) if head["y"] else None, int(head["m"]) if head["m"] else None,
+            int(head["d"] or head["d2"]), head["part"])
+
+
 # "2024-07-08 09:12 …": a log line that starts with its own date
 _DATED_LINE = re.compile(r"^\s*[\[【(（]?\s*(?P<y>20\d\d)[-/.年](?P<m>1[0-2]|0?[1-9])[-/.月](?P<d>3[01]|[12]\d|0?[1-9])(?!\d)")
 # What a chat export puts where a photo, a video or a voice note was: "[图片]", "[视频]", "[语音]"
@@ -456,10 +466,9 @@ def split_utterances(text: str) -> list[Utterance]:
             continue
         if _SECTION.match(normalize(line)):
             areas.append((n, None))
-        head = _DAY_HEAD.match(normalize(line)) if len(line) <= 24 else None
+        head = day_heading(line)
         if head and n != first:  # the record's first line is its own date (meeting_date reads it)
-            days.append((n, (int(head["y"]) if head["y"] else None, int(head["m"]) if head["m"] else None,
-                             int(head["d"] or head["d2"]), head["part"])))
+            days.append((n, head))
             pending = entry = None
             continue
         cells = _cells(raw_line)
