@@ -334,7 +334,7 @@ def update_entry(entry_id: EntryId, body: EntryPatch, model: ModelDep, store: St
                 raise HTTPException(400, "办理时限早于受理时间，请核对。")
             changes["deadline"] = utc(when)
         elif centre_deadline(current.get("notes")):
-            del changes["deadline"]  # the hotline centre's own 时限 stands; only 紧急 changes
+            changes.pop("deadline", None)  # the hotline centre's own 时限 stands; only 紧急 changes
         else:  # 紧急 changed alone: the deadline follows, as the category's rules give it
             routing = route(current["category"], normalize(current["text"]), received, model.taxonomy)
             if changes["urgent"]:  # 24 hours from now when it turns out urgent later, never already past
