@@ -778,3 +778,37 @@ def test_two_cards_that_may_be_one_problem_are_named_with_the_command(page, serv
     page.wait_for_selector("text=并入第")
     first = int(command.split("条")[0].lstrip("第"))
     assert page.locator(f'.card[data-n="{first}"] .quote').count() == 2
+
+
+def test_an_administrator_retrains_from_the_chat(browser, tmp_path, monkeypatch):
+    """From the 街道 desk trial: the admin found no way to retrain from the page."""
+    import service.registry as registry
+    from triage import load_examples
+    from triage.examples import default_training_files
+
+    monkeypatch.setattr(registry, "load_examples",  # a small base keeps the test fast; the loop is what is tested
+                        lambda files, taxonomy: [e for i, e in enumerate(load_examples(files, taxonomy)) if i % 8 == 0])
+    with live_server(tmp_path / "data", "admin", "刘敏") as (url, token, _settings):
+        context = browser.new_context(viewport={"width": 1366, "height": 768}, locale="zh-CN")
+        page = context.new_page()
+        page.goto(url + "/")
+        page.fill("#token-input", token)
+        page.click("#login-form button")
+        page.wait_for_selector("#app:not([hidden])")
+        assert page.input_value("#token-input") == ""  # not left in the page of a shared computer
+        before = page.inner_text("#model-version")
+        send(page, "重新训练")
+        page.wait_for_selector("text=没有新的内容可学")
+        send(page, "登记：楼道里堆满了纸箱子和旧沙发")
+        page.wait_for_selector(".card")
+        chip = page.locator(".card .chip").first.inner_text()
+        send(page, "第1条改为" + ("环境卫生" if chip == "安全隐患" else "安全隐患"))
+        page.wait_for_selector("text=更正已记录")
+        send(page, "重新训练")
+        done = page.wait_for_selector("text=条评估样本上", timeout=120_000).inner_text()
+        send(page, "模型版本")
+        page.wait_for_selector("text=个模型版本")
+        assert page.locator(".answer-table tr").count() >= 3  # the header, the shipped model, the new one
+        if done.startswith("已启用新模型"):
+            assert page.inner_text("#model-version") != before
+        context.close()

@@ -31,6 +31,7 @@ const HELP = [
   "· 12号改为其他 / 12号责任主体改为社区 —— 更正台账里已保存的记录（用台账编号）",
   "· 12号派单 / 12号办理中 / 12号办结：已更换水泵 / 12号销号 / 12号作废：重复登记 —— 在聊天里推进办理状态",
   "· 待回访 —— 已办结、等待回访的问题和反映人；回访后输入：12号回访满意 / 12号回访不满意 还是漏水",
+  "· 重新训练 —— （管理员）用大家的更正训练新模型，评估不比原来差才启用；模型版本 / 回滚模型",
   "· 帮助 —— 显示本说明",
 ].join("\n");
 
@@ -57,6 +58,13 @@ function fmtTime(iso) {
 function catName(code) {
   const c = state.taxonomy && state.taxonomy.categories.find((x) => x.code === code);
   return c ? c.name : code;
+}
+
+async function showWho() {  // who is signed in and which model answers (after a retrain or rollback too)
+  const health = await (await fetch("/api/health")).json();
+  const who = await api("/api/me");
+  state.role = who.role;
+  $("#model-version").textContent = `${who.name}（${who.role_name}权限） · 模型 ${health.model_version}`;
 }
 
 async function api(path, options = {}) {
@@ -89,10 +97,8 @@ async function login(token) {
   localStorage.setItem("triage-token", token);
   $("#login").hidden = true;
   $("#app").hidden = false;
-  const health = await (await fetch("/api/health")).json();
-  const who = await api("/api/me");
-  state.role = who.role;
-  $("#model-version").textContent = `${who.name}（${who.role_name}权限） · 模型 ${health.model_version}`;
+  $("#token-input").value = "";  // a shared office computer: the token is not left in the page
+  await showWho();
   fillFilters();
   if (!$("#messages").children.length) botText("您好！请粘贴会议纪要或居民诉求，或输入“帮助”查看可用命令。");
   restoreCards();
@@ -624,6 +630,38 @@ const COMMANDS = [
       if (!job.undone && (job.saved || job.repeat)) row.append(" ", undoButton(job, row));
       node.append(row);
     }
+  }],
+  // the learning loop for administrators: retrain on the corrections, see the versions, go back
+  [/^(?:用更正)?(?:重新训练|重训|训练模型|更新模型|重新训练模型|用更正重新训练)(?:模型)?$/, async () => {
+    const label = botText("正在准备重新训练…");
+    let job = await api("/api/admin/retrain", { method: "POST" });
+    while (job.status === "running") {
+      await new Promise((r) => setTimeout(r, 800));
+      job = await api(`/api/jobs/${job.id}`);
+      const step = job.result && (typeof job.result === "string" ? JSON.parse(job.result) : job.result).step;
+      label.textContent = `正在重新训练（第 ${job.done} / ${job.total} 步）${step ? "：" + step : "…"}`;
+    }
+    if (job.status !== "done") throw new Error(job.error || "重新训练失败");
+    const out = typeof job.result === "string" ? JSON.parse(job.result) : job.result;
+    const pct = (x) => `${(100 * x).toFixed(1)}%`;
+    label.textContent = (out.promoted ? `已启用新模型 ${out.version}。` : `新模型 ${out.version} 没有通过评估，仍用 ${out.current.version}。`)
+      + `在同一批 ${out.n_eval} 条评估样本上，新模型 macro-F1 ${pct(out.candidate.macro_f1)}、准确率 ${pct(out.candidate.accuracy)}；`
+      + `原模型 ${pct(out.current.macro_f1)}、${pct(out.current.accuracy)}（${out.reason}）。学了 ${out.n_corrections} 条人工更正和导入样本。`
+      + (out.promoted ? "之后的分类都用新模型；要退回请输入“回滚模型”。" : "");
+    if (out.promoted) await showWho();
+  }],
+  [/^(模型版本|模型列表|查看模型|模型)$/, async () => {
+    const rows = await api("/api/admin/models");
+    const NAMES = { active: "使用中", candidate: "候选", rejected: "未通过", retired: "已停用" };
+    botNode(el("div", { text: `共 ${rows.length} 个模型版本：` }), el("table", { class: "answer-table" },
+      el("tr", {}, ...["版本", "状态", "建立时间", "说明"].map((h) => el("th", { text: h }))),
+      ...rows.slice(0, 12).map((r) => el("tr", {}, el("td", { text: r.version }), el("td", { text: NAMES[r.status] || r.status }),
+        el("td", { text: (r.created || "").slice(0, 16).replace("T", " ") }), el("td", { text: r.reason || "" })))));
+  }],
+  [/^(回滚模型|模型回滚|退回上一个模型|回退模型)$/, async () => {
+    const out = await api("/api/admin/models/rollback", { method: "POST" });
+    botText(`已退回模型 ${out.serving}，之后的分类都用它。`);
+    await showWho();
   }],
   [/^(帮助|help|\?|？|怎么用)$/i, async () => botText(HELP)],
 ];
