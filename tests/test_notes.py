@@ -1065,3 +1065,15 @@ def test_a_call_register_row_settled_on_the_phone_is_not_listed():
             "09:30\t3-3-601\t赵先生\t3号楼3单元电梯又停了，门打不开\t已通知维保公司，仍在等待\n")
     said = [u.text for u in split_utterances(text)]
     assert not any("燃气灶" in t for t in said) and any("电梯又停了" in t for t in said)
+
+
+@pytest.mark.parametrize("text, places", [  # from the 街道 desk trial's 地点 column
+    ("来电人反映青石桥北里3号楼电梯坏了", ["青石桥北里", "3号楼"]),  # not 映青石桥北里
+    ("希望社区能管一管", []), ("希望加强小区管理", []), ("希望规范小区停车", []),
+    ("希望家园5号楼", ["希望家园", "5号楼"]), ("希望社区3号楼", ["希望社区", "3号楼"]),  # estates of that name
+    ("401要求明天找社区调解", []),
+])
+def test_a_wish_or_a_verb_is_no_place(text, places):
+    from triage.places import find_places
+
+    assert find_places(text) == places

@@ -179,6 +179,10 @@ RULES_FROM_TRIALS = [
     ("facilities", "电梯坏了一个礼拜，楼上的老人出不来门", "物业服务企业", False, 5, None),
     ("parking", "小区外来车辆乱停乱放，业主自己的车位都被占了", "物业服务企业", False, 5, None),
     ("parking", "小区里靠马路边那一排车位天天被外来车占着", "物业服务企业", False, 5, None),
+    # the 街道 desk trial: a lift that shut someone in for a while
+    ("facilities", "来电人反映3号楼电梯把一位老人困了二十分钟才救出来", "物业服务企业", True, 0, "电梯困人"),
+    ("facilities", "我困了想睡觉，电梯旁边太吵", "物业服务企业", False, 5, None),
+    ("safety", "独居的李奶奶两天没出门了，电话也打不通", "社区居委会", True, 0, "独居老人"),
 ]
 
 
@@ -205,6 +209,11 @@ def test_rules_found_by_trials(taxonomy, code, text, owner, urgent, days, reason
     ("大树枝断了挂在上面，下面就是人行道", "safety", True),  # rule 1: a falling object over a path (书记 trial)
     ("5号楼门口那棵树的枯枝吊着，随时会掉下来砸到人", "safety", True),
     ("3号楼门口的树枝太长了，挡着路，该修剪了", "greening", False),  # untidy, not falling
+    # the 街道 desk trial: dangers to people filed as ordinary tickets
+    ("来电人反映其楼上独居老人已经三天没见他出门，敲门也没人答应，担心出事", "safety", True),
+    ("独居的李奶奶两天没出门了，电话也打不通", "safety", True),
+    ("地下室水管破裂，水已经漫到电表箱附近", "safety", True),
+    ("小区路灯线路裸露，下雨天冒火花，非常危险", "safety", True),
 ])
 def test_precedence_rules_of_the_ninth_session(model, text, category, urgent):
     got = model.classify(text, BEFORE_NATIONAL_DAY)

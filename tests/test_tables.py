@@ -123,6 +123,7 @@ def _messy_workbook(path):
     sheet.append([3, "=====紧急=====楼道起火", 46328.395, "", ""])
     sheet["C6"].number_format = 'yyyy"年"m"月"d"日"'
     sheet.append(["合计", None, None, "共3件", None])
+    sheet.append(["制表：幸福街道12345工作站    审核：王主任", None, None, None, None])  # the sheet's footer
     book.active = 1
     book.save(path)
 
@@ -134,11 +135,12 @@ def test_messy_workbook_is_read_as_staff_mean_it(tmp_path):
     notes = []
     rows, header = read_table(tmp_path / "m.xlsx", notes=notes)
     assert header == ["工单编号", "诉求内容", "受理时间", "备注", "备注_2"]
-    assert [r["工单编号"] for r in rows] == [1, 2, 3]  # title, blank and 合计 rows left out
+    assert [r["工单编号"] for r in rows] == [1, 2, 3]  # title, blank, 合计 and footer rows left out
     assert rows[0]["备注"] == "首次来电" and rows[0]["备注_2"] == "回访"  # both columns kept
     assert rows[1]["受理时间"] == dt.datetime(2026, 11, 3, 9, 15)  # merged down from the row above
     assert rows[2]["受理时间"] == dt.datetime(2026, 11, 2, 9, 28, 48)  # a number in a 年月日 format is a date
     assert any("合计" in n for n in notes) and any("表头在第 3 行" in n for n in notes)
+    assert any("表尾说明" in n for n in notes)
     assert find_text_column(header, "text") == "诉求内容"
 
 

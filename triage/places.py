@@ -50,7 +50,7 @@ _PLACE = re.compile(_both(
     r"(?=\s*[A-Za-z]?\d{1,3}\s*(?:号楼|号住宅楼|栋|幢|座|#|号院))"
     r"|[\u4e00-\u9fff]{2,4}(?:路|街|大道|巷)(?=[\d一二三四五六七八九十东南西北口与和交段边旁上附的，,。]|$)"
 ))
-_BAD_PREFIX = re.compile(_both(r"^(?:和(?![平谐美顺兴盛睦悦])|晚上|早上|白天|夜里|半夜|中午|下午|上午|每天|天天|平时|还有|另外|就是|咨询一下|咨询|请问|问一下|想问|人称|反映|投诉|来电|家住|住在|位于|我们|咱们|他们|你们|这个|那个|整个|我家|本|该|在|到|从|对|给|把|住|是|的|个|与|及|附近|旁边|门口|前面|后面|楼下|里面|目前|现在|当前|最近|近期|近日|近来|日前|今天|昨天|前天|明天|后天|今晚|明早|找|本周|上周|本月|上月|今年|去年|所在|整个|原来|原先|以前|之前|其实|因为|而且|但是|所以|事|上次|上回|这次|那次|下次|每次)+"))
+_BAD_PREFIX = re.compile(_both(r"^(?:和(?![平谐美顺兴盛睦悦])|晚上|早上|白天|夜里|半夜|中午|下午|上午|每天|天天|平时|还有|另外|就是|咨询一下|咨询|请问|问一下|想问|人称|反映|投诉|来电|家住|住在|位于|我们|咱们|他们|你们|这个|那个|整个|我家|本|该|在|到|从|对|给|把|住|是|的|个|与|及|附近|旁边|门口|前面|后面|楼下|里面|目前|现在|当前|最近|近期|近日|近来|日前|今天|昨天|前天|明天|后天|今晚|明早|找|要求|建议|请求|恳请|麻烦|加强|规范|整治|督促|协调|尽快|本周|上周|本月|上月|今年|去年|所在|整个|原来|原先|以前|之前|其实|因为|而且|但是|所以|事|上次|上回|这次|那次|下次|每次)+"))
 _SAID_BEFORE_NAME = re.compile(_both(r"^[^，,。]*(?:反映|投诉|来电|咨询|报修|家住|住在|位于|人称|称|说|表扬|感谢|询问|问|知道|觉得|建议|要求)"))
 _GENERIC = ("小区", "社区", "花园", "公寓", "家园", "本小区", "我们小区")  # no place named: "还有小区东门"
 _BAD_NAME = ("马路", "道路", "公路", "小路", "走路", "过路", "上路", "修路", "一条路", "那里", "这里", "哪里", "心里", "家里", "夜里", "城里", "村里", "屋里", "院里", "社区里",
@@ -58,11 +58,22 @@ _BAD_NAME = ("马路", "道路", "公路", "小路", "走路", "过路", "上路
 _CN_DIGITS = {c: i for i, c in enumerate("零一二三四五六七八九")}
 
 
+# two-character words a place name never starts inside
+_CUT_WORDS = {"反映", "投诉", "咨询", "希望", "要求", "建议", "来电", "家住", "住在", "位于", "人称", "声称"}
+
+
 def find_places(text: str) -> list[str]:
     """Distinct places in order of appearance, as written."""
     out: list[str] = []
     for m in _PLACE.finditer(text):
-        place = _BAD_PREFIX.sub("", m.group().strip())
+        place = m.group().strip()
+        if m.start() and text[m.start() - 1:m.start() + 1] in _CUT_WORDS:
+            place = place[1:]  # "来电人反映青石桥北里": the match began inside 反映
+        if re.match(_both(r"希望(?:加强|规范|整治|督促|协调|尽快)*(?:社区|小区)$"), place) and (
+                to_simplified(place) not in ("希望社区", "希望小区") or re.match(r"\s*(?:能|尽快|加强|管|帮|解决|协调|处理|出面|重视|给|把|对|早日|多)",
+                                                      text[m.end():m.end() + 3])):
+            continue  # "希望社区能管一管", "希望加强小区管理": a wish, not 希望社区 or 希望小区
+        place = _BAD_PREFIX.sub("", place)
         # "市民反映兰亭苑", "来电人称清风苑12栋": the name starts after what the caller did
         place = _BAD_PREFIX.sub("", _SAID_BEFORE_NAME.sub("", place))  # "要求明天找社区" names no estate
         if re.search(_both("街道|镇"), place[:-2]) and re.search(_both("(?:小区|花园|家园|新村|公寓|苑|社区)$"), place):

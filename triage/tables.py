@@ -36,6 +36,9 @@ _HEADER_WORDS = frozenset(TEXT_COLUMNS) | {"序号", "编号", "工单编号", "
 # Columns holding the answer to a ticket, never its text, even when their name contains 内容.
 _REPLY = re.compile(r"回复|答复|办理|处理|结果|反馈")  # 处理意见 is a reply; 居民意见 is the residents' text
 _TOTALS = re.compile(r"^\s*(合\s*计|总\s*计|小\s*计|共\s*计)")
+# a sheet's footer under the tickets: "制表：永宁区12345热线中心", "审核人：…", "注：…", "打印时间：…"
+_FOOTER = re.compile(r"^\s*(?:制表|制表人|制表单位|填表|填表人|填报|填报人|填报单位|审核|审核人|审批|负责人|联系人|注|备注|说明|数据来源"
+                     r"|打印时间|导出时间|统计时间|统计口径)\s*[：:]")
 _ZIP, _OLE2 = b"PK\x03\x04", b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 
 
@@ -297,6 +300,9 @@ def _rows_from_grid(grid: Sequence[Sequence], name: str, say, lines: Sequence[in
         first = next(v for v in values if _filled(v))
         if isinstance(first, str) and _TOTALS.match(first):
             say(f"第 {line(i)} 行是合计行（“{first.strip()[:12]}”），不是工单，已跳过。")
+            continue
+        if isinstance(first, str) and _FOOTER.match(first) and sum(map(_filled, values)) <= 2:
+            say(f"第 {line(i)} 行是表尾说明（“{first.strip()[:12]}”），不是工单，已跳过。")
             continue
         if len(values) > len(header):
             if strict and any(map(_filled, values[len(header):])):
