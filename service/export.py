@@ -21,6 +21,10 @@ COLUMNS = (("序号", 6), ("台账编号", 9), ("工单编号", 16), ("问题内
            ("原话", 48), ("办理情况", 30), ("办理记录", 48), ("状态", 9), ("办结时间", 17), ("回访满意度", 10),
            ("回访意见", 30), ("销号时间", 17), ("需人工复核", 10), ("备注", 30))
 LEDGER_HEADER = tuple(c for c, _ in COLUMNS)
+# the columns a meeting reads, on a sheet of their own that prints legibly on landscape A4 (all 24 at once
+# print at about a third of their size)
+PRINTED = (("序号", 5), ("台账编号", 7), ("社区", 10), ("问题内容", 42), ("类别", 9), ("责任主体", 14),
+           ("受理时间", 12), ("办理时限", 12), ("状态", 8), ("办理情况", 30))
 OVERDUE = {"red": "已逾期", "yellow": "将逾期", "": ""}
 
 
@@ -56,6 +60,14 @@ def _record(history: list[dict], tz: str) -> str:
 
 def _last(history: list[dict], status: str) -> str | None:
     return next((h["at"] for h in reversed(history) if h["field"] == "status" and h["to_value"] == status), None)
+
+
+def _said(entry: dict) -> str:
+    """原话, unless it only repeats 问题内容 (a 12345 ticket's one quote is its text)."""
+    quotes = entry.get("quotes") or []
+    if len(quotes) == 1 and quotes[0].strip() == _problem(entry).strip():
+        return ""
+    return "\n".join(f"“{q}”" for q in quotes)
 
 
 def _problem(entry: dict) -> str:
@@ -149,7 +161,7 @@ def ledger_xlsx(entries: list[dict], history: dict[int, list[dict]], tz: str, no
             _when(e.get("received_at"), tz), _when(e.get("deadline"), tz) or "—",
             "紧急" if e.get("urgent") else "一般", _late(e, closed, now), e.get("community") or "", e.get("location") or "",
             "、".join(x for x in [*(e.get("speakers") or []), e.get("contact")] if x),
-            "\n".join(f"“{q}”" for q in e.get("quotes") or []), e.get("response") or "", _record(shown, tz),
+            _said(e), e.get("response") or "", _record(shown, tz),
             # the last 回访, also one whose low score sent the entry back (the statistics count it too)
             e["status"], _when(closed, tz), e.get("satisfaction") or "", e.get("feedback") or "",
             _when(_last(past, "已销号") if e["status"] == "已销号" else None, tz), "是" if e.get("needs_review") else "",
@@ -157,6 +169,9 @@ def ledger_xlsx(entries: list[dict], history: dict[int, list[dict]], tz: str, no
             "；".join(e.get("notes") or [])))
     buf = io.BytesIO()
     heading = f"问题台账（{scope}）" if scope else "问题台账"
+    at = {name: i for i, name in enumerate(LEDGER_HEADER)}
+    printed = [[row[at[name]] for name, _ in PRINTED] for row in rows]
     write_xlsx(LEDGER_HEADER, rows, buf, [w for _, w in COLUMNS], filters=True, heading=heading,
+               tables=[("打印版", [name for name, _ in PRINTED], printed, [w for _, w in PRINTED])],
                extra=[("汇总", _summary(entries, history, now, scope, tz, repeat_calls))])
     return buf.getvalue()

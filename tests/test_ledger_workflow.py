@@ -487,7 +487,7 @@ def test_the_export_has_a_summary_for_the_monthly_report(client):
         client.post(f"/api/entries/{made[0]}/status", json={"status": status, **extra}, headers=client.hdr())
     r = client.get("/api/ledger.xlsx", params={"date_from": "2026-11", "date_to": "2026-11"}, headers=client.hdr())
     book = load_workbook(io.BytesIO(r.content))
-    assert book.sheetnames == ["问题台账", "汇总"]
+    assert book.sheetnames == ["问题台账", "汇总", "打印版"]
     lines = {row[0]: row[1:] for row in book["汇总"].iter_rows(values_only=True) if row and row[0]}
     assert "2026-11" in lines["统计范围："][0]
     # shares are numbers shown as percentages, so a report can sum, sort and chart them
@@ -977,7 +977,7 @@ def test_the_ledger_shows_and_exports_one_uploads_entries_and_refuses_unknown_fi
     assert sum(stats["by_category"].values()) == 3
     exported = client.get("/api/ledger.xlsx", params={"job": job["id"]}, headers=client.hdr())
     book = load_workbook(BytesIO(exported.content))
-    assert "上传《工单.csv》" in " ".join(str(c.value) for row in book.worksheets[-1].iter_rows() for c in row if c.value)
+    assert "上传《工单.csv》" in " ".join(str(c.value) for row in book["汇总"].iter_rows() for c in row if c.value)
     assert quote("上传工单") in exported.headers["content-disposition"]  # the file name says which upload
     r = client.get("/api/entries", params={"job": "abc123"}, headers=client.hdr())
     assert r.status_code == 404 and "上传记录" in r.json()["detail"]
@@ -1214,7 +1214,7 @@ def test_a_street_desks_export_keeps_each_tickets_address_and_community(client):
     head = [c.value for c in book.worksheets[0][1]]
     rows = [dict(zip(head, [c.value for c in r])) for r in book.worksheets[0].iter_rows(min_row=2)]
     assert [r["社区"] for r in rows] == ["幸福里社区"] and rows[0]["地点"].startswith("幸福里小区8号楼")
-    summary = [[c.value for c in r][:7] for r in book.worksheets[-1].iter_rows()]
+    summary = [[c.value for c in r][:7] for r in book["汇总"].iter_rows()]
     assert ["社区", "受理", "办结", "办结率", "仍逾期", "回访", "满意率"] in summary
 
 

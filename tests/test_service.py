@@ -605,3 +605,15 @@ def test_a_residents_request_that_is_no_problem_is_named_not_dropped(client):
     chat = "王阿姨（3号楼）：孩子没事吧？\n主持人：没事没事，谢谢关心。\n王阿姨（3号楼）：3号楼电梯坏了三天了。"
     out = client.post("/api/extract", json={"text": chat}, headers=client.hdr()).json()
     assert out["unlisted"] == []  # courtesy asks nothing of the community
+
+
+def test_ledger_export_has_a_sheet_that_prints_legibly(client):
+    """From the 街道 desk trial: 24 columns on one A4 width print at a third of their size."""
+    _new_entry(client)
+    r = client.get("/api/ledger.xlsx", headers=client.hdr("viewer"))
+    book = load_workbook(io.BytesIO(r.content))
+    printed = book["打印版"]
+    names = [c.value for c in printed[1]]
+    assert names[:4] == ["序号", "台账编号", "社区", "问题内容"] and "办理情况" in names and len(names) <= 10
+    assert printed.max_row == book["问题台账"].max_row and printed.print_title_rows == "$1:$1"
+    assert sum(printed.column_dimensions[chr(65 + i)].width for i in range(len(names))) < 160

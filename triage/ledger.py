@@ -63,36 +63,23 @@ def write_ledger(issues: Sequence[Issue], target, fmt: str) -> None:
 
 def write_xlsx(header: Sequence[str], rows: Sequence[Sequence], target, widths: Sequence[int] = (),
                title: str = "问题台账", filters: bool = False,
-               extra: Sequence[tuple[str, Sequence[Sequence]]] = (), heading: str = "") -> None:
+               extra: Sequence[tuple[str, Sequence[Sequence]]] = (), heading: str = "",
+               tables: Sequence[tuple[str, Sequence[str], Sequence[Sequence], Sequence[int]]] = ()) -> None:
     """A formatted workbook: bold frozen header, wrapped cells, resident text kept inert.
 
     Date-times are real Excel dates shown as yyyy-mm-dd hh:mm; `filters` adds 筛选 buttons to the header.
-    `extra` adds sheets of plain rows after it (title, rows), e.g. a 汇总 of the same entries.
+    `extra` adds sheets of plain rows after it (title, rows), e.g. a 汇总; `tables` then adds sheets laid out
+    like the first (title, header, rows, widths), e.g. a 打印版 with the columns a meeting reads.
     Printed, each page is landscape A4 as wide as the sheet, repeats the column names and carries
     `heading` (or the sheet's title) on top and 第 N 页 共 M 页 below; the header stays in row 1.
     """
     from openpyxl import Workbook
-    from openpyxl.styles import Alignment, Font
-    from openpyxl.utils import get_column_letter
+    from openpyxl.styles import Font
 
     book = Workbook()
     sheet = book.active
     sheet.title = title
-    sheet.append(list(header))
-    for row in rows:
-        sheet.append([excel_safe(v) for v in row])
-    for i, width in enumerate(widths, 1):
-        sheet.column_dimensions[get_column_letter(i)].width = width
-    for cell in sheet[1]:
-        cell.font = Font(bold=True)
-    for line in sheet.iter_rows(min_row=2):
-        for cell in line:
-            as_text(cell)
-            cell.alignment = Alignment(wrap_text=True, vertical="top")
-            if cell.is_date:
-                cell.number_format = "yyyy-mm-dd hh:mm"
-    sheet.freeze_panes = "A2"
-    _print_setup(sheet, heading or title)
+    _table_sheet(sheet, header, rows, widths, heading or title)
     if filters and rows:
         sheet.auto_filter.ref = sheet.dimensions
     for name, lines in extra:
@@ -115,7 +102,31 @@ def write_xlsx(header: Sequence[str], rows: Sequence[Sequence], target, widths: 
         more.column_dimensions["A"].width = 24
         for letter in "BCDEFGHI":
             more.column_dimensions[letter].width = 11
+    for name, names, lines, sizes in tables:
+        _table_sheet(book.create_sheet(name), names, lines, sizes, heading or title)
     book.save(target)
+
+
+def _table_sheet(sheet, header: Sequence[str], rows: Sequence[Sequence], widths: Sequence[int], heading: str) -> None:
+    """Column names in bold in a frozen row 1, then the rows, wrapped, dates as dates, set up to print."""
+    from openpyxl.styles import Alignment, Font
+    from openpyxl.utils import get_column_letter
+
+    sheet.append(list(header))
+    for row in rows:
+        sheet.append([excel_safe(v) for v in row])
+    for i, width in enumerate(widths, 1):
+        sheet.column_dimensions[get_column_letter(i)].width = width
+    for cell in sheet[1]:
+        cell.font = Font(bold=True)
+    for line in sheet.iter_rows(min_row=2):
+        for cell in line:
+            as_text(cell)
+            cell.alignment = Alignment(wrap_text=True, vertical="top")
+            if cell.is_date:
+                cell.number_format = "yyyy-mm-dd hh:mm"
+    sheet.freeze_panes = "A2"
+    _print_setup(sheet, heading)
 
 
 def _print_setup(sheet, heading: str) -> None:
