@@ -24,7 +24,7 @@ from .deps import EntryId, ModelDep, Staff, StoreDep, Viewer
 from .owners import known_owner
 from .schemas import CorrectionIn, EntryOut, EntryPatch, MergeIn, SaveIn, SplitIn, StatusIn
 from .settings import FIELD_NAMES, ROLES
-from .store import CLOSED, DONE, NUMERALS, STATUSES, like_escape, split_words, text_key
+from .store import CLOSED, DONE, NUMERALS, SOURCE_NAMES, STATUSES, like_escape, split_words, text_key
 
 router = APIRouter(prefix="/api", tags=["台账 ledger"])
 
@@ -71,8 +71,11 @@ def save_entries(body: SaveIn, model: ModelDep, store: StoreDep, caller: Staff) 
 
 
 def _filter_sql(status, category, owner, urgent, overdue, q, date_from, date_to, needs_review, now,
-                job=None, community=None, due=None) -> tuple[str, list]:
+                job=None, community=None, due=None, source=None) -> tuple[str, list]:
     clauses, params = [], []
+    if source:  # how it came in: 工单批量导入 (12345), 纪要, 单条登记 …
+        clauses.append("source = ?")
+        params.append(source)
     if due is not None:  # still to be done by then: open, with a 时限 not later (the late ones included)
         clauses.append(f"status NOT IN ({','.join('?' * len(CLOSED))}) AND deadline IS NOT NULL "
                        "AND julianday(deadline) <= julianday(?)")
@@ -203,7 +206,10 @@ def day_bound(text: str | None, what: str, end: bool = False, tz: str = "Asia/Sh
 
 # every query parameter the ledger list, its 统计 and its export read (a token may come as api_key)
 _FILTER_PARAMS = ("status", "category", "owner", "urgent", "needs_review", "overdue", "q", "date_from", "date_to", "job",
-                  "community", "due")
+                  "community", "due", "source")
+# how an entry came in, as staff say it: "12345的有多少件没办完" means the uploaded hotline tickets
+_SOURCE_WORDS = {**{name: code for code, name in SOURCE_NAMES.items()}, "12345": "tag", "热线": "tag", "工单": "tag",
+                 "批量导入": "tag", "会议纪要": "extract", "板凳会": "extract", "巡查": "extract", "登记": "classify"}
 _SHOWN_PARAMS = (*_FILTER_PARAMS, "limit", "offset")
 _KNOWN_PARAMS = frozenset((*_SHOWN_PARAMS, "api_key"))
 
@@ -220,7 +226,8 @@ class Filters:
                  date_to: Annotated[str | None, Query(max_length=40, description="受理时间止：2026-11-30（含当天）、2026-11（整月）或带时间")] = None,
                  job: Annotated[str | None, Query(max_length=40, description="上传批次编号：只看这次上传录入的问题")] = None,
                  community: Annotated[str | None, Query(max_length=40, description="所属社区（工单表“所属社区”列）")] = None,
-                 due: Annotated[Literal["today", "week"] | None, Query(description="today 今天到期 / week 本周到期（未办结，含已逾期）")] = None):
+                 due: Annotated[Literal["today", "week"] | None, Query(description="today 今天到期 / week 本周到期（未办结，含已逾期）")] = None,
+                 source: Annotated[str | None, Query(max_length=20, description="来源：tag/12345 工单批量导入、extract 纪要、classify 单条登记、open311、ledger 原台账导入")] = None):
         # a misspelt filter (statu=…) would silently show everything
         if unknown := sorted(set(request.query_params) - _KNOWN_PARAMS):
             raise HTTPException(400, f"不认识的筛选条件：{'、'.join(unknown)}。可用：{'、'.join(_SHOWN_PARAMS)}。")
@@ -250,7 +257,12 @@ class Filters:
         span = "至".join(_day_text(x) for x in (start, end)) if (start or end) else ""
         # what the file name says was selected: 问题台账-物业服务企业-办理中-2026-11-20261125.xlsx
         community = (community or "").strip() or None
-        named = [x for x in (community, owner, status if status != LIVE_STATUS else None, name, {"red": "已逾期", "yellow": "将逾期", "any": "逾期或将逾期"}
+        if source:
+            source = source.strip()
+            source = source if source in SOURCE_NAMES else _SOURCE_WORDS.get(source)
+            if source is None:
+                raise HTTPException(400, f"不认识的来源。可用：{'、'.join(f'{c}（{n}）' for c, n in SOURCE_NAMES.items())}。")
+        named = [x for x in (community, SOURCE_NAMES.get(source or ""), owner, status if status != LIVE_STATUS else None, name, {"red": "已逾期", "yellow": "将逾期", "any": "逾期或将逾期"}
                              .get(overdue or ""), {"today": "今天到期", "week": "本周到期"}.get(due or ""), span) if x]
         self.label = "-".join(named + ([f"上传{Path(upload_name).stem[:20]}"] if upload else []))  # the file name
         self.parts = ([upload] if upload else []) + named + ([f"搜索“{q}”"] if q else [])  # the 汇总's 统计范围 also says the search
@@ -261,10 +273,10 @@ class Filters:
             end_day = local_now.date() + dt.timedelta(days=0 if due == "today" else 6 - local_now.weekday())
             by = dt.datetime.combine(end_day, dt.time(23, 59, 59), tzinfo=ZoneInfo(zone))
         self.clause, self.params = _filter_sql(status, category, owner, urgent, overdue, q, start, end,
-                                               needs_review, self.now, job, community, by)
+                                               needs_review, self.now, job, community, by, source)
         # the same without the dates: a repeat call is counted in the period it came in, whenever its entry did
         self.undated, self.undated_params = _filter_sql(status, category, owner, urgent, overdue, q, None, None,
-                                                        needs_review, self.now, job, community, by)
+                                                        needs_review, self.now, job, community, by, source)
         self.start, self.end = (utc(x) if x else None for x in (start, end))
         self.where = f" WHERE {self.clause}" if self.clause else ""
 

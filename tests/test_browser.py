@@ -812,3 +812,13 @@ def test_an_administrator_retrains_from_the_chat(browser, tmp_path, monkeypatch)
         if done.startswith("已启用新模型"):
             assert page.inner_text("#model-version") != before
         context.close()
+
+
+def test_a_hotline_desks_questions_name_the_source_and_the_days(page, server):
+    """From the 街道 desk trial: "导出11月16日到22日的工单" exported the whole month; 上周 was not understood."""
+    send(page, "导出11月16日到22日的工单")
+    page.wait_for_selector("text=正在导出12345工单（批量导入）、11月16日至11月22日受理的台账")
+    send(page, "上周收了多少件12345")
+    page.wait_for_selector("text=上周（")
+    send(page, "导出上周台账")
+    page.wait_for_selector("text=/正在导出上周（.*）受理的台账/")

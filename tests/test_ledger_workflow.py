@@ -1809,3 +1809,20 @@ def test_an_imported_ticket_is_marked_urgent_and_keeps_the_centres_deadline(clie
                      headers=client.hdr())
     assert r.status_code == 200 and r.json()["urgent"] is True
     assert r.json()["deadline"] == entry["deadline"]  # the centre's 时限 stands
+
+
+def test_the_ledger_filters_by_how_entries_came_in(client):
+    """From the 街道 desk trial: "12345的还有几件没办完" asks for the uploaded hotline tickets only."""
+    data = "工单编号,诉求内容\nGD2026112201,来电人反映3号楼电梯按钮失灵\n".encode("gbk")
+    _wait(client, client.post("/api/jobs", files={"file": ("工单.csv", data)}, data={"save": "true"},
+                              headers=client.hdr()).json()["id"])
+    client.post("/api/extract", json={"text": "张大爷：5号楼楼道灯坏了一个星期了", "save": True}, headers=client.hdr())
+    for said in ("tag", "12345", "工单批量导入"):
+        got = client.get("/api/entries", params={"source": said}, headers=client.hdr()).json()["items"]
+        assert [e["ref"] for e in got] == ["GD2026112201"]
+    notes = client.get("/api/entries", params={"source": "纪要"}, headers=client.hdr()).json()["items"]
+    assert notes and all(e["source"] == "extract" for e in notes)
+    r = client.get("/api/entries", params={"source": "微信"}, headers=client.hdr())
+    assert r.status_code == 400 and "来源" in r.json()["detail"]
+    r = client.get("/api/ledger.xlsx", params={"source": "12345"}, headers=client.hdr())
+    assert "%E5%B7%A5%E5%8D%95%E6%89%B9%E9%87%8F%E5%AF%BC%E5%85%A5" in r.headers["content-disposition"]  # 工单批量导入

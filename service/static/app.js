@@ -706,14 +706,35 @@ async function filtersSaid(command, searching = false) {
   if (/没办完|未办结|还没办|没办结|没有办完/.test(command)) { params.status = "未办结"; said.push("未办结"); }
   else if (/待派单|没派单|还没派/.test(command)) { params.status = "待派单"; said.push("待派单"); }
   else if (/办理中/.test(command)) { params.status = "办理中"; said.push("办理中"); }
+  // "12345的还有几件没办完", "纪要里的": how it came in
+  if (/12345|热线|工单/.test(command)) { params.source = "tag"; said.push("12345工单（批量导入）"); }
+  else if (/纪要|板凳会|议事会/.test(command)) { params.source = "extract"; said.push("纪要"); }
   const now = new Date();
+  const day = (d) => `${d.getFullYear()}-${String(d.getMonth() + 1).padStart(2, "0")}-${String(d.getDate()).padStart(2, "0")}`;
+  const monday = new Date(now.getFullYear(), now.getMonth(), now.getDate() - ((now.getDay() + 6) % 7));
+  // "11月16日到22日", "11月16日至11月22日", "16号到22号", "11.16-11.22": the days said, not their whole month
+  const range = /(?:(\d{1,2})\s*[月.\/])?\s*(\d{1,2})\s*[日号]?\s*(?:到|至|-|—|~|～)\s*(?:(\d{1,2})\s*[月.\/])?\s*(\d{1,2})\s*[日号]/.exec(command)
+    || /(\d{1,2})\s*[月.\/]\s*(\d{1,2})\s*[日号]?\s*(?:到|至|-|—|~|～)\s*(?:(\d{1,2})\s*[月.\/])?\s*(\d{1,2})\s*[日号]?/.exec(command);
   let month = null;
-  if (!due && /本周|这周|这个星期|这礼拜/.test(command)) {  // "本周物业的有哪些": received since Monday
-    const monday = new Date(now.getFullYear(), now.getMonth(), now.getDate() - ((now.getDay() + 6) % 7));
-    params.date_from = `${monday.getFullYear()}-${String(monday.getMonth() + 1).padStart(2, "0")}-${String(monday.getDate()).padStart(2, "0")}`;
+  if (range) {
+    const m1 = Number(range[1] || now.getMonth() + 1), m2 = Number(range[3] || m1);
+    const y1 = m1 > now.getMonth() + 1 ? now.getFullYear() - 1 : now.getFullYear();
+    const from = new Date(y1, m1 - 1, Number(range[2])), to = new Date(m2 < m1 ? y1 + 1 : y1, m2 - 1, Number(range[4]));
+    if (from <= to) {
+      params.date_from = day(from); params.date_to = day(to);
+      said.push(`${m1}月${from.getDate()}日至${m2}月${to.getDate()}日受理`);
+    }
+  } else if (/上周|上个星期|上星期|上礼拜|上个礼拜/.test(command)) {  // last Monday to last Sunday
+    const last = new Date(monday.getFullYear(), monday.getMonth(), monday.getDate() - 7);
+    const sunday = new Date(monday.getFullYear(), monday.getMonth(), monday.getDate() - 1);
+    params.date_from = day(last); params.date_to = day(sunday);
+    said.push(`上周（${last.getMonth() + 1}月${last.getDate()}日–${sunday.getMonth() + 1}月${sunday.getDate()}日）受理`);
+  } else if (!due && /本周|这周|这个星期|这礼拜/.test(command)) {  // "本周物业的有哪些": received since Monday
+    params.date_from = day(monday);
     said.push("本周受理");
   }
-  if (/本月|这个月|这月/.test(command)) month = [now.getFullYear(), now.getMonth() + 1];
+  if (range || params.date_to) month = null;
+  else if (/本月|这个月|这月/.test(command)) month = [now.getFullYear(), now.getMonth() + 1];
   else if (/上月|上个月/.test(command)) month = now.getMonth() ? [now.getFullYear(), now.getMonth()] : [now.getFullYear() - 1, 12];
   else if (/(\d{1,2})月/.test(command)) {
     const m = Number(/(\d{1,2})月/.exec(command)[1]);
