@@ -125,9 +125,13 @@ def _bigrams(text: str) -> set[str]:
 @router.get("/api/review-queue")
 def review_queue(model: ModelDep, store: StoreDep, caller: Viewer,
                  limit: Annotated[int, Query(ge=1, le=100)] = 20) -> list[dict]:
-    """Open, uncorrected entries the model is least sure of (smallest top-two margin), near-duplicates skipped."""
+    """Open entries nobody has looked at yet that the model is least sure of (smallest top-two margin),
+    near-duplicates skipped. An entry whose category someone corrected or confirmed, or whose 责任主体 someone
+    changed by hand, has been looked at (a 12345 desk tester saw her confirmed entries stay on top)."""
     rows = store.db.query(
         f"SELECT * FROM entries WHERE corrected = 0 AND status NOT IN ({','.join('?' * len(CLOSED))}) "
+        "AND NOT EXISTS (SELECT 1 FROM corrections WHERE corrections.entry_id = entries.id) "
+        "AND NOT EXISTS (SELECT 1 FROM history WHERE history.entry_id = entries.id AND history.field = 'owner') "
         "ORDER BY coalesce(margin, confidence, 1.0) ASC, id DESC LIMIT ?", [*CLOSED, limit * 10])
     picked, seen = [], []
     for row in rows:

@@ -171,6 +171,13 @@ def test_review_queue_orders_by_margin_and_skips_near_duplicates(admin):
     assert sum(q["text"].startswith("楼下那个东西") for q in queue) == 1
     # staff see who it went to and by when (其他 has no deadline in the taxonomy)
     assert all(q["owner"] and (q["deadline"] or q["category"] == "other") for q in queue)
+    # an entry someone confirmed, or handed to another owner, has been looked at (the 街道 desk trial)
+    confirmed, handed = queue[0], queue[1]
+    admin.post(f"/api/entries/{confirmed['id']}/correct", json={"category": confirmed["category"]})
+    other = "社区居委会" if handed["owner"] != "社区居委会" else "物业服务企业"
+    assert admin.patch(f"/api/entries/{handed['id']}", json={"owner": other, "note": "不在物业范围"}).status_code == 200
+    left = [q["id"] for q in admin.get("/api/review-queue", params={"limit": 10}).json()]
+    assert confirmed["id"] not in left and handed["id"] not in left and left
 
 
 def test_examples_import_and_export(admin):
