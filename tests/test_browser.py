@@ -119,6 +119,8 @@ def test_upload_csv_progress_and_download(page, tmp_path):
     text = Path(info.value.path()).read_bytes().decode("utf-8-sig")
     assert "类别" in text.splitlines()[0] and "公共设施" in text
     assert info.value.suggested_filename == "工单_已分类.csv"  # never the upload's own name
+    page.click("button:has-text('存入台账')")  # tagged only; saved afterwards without picking the file again
+    page.wait_for_selector("text=/已存入台账 \\d+ 条/")
 
 
 def test_a_wrong_upload_is_taken_back_from_the_chat(page, server, tmp_path):

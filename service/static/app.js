@@ -825,14 +825,17 @@ $("#file").addEventListener("change", async (e) => {
   const file = e.target.files[0];
   e.target.value = "";
   if (!file) return;
-  userText(`上传：${file.name}`);
+  await uploadTable(file, $("#upload-save").checked);
+});
+async function uploadTable(file, save) {
+  userText(save ? `上传并存入台账：${file.name}` : `上传：${file.name}`);
   const bar = el("div");
   const label = el("div", { text: "正在上传…" });
   const node = botNode(label, el("div", { class: "progress" }, bar));
   try {
     const form = new FormData();
     form.append("file", file);
-    form.append("save", $("#upload-save").checked ? "true" : "false");
+    form.append("save", save ? "true" : "false");
     let job = await api("/api/jobs", { method: "POST", body: form });
     for (const note of job.notes || []) node.append(el("div", { class: "note", text: `提示：${note}` }));
     while (job.status === "running") {
@@ -855,8 +858,13 @@ $("#file").addEventListener("change", async (e) => {
     node.append(link);
     if (job.saved) node.append(jobViewButton(job));
     if (job.saved || job.repeat) node.append(undoButton(job, node));
+    if (job.saved == null) {  // tagged only: saving it afterwards must not need the file picked again
+      const keep = el("button", { class: "secondary", text: "存入台账",
+        onclick: async () => { keep.disabled = true; await uploadTable(file, true); } });
+      node.append(keep);
+    }
   } catch (err) { label.textContent = `上传失败：${err.message}`; }
-});
+}
 
 // 撤销导入: a wrong file saved into the ledger is taken back as a whole (voided, never deleted)
 function undoButton(job, node) {
