@@ -16,7 +16,7 @@ from fastapi.responses import Response
 from triage.notes import summarize
 from triage.places import find_places, search_variants
 from triage.route import add_working_days, community_time, route
-from triage.tagging import centre_deadline
+from triage.tagging import CENTRE_GIVEN, centre_deadline
 from triage.normalize import normalize
 
 from .convert import entry_from_issue, entry_from_result, local, overdue_level, received_between, utc
@@ -398,6 +398,31 @@ def _refiled_deadline(entry: dict, routed: dt.datetime | None) -> str | None:
     return entry["deadline"] if centre_deadline(entry.get("notes")) and entry.get("deadline") else utc(routed)
 
 
+# "紧急事项按 24 小时处置（热线中心时限 11-26 18:00）": an upload's urgent ticket answered before the centre's 时限
+_URGENT_OVER_CENTRE = re.compile(r"^紧急事项按 \d+ 小时处置（热线中心时限 (\d{2})-(\d{2}) (\d{2}):(\d{2})）$")
+
+
+def _refiled_notes(entry: dict, routing, received: dt.datetime, taxonomy) -> tuple[str | None, list[str]]:
+    """The 办理时限 and notes of an entry filed under another category: what the old category's rules said
+    goes (a 街道 desk tester found "紧急事项按 24 小时处置" on an entry corrected to 物业服务), the new rules'
+    reasons come in; the centre's own 时限 stands, and comes back when an urgent ticket turns out not urgent."""
+    deadline = _refiled_deadline(entry, routing.deadline)
+    old = route(entry["category"], normalize(entry["text"]), received, taxonomy) if entry["category"] in taxonomy.codes else None
+    stale = set(old.reasons) | {old.calendar_note} if old else set()
+    notes = []
+    for n in entry.get("notes") or []:
+        given = _URGENT_OVER_CENTRE.match(n)
+        if given and not routing.urgent:  # the centre's 时限 applies again
+            month, day, hour, minute = map(int, given.groups())
+            year = received.year + (1 if month < received.month else 0)
+            deadline = utc(dt.datetime(year, month, day, hour, minute, tzinfo=received.tzinfo))
+            notes.append(f"办理时限取自工单（{CENTRE_GIVEN}）")
+        elif n not in stale:
+            notes.append(n)
+    notes += [n for n in (*routing.reasons, routing.calendar_note) if n and n not in notes]
+    return deadline, notes
+
+
 def _received(entry: dict, taxonomy) -> dt.datetime:
     """When an entry came in, in the community's time (now when it has no 受理时间)."""
     when = dt.datetime.fromisoformat(entry["received_at"]) if entry.get("received_at") else _now()
@@ -505,8 +530,9 @@ def correct_entry(entry_id: EntryId, body: CorrectionIn, request: Request, model
     kept = entry.get("owner") if cat.code == entry["category"] and entry.get("owner") else routing.owner
     owner = known_owner(body.owner, model.taxonomy) if body.owner else kept
     co_owners = [c for c in routing.co_owners if c != owner]
-    updated = store.correct(entry_id, cat.code, cat.name, owner, co_owners, _refiled_deadline(entry, routing.deadline),
-                            routing.urgent, caller.name, body.seen, body.note or "")
+    deadline, notes = _refiled_notes(entry, routing, received, model.taxonomy)
+    updated = store.correct(entry_id, cat.code, cat.name, owner, co_owners, deadline,
+                            routing.urgent, caller.name, body.seen, body.note or "", notes=notes)
     request.app.state.memory.invalidate()  # repeats of this message take the new category from the next request
     return view(updated, model.taxonomy.timezone)
 

@@ -1096,8 +1096,9 @@ class Store:
         return self.get_entry(entry_id), self.get_entry(new_id)
 
     def correct(self, entry_id: int, category: str, category_name: str, owner: str, co_owners: list[str],
-                deadline: str | None, urgent: bool, who: str, seen: dt.datetime | None = None, note: str = "") -> dict:
-        """Store a staff correction as a labelled example and re-route the entry."""
+                deadline: str | None, urgent: bool, who: str, seen: dt.datetime | None = None, note: str = "",
+                notes: list[str] | None = None) -> dict:
+        """Store a staff correction as a labelled example and re-route the entry (`notes`: the routing's, anew)."""
         now = _now()
         with self.write() as db:
             current = self.get_entry(entry_id)
@@ -1108,6 +1109,8 @@ class Store:
                                       "who": who, "at": now})
             changes = {"category": category, "category_name": category_name, "owner": owner, "co_owners": co_owners,
                        "deadline": deadline, "urgent": urgent, "corrected": True, "needs_review": False}
+            if notes is not None and category != current["category"]:
+                changes["notes"] = notes
             if current["status"] in CLOSED:  # done already: the label is fixed, the deadline it was done by stays
                 del changes["deadline"], changes["urgent"]
             said = "人工更正"

@@ -1826,3 +1826,16 @@ def test_the_ledger_filters_by_how_entries_came_in(client):
     assert r.status_code == 400 and "来源" in r.json()["detail"]
     r = client.get("/api/ledger.xlsx", params={"source": "12345"}, headers=client.hdr())
     assert "%E5%B7%A5%E5%8D%95%E6%89%B9%E9%87%8F%E5%AF%BC%E5%85%A5" in r.headers["content-disposition"]  # 工单批量导入
+
+
+def test_a_correction_takes_the_old_categorys_notes_away(client):
+    """From the 街道 desk trial: an entry corrected to 物业服务 still said "紧急事项按 24 小时处置"."""
+    data = ("工单编号,受理时间,办理时限,诉求内容\n"
+            "GD2026112301,2026-11-23 10:00,2026-11-30,来电人反映楼道里有人拉飞线给电动车充电\n").encode("gbk")
+    _wait(client, client.post("/api/jobs", files={"file": ("工单.csv", data)}, data={"save": "true"},
+                              headers=client.hdr()).json()["id"])
+    entry = client.get("/api/entries", params={"q": "GD2026112301"}, headers=client.hdr()).json()["items"][0]
+    assert entry["urgent"] and any(n.startswith("紧急事项按") for n in entry["notes"])
+    got = client.post(f"/api/entries/{entry['id']}/correct", json={"category": "property"}, headers=client.hdr()).json()
+    assert not got["urgent"] and not any("紧急" in n or "飞线" in n for n in got["notes"]), got["notes"]
+    assert got["deadline"].startswith("2026-11-30") and any("热线中心给定" in n for n in got["notes"])

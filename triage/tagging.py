@@ -217,7 +217,7 @@ def _unreadable_note(value) -> str:
 
 
 # what a row's notes say when its 办理时限 is the hotline centre's own: it stands whatever the category
-_CENTRE_GIVEN = "热线中心给定"
+CENTRE_GIVEN = _CENTRE_GIVEN = "热线中心给定"  # the note's words that say a 时限 came from the centre
 
 
 def centre_deadline(notes) -> bool:
