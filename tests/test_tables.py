@@ -619,3 +619,16 @@ def test_a_two_row_header_is_read_as_one():
     rows, header = read_table("t.xlsx", raw.getvalue(), notes)
     assert header[:6] == ["序号", "反映日期", "反映人", "问题内容", "责任单位", "是否办结"]
     assert len(rows) == 1 and rows[0]["问题内容"].startswith("12号楼") and any("两行" in n for n in notes)
+
+
+def test_a_tagged_workbook_is_readable_as_it_opens(tmp_path):
+    """From the 街道 desk trial: every column 13 wide showed dates as ### and cut the tickets off."""
+    import datetime as dt
+
+    rows = [{"来电时间": dt.datetime(2026, 11, 16, 9, 5), "诉求内容": "来电人反映" + "小区东门路灯不亮，晚上很黑" * 4, "类别": "公共设施"}]
+    write_table(rows, ["来电时间", "诉求内容", "类别"], tmp_path / "out.xlsx")
+    sheet = load_workbook(tmp_path / "out.xlsx").active
+    widths = [sheet.column_dimensions[c].width for c in "ABC"]
+    assert widths[0] >= 17 and widths[1] == 50 and 8 <= widths[2] < 20
+    assert sheet.freeze_panes == "A2" and sheet.auto_filter.ref == "A1:C2"
+    assert sheet["A1"].font.bold and sheet["B2"].alignment.wrap_text
