@@ -325,10 +325,18 @@ class MemoryCache:
         self._checked = time.monotonic()
         with Store(self._settings.database) as store:
             row = next(store.db.query("SELECT count(*) AS n, coalesce(max(id), 0) AS last FROM corrections"))
-            key = (model.version, row["n"], row["last"])
+            moved = next(store.db.query("SELECT count(*) AS n, coalesce(max(id), 0) AS last FROM history "
+                                        "WHERE field = 'owner'"))
+            key = (model.version, row["n"], row["last"], moved["n"], moved["last"])
             if key == self._key:
                 return
             pairs = [(r["text"], r["new_category"])
                      for r in store.db.query("SELECT text, new_category FROM corrections ORDER BY id")]
+            # an entry handed to another owner by hand: its words go there again (a 街道 desk re-uploading the
+            # week's tickets got the model's owner back); the category staff last saw on it stands
+            pairs += [(r["text"], r["category"], r["to_value"]) for r in store.db.query(
+                "SELECT entries.text, entries.category, history.to_value FROM history JOIN entries "
+                "ON entries.id = history.entry_id WHERE history.field = 'owner' AND history.to_value IS NOT NULL "
+                "AND entries.owner = history.to_value ORDER BY history.id")]
         self._memory = CorrectionMemory(model.engine, pairs) if pairs else None
         self._key, self._version = key, model.version

@@ -322,7 +322,8 @@ def entry_history(entry_id: EntryId, model: ModelDep, store: StoreDep, caller: V
 
 
 @router.patch("/entries/{entry_id}", response_model=EntryOut)
-def update_entry(entry_id: EntryId, body: EntryPatch, model: ModelDep, store: StoreDep, caller: Staff) -> dict:
+def update_entry(entry_id: EntryId, body: EntryPatch, request: Request, model: ModelDep, store: StoreDep,
+                 caller: Staff) -> dict:
     """Edit summary, place, response or owner (one the taxonomy knows); `note` says why."""
     changes = body.model_dump(exclude_none=True)
     note = changes.pop("note", "")
@@ -364,7 +365,10 @@ def update_entry(entry_id: EntryId, body: EntryPatch, model: ModelDep, store: St
                 raise HTTPException(400, "转交需要写明原因（note），例如：属市政道路，不在物业管理范围。")
             # the new lead is not also its own 协办
             changes["co_owners"] = [c for c in current.get("co_owners") or [] if c != changes["owner"]]
-    return view(store.edit_entry(entry_id, changes, caller.name, note, seen), model.taxonomy.timezone)
+    edited = store.edit_entry(entry_id, changes, caller.name, note, seen)
+    if "owner" in changes:
+        request.app.state.memory.invalidate()  # the same ticket again goes to the owner it was handed to
+    return view(edited, model.taxonomy.timezone)
 
 
 @router.post("/entries/{entry_id}/status", response_model=EntryOut)

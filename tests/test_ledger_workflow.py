@@ -1839,3 +1839,18 @@ def test_a_correction_takes_the_old_categorys_notes_away(client):
     got = client.post(f"/api/entries/{entry['id']}/correct", json={"category": "property"}, headers=client.hdr()).json()
     assert not got["urgent"] and not any("紧急" in n or "飞线" in n for n in got["notes"]), got["notes"]
     assert got["deadline"].startswith("2026-11-30") and any("热线中心给定" in n for n in got["notes"])
+
+
+def test_a_ticket_handed_to_another_owner_goes_there_again_when_uploaded_again(client):
+    """From the 街道 desk trial: the week's tickets uploaded again took her category corrections but gave
+    the model's 责任主体 back to a ticket she had handed over ("柳塘新村没有物业")."""
+    data = "工单编号,诉求内容\nGD2026112401,来电人反映柳塘新村5号楼楼道灯坏了半个月没人修\n".encode("gbk")
+    _wait(client, client.post("/api/jobs", files={"file": ("工单.csv", data)}, data={"save": "true"},
+                              headers=client.hdr()).json()["id"])
+    entry = client.get("/api/entries", params={"q": "GD2026112401"}, headers=client.hdr()).json()["items"][0]
+    other = "社区居委会" if entry["owner"] != "社区居委会" else "物业服务企业"
+    r = client.patch(f"/api/entries/{entry['id']}", json={"owner": other, "note": "柳塘新村没有物业"}, headers=client.hdr())
+    assert r.status_code == 200
+    job = _wait(client, client.post("/api/jobs", files={"file": ("工单.csv", data)}, headers=client.hdr()).json()["id"])
+    text = client.get(job["download"], headers=client.hdr()).content.decode("utf-8-sig")
+    assert other in text and "责任主体按更正为" in text

@@ -29,6 +29,7 @@ class Recall:
     category: str
     similarity: float
     text: str
+    owner: str | None = None  # the 责任主体 staff handed it to, when they changed it by hand
 
 
 def _unit_rows(matrix):
@@ -40,17 +41,21 @@ def _unit_rows(matrix):
 
 
 class CorrectionMemory:
-    """Corrected (text, category) pairs, matched by feature cosine; the latest label of a text wins."""
+    """Corrected (text, category) pairs, or (text, category, owner) when staff also handed it to another
+    owner, matched by feature cosine; the latest label and the latest owner of a text win."""
 
-    def __init__(self, engine, pairs: Iterable[tuple[str, str]], threshold: float = SIMILAR):
-        latest: dict[str, tuple[str, str]] = {}
-        for text, category in pairs:
+    def __init__(self, engine, pairs: Iterable[tuple], threshold: float = SIMILAR):
+        latest: dict[str, list] = {}
+        for text, category, *rest in pairs:
             if text and text.strip():
-                latest[normalize(text)] = (text, category)
+                owner = rest[0] if rest else None
+                seen = latest.get(normalize(text))
+                latest[normalize(text)] = [text, category, owner or (seen[2] if seen else None)]
         self.engine = engine
         self.threshold = threshold
-        self.texts = [t for t, _ in latest.values()]
-        self.categories = [c for _, c in latest.values()]
+        self.texts = [t for t, _, _ in latest.values()]
+        self.categories = [c for _, c, _ in latest.values()]
+        self.owners = [o for _, _, o in latest.values()]
         self._matrix = _unit_rows(engine.features(list(latest))).T.tocsr() if latest else None
 
     def __len__(self) -> int:
@@ -71,5 +76,6 @@ class CorrectionMemory:
             best = sims.argmax(axis=1)
             for i, j in enumerate(best):
                 if part[i].strip() and sims[i, j] >= self.threshold:
-                    out[start + i] = Recall(self.categories[j], round(float(sims[i, j]), 4), self.texts[j])
+                    out[start + i] = Recall(self.categories[j], round(float(sims[i, j]), 4), self.texts[j],
+                                            self.owners[j])
         return out

@@ -284,6 +284,11 @@ class Model:
                                needs_review=False, secondary=tuple(c for c in pred.secondary if c != recalled.category),
                                precedence="")
             routing: Routing = route(pred.category, norm, when, self.taxonomy)
+            if recalled is not None and recalled.owner and recalled.owner in self.taxonomy.owners:
+                # handed over by hand before ("柳塘新村没有物业" → 社区居委会): the same ticket goes there again
+                routing = replace(routing, owner=recalled.owner, co_owners=tuple(c for c in routing.co_owners
+                                                                                  if c != recalled.owner))
+                remembered += f"，责任主体按更正为“{recalled.owner}”"
             # "好", "喂？" , "11111": too little to file a problem by, however sure the model sounds
             terse = "内容过短，无法判断诉求，请人工核对" if len(_MEANINGFUL.findall(norm)) < 3 and not recalled else ""
             if terse:
