@@ -1031,10 +1031,13 @@ async function loadLedger() {
       const summary = el("td", { "data-label": "问题" }, e.urgent ? el("span", { class: "badge urgent", text: "紧急" }) : null,
         e.needs_review ? el("span", { class: "badge review", text: "待复核" }) : null, ` ${problemText(e)}`);
       // data-label: on a phone each row is a card and every cell says what it is
-      tbody.append(el("tr", { class: e.overdue || "" }, el("td", { "data-label": "编号", text: String(e.id) }), summary,
+      // a 12345 ticket's own number and the 社区 it belongs to, which a 街道 desk sorts by (desk trial)
+      const number = el("td", { "data-label": "编号" }, String(e.id), e.ref ? el("div", { class: "muted small", text: e.ref }) : null);
+      tbody.append(el("tr", { class: e.overdue || "" }, number, summary,
         el("td", { "data-label": "类别" }, entryCategorySelect(e, () => loadLedger())), el("td", { "data-label": "责任主体", text: e.owner || "" }),
         el("td", { "data-label": "办理时限", text: fmtTime(e.deadline) + (e.overdue === "red" ? "（已逾期）" : e.overdue === "yellow" ? "（将逾期）" : "") }),
-        el("td", { "data-label": "地点", text: e.location || "" }), el("td", { "data-label": "状态" }, select),
+        el("td", { "data-label": "社区/地点", text: [e.community, e.location].filter(Boolean).join(" · ") }),
+        el("td", { "data-label": "状态" }, select),
         el("td", { "data-label": "" }, el("button", { class: "secondary small", text: "办理", "aria-label": `办理编号 ${e.id}`,
           onclick: (ev) => toggleDetail(e, ev.target.closest("tr")) }))));
     }
