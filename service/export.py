@@ -24,7 +24,7 @@ LEDGER_HEADER = tuple(c for c, _ in COLUMNS)
 # the columns a meeting reads, on a sheet of their own that prints legibly on landscape A4 (all 24 at once
 # print at about a third of their size)
 PRINTED = (("序号", 5), ("台账编号", 7), ("社区", 10), ("问题内容", 42), ("类别", 9), ("责任主体", 14),
-           ("受理时间", 12), ("办理时限", 12), ("状态", 8), ("办理情况", 30))
+           ("受理时间", 17), ("办理时限", 17), ("状态", 8), ("办理情况", 26))  # a date-time needs 17, else ####
 OVERDUE = {"red": "已逾期", "yellow": "将逾期", "": ""}
 
 

@@ -337,6 +337,6 @@ class MemoryCache:
             pairs += [(r["text"], r["category"], r["to_value"]) for r in store.db.query(
                 "SELECT entries.text, entries.category, history.to_value FROM history JOIN entries "
                 "ON entries.id = history.entry_id WHERE history.field = 'owner' AND history.to_value IS NOT NULL "
-                "AND entries.owner = history.to_value ORDER BY history.id")]
+                "AND entries.owner = history.to_value AND entries.status != '已作废' ORDER BY history.id")]
         self._memory = CorrectionMemory(model.engine, pairs) if pairs else None
         self._key, self._version = key, model.version

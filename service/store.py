@@ -109,6 +109,7 @@ def _migrate_1(db: sqlite_utils.Database) -> None:
                           "to_value": str, "note": str}, pk="id", foreign_keys=[("entry_id", "entries", "id")],
                          if_not_exists=True)
     db["history"].create_index(["entry_id"], if_not_exists=True)
+    db["history"].create_index(["field"], if_not_exists=True)  # the memory looks up handovers (field owner) often
     db["corrections"].create({"id": int, "entry_id": int, "text": str, "old_category": str, "new_category": str,
                               "old_owner": str, "new_owner": str, "who": str, "at": str}, pk="id", if_not_exists=True)
     db["jobs"].create({"id": str, "status": str, "total": int, "done": int, "review": int, "created": str,

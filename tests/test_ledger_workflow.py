@@ -1853,4 +1853,21 @@ def test_a_ticket_handed_to_another_owner_goes_there_again_when_uploaded_again(c
     assert r.status_code == 200
     job = _wait(client, client.post("/api/jobs", files={"file": ("工单.csv", data)}, headers=client.hdr()).json()["id"])
     text = client.get(job["download"], headers=client.hdr()).content.decode("utf-8-sig")
-    assert other in text and "责任主体按更正为" in text
+    assert other in text and "责任主体按此前的转交为" in text
+
+
+def test_a_handover_alone_is_no_category_correction():
+    """From a review: an entry only handed over must not tell later repeats its category was corrected."""
+    from triage import Model
+    from triage.memory import CorrectionMemory
+
+    model = Model.load()
+    text = "来电人反映柳塘新村5号楼楼道灯坏了半个月没人修"
+    memory = CorrectionMemory(model.engine, [(text, "facilities", "社区居委会")])
+    import datetime as dt
+
+    got = model.classify_many([text], dt.datetime(2026, 11, 24, 9, 0, tzinfo=dt.timezone.utc), memory)[0]
+    assert got.owner == "社区居委会" and not any("按更正后的类别" in n for n in got.notes)
+    memory = CorrectionMemory(model.engine, [(text, "environment", "社区居委会")])  # handed over as another kind
+    got = model.classify_many([text], dt.datetime(2026, 11, 24, 9, 0, tzinfo=dt.timezone.utc), memory)[0]
+    assert got.owner != "社区居委会" or got.category == "environment"

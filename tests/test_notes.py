@@ -1077,3 +1077,50 @@ def test_a_wish_or_a_verb_is_no_place(text, places):
     from triage.places import find_places
 
     assert find_places(text) == places
+
+
+def test_review_of_the_tenth_sessions_notes_rules(model):
+    """From a code review of this session's rules: each case lost or merged a real problem before its fix."""
+    from triage.places import place_keys, places_conflict
+    from triage.utterances import day_heading, split_utterances
+
+    # "还有别的吗？" asks for another matter: the answer is not more of the first
+    text = ("说话人4：7号楼2单元有人推电瓶车进楼道充电，太危险了。\n说话人1：还有别的吗？\n"
+            "说话人4：东门的路灯坏了一个多月了，晚上黑乎乎的。\n")
+    assert len(_extract(text, model)) == 2
+    # a question about a fault, and an announcement followed by the matters, are problems
+    assert len(_extract("· 询问3号楼电梯停运两天了什么时候修好\n", model)) == 1
+    assert _extract("我是5号楼住户，有两件事想跟您反映：3号楼电梯停运两天了。\n", model)
+    # said fixed, but still not: the row stays
+    table = ("来电登记\n来电时间\t房号\t来电人\t反映内容\t处理情况\n"
+             "08:40\t8-1-301\t周先生\t8号楼电梯异响\t已修复，但电梯仍然时好时坏\n")
+    assert any("电梯异响" in u.text for u in split_utterances(table))
+    # "12-1" alone is a flat or a building, not a day; "11.24（周二）" is a day
+    assert day_heading("12-1") is None and day_heading("11.24（周二）") == (None, 11, 24, None)
+    # the host's own numbered items are announcements
+    text = "主持人（社区李书记）：今天先通报两件事。\n第二件事，这个月起物业费可以用微信交了。\n张阿姨：3号楼楼道灯坏了一个星期了。\n"
+    assert [i.quotes[0][:5] for i in _extract(text, model)] == ["3号楼楼道"]
+    # a 检查组 is a speaker, not a re-check label
+    assert [u.speaker for u in split_utterances("检查组：8号楼地下室有积水，下水道堵了\n")] == ["检查组"]
+    # "无堵塞" says nothing is wrong
+    assert _extract("巡查记录\n21:00 巡查各楼栋消防通道，无堵塞，无电动车停放\n", model) == []
+    # 13号院 is no kind of 3号院; A座 and B座 are two buildings
+    assert places_conflict(place_keys(["3号院"]), place_keys(["13号院"]))
+    assert places_conflict(place_keys(["A座1单元"]), place_keys(["B座1单元"]))
+    # a place heading ends where a lead-in or a speaker begins
+    text = ("巡查记录\n【车棚】\n· 车棚充电插座烧坏了，不出电\n巡查结束后，居民来电反映：\n"
+            "· 小区东门路灯坏了一个多月\n")
+    assert [i.location for i in _extract(text, model)][-1] == "东门"
+
+
+@pytest.mark.parametrize("now, text, found", [
+    # a week's log of 23 November pasted on 28 December is November's
+    (dt.datetime(2026, 12, 28, 10, 0), "巡查日志（11月23日起）\n23日（周一）\n3号楼楼道灯不亮\n25日（周三）\n8号楼地下车库电梯坏了\n",
+     dt.datetime(2026, 11, 25, 9, 0)),
+    # 12月30日 … 1月2日 is the next year
+    (dt.datetime(2027, 1, 5, 10, 0), "巡查日志\n12月30日\n3号楼电梯坏了\n1月2日\n5号楼楼道灯不亮\n", dt.datetime(2027, 1, 2, 9, 0)),
+])
+def test_day_headings_are_read_against_the_record(model, now, text, found):
+    now = now.replace(tzinfo=NOW.tzinfo)
+    issues = extract(text, model, meeting_date(text, now), now=now)
+    assert issues[-1].received_at == found.replace(tzinfo=NOW.tzinfo)

@@ -632,3 +632,11 @@ def test_a_tagged_workbook_is_readable_as_it_opens(tmp_path):
     assert widths[0] >= 17 and widths[1] == 50 and 8 <= widths[2] < 20
     assert sheet.freeze_panes == "A2" and sheet.auto_filter.ref == "A1:C2"
     assert sheet["A1"].font.bold and sheet["B2"].alignment.wrap_text
+
+
+def test_a_ticket_row_that_starts_with_a_footer_word_is_kept(tmp_path):
+    """From a review: "说明：…" or "联系人：…" in a ticket's own cell is a ticket, not the sheet's footer."""
+    (tmp_path / "f.csv").write_text("诉求内容,来电时间\n说明：3号楼楼上每天半夜装修,2026-11-20 10:00\n"
+                                    "联系人：王女士，反映5号楼电梯经常停运,2026-11-20 11:00\n制表：幸福街道,\n", encoding="utf-8")
+    rows, _ = read_table(tmp_path / "f.csv")
+    assert [r["诉求内容"][:2] for r in rows] == ["说明", "联系"]

@@ -26,10 +26,11 @@ SIMILAR = 0.9  # cosine above which two messages are "the same complaint"
 class Recall:
     """The corrected message a new one repeats, and how closely."""
 
-    category: str
+    category: str | None  # None when staff only handed it over (its category nobody corrected)
     similarity: float
     text: str
     owner: str | None = None  # the 责任主体 staff handed it to, when they changed it by hand
+    owner_category: str | None = None  # the category it had when they did: the handover holds for that one
 
 
 def _unit_rows(matrix):
@@ -48,14 +49,18 @@ class CorrectionMemory:
         latest: dict[str, list] = {}
         for text, category, *rest in pairs:
             if text and text.strip():
-                owner = rest[0] if rest else None
-                seen = latest.get(normalize(text))
-                latest[normalize(text)] = [text, category, owner or (seen[2] if seen else None)]
+                key = normalize(text)
+                seen = latest.get(key) or [text, None, None, None]
+                if rest and rest[0]:  # (text, category it had, owner): a handover, not a label
+                    latest[key] = [text, seen[1], rest[0], category]
+                else:
+                    latest[key] = [text, category, seen[2], seen[3]]
         self.engine = engine
         self.threshold = threshold
-        self.texts = [t for t, _, _ in latest.values()]
-        self.categories = [c for _, c, _ in latest.values()]
-        self.owners = [o for _, _, o in latest.values()]
+        self.texts = [t for t, _, _, _ in latest.values()]
+        self.categories = [c for _, c, _, _ in latest.values()]
+        self.owners = [o for _, _, o, _ in latest.values()]
+        self.owner_categories = [c for _, _, _, c in latest.values()]
         self._matrix = _unit_rows(engine.features(list(latest))).T.tocsr() if latest else None
 
     def __len__(self) -> int:
@@ -77,5 +82,5 @@ class CorrectionMemory:
             for i, j in enumerate(best):
                 if part[i].strip() and sims[i, j] >= self.threshold:
                     out[start + i] = Recall(self.categories[j], round(float(sims[i, j]), 4), self.texts[j],
-                                            self.owners[j])
+                                            self.owners[j], self.owner_categories[j])
         return out

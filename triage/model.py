@@ -277,18 +277,20 @@ class Model:
         out = []
         for text, norm, when, pred, recalled in zip(texts, clean, times, preds, recalls):
             remembered = ""
-            if recalled is not None and recalled.category in self.taxonomy.codes:
+            if recalled is not None and recalled.category is not None and recalled.category in self.taxonomy.codes:
                 remembered = (f"与已更正的记录几乎相同（相似度 {recalled.similarity:.2f}），"
                               f"按更正后的类别“{self.taxonomy.get(recalled.category).name}”处理")
                 pred = replace(pred, category=recalled.category, confidence=max(pred.confidence, recalled.similarity),
                                needs_review=False, secondary=tuple(c for c in pred.secondary if c != recalled.category),
                                precedence="")
             routing: Routing = route(pred.category, norm, when, self.taxonomy)
-            if recalled is not None and recalled.owner and recalled.owner in self.taxonomy.owners:
+            if (recalled is not None and recalled.owner and recalled.owner in self.taxonomy.owners
+                    and recalled.owner_category == pred.category):
                 # handed over by hand before ("柳塘新村没有物业" → 社区居委会): the same ticket goes there again
                 routing = replace(routing, owner=recalled.owner, co_owners=tuple(c for c in routing.co_owners
                                                                                   if c != recalled.owner))
-                remembered += f"，责任主体按更正为“{recalled.owner}”"
+                said = f"责任主体按此前的转交为“{recalled.owner}”（相似度 {recalled.similarity:.2f}）"
+                remembered = f"{remembered}；{said}" if remembered else said
             # "好", "喂？" , "11111": too little to file a problem by, however sure the model sounds
             terse = "内容过短，无法判断诉求，请人工核对" if len(_MEANINGFUL.findall(norm)) < 3 and not recalled else ""
             if terse:

@@ -323,6 +323,10 @@ _FIXED_NOW = re.compile(r"现在(?:晚上|已经|都)?(?:好|亮堂|亮|通|热|
                         r"|(?:复核|验收|复查)(?:合格|通过)|已整改到位")  # "5号楼消火栓箱缺水带——已补齐，复核合格"  # not "三天没来水了", not "物业说下午来修了"
 
 
+# words of a fault, for rules that must not drop one ("询问…电梯停运两天了什么时候修好")
+_FAULT = re.compile(r"[坏漏堵臭吵塌裂锈]|停运|停水|停电|停气|不[能亮通响热转]|没(?:人管|水|电|气|来)|失灵|故障")
+
+
 def _is_issue(utt: Utterance, text: str, role: dict, category: str, confidence: float, fallback: str | None) -> bool:
     """Role model first; a confident problem category tips terse fault reports ("踏板脱落，无法使用")."""
     p_issue = role.get("issue", 0.0)
@@ -347,10 +351,11 @@ def _is_issue(utt: Utterance, text: str, role: dict, category: str, confidence: 
         return category == fallback and confidence >= 0.5 and bool(utt.speaker) and not utt.staff
     if _FIXED_NOW.search(text) and not _BUT.search(text) and p_issue < 0.9:
         return False  # "上周说的3单元楼道灯，物业周二来换了，现在晚上亮堂了": done before the record was written
-    if re.match(r"(?:询问|咨询)", text) and not re.search(r"[坏漏堵臭吵]|不[能亮通响了]|没(?:人|水|电|气)", text):
+    if re.match(r"(?:询问|咨询)", text) and not _FAULT.search(text):
         return False  # a 物业 call register's "询问本月物业费能不能用微信交": a question answered, no fault
-    if (re.search(r"有(?:几|两|三|四|五|一|些)(?:件|个|点)?(?:事|问题|情况)(?:情|儿)?想(?:跟|向|和|给)?(?:您|你|社区|书记|主任|大家)?"
-                  r"(?:反映|说|汇报|讲|提)", text) and not re.search(r"[坏漏堵臭吵]|不[能亮通响]", text)):
+    announced = re.search(r"有(?:几|两|三|四|五|一|些)(?:件|个|点)?(?:事|问题|情况)(?:情|儿)?想(?:跟|向|和|给)?"
+                          r"(?:您|你|社区|书记|主任|大家)?(?:反映|说|汇报|讲|提)[^：:]*", text)
+    if announced and not _FAULT.search(text[announced.end():]) and not _FAULT.search(text[:announced.start()]):
         return False  # "我是…301的住户陈淑芬，…有几件事想跟您反映一下。": the matters follow
     if re.search(r"(?:属|是|系)(?:个)?误会|误会一场|(?:情况|反映)不属实", text) and not _BUT.search(text):
         return False  # "…跳广场舞到九点半——经了解九点前已结束，属误会，已解释": looked into, nothing wrong
@@ -377,7 +382,8 @@ def _is_issue(utt: Utterance, text: str, role: dict, category: str, confidence: 
     # Items of a walk log or ticket list are reports by construction; elsewhere ask for some role evidence.
     # a duty log's timed line reads like a story ("20:15 5栋1单元电梯困人（1人），…20:38放出，人无事")
     told = (utt.stamped and not _OWN_ACTION.match(text) and confidence >= 0.8 and p_issue >= 0.05
-            and bool(re.search(r"[坏漏堵臭吵缺破断塌裂锈困]|不[能亮通响动]|停用|故障|失灵", text)))
+            and bool(re.search(r"[坏漏堵臭吵缺破断塌裂锈困]|不[能亮通响动]|停用|故障|失灵",
+                               re.sub(r"(?:无|未发现|未见|没有|未)[\u4e00-\u9fff]{1,4}", "", text))))  # not "无堵塞"
     return (confidence >= 0.8 and p_issue >= 0.3) or (listed and confidence >= 0.6) or told
 
 
@@ -715,8 +721,8 @@ def _under_area(said: list[str], area: str | None) -> list[str]:
     ("1单元、2单元楼道声控灯…" is in 4号楼; "车棚外的草坪" under 【车棚】 is the 车棚)."""
     if not area or any(area in p or p in area for p in said):
         return said
-    if any(k.startswith("楼") for k in place_keys(said)):
-        return said
+    if any(not k.startswith("单元") for k in place_keys(said)):
+        return said  # it names its own building, gate or spot
     return [area, *said]
 
 
@@ -728,10 +734,16 @@ def _answer_to_question(m: "_Mention", utts: list[Utterance], order: dict[int, i
     if k is None or k < 2 or not m.utt.speaker or m.parts[:1] != m.utt.sentences[:1] or _opens_another(plain):
         return None
     asked, before = utts[k - 1], utts[k - 2]
+    # a question about the matter itself (which flat, since when, whose), not "还有别的吗？" (a review found it
+    # merging the next matter into the first)
     if (before.speaker != m.utt.speaker or asked.speaker == m.utt.speaker or len(asked.text.strip()) > 20
-            or not re.search(r"[？?]\s*$", asked.text)):
+            or not re.search(r"[？?]\s*$", asked.text)
+            or not re.search(r"哪|几楼|几号|几层|什么时候|多久|多长时间|几天|谁家|是谁|谁的|什么样", asked.text)):
         return None
-    return by_utt.get(id(before))
+    group = by_utt.get(id(before))
+    if group is None or places_conflict(group["keys"], place_keys(find_places(m.text))):
+        return None
+    return group
 
 
 def _named_again(m: "_Mention", groups: list[dict], things: set[str], text: str) -> dict | None:
@@ -963,15 +975,15 @@ def _found_at(utt, record: dt.datetime, now: dt.datetime, max_age_days: int = 92
     clock = utt.clock
     if utt.day is not None:
         year, month, day, part = utt.day
-        if month is None:  # "24号": the last 24th up to now
-            date = _latest_day(now.date(), day)
-        else:
-            try:
-                date = dt.date(year or record.year, month, day)
-            except ValueError:
-                date = None
-            if date is not None and year is None and date > now.date():
-                date = date.replace(year=date.year - 1) if (date.month, date.day) != (2, 29) else None
+        # read against the record: a log of the week of 23 November pasted on 28 December is November's
+        bound = min(now.date(), record.date() + dt.timedelta(days=20))
+        if month is None:  # "24号": the last 24th up to then
+            date = _latest_day(bound, day)
+        elif year is not None:
+            date = _date_or_none(year, month, day)
+        else:  # "1月2日" under a record of 30 December: the latest such day up to then
+            date = max((d for d in (_date_or_none(record.year + k, month, day) for k in (-1, 0, 1))
+                        if d is not None and d <= bound), default=None)
         if date is not None and date != record.date() and 0 <= (now.date() - date).days <= max_age_days:
             hour, minute = clock or _PART_OF_DAY.get(part or "", (9, 0))
             found = dt.datetime.combine(date, dt.time(hour, minute), tzinfo=record.tzinfo)
@@ -980,10 +992,17 @@ def _found_at(utt, record: dt.datetime, now: dt.datetime, max_age_days: int = 92
     return found if found is not None and found <= record else None
 
 
+def _date_or_none(year: int, month: int, day: int) -> dt.date | None:
+    try:
+        return dt.date(year, month, day)
+    except ValueError:  # 2月30日
+        return None
+
+
 def _latest_day(now: dt.date, day: int) -> dt.date | None:
     """The last date up to `now` whose day of the month is `day` ("30号" read on 2 December is 30 November)."""
     year, month = now.year, now.month
-    for _ in range(2):
+    for _ in range(3):  # "31号" early in a month after a 30-day month
         try:
             date = dt.date(year, month, day)
         except ValueError:  # "31号" in a 30-day month: the month before

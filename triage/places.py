@@ -70,7 +70,7 @@ def find_places(text: str) -> list[str]:
         if m.start() and text[m.start() - 1:m.start() + 1] in _CUT_WORDS:
             place = place[1:]  # "来电人反映青石桥北里": the match began inside 反映
         if re.match(_both(r"希望(?:加强|规范|整治|督促|协调|尽快)*(?:社区|小区)$"), place) and (
-                to_simplified(place) not in ("希望社区", "希望小区") or re.match(r"\s*(?:能|尽快|加强|管|帮|解决|协调|处理|出面|重视|给|把|对|早日|多)",
+                to_simplified(place) not in ("希望社区", "希望小区") or re.match(r"\s*(?:能|尽快|赶紧|赶快|安排|派人|来|去|联系|加强|管|帮|解决|协调|处理|出面|重视|给|把|对|早日|多)",
                                                       text[m.end():m.end() + 3])):
             continue  # "希望社区能管一管", "希望加强小区管理": a wish, not 希望社区 or 希望小区
         place = _BAD_PREFIX.sub("", place)
@@ -115,7 +115,7 @@ def place_keys(places: list[str]) -> set[str]:
     """Comparable keys: 3号楼, 3栋, 3號樓 and 三号楼 are the same building."""
     keys = set()
     for p in map(to_simplified, places):
-        building = re.match(rf"({_NUM})\s*(号楼|号住宅楼|栋|幢|座|#)", p)
+        building = re.match(rf"({_NUM}|[A-Z])\s*(号楼|号住宅楼|栋|幢|座|#)", p)  # A座 is a building too
         unit = re.search(rf"({_NUM})\s*单元", p)
         if building:
             keys.add("楼" + _digits(building.group(1)))
@@ -141,13 +141,18 @@ def _kind(key: str) -> int:
     return 2
 
 
+def _narrows(longer: str, shorter: str) -> bool:
+    """东车棚 says which 车棚; 13号院 is not a kind of 3号院."""
+    return longer.endswith(shorter) and not re.search(r"\d", longer[:len(longer) - len(shorter)])
+
+
 def places_conflict(a: set[str], b: set[str]) -> bool:
     """True when two key sets name different places of the same kind (3号楼 vs 8号楼)."""
     for kind in (0, 3, 1, 2):
         ka = {k for k in a if _kind(k) == kind}
         kb = {k for k in b if _kind(k) == kind}
         # 车棚 leaves out which one, 东车棚 says it: no conflict (楼1 and 楼11 do conflict)
-        if ka and kb and not (ka & kb) and not any(x.endswith(y) or y.endswith(x) for x in ka for y in kb):
+        if ka and kb and not (ka & kb) and not any(_narrows(x, y) or _narrows(y, x) for x in ka for y in kb):
             return True
         if kind == 0 and ka and kb:
             continue  # same building: units may still differ

@@ -301,7 +301,7 @@ def _rows_from_grid(grid: Sequence[Sequence], name: str, say, lines: Sequence[in
         if isinstance(first, str) and _TOTALS.match(first):
             say(f"第 {line(i)} 行是合计行（“{first.strip()[:12]}”），不是工单，已跳过。")
             continue
-        if isinstance(first, str) and _FOOTER.match(first) and sum(map(_filled, values)) <= 2:
+        if isinstance(first, str) and _FOOTER.match(first) and sum(map(_filled, values)) <= 1:
             say(f"第 {line(i)} 行是表尾说明（“{first.strip()[:12]}”），不是工单，已跳过。")
             continue
         if len(values) > len(header):

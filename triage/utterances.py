@@ -174,7 +174,7 @@ def _looks_like_speaker(who: str) -> bool:
     if (len(bare) >= 3 and _PLACE_LABEL.search(bare) and not _PERSON_END.search(bare)
             and not re.search(_ORG_WORDS, bare)):
         return False
-    if re.match(r"(?:复查|复核|回查|再查|检查|巡查|查看)", bare):
+    if re.match(r"(?:复查|复核|回查|再查|检查|巡查|查看)(?!员|组|人|队|小组|单位|情况)", bare):
         return False  # "复查11号楼车棚充电桩：还是那3个插口不出电": what a log went back to, then what was found
     if re.fullmatch(r"[\d\s\.\-年月日时分]+", bare) or re.search(r"(?:问题|的事|事项|情况)$", bare):
         return False  # "（一）14号楼水压问题：协助业主申请维修资金…": the matter, then what is done about it
@@ -305,9 +305,9 @@ _CHAT_QUOTE = re.compile(r"^\s*[\[【「]?\s*(?:引用|回复|回覆)\s*[:：]?\
 # A log kept over several days heads each day: "11月23日（周一）", "24号周二", "25日（周三）上午",
 # "2026-11-24", "—— 11月26日 ——"; what follows it, up to the next one, was found that day.
 _DAY_HEAD = re.compile(
-    r"^[\s—\-=－_~～【\[（(]*(?:(?:(?P<y>20\d\d)\s*[年/.\-]\s*)?(?P<m>1[0-2]|0?[1-9])\s*[月/.\-]\s*"
-    r"(?P<d>3[01]|[12]\d|0?[1-9])\s*[日号號]?|(?P<d2>3[01]|[12]\d|0?[1-9])\s*[日号號])"
-    r"\s*[）)】\]]?\s*(?:[（(]?(?:星期|周|週|礼拜|禮拜)[一二三四五六日天][）)]?)?\s*(?P<part>上午|下午|晚上|早上|中午)?"
+    r"^[\s—\-=－_~～【\[（(]*(?:(?:(?P<y>20\d\d)\s*[年/.\-]\s*)?(?P<m>1[0-2]|0?[1-9])\s*(?P<sep>[月/.\-])\s*"
+    r"(?P<d>3[01]|[12]\d|0?[1-9])\s*(?P<suffix>[日号號])?|(?P<d2>3[01]|[12]\d|0?[1-9])\s*[日号號])"
+    r"\s*[）)】\]]?\s*(?P<week>[（(]?(?:星期|周|週|礼拜|禮拜)[一二三四五六日天][）)]?)?\s*(?P<part>上午|下午|晚上|早上|中午)?"
     r"[\s—\-=－_~～）)】\]：:]*$")
 # "【2号楼】", "[车棚]", "■ 5号楼", "〔垃圾站〕": a place alone on a line, heading the findings made there
 _AREA_HEAD = re.compile(r"\s*(?:[【\[〔［]\s*(?P<a>[^】\]〕］]{2,10}?)\s*[】\]〕］]|[■□◆◇▶►●]\s*(?P<b>[^\s，。：:]{2,10}))\s*[：:]?\s*")
@@ -317,6 +317,8 @@ def day_heading(line: str) -> tuple[int | None, int | None, int, str | None] | N
     head = _DAY_HEAD.fullmatch(normalize(line)) if len(line.strip()) <= 24 else None
     if head is None:
         return None
+    if head["m"] and not (head["y"] or head["sep"] == "月" or head["suffix"] or head["week"]):
+        return None  # "12-1", "7-2", "1.2" alone: a flat, a building, a list number; "11.24（周二）" is a day
     return (int(head["y"]) if head["y"] else None, int(head["m"]) if head["m"] else None,
             int(head["d"] or head["d2"]), head["part"])
 
@@ -331,7 +333,7 @@ _DAY_RULE = re.compile(r"^[—\-=－_~～\s]{2,}\s*(?:\d{4}\s*[年/.\-]\s*)?\d{1
 _AT = re.compile(r"^(?:@\S{1,24}\s*)+|^\s*[\[【](?:语音转文字|语音转文本|转文字|语音)[\]】]\s*")
 # A transcription app cuts one speaker's turn into segments; a segment that does not end a sentence
 # goes on in the next one from the same speaker, unless that opens a new matter ("还有…").
-_ENDS_SENTENCE = re.compile(r"[。！？!?…~～）)”」\]】\U0001F300-\U0001FAFF\u2600-\u27BF]\s*$")  # an emoji ends a message too
+_ENDS_SENTENCE = re.compile(r"[。！？!?…~～）)”」\]】\U0001F300-\U0001FAFF\u2600-\u27BF]\ufe0f?\s*$")  # an emoji ends a message too
 _OPENS_MATTER = re.compile(r"^(?:还有|另外|另一个|再说个|我再说|对了|还想说|第[二三四五六七八九十\d])")
 
 
@@ -374,7 +376,9 @@ def _chat_sender(line: str) -> tuple[str, str | None, bool] | None:
 # The first line of a record naming what follows: "9月份楼里的事", "本周巡查情况", "居民诉求汇总"
 _TITLE_LINE = re.compile(r"(?:的事|的事情|的事儿|情况|汇总|记录|清单|纪要|台账|明细|登记表?|一览)[：:]?\s*$")
 _RESOLVED = re.compile(r"确认(?:已经?)?(?:恢复|正常|解决|修好)|已恢复正常|当场(?:解决|修好|处理好)|问题已解决|已解决|处理完毕|维修完毕|已修复|已修好")
-_STILL_OPEN = re.compile(r"未办结|未解决|未完成|未整改|未修复|仍有|仍在|仍未|继续跟进|持续跟进|跟进中|办理中|正在办理")
+# "物业称已修复，居民反映下雨还是渗水": said fixed, but still not
+_STILL_OPEN = re.compile(r"未办结|未解决|未完成|未整改|未修复|仍有|仍在|仍未|仍然|继续跟进|持续跟进|跟进中|办理中|正在办理"
+                         r"|但|可是|还是|又|不满意|不认可|反映")
 _TABLE_SAID = _FIELD_SAID | {"事项", "议定事项", "反映事项", "诉求内容", "来电诉求", "问题内容", "工单内容", "反映问题", "问题及诉求", "具体问题", "情况描述"}
 _TABLE_REPLY = {"办理情况", "处理情况", "处理结果", "办理结果", "处置情况", "处理意见", "办理意见", "答复", "回复", "答复意见",
                 "回复内容", "答复内容", "反馈", "办理反馈", "回访情况"}
@@ -439,6 +443,9 @@ def split_utterances(text: str) -> list[Utterance]:
     lines = text.splitlines()
     first = next((i for i, raw in enumerate(lines, 1) if raw.strip()), 0)  # the record's first line: maybe its title
     for n, raw_line in enumerate(lines, 1):
+        dated = _DATED_LINE.match(raw_line)
+        if dated:  # "2024-09-02 07:15 老赵" or "2024-07-08 09:12 巡查…": that day, from this line on
+            days.append((n, (int(dated["y"]), int(dated["m"]), int(dated["d"]), None)))
         chat = _chat_sender(strip_pinyin(raw_line))
         if chat is not None:
             sender = chat
@@ -450,9 +457,6 @@ def split_utterances(text: str) -> list[Utterance]:
             continue
         if sender is not None and _CHAT_QUOTE.match(raw_line):
             continue  # "[引用 6栋-阿飞：……]" repeats an earlier message; the reply is on its own line
-        dated = _DATED_LINE.match(raw_line)
-        if dated:
-            days.append((n, (int(dated["y"]), int(dated["m"]), int(dated["d"]), None)))
         line = _MEDIA.sub("", _STAMP.sub("", strip_pinyin(raw_line))).strip()
         if not line and _MEDIA.search(raw_line):
             continue  # a chat message that is only a photo or a voice note: nothing to read, and no break
@@ -466,7 +470,7 @@ def split_utterances(text: str) -> list[Utterance]:
             continue
         if _SECTION.match(normalize(line)):
             areas.append((n, None))
-        head = day_heading(line)
+        head = day_heading(line) if sender is None else None  # a chat's days come from its sender lines
         if head and n != first:  # the record's first line is its own date (meeting_date reads it)
             days.append((n, head))
             pending = entry = None
@@ -592,11 +596,17 @@ def split_utterances(text: str) -> list[Utterance]:
             if u.item is not None and not u.staff:
                 items.add(u.item)
             u.notice = notice
+            if (u.speaker is None and not u.staff and out and out[-1].staff and out[-1].line < n
+                    and _ORDINAL_MATTER.match(line)):
+                # "主持人：今天先通报两件事。" then "第二件事，…": the host's own items, not residents' problems
+                u.speaker, u.staff, u.item = out[-1].speaker, True, None
             if u.speaker and u.staff:
                 staff_names.add(u.speaker)
             elif u.speaker in staff_names:  # "孙晓东（社区主任）" once, then just "孙晓东"
                 u.staff = True
             out.append(u)
+            if u.speaker or re.search(r"[：:]\s*$", line) or re.match(r"\s*[（(][一二三四五六七八九十\d]{1,3}[)）]", line):
+                areas.append((n + 1, None))  # a speaker, a lead-in ("居民来电反映：") or a sub-heading ends a place heading
     _find_host(out)
     marks = _running_days(days)
     for u in out:
@@ -611,8 +621,9 @@ def _running_days(days: list[tuple[int, tuple]]) -> list[tuple[int, tuple]]:
     out = []
     year = month = last = None
     for at, (y, m, d, part) in days:
-        if m is not None:
-            year, month = y if y is not None else year if month is not None and m >= month else None, m
+        if m is not None:  # "12月30日" … "1月2日": the next year, when the year is known
+            year, month = (y if y is not None else year if year is None or m >= month
+                           else year + 1), m
         elif month is not None and last is not None and d < last:
             year, month = (year + 1 if year else None, 1) if month == 12 else (year, month + 1)
         last = d

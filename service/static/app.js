@@ -109,6 +109,7 @@ function logout(message) {
   state.token = "";
   state.cards = [];
   sessionStorage.removeItem("triage-cards");
+  sessionStorage.removeItem("triage-last-card");
   sessionStorage.removeItem("triage-filters");
   $("#token-input").value = "";
   $("#messages").replaceChildren();  // the next person at a shared computer must not see residents' words
@@ -195,9 +196,13 @@ function restoreCards() {
   botNode(el("div", { text: `刷新前的 ${cards.length} 条问题已恢复（其中 ${unsaved} 条尚未存入台账），编号不变。` }), box);
 }
 
+function nextCardNumber() {  // kept for this tab, so a deleted or merged card's number is never given again
+  const shown = state.cards.reduce((m, c) => Math.max(m, c.n), 0);
+  return Math.max(shown, Number(sessionStorage.getItem("triage-last-card") || 0)) + 1;
+}
 function showIssues(issues, received) {
   if (!issues.length) { botText("没有发现需要办理的问题（问候、答复和通知不算问题）。"); return; }
-  const start = state.cards.reduce((m, c) => Math.max(m, c.n), 0);  // numbers never repeat, even after 删除
+  const start = nextCardNumber() - 1;  // numbers never repeat, even after 删除 or a merge of the last card
   const box = el("div", { class: "cards" });
   issues.forEach((issue, i) => {
     // the meeting's date unless the finding has its own time (a walk log's line); an issue's null must not win
@@ -205,6 +210,7 @@ function showIssues(issues, received) {
     state.cards.push(card);
     box.append(renderCard(card));
   });
+  sessionStorage.setItem("triage-last-card", String(start + issues.length));
   persistCards();
   botNode(el("div", { text: `共 ${issues.length} 个问题。可直接在卡片上改类别或责任主体，或输入“全部保存”存入台账。` }), box);
 }
@@ -215,7 +221,7 @@ function showExtracted(out, pasted) {
   if (out.issues.length && fmtTime(received).slice(0, 10) !== fmtTime(pasted).slice(0, 10)) {
     botText(`纪要写明的日期是 ${fmtTime(received).slice(0, 10)}：受理时间和办理时限从这一天算起。`);
   }
-  const start = state.cards.reduce((m, c) => Math.max(m, c.n), 0);  // the first new card is 第(start+1)条
+  const start = nextCardNumber() - 1;  // the first new card is 第(start+1)条
   showIssues(out.issues, received);
   for (const [i, j] of out.likely_repeats || []) {  // kept apart by the reading, but maybe one problem
     botText(`第${start + i + 1}条和第${start + j + 1}条可能是同一个问题（同类、同一地点、说的是同一样东西）。`
@@ -339,6 +345,7 @@ async function splitCard(card, words) {
   if (!rest && card.quotes.length === 1) throw new Error(`“${words}”就是第${card.n}条的全部原话，不用拆分；要改类别请说：第${card.n}条改为…`);
   const r = await api("/api/classify", { method: "POST", json: Object.assign({ text: words }, card.received_at ? { received_at: card.received_at } : {}) });
   if (rest) card.quotes[at] = rest; else card.quotes.splice(at, 1);
+  card.summary = card.quotes[0].slice(0, 60);  // the 问题内容 saved no longer holds the words taken out
   card.mentions = Math.max(1, (card.mentions || 1) - (rest ? 0 : 1));
   refreshCard(card);
   const before = state.cards.length;
@@ -716,14 +723,22 @@ async function filtersSaid(command, searching = false) {
   const range = /(?:(\d{1,2})\s*[月.\/])?\s*(\d{1,2})\s*[日号]?\s*(?:到|至|-|—|~|～)\s*(?:(\d{1,2})\s*[月.\/])?\s*(\d{1,2})\s*[日号]/.exec(command)
     || /(\d{1,2})\s*[月.\/]\s*(\d{1,2})\s*[日号]?\s*(?:到|至|-|—|~|～)\s*(?:(\d{1,2})\s*[月.\/])?\s*(\d{1,2})\s*[日号]?/.exec(command);
   let month = null;
-  if (range) {
-    const m1 = Number(range[1] || now.getMonth() + 1), m2 = Number(range[3] || m1);
-    const y1 = m1 > now.getMonth() + 1 ? now.getFullYear() - 1 : now.getFullYear();
-    const from = new Date(y1, m1 - 1, Number(range[2])), to = new Date(m2 < m1 ? y1 + 1 : y1, m2 - 1, Number(range[4]));
-    if (from <= to) {
-      params.date_from = day(from); params.date_to = day(to);
-      said.push(`${m1}月${from.getDate()}日至${m2}月${to.getDate()}日受理`);
-    }
+  const building = range && /^\s*(?:号?楼|栋|幢|座|单元|层)/.test(command.slice(range.index + range[0].length));
+  if (range && !building) {  // "2-3号楼", "3到5号楼" name buildings, not days
+    // the latest such days up to today: "28号到3号" on 5 January runs from 28 December
+    const d1 = Number(range[2]), d2 = Number(range[4]);
+    const m1 = range[1] ? Number(range[1]) : null;
+    const m2 = range[3] ? Number(range[3]) : m1 && d2 < d1 ? m1 % 12 + 1 : m1;  // "11月28日到3日" ends in December
+    const latest = (m, d, by) => {  // the last date with that month (or any month when null) and day, up to `by`
+      for (let k = 0; k < 24; k++) {
+        const at = m ? new Date(by.getFullYear() - k, m - 1, d) : new Date(by.getFullYear(), by.getMonth() - k, d);
+        if (at <= by && at.getDate() === d) return at;
+      }
+      return by;
+    };
+    const to = latest(m2, d2, now), from = latest(m1, d1, to);
+    params.date_from = day(from); params.date_to = day(to);
+    said.push(`${from.getMonth() + 1}月${from.getDate()}日至${to.getMonth() + 1}月${to.getDate()}日受理`);
   } else if (/上周|上个星期|上星期|上礼拜|上个礼拜/.test(command)) {  // last Monday to last Sunday
     const last = new Date(monday.getFullYear(), monday.getMonth(), monday.getDate() - 7);
     const sunday = new Date(monday.getFullYear(), monday.getMonth(), monday.getDate() - 1);
@@ -733,7 +748,7 @@ async function filtersSaid(command, searching = false) {
     params.date_from = day(monday);
     said.push("本周受理");
   }
-  if (range || params.date_to) month = null;
+  if (params.date_to) month = null;
   else if (/本月|这个月|这月/.test(command)) month = [now.getFullYear(), now.getMonth() + 1];
   else if (/上月|上个月/.test(command)) month = now.getMonth() ? [now.getFullYear(), now.getMonth()] : [now.getFullYear() - 1, 12];
   else if (/(\d{1,2})月/.test(command)) {
