@@ -410,8 +410,7 @@ def test_the_hotline_centres_own_deadline_is_kept(client):
             "GD20261120002,2026-11-20 10:00,2026-11-21 17:00,7号楼门口的垃圾桶满了好几天没人清\n"
             "GD20261120003,2026-11-20 11:00,,8号楼电梯按钮失灵\n"
             "GD20261120004,2026-11-20 12:00,2026-11-27,9号楼门口有个井盖松了踩上去晃\n").encode("gbk")
-    _wait(client, client.post("/api/jobs", files={"file": ("工单.csv", data)}, data={"save": "true"},
-                              headers=client.hdr()).json()["id"])
+    _saved_ticket(client, data)
     got = {i["ref"]: i for i in client.get("/api/entries", headers=client.hdr()).json()["items"]}
     assert got["GD20261120001"]["deadline"].startswith("2026-11-30T18:00")  # a date alone: to the end of that day
     assert got["GD20261120002"]["deadline"].startswith("2026-11-21T17:00")
@@ -1283,8 +1282,7 @@ def test_a_corrected_ticket_keeps_the_centres_deadline_and_a_voided_one_needs_no
     data = ("工单编号,受理时间,办理时限,诉求内容\n"
             "GD2026112001,2026-11-20 10:00,2026-11-27,来电人表扬小区保安巡逻认真\n"
             "GD2026112002,2026-11-20 11:00,,嗯\n").encode("gbk")
-    _wait(client, client.post("/api/jobs", files={"file": ("工单.csv", data)}, data={"save": "true"},
-                              headers=client.hdr()).json()["id"])
+    _saved_ticket(client, data)
     items = {e["ref"]: e for e in client.get("/api/entries", headers=client.hdr()).json()["items"]}
     praise, noise = items["GD2026112001"], items["GD2026112002"]
     other = "property" if praise["category"] == "other" else "other"
@@ -1377,8 +1375,7 @@ def test_a_walk_logs_recheck_the_next_day_joins_the_open_entry(tmp_path):
 def test_a_note_naming_a_tickets_estate_takes_its_community_and_one_can_be_set_by_hand(client):
     """From the grid-worker trial: walk-log entries never had a 社区, so the 社区 filter and figures left them out."""
     data = ("诉求地址,所属社区,诉求内容\n青松小区5号楼,青松社区,5号楼门口的下水道堵了\n").encode("gbk")
-    _wait(client, client.post("/api/jobs", files={"file": ("工单.csv", data)}, data={"save": "true"},
-                              headers=client.hdr()).json()["id"])
+    _saved_ticket(client, data)
     out = client.post("/api/extract", json={"text": "巡查记录\n9:10 青松小区7号楼楼道灯坏了两盏，晚上很黑。", "save": True},
                       headers=client.hdr()).json()
     saved = client.get(f"/api/entries/{out['issues'][0]['entry_id']}", headers=client.hdr()).json()
@@ -1797,13 +1794,20 @@ def _upload_saved(client, book, name: str) -> list[dict]:
     return client.get("/api/entries", params={"job": job["id"]}, headers=client.hdr()).json()["items"]
 
 
+def _saved_ticket(client, data: bytes, ref: str | None = None) -> dict | None:
+    """Upload a GBK ticket CSV with saving on; the entry of ticket `ref`, when given."""
+    _wait(client, client.post("/api/jobs", files={"file": ("工单.csv", data)}, data={"save": "true"},
+                              headers=client.hdr()).json()["id"])
+    if ref:
+        return client.get("/api/entries", params={"q": ref}, headers=client.hdr()).json()["items"][0]
+    return None
+
+
 def test_an_imported_ticket_is_marked_urgent_and_keeps_the_centres_deadline(client):
     """From the 街道 desk trial: ticking 紧急 on a ticket whose 时限 came from the centre answered 500."""
     data = ("工单编号,受理时间,办理时限,诉求内容\n"
             "GD2026112101,2026-11-21 10:00,2026-11-28,来电人反映3号楼电梯按钮失灵，按好几下才亮\n").encode("gbk")
-    _wait(client, client.post("/api/jobs", files={"file": ("工单.csv", data)}, data={"save": "true"},
-                              headers=client.hdr()).json()["id"])
-    entry = client.get("/api/entries", params={"q": "GD2026112101"}, headers=client.hdr()).json()["items"][0]
+    entry = _saved_ticket(client, data, "GD2026112101")
     assert not entry["urgent"]
     r = client.patch(f"/api/entries/{entry['id']}", json={"urgent": True, "note": "来电人说前天困过人，按紧急办"},
                      headers=client.hdr())
@@ -1814,8 +1818,7 @@ def test_an_imported_ticket_is_marked_urgent_and_keeps_the_centres_deadline(clie
 def test_the_ledger_filters_by_how_entries_came_in(client):
     """From the 街道 desk trial: "12345的还有几件没办完" asks for the uploaded hotline tickets only."""
     data = "工单编号,诉求内容\nGD2026112201,来电人反映3号楼电梯按钮失灵\n".encode("gbk")
-    _wait(client, client.post("/api/jobs", files={"file": ("工单.csv", data)}, data={"save": "true"},
-                              headers=client.hdr()).json()["id"])
+    _saved_ticket(client, data)
     client.post("/api/extract", json={"text": "张大爷：5号楼楼道灯坏了一个星期了", "save": True}, headers=client.hdr())
     for said in ("tag", "12345", "工单批量导入"):
         got = client.get("/api/entries", params={"source": said}, headers=client.hdr()).json()["items"]
@@ -1832,9 +1835,7 @@ def test_a_correction_takes_the_old_categorys_notes_away(client):
     """From the 街道 desk trial: an entry corrected to 物业服务 still said "紧急事项按 24 小时处置"."""
     data = ("工单编号,受理时间,办理时限,诉求内容\n"
             "GD2026112301,2026-11-23 10:00,2026-11-30,来电人反映楼道里有人拉飞线给电动车充电\n").encode("gbk")
-    _wait(client, client.post("/api/jobs", files={"file": ("工单.csv", data)}, data={"save": "true"},
-                              headers=client.hdr()).json()["id"])
-    entry = client.get("/api/entries", params={"q": "GD2026112301"}, headers=client.hdr()).json()["items"][0]
+    entry = _saved_ticket(client, data, "GD2026112301")
     assert entry["urgent"] and any(n.startswith("紧急事项按") for n in entry["notes"])
     got = client.post(f"/api/entries/{entry['id']}/correct", json={"category": "property"}, headers=client.hdr()).json()
     assert not got["urgent"] and not any("紧急" in n or "飞线" in n for n in got["notes"]), got["notes"]
@@ -1845,9 +1846,7 @@ def test_a_ticket_handed_to_another_owner_goes_there_again_when_uploaded_again(c
     """From the 街道 desk trial: the week's tickets uploaded again took her category corrections but gave
     the model's 责任主体 back to a ticket she had handed over ("柳塘新村没有物业")."""
     data = "工单编号,诉求内容\nGD2026112401,来电人反映柳塘新村5号楼楼道灯坏了半个月没人修\n".encode("gbk")
-    _wait(client, client.post("/api/jobs", files={"file": ("工单.csv", data)}, data={"save": "true"},
-                              headers=client.hdr()).json()["id"])
-    entry = client.get("/api/entries", params={"q": "GD2026112401"}, headers=client.hdr()).json()["items"][0]
+    entry = _saved_ticket(client, data, "GD2026112401")
     other = "社区居委会" if entry["owner"] != "社区居委会" else "物业服务企业"
     r = client.patch(f"/api/entries/{entry['id']}", json={"owner": other, "note": "柳塘新村没有物业"}, headers=client.hdr())
     assert r.status_code == 200
