@@ -1124,3 +1124,11 @@ def test_day_headings_are_read_against_the_record(model, now, text, found):
     now = now.replace(tzinfo=NOW.tzinfo)
     issues = extract(text, model, meeting_date(text, now), now=now)
     assert issues[-1].received_at == found.replace(tzinfo=NOW.tzinfo)
+
+
+def test_a_chat_exports_day_separator_dates_the_messages_below_it(model):
+    text = ("业主群聊天记录\n—————— 11月23日 ——————\n老陈 19:31\n3号楼楼道灯坏了一个星期了\n"
+            "—————— 11月24日 ——————\n小鱼儿 08:05\n东门道闸又坏了，车都出不去\n")
+    from triage.utterances import split_utterances
+
+    assert [u.day for u in split_utterances(text)][-2:] == [(None, 11, 23, None), (None, 11, 24, None)]

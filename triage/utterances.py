@@ -496,8 +496,10 @@ def split_utterances(text: str) -> list[Utterance]:
             table = None  # the table ended: "备注：…" below it is the record's own text
         if n == first and _TITLE_LINE.search(normalize(line)) and len(line) <= 30 and n < len(lines):
             continue  # "2#楼 楼长周桂芳 9月份楼里的事" heads the list below it
-        if _DAY_RULE.match(line):
-            continue  # "—————— 2024年11月23日 ——————" separates a chat export's days
+        if _DAY_RULE.match(line):  # "—————— 2024年11月23日 ——————" separates a chat export's days
+            if day_heading(line) and n != first:
+                days.append((n, day_heading(line)))
+            continue
         if len(line) <= 60 and _CHAT_SYSTEM.search(line) and not _SPEAKER.match(line):
             continue  # '"王哥"撤回了一条消息'; "王阿姨：昨晚有人拍了拍我家门就跑" is speech
         if sender is not None and _STAMP.match(raw_line) and _SPEAKER.match(line):
