@@ -1132,3 +1132,11 @@ def test_a_chat_exports_day_separator_dates_the_messages_below_it(model):
     from triage.utterances import split_utterances
 
     assert [u.day for u in split_utterances(text)][-2:] == [(None, 11, 23, None), (None, 11, 24, None)]
+
+
+def test_a_building_heads_list_sent_in_a_chat_keeps_its_numbered_items_apart(model):
+    """From notes_blind20: a 楼长's '7.' after '再补两条：' was read as more of that line, then joined his item 4
+    on 灯 (a lamp, and trees that make people turn the lights on) because both are in his building."""
+    text = ("2024-11-05 20:10 3-2-501 楼长老周\n1. 地下室自行车库的灯全坏了，里面黑得伸手不见五指\n\n"
+            "2024-11-05 21:30 3-2-501 楼长老周\n书记，再补一条，邻居跟我说的：\n7. 楼北面那排香樟树好几年没修剪了，枝子把2楼3楼的光全挡了，大白天都得开灯\n")
+    assert len(_extract(text, model)) == 2

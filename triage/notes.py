@@ -324,7 +324,7 @@ _FIXED_NOW = re.compile(r"现在(?:晚上|已经|都)?(?:好|亮堂|亮|通|热|
 
 
 # words of a fault, for rules that must not drop one ("询问…电梯停运两天了什么时候修好")
-_FAULT = re.compile(r"[坏漏堵臭吵塌裂锈]|停运|停水|停电|停气|不[能亮通响热转]|没(?:人管|水|电|气|来)|失灵|故障")
+_FAULT = re.compile(r"[坏漏堵臭吵塌裂锈]|停运|停水|停电|停气|(?<!能)不[能亮通响热转]|没(?:人管|水|电|气|来)|失灵|故障")  # not 能不能
 
 
 def _is_issue(utt: Utterance, text: str, role: dict, category: str, confidence: float, fallback: str | None) -> bool:
@@ -828,7 +828,9 @@ def _merge(mentions: list[_Mention], replies, model: Model, received_at: dt.date
             # An explicit repeat ("又说门禁还是没修") may join across categories too, when it shares
             # two topic words and the place with the issue (checked below).
             unsure = (p.confidence < 0.5 and g["category"] in p.scores) or repeat
-            if ((same or g["category"] in p.scores) and (g["keys"] & keys) and not places_conflict(g["keys"], keys)
+            # (at a place the remark names; one 楼长's own building is where both his lamp and his trees are)
+            own_home = not said and any(x.utt.speaker == m.utt.speaker for x in g["mentions"])
+            if ((same or g["category"] in p.scores) and not own_home and (g["keys"] & keys) and not places_conflict(g["keys"], keys)
                     and (_thing_chars(things) & _thing_chars(g["things"]) & _SPECIFIC_THINGS
                          or _shared(g["topic"], topic) & _SPECIFIC_WORDS)):
                 # the same object at the same place, even filed differently: "4号楼后面小花园里有好几只流浪猫" (宠物)

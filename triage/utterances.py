@@ -334,7 +334,7 @@ _AT = re.compile(r"^(?:@\S{1,24}\s*)+|^\s*[\[【](?:语音转文字|语音转文
 # A transcription app cuts one speaker's turn into segments; a segment that does not end a sentence
 # goes on in the next one from the same speaker, unless that opens a new matter ("还有…").
 _ENDS_SENTENCE = re.compile(r"[。！？!?…~～）)”」\]】\U0001F300-\U0001FAFF\u2600-\u27BF]\ufe0f?\s*$")  # an emoji ends a message too
-_OPENS_MATTER = re.compile(r"^(?:还有|另外|另一个|再说个|我再说|对了|还想说|第[二三四五六七八九十\d])")
+_OPENS_MATTER = re.compile(r"^(?:还有|另外|另一个|再说个|我再说|对了|还想说|第[二三四五六七八九十\d]|\d{1,2}\s*[.、．)）](?!\d))")
 
 
 # What the chat app itself writes: '"王哥"撤回了一条消息', 'xx邀请yy加入了群聊', 'xx拍了拍yy'
