@@ -1140,3 +1140,16 @@ def test_a_building_heads_list_sent_in_a_chat_keeps_its_numbered_items_apart(mod
     text = ("2024-11-05 20:10 3-2-501 楼长老周\n1. 地下室自行车库的灯全坏了，里面黑得伸手不见五指\n\n"
             "2024-11-05 21:30 3-2-501 楼长老周\n书记，再补一条，邻居跟我说的：\n7. 楼北面那排香樟树好几年没修剪了，枝子把2楼3楼的光全挡了，大白天都得开灯\n")
     assert len(_extract(text, model)) == 2
+
+
+def test_a_place_taken_back_is_not_the_place(model):
+    """From notes_blind20: "先说3号楼 不对不是3号楼是5号楼", and a 楼长 putting his item 1 right an hour later."""
+    from triage.notes import _drop_corrected
+
+    assert _drop_corrected(["3号楼", "5号楼"], "先说3号楼 不对不是3号楼是5号楼 5号楼东边那个单元门口堆了纸箱") == ["5号楼"]
+    assert _drop_corrected(["7号楼", "6号楼"], "就是7号楼后面那个 不对 6号楼后面那个垃圾房门坏了") == ["6号楼"]
+    assert _drop_corrected(["3号楼"], "3号楼电梯坏了，不对劲") == ["3号楼"]  # 不对劲 takes nothing back
+    text = ("2024-11-05 20:10 3-2-501 楼长老周\n1. 5单元电梯7楼的按钮按了没反应，老人只能爬楼\n2. 楼下化粪池傍晚往外冒臭味\n\n"
+            "2024-11-05 21:30 3-2-501 楼长老周\n还有上面第1条我说错了，不是5单元，是4单元的电梯，7楼的按钮坏了。\n")
+    lift = _extract(text, model)[0]
+    assert len(lift.quotes) == 2 and lift.location == "4单元"

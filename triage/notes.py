@@ -637,6 +637,9 @@ def _surname(reference: str | None) -> str | None:
     return reference[0] if re.fullmatch(_TITLE, rest) else None
 
 
+_ITEM_FIX = re.compile(r"第(?P<n>[\d一二三四五六七八九十]{1,2})[条项点个][^，。,]{0,6}(?:说错|写错|搞错|记错|弄错)")
+
+
 def _pointed_at(m: "_Mention", groups: list[dict], last: dict | None, topic: set[str], things: set[str],
                 category: str) -> dict | None:
     """The earlier issue a mention explicitly points back at, if any (see `_AGREE_START`, `_POINT_BACK`).
@@ -644,6 +647,12 @@ def _pointed_at(m: "_Mention", groups: list[dict], last: dict | None, topic: set
     `things` is `_things(topic)`; each group keeps its own as g["things"].
     """
     text = _FILLER.sub("", normalize(m.utt.text).strip())
+    wrong = _ITEM_FIX.search(normalize(m.text))  # this remark's own words, not its whole turn
+    if wrong:  # "上面第1条我说错了，不是5单元，是4单元的电梯": item 1, put right
+        n = cn_number(wrong.group("n"))
+        for g in groups:
+            if any(x.utt.item == n or re.match(rf"\s*{n}\s*[.、．)）]", x.text) for x in g["mentions"]):
+                return g
     if (_AGREE_START.match(text) and last is not None and last["mentions"][-1].utt is not m.utt
             and not _NEW_TOPIC.search(text[:14])):
         mine, theirs = _thing_chars(things), _thing_chars(last["things"])
@@ -714,6 +723,19 @@ def _pointed_at(m: "_Mention", groups: list[dict], last: dict | None, topic: set
 _SOMEONE = re.compile(rf"(?:[老小](?!区|人|孩|是|年|时|朋友|学|家|公|婆|板|伙|两口|毛病|样子|地方|问题)[\u4e00-\u9fff]"
                       rf"|[\u4e00-\u9fff]{_TITLE})")
 _BACK_ABOUT = re.compile(r"又|那个[\u4e00-\u9fff]{1,4}的事|还是")
+
+
+_SPOKEN_FIX = re.compile(r"(?:不对(?!劲|头|称|付|于|的|啊|吧|吗)|说错了|哦不是|不是不是)[，,。\s]*(?:不是(?P<x>[^，,。\s]{1,10}?)(?=[，,\s]*是))?")
+
+
+def _drop_corrected(places: list[str], text: str) -> list[str]:
+    """Places the speaker took back: "先说3号楼 不对不是3号楼是5号楼", "7号楼后面那个 不对 6号楼后面那个"."""
+    wrong = set()
+    for fix in _SPOKEN_FIX.finditer(text):
+        after = text[fix.end():]
+        named = fix.group("x") or text[max(0, fix.start() - 12):fix.start()]
+        wrong |= {p for p in places if p in named and p not in after}
+    return [p for p in places if p not in wrong]
 
 
 def _under_area(said: list[str], area: str | None) -> list[str]:
@@ -805,7 +827,7 @@ def _merge(mentions: list[_Mention], replies, model: Model, received_at: dt.date
                 and last["mentions"][-1].utt is not m.utt):
             p = replace(p, category=last["category"])  # "对，3号楼那边也有人这么干": the same thing, said again
         held = p.category == fallback and p.confidence >= 0.5  # beyond the community: kept only if staff pass it on
-        said = _under_area(find_places(m.text), m.utt.area)
+        said = _under_area(_drop_corrected(find_places(m.text), m.text), m.utt.area)
         places = (said or ([m.utt.speaker_place] if m.utt.speaker_place else [])
                   or (m.attribution[1] if m.attribution else []))
         keys, topic = place_keys(places), _topic(plain)
@@ -912,6 +934,10 @@ def _merge(mentions: list[_Mention], replies, model: Model, received_at: dt.date
         target["preds"].append(p)
         target["places"] += [pl for pl in places if pl not in target["places"]]
         target["keys"] |= keys
+        taken_back = [pl for pl in find_places(m.text) if pl not in said]
+        if taken_back and _SPOKEN_FIX.search(m.text):  # "不是5单元，是4单元": the place said first goes
+            target["places"] = [pl for pl in target["places"] if pl not in taken_back]
+            target["keys"] = place_keys(target["places"])
         target["topic"] |= topic
         target["things"] |= things
         target["flats"] |= flats
