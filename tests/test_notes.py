@@ -1153,3 +1153,11 @@ def test_a_place_taken_back_is_not_the_place(model):
             "2024-11-05 21:30 3-2-501 楼长老周\n还有上面第1条我说错了，不是5单元，是4单元的电梯，7楼的按钮坏了。\n")
     lift = _extract(text, model)[0]
     assert len(lift.quotes) == 2 and lift.location == "4单元"
+
+
+@pytest.mark.parametrize("text, kept", [
+    ("今天太热了 转了一圈一身汗", False),
+    ("家里太冷了，暖气片冰凉", True),
+])
+def test_the_weather_is_no_problem_but_a_cold_home_is(model, text, kept):
+    assert bool(_extract("网格员日志\n" + text + "\n", model)) is kept

@@ -351,6 +351,9 @@ def _is_issue(utt: Utterance, text: str, role: dict, category: str, confidence: 
         return category == fallback and confidence >= 0.5 and bool(utt.speaker) and not utt.staff
     if _FIXED_NOW.search(text) and not _BUT.search(text) and p_issue < 0.9:
         return False  # "上周说的3单元楼道灯，物业周二来换了，现在晚上亮堂了": done before the record was written
+    if (re.search(r"(?:太|好|真|挺|特别)(?:热|冷|晒)|天气|气温|下雨|出汗|一身汗", text) and not _FAULT.search(text)
+            and not find_places(text) and p_issue < 0.9 and not re.search(r"暖|供热|屋里|家里|室内|房间|水|电", text)):
+        return False  # "今天太热了 转了一圈一身汗": the weather, not a problem ("屋里太冷了" is the heating)
     if re.match(r"(?:询问|咨询)", text) and not _FAULT.search(text):
         return False  # a 物业 call register's "询问本月物业费能不能用微信交": a question answered, no fault
     announced = re.search(r"有(?:几|两|三|四|五|一|些)(?:件|个|点)?(?:事|问题|情况)(?:情|儿)?想(?:跟|向|和|给)?"
