@@ -6,6 +6,7 @@ import datetime as dt
 import json
 import logging
 import re
+import sqlite3
 import time
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -231,6 +232,16 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         elif exc.status_code == 400 and detail == "There was an error parsing the body":
             detail = "请求内容无法解析：请发送 UTF-8 编码的 JSON 或表单。"
         return _error(request, detail, exc.status_code, getattr(exc, "headers", None))
+
+    @app.exception_handler(sqlite3.OperationalError)
+    async def database_busy(request: Request, exc: sqlite3.OperationalError):
+        if "locked" not in str(exc) and "busy" not in str(exc):
+            return await unexpected(request, exc)
+        # another program (a backup, a second server) holds the database longer than the busy timeout:
+        # nothing was written, and the page keeps what it had (an admin trial saw a bare 500 here)
+        log.warning("数据库被占用 %s %s", request.method, request.url.path)
+        return _error(request, "数据库正被其他程序占用（例如正在备份），这次没有保存任何内容。"
+                               "本页的内容都还在，请稍等一分钟再试一次；一直如此请联系管理员。", 503, {"Retry-After": "60"})
 
     @app.exception_handler(Exception)
     async def unexpected(request: Request, exc: Exception):

@@ -1161,3 +1161,14 @@ def test_a_place_taken_back_is_not_the_place(model):
 ])
 def test_the_weather_is_no_problem_but_a_cold_home_is(model, text, kept):
     assert bool(_extract("网格员日志\n" + text + "\n", model)) is kept
+
+
+def test_a_speakers_phone_is_no_part_of_the_problem_and_a_numbered_log_line_keeps_its_time(model):
+    """From the admin trial: "钱阿姨（4号楼，电话13812345678）：…" put the phone number into 问题内容, and
+    "1. 10:20 …" in a walk log was received at 09:00 like every other line."""
+    from triage.utterances import split_utterances
+
+    said = split_utterances("议事会\n钱阿姨（4号楼，电话13812345678）：小区里充电桩太少了，晚上回来都充不上\n")[-1]
+    assert (said.speaker, said.speaker_place, said.text) == ("钱阿姨", "4号楼", "小区里充电桩太少了，晚上回来都充不上")
+    log = split_utterances("巡查日志\n1. 10:20 东湖花园8栋地下车库入口有人飞线充电\n")[-1]
+    assert log.clock == (10, 20) and log.item == 1

@@ -617,3 +617,17 @@ def test_ledger_export_has_a_sheet_that_prints_legibly(client):
     assert names[:4] == ["序号", "台账编号", "社区", "问题内容"] and "办理情况" in names and len(names) <= 10
     assert printed.max_row == book["问题台账"].max_row and printed.print_title_rows == "$1:$1"
     assert sum(printed.column_dimensions[chr(65 + i)].width for i in range(len(names))) < 160
+
+
+def test_a_database_held_by_another_program_gets_a_503_that_says_so(client, monkeypatch):
+    """From the admin trial: a database locked by a backup answered a bare 500 after 30 s."""
+    import sqlite3
+
+    from service.store import Store
+
+    def locked(*args, **kwargs):
+        raise sqlite3.OperationalError("database is locked")
+
+    monkeypatch.setattr(Store, "add_entries", locked)
+    r = client.post("/api/classify", json={"text": "3号楼电梯坏了两天", "save": True}, headers=client.hdr())
+    assert r.status_code == 503 and "没有保存" in r.json()["detail"] and r.headers["retry-after"] == "60"

@@ -576,6 +576,8 @@ def split_utterances(text: str) -> list[Utterance]:
         # "08:50 柳岸花园4栋1单元，…": each line of a walk log that starts with its time is an entry of its own
         stamped = sender is None and bool(_STAMP.match(raw_line)) and bool(re.search(r"\d[:：]\d", raw_line[:12]))
         at = re.match(r"^\s*[\[【(（]?\s*(\d{1,2})\s*[:：]\s*(\d{2})(?![:：]\d)", raw_line) if stamped else None
+        if at is None and sender is None:  # "1. 10:20 东湖花园8栋地下车库入口有人飞线充电": a numbered log line's time
+            at = re.match(r"^\s*\d{1,2}\s*[.、．)）]\s*(\d{1,2})\s*[:：]\s*(\d{2})(?![:：]\d)", raw_line)
         for u in (r for piece in _split_voice(line) or _split_inline(line) for r in _read_out(_utterance(piece, n))):
             if stamped and u.speaker is None and not u.staff and u.item is None and not u.refers_to:
                 u.stamped = True
@@ -683,7 +685,18 @@ def _read_out(u: Utterance) -> list[Utterance]:
 _FLAT_WHO = re.compile(r"^(?P<flat>\d{1,3}(?:-\d{1,4}){1,2})\s+(?P<rest>[^\d\s].*)$")
 
 
+# "钱阿姨（4号楼，电话13812345678）：…": the speaker's aside with a comma and a phone number
+_ASIDE_IN_WHO = re.compile(r"^(?P<who>\s*[\u4e00-\u9fff]{1,8})[（(](?P<inner>[^（）()：:]{1,40})[）)](?P<colon>\s*[：:])")
+
+
+def _tidy_aside(m: re.Match) -> str:
+    inner = re.sub(r"[，,、\s]*(?:联系)?(?:电话|手机|手机号)?[：:]?\s*1[3-9]\d{9}", "", m.group("inner"))
+    inner = re.sub(r"[，,、]\s*", " ", inner).strip()[:12]  # the 住址 stays for speaker_place; no phone in a name
+    return f"{m.group('who')}（{inner}）{m.group('colon')}" if inner else f"{m.group('who')}{m.group('colon')}"
+
+
 def _utterance(line: str, n: int) -> Utterance:
+    line = _ASIDE_IN_WHO.sub(_tidy_aside, line, count=1)
     flat = _FLAT_WHO.match(line.strip())
     if flat:
         inner = _utterance(flat.group("rest"), n)

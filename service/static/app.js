@@ -2,7 +2,10 @@
 // is put into the page with textContent (never innerHTML), so "<script>" shows as text.
 "use strict";
 
-const state = { token: localStorage.getItem("triage-token") || "", taxonomy: null, cards: [], statuses: [] };
+// The token lives in this tab only (sessionStorage): closing the tab signs out, so the next person at a
+// shared 居委会 computer does not work as the last one (an admin trial found localStorage kept it).
+localStorage.removeItem("triage-token");  // what an older version left behind
+const state = { token: sessionStorage.getItem("triage-token") || "", taxonomy: null, cards: [], statuses: [] };
 const STATUSES = ["待派单", "已派单", "办理中", "已办结", "已回访", "已销号", "已作废"];
 const OWNERS = [];  // the owners the server accepts, from /api/taxonomy at login
 const HELP = [
@@ -94,7 +97,7 @@ async function login(token) {
   state.taxonomy = await api("/api/taxonomy");
   // every owner the taxonomy routes to, plus its `owners` list
   OWNERS.splice(0, OWNERS.length, ...state.taxonomy.owners);
-  localStorage.setItem("triage-token", token);
+  sessionStorage.setItem("triage-token", token);
   $("#login").hidden = true;
   $("#app").hidden = false;
   $("#token-input").value = "";  // a shared office computer: the token is not left in the page
@@ -105,7 +108,7 @@ async function login(token) {
   if (location.hash) showView(location.hash.slice(1));
 }
 function logout(message) {
-  localStorage.removeItem("triage-token");
+  sessionStorage.removeItem("triage-token");
   state.token = "";
   state.cards = [];
   sessionStorage.removeItem("triage-cards");
