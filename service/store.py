@@ -514,6 +514,12 @@ class Store:
             row = next(db.query("SELECT id, name, role, revoked FROM tokens WHERE id = ?", [token_id]), None)
             if row is None:
                 raise StoreError(f"找不到编号为 {token_id} 的令牌。", 404)
+            if row["revoked"]:
+                raise StoreError(f"令牌 {token_id}（{row['name'] or row['role']}）已经停用过了。", 409)
+            admins = next(db.query("SELECT count(*) AS n FROM tokens WHERE role = 'admin' AND revoked = 0"))["n"]
+            if row["role"] == "admin" and admins <= 1:  # an admin trial revoked every admin token, its own too
+                raise StoreError("这是最后一个有效的管理员令牌，停用后就没有人能管理系统了。"
+                                 "请先用 triage token create --role admin 建一个新的，再停用它。", 409)
             db.execute("UPDATE tokens SET revoked = 1 WHERE id = ?", [token_id])
         return {**row, "revoked": True}
 

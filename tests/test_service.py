@@ -631,3 +631,20 @@ def test_a_database_held_by_another_program_gets_a_503_that_says_so(client, monk
     monkeypatch.setattr(Store, "add_entries", locked)
     r = client.post("/api/classify", json={"text": "3号楼电梯坏了两天", "save": True}, headers=client.hdr())
     assert r.status_code == 503 and "没有保存" in r.json()["detail"] and r.headers["retry-after"] == "60"
+
+
+def test_the_last_admin_token_cannot_be_revoked(client):
+    """From the admin trial: revoking every admin token, one's own too, locked everyone out."""
+    tokens = client.get("/api/admin/tokens", headers=client.hdr("admin")).json()
+    admins = [t for t in tokens if t["role"] == "admin" and not t["revoked"]]
+    for t in admins[:-1]:
+        assert client.delete(f"/api/admin/tokens/{t['id']}", headers=client.hdr("admin")).status_code in (200, 401)
+    last = admins[-1]
+    extra = client.post("/api/admin/tokens", json={"role": "admin", "name": "备用管理员"}, headers=client.hdr("admin"))
+    hdr = {"Authorization": f"Bearer {extra.json()['token']}"}
+    assert client.delete(f"/api/admin/tokens/{last['id']}", headers=hdr).status_code == 200
+    mine = next(t["id"] for t in client.get("/api/admin/tokens", headers=hdr).json() if t["name"] == "备用管理员")
+    r = client.delete(f"/api/admin/tokens/{mine}", headers=hdr)
+    assert r.status_code == 409 and "最后一个" in r.json()["detail"]
+    r = client.delete(f"/api/admin/tokens/{last['id']}", headers=hdr)
+    assert r.status_code == 409 and "已经停用" in r.json()["detail"]
