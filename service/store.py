@@ -11,6 +11,7 @@ import contextlib
 import datetime as dt
 import hashlib
 import json
+import os
 import re
 import secrets
 import sqlite3
@@ -439,7 +440,11 @@ class Store:
 
     def __init__(self, path: str | Path, *, timeout: float = 30.0):
         self.path = str(path)
+        fresh = self.path != ":memory:" and not os.path.exists(self.path)
         conn = sqlite3.connect(self.path, timeout=timeout, isolation_level=None, check_same_thread=False)
+        if fresh:  # residents' words, phone numbers and token hashes: for the service's own user only
+            with contextlib.suppress(OSError):
+                os.chmod(self.path, 0o600)
         conn.execute(f"PRAGMA busy_timeout = {int(timeout * 1000)}")
         conn.execute("PRAGMA foreign_keys = ON")
         # In WAL mode NORMAL still never corrupts the database; a power cut may lose the last commits.

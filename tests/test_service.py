@@ -648,3 +648,14 @@ def test_the_last_admin_token_cannot_be_revoked(client):
     assert r.status_code == 409 and "最后一个" in r.json()["detail"]
     r = client.delete(f"/api/admin/tokens/{last['id']}", headers=hdr)
     assert r.status_code == 409 and "已经停用" in r.json()["detail"]
+
+
+def test_a_new_database_is_readable_by_its_owner_only(tmp_path):
+    """From the admin trial: triage.db (residents' words, phones, token hashes) was created -rw-r--r--."""
+    import stat
+
+    from service.store import Store
+
+    with Store(tmp_path / "t.db"):
+        pass
+    assert stat.S_IMODE((tmp_path / "t.db").stat().st_mode) == 0o600
