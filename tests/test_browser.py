@@ -824,3 +824,32 @@ def test_a_hotline_desks_questions_name_the_source_and_the_days(page, server):
     page.wait_for_selector("text=上周（")
     send(page, "导出上周台账")
     page.wait_for_selector("text=/正在导出上周（.*）受理的台账/")
+
+
+def test_a_secretary_of_one_community_starts_on_her_own(browser, tmp_path):
+    """From the admin trial: a 书记 of 西岭社区 opened the 台账 on all three 社区 and exported them all."""
+    from service.store import Store
+
+    with live_server(tmp_path / "data", "admin", "周磊") as (url, admin, settings):
+        with Store(settings.database) as store:
+            token = store.create_token("staff", "李红", "西岭社区")
+            store.create_token("staff", "赵刚", "东湖社区")
+        context = browser.new_context(viewport={"width": 1366, "height": 768}, accept_downloads=True, locale="zh-CN")
+        page = context.new_page()
+        page.goto(url + "/")
+        page.fill("#token-input", token)
+        page.click("#login-form button")
+        page.wait_for_selector("#app:not([hidden])")
+        assert "西岭社区" in page.inner_text("#model-version")
+        send(page, "登记：3号楼楼道灯坏了一个星期")
+        page.wait_for_selector(".card")
+        send(page, "全部保存")
+        page.wait_for_selector("text=已存入台账")
+        page.click("[data-view=ledger]")
+        page.wait_for_function("document.querySelector('#f-community').value === '西岭社区'")
+        page.click("[data-view=chat]")
+        with page.expect_download() as info:
+            send(page, "导出本月台账")
+        assert "西岭社区" in info.value.suggested_filename
+        page.wait_for_selector("text=正在导出西岭社区")
+        context.close()

@@ -67,7 +67,9 @@ async function showWho() {  // who is signed in and which model answers (after a
   const health = await (await fetch("/api/health")).json();
   const who = await api("/api/me");
   state.role = who.role;
-  $("#model-version").textContent = `${who.name}（${who.role_name}权限） · 模型 ${health.model_version}`;
+  state.community = who.community || null;  // a 书记's own 社区: her ledger and exports start there
+  $("#model-version").textContent = `${who.name}（${who.role_name}权限${who.community ? "，" + who.community : ""}）`
+    + ` · 模型 ${health.model_version}`;
 }
 
 async function api(path, options = {}) {
@@ -498,10 +500,18 @@ const COMMANDS = [
     await splitCard(cardByNumber(m[1]), m[2].trim().replace(/^[“"]|[”"]$/g, ""));
   }],
   [/^登记[：:]\s*(.+)$/s, async (m) => { await sendText(m[1], true); }],
-  [/^(导出台账|导出|下载台账|导出excel|导出表格|下载excel|导出Excel|下载Excel)$/i, async () => { await download("/api/ledger.xlsx?status=未作废", "问题台账.xlsx"); }],
+  [/^(导出台账|导出|下载台账|导出excel|导出表格|下载excel|导出Excel|下载Excel)$/i, async () => {
+    // one's own 社区's ledger for a 书记 (导出全部社区台账 for all of them)
+    const own = state.community ? `&community=${encodeURIComponent(state.community)}` : "";
+    if (own) botText(`正在导出${state.community}的台账（其他社区的请说：导出全部社区台账）…`);
+    await download(`/api/ledger.xlsx?status=未作废${own}`, "问题台账.xlsx");
+  }],
   // "导出本月台账", "导出东湖社区11月台账", "导出物业逾期的": the export of what the words select
   [/^(?:导出|下载)(.{1,30}?)(?:的)?(?:台账|问题|excel|表格|表)?$/i, async (m) => {
     const { params, said } = await filtersSaid(m[1]);
+    if (!Object.keys(params).length && /全部|所有|全街道/.test(m[1])) {
+      return download("/api/ledger.xlsx?status=未作废", "问题台账.xlsx");  // every 社区's
+    }
     if (!Object.keys(params).length) throw new Error(`没看懂要导出哪些：“${m[1]}”。例如：导出本月台账、导出东湖社区11月台账、导出物业逾期的。`);
     if (!params.status) params.status = "未作废";  // as the 台账 tab: voided duplicates are not sent to 物业
     botText(`正在导出${said.join("、")}的台账…`);
@@ -759,6 +769,11 @@ async function filtersSaid(command, searching = false) {
     if (m >= 1 && m <= 12) month = [m > now.getMonth() + 1 ? now.getFullYear() - 1 : now.getFullYear(), m];
   }
   if (month) { params.date_from = params.date_to = `${month[0]}-${String(month[1]).padStart(2, "0")}`; said.push(`${month[0]}年${month[1]}月受理`); }
+  // one's own 社区 unless another or all were named (an admin trial's 书记 exported all three 社区)
+  if (Object.keys(params).length && !params.community && state.community && !searching
+      && !/全部社区|所有社区|全街道|各社区|每个社区/.test(command)) {
+    params.community = state.community; said.unshift(state.community);
+  }
   return { params, said };
 }
 
@@ -991,8 +1006,12 @@ function fillFilters() {
 async function fillCommunities(id = "#f-community") {
   try {
     const names = await api("/api/communities");
+    if (state.community && !names.includes(state.community)) names.unshift(state.community);
     const pick = $(id);
-    const chosen = pick.value || pick.dataset.want || "";
+    // the first time, one's own 社区 (an admin trial's 书记 opened on all three and exported them all)
+    const first = !pick.dataset.filled;
+    pick.dataset.filled = "1";
+    const chosen = pick.value || pick.dataset.want || (first && state.community) || "";
     pick.replaceChildren(el("option", { value: "", text: "全部社区" }), ...names.map((n) => el("option", { value: n, text: n })));
     pick.value = names.includes(chosen) ? chosen : "";
     pick.hidden = !names.length;
