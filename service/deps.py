@@ -96,7 +96,9 @@ def require(role: str):
         token = None
         if authorization and authorization.lower().startswith("bearer "):
             token = authorization[7:].strip()
-        token = token or x_api_key or api_key
+        # a token in the address only where GeoReport v2 puts it: elsewhere it would end up in browser history,
+        # proxy logs and links pasted into chats (an admin trial found the whole ledger behind ?api_key=)
+        token = token or x_api_key or (api_key if request.url.path.startswith("/open311/") else None)
         if not token and request.method == "POST" and request.url.path.startswith("/open311/") and \
                 request.headers.get("content-type", "").startswith(("application/x-www-form-urlencoded", "multipart/form-data")):
             form = await request.form()  # GeoReport v2 clients put api_key in the POST body (parsed once, cached)

@@ -659,3 +659,11 @@ def test_a_new_database_is_readable_by_its_owner_only(tmp_path):
     with Store(tmp_path / "t.db"):
         pass
     assert stat.S_IMODE((tmp_path / "t.db").stat().st_mode) == 0o600
+
+
+def test_a_token_in_the_address_works_for_open311_only(client):
+    """From the admin trial: ?api_key= opened the whole ledger; only GeoReport v2 clients put it there."""
+    key = client.tokens["viewer"]
+    r = client.get("/api/entries", params={"api_key": key})
+    assert r.status_code == 401 and "令牌" in r.json()["detail"]
+    assert client.get("/open311/v2/requests.json", params={"api_key": key}).status_code == 200
