@@ -853,3 +853,21 @@ def test_a_secretary_of_one_community_starts_on_her_own(browser, tmp_path):
         assert "西岭社区" in info.value.suggested_filename
         page.wait_for_selector("text=正在导出西岭社区")
         context.close()
+
+
+def test_a_viewer_sees_no_controls_that_would_be_refused(browser, tmp_path):
+    """From the admin trial: a 物业 manager with a viewer token met 权限不足 on every control he tried."""
+    from service.store import Store
+
+    with live_server(tmp_path / "data", "staff", "李红") as (url, staff, settings):
+        with Store(settings.database) as store:
+            viewer = store.create_token("viewer", "物业经理")
+        context = browser.new_context(viewport={"width": 1366, "height": 768}, locale="zh-CN")
+        page = context.new_page()
+        page.goto(url + "/")
+        page.fill("#token-input", viewer)
+        page.click("#login-form button")
+        page.wait_for_selector("#app:not([hidden])")
+        assert page.evaluate("document.body.classList.contains('viewer')")
+        assert not page.is_visible(".upload-save")
+        context.close()

@@ -67,6 +67,8 @@ async function showWho() {  // who is signed in and which model answers (after a
   const health = await (await fetch("/api/health")).json();
   const who = await api("/api/me");
   state.role = who.role;
+  // a viewer (a 物业 manager reading along) sees no controls that would only end in 权限不足 (admin trial)
+  document.body.classList.toggle("viewer", who.role === "viewer");
   state.community = who.community || null;  // a 书记's own 社区: her ledger and exports start there
   $("#model-version").textContent = `${who.name}（${who.role_name}权限${who.community ? "，" + who.community : ""}）`
     + ` · 模型 ${health.model_version}`;
