@@ -252,3 +252,24 @@ def test_token_create_list_and_revoke(tmp_path, capsys):
     assert code == 0 and "所属社区：东湖社区" in err
     code, out, _ = run(capsys, "token", "list", "--data-dir", data)
     assert "东湖社区" in next(line for line in out.splitlines() if "孙网格员" in line)
+
+
+def test_backup_copies_the_ledger_while_it_is_open(tmp_path, capsys):
+    """From the admin trial: there was no backup; copying a live SQLite file can catch it mid-write."""
+    import sqlite3
+    import stat
+
+    from service.store import Store
+
+    data = tmp_path / "data"
+    data.mkdir()
+    with Store(data / "triage.db") as store:  # held open, as the running service holds it
+        store.migrate()
+        store.create_token("staff", "钱网格员")
+        code, out, err = run(capsys, "backup", "--data-dir", str(data), "--to", str(tmp_path / "bk"))
+    assert code == 0 and "已备份到" in out and "令牌 1 个" in out and "恢复" in err
+    copy = tmp_path / "bk" / "triage.db"
+    assert sqlite3.connect(copy).execute("SELECT name FROM tokens").fetchone()[0] == "钱网格员"
+    assert stat.S_IMODE(copy.stat().st_mode) == 0o600
+    assert run(capsys, "backup", "--data-dir", str(data), "--to", str(tmp_path / "bk"))[0] == 2  # never over one
+    assert run(capsys, "backup", "--data-dir", str(tmp_path / "none"))[0] == 2
