@@ -321,9 +321,24 @@ def entry_history(entry_id: EntryId, model: ModelDep, store: StoreDep, caller: V
              "to_value": shown(h["field"], h["to_value"])} for h in store.history(entry_id)]
 
 
+def _in_scope(entry_id: EntryId, request: Request, store: StoreDep, caller: Staff) -> None:
+    """With TRIAGE_COMMUNITY_SCOPE on, a staff token of one 社区 handles that 社区's entries only."""
+    _check_scope(store.get_entry(entry_id), request, caller)
+
+
+def _check_scope(entry: dict, request: Request, caller) -> None:
+    if (request.app.state.settings.community_scope and caller.community and caller.role != "admin"
+            and entry.get("community") and entry["community"] != caller.community):
+        raise HTTPException(403, f"编号 {entry['id']} 属于{entry['community']}；您的令牌只能办理{caller.community}的记录，"
+                                 "请转给该社区的工作人员。")
+
+
+InScope = Annotated[None, Depends(_in_scope)]
+
+
 @router.patch("/entries/{entry_id}", response_model=EntryOut)
 def update_entry(entry_id: EntryId, body: EntryPatch, request: Request, model: ModelDep, store: StoreDep,
-                 caller: Staff) -> dict:
+                 caller: Staff, _: InScope) -> dict:
     """Edit summary, place, response or owner (one the taxonomy knows); `note` says why."""
     changes = body.model_dump(exclude_none=True)
     note = changes.pop("note", "")
@@ -373,7 +388,7 @@ def update_entry(entry_id: EntryId, body: EntryPatch, request: Request, model: M
 
 @router.post("/entries/{entry_id}/status", response_model=EntryOut)
 def change_status(entry_id: EntryId, body: StatusIn, request: Request, model: ModelDep, store: StoreDep,
-                  caller: Staff) -> dict:
+                  caller: Staff, _: InScope) -> dict:
     """Move along 待派单 → 已派单 → 办理中 → 已办结 → 已回访 → 已销号 (or 已作废, with a reason).
 
     已办结 needs a result (the entry's 办理情况 or the note); an administrator may reopen 已销号, with a reason.
@@ -468,19 +483,21 @@ def _typed_time(text: str, what: str, taxonomy, after: dt.datetime | None = None
 
 
 @router.post("/entries/{entry_id}/merge", response_model=EntryOut)
-def merge_entry(entry_id: EntryId, body: MergeIn, model: ModelDep, store: StoreDep, caller: Staff) -> dict:
+def merge_entry(entry_id: EntryId, body: MergeIn, request: Request, model: ModelDep, store: StoreDep, caller: Staff,
+                _: InScope) -> dict:
     """并入: this entry is the same problem as entry `into` (e.g. a 疑似重复 checked by a person).
 
     `into` records it as a repeat (its words, ticket number, caller); this entry becomes 已作废 with a note.
     Returns `into`.
     """
+    _check_scope(store.get_entry(body.into), request, caller)  # the entry it goes into is handled too
     merged = store.merge_entry(entry_id, body.into, caller.name, body.seen, model.taxonomy.timezone)
     return view(merged, model.taxonomy.timezone)
 
 
 @router.post("/entries/{entry_id}/split", response_model=list[EntryOut], status_code=201)
 def split_entry(entry_id: EntryId, body: SplitIn, request: Request, model: ModelDep, store: StoreDep,
-                caller: Staff) -> list[dict]:
+                caller: Staff, _: InScope) -> list[dict]:
     """拆分: words of this entry that are another problem become an entry of their own.
 
     `text` is copied from the entry's words (within one resident's quote). The new entry is classified and
@@ -521,7 +538,7 @@ def split_entry(entry_id: EntryId, body: SplitIn, request: Request, model: Model
 
 @router.post("/entries/{entry_id}/correct", response_model=EntryOut)
 def correct_entry(entry_id: EntryId, body: CorrectionIn, request: Request, model: ModelDep, store: StoreDep,
-                  caller: Staff) -> dict:
+                  caller: Staff, _: InScope) -> dict:
     """Change the category (and optionally owner): re-routes the entry and stores a training example."""
     try:
         cat = model.taxonomy.resolve(body.category)

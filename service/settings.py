@@ -46,6 +46,10 @@ class Settings:
     close_role: str = field(default_factory=lambda: _role_env("TRIAGE_CLOSE_ROLE", "staff"))
     # the 社区 this ledger serves, for entries that name none (a 居委会's own install); a token's own 社区 wins
     community: str = field(default_factory=lambda: os.environ.get("TRIAGE_COMMUNITY", "").strip()[:40])
+    # TRIAGE_COMMUNITY_SCOPE=1: a staff token with a 社区 handles only that 社区's entries (and those with none);
+    # administrators handle all. Off by default: a 街道 desk works across its communities.
+    community_scope: bool = field(default_factory=lambda: os.environ.get("TRIAGE_COMMUNITY_SCOPE", "").strip().lower()
+                                  in ("1", "true", "yes", "on"))
     db_path: Path | None = None
     model_dir: Path | None = field(default_factory=lambda: Path(p) if (p := os.environ.get("TRIAGE_MODEL_DIR")) else None)
     taxonomy_path: Path | None = field(default_factory=lambda: Path(p) if (p := os.environ.get("TRIAGE_TAXONOMY")) else None)

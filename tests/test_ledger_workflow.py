@@ -1,5 +1,6 @@
 """The ledger as staff run it for a week: meeting dates, repeats, voiding, archived records, uploads, export."""
 
+import dataclasses
 import io
 
 import pytest
@@ -1870,3 +1871,27 @@ def test_a_handover_alone_is_no_category_correction():
     memory = CorrectionMemory(model.engine, [(text, "environment", "社区居委会")])  # handed over as another kind
     got = model.classify_many([text], dt.datetime(2026, 11, 24, 9, 0, tzinfo=dt.timezone.utc), memory)[0]
     assert got.owner != "社区居委会" or got.category == "environment"
+
+
+def test_with_community_scope_a_token_handles_its_own_communitys_entries_only(tmp_path, monkeypatch):
+    """From the admin trial: a 东湖社区 grid worker voided a 西岭社区 entry. TRIAGE_COMMUNITY_SCOPE=1 stops that."""
+    from fastapi.testclient import TestClient
+
+    from service.app import create_app
+    from service.settings import Settings
+    from service.store import Store
+
+    monkeypatch.setenv("TRIAGE_COMMUNITY_SCOPE", "1")
+    settings = dataclasses.replace(Settings(), data_dir=tmp_path / "data", model_dir=None, taxonomy_path=None)
+    with TestClient(create_app(settings)) as c:
+        with Store(settings.database) as store:
+            xiling, donghu, admin = (store.create_token("staff", "李红", "西岭社区"), store.create_token("staff", "赵刚", "东湖社区"),
+                                     store.create_token("admin", "周磊"))
+        auth = lambda t: {"Authorization": f"Bearer {t}"}
+        entry = c.post("/api/classify", json={"text": "3号楼楼道灯坏了一个星期", "save": True}, headers=auth(xiling)).json()["entry_id"]
+        r = c.post(f"/api/entries/{entry}/status", json={"status": "已作废", "note": "重复登记"}, headers=auth(donghu))
+        assert r.status_code == 403 and "西岭社区" in r.json()["detail"]
+        assert c.patch(f"/api/entries/{entry}", json={"community": "东湖社区"}, headers=auth(donghu)).status_code == 403
+        assert c.get(f"/api/entries/{entry}", headers=auth(donghu)).status_code == 200  # reading stays open
+        assert c.post(f"/api/entries/{entry}/status", json={"status": "已派单"}, headers=auth(xiling)).status_code == 200
+        assert c.post(f"/api/entries/{entry}/status", json={"status": "办理中"}, headers=auth(admin)).status_code == 200
