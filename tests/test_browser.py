@@ -50,6 +50,17 @@ def page(browser, server):
     context.close()
 
 
+def _signed_in(browser, url: str, token: str):
+    """A fresh browser context on another live server, signed in with `token`: (context, page)."""
+    context = browser.new_context(viewport={"width": 1366, "height": 768}, accept_downloads=True, locale="zh-CN")
+    page = context.new_page()
+    page.goto(url + "/")
+    page.fill("#token-input", token)
+    page.click("#login-form button")
+    page.wait_for_selector("#app:not([hidden])")
+    return context, page
+
+
 def send(page, text):
     page.fill("#input", text)
     page.click("#send")
@@ -791,12 +802,7 @@ def test_an_administrator_retrains_from_the_chat(browser, tmp_path, monkeypatch)
     monkeypatch.setattr(registry, "load_examples",  # a small base keeps the test fast; the loop is what is tested
                         lambda files, taxonomy: [e for i, e in enumerate(load_examples(files, taxonomy)) if i % 8 == 0])
     with live_server(tmp_path / "data", "admin", "刘敏") as (url, token, _settings):
-        context = browser.new_context(viewport={"width": 1366, "height": 768}, locale="zh-CN")
-        page = context.new_page()
-        page.goto(url + "/")
-        page.fill("#token-input", token)
-        page.click("#login-form button")
-        page.wait_for_selector("#app:not([hidden])")
+        context, page = _signed_in(browser, url, token)
         assert page.input_value("#token-input") == ""  # not left in the page of a shared computer
         before = page.inner_text("#model-version")
         send(page, "重新训练")
@@ -834,12 +840,7 @@ def test_a_secretary_of_one_community_starts_on_her_own(browser, tmp_path):
         with Store(settings.database) as store:
             token = store.create_token("staff", "李红", "西岭社区")
             store.create_token("staff", "赵刚", "东湖社区")
-        context = browser.new_context(viewport={"width": 1366, "height": 768}, accept_downloads=True, locale="zh-CN")
-        page = context.new_page()
-        page.goto(url + "/")
-        page.fill("#token-input", token)
-        page.click("#login-form button")
-        page.wait_for_selector("#app:not([hidden])")
+        context, page = _signed_in(browser, url, token)
         assert "西岭社区" in page.inner_text("#model-version")
         send(page, "登记：3号楼楼道灯坏了一个星期")
         page.wait_for_selector(".card")
@@ -862,12 +863,7 @@ def test_a_viewer_sees_no_controls_that_would_be_refused(browser, tmp_path):
     with live_server(tmp_path / "data", "staff", "李红") as (url, staff, settings):
         with Store(settings.database) as store:
             viewer = store.create_token("viewer", "物业经理")
-        context = browser.new_context(viewport={"width": 1366, "height": 768}, locale="zh-CN")
-        page = context.new_page()
-        page.goto(url + "/")
-        page.fill("#token-input", viewer)
-        page.click("#login-form button")
-        page.wait_for_selector("#app:not([hidden])")
+        context, page = _signed_in(browser, url, viewer)
         assert page.evaluate("document.body.classList.contains('viewer')")
         assert not page.is_visible(".upload-save")
         context.close()
