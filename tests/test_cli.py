@@ -273,3 +273,11 @@ def test_backup_copies_the_ledger_while_it_is_open(tmp_path, capsys):
     assert stat.S_IMODE(copy.stat().st_mode) == 0o600
     assert run(capsys, "backup", "--data-dir", str(data), "--to", str(tmp_path / "bk"))[0] == 2  # never over one
     assert run(capsys, "backup", "--data-dir", str(tmp_path / "none"))[0] == 2
+
+
+def test_argument_mistakes_are_said_in_chinese(capsys):
+    """From the admin trial: `--role boss` answered in English."""
+    with pytest.raises(SystemExit) as stop:
+        main(["token", "create", "--role", "boss"])
+    err = capsys.readouterr().err
+    assert stop.value.code == 2 and "参数 --role 的值“boss”不可用，可选：viewer、staff、admin" in err and "invalid" not in err
