@@ -90,7 +90,7 @@ def _mean_days(closed: list[dict], closed_at: dict[int, str]) -> float | str:
 
 
 def _summary(entries: list[dict], history: dict[int, list[dict]], now: dt.datetime, scope: str,
-             tz: str, repeat_calls: int) -> list[list]:
+             tz: str, repeat_calls: int, voided_shown: bool = True) -> list[list]:
     """The 汇总 sheet a monthly report is built from: rates, category × status, one line per owner (and 社区)."""
     live = [e for e in entries if e["status"] != "已作废"]
     closed = [e for e in live if e["status"] in DONE]
@@ -111,7 +111,8 @@ def _summary(entries: list[dict], history: dict[int, list[dict]], now: dt.dateti
         ["回访", len(visited)],
         ["满意率（4–5 分）", share(sum(e["satisfaction"] >= 4 for e in visited), len(visited))],
         ["仍逾期（未办结且过时限）", sum(overdue_level(e, now) == "red" for e in live)],
-        ["已作废", len(entries) - len(live)],
+        # under a status filter (the default 不含已作废) the voided are not in the rows: 0 would be a false count
+        ["已作废", len(entries) - len(live) if voided_shown else "—（本表按状态筛选，未计入）"],
         ["紧急件", sum(bool(e.get("urgent")) for e in live)],
         # from 受理 to 办结, in days, over those whose 办结 time is known
         ["平均办理天数（办结）", _mean_days(dated, closed_at)],
@@ -141,7 +142,7 @@ def _summary(entries: list[dict], history: dict[int, list[dict]], now: dt.dateti
 
 
 def ledger_xlsx(entries: list[dict], history: dict[int, list[dict]], tz: str, now: dt.datetime,
-                scope: str, repeat_calls: int) -> bytes:
+                scope: str, repeat_calls: int, voided_shown: bool = True) -> bytes:
     """Bytes of an .xlsx with one row per entry and a 汇总 sheet; opens cleanly in Excel and WPS.
 
     `repeat_calls` is counted by the caller over the filters' period (`routes_ledger.repeat_calls`).
@@ -173,5 +174,5 @@ def ledger_xlsx(entries: list[dict], history: dict[int, list[dict]], tz: str, no
     printed = [[row[at[name]] for name, _ in PRINTED] for row in rows]
     write_xlsx(LEDGER_HEADER, rows, buf, [w for _, w in COLUMNS], filters=True, heading=heading,
                tables=[("打印版", [name for name, _ in PRINTED], printed, [w for _, w in PRINTED])],
-               extra=[("汇总", _summary(entries, history, now, scope, tz, repeat_calls))])
+               extra=[("汇总", _summary(entries, history, now, scope, tz, repeat_calls, voided_shown))])
     return buf.getvalue()

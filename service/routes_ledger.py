@@ -266,6 +266,7 @@ class Filters:
                              .get(overdue or ""), {"today": "今天到期", "week": "本周到期"}.get(due or ""), span) if x]
         self.label = "-".join(named + ([f"上传{Path(upload_name).stem[:20]}"] if upload else []))  # the file name
         self.parts = ([upload] if upload else []) + named + ([f"搜索“{q}”"] if q else [])  # the 汇总's 统计范围 also says the search
+        self.status = (status or "").strip() or None
         self.now = _now()
         by = None
         if due:  # the end of today, or of this week's Sunday, in the community's time
@@ -682,7 +683,8 @@ def export_ledger(model: ModelDep, store: StoreDep, caller: Viewer, filters: Ann
                             "ORDER BY h.id", filters.params):
         history.setdefault(h["entry_id"], []).append(h)
     tz = model.taxonomy.timezone
-    data = ledger_xlsx(rows, history, tz, filters.now, "，".join(filters.parts), repeat_calls(store.db, filters))
+    data = ledger_xlsx(rows, history, tz, filters.now, "，".join(filters.parts), repeat_calls(store.db, filters),
+                       voided_shown=filters.status in (None, "已作废"))
     stamp = filters.now.astimezone(ZoneInfo(tz)).strftime("%Y%m%d")
     name = "-".join(x for x in ("问题台账", filters.label, stamp) if x).replace("/", "、")
     return Response(data, media_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
