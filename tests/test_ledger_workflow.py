@@ -1905,3 +1905,12 @@ def test_the_summary_does_not_count_voided_entries_it_left_out(client):
     lines = lambda params: {r[0]: r[1] for r in load_workbook(io.BytesIO(client.get(
         "/api/ledger.xlsx", params=params, headers=client.hdr()).content))["汇总"].iter_rows(values_only=True) if r and r[0]}
     assert lines({"status": "未作废"})["已作废"].startswith("—") and lines({})["已作废"] == 1
+
+
+def test_two_rubbish_problems_near_one_estate_are_not_flagged_alike(client):
+    """From the 街道 desk trial: burning rubbish was flagged as a likely repeat of rubbish floating in the river."""
+    _saved_ticket(client, "工单编号,诉求地址,诉求内容\nGD2026112501,柳塘新村,来电人反映柳塘新村后面的河道里漂着很多生活垃圾，"
+                          "夏天还发臭，附近居民散步都绕道走，希望清理河道。\n".encode("gbk"))
+    got = _saved_ticket(client, "工单编号,诉求地址,诉求内容\nGD2026112502,柳塘新村,来电人反映柳塘新村附近有人晚上焚烧垃圾和塑料，"
+                              "黑烟很呛人，希望环保部门查处。\n".encode("gbk"), "GD2026112502")
+    assert not any("疑似重复" in n for n in got["notes"]), got["notes"]
