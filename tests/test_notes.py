@@ -1172,3 +1172,21 @@ def test_a_speakers_phone_is_no_part_of_the_problem_and_a_numbered_log_line_keep
     assert (said.speaker, said.speaker_place, said.text) == ("钱阿姨", "4号楼", "小区里充电桩太少了，晚上回来都充不上")
     log = split_utterances("巡查日志\n1. 10:20 东湖花园8栋地下车库入口有人飞线充电\n")[-1]
     assert log.clock == (10, 20) and log.item == 1
+
+
+def test_a_week_log_that_starts_with_its_first_day(model):
+    """From the 网格员 phone trial: a log starting with "23日（周一）" dated Monday's findings the day it was pasted."""
+    text = ("23日（周一）\n9:40 7号楼2单元楼道堆了两辆旧自行车和一堆纸箱，把消防栓挡住了\n"
+            "10:50 中心花园健身器材的漫步机螺丝松了，晃得厉害，还有老人在上面练\n"
+            "下午天阴得厉害，看样子要下雨，没往北区走\n"
+            "24号周二\n11:00 篮球场边上的绿化水管接头漏水，正好物业维修工在，当场修好了\n"
+            "25日 周三 下午\n15:40 6号楼有人把电瓶车推进电梯拿到8楼家里充电，另外6号楼楼顶水箱盖子没盖好\n")
+    now = dt.datetime(2026, 11, 26, 22, 55, tzinfo=NOW.tzinfo)
+    record = meeting_date(text, now)
+    assert record == dt.datetime(2026, 11, 23, 9, 0, tzinfo=NOW.tzinfo)
+    issues = extract(text, model, record, now=now)
+    assert issues[0].received_at == dt.datetime(2026, 11, 23, 9, 40, tzinfo=NOW.tzinfo)  # its own time, that day
+    quotes = [q for i in issues for q in i.quotes]
+    assert not any("天阴" in q or "当场修好了" in q for q in quotes)  # the weather; fixed on the spot
+    assert any(q.startswith("另外6号楼楼顶水箱") for q in quotes)  # 另外 before a building opens another matter
+    assert any("还有老人在上面练" in q for q in quotes) and not any(q.startswith("还有老人") for q in quotes)

@@ -317,7 +317,7 @@ _RELAYED = re.compile(rf"(?:楼|栋|单元|\d{{3,4}}|住户|家)的(?:[老小][\
 
 
 _FIXED_NOW = re.compile(r"现在(?:晚上|已经|都)?(?:好|亮堂|亮|通|热|有水|有电|正常|干净|没味|没味道|没臭味|不臭|不漏|不响)了|(?:下午|上午|晚上|当天|第二天)就(?:来水|来电|来气|通水|通电)了"
-                        r"|(?:已经|都|当天就|第二天就|次日就|马上就)(?:修好|换好|清走|处理好|解决)了"
+                        r"|(?:已经|都|当天就|第二天就|次日就|马上就|当场就?|现场就?)(?:修好|换好|清走|处理好|解决|拧紧|关好)了"
                         # "…换了软管，21:00处理完毕，楼下确认不再滴": a duty log's call dealt with on the shift
                         r"|(?:处理|维修|修复)完毕|确认(?:不再|已不)(?:滴|漏|响|冒)"
                         r"|(?:复核|验收|复查)(?:合格|通过)|已整改到位")  # "5号楼消火栓箱缺水带——已补齐，复核合格"  # not "三天没来水了", not "物业说下午来修了"
@@ -351,8 +351,9 @@ def _is_issue(utt: Utterance, text: str, role: dict, category: str, confidence: 
         return category == fallback and confidence >= 0.5 and bool(utt.speaker) and not utt.staff
     if _FIXED_NOW.search(text) and not _BUT.search(text) and p_issue < 0.9:
         return False  # "上周说的3单元楼道灯，物业周二来换了，现在晚上亮堂了": done before the record was written
-    if (re.search(r"(?:太|好|真|挺|特别)(?:热|冷|晒)|天气|气温|下雨|出汗|一身汗", text) and not _FAULT.search(text)
-            and not find_places(text) and p_issue < 0.9 and not re.search(r"暖|供热|屋里|家里|室内|房间|水|电", text)):
+    if (re.search(r"(?:太|好|真|挺|特别)(?:热|冷|晒)|天气|气温|下雨|出汗|一身汗|天阴", text) and not _FAULT.search(text)
+            and not re.search(r"\d+\s*(?:号楼|栋|幢|单元)", text)
+            and not re.search(r"暖|供热|屋里|家里|室内|房间|水|电|淹|渗|滑|冒|倒|断|掉", text)):
         return False  # "今天太热了 转了一圈一身汗": the weather, not a problem ("屋里太冷了" is the heating)
     if re.match(r"(?:询问|咨询)", text) and not _FAULT.search(text):
         return False  # a 物业 call register's "询问本月物业费能不能用微信交": a question answered, no fault
@@ -392,8 +393,8 @@ def _is_issue(utt: Utterance, text: str, role: dict, category: str, confidence: 
 
 # Where a resident turns to another matter inside one sentence: "楼道灯坏了一个星期，还有楼下垃圾桶没人清",
 # "一个是电梯老坏另一个是东门路灯不亮" (voice input has no commas)
-_SWITCH = re.compile(r"(?:(?:[，,；;]\s*|\s+)(?=(?:还有(?!人|些|的|点|很多|不少|好多)|另外|再一个|再就是|顺便说一下|顺便说下|顺便提一下|第二个|二是)"
-                     r"[，,：:\s]*[\u4e00-\u9fff])"
+_SWITCH = re.compile(r"(?:(?:[，,；;]\s*|\s+)(?=(?:还有(?!人|些|的|点|很多|不少|好多|老人|小孩|孩子|居民|住户|业主|人在)|另外|再一个|再就是|顺便说一下|顺便说下|顺便提一下|第二个|二是)"
+                     r"[，,：:\s]*[\u4e00-\u9fff\d])"
                      r"|(?<=[\u4e00-\u9fff])(?=(?:还有就是|还有一个是|另一个是|再一个是|顺便说一下|第二个是)[\u4e00-\u9fff]))")
 _ENUMERATED = re.compile(r"^(?:另一个|再一个|第二个|二是)")  # "一个是…另一个是…": two matters, said so
 # A dictated walk log has no commas: "…老人上下楼不安全然后五栋电梯停了还有七栋门口那个井盖松了". A joining word
@@ -1019,8 +1020,10 @@ def _found_at(utt, record: dt.datetime, now: dt.datetime, max_age_days: int = 92
             hour, minute = clock or _PART_OF_DAY.get(part or "", (9, 0))
             found = dt.datetime.combine(date, dt.time(hour, minute), tzinfo=record.tzinfo)
             return min(found, now)
+    # "9:40 …" under the record's own date: that day at 9:40, not later than now (the record's own time is
+    # often only the 09:00 a date without a time is read as)
     found = record.replace(hour=clock[0], minute=clock[1], second=0, microsecond=0) if clock else None
-    return found if found is not None and found <= record else None
+    return found if found is not None and found <= now else None
 
 
 def _date_or_none(year: int, month: int, day: int) -> dt.date | None:
@@ -1179,7 +1182,7 @@ def meeting_date(text: str, now: dt.datetime, *, head_lines: int = 4, max_age_da
     """
     lines = [line for line in (text or "").splitlines() if line.strip()][:head_lines]
     for n, line in enumerate(lines):
-        head = day_heading(line) if n else None
+        head = day_heading(line)  # also the first line: a log may start with "23日（周一）" (a 网格员 trial)
         if head is not None and head[1] is None:  # "23日（周一）" heading a log: the last 23rd up to now
             when = _latest_day(now.date(), head[2])
             if when is not None and (now.date() - when).days <= max_age_days:
