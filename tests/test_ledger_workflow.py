@@ -1266,7 +1266,7 @@ def test_the_real_closing_day_and_a_wrong_urgency_or_deadline_are_put_right(clie
     url = f"/api/entries/{other['entry_id']}"
     r = client.post(f"{url}/status", json={"status": "已办结", "note": "好了", "done_at": "2026-11-19 10:00"},
                     headers=client.hdr())
-    assert r.status_code == 400 and "早于受理时间" in r.json()["detail"]
+    assert r.status_code == 400 and "早于这条记录的受理时间" in r.json()["detail"]
     r = client.patch(url, json={"urgent": False}, headers=client.hdr())
     assert r.status_code == 400 and "原因" in r.json()["detail"]
     got = client.patch(url, json={"urgent": False, "note": "水压低，不是停水"}, headers=client.hdr()).json()
