@@ -624,7 +624,8 @@ def test_notes_saved_from_the_page_keep_the_date_the_record_states(page, server)
     notes = (f"东篱社区板凳会记录\n时间：{day.year}年{day.month}月{day.day}日上午\n"
              "葛大爷（19号楼）：19号楼门口的路灯坏了半个月了，晚上出门摸黑。\n物业小童：这周就换。\n")
     send(page, notes)
-    page.wait_for_selector(".card:has-text('19号楼门口的路灯')")
+    card = page.wait_for_selector(".card:has-text('19号楼门口的路灯')")
+    assert f"{day:%Y-%m-%d} 09:00" in card.inner_text()  # the card says which day it counts from (受理)
     send(page, "全部保存")
     page.wait_for_selector("text=已存入台账")
     [entry] = _api(server, "/api/entries?q=" + urllib.parse.quote("19号楼门口的路灯"))["items"]

@@ -171,6 +171,9 @@ function renderCard(card) {
   const meta = el("div", { class: "meta" },
     el("span", { text: "类别" }), categorySelect(card),
     el("span", { text: "责任主体" }), el("span", {}, ownerSelect(card), card.co_owners && card.co_owners.length ? ` 协办：${card.co_owners.join("、")}` : ""),
+    // which day it counts from: a week's log gives each finding its own day (网格员 phone trial)
+    card.received_at ? el("span", { text: "受理" }) : null,
+    card.received_at ? el("span", { class: "received", text: fmtTime(card.received_at) }) : null,
     el("span", { text: "办理时限" }), el("span", { class: "deadline", text: card.deadline ? fmtTime(card.deadline) : "无（转办）" }),
     el("span", { text: "把握" }), el("span", { text: `${Math.round((card.confidence || 0) * 100)}%` }),
     card.location ? el("span", { text: "地点" }) : null, card.location ? el("span", { text: card.location }) : null,
