@@ -337,7 +337,8 @@ function mergeCards(other, into) {
   into.urgent = !!(into.urgent || other.urgent);
   into.deadline = earliest(into.deadline, other.deadline);  // the sooner 时限 of the two stands
   into.received_at = earliest(into.received_at, other.received_at);
-  into.notes = union(into.notes, [`合并了第${other.n}条（同一问题）`]);
+  // said without the chat's card numbers, which mean nothing once saved (网格员 phone trial)
+  into.notes = union(into.notes, ["保存前由工作人员合并了同一问题的另一张卡片（原话已并入）"]);
   state.cards = state.cards.filter((c) => c !== other);
   if (other.node) other.node.remove();
   refreshCard(into);
@@ -362,7 +363,7 @@ async function splitCard(card, words) {
   showIssues([{ summary: words.slice(0, 60), category: r.category, category_name: r.category_name, secondary: r.secondary,
     urgent: r.urgent, owner: r.owner, co_owners: r.co_owners, deadline: r.deadline, location: r.location,
     speakers: card.speakers || [], mentions: 1, quotes: [words], response: null, confidence: r.confidence,
-    needs_review: r.needs_review, notes: [...(r.notes || []), `从第${card.n}条拆出`] }], card.received_at);
+    needs_review: r.needs_review, notes: [...(r.notes || []), "保存前由工作人员从另一张卡片的原话中拆出"] }], card.received_at);
   const made = state.cards[before];
   botText(`已从第${card.n}条拆出第${made.n}条：${made.category_name}，责任主体 ${made.owner}。第${card.n}条留下其余的原话。`);
 }
@@ -984,7 +985,8 @@ function entryTable(items, correctable = false, visit = false) {
   // data-label: on a phone each row becomes a card and every cell says what it is (a 物业 trial's 346 px chat)
   const heads = ["编号", "问题", "类别", "责任主体", ...(visit ? ["反映人", "办理情况"] : ["办理时限", "地点", "状态"])];
   for (const e of items) body.append(el("tr", { class: visit ? "" : e.overdue || "" },
-    ...[el("td", { text: String(e.id) }), el("td", { text: e.summary || e.text }),
+    ...[el("td", { text: String(e.id) }),
+      el("td", {}, e.urgent ? el("span", { class: "badge urgent", text: "紧急" }) : null, ` ${e.summary || e.text}`),
       correctable ? el("td", {}, entryCategorySelect(e, (u) => botText(`已更正编号 ${u.id}：${u.category_name}，责任主体 ${u.owner}，办理时限 ${fmtTime(u.deadline)}。`)))
         : el("td", { text: e.category_name || catName(e.category) }),
       el("td", { text: e.owner || "" }),
