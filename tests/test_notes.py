@@ -1190,3 +1190,12 @@ def test_a_week_log_that_starts_with_its_first_day(model):
     assert not any("天阴" in q or "当场修好了" in q for q in quotes)  # the weather; fixed on the spot
     assert any(q.startswith("另外6号楼楼顶水箱") for q in quotes)  # 另外 before a building opens another matter
     assert any("还有老人在上面练" in q for q in quotes) and not any(q.startswith("还有老人") for q in quotes)
+
+
+def test_what_the_property_said_at_a_recheck_is_its_answer(model):
+    """From the 网格员 phone trial: "复查：…还在，物业说周五前清走" put the 物业's promise among the residents' words."""
+    text = ("巡查日志\n23日（周一）\n9:40 7号楼2单元楼道堆了两辆旧自行车和一堆纸箱，把消防栓挡住了\n"
+            "25日（周三）\n14:20 复查：7号楼2单元楼道的旧自行车和纸箱还在，物业说周五前清走\n")
+    now = dt.datetime(2026, 11, 26, 22, 55, tzinfo=NOW.tzinfo)
+    [issue] = extract(text, model, meeting_date(text, now), now=now)
+    assert not any("物业说" in q for q in issue.quotes) and "物业说周五前清走" in (issue.response or "")

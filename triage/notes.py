@@ -281,6 +281,8 @@ def _is_recheck(utt: Utterance, norm: str) -> bool:
             and not re.search(r"要求|希望|请|申请|说好|说要|答应|让", norm[:found.start()]))
 
 
+# inside a re-check that finds the problem still there: who answered, and what ("，物业说周五前清走")
+_ANSWER_IN_RECHECK = re.compile(r"[，,；;]\s*(?=(?:物业|维修工|保洁|城管|街道|社区|业主|居民)(?:说|称|答复|回复|表示|承诺))")
 _STILL_THERE = re.compile(r"仍有|仍在|仍然|仍未|仍旧|依然|依旧|还有|还在|还是|尚未|未清|没清|未修|没修|未整改|没整改|未见改善")
 
 
@@ -567,6 +569,10 @@ def extract(text: str, model: Model, received_at: dt.datetime, beyond: list[str]
             if current is not None and current.utt is not utt:
                 current = None
             continue
+        answer = _ANSWER_IN_RECHECK.search(sentence) if still else None
+        if answer:  # "复查：…还在，物业说周五前清走": what the 物业 said back is its answer, not the finding's words
+            replies.append((i, utt, sentence[answer.start() + 1:].strip()))
+            sentence = sentence[:answer.start() + 1].rstrip("，, ")
         if agrees or echoes or still or _is_issue(utt, norm, role, cat.category, cat.confidence, fallback):
             if not utt.staff and raised is None:
                 raised = (utt, cat.category)
