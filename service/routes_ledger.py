@@ -16,7 +16,7 @@ from fastapi.responses import Response
 from triage.notes import summarize
 from triage.places import find_places, search_variants
 from triage.route import add_working_days, community_time, route
-from triage.tagging import CENTRE_GIVEN, centre_deadline
+from triage.tagging import CENTRE_NOTE, URGENT_OVER_CENTRE, centre_deadline
 from triage.normalize import normalize
 
 from .convert import entry_from_issue, entry_from_result, local, overdue_level, received_between, utc
@@ -418,10 +418,6 @@ def _refiled_deadline(entry: dict, routed: dt.datetime | None) -> str | None:
     return entry["deadline"] if centre_deadline(entry.get("notes")) and entry.get("deadline") else utc(routed)
 
 
-# "紧急事项按 24 小时处置（热线中心时限 11-26 18:00）": an upload's urgent ticket answered before the centre's 时限
-_URGENT_OVER_CENTRE = re.compile(r"^紧急事项按 \d+ 小时处置（热线中心时限 (\d{2})-(\d{2}) (\d{2}):(\d{2})）$")
-
-
 def _refiled_notes(entry: dict, routing, received: dt.datetime, taxonomy) -> tuple[str | None, list[str]]:
     """The 办理时限 and notes of an entry filed under another category: what the old category's rules said
     goes (a 街道 desk tester found "紧急事项按 24 小时处置" on an entry corrected to 物业服务), the new rules'
@@ -431,12 +427,12 @@ def _refiled_notes(entry: dict, routing, received: dt.datetime, taxonomy) -> tup
     stale = set(old.reasons) | {old.calendar_note} if old else set()
     notes = []
     for n in entry.get("notes") or []:
-        given = _URGENT_OVER_CENTRE.match(n)
+        given = URGENT_OVER_CENTRE.match(n)
         if given and not routing.urgent:  # the centre's 时限 applies again
             month, day, hour, minute = map(int, given.groups())
             year = received.year + (1 if month < received.month else 0)
             deadline = utc(dt.datetime(year, month, day, hour, minute, tzinfo=received.tzinfo))
-            notes.append(f"办理时限取自工单（{CENTRE_GIVEN}）")
+            notes.append(CENTRE_NOTE)
         elif n not in stale:
             notes.append(n)
     notes += [n for n in (*routing.reasons, routing.calendar_note) if n and n not in notes]

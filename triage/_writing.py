@@ -55,10 +55,9 @@ def write_xlsx(rows: Iterable[dict], columns: Sequence[str], target) -> None:
     """
     from openpyxl import Workbook
     from openpyxl.cell import WriteOnlyCell
-    from openpyxl.utils.exceptions import IllegalCharacterError
-
     from openpyxl.styles import Alignment, Font
     from openpyxl.utils import get_column_letter
+    from openpyxl.utils.exceptions import IllegalCharacterError
 
     values = [[_long_number(excel_safe(_cell(row.get(c)))) for c in columns] for row in rows]  # fail before the file opens
     book = Workbook(write_only=True)

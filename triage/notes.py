@@ -322,7 +322,8 @@ _FIXED_NOW = re.compile(r"现在(?:晚上|已经|都)?(?:好|亮堂|亮|通|热|
                         r"|(?:已经|都|当天就|第二天就|次日就|马上就|当场就?|现场就?)(?:修好|换好|清走|处理好|解决|拧紧|关好)了"
                         # "…换了软管，21:00处理完毕，楼下确认不再滴": a duty log's call dealt with on the shift
                         r"|(?:处理|维修|修复)完毕|确认(?:不再|已不)(?:滴|漏|响|冒)"
-                        r"|(?:复核|验收|复查)(?:合格|通过)|已整改到位")  # "5号楼消火栓箱缺水带——已补齐，复核合格"  # not "三天没来水了", not "物业说下午来修了"
+                        # "5号楼消火栓箱缺水带——已补齐，复核合格"; not "三天没来水了", not "物业说下午来修了"
+                        r"|(?:复核|验收|复查)(?:合格|通过)|已整改到位")
 
 
 # words of a fault, for rules that must not drop one ("询问…电梯停运两天了什么时候修好")
@@ -837,7 +838,8 @@ def _merge(mentions: list[_Mention], replies, model: Model, received_at: dt.date
                 and last["mentions"][-1].utt is not m.utt):
             p = replace(p, category=last["category"])  # "对，3号楼那边也有人这么干": the same thing, said again
         held = p.category == fallback and p.confidence >= 0.5  # beyond the community: kept only if staff pass it on
-        said = _under_area(_drop_corrected(find_places(m.text), m.text), m.utt.area)
+        named = find_places(m.text)
+        said = _under_area(_drop_corrected(named, m.text), m.utt.area)
         places = (said or ([m.utt.speaker_place] if m.utt.speaker_place else [])
                   or (m.attribution[1] if m.attribution else []))
         keys, topic = place_keys(places), _topic(plain)
@@ -944,7 +946,7 @@ def _merge(mentions: list[_Mention], replies, model: Model, received_at: dt.date
         target["preds"].append(p)
         target["places"] += [pl for pl in places if pl not in target["places"]]
         target["keys"] |= keys
-        taken_back = [pl for pl in find_places(m.text) if pl not in said]
+        taken_back = [pl for pl in named if pl not in said]
         if taken_back and _SPOKEN_FIX.search(m.text):  # "不是5单元，是4单元": the place said first goes
             target["places"] = [pl for pl in target["places"] if pl not in taken_back]
             target["keys"] = place_keys(target["places"])
@@ -967,11 +969,12 @@ def _merge(mentions: list[_Mention], replies, model: Model, received_at: dt.date
         beyond.extend(summarize(g["mentions"][0].text.strip()) for g in groups if g not in kept)
     groups = kept
     issues = []
+    record = community_time(received_at, tax)
+    latest = max(record, community_time(now or received_at, tax))
     for g in groups:
         quotes = tuple(m.text.strip() for m in g["mentions"])
         joined = normalize("".join(quotes))
-        record = community_time(received_at, tax)
-        found = _found_at(g["mentions"][0].utt, record, max(record, community_time(now or received_at, tax)))
+        found = _found_at(g["mentions"][0].utt, record, latest)
         routing = route(g["category"], joined, found or received_at, tax)
         confidence = round(sum(p.confidence for p in g["preds"]) / len(g["preds"]), 4)
         secondary = tuple(dict.fromkeys(s for p in g["preds"] for s in p.secondary if s != g["category"]))
@@ -1006,9 +1009,9 @@ _PART_OF_DAY = {"早上": (8, 0), "上午": (9, 0), "中午": (12, 0), "下午":
 def _found_at(utt, record: dt.datetime, now: dt.datetime, max_age_days: int = 92) -> dt.datetime | None:
     """When a finding was made, if the record says so apart from its own date; None: the record's time.
 
-    "09:40 地下车库入口有个大坑" was found at 09:40 of the record's day (not later than the record's own
-    clock); under "24号周二" in a log kept over the week, on the 24th (at its time, its part of the day,
-    or 09:00), read in the record's month and year unless the heading names them, never after now.
+    "09:40 地下车库入口有个大坑" was found at 09:40 of the record's day; under "24号周二" in a log kept over
+    the week, on the 24th (at its time, its part of the day, or 09:00), read against the record's date
+    unless the heading names month and year. Never after now.
     """
     clock = utt.clock
     if utt.day is not None:
@@ -1042,11 +1045,8 @@ def _date_or_none(year: int, month: int, day: int) -> dt.date | None:
 def _latest_day(now: dt.date, day: int) -> dt.date | None:
     """The last date up to `now` whose day of the month is `day` ("30号" read on 2 December is 30 November)."""
     year, month = now.year, now.month
-    for _ in range(3):  # "31号" early in a month after a 30-day month
-        try:
-            date = dt.date(year, month, day)
-        except ValueError:  # "31号" in a 30-day month: the month before
-            date = None
+    for _ in range(3):  # "31号" early in a month after a 30-day month: two months back
+        date = _date_or_none(year, month, day)
         if date is not None and date <= now:
             return date
         year, month = (year - 1, 12) if month == 1 else (year, month - 1)
@@ -1061,10 +1061,10 @@ def likely_repeats(issues: Sequence[Issue]) -> list[tuple[int, int]]:
     for issue in issues:
         topic = _topic(normalize("".join(issue.quotes)))
         places = [p for p in (issue.location or "").split("、") if p]
-        seen.append((issue.category, place_keys(places), _thing_chars(_things(topic)) - _PLACE_CHARS, topic))
+        seen.append((issue.category, place_keys(places), _thing_chars(_things(topic)) - _PLACE_CHARS))
     pairs = []
-    for j, (cat_j, keys_j, things_j, topic_j) in enumerate(seen):
-        for i, (cat_i, keys_i, things_i, topic_i) in enumerate(seen[:j]):
+    for j, (cat_j, keys_j, things_j) in enumerate(seen):
+        for i, (cat_i, keys_i, things_i) in enumerate(seen[:j]):
             if (cat_i == cat_j and not places_conflict(keys_i, keys_j) and (keys_i & keys_j or not (keys_i or keys_j))
                     and things_i & things_j):
                 pairs.append((i, j))

@@ -11,7 +11,8 @@ from zoneinfo import ZoneInfo
 
 from .model import Model
 
-__all__ = ["DEADLINE_COLUMNS", "TAG_FIELDS", "TAG_FIELDS_ZH", "TIME_COLUMNS", "centre_deadline", "find_deadline_column",
+__all__ = ["CENTRE_GIVEN", "CENTRE_NOTE", "DEADLINE_COLUMNS", "TAG_FIELDS", "TAG_FIELDS_ZH", "TIME_COLUMNS", "URGENT_OVER_CENTRE",
+           "centre_deadline", "find_deadline_column",
            "find_time_column",
            "for_people", "given_deadline", "parse_time", "read_time", "tag_rows"]
 
@@ -217,12 +218,16 @@ def _unreadable_note(value) -> str:
 
 
 # what a row's notes say when its 办理时限 is the hotline centre's own: it stands whatever the category
-CENTRE_GIVEN = _CENTRE_GIVEN = "热线中心给定"  # the note's words that say a 时限 came from the centre
+CENTRE_GIVEN = "热线中心给定"  # the note's words that say a 时限 came from the centre
+CENTRE_NOTE = f"办理时限取自工单（{CENTRE_GIVEN}）"
+# an urgent ticket answered before the centre's own 时限, as its note says it (written below, read back when a
+# correction finds it not urgent after all): "紧急事项按 24 小时处置（热线中心时限 11-26 18:00）"
+URGENT_OVER_CENTRE = re.compile(r"^紧急事项按 \d+ 小时处置（热线中心时限 (\d{2})-(\d{2}) (\d{2}):(\d{2})）$")
 
 
 def centre_deadline(notes) -> bool:
     """Whether an entry's notes say its 办理时限 came from the hotline centre's ticket."""
-    return any(_CENTRE_GIVEN in n for n in notes or ())
+    return any(CENTRE_GIVEN in n for n in notes or ())
 
 
 def given_deadline(value, received: dt.datetime, day_end: dt.time,
@@ -251,7 +256,7 @@ def given_deadline(value, received: dt.datetime, day_end: dt.time,
     earliest = start if received_known else start - dt.timedelta(days=400)
     if not earliest <= naive <= start + dt.timedelta(days=400):
         return None, f"工单的办理时限“{str(value).strip()[:20]}”不合理，已按分类规则计算"
-    return when, f"办理时限取自工单（{_CENTRE_GIVEN}）"
+    return when, CENTRE_NOTE
 
 
 # "3个工作日", "三个工作日", "24小时", "7天": the centre's 时限 as a span from the call
@@ -275,7 +280,7 @@ def _span_deadline(value, received: dt.datetime, taxonomy) -> tuple[dt.datetime 
         when = received + dt.timedelta(hours=n)
     else:  # calendar days, to the end of the last one
         when = dt.datetime.combine((received + dt.timedelta(days=n)).date(), taxonomy.day_end, tzinfo=received.tzinfo)
-    return when, f"办理时限取自工单（{_CENTRE_GIVEN}：{value.strip()}）"
+    return when, f"办理时限取自工单（{CENTRE_GIVEN}：{value.strip()}）"
 
 
 def _later_than(when: dt.datetime, limit: dt.datetime) -> bool:

@@ -311,6 +311,8 @@ _DAY_HEAD = re.compile(
     r"[\s—\-=－_~～）)】\]：:]*$")
 # "【2号楼】", "[车棚]", "■ 5号楼", "〔垃圾站〕": a place alone on a line, heading the findings made there
 _AREA_HEAD = re.compile(r"\s*(?:[【\[〔［]\s*(?P<a>[^】\]〕］]{2,10}?)\s*[】\]〕］]|[■□◆◇▶►●]\s*(?P<b>[^\s，。：:]{2,10}))\s*[：:]?\s*")
+
+
 def day_heading(line: str) -> tuple[int | None, int | None, int, str | None] | None:
     """(year, month, day, part of day) of a line that only heads a day of a log ("24号周二", "25日（周三）上午",
     "—— 11月26日 ——"); year and month None when it leaves them out. None for any other line."""
@@ -497,8 +499,8 @@ def split_utterances(text: str) -> list[Utterance]:
         if n == first and _TITLE_LINE.search(normalize(line)) and len(line) <= 30 and n < len(lines):
             continue  # "2#楼 楼长周桂芳 9月份楼里的事" heads the list below it
         if _DAY_RULE.match(line):  # "—————— 2024年11月23日 ——————" separates a chat export's days
-            if day_heading(line) and n != first:
-                days.append((n, day_heading(line)))
+            if (head := day_heading(line)) and n != first:
+                days.append((n, head))
             continue
         if len(line) <= 60 and _CHAT_SYSTEM.search(line) and not _SPEAKER.match(line):
             continue  # '"王哥"撤回了一条消息'; "王阿姨：昨晚有人拍了拍我家门就跑" is speech

@@ -210,19 +210,22 @@ function nextCardNumber() {  // kept for this tab, so a deleted or merged card's
   const shown = state.cards.reduce((m, c) => Math.max(m, c.n), 0);
   return Math.max(shown, Number(sessionStorage.getItem("triage-last-card") || 0)) + 1;
 }
+// The issues as new cards (returned, in order), numbered after every card this tab has shown.
 function showIssues(issues, received) {
-  if (!issues.length) { botText("没有发现需要办理的问题（问候、答复和通知不算问题）。"); return; }
+  if (!issues.length) { botText("没有发现需要办理的问题（问候、答复和通知不算问题）。"); return []; }
   const start = nextCardNumber() - 1;  // numbers never repeat, even after 删除 or a merge of the last card
   const box = el("div", { class: "cards" });
-  issues.forEach((issue, i) => {
+  const made = issues.map((issue, i) => {
     // the meeting's date unless the finding has its own time (a walk log's line); an issue's null must not win
     const card = Object.assign({ n: start + i + 1 }, issue, { received_at: issue.received_at || received });
     state.cards.push(card);
     box.append(renderCard(card));
+    return card;
   });
   sessionStorage.setItem("triage-last-card", String(start + issues.length));
   persistCards();
   botNode(el("div", { text: `共 ${issues.length} 个问题。可直接在卡片上改类别或责任主体，或输入“全部保存”存入台账。` }), box);
+  return made;
 }
 
 // Cards from /api/extract; when the record states its meeting date, deadlines count from that day.
@@ -231,11 +234,10 @@ function showExtracted(out, pasted) {
   if (out.issues.length && fmtTime(received).slice(0, 10) !== fmtTime(pasted).slice(0, 10)) {
     botText(`纪要写明的日期是 ${fmtTime(received).slice(0, 10)}：受理时间和办理时限从这一天算起。`);
   }
-  const start = nextCardNumber() - 1;  // the first new card is 第(start+1)条
-  showIssues(out.issues, received);
+  const made = showIssues(out.issues, received);
   for (const [i, j] of out.likely_repeats || []) {  // kept apart by the reading, but maybe one problem
-    botText(`第${start + i + 1}条和第${start + j + 1}条可能是同一个问题（同类、同一地点、说的是同一样东西）。`
-      + `是的话请输入：第${start + i + 1}条和第${start + j + 1}条是同一件事`);
+    const [a, b] = [made[i].n, made[j].n];
+    botText(`第${a}条和第${b}条可能是同一个问题（同类、同一地点、说的是同一样东西）。是的话请输入：第${a}条和第${b}条是同一件事`);
   }
   if ((out.beyond || []).length) {  // not community business and not passed on: said, not silently dropped
     botText(`另有 ${out.beyond.length} 件不属于社区办理的事项，没有列为问题：` + out.beyond.map((b) => `“${b}”`).join("；")
@@ -359,12 +361,10 @@ async function splitCard(card, words) {
   card.summary = card.quotes[0].slice(0, 60);  // the 问题内容 saved no longer holds the words taken out
   card.mentions = Math.max(1, (card.mentions || 1) - (rest ? 0 : 1));
   refreshCard(card);
-  const before = state.cards.length;
-  showIssues([{ summary: words.slice(0, 60), category: r.category, category_name: r.category_name, secondary: r.secondary,
+  const [made] = showIssues([{ summary: words.slice(0, 60), category: r.category, category_name: r.category_name, secondary: r.secondary,
     urgent: r.urgent, owner: r.owner, co_owners: r.co_owners, deadline: r.deadline, location: r.location,
     speakers: card.speakers || [], mentions: 1, quotes: [words], response: null, confidence: r.confidence,
     needs_review: r.needs_review, notes: [...(r.notes || []), "保存前由工作人员从另一张卡片的原话中拆出"] }], card.received_at);
-  const made = state.cards[before];
   botText(`已从第${card.n}条拆出第${made.n}条：${made.category_name}，责任主体 ${made.owner}。第${card.n}条留下其余的原话。`);
 }
 
